@@ -4,10 +4,13 @@
 //! [`Supervisor::tree`](crate::supervisor::Supervisor::tree).
 //!
 //! ```
-//! use cinder_runtime::{introspection, spawn, Context};
+//! use cinder_runtime::{introspection, spawn, Context, ExitReason};
 //!
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
-//! let pid = spawn(|mut ctx: Context<u32>| async move { ctx.recv().await; });
+//! let pid = spawn(|mut ctx: Context<u32>| async move {
+//!     ctx.recv().await;
+//!     ExitReason::Normal
+//! });
 //! cinder_runtime::registry::register("introspected", &pid).unwrap();
 //! let info = introspection::process_info(&pid).unwrap();
 //! assert_eq!(info.name.as_deref(), Some("introspected"));

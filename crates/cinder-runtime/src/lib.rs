@@ -27,8 +27,10 @@
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
 //! // A process that crashes on its first message.
 //! let fragile = spawn(|mut ctx: Context<u32>| async move {
-//!     let Message::User(n) = ctx.recv().await else { return };
-//!     assert!(n < 10, "too big: {n}");
+//!     if let Message::User(n) = ctx.recv().await {
+//!         assert!(n < 10, "too big: {n}");
+//!     }
+//!     ExitReason::Normal
 //! });
 //!
 //! // Another one that traps exits and is linked to it.
@@ -42,6 +44,7 @@
 //!         }
 //!         other => panic!("expected an exit message, got {other:?}"),
 //!     }
+//!     ExitReason::Normal
 //! });
 //! assert_eq!(watcher.exited().await, ExitReason::Normal);
 //! # }

@@ -94,6 +94,22 @@ pub enum Message<M> {
     },
 }
 
+/// What a mailbox holds: a user message inline, a system signal boxed, so
+/// that a queued message costs little more than the message itself.
+pub(crate) enum Envelope<M> {
+    User(M),
+    Signal(Box<Signal>),
+}
+
+impl<M> From<Envelope<M>> for Message<M> {
+    fn from(envelope: Envelope<M>) -> Self {
+        match envelope {
+            Envelope::User(message) => Message::User(message),
+            Envelope::Signal(signal) => (*signal).into(),
+        }
+    }
+}
+
 pub(crate) enum Signal {
     Exit {
         from: Option<Pid>,
@@ -278,7 +294,7 @@ pub(crate) trait ProcessCell: Send + Sync + 'static {
 
 pub(crate) struct Cell<M> {
     core: Core,
-    mailbox: Mailbox<Message<M>>,
+    mailbox: Mailbox<Envelope<M>>,
 }
 
 impl<M: Send + 'static> ProcessCell for Cell<M> {
@@ -293,7 +309,7 @@ impl<M: Send + 'static> ProcessCell for Cell<M> {
     }
     fn push_signal(&self, signal: Signal) {
         // A closed mailbox means the process is gone; the signal has no one to reach.
-        let _ = self.mailbox.push(signal.into());
+        let _ = self.mailbox.push(Envelope::Signal(Box::new(signal)));
     }
     fn close_mailbox(&self) {
         drop(self.mailbox.close());
@@ -302,7 +318,7 @@ impl<M: Send + 'static> ProcessCell for Cell<M> {
         self.mailbox.len()
     }
     fn mailbox_bytes(&self) -> usize {
-        self.mailbox.capacity() * std::mem::size_of::<Message<M>>()
+        self.mailbox.capacity() * std::mem::size_of::<Envelope<M>>()
     }
     fn cell_bytes(&self) -> usize {
         std::mem::size_of::<Self>()
@@ -336,10 +352,12 @@ impl Pid {
         match self.0.as_any().downcast_ref::<Cell<M>>() {
             Some(cell) => cell
                 .mailbox
-                .push(Message::User(message))
+                .push(Envelope::User(message))
                 .map_err(|returned| match returned {
-                    Message::User(message) => SendError::NoProc(message),
-                    _ => unreachable!("the mailbox returns the message it was given"),
+                    Envelope::User(message) => SendError::NoProc(message),
+                    Envelope::Signal(_) => {
+                        unreachable!("the mailbox returns the message it was given")
+                    }
                 }),
             None => Err(SendError::WrongType {
                 message,
@@ -365,16 +383,13 @@ impl Pid {
     /// installs a one-shot monitor that is removed if the future is dropped.
     pub fn exited(&self) -> Exited {
         let (sender, receiver) = oneshot::channel();
-        let monitor = match self.exit_reason() {
-            Some(reason) => {
-                let _ = sender.send(reason);
-                None
-            }
-            None => Some(monitor_with(self, move |_, reason| {
-                let _ = sender.send(reason.clone());
-            })),
-        };
-        Exited { receiver, monitor }
+        let monitor = monitor_with(self, move |_, reason| {
+            let _ = sender.send(reason.clone());
+        });
+        Exited {
+            receiver,
+            monitor: Some(monitor),
+        }
     }
 
     pub(crate) fn core(&self) -> &Core {
@@ -511,7 +526,7 @@ impl<M: Send + 'static> Context<M> {
         .await;
         core.status.store(RUNNING, Ordering::Release);
         core.handled.fetch_add(1, Ordering::Relaxed);
-        message
+        message.into()
     }
 
     /// Waits for the next message at most `timeout`; `None` if none came
@@ -522,11 +537,9 @@ impl<M: Send + 'static> Context<M> {
 
     /// Takes the next message if one is queued.
     pub fn try_recv(&mut self) -> Option<Message<M>> {
-        let message = self.cell.mailbox.try_pop();
-        if message.is_some() {
-            self.cell.core.handled.fetch_add(1, Ordering::Relaxed);
-        }
-        message
+        let message = self.cell.mailbox.try_pop()?;
+        self.cell.core.handled.fetch_add(1, Ordering::Relaxed);
+        Some(message.into())
     }
 
     /// The number of messages waiting.
@@ -580,9 +593,12 @@ impl<M: Send + 'static> Context<M> {
     pub fn demonitor(&self, monitor: &MonitorRef) -> bool {
         self.cell.core.lock().relations.remove(&monitor.id);
         let active = demonitor(monitor);
-        self.cell.mailbox.retain(|message| match message {
-            Message::Down { monitor: m, .. } => m != monitor,
-            _ => true,
+        self.cell.mailbox.retain(|envelope| match envelope {
+            Envelope::Signal(signal) => match &**signal {
+                Signal::Down { monitor: m, .. } => m != monitor,
+                Signal::Exit { .. } => true,
+            },
+            Envelope::User(_) => true,
         });
         active
     }
@@ -602,15 +618,18 @@ impl<M: Send + 'static> Context<M> {
 /// Options for starting a process; [`spawn`] is `Spawn::new().spawn(body)`.
 ///
 /// ```
-/// use cinder_runtime::{process::Spawn, Context, Message};
+/// use cinder_runtime::{process::Spawn, Context, ExitReason, Message};
 ///
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
 /// let pid = Spawn::new().trap_exit(true).spawn(|mut ctx: Context<()>| async move {
 ///     // Trapping from the first instruction: no window where a signal kills it.
-///     matches!(ctx.recv().await, Message::Exit { .. });
+///     match ctx.recv().await {
+///         Message::Exit { .. } => ExitReason::Normal,
+///         _ => ExitReason::error("expected an exit message"),
+///     }
 /// });
-/// cinder_runtime::exit(&pid, cinder_runtime::ExitReason::Shutdown);
-/// assert_eq!(pid.exited().await, cinder_runtime::ExitReason::Normal);
+/// cinder_runtime::exit(&pid, ExitReason::Shutdown);
+/// assert_eq!(pid.exited().await, ExitReason::Normal);
 /// # }
 /// ```
 #[derive(Default)]
@@ -869,17 +888,17 @@ fn add_watcher(target: &Pid, id: u64, watcher: Watcher) -> bool {
 
 /// Monitors `target` with a callback instead of a mailbox, for runtime
 /// services (registries, PubSub, [`Pid::exited`]) that are not processes.
-/// The callback runs in the exiting process's task, or at once with
-/// `noproc` if the target has already exited.
+/// The callback runs in the exiting process's task, or at once if the
+/// target has already exited; either way it gets the real exit reason.
 pub(crate) fn monitor_with(
     target: &Pid,
     callback: impl FnOnce(&Pid, &ExitReason) + Send + 'static,
 ) -> MonitorRef {
     let id = next_id();
     let mut state = target.core().lock();
-    if state.exit_reason.is_some() {
+    if let Some(reason) = state.exit_reason.clone() {
         drop(state);
-        callback(target, &ExitReason::NoProc);
+        callback(target, &reason);
     } else {
         state.relations.insert(
             id,

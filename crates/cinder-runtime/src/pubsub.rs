@@ -11,7 +11,7 @@
 //! - The `_from` variants skip one process, usually the sender.
 //!
 //! ```
-//! use cinder_runtime::{pubsub::PubSub, spawn, Context, Message, Recipient};
+//! use cinder_runtime::{pubsub::PubSub, spawn, Context, ExitReason, Message, Recipient};
 //!
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
 //! let pubsub = PubSub::new();
@@ -20,8 +20,9 @@
 //!         Message::User(text) => assert_eq!(text, "hello"),
 //!         other => panic!("unexpected {other:?}"),
 //!     }
+//!     ExitReason::Normal
 //! });
-//! pubsub.subscribe("room:1", Recipient::new(&reader).unwrap());
+//! pubsub.subscribe::<String>("room:1", Recipient::new(&reader).unwrap());
 //! assert_eq!(pubsub.broadcast("room:1", "hello".to_string()), 1);
 //! reader.exited().await;
 //! assert_eq!(pubsub.subscriber_count("room:1"), 0);

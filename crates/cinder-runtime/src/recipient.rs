@@ -16,12 +16,15 @@ use crate::process::Pid;
 /// GenServer's `handle_info`.
 ///
 /// ```
-/// use cinder_runtime::{spawn, Context, Recipient};
+/// use cinder_runtime::{spawn, Context, ExitReason, Recipient};
 ///
 /// enum Inbox { Chat(String), Tick }
 ///
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
-/// let pid = spawn(|mut ctx: Context<Inbox>| async move { ctx.recv().await; });
+/// let pid = spawn(|mut ctx: Context<Inbox>| async move {
+///     ctx.recv().await;
+///     ExitReason::Normal
+/// });
 /// let chat: Recipient<String> = Recipient::mapped(&pid, Inbox::Chat).unwrap();
 /// assert!(chat.send("hi".to_string()));
 /// assert!(Recipient::<String>::new(&pid).is_err());

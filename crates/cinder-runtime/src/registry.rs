@@ -10,11 +10,14 @@
 //! Erlang's `register/2` is [`register`], [`whereis`] and [`send_named`].
 //!
 //! ```
-//! use cinder_runtime::{registry::Registry, spawn, Context};
+//! use cinder_runtime::{registry::Registry, spawn, Context, ExitReason};
 //!
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
 //! let rooms: Registry<String> = Registry::unique();
-//! let pid = spawn(|mut ctx: Context<()>| async move { ctx.recv().await; });
+//! let pid = spawn(|mut ctx: Context<()>| async move {
+//!     ctx.recv().await;
+//!     ExitReason::Normal
+//! });
 //! rooms.register("lobby".to_string(), &pid, ()).unwrap();
 //! assert_eq!(rooms.whereis("lobby"), Some(pid.clone()));
 //!

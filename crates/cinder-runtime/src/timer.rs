@@ -5,11 +5,12 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use cinder_runtime::{spawn, timer, Context, Message};
+//! use cinder_runtime::{spawn, timer, Context, ExitReason, Message};
 //!
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
 //! let pid = spawn(|mut ctx: Context<&'static str>| async move {
 //!     assert!(matches!(ctx.recv().await, Message::User("tick")));
+//!     ExitReason::Normal
 //! });
 //! let pending = timer::send_after(&pid, "never", Duration::from_secs(60)).unwrap();
 //! assert!(pending.cancel());

@@ -30,7 +30,10 @@ async fn pids(supervisor: &Supervisor) -> Vec<Option<Pid>> {
 
 async fn pid_of(supervisor: &Supervisor, id: &str) -> Pid {
     let children = supervisor.which_children().await.unwrap();
-    let child = children.into_iter().find(|c| &*c.id == id).expect("child exists");
+    let child = children
+        .into_iter()
+        .find(|c| &*c.id == id)
+        .expect("child exists");
     child.pid.expect("child is running")
 }
 
@@ -113,7 +116,10 @@ async fn a_fourth_crash_within_five_seconds_takes_the_supervisor_down_with_shutd
         tokio::time::timeout(PATIENCE, exited).await.unwrap(),
         ExitReason::Shutdown
     );
-    assert!(!b.is_alive(), "the supervisor stops its other children first");
+    assert!(
+        !b.is_alive(),
+        "the supervisor stops its other children first"
+    );
     assert_eq!(log.take().last().map(String::as_str), Some("stop b"));
 }
 
@@ -152,7 +158,8 @@ async fn a_nested_supervisor_that_gives_up_is_restarted_by_its_parent() {
 #[tokio::test]
 async fn transient_children_restart_only_after_abnormal_exits() {
     let log = Log::default();
-    let spec = SupervisorSpec::new(Strategy::OneForOne).child(worker("t", &log).restart(Restart::Transient));
+    let spec = SupervisorSpec::new(Strategy::OneForOne)
+        .child(worker("t", &log).restart(Restart::Transient));
     let supervisor = Supervisor::start(spec).await.unwrap();
 
     crash(&pid_of(&supervisor, "t").await).await;
@@ -225,7 +232,8 @@ async fn a_child_that_ignores_shutdown_is_killed_after_its_timeout() {
 
 #[tokio::test]
 async fn brutal_kill_kills_even_a_trapping_child_at_once() {
-    let spec = SupervisorSpec::new(Strategy::OneForOne).child(stubborn("x").shutdown(Shutdown::BrutalKill));
+    let spec = SupervisorSpec::new(Strategy::OneForOne)
+        .child(stubborn("x").shutdown(Shutdown::BrutalKill));
     let supervisor = Supervisor::start(spec).await.unwrap();
     let child = pid_of(&supervisor, "x").await;
     supervisor.stop().await;
@@ -241,15 +249,14 @@ async fn infinity_waits_for_the_child_to_finish_its_shutdown() {
             let log = log.clone();
             async move {
                 let parent = current().ok_or(StartError::NoCaller)?;
-                Ok(Spawn::new()
-                    .trap_exit(true)
-                    .link(&parent)
-                    .spawn(move |mut ctx: Context<()>| async move {
+                Ok(Spawn::new().trap_exit(true).link(&parent).spawn(
+                    move |mut ctx: Context<()>| async move {
                         ctx.recv().await;
                         tokio::time::sleep(Duration::from_millis(30)).await;
                         log.push("cleaned up");
                         ExitReason::Shutdown
-                    }))
+                    },
+                ))
             }
         }
     })
@@ -284,7 +291,9 @@ async fn a_child_that_fails_to_start_fails_the_supervisor_and_stops_the_started_
 #[tokio::test]
 async fn children_can_be_terminated_restarted_deleted_and_added() {
     let log = Log::default();
-    let supervisor = Supervisor::start(spec(Strategy::OneForOne, &["a"], &log)).await.unwrap();
+    let supervisor = Supervisor::start(spec(Strategy::OneForOne, &["a"], &log))
+        .await
+        .unwrap();
 
     assert_eq!(
         supervisor.restart_child("a").await,

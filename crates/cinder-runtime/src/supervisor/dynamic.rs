@@ -89,12 +89,15 @@ pub enum StartChildError {
 ///
 /// ```
 /// use cinder_runtime::supervisor::{ChildSpec, DynamicSupervisor, DynamicSupervisorSpec, Restart};
-/// use cinder_runtime::Context;
+/// use cinder_runtime::{Context, ExitReason};
 ///
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
 /// let sup = DynamicSupervisor::start(DynamicSupervisorSpec::new().max_children(2)).await.unwrap();
-/// let worker = ChildSpec::process("session", |mut ctx: Context<()>| async move { ctx.recv().await; })
-///     .restart(Restart::Temporary);
+/// let worker = ChildSpec::process("session", |mut ctx: Context<()>| async move {
+///     ctx.recv().await;
+///     ExitReason::Normal
+/// })
+/// .restart(Restart::Temporary);
 /// sup.start_child(worker.clone()).await.unwrap();
 /// sup.start_child(worker.clone()).await.unwrap();
 /// assert!(sup.start_child(worker).await.is_err());

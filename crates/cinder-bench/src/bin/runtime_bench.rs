@@ -1,0 +1,105 @@
+//! Measures the runtime on one core: memory per idle process (heap growth
+//! counted by the allocator) for 100,000 and 1,000,000 processes, and the
+//! cost of a spawn plus exit, a message and a call.
+//!
+//! ```text
+//! cargo run --release -p cinder-bench --bin runtime-bench [-- --quick]
+//! ```
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicIsize, Ordering};
+use std::time::Duration;
+
+/// The system allocator, counting the bytes currently allocated.
+struct Counting;
+
+static ALLOCATED: AtomicIsize = AtomicIsize::new(0);
+
+// SAFETY: every call is forwarded unchanged to the system allocator.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATED.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        ALLOCATED.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATED.fetch_add(new_size as isize - layout.size() as isize, Ordering::Relaxed);
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocated() -> isize {
+    ALLOCATED.load(Ordering::Relaxed)
+}
+
+fn per_item(duration: Duration, count: u64) -> f64 {
+    duration.as_nanos() as f64 / count as f64
+}
+
+async fn bytes_per_process(count: usize) -> f64 {
+    let before = allocated();
+    let pids = cinder_bench::idle_processes(count).await;
+    let grown = allocated() - before;
+    drop(pids);
+    grown as f64 / count as f64
+}
+
+async fn bytes_per_server(count: usize) -> f64 {
+    let before = allocated();
+    let servers = cinder_bench::idle_servers(count).await;
+    let grown = allocated() - before;
+    drop(servers);
+    grown as f64 / count as f64
+}
+
+async fn bytes_per_supervised_child(count: usize) -> f64 {
+    let before = allocated();
+    let supervisor = cinder_bench::supervised_children(count).await;
+    let grown = allocated() - before;
+    supervisor.stop().await;
+    grown as f64 / count as f64
+}
+
+fn main() {
+    let quick = std::env::args().any(|arg| arg == "--quick");
+    let scale = if quick { 100 } else { 1 };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(async move {
+        // Warm up the process table and the runtime's own structures.
+        drop(cinder_bench::idle_processes(1_000).await);
+        let idle_100k = bytes_per_process(100_000 / scale).await;
+        let idle_1m = bytes_per_process(1_000_000 / scale).await;
+        let server_100k = bytes_per_server(100_000 / scale).await;
+        let child_100k = bytes_per_supervised_child(100_000 / scale).await;
+
+        let spawn_count = 1_000_000 / scale as u64;
+        let spawn_ns = per_item(cinder_bench::spawn_and_exit(spawn_count).await, spawn_count);
+        let message_count = 10_000_000 / scale as u64;
+        let message_ns = per_item(cinder_bench::send_messages(message_count).await, message_count);
+        let server = cinder_bench::echo_server().await;
+        let call_count = 1_000_000 / scale as u64;
+        let call_ns = per_item(cinder_bench::calls(&server, call_count).await, call_count);
+
+        println!("| measure | result |");
+        println!("| --- | --- |");
+        println!("| idle process, 100,000 alive | {idle_100k:.0} B |");
+        println!("| idle process, 1,000,000 alive | {idle_1m:.0} B |");
+        println!("| idle GenServer, 100,000 alive | {server_100k:.0} B |");
+        println!("| idle child of a dynamic supervisor, 100,000 alive | {child_100k:.0} B |");
+        println!("| spawn + normal exit | {spawn_ns:.0} ns |");
+        println!("| message, process to process | {message_ns:.1} ns |");
+        println!("| call round trip | {call_ns:.0} ns |");
+        println!(
+            "{{\"idle_process_bytes_100k\":{idle_100k:.0},\"idle_process_bytes_1m\":{idle_1m:.0},\"idle_server_bytes_100k\":{server_100k:.0},\"supervised_child_bytes_100k\":{child_100k:.0},\"spawn_exit_ns\":{spawn_ns:.0},\"message_ns\":{message_ns:.1},\"call_ns\":{call_ns:.0}}}"
+        );
+    });
+}

@@ -1,0 +1,113 @@
+//! Links and monitors racing exits on a multi-threaded runtime. Whatever the
+//! interleaving, Erlang's guarantees must hold: each monitor fires exactly
+//! once (with `noproc` if the target was already gone) and each link to a
+//! process that dies delivers exactly one exit signal to a trapping process.
+
+mod common;
+
+use std::time::Duration;
+
+use cinder_runtime::process::Spawn;
+use cinder_runtime::{exit, spawn, Context, ExitReason, Message, Pid};
+use common::{Rng, PATIENCE};
+use tokio::sync::oneshot;
+
+const TARGETS: usize = 200;
+const OBSERVERS: usize = 100;
+const ACTIONS: usize = 8;
+
+/// What an observer did and what it then received.
+#[derive(Debug, Default, PartialEq)]
+struct Tally {
+    links: usize,
+    monitors: usize,
+    exits: usize,
+    downs: usize,
+}
+
+fn target() -> Pid {
+    spawn(|mut ctx: Context<()>| async move {
+        loop {
+            ctx.recv().await;
+        }
+    })
+}
+
+/// Links to and monitors random targets while they are being killed, then
+/// counts signals until every target is dead and reports its tally.
+fn observer(targets: Vec<Pid>, seed: u64, report: oneshot::Sender<Tally>) -> Pid {
+    Spawn::new()
+        .trap_exit(true)
+        .spawn(move |mut ctx: Context<()>| async move {
+            let mut rng = Rng::new(seed);
+            let mut tally = Tally::default();
+            // Each target is linked at most once: a second link to a live
+            // process adds nothing, while one to a dead process delivers
+            // another `noproc`, which would make the count depend on timing.
+            let mut linked = std::collections::HashSet::new();
+            for _ in 0..ACTIONS {
+                let target = &targets[rng.below(TARGETS as u64) as usize];
+                if rng.chance(50) && linked.insert(target.id()) {
+                    ctx.link(target);
+                    tally.links += 1;
+                } else {
+                    ctx.monitor(target);
+                    tally.monitors += 1;
+                }
+                tokio::task::yield_now().await;
+            }
+            while tally.exits < tally.links || tally.downs < tally.monitors {
+                match ctx.recv_timeout(PATIENCE / 2).await {
+                    Some(Message::Exit { .. }) => tally.exits += 1,
+                    Some(Message::Down { .. }) => tally.downs += 1,
+                    Some(Message::User(())) => {}
+                    None => break,
+                }
+            }
+            // Anything more would be a duplicate.
+            while let Some(message) = ctx.recv_timeout(Duration::from_millis(20)).await {
+                match message {
+                    Message::Exit { .. } => tally.exits += 1,
+                    Message::Down { .. } => tally.downs += 1,
+                    Message::User(()) => {}
+                }
+            }
+            let _ = report.send(tally);
+            ExitReason::Normal
+        })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_link_and_monitor_yields_exactly_one_signal_whatever_the_interleaving() {
+    let mut rng = Rng::new(common::seed());
+    for round in 0..10 {
+        let targets: Vec<Pid> = (0..TARGETS).map(|_| target()).collect();
+        let mut reports = Vec::new();
+        for _ in 0..OBSERVERS {
+            let (report, tally) = oneshot::channel();
+            observer(targets.clone(), rng.next(), report);
+            reports.push(tally);
+        }
+        // Kill targets while the observers link and monitor them, with
+        // reasons that do and do not propagate.
+        for (index, target) in targets.iter().enumerate() {
+            let reason = match index % 3 {
+                0 => ExitReason::Kill,
+                1 => ExitReason::error("raced"),
+                _ => ExitReason::Shutdown,
+            };
+            exit(target, reason);
+            if index % 16 == 0 {
+                tokio::task::yield_now().await;
+            }
+        }
+        for tally in reports {
+            let tally = tokio::time::timeout(PATIENCE, tally)
+                .await
+                .expect("observer reports")
+                .expect("observer alive");
+            assert_eq!(tally.exits, tally.links, "round {round}: {tally:?}");
+            assert_eq!(tally.downs, tally.monitors, "round {round}: {tally:?}");
+        }
+    }
+}
