@@ -1,6 +1,9 @@
 //! Criterion benchmarks of the runtime's hot paths, on a single-threaded
 //! tokio runtime (one core): spawn plus exit, one message, one call.
 
+// `criterion_group!` generates an undocumented public function.
+#![allow(missing_docs)]
+
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 fn runtime() -> tokio::runtime::Runtime {

@@ -23,7 +23,7 @@ enum Call {
     Sleep(Duration),
     Later,
     Crash,
-    CallSelf,
+    Reentrant,
     StopWith(ExitReason),
 }
 
@@ -73,7 +73,7 @@ impl GenServer for Stack {
                 CallResult::NoReply
             }
             Call::Crash => panic!("the stack fell over"),
-            Call::CallSelf => {
+            Call::Reentrant => {
                 let error = ctx.server().call(Call::Pop).await.unwrap_err();
                 self.log.push(error.to_string());
                 CallResult::Reply(None)
@@ -183,7 +183,7 @@ async fn server_stop_runs_terminate_and_returns_the_reason() {
 #[tokio::test]
 async fn a_server_calling_itself_gets_an_error_instead_of_a_deadlock() {
     let (server, log) = stack(&[]).await;
-    assert_eq!(server.call(Call::CallSelf).await, Ok(None));
+    assert_eq!(server.call(Call::Reentrant).await, Ok(None));
     assert_eq!(
         log.take(),
         vec!["a server cannot call itself: it would wait for its own reply forever"]
