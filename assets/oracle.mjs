@@ -1,0 +1,116 @@
+// Diff oracle for Cinder's test suite.
+//
+// Runs the official `phoenix_live_view` client's own rendering code (its
+// `Rendered` class, bundled from the package's sources with esbuild) in node.
+// Each line on stdin is one case, a JSON object:
+//
+//   {"id": 7, "steps": [{"diff": {...}, "full": {...}, "html": "..."}, ...]}
+//
+// For every step the client merges `diff` into the tree it holds (the first
+// step's diff is the join's rendered tree) and renders it to HTML. That HTML
+// must equal both a fresh client tree built from `full` (the same state sent
+// as a first render) and `html`, the server's own dead render of the state.
+// One JSON line answers each case: {"id": 7, "ok": true} or the details of the
+// first mismatch.
+import { buildSync } from "esbuild";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { dirname, join } from "node:path";
+
+globalThis.window = globalThis;
+
+const here = dirname(fileURLToPath(import.meta.url));
+const entry = join(
+  here,
+  "node_modules/phoenix_live_view/assets/js/phoenix_live_view/rendered.js",
+);
+const bundle = buildSync({
+  entryPoints: [entry],
+  bundle: true,
+  format: "esm",
+  platform: "node",
+  write: false,
+  logLevel: "silent",
+});
+const source = bundle.outputFiles[0].text;
+const { default: Rendered } = await import(
+  "data:text/javascript;base64," + Buffer.from(source).toString("base64")
+);
+
+const VIEW_ID = "phx-oracle";
+const MAGIC_ID = / data-phx-id="[^"]*"/g;
+
+// What the page would show: the tree rendered without the skip optimization,
+// with the client's bookkeeping ids removed so two trees can be compared.
+function plainHTML(rendered) {
+  const { buffer } = rendered.recursiveToString(
+    rendered.rendered,
+    rendered.rendered.c,
+    null,
+    false,
+    {},
+    null,
+  );
+  return buffer.replace(MAGIC_ID, "");
+}
+
+// Renders the way the view does on every patch, so anything the real path
+// throws on fails the case too.
+function patchRender(rendered) {
+  return rendered.toString().buffer;
+}
+
+function runCase(testCase) {
+  let client = null;
+  for (let i = 0; i < testCase.steps.length; i++) {
+    const step = testCase.steps[i];
+    const wire = JSON.stringify(step.diff);
+    try {
+      const { diff } = Rendered.extract(JSON.parse(wire));
+      if (client === null) {
+        client = new Rendered(VIEW_ID, diff);
+      } else {
+        client.mergeDiff(diff);
+      }
+      patchRender(client);
+      const merged = plainHTML(client);
+      const fresh = new Rendered(
+        VIEW_ID,
+        Rendered.extract(JSON.parse(JSON.stringify(step.full))).diff,
+      );
+      const freshHTML = plainHTML(fresh);
+      if (merged !== freshHTML || merged !== step.html) {
+        return {
+          id: testCase.id,
+          ok: false,
+          step: i,
+          diff: wire,
+          merged,
+          fresh: freshHTML,
+          server: step.html,
+        };
+      }
+    } catch (err) {
+      return {
+        id: testCase.id,
+        ok: false,
+        step: i,
+        diff: wire,
+        error: String(err && err.stack ? err.stack : err),
+      };
+    }
+  }
+  return { id: testCase.id, ok: true };
+}
+
+const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
+for await (const line of lines) {
+  if (line.trim() === "") continue;
+  let answer;
+  try {
+    answer = runCase(JSON.parse(line));
+  } catch (err) {
+    answer = { id: null, ok: false, error: "bad case: " + String(err) };
+  }
+  process.stdout.write(JSON.stringify(answer) + "\n");
+}

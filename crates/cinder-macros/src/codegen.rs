@@ -1,0 +1,322 @@
+//! Turns parsed nodes into Rust that builds a `cinder::Rendered`.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{quote, quote_spanned};
+use syn::{Error, Result};
+
+use crate::ast::{Attr, Component, Element, FieldValue, For, If, Match, Node};
+
+/// The expression building the template made of `nodes`.
+pub fn template(nodes: &[Node]) -> Result<TokenStream> {
+    let mut builder = Builder::default();
+    builder.nodes(nodes)?;
+    Ok(builder.finish(is_root(nodes)))
+}
+
+/// A single element and nothing else, the shape the client calls a root.
+fn is_root(nodes: &[Node]) -> bool {
+    matches!(nodes, [Node::Element(_)])
+}
+
+#[derive(Default)]
+struct Builder {
+    statics: Vec<String>,
+    current: String,
+    dynamics: Vec<TokenStream>,
+}
+
+impl Builder {
+    fn html(&mut self, text: &str) {
+        self.current.push_str(text);
+    }
+
+    fn dynamic(&mut self, expr: TokenStream) {
+        self.statics.push(std::mem::take(&mut self.current));
+        self.dynamics.push(expr);
+    }
+
+    fn finish(mut self, root: bool) -> TokenStream {
+        let (statics, dynamics) = self.parts();
+        let template = template_static(&statics, root);
+        let allow = allow_user_style();
+        quote! {{
+            #template
+            #allow
+            let __cinder_dynamics = ::std::vec![#(#dynamics),*];
+            ::cinder::Rendered::new(&__CINDER_TEMPLATE, __cinder_dynamics)
+        }}
+    }
+
+    fn parts(&mut self) -> (Vec<String>, Vec<TokenStream>) {
+        let mut statics = std::mem::take(&mut self.statics);
+        statics.push(std::mem::take(&mut self.current));
+        (statics, std::mem::take(&mut self.dynamics))
+    }
+
+    fn nodes(&mut self, nodes: &[Node]) -> Result<()> {
+        for node in nodes {
+            self.node(node)?;
+        }
+        Ok(())
+    }
+
+    fn node(&mut self, node: &Node) -> Result<()> {
+        match node {
+            Node::Html(html) => self.html(html),
+            Node::Text(text) => self.html(&escape(text, false)),
+            Node::Block(expr, span) => {
+                let value = borrow_place(expr, *span);
+                self.dynamic(quote_spanned!(*span=> ::cinder::__private::dynamic(#value)));
+            }
+            Node::Element(element) => self.element(element)?,
+            Node::Component(component) => self.dynamic(component_call(component)?),
+            Node::Slot(slot) => {
+                return Err(Error::new(
+                    slot.name.span(),
+                    format!(
+                        "slot `<:{}>` must be a direct child of a component",
+                        slot.name
+                    ),
+                ))
+            }
+            Node::If(chain) => self.dynamic(if_chain(chain)?),
+            Node::Match(m) => self.dynamic(match_expr(m)?),
+            Node::For(f) => self.dynamic(for_loop(f)?),
+        }
+        Ok(())
+    }
+
+    fn element(&mut self, element: &Element) -> Result<()> {
+        self.html(&format!("<{}", element.name));
+        for attr in &element.attrs {
+            match attr {
+                Attr::Static { name, value: None } => self.html(&format!(" {name}")),
+                Attr::Static {
+                    name,
+                    value: Some(v),
+                } => self.html(&format!(" {name}=\"{}\"", escape(v, true))),
+                Attr::Dynamic { name, value, span } => {
+                    self.dynamic(
+                        quote_spanned!(*span=> ::cinder::__private::attr(#name, &(#value))),
+                    );
+                }
+                Attr::Spread(list, span) => {
+                    let list = borrow_place(list, *span);
+                    self.dynamic(quote_spanned!(*span=> ::cinder::__private::attr_list(#list)));
+                }
+            }
+        }
+        self.html(">");
+        if element.void {
+            return Ok(());
+        }
+        self.nodes(&element.children)?;
+        self.html(&format!("</{}>", element.name));
+        Ok(())
+    }
+}
+
+/// User expressions keep their spans for good error messages, so lints would
+/// blame the user for the borrows and wrappers the macro adds around them.
+fn allow_user_style() -> TokenStream {
+    quote!(#[allow(unused_parens, unused_braces, clippy::needless_borrow, clippy::needless_borrows_for_generic_args)])
+}
+
+/// `static __CINDER_TEMPLATE: Template = …;` with its fingerprint.
+fn template_static(statics: &[String], root: bool) -> TokenStream {
+    let fingerprint = fingerprint(statics, root);
+    quote! {
+        static __CINDER_TEMPLATE: ::cinder::Template =
+            ::cinder::Template::new(&[#(#statics),*], #fingerprint, #root);
+    }
+}
+
+/// FNV-1a over the statics and root flag; must match `cinder::rendered::fingerprint`.
+fn fingerprint(statics: &[String], root: bool) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut feed = |byte: u8| {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    };
+    for part in statics {
+        for byte in part.bytes() {
+            feed(byte);
+        }
+        feed(0xff);
+    }
+    feed(u8::from(root));
+    hash
+}
+
+/// Escapes literal text at compile time. Quotes only matter inside an
+/// attribute value, and the macro always writes those in double quotes.
+fn escape(text: &str, in_attribute: bool) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' if in_attribute => out.push_str("&quot;"),
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// Place expressions (`name`, `row.name`, `rows[0]`) are borrowed so the
+/// template does not move out of them; other expressions are taken by value.
+fn borrow_place(tokens: &TokenStream, span: Span) -> TokenStream {
+    match syn::parse2::<syn::Expr>(tokens.clone()) {
+        Ok(syn::Expr::Path(_) | syn::Expr::Field(_) | syn::Expr::Index(_)) => {
+            quote_spanned!(span=> &(#tokens))
+        }
+        Ok(_) => quote_spanned!(span=> (#tokens)),
+        Err(_) => quote_spanned!(span=> { #tokens }),
+    }
+}
+
+fn nested(nodes: &[Node]) -> Result<TokenStream> {
+    let tree = template(nodes)?;
+    Ok(quote!(::cinder::Dynamic::Nested(#tree)))
+}
+
+fn if_chain(chain: &If) -> Result<TokenStream> {
+    let mut out = TokenStream::new();
+    for (i, (cond, body)) in chain.branches.iter().enumerate() {
+        let body = nested(body)?;
+        if i > 0 {
+            out.extend(quote!(else));
+        }
+        out.extend(quote!(if #cond { #body }));
+    }
+    let otherwise = match &chain.otherwise {
+        Some(body) => nested(body)?,
+        None => quote!(::cinder::Dynamic::empty()),
+    };
+    Ok(quote!(#out else { #otherwise }))
+}
+
+fn match_expr(m: &Match) -> Result<TokenStream> {
+    let scrutinee = &m.scrutinee;
+    let arms = m
+        .arms
+        .iter()
+        .map(|(pattern, body)| {
+            let body = nested(body)?;
+            Ok(quote!(#pattern => { #body }))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(quote!(match #scrutinee { #(#arms)* }))
+}
+
+fn for_loop(f: &For) -> Result<TokenStream> {
+    let mut body = Builder::default();
+    body.nodes(&f.body)?;
+    let (statics, dynamics) = body.parts();
+    let template = template_static(&statics, is_root(&f.body));
+    let list = syn::Ident::new("__cinder_list", Span::mixed_site());
+    let key = syn::Ident::new("__cinder_key", Span::mixed_site());
+    let memo = syn::Ident::new("__cinder_memo", Span::mixed_site());
+    let (pattern, iter) = (&f.pattern, &f.iter);
+    let key_expr = match &f.key {
+        Some(k) => quote!(::cinder::__private::key(&(#k))),
+        None => quote!(#list.next_index_key()),
+    };
+    let allow = allow_user_style();
+    let dynamics = quote!({
+        #allow
+        let __cinder_dynamics = ::std::vec![#(#dynamics),*];
+        __cinder_dynamics
+    });
+    let (builder, entry) = match &f.memo {
+        Some(stamp) => {
+            let site = f.site ^ fingerprint(&statics, false);
+            (
+                quote!(::cinder::__private::ListBuilder::memoized(&__CINDER_TEMPLATE, 0, #site)),
+                quote! {
+                    let #memo = ::cinder::__private::memo(&(#stamp));
+                    if !#list.reuse(#key, #memo) {
+                        #list.push_memo(#key, #memo, #dynamics);
+                    }
+                },
+            )
+        }
+        None => (
+            quote!(::cinder::__private::ListBuilder::new(&__CINDER_TEMPLATE, 0)),
+            quote!(#list.push(#key, #dynamics);),
+        ),
+    };
+    Ok(quote! {{
+        #template
+        let mut #list = #builder;
+        for #pattern in #iter {
+            let #key = #key_expr;
+            #entry
+        }
+        #list.finish()
+    }})
+}
+
+fn component_call(component: &Component) -> Result<TokenStream> {
+    let path = &component.path;
+    let mut fields: Vec<TokenStream> = component
+        .fields
+        .iter()
+        .map(|(name, value)| {
+            let value = match value {
+                FieldValue::Literal(lit) => quote!(::core::convert::Into::into(#lit)),
+                FieldValue::Expr(expr) => quote!(::core::convert::Into::into(#expr)),
+                FieldValue::Flag(span) => quote_spanned!(*span=> true),
+            };
+            quote!(#name: #value)
+        })
+        .collect();
+    let mut inner = Vec::new();
+    for child in &component.children {
+        match child {
+            Node::Slot(slot) => {
+                let name = &slot.name;
+                let tree = template_refs(&trim(&slot.children))?;
+                fields.push(quote!(#name: ::core::convert::Into::into(#tree)));
+            }
+            other => inner.push(other),
+        }
+    }
+    let inner = trim_refs(inner);
+    if !inner.is_empty() {
+        let tree = template_refs(&inner)?;
+        fields.push(quote!(inner_block: ::core::convert::Into::into(#tree)));
+    }
+    let base = component.base.as_ref().map(|b| quote!(..#b));
+    let allow = allow_user_style();
+    Ok(quote!({
+        #allow
+        let __cinder_component = #path { #(#fields,)* #base };
+        ::cinder::__private::component(__cinder_component)
+    }))
+}
+
+/// Children without the whitespace that only lays out the source.
+fn trim(nodes: &[Node]) -> Vec<&Node> {
+    trim_refs(nodes.iter().collect())
+}
+
+fn trim_refs(mut nodes: Vec<&Node>) -> Vec<&Node> {
+    let blank = |n: &&Node| matches!(n, Node::Html(h) if h.trim().is_empty());
+    while nodes.first().is_some_and(blank) {
+        nodes.remove(0);
+    }
+    while nodes.last().is_some_and(blank) {
+        nodes.pop();
+    }
+    nodes
+}
+
+fn template_refs(nodes: &[&Node]) -> Result<TokenStream> {
+    let mut builder = Builder::default();
+    for node in nodes {
+        builder.node(node)?;
+    }
+    Ok(builder.finish(matches!(nodes, [Node::Element(_)])))
+}

@@ -1,0 +1,464 @@
+//! The diff engine: what to send so the client's tree matches a new render.
+//!
+//! The client keeps the last tree it was sent and merges each diff into it
+//! (`mergeDiff` in the official client). Given the tree the client holds and
+//! the new render, [`diff`] writes the smallest JSON the 1.2 wire format allows:
+//!
+//! * statics (`"s"`) only where the template at a position changed, so the
+//!   client lacks them;
+//! * only the dynamics whose value changed, recursing into nested trees that
+//!   kept their template;
+//! * comprehensions as keyed entries (`"k"`, `"kc"`), an entry that moved as
+//!   its old index (with `"km": true`), an entry that moved and changed as
+//!   `[old_index, diff]`, an empty comprehension in a full render as `""`;
+//! * statics used more than once in one diff shared through `"p"` when that
+//!   is shorter than repeating them;
+//! * `"r": 1` on every tree whose template is a single element;
+//! * text always as JSON strings, since numbers mean component ids.
+//!
+//! ```
+//! use cinder::{diff, html};
+//!
+//! let view = |count: u32| html! { <p>Count: {count}</p> };
+//! let first = diff::render(&view(1));
+//! assert_eq!(first.as_str(), r#"{"0":"1","s":["<p>Count: ","</p>"],"r":1}"#);
+//! let next = diff::diff(&view(1), &view(2));
+//! assert_eq!(next.as_str(), r#"{"0":"2"}"#);
+//! ```
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use crate::rendered::{Comprehension, Dynamic, Entry, Key, Rendered, Template, CHUNK};
+
+/// One diff, as the JSON text sent to the client.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diff {
+    json: String,
+}
+
+impl Diff {
+    /// The JSON text.
+    pub fn as_str(&self) -> &str {
+        &self.json
+    }
+
+    /// The JSON text, owned.
+    pub fn into_string(self) -> String {
+        self.json
+    }
+
+    /// Whether nothing changed (the diff is `{}`).
+    pub fn is_empty(&self) -> bool {
+        self.json == "{}"
+    }
+
+    /// The size of the JSON text in bytes.
+    pub fn len(&self) -> usize {
+        self.json.len()
+    }
+
+    /// The diff parsed as a JSON value.
+    pub fn to_value(&self) -> serde_json::Value {
+        serde_json::from_str(&self.json).expect("the diff writer produces valid JSON")
+    }
+}
+
+/// The full tree, as the join reply sends it to a client that holds nothing.
+pub fn render(tree: &Rendered) -> Diff {
+    let mut w = Writer::default();
+    w.full_tree(tree);
+    w.finish()
+}
+
+/// The changes that turn `old`, the tree the client holds, into `new`.
+pub fn diff(old: &Rendered, new: &Rendered) -> Diff {
+    if !old.template().same_as(new.template()) {
+        return render(new);
+    }
+    let mut w = Writer::default();
+    w.out.push('{');
+    w.diff_dynamics(old.dynamics(), new.dynamics());
+    w.out.push('}');
+    w.finish()
+}
+
+/// Marks where statics go in the first pass; NUL never occurs in the JSON the
+/// writer produces because strings escape it.
+const MARK: char = '\0';
+
+#[derive(Default)]
+struct Writer {
+    out: String,
+    statics: Vec<&'static Template>,
+}
+
+impl Writer {
+    fn key(&mut self, key: usize) {
+        if !matches!(self.out.as_bytes().last(), Some(b'{') | Some(b'[') | None) {
+            self.out.push(',');
+        }
+        let _ = write!(self.out, "\"{key}\":");
+    }
+
+    fn named(&mut self, name: &str) {
+        if !matches!(self.out.as_bytes().last(), Some(b'{') | None) {
+            self.out.push(',');
+        }
+        self.out.push('"');
+        self.out.push_str(name);
+        self.out.push_str("\":");
+    }
+
+    fn statics(&mut self, template: &'static Template) {
+        self.named("s");
+        let _ = write!(self.out, "{MARK}{}{MARK}", self.statics.len());
+        self.statics.push(template);
+    }
+
+    fn full_tree(&mut self, tree: &Rendered) {
+        self.out.push('{');
+        self.full_dynamics(tree.dynamics());
+        self.statics(tree.template());
+        if tree.template().is_root() {
+            self.named("r");
+            self.out.push('1');
+        }
+        self.out.push('}');
+    }
+
+    fn full_dynamics(&mut self, dynamics: &[Dynamic]) {
+        for (i, dynamic) in dynamics.iter().enumerate() {
+            self.key(i);
+            self.full_dynamic(dynamic);
+        }
+    }
+
+    fn full_dynamic(&mut self, dynamic: &Dynamic) {
+        match dynamic {
+            Dynamic::Text(text) => json_string(&mut self.out, text),
+            Dynamic::Nested(tree) => self.full_tree(tree),
+            Dynamic::List(list) if list.is_empty() => self.out.push_str("\"\""),
+            Dynamic::List(list) => self.full_list(list),
+            Dynamic::Component(cid) => {
+                let _ = write!(self.out, "{}", cid.0);
+            }
+        }
+    }
+
+    fn full_list(&mut self, list: &Comprehension) {
+        self.out.push('{');
+        self.statics(list.template());
+        self.named("k");
+        self.out.push('{');
+        for (i, entry) in list.entries().enumerate() {
+            self.key(i);
+            self.full_entry(entry);
+        }
+        self.named("kc");
+        let _ = write!(self.out, "{}}}}}", list.len());
+    }
+
+    fn full_entry(&mut self, entry: &Entry) {
+        self.out.push('{');
+        self.full_dynamics(entry.dynamics());
+        self.out.push('}');
+    }
+
+    fn diff_dynamics(&mut self, old: &[Dynamic], new: &[Dynamic]) {
+        for (i, (old, new)) in old.iter().zip(new).enumerate() {
+            self.diff_dynamic(i, old, new);
+        }
+    }
+
+    fn diff_dynamic(&mut self, key: usize, old: &Dynamic, new: &Dynamic) {
+        match (old, new) {
+            (Dynamic::Text(a), Dynamic::Text(b)) if a == b => {}
+            (Dynamic::Component(a), Dynamic::Component(b)) if a == b => {}
+            (Dynamic::Nested(a), Dynamic::Nested(b)) if a.template().same_as(b.template()) => {
+                let mark = self.out.len();
+                self.key(key);
+                let open = self.out.len();
+                self.out.push('{');
+                self.diff_dynamics(a.dynamics(), b.dynamics());
+                self.close_or_drop(mark, open);
+            }
+            (Dynamic::List(a), Dynamic::List(b))
+                if a.template().same_as(b.template()) && !a.is_empty() =>
+            {
+                self.diff_list(key, a, b);
+            }
+            (Dynamic::List(a), Dynamic::List(b)) if a.is_empty() && b.is_empty() => {}
+            _ => {
+                self.key(key);
+                self.full_dynamic(new);
+            }
+        }
+    }
+
+    /// Closes the object opened at `open`, or removes everything from `mark`
+    /// on when nothing was written into it.
+    fn close_or_drop(&mut self, mark: usize, open: usize) -> bool {
+        if self.out.len() == open + 1 {
+            self.out.truncate(mark);
+            false
+        } else {
+            self.out.push('}');
+            true
+        }
+    }
+
+    fn diff_list(&mut self, key: usize, old: &Comprehension, new: &Comprehension) {
+        let mark = self.out.len();
+        self.key(key);
+        self.out.push_str("{\"k\":{");
+        let open = self.out.len() - 1;
+        let mut finder = OldEntries::new(old);
+        let mut moved = false;
+        for (c, chunk) in new.chunks().iter().enumerate() {
+            if old.chunks().get(c).is_some_and(|o| Arc::ptr_eq(o, chunk)) {
+                // A chunk shared with the old tree holds the same entries at
+                // the same indices: nothing in it changed.
+                continue;
+            }
+            for (offset, entry) in chunk.iter().enumerate() {
+                let i = c * CHUNK + offset;
+                match finder.find(i, entry.key()) {
+                    Some((j, old_entry)) => moved |= self.diff_entry(i, j, old_entry, entry),
+                    None => {
+                        self.key(i);
+                        self.full_entry(entry);
+                    }
+                }
+            }
+        }
+        let changed = self.out.len() > open + 1;
+        if !changed && new.len() == old.len() {
+            self.out.truncate(mark);
+            return;
+        }
+        self.named("kc");
+        let _ = write!(self.out, "{}", new.len());
+        if moved {
+            self.out.push_str(",\"km\":true");
+        }
+        self.out.push_str("}}");
+    }
+
+    /// Writes entry `i`, which the client holds at index `j`; returns whether
+    /// that is a move.
+    fn diff_entry(&mut self, i: usize, j: usize, old: &Entry, new: &Entry) -> bool {
+        let unchanged = Arc::ptr_eq(old.shared_dynamics(), new.shared_dynamics());
+        if i == j {
+            if !unchanged {
+                let mark = self.out.len();
+                self.key(i);
+                let open = self.out.len();
+                self.out.push('{');
+                self.diff_dynamics(old.dynamics(), new.dynamics());
+                self.close_or_drop(mark, open);
+            }
+            return false;
+        }
+        self.key(i);
+        let mark = self.out.len();
+        if !unchanged {
+            let _ = write!(self.out, "[{j},");
+            let open = self.out.len();
+            self.out.push('{');
+            self.diff_dynamics(old.dynamics(), new.dynamics());
+            if self.out.len() > open + 1 {
+                self.out.push_str("}]");
+                return true;
+            }
+            self.out.truncate(mark);
+        }
+        let _ = write!(self.out, "{j}");
+        true
+    }
+
+    fn finish(self) -> Diff {
+        let Writer { out, statics } = self;
+        if statics.is_empty() {
+            return Diff { json: out };
+        }
+        let shared = Shared::plan(&statics);
+        Diff {
+            json: shared.resolve(&out, &statics),
+        }
+    }
+}
+
+/// Finds where the client holds an entry: at the same index when the key
+/// matches there (the common case, no hashing), else through an index of the
+/// old keys built on first need.
+struct OldEntries<'a> {
+    old: &'a Comprehension,
+    by_key: Option<HashMap<Key, usize>>,
+}
+
+impl<'a> OldEntries<'a> {
+    fn new(old: &'a Comprehension) -> Self {
+        OldEntries { old, by_key: None }
+    }
+
+    fn find(&mut self, i: usize, key: Key) -> Option<(usize, &'a Entry)> {
+        let old = self.old;
+        if let Some(entry) = old.get(i).filter(|e| e.key() == key) {
+            return Some((i, entry));
+        }
+        let by_key = self.by_key.get_or_insert_with(|| {
+            let mut map = HashMap::with_capacity(old.len());
+            for (j, entry) in old.entries().enumerate() {
+                map.entry(entry.key()).or_insert(j);
+            }
+            map
+        });
+        let j = *by_key.get(&key)?;
+        old.get(j).map(|entry| (j, entry))
+    }
+}
+
+/// Which statics of one diff go into `"p"`, and under which index.
+struct Shared {
+    index: HashMap<u64, usize>,
+    order: Vec<&'static Template>,
+}
+
+impl Shared {
+    fn plan(statics: &[&'static Template]) -> Shared {
+        let mut uses: HashMap<u64, (usize, &'static Template)> = HashMap::new();
+        let mut first_seen = Vec::new();
+        for template in statics {
+            let slot = uses.entry(template.fingerprint()).or_insert_with(|| {
+                first_seen.push(*template);
+                (0, template)
+            });
+            slot.0 += 1;
+        }
+        let mut shared = Shared {
+            index: HashMap::new(),
+            order: Vec::new(),
+        };
+        for template in first_seen {
+            let count = uses[&template.fingerprint()].0;
+            if shared.saves_bytes(template, count) {
+                shared
+                    .index
+                    .insert(template.fingerprint(), shared.order.len());
+                shared.order.push(template);
+            }
+        }
+        shared
+    }
+
+    /// Inline costs `count * len`; shared costs one copy in `"p"` plus its
+    /// key, and a short index at every use.
+    fn saves_bytes(&self, template: &Template, count: usize) -> bool {
+        if count < 2 {
+            return false;
+        }
+        let len = statics_json_len(template);
+        let index_len = decimal_len(self.order.len());
+        let shared = len + index_len + 4 + count * index_len;
+        shared < len * count
+    }
+
+    fn resolve(&self, out: &str, statics: &[&'static Template]) -> String {
+        let mut json = String::with_capacity(out.len() + 64);
+        let mut parts = out.split(MARK);
+        json.push_str(parts.next().unwrap_or_default());
+        while let (Some(number), Some(rest)) = (parts.next(), parts.next()) {
+            let template = statics[number.parse::<usize>().expect("marks hold indices")];
+            match self.index.get(&template.fingerprint()) {
+                Some(shared) => {
+                    let _ = write!(json, "{shared}");
+                }
+                None => statics_json(&mut json, template),
+            }
+            json.push_str(rest);
+        }
+        if !self.order.is_empty() {
+            json.pop();
+            json.push_str(",\"p\":{");
+            for (i, template) in self.order.iter().enumerate() {
+                if i > 0 {
+                    json.push(',');
+                }
+                let _ = write!(json, "\"{i}\":");
+                statics_json(&mut json, template);
+            }
+            json.push_str("}}");
+        }
+        json
+    }
+}
+
+fn decimal_len(n: usize) -> usize {
+    n.checked_ilog10().unwrap_or(0) as usize + 1
+}
+
+fn statics_json(out: &mut String, template: &Template) {
+    out.push('[');
+    for (i, part) in template.statics().iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        json_string(out, part);
+    }
+    out.push(']');
+}
+
+fn statics_json_len(template: &Template) -> usize {
+    let mut out = String::new();
+    statics_json(&mut out, template);
+    out.len()
+}
+
+/// Writes `text` as a JSON string literal.
+fn json_string(out: &mut String, text: &str) {
+    out.push('"');
+    let mut start = 0;
+    for (i, byte) in text.bytes().enumerate() {
+        let escaped = match byte {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&text[start..i]);
+        if escaped.is_empty() {
+            let _ = write!(out, "\\u{byte:04x}");
+        } else {
+            out.push_str(escaped);
+        }
+        start = i + 1;
+    }
+    out.push_str(&text[start..]);
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_strings_escape_control_characters() {
+        let mut out = String::new();
+        json_string(&mut out, "a\"b\\c\n\u{0}\u{1f}é");
+        assert_eq!(out, r#""a\"b\\c\n\u0000\u001fé""#);
+        let parsed: String = serde_json::from_str(&out).unwrap();
+        assert_eq!(parsed, "a\"b\\c\n\u{0}\u{1f}é");
+    }
+
+    #[test]
+    fn decimal_lengths() {
+        assert_eq!(decimal_len(0), 1);
+        assert_eq!(decimal_len(9), 1);
+        assert_eq!(decimal_len(10), 2);
+    }
+}

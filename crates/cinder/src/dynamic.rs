@@ -1,0 +1,303 @@
+//! What a template can interpolate, and how each value becomes HTML.
+//!
+//! `{expr}` in a template needs [`IntoDynamic`]; `name={expr}` needs
+//! [`AttrValue`]; `{..expr}` inside a tag needs an iterator of
+//! `(name, value)` pairs. Text is escaped on the way in; [`Raw`] opts out.
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+
+use crate::escape::{escape_into, is_valid_attr_name, Raw};
+use crate::rendered::{Cid, Comprehension, Dynamic, Rendered};
+
+/// A value that can fill a dynamic slot of a template.
+///
+/// Text (strings, numbers, `char`) is escaped; [`Rendered`] nests a template;
+/// [`Cid`] references a stateful component; `Option` renders `None` as
+/// nothing; [`Raw`] inserts HTML unescaped.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be rendered in a template",
+    label = "this value has no HTML form",
+    note = "render strings, numbers, `html!` trees, `Option`s of those or `Raw(html)`; format other values first, e.g. `{{value.to_string()}}`"
+)]
+pub trait IntoDynamic {
+    /// Converts the value into a dynamic slot.
+    fn into_dynamic(self) -> Dynamic;
+}
+
+impl IntoDynamic for Dynamic {
+    fn into_dynamic(self) -> Dynamic {
+        self
+    }
+}
+
+impl IntoDynamic for Rendered {
+    fn into_dynamic(self) -> Dynamic {
+        Dynamic::Nested(self)
+    }
+}
+
+impl IntoDynamic for &Rendered {
+    fn into_dynamic(self) -> Dynamic {
+        Dynamic::Nested(self.clone())
+    }
+}
+
+impl IntoDynamic for Comprehension {
+    fn into_dynamic(self) -> Dynamic {
+        Dynamic::List(self)
+    }
+}
+
+impl IntoDynamic for Cid {
+    fn into_dynamic(self) -> Dynamic {
+        Dynamic::Component(self)
+    }
+}
+
+impl IntoDynamic for &Cid {
+    fn into_dynamic(self) -> Dynamic {
+        Dynamic::Component(*self)
+    }
+}
+
+impl IntoDynamic for &str {
+    fn into_dynamic(self) -> Dynamic {
+        let mut out = String::with_capacity(self.len());
+        escape_into(&mut out, self);
+        Dynamic::Text(out)
+    }
+}
+
+impl<'a, 'b: 'a, T: ?Sized> IntoDynamic for &'a &'b T
+where
+    &'b T: IntoDynamic,
+{
+    fn into_dynamic(self) -> Dynamic {
+        (*self).into_dynamic()
+    }
+}
+
+impl IntoDynamic for &Dynamic {
+    fn into_dynamic(self) -> Dynamic {
+        self.clone()
+    }
+}
+
+impl IntoDynamic for &Comprehension {
+    fn into_dynamic(self) -> Dynamic {
+        Dynamic::List(self.clone())
+    }
+}
+
+impl IntoDynamic for String {
+    fn into_dynamic(self) -> Dynamic {
+        self.as_str().into_dynamic()
+    }
+}
+
+impl IntoDynamic for &String {
+    fn into_dynamic(self) -> Dynamic {
+        self.as_str().into_dynamic()
+    }
+}
+
+impl IntoDynamic for Cow<'_, str> {
+    fn into_dynamic(self) -> Dynamic {
+        self.as_ref().into_dynamic()
+    }
+}
+
+impl IntoDynamic for &Cow<'_, str> {
+    fn into_dynamic(self) -> Dynamic {
+        self.as_ref().into_dynamic()
+    }
+}
+
+impl<T: AsRef<str>> IntoDynamic for Raw<T> {
+    fn into_dynamic(self) -> Dynamic {
+        Dynamic::Text(self.0.as_ref().to_owned())
+    }
+}
+
+impl<T: AsRef<str>> IntoDynamic for &Raw<T> {
+    fn into_dynamic(self) -> Dynamic {
+        Dynamic::Text(self.0.as_ref().to_owned())
+    }
+}
+
+impl<T: IntoDynamic> IntoDynamic for Option<T> {
+    fn into_dynamic(self) -> Dynamic {
+        self.map_or_else(Dynamic::empty, IntoDynamic::into_dynamic)
+    }
+}
+
+impl<'a, T> IntoDynamic for &'a Option<T>
+where
+    &'a T: IntoDynamic,
+{
+    fn into_dynamic(self) -> Dynamic {
+        self.as_ref()
+            .map_or_else(Dynamic::empty, IntoDynamic::into_dynamic)
+    }
+}
+
+/// Plain values whose `Display` output needs no escaping.
+macro_rules! display_dynamic {
+    ($($t:ty),*) => {$(
+        impl IntoDynamic for $t {
+            fn into_dynamic(self) -> Dynamic {
+                Dynamic::Text(self.to_string())
+            }
+        }
+        impl IntoDynamic for &$t {
+            fn into_dynamic(self) -> Dynamic {
+                Dynamic::Text(self.to_string())
+            }
+        }
+        impl AttrValue for $t {
+            fn write_attr(&self, name: &str, out: &mut String) {
+                let _ = write!(out, " {name}=\"{self}\"");
+            }
+        }
+    )*};
+}
+
+display_dynamic!(u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize, f32, f64);
+
+impl IntoDynamic for char {
+    fn into_dynamic(self) -> Dynamic {
+        self.encode_utf8(&mut [0; 4]).into_dynamic()
+    }
+}
+
+impl IntoDynamic for &char {
+    fn into_dynamic(self) -> Dynamic {
+        (*self).into_dynamic()
+    }
+}
+
+/// A value for a dynamic attribute, `name={value}`.
+///
+/// Text is escaped and quoted. `true` writes the bare name and `false` or
+/// `None` leave the attribute out, which is how boolean attributes such as
+/// `disabled` are toggled.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be an attribute value",
+    note = "attribute values are strings, numbers, `bool` (present or absent) or `Option`s of those"
+)]
+pub trait AttrValue {
+    /// Writes ` name="value"` (or nothing) to `out`; `name` is already valid.
+    fn write_attr(&self, name: &str, out: &mut String);
+}
+
+impl AttrValue for str {
+    fn write_attr(&self, name: &str, out: &mut String) {
+        out.push(' ');
+        out.push_str(name);
+        out.push_str("=\"");
+        escape_into(out, self);
+        out.push('"');
+    }
+}
+
+impl AttrValue for String {
+    fn write_attr(&self, name: &str, out: &mut String) {
+        self.as_str().write_attr(name, out);
+    }
+}
+
+impl AttrValue for Cow<'_, str> {
+    fn write_attr(&self, name: &str, out: &mut String) {
+        self.as_ref().write_attr(name, out);
+    }
+}
+
+impl AttrValue for bool {
+    fn write_attr(&self, name: &str, out: &mut String) {
+        if *self {
+            out.push(' ');
+            out.push_str(name);
+        }
+    }
+}
+
+impl AttrValue for char {
+    fn write_attr(&self, name: &str, out: &mut String) {
+        self.encode_utf8(&mut [0; 4]).write_attr(name, out);
+    }
+}
+
+impl AttrValue for Cid {
+    fn write_attr(&self, name: &str, out: &mut String) {
+        self.0.write_attr(name, out);
+    }
+}
+
+impl<T: AsRef<str>> AttrValue for Raw<T> {
+    fn write_attr(&self, name: &str, out: &mut String) {
+        let _ = write!(out, " {name}=\"{}\"", self.0.as_ref());
+    }
+}
+
+impl<T: AttrValue> AttrValue for Option<T> {
+    fn write_attr(&self, name: &str, out: &mut String) {
+        if let Some(value) = self {
+            value.write_attr(name, out);
+        }
+    }
+}
+
+impl<T: AttrValue + ?Sized> AttrValue for &T {
+    fn write_attr(&self, name: &str, out: &mut String) {
+        (**self).write_attr(name, out);
+    }
+}
+
+/// One `(name, value)` pair of a dynamic attribute list, `{..attrs}`.
+pub trait AttrPair {
+    /// Writes the attribute to `out`, or nothing when the name is not a
+    /// valid attribute name (see [`is_valid_attr_name`]): such a name could
+    /// end the tag, so it is dropped and logged rather than escaped.
+    fn write_pair(&self, out: &mut String);
+}
+
+impl<K: AsRef<str>, V: AttrValue> AttrPair for (K, V) {
+    fn write_pair(&self, out: &mut String) {
+        let name = self.0.as_ref();
+        if is_valid_attr_name(name) {
+            self.1.write_attr(name, out);
+        } else {
+            tracing::warn!(
+                name,
+                "dropped an attribute whose name is not a valid attribute name"
+            );
+        }
+    }
+}
+
+impl<P: AttrPair> AttrPair for &P {
+    fn write_pair(&self, out: &mut String) {
+        (**self).write_pair(out);
+    }
+}
+
+/// Renders a dynamic attribute list to the text of one dynamic slot.
+pub fn attr_list<I>(attrs: I) -> Dynamic
+where
+    I: IntoIterator,
+    I::Item: AttrPair,
+{
+    let mut out = String::new();
+    for pair in attrs {
+        pair.write_pair(&mut out);
+    }
+    Dynamic::Text(out)
+}
+
+/// Renders one dynamic attribute, `name={value}`, to the text of a slot.
+pub fn attr<V: AttrValue>(name: &str, value: V) -> Dynamic {
+    let mut out = String::new();
+    value.write_attr(name, &mut out);
+    Dynamic::Text(out)
+}

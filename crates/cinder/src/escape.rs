@@ -1,0 +1,111 @@
+//! HTML escaping and the explicit way around it.
+//!
+//! Everything a template interpolates is escaped unless it is wrapped in
+//! [`Raw`]. Text and attribute values share one escaper that replaces the five
+//! characters that can end a text node or a quoted attribute value, so a value
+//! is safe in either place.
+
+use std::fmt;
+
+/// Appends `text` to `out` with `&`, `<`, `>`, `"` and `'` replaced by
+/// character references.
+///
+/// ```
+/// let mut out = String::new();
+/// cinder::escape::escape_into(&mut out, "<b>\"hi\" & 'bye'</b>");
+/// assert_eq!(out, "&lt;b&gt;&quot;hi&quot; &amp; &#39;bye&#39;&lt;/b&gt;");
+/// ```
+pub fn escape_into(out: &mut String, text: &str) {
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    for (i, byte) in bytes.iter().enumerate() {
+        let replacement = match byte {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&quot;",
+            b'\'' => "&#39;",
+            _ => continue,
+        };
+        out.push_str(&text[start..i]);
+        out.push_str(replacement);
+        start = i + 1;
+    }
+    out.push_str(&text[start..]);
+}
+
+/// Returns `text` escaped for use in HTML text or a quoted attribute value.
+///
+/// ```
+/// assert_eq!(cinder::escape::escape("a < b"), "a &lt; b");
+/// ```
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    escape_into(&mut out, text);
+    out
+}
+
+/// Whether `name` can be written as an attribute name without changing the
+/// meaning of the tag around it.
+///
+/// Names are limited to ASCII letters, digits and `-`, `_`, `:`, `.`, `@`,
+/// which covers `phx-*`, `data-*`, `aria-*`, namespaced and framework
+/// attribute names, and must start with a letter, `_`, `:` or `@`.
+///
+/// ```
+/// assert!(cinder::escape::is_valid_attr_name("phx-value-id"));
+/// assert!(!cinder::escape::is_valid_attr_name("onclick=alert(1)"));
+/// assert!(!cinder::escape::is_valid_attr_name("x\" onload=\"y"));
+/// ```
+pub fn is_valid_attr_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    let Some(first) = chars.next() else {
+        return false;
+    };
+    let first_ok = first.is_ascii_alphabetic() || matches!(first, '_' | ':' | '@');
+    first_ok && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | ':' | '.' | '@'))
+}
+
+/// HTML that is inserted as it is, without escaping.
+///
+/// This is the one way to bypass escaping in a template; use it only for
+/// markup you produced or sanitized yourself.
+///
+/// ```
+/// use cinder::{html, Raw};
+/// let icon = "<svg></svg>";
+/// let page = html! { <span>{Raw(icon)}</span> };
+/// assert_eq!(page.to_html(), "<span><svg></svg></span>");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Raw<T>(pub T);
+
+impl<T: fmt::Display> fmt::Display for Raw<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leaves_plain_text_alone() {
+        assert_eq!(escape("plain text ✓"), "plain text ✓");
+    }
+
+    #[test]
+    fn escapes_every_special_character() {
+        assert_eq!(escape("&<>\"'"), "&amp;&lt;&gt;&quot;&#39;");
+    }
+
+    #[test]
+    fn rejects_names_that_break_out_of_a_tag() {
+        for bad in [
+            "", "a b", "a>b", "a/b", "a=b", "\"a", "a'", "1a", "-a", "a\nb",
+        ] {
+            assert!(!is_valid_attr_name(bad), "{bad:?} was accepted");
+        }
+    }
+}

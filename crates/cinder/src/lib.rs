@@ -1,0 +1,122 @@
+//! Cinder: server-rendered pages kept live over a WebSocket, in the manner of
+//! Phoenix LiveView, spoken to by the official `phoenix_live_view` client.
+//!
+//! This crate holds templates at run time and the diff engine:
+//!
+//! * [`html!`] turns HTML with embedded Rust into a [`Rendered`] tree, its
+//!   static parts fixed at compile time and fingerprinted, its dynamic parts
+//!   computed by each render and escaped by default;
+//! * [`Rendered::to_html`] is the dead render, the whole page as HTML;
+//! * [`diff::render`] and [`diff::diff`] write the LiveView 1.2 JSON that
+//!   brings the client from the tree it holds to the new one;
+//! * [`memo::RenderCache`] lets unchanged `for` entries skip evaluation, so a
+//!   render's work follows the size of the change, not of the page.
+//!
+//! ```
+//! use cinder::{diff, html};
+//!
+//! let todo = |items: &[&str]| html! {
+//!     <ul id="todo">
+//!         @for item in items { <li>{item}</li> }
+//!     </ul>
+//! };
+//! let before = todo(&["milk"]);
+//! let after = todo(&["milk", "<eggs>"]);
+//! assert_eq!(
+//!     after.to_html(),
+//!     "<ul id=\"todo\">\n    <li>milk</li><li>&lt;eggs&gt;</li>\n</ul>"
+//! );
+//! assert_eq!(
+//!     diff::diff(&before, &after).as_str(),
+//!     r#"{"0":{"k":{"1":{"0":"&lt;eggs&gt;"},"kc":2}}}"#
+//! );
+//! ```
+//!
+//! # The template language
+//!
+//! * Elements and attributes are written as in HTML; names may contain `-`,
+//!   `:`, `.` and `@` (`phx-click`, `phx-value-id`, `data-role`, `aria-label`).
+//!   `<br>` and the other void elements need no closing tag.
+//! * Text is written bare, as in HTML, or as a string literal when it holds
+//!   characters Rust cannot tokenize (an unpaired quote) or that the template
+//!   reads as syntax (`<`, `{`, `@`). Whitespace comes out as written, with
+//!   indentation counted from the template's first token and the whitespace
+//!   before its first and after its last token left out. Bare text is rebuilt
+//!   from Rust tokens, so tabs and trailing spaces are not kept: inside
+//!   `<pre>` and `<textarea>`, write text as string literals, which come out
+//!   exactly (escaped).
+//! * `{expr}` inserts a value ([`IntoDynamic`]): text is escaped, an
+//!   `html!` tree nests, [`Raw`] inserts HTML as it is. A place expression
+//!   such as `{row.name}` is borrowed, anything else is taken by value.
+//! * `name="text"` is a static attribute, `name` alone a boolean one,
+//!   `name={expr}` a dynamic one ([`dynamic::AttrValue`]: `false` and `None`
+//!   leave it out), and `{..expr}` inside a tag adds a list of
+//!   `(name, value)` pairs.
+//! * `@if cond { … } else if cond { … } else { … }`,
+//!   `@match expr { pattern => { … } }` and
+//!   `@for pattern in iter, key = expr, memo = expr { … }` (both `key` and
+//!   `memo` optional) hold markup in their blocks.
+//! * `<Name attr=…>children<:slot>…</:slot></Name>` renders a
+//!   [`Component`].
+//! * `{cid}` with a [`Cid`] places a stateful component.
+//!
+//! # Change tracking
+//!
+//! Each template's statics exist once, as a `static`; a render builds only
+//! the dynamics. The diff engine compares the new dynamics with those the
+//! client holds, position by position, and keyed entries by key, so the
+//! bytes sent follow the change. The evaluation follows it too when `for`
+//! loops carry a memo stamp and the view renders through a
+//! [`memo::RenderCache`]: unchanged entries are shared with the previous
+//! render instead of being computed, and the diff skips shared entries
+//! without looking into them. Entries are stored in chunks of
+//! [`rendered::CHUNK`], so a run of unchanged entries is shared, and skipped
+//! by the diff, a whole chunk at a time. With 10,000 rows and one changed,
+//! a render evaluates one row, compares 10,000 keys and stamps, and the diff
+//! holds one entry.
+
+extern crate self as cinder;
+
+pub mod component;
+pub mod diff;
+pub mod dynamic;
+pub mod escape;
+pub mod memo;
+pub mod rendered;
+
+pub use cinder_macros::html;
+pub use component::Component;
+pub use diff::Diff;
+pub use dynamic::IntoDynamic;
+pub use escape::Raw;
+pub use rendered::{Cid, Comprehension, Dynamic, Entry, Key, Rendered, ShapeError, Template};
+
+/// What the `html!` macro expands to; not a stable API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::dynamic::{attr, attr_list};
+    pub use crate::memo::ListBuilder;
+
+    use crate::dynamic::IntoDynamic;
+    use crate::rendered::{Dynamic, Key};
+
+    /// Converts an interpolated value, with the trait named in errors.
+    pub fn dynamic<T: IntoDynamic>(value: T) -> Dynamic {
+        value.into_dynamic()
+    }
+
+    /// The key of a `for` entry.
+    pub fn key<T: std::hash::Hash + ?Sized>(value: &T) -> Key {
+        Key::of(value)
+    }
+
+    /// The memo stamp of a `for` entry.
+    pub fn memo<T: std::hash::Hash + ?Sized>(value: &T) -> u64 {
+        Key::of(value).0
+    }
+
+    /// Renders a function component.
+    pub fn component<C: crate::Component>(component: C) -> Dynamic {
+        Dynamic::Nested(component.render())
+    }
+}

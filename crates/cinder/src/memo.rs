@@ -1,0 +1,375 @@
+//! Memoized comprehension entries: the work of a render follows the change.
+//!
+//! A `for` in a template may name a memo stamp:
+//!
+//! ```text
+//! @for row in &rows, key = row.id, memo = row.version { <tr>…</tr> }
+//! ```
+//!
+//! Inside [`RenderCache::render`], an entry whose key and stamp equal those of
+//! an entry of the previous render at the same `for` is not evaluated again:
+//! the new tree shares the old entry's dynamics. The diff engine sees the
+//! shared dynamics and skips the entry in O(1), so a change to one row of ten
+//! thousand evaluates one row's dynamics, writes one entry into the diff and
+//! spends only a key comparison on each other row. Entries live in chunks of
+//! [`CHUNK`]; a chunk whose entries are all reused in place is shared whole
+//! with the previous render, and the diff skips it with one pointer compare.
+//!
+//! The stamp is a promise: whatever the entry's body reads must be the same
+//! whenever key and stamp are. A version counter bumped on every change, a
+//! hash of the row, or the row itself (for small rows) all keep it.
+//! Without a stamp every entry is evaluated on every render and the diff
+//! engine compares the results, which is still correct, only slower.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::rendered::{Comprehension, Dynamic, Entry, Key, Template, CHUNK};
+
+/// Keeps what one render's memoized `for`s produced, for the next render.
+///
+/// Hold one per rendered view and render through it:
+///
+/// ```
+/// use cinder::{html, memo::RenderCache};
+///
+/// struct Row { id: u32, version: u64, name: String }
+/// let rows = vec![Row { id: 1, version: 1, name: "a".into() }];
+/// let view = |rows: &[Row]| html! {
+///     <ul>@for row in rows, key = row.id, memo = row.version { <li>{&row.name}</li> }</ul>
+/// };
+/// let mut cache = RenderCache::default();
+/// let first = cache.render(|| view(&rows));
+/// let second = cache.render(|| view(&rows));
+/// assert!(cinder::diff::diff(&first, &second).is_empty());
+/// ```
+#[derive(Default, Debug)]
+pub struct RenderCache {
+    previous: HashMap<u64, Vec<Comprehension>>,
+}
+
+impl RenderCache {
+    /// Runs `render` with the previous render's memoized entries available,
+    /// and keeps this render's for the next call.
+    pub fn render<R>(&mut self, render: impl FnOnce() -> R) -> R {
+        let scope = Scope::enter(Frame {
+            previous: std::mem::take(&mut self.previous),
+            taken: HashMap::new(),
+            recorded: HashMap::new(),
+        });
+        let result = render();
+        self.previous = scope.exit();
+        result
+    }
+
+    /// Forgets every memoized entry, so the next render evaluates everything.
+    pub fn clear(&mut self) {
+        self.previous.clear();
+    }
+}
+
+thread_local! {
+    static ACTIVE: RefCell<Option<Frame>> = const { RefCell::new(None) };
+}
+
+struct Frame {
+    previous: HashMap<u64, Vec<Comprehension>>,
+    taken: HashMap<u64, usize>,
+    recorded: HashMap<u64, Vec<Comprehension>>,
+}
+
+/// One render's frame on this thread. A render inside a render (a component
+/// rendered through its own cache) gets its own frame, and the outer frame is
+/// put back when it ends, also when it panics.
+struct Scope {
+    outer: Option<Option<Frame>>,
+}
+
+impl Scope {
+    fn enter(frame: Frame) -> Scope {
+        let outer = ACTIVE.with(|active| active.borrow_mut().replace(frame));
+        Scope { outer: Some(outer) }
+    }
+
+    /// Ends the render and returns what its memoized `for`s recorded.
+    fn exit(mut self) -> HashMap<u64, Vec<Comprehension>> {
+        let outer = self.outer.take().flatten();
+        let frame = ACTIVE.with(|active| std::mem::replace(&mut *active.borrow_mut(), outer));
+        frame.map(|f| f.recorded).unwrap_or_default()
+    }
+}
+
+impl Drop for Scope {
+    fn drop(&mut self) {
+        if let Some(outer) = self.outer.take() {
+            ACTIVE.with(|active| *active.borrow_mut() = outer);
+        }
+    }
+}
+
+/// The previous render's comprehension for the next occurrence of `site`.
+fn take_previous(site: u64) -> Option<Comprehension> {
+    ACTIVE.with(|active| {
+        let mut active = active.borrow_mut();
+        let frame = active.as_mut()?;
+        let n = frame.taken.entry(site).or_insert(0);
+        let found = frame.previous.get(&site)?.get(*n).cloned();
+        *n += 1;
+        found
+    })
+}
+
+fn record(site: u64, list: &Comprehension) {
+    ACTIVE.with(|active| {
+        if let Some(frame) = active.borrow_mut().as_mut() {
+            frame.recorded.entry(site).or_default().push(list.clone());
+        }
+    });
+}
+
+/// Builds the comprehension of one `for` as the loop runs.
+///
+/// Entries reused at the index they had before are not copied at once: the
+/// builder only counts them, and when a whole chunk turns out to be reused
+/// in place it shares the previous render's chunk. So an unchanged run of
+/// entries costs a key and stamp comparison each and nothing else.
+#[doc(hidden)]
+pub struct ListBuilder {
+    template: &'static Template,
+    chunks: Vec<Arc<[Entry]>>,
+    /// Entries of the chunk being built, after any pending reuses.
+    current: Vec<Entry>,
+    /// Entries at the start of the chunk being built that equal the previous
+    /// render's entries at the same index, not yet copied.
+    reused_in_place: usize,
+    memo: Option<MemoSite>,
+}
+
+struct MemoSite {
+    site: u64,
+    previous: Option<Comprehension>,
+    by_key: Option<HashMap<Key, usize>>,
+}
+
+impl ListBuilder {
+    /// A comprehension whose entries are always evaluated.
+    pub fn new(template: &'static Template, size_hint: usize) -> Self {
+        ListBuilder {
+            template,
+            chunks: Vec::with_capacity(size_hint.div_ceil(CHUNK)),
+            current: Vec::new(),
+            reused_in_place: 0,
+            memo: None,
+        }
+    }
+
+    /// A comprehension that may reuse the previous render's entries at `site`.
+    pub fn memoized(template: &'static Template, size_hint: usize, site: u64) -> Self {
+        let previous = take_previous(site).filter(|p| p.template().same_as(template));
+        let hint = previous
+            .as_ref()
+            .map_or(size_hint, |p| p.len().max(size_hint));
+        ListBuilder {
+            memo: Some(MemoSite {
+                site,
+                previous,
+                by_key: None,
+            }),
+            ..ListBuilder::new(template, hint)
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.chunks.len() * CHUNK + self.reused_in_place + self.current.len()
+    }
+
+    /// The key of the next entry when the `for` names none: its index.
+    pub fn next_index_key(&self) -> Key {
+        Key(self.len() as u64)
+    }
+
+    /// Adds an evaluated entry.
+    pub fn push(&mut self, key: Key, dynamics: Vec<Dynamic>) {
+        self.add(Entry::new(key, dynamics));
+    }
+
+    /// Adds an evaluated entry with its memo stamp.
+    pub fn push_memo(&mut self, key: Key, memo: u64, dynamics: Vec<Dynamic>) {
+        self.add(Entry::memoized(key, memo, dynamics.into()));
+    }
+
+    fn add(&mut self, entry: Entry) {
+        self.copy_reused();
+        self.current.push(entry);
+        if self.current.len() == CHUNK {
+            let chunk = std::mem::take(&mut self.current);
+            self.chunks.push(chunk.into());
+        }
+    }
+
+    /// Copies the pending in-place reuses into the chunk being built.
+    fn copy_reused(&mut self) {
+        if self.reused_in_place == 0 {
+            return;
+        }
+        let chunk = self
+            .previous_chunk()
+            .expect("in-place reuses come from a previous chunk");
+        self.current
+            .extend_from_slice(&chunk[..self.reused_in_place]);
+        self.reused_in_place = 0;
+    }
+
+    /// The previous render's chunk at the position of the chunk being built.
+    fn previous_chunk(&self) -> Option<Arc<[Entry]>> {
+        let previous = self.memo.as_ref()?.previous.as_ref()?;
+        previous.chunks().get(self.chunks.len()).cloned()
+    }
+
+    /// Adds the previous render's entry for `key` if its stamp is `memo`;
+    /// returns whether it did, so the caller knows to evaluate otherwise.
+    pub fn reuse(&mut self, key: Key, memo: u64) -> bool {
+        if self.reuse_in_place(key, memo) {
+            return true;
+        }
+        let index = self.len();
+        let Some(site) = self.memo.as_mut() else {
+            return false;
+        };
+        let Some(old) = site.find(index, key) else {
+            return false;
+        };
+        if old.memo() != Some(memo) {
+            return false;
+        }
+        let reused = old.clone();
+        self.add(reused);
+        true
+    }
+
+    fn reuse_in_place(&mut self, key: Key, memo: u64) -> bool {
+        if !self.current.is_empty() {
+            return false;
+        }
+        let Some(previous) = self.memo.as_ref().and_then(|m| m.previous.as_ref()) else {
+            return false;
+        };
+        let Some(chunk) = previous.chunks().get(self.chunks.len()) else {
+            return false;
+        };
+        let same = chunk
+            .get(self.reused_in_place)
+            .is_some_and(|old| old.key() == key && old.memo() == Some(memo));
+        if !same {
+            return false;
+        }
+        self.reused_in_place += 1;
+        if self.reused_in_place == CHUNK {
+            let chunk = Arc::clone(chunk);
+            self.chunks.push(chunk);
+            self.reused_in_place = 0;
+        }
+        true
+    }
+
+    /// The finished comprehension.
+    pub fn finish(mut self) -> Dynamic {
+        if self.reused_in_place > 0 {
+            match self.previous_chunk() {
+                Some(chunk) if chunk.len() == self.reused_in_place => {
+                    self.chunks.push(chunk);
+                    self.reused_in_place = 0;
+                }
+                _ => self.copy_reused(),
+            }
+        }
+        if !self.current.is_empty() {
+            let last = std::mem::take(&mut self.current);
+            self.chunks.push(last.into());
+        }
+        let list = Comprehension::from_chunks(self.template, self.chunks);
+        if let Some(site) = &self.memo {
+            record(site.site, &list);
+        }
+        Dynamic::List(list)
+    }
+}
+
+impl MemoSite {
+    fn find(&mut self, index: usize, key: Key) -> Option<&Entry> {
+        let previous = self.previous.as_ref()?;
+        if previous.get(index).is_some_and(|e| e.key() == key) {
+            return previous.get(index);
+        }
+        let by_key = self.by_key.get_or_insert_with(|| {
+            let mut map = HashMap::with_capacity(previous.len());
+            for (j, entry) in previous.entries().enumerate() {
+                map.entry(entry.key()).or_insert(j);
+            }
+            map
+        });
+        by_key.get(&key).and_then(|&j| previous.get(j))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rendered::Template;
+
+    fn list(template: &'static Template, versions: &[u64], evaluated: &mut usize) -> Dynamic {
+        let mut builder = ListBuilder::memoized(template, versions.len(), 7);
+        for (id, version) in versions.iter().enumerate() {
+            let key = Key::of(&id);
+            if !builder.reuse(key, *version) {
+                *evaluated += 1;
+                builder.push_memo(key, *version, vec![Dynamic::Text(version.to_string())]);
+            }
+        }
+        builder.finish()
+    }
+
+    #[test]
+    fn whole_chunks_are_shared_and_changed_ones_rebuilt() {
+        let template = Template::leak(vec!["<i>".into(), "</i>".into()], true);
+        let mut cache = RenderCache::default();
+        let mut versions = vec![0; CHUNK * 3 + 5];
+        let mut evaluated = 0;
+        let Dynamic::List(first) = cache.render(|| list(template, &versions, &mut evaluated))
+        else {
+            unreachable!()
+        };
+        assert_eq!(evaluated, versions.len());
+
+        versions[CHUNK + 3] = 1;
+        evaluated = 0;
+        let Dynamic::List(second) = cache.render(|| list(template, &versions, &mut evaluated))
+        else {
+            unreachable!()
+        };
+        assert_eq!(evaluated, 1);
+        let shared: Vec<bool> = (0..4)
+            .map(|c| Arc::ptr_eq(&first.chunks()[c], &second.chunks()[c]))
+            .collect();
+        assert_eq!(shared, [true, false, true, true]);
+        assert_eq!(
+            second.get(CHUNK + 3).unwrap().dynamics(),
+            [Dynamic::Text("1".into())]
+        );
+    }
+
+    #[test]
+    fn a_panicking_render_leaves_no_frame_behind() {
+        let template = Template::leak(vec!["<b>".into(), "</b>".into()], true);
+        let mut cache = RenderCache::default();
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            cache.render(|| -> Dynamic { panic!("render failed") })
+        }));
+        assert!(outcome.is_err());
+        assert!(ACTIVE.with(|active| active.borrow().is_none()));
+        let mut evaluated = 0;
+        cache.render(|| list(template, &[1, 2], &mut evaluated));
+        assert_eq!(evaluated, 2);
+    }
+}

@@ -1,0 +1,513 @@
+//! The run-time form of a template: statics known at compile time, and the
+//! dynamics computed by one render.
+
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+/// The static parts of one template: `N + 1` strings around `N` dynamics.
+///
+/// The `html!` macro emits one `static` template per template in the source,
+/// with its fingerprint computed at compile time. Two templates with the same
+/// fingerprint have the same statics, so the client only ever needs them once.
+#[derive(Debug)]
+pub struct Template {
+    statics: &'static [&'static str],
+    fingerprint: u64,
+    root: bool,
+}
+
+impl Template {
+    /// A template from its statics, fingerprint and root flag.
+    ///
+    /// `root` says the template is exactly one HTML element, which lets the
+    /// client apply its per-element optimizations. `statics` must not be empty.
+    pub const fn new(statics: &'static [&'static str], fingerprint: u64, root: bool) -> Self {
+        Template {
+            statics,
+            fingerprint,
+            root,
+        }
+    }
+
+    /// Builds a template at run time, fingerprinting it the way the macro does.
+    ///
+    /// The template is leaked, because statics live for the whole program;
+    /// use this for templates made once, not per render.
+    ///
+    /// ```
+    /// let t = cinder::Template::leak(vec!["<p>".into(), "</p>".into()], true);
+    /// assert_eq!(t.statics(), ["<p>", "</p>"]);
+    /// ```
+    pub fn leak(statics: Vec<String>, root: bool) -> &'static Template {
+        let statics: Vec<&'static str> = statics
+            .into_iter()
+            .map(|s| &*Box::leak(s.into_boxed_str()))
+            .collect();
+        let fingerprint = fingerprint(&statics, root);
+        Box::leak(Box::new(Template::new(
+            Box::leak(statics.into_boxed_slice()),
+            fingerprint,
+            root,
+        )))
+    }
+
+    /// The static strings.
+    pub fn statics(&self) -> &'static [&'static str] {
+        self.statics
+    }
+
+    /// The fingerprint identifying these statics.
+    pub fn fingerprint(&self) -> u64 {
+        self.fingerprint
+    }
+
+    /// Whether the template is a single HTML element.
+    pub fn is_root(&self) -> bool {
+        self.root
+    }
+
+    /// The number of dynamics the template holds.
+    pub fn dynamic_count(&self) -> usize {
+        self.statics.len().saturating_sub(1)
+    }
+
+    pub(crate) fn same_as(&self, other: &Template) -> bool {
+        std::ptr::eq(self, other) || self.fingerprint == other.fingerprint
+    }
+}
+
+/// The fingerprint of a template: FNV-1a over its statics and root flag.
+///
+/// The `html!` macro computes the same function at compile time.
+pub fn fingerprint(statics: &[&str], root: bool) -> u64 {
+    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    let mut hash = OFFSET;
+    let mut feed = |byte: u8| {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(PRIME);
+    };
+    for part in statics {
+        for byte in part.bytes() {
+            feed(byte);
+        }
+        // A separator that cannot occur in UTF-8 keeps ["ab", ""] and
+        // ["a", "b"] apart.
+        feed(0xff);
+    }
+    feed(u8::from(root));
+    hash
+}
+
+/// Dynamics that do not fit the template they are paired with.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a template with {expected} dynamic slot{} was given {given} dynamics", if *expected == 1 { "" } else { "s" })]
+pub struct ShapeError {
+    /// The number of dynamic slots the template has.
+    pub expected: usize,
+    /// The number of dynamics given.
+    pub given: usize,
+}
+
+fn check_shape(template: &Template, given: usize) -> Result<(), ShapeError> {
+    let expected = template.dynamic_count();
+    if expected == given {
+        Ok(())
+    } else {
+        Err(ShapeError { expected, given })
+    }
+}
+
+/// A stateful component's id, rendered by the client from the diff's `"c"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Cid(pub u32);
+
+/// The identity of a comprehension entry across renders.
+///
+/// Keys are hashes of the `key = …` expression of a `for` (or the entry's
+/// index when there is none); entries with equal keys are the same entry.
+/// The diff stays correct when two keys collide (it diffs against whatever
+/// entry the key names), so the hash is chosen for speed: integer keys, the
+/// common case, map one to one onto keys and cost one multiplication.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Key(pub u64);
+
+impl Key {
+    /// The key for any hashable value, stable for the life of the program.
+    pub fn of<T: Hash + ?Sized>(value: &T) -> Key {
+        let mut hasher = KeyHasher(0);
+        value.hash(&mut hasher);
+        Key(hasher.finish())
+    }
+}
+
+/// A multiply-rotate hash (the one rustc uses internally): one step per
+/// eight bytes, and a bijection on a single integer.
+struct KeyHasher(u64);
+
+impl KeyHasher {
+    const MULTIPLIER: u64 = 0x517c_c1b7_2722_0a95;
+
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(Self::MULTIPLIER);
+    }
+}
+
+impl Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u8(&mut self, n: u8) {
+        self.add(u64::from(n));
+    }
+
+    fn write_u16(&mut self, n: u16) {
+        self.add(u64::from(n));
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.add(u64::from(n));
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.add(n);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// One dynamic slot of a rendered template.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Dynamic {
+    /// Already escaped HTML (text, or a whole attribute such as ` class="x"`).
+    Text(String),
+    /// A nested template.
+    Nested(Rendered),
+    /// A `for` comprehension.
+    List(Comprehension),
+    /// A reference to a stateful component.
+    Component(Cid),
+}
+
+impl Dynamic {
+    /// The empty text, what an `if` without `else` renders when false.
+    pub fn empty() -> Dynamic {
+        Dynamic::Text(String::new())
+    }
+}
+
+/// A template together with the dynamics of one render.
+#[derive(Clone, Debug)]
+pub struct Rendered {
+    template: &'static Template,
+    dynamics: Vec<Dynamic>,
+}
+
+impl PartialEq for Rendered {
+    fn eq(&self, other: &Self) -> bool {
+        self.template.same_as(other.template) && self.dynamics == other.dynamics
+    }
+}
+
+impl Rendered {
+    /// Pairs a template with its dynamics.
+    ///
+    /// # Panics
+    /// When the number of dynamics does not match the template, which only a
+    /// hand-built tree can get wrong; [`Rendered::try_new`] returns the error.
+    pub fn new(template: &'static Template, dynamics: Vec<Dynamic>) -> Rendered {
+        match Rendered::try_new(template, dynamics) {
+            Ok(tree) => tree,
+            Err(err) => panic!("{err}"),
+        }
+    }
+
+    /// Pairs a template with its dynamics, or says why they do not fit.
+    ///
+    /// ```
+    /// let t = cinder::Template::leak(vec!["<p>".into(), "</p>".into()], true);
+    /// let err = cinder::Rendered::try_new(t, vec![]).unwrap_err();
+    /// assert_eq!(err.to_string(), "a template with 1 dynamic slot was given 0 dynamics");
+    /// ```
+    pub fn try_new(
+        template: &'static Template,
+        dynamics: Vec<Dynamic>,
+    ) -> Result<Rendered, ShapeError> {
+        check_shape(template, dynamics.len())?;
+        Ok(Rendered { template, dynamics })
+    }
+
+    /// The template.
+    pub fn template(&self) -> &'static Template {
+        self.template
+    }
+
+    /// The dynamics, in template order.
+    pub fn dynamics(&self) -> &[Dynamic] {
+        &self.dynamics
+    }
+
+    /// Renders the whole tree to HTML, as the dead render sends it.
+    ///
+    /// Component references render as nothing; use [`Rendered::write_html_with`]
+    /// to fill them in.
+    ///
+    /// ```
+    /// use cinder::html;
+    /// let name = "<world>";
+    /// assert_eq!(html! { <p>Hello {name}</p> }.to_html(), "<p>Hello &lt;world&gt;</p>");
+    /// ```
+    pub fn to_html(&self) -> String {
+        let mut out = String::with_capacity(self.html_size_hint());
+        self.write_html_with(&mut out, &mut |_, _| {});
+        out
+    }
+
+    /// Renders the tree to `out`, calling `component` for each component
+    /// reference so the caller can write that component's HTML.
+    pub fn write_html_with(&self, out: &mut String, component: &mut dyn FnMut(Cid, &mut String)) {
+        write_parts(self.template.statics, &self.dynamics, out, component);
+    }
+
+    fn html_size_hint(&self) -> usize {
+        self.template.statics.iter().map(|s| s.len()).sum::<usize>() * 2
+    }
+}
+
+fn write_parts(
+    statics: &[&str],
+    dynamics: &[Dynamic],
+    out: &mut String,
+    component: &mut dyn FnMut(Cid, &mut String),
+) {
+    for (i, part) in statics.iter().enumerate() {
+        out.push_str(part);
+        if let Some(dynamic) = dynamics.get(i) {
+            write_dynamic(dynamic, out, component);
+        }
+    }
+}
+
+fn write_dynamic(dynamic: &Dynamic, out: &mut String, component: &mut dyn FnMut(Cid, &mut String)) {
+    match dynamic {
+        Dynamic::Text(text) => out.push_str(text),
+        Dynamic::Nested(tree) => tree.write_html_with(out, component),
+        Dynamic::List(list) => {
+            for entry in list.entries() {
+                write_parts(list.template.statics, &entry.dynamics, out, component);
+            }
+        }
+        Dynamic::Component(cid) => component(*cid, out),
+    }
+}
+
+/// How many entries share one allocation in a [`Comprehension`].
+///
+/// Entries are kept in chunks so that a render which reuses a whole run of
+/// unchanged entries shares the chunk (one reference count) instead of every
+/// entry, and the diff skips a shared chunk with one pointer comparison.
+pub const CHUNK: usize = 64;
+
+/// The result of a `for`: one template and, per entry, its dynamics.
+#[derive(Clone, Debug)]
+pub struct Comprehension {
+    template: &'static Template,
+    /// Every chunk holds [`CHUNK`] entries except the last, which is never empty.
+    chunks: Vec<Arc<[Entry]>>,
+    len: usize,
+}
+
+impl PartialEq for Comprehension {
+    fn eq(&self, other: &Self) -> bool {
+        self.template.same_as(other.template)
+            && self.len == other.len
+            && self.entries().eq(other.entries())
+    }
+}
+
+impl Comprehension {
+    /// A comprehension over `entries`, each holding the dynamics of `template`.
+    ///
+    /// # Panics
+    /// When an entry's dynamics do not match the template;
+    /// [`Comprehension::try_new`] returns the error.
+    pub fn new(template: &'static Template, entries: Vec<Entry>) -> Comprehension {
+        match Comprehension::try_new(template, entries) {
+            Ok(list) => list,
+            Err(err) => panic!("{err}"),
+        }
+    }
+
+    /// A comprehension over `entries`, or why an entry does not fit `template`.
+    pub fn try_new(
+        template: &'static Template,
+        entries: Vec<Entry>,
+    ) -> Result<Comprehension, ShapeError> {
+        for entry in &entries {
+            check_shape(template, entry.dynamics.len())?;
+        }
+        let len = entries.len();
+        let chunks = entries.chunks(CHUNK).map(Arc::from).collect();
+        Ok(Comprehension {
+            template,
+            chunks,
+            len,
+        })
+    }
+
+    pub(crate) fn from_chunks(
+        template: &'static Template,
+        chunks: Vec<Arc<[Entry]>>,
+    ) -> Comprehension {
+        let len = chunks.iter().map(|c| c.len()).sum();
+        Comprehension {
+            template,
+            chunks,
+            len,
+        }
+    }
+
+    /// The template every entry renders with.
+    pub fn template(&self) -> &'static Template {
+        self.template
+    }
+
+    /// The number of entries.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether there are no entries.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The entry at `index`.
+    pub fn get(&self, index: usize) -> Option<&Entry> {
+        self.chunks.get(index / CHUNK)?.get(index % CHUNK)
+    }
+
+    /// The entries, in order.
+    pub fn entries(&self) -> impl Iterator<Item = &Entry> {
+        self.chunks.iter().flat_map(|chunk| chunk.iter())
+    }
+
+    pub(crate) fn chunks(&self) -> &[Arc<[Entry]>] {
+        &self.chunks
+    }
+}
+
+/// One entry of a comprehension.
+#[derive(Clone, Debug)]
+pub struct Entry {
+    key: Key,
+    memo: Option<u64>,
+    dynamics: Arc<[Dynamic]>,
+}
+
+impl PartialEq for Entry {
+    fn eq(&self, other: &Self) -> bool {
+        self.key == other.key && self.same_dynamics(other)
+    }
+}
+
+impl Entry {
+    /// An entry with its key and dynamics.
+    pub fn new(key: Key, dynamics: Vec<Dynamic>) -> Entry {
+        Entry {
+            key,
+            memo: None,
+            dynamics: dynamics.into(),
+        }
+    }
+
+    pub(crate) fn memoized(key: Key, memo: u64, dynamics: Arc<[Dynamic]>) -> Entry {
+        Entry {
+            key,
+            memo: Some(memo),
+            dynamics,
+        }
+    }
+
+    /// The entry's key.
+    pub fn key(&self) -> Key {
+        self.key
+    }
+
+    /// The memo stamp the entry was rendered with, if its `for` has one.
+    pub fn memo(&self) -> Option<u64> {
+        self.memo
+    }
+
+    /// The entry's dynamics.
+    pub fn dynamics(&self) -> &[Dynamic] {
+        &self.dynamics
+    }
+
+    pub(crate) fn shared_dynamics(&self) -> &Arc<[Dynamic]> {
+        &self.dynamics
+    }
+
+    /// Same dynamics, answered in O(1) when both entries share them.
+    pub(crate) fn same_dynamics(&self, other: &Entry) -> bool {
+        Arc::ptr_eq(&self.dynamics, &other.dynamics) || self.dynamics == other.dynamics
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integer_keys_never_collide() {
+        let keys: std::collections::HashSet<Key> = (0u32..100_000).map(|n| Key::of(&n)).collect();
+        assert_eq!(keys.len(), 100_000);
+        assert_ne!(Key::of("ab"), Key::of("ba"));
+    }
+
+    #[test]
+    fn fingerprint_separates_parts() {
+        assert_ne!(
+            fingerprint(&["ab", ""], false),
+            fingerprint(&["a", "b"], false)
+        );
+        assert_ne!(fingerprint(&["a"], false), fingerprint(&["a"], true));
+    }
+
+    #[test]
+    fn dead_render_interleaves_statics_and_dynamics() {
+        let row = Template::leak(vec!["<li>".into(), "</li>".into()], true);
+        let page = Template::leak(vec!["<ul>".into(), "</ul>".into()], true);
+        let list = Comprehension::new(
+            row,
+            vec![
+                Entry::new(Key(1), vec![Dynamic::Text("a".into())]),
+                Entry::new(Key(2), vec![Dynamic::Text("b".into())]),
+            ],
+        );
+        let tree = Rendered::new(page, vec![Dynamic::List(list)]);
+        assert_eq!(tree.to_html(), "<ul><li>a</li><li>b</li></ul>");
+    }
+
+    #[test]
+    fn components_are_written_by_the_caller() {
+        let page = Template::leak(vec!["<div>".into(), "</div>".into()], true);
+        let tree = Rendered::new(page, vec![Dynamic::Component(Cid(3))]);
+        let mut out = String::new();
+        tree.write_html_with(&mut out, &mut |cid, out| {
+            out.push_str(&format!("[{}]", cid.0))
+        });
+        assert_eq!(out, "<div>[3]</div>");
+    }
+}

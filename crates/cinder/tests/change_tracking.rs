@@ -1,0 +1,156 @@
+//! A render's work follows the change, not the page: with 10,000 rows and one
+//! changed, one row's dynamics are evaluated and the diff carries one entry.
+
+use std::cell::Cell;
+
+use cinder::memo::RenderCache;
+use cinder::{diff, html, Rendered};
+use serde_json::Value;
+
+thread_local! {
+    static EVALUATED: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Counts evaluations of a row's body.
+fn counted(name: &str) -> &str {
+    EVALUATED.with(|n| n.set(n.get() + 1));
+    name
+}
+
+fn evaluated() -> usize {
+    EVALUATED.with(|n| n.replace(0))
+}
+
+struct Row {
+    id: u32,
+    version: u64,
+    name: String,
+    score: u32,
+}
+
+fn rows(n: u32) -> Vec<Row> {
+    (0..n)
+        .map(|id| Row {
+            id,
+            version: 0,
+            name: format!("row {id}"),
+            score: id * 7,
+        })
+        .collect()
+}
+
+fn memoized_table(rows: &[Row]) -> Rendered {
+    html! {
+        <table><tbody>
+            @for row in rows, key = row.id, memo = row.version {
+                <tr id={format!("row-{}", row.id)}><td>{counted(&row.name)}</td><td>{row.score}</td></tr>
+            }
+        </tbody></table>
+    }
+}
+
+fn plain_table(rows: &[Row]) -> Rendered {
+    html! {
+        <table><tbody>
+            @for row in rows, key = row.id {
+                <tr id={format!("row-{}", row.id)}><td>{counted(&row.name)}</td><td>{row.score}</td></tr>
+            }
+        </tbody></table>
+    }
+}
+
+fn touch(row: &mut Row) {
+    row.name = "changed".into();
+    row.score += 1;
+    row.version += 1;
+}
+
+/// The keys of the one comprehension in the diff's first dynamic.
+fn entry_keys(diff: &Value) -> Vec<String> {
+    let keyed = diff["0"]["k"]
+        .as_object()
+        .expect("a keyed comprehension diff");
+    keyed
+        .keys()
+        .filter(|k| *k != "kc" && *k != "km")
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn one_changed_row_evaluates_one_row_and_sends_one_entry() {
+    let mut state = rows(10_000);
+    let mut cache = RenderCache::default();
+    let before = cache.render(|| memoized_table(&state));
+    assert_eq!(evaluated(), 10_000);
+
+    touch(&mut state[5_000]);
+    let after = cache.render(|| memoized_table(&state));
+    assert_eq!(evaluated(), 1, "only the changed row is evaluated");
+
+    let change = diff::diff(&before, &after);
+    assert_eq!(entry_keys(&change.to_value()), ["5000"]);
+    assert!(
+        change.len() < 200,
+        "{} bytes: {}",
+        change.len(),
+        change.as_str()
+    );
+    assert_eq!(
+        change.as_str(),
+        r#"{"0":{"k":{"5000":{"1":"changed","2":"35001"},"kc":10000}}}"#
+    );
+    assert_eq!(after.to_html(), memoized_table(&state).to_html());
+}
+
+#[test]
+fn appending_and_removing_rows_evaluate_only_those_rows() {
+    let mut state = rows(10_000);
+    let mut cache = RenderCache::default();
+    let first = cache.render(|| memoized_table(&state));
+    evaluated();
+
+    state.push(Row {
+        id: 10_000,
+        version: 0,
+        name: "new".into(),
+        score: 1,
+    });
+    let appended = cache.render(|| memoized_table(&state));
+    assert_eq!(evaluated(), 1);
+    let change = diff::diff(&first, &appended).to_value();
+    assert_eq!(entry_keys(&change), ["10000"]);
+
+    state.remove(0);
+    let removed = cache.render(|| memoized_table(&state));
+    assert_eq!(evaluated(), 0, "moved rows are reused, not evaluated");
+    let change = diff::diff(&appended, &removed);
+    assert_eq!(change.to_value()["0"]["k"]["kc"], 10_000);
+    assert_eq!(change.to_value()["0"]["k"]["km"], true);
+}
+
+#[test]
+fn without_a_memo_the_diff_still_follows_the_change() {
+    let mut state = rows(10_000);
+    let before = plain_table(&state);
+    touch(&mut state[42]);
+    let after = plain_table(&state);
+    let change = diff::diff(&before, &after);
+    assert_eq!(entry_keys(&change.to_value()), ["42"]);
+    assert!(change.len() < 200);
+}
+
+#[test]
+fn a_stale_stamp_is_the_only_way_to_reuse_an_entry() {
+    let mut state = rows(3);
+    let mut cache = RenderCache::default();
+    cache.render(|| memoized_table(&state));
+    state[1].name = "renamed".into();
+    // The version was not bumped, so the promise behind the stamp is broken
+    // and the old row is kept: the stamp decides, as documented.
+    let stale = cache.render(|| memoized_table(&state));
+    assert!(stale.to_html().contains("row 1"));
+    state[1].version += 1;
+    let fresh = cache.render(|| memoized_table(&state));
+    assert!(fresh.to_html().contains("renamed"));
+}

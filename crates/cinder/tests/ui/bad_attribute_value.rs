@@ -1,0 +1,5 @@
+use cinder::html;
+
+fn main() {
+    let _ = html! { <div class=main></div> };
+}

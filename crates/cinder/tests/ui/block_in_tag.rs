@@ -1,0 +1,6 @@
+use cinder::html;
+
+fn main() {
+    let x = "a";
+    let _ = html! { <div {x}></div> };
+}

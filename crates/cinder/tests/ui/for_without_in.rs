@@ -1,0 +1,6 @@
+use cinder::html;
+
+fn main() {
+    let items = [1];
+    let _ = html! { <ul>@for item { <li>{item}</li> }</ul> };
+}
