@@ -1,0 +1,83 @@
+//! Templates and diffs: rendering a table to HTML and to a first diff, and
+//! one changed row out of 10,000 against a full re-render.
+
+// `criterion_group!` defines a public function that cannot carry a doc comment.
+#![allow(missing_docs)]
+
+use cinder::memo::RenderCache;
+use cinder::{diff, html, Rendered};
+use criterion::{black_box, criterion_group, criterion_main, Criterion};
+
+struct Row {
+    id: u32,
+    version: u64,
+    name: String,
+    email: String,
+    score: u32,
+}
+
+fn rows(n: u32) -> Vec<Row> {
+    (0..n)
+        .map(|id| Row {
+            id,
+            version: 0,
+            name: format!("User {id}"),
+            email: format!("user{id}@example.com"),
+            score: id * 37 % 1000,
+        })
+        .collect()
+}
+
+fn table(rows: &[Row]) -> Rendered {
+    html! {
+        <table class="users">
+            <thead><tr><th>Id</th><th>Name</th><th>Email</th><th>Score</th></tr></thead>
+            <tbody>
+                @for row in rows, key = row.id, memo = row.version {
+                    <tr id={format!("user-{}", row.id)}><td>{row.id}</td><td>{&row.name}</td><td>{&row.email}</td><td>{row.score}</td></tr>
+                }
+            </tbody>
+        </table>
+    }
+}
+
+fn first_render(c: &mut Criterion) {
+    let state = rows(1_000);
+    c.bench_function("table_1000_rows_to_html", |b| {
+        b.iter(|| table(black_box(&state)).to_html())
+    });
+    c.bench_function("table_1000_rows_to_first_diff", |b| {
+        b.iter(|| diff::render(&table(black_box(&state))))
+    });
+}
+
+fn one_changed_row(c: &mut Criterion) {
+    let mut state = rows(10_000);
+    c.bench_function("table_10000_rows_full_rerender", |b| {
+        b.iter(|| diff::render(&table(black_box(&state))))
+    });
+
+    let mut cache = RenderCache::default();
+    let mut held = cache.render(|| table(&state));
+    let mut bytes = 0;
+    c.bench_function("table_10000_rows_one_row_changed", |b| {
+        b.iter(|| {
+            let row = &mut state[5_000];
+            row.version += 1;
+            row.score = (row.score + 1) % 1000;
+            let next = cache.render(|| table(&state));
+            let change = diff::diff(&held, &next);
+            bytes = change.len();
+            held = next;
+            change
+        })
+    });
+    eprintln!("one changed row out of 10,000: diff of {bytes} bytes");
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(20);
+    targets = first_render, one_changed_row
+}
+criterion_main!(benches);
