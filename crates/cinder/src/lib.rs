@@ -1,7 +1,8 @@
 //! Cinder: server-rendered pages kept live over a WebSocket, in the manner of
 //! Phoenix LiveView, spoken to by the official `phoenix_live_view` client.
 //!
-//! This crate holds templates at run time and the diff engine:
+//! This crate holds templates at run time, the diff engine, and the pieces
+//! of the LiveView protocol below the views:
 //!
 //! * [`html!`] turns HTML with embedded Rust into a [`Rendered`] tree, its
 //!   static parts fixed at compile time and fingerprinted, its dynamic parts
@@ -10,7 +11,11 @@
 //! * [`diff::render`] and [`diff::diff`] write the LiveView 1.2 JSON that
 //!   brings the client from the tree it holds to the new one;
 //! * [`memo::RenderCache`] lets unchanged `for` entries skip evaluation, so a
-//!   render's work follows the size of the change, not of the page.
+//!   render's work follows the size of the change, not of the page;
+//! * [`socket`] serves one WebSocket connection as a process speaking the
+//!   Phoenix Channels V2 protocol, with a channel process per joined topic;
+//! * [`token`] signs what the server hands the browser and gets back;
+//!   [`csrf`] guards the socket connection with masked per-session tokens.
 //!
 //! ```
 //! use cinder::{diff, html};
@@ -78,11 +83,14 @@
 extern crate self as cinder;
 
 pub mod component;
+pub mod csrf;
 pub mod diff;
 pub mod dynamic;
 pub mod escape;
 pub mod memo;
 pub mod rendered;
+pub mod socket;
+pub mod token;
 
 pub use cinder_macros::html;
 pub use component::Component;

@@ -1,0 +1,482 @@
+//! The socket: one WebSocket connection carrying many channels, spoken in
+//! the Phoenix Channels V2 protocol that the official client uses.
+//!
+//! Each connection is a process ([`serve`]). It answers heartbeats, routes
+//! every message to the channel of its topic by the message's `join_ref`, and
+//! writes what channels send back. Joining a topic asks a [`ChannelRouter`]
+//! for a channel process, which the socket links to itself:
+//!
+//! - a channel that exits cleanly (`normal`, `shutdown`) is reported to the
+//!   client with `phx_close`; one that crashes with `phx_error`, after which
+//!   the client rejoins. The socket and its other channels go on.
+//! - when the connection closes, the socket exits with `{shutdown, closed}`,
+//!   which ends every channel linked to it.
+//!
+//! Rules the client relies on, from Phoenix's socket: a message carrying a
+//! join_ref other than its topic's current one is ignored; joining a joined
+//! topic closes the old channel first; at most
+//! [`max_channels`](SocketConfig::max_channels) channels per socket; a
+//! connection that sends nothing (not even a heartbeat) for
+//! [`idle_timeout`](SocketConfig::idle_timeout) is closed; a malformed
+//! frame closes the offending connection with a close frame saying why.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use axum::{extract::ws::WebSocketUpgrade, response::Response, routing::get, Router};
+//! use cinder::socket::{serve, ChannelRouter, JoinFuture, JoinRefused, JoinRequest, SocketConfig};
+//!
+//! struct NoChannels;
+//!
+//! impl ChannelRouter for NoChannels {
+//!     type Connect = ();
+//!     fn join(&self, _request: JoinRequest<()>) -> JoinFuture<'_> {
+//!         Box::pin(async { Err(JoinRefused::reason("unmatched topic")) })
+//!     }
+//! }
+//!
+//! async fn websocket(upgrade: WebSocketUpgrade) -> Response {
+//!     upgrade.on_upgrade(|ws| async move {
+//!         cinder_runtime::spawn(move |ctx| {
+//!             serve(ctx, ws, Arc::new(NoChannels), Arc::new(()), SocketConfig::default())
+//!         });
+//!     })
+//! }
+//!
+//! let app: Router = Router::new().route("/live/websocket", get(websocket));
+//! ```
+
+pub mod serializer;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket};
+use cinder_runtime::{Context, ExitReason, Message, Pid};
+use serde_json::value::RawValue;
+use tokio::time::Instant;
+
+use serializer::{
+    decode_binary, decode_text, encode, encode_push, encode_reply, FrameError, Inbound, Payload,
+    ReplyStatus,
+};
+
+/// The topic of the socket's own messages (heartbeats).
+const PHOENIX_TOPIC: &str = "phoenix";
+/// WebSocket close code for a frame that breaks the protocol (1008, policy violation).
+const POLICY_VIOLATION: u16 = 1008;
+
+/// Limits of one socket.
+#[derive(Clone, Debug)]
+pub struct SocketConfig {
+    /// The most channels one socket may join at once (Phoenix: 100).
+    pub max_channels: usize,
+    /// How long a connection may stay silent before it is closed. The client
+    /// sends a heartbeat every 30 s.
+    pub idle_timeout: Duration,
+}
+
+impl Default for SocketConfig {
+    fn default() -> Self {
+        SocketConfig {
+            max_channels: 100,
+            idle_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// A request to join a topic, handed to the [`ChannelRouter`].
+pub struct JoinRequest<C> {
+    /// The topic, such as `lv:phx-…`.
+    pub topic: String,
+    /// The join's reference; every frame of this channel carries it.
+    pub join_ref: String,
+    /// The join payload.
+    pub payload: Box<RawValue>,
+    /// Where the channel sends its frames.
+    pub outbox: Outbox,
+    /// What the connection established when it was opened (for example the
+    /// verified cookie session).
+    pub connect: Arc<C>,
+}
+
+/// A successful join: the channel's process and the join reply's response.
+pub struct Joined {
+    /// The channel process. It receives [`ChannelMessage`]s.
+    pub pid: Pid,
+    /// The `response` of the ok reply, as JSON text.
+    pub response: String,
+}
+
+/// A refused join; the `response` of the error reply, as JSON text, such as
+/// `{"reason":"unauthorized"}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JoinRefused(pub String);
+
+impl JoinRefused {
+    /// A refusal with `{"reason": reason}`.
+    pub fn reason(reason: &str) -> Self {
+        JoinRefused(format!(
+            r#"{{"reason":{}}}"#,
+            serde_json::Value::from(reason)
+        ))
+    }
+}
+
+/// The future a router's join returns.
+pub type JoinFuture<'a> = Pin<Box<dyn Future<Output = Result<Joined, JoinRefused>> + Send + 'a>>;
+
+/// Decides what joining a topic means: which process serves it.
+pub trait ChannelRouter: Send + Sync + 'static {
+    /// What a connection carries into every join.
+    type Connect: Send + Sync + 'static;
+
+    /// Starts the channel for `request.topic`, or refuses it. Unknown topics
+    /// should be refused with [`JoinRefused::reason`]`("unmatched topic")`.
+    fn join(&self, request: JoinRequest<Self::Connect>) -> JoinFuture<'_>;
+}
+
+/// What a channel process receives from its socket.
+#[derive(Debug)]
+pub enum ChannelMessage {
+    /// A message from the client on this channel's topic.
+    Event(Inbound),
+    /// The client left the topic (`phx_leave`). Reply to `msg_ref`, then exit.
+    Leave {
+        /// The leave message's reference.
+        msg_ref: Option<String>,
+    },
+}
+
+/// What a socket process receives: frames to write.
+#[derive(Debug)]
+pub enum SocketMessage {
+    /// A text frame to send.
+    Text(String),
+    /// A binary frame to send.
+    Binary(Vec<u8>),
+}
+
+/// A channel's way to the client: frames stamped with its topic and join_ref.
+#[derive(Clone, Debug)]
+pub struct Outbox {
+    socket: Pid,
+    topic: Arc<str>,
+    join_ref: Arc<str>,
+}
+
+impl Outbox {
+    /// The channel's topic.
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    /// The channel's join reference.
+    pub fn join_ref(&self) -> &str {
+        &self.join_ref
+    }
+
+    /// Pushes `event` with a JSON `payload`. False if the socket is gone.
+    pub fn push(&self, event: &str, payload: &str) -> bool {
+        self.send(encode_push(
+            Some(&self.join_ref),
+            &self.topic,
+            event,
+            payload,
+        ))
+    }
+
+    /// Replies to the message `msg_ref` with a JSON `response`. False if the socket is gone.
+    pub fn reply(&self, msg_ref: Option<&str>, status: ReplyStatus, response: &str) -> bool {
+        self.send(encode_reply(
+            Some(&self.join_ref),
+            msg_ref,
+            &self.topic,
+            status,
+            response,
+        ))
+    }
+
+    fn send(&self, frame: String) -> bool {
+        self.socket.send(SocketMessage::Text(frame)).is_ok()
+    }
+}
+
+struct Channel {
+    join_ref: Arc<str>,
+    pid: Pid,
+}
+
+/// One connection's state, inside its process.
+struct Socket<R: ChannelRouter> {
+    me: Pid,
+    router: Arc<R>,
+    connect: Arc<R::Connect>,
+    config: SocketConfig,
+    channels: HashMap<Arc<str>, Channel>,
+    topics_by_pid: HashMap<Pid, Arc<str>>,
+}
+
+/// Why the socket loop stopped.
+enum Stop {
+    Closed,
+    BadFrame(FrameError),
+    Idle,
+    Exit(ExitReason),
+}
+
+/// Serves one WebSocket connection in the calling process until it closes.
+/// The body of the connection's process: spawn it with
+/// [`cinder_runtime::spawn`] on `Context<SocketMessage>`.
+pub async fn serve<R: ChannelRouter>(
+    mut ctx: Context<SocketMessage>,
+    mut ws: WebSocket,
+    router: Arc<R>,
+    connect: Arc<R::Connect>,
+    config: SocketConfig,
+) -> ExitReason {
+    ctx.trap_exit(true);
+    let mut socket = Socket {
+        me: ctx.pid(),
+        router,
+        connect,
+        config,
+        channels: HashMap::new(),
+        topics_by_pid: HashMap::new(),
+    };
+    // The exit reason reaches every linked channel; `{shutdown, closed}` ends them.
+    match socket.run(&mut ctx, &mut ws).await {
+        Stop::Closed => ExitReason::shutdown_with("closed"),
+        Stop::Idle => {
+            close(&mut ws, 1000, "no heartbeat").await;
+            ExitReason::shutdown_with("closed")
+        }
+        Stop::BadFrame(error) => {
+            tracing::warn!(%error, "closing a connection that sent a malformed frame");
+            close(&mut ws, POLICY_VIOLATION, &error.to_string()).await;
+            ExitReason::shutdown_with("closed")
+        }
+        Stop::Exit(reason) => reason,
+    }
+}
+
+async fn close(ws: &mut WebSocket, code: u16, reason: &str) {
+    // A close reason is limited to 123 bytes.
+    let reason: String = reason.chars().take(100).collect();
+    let _ = ws
+        .send(WsMessage::Close(Some(CloseFrame {
+            code,
+            reason: reason.into(),
+        })))
+        .await;
+}
+
+impl<R: ChannelRouter> Socket<R> {
+    async fn run(&mut self, ctx: &mut Context<SocketMessage>, ws: &mut WebSocket) -> Stop {
+        let mut deadline = Instant::now() + self.config.idle_timeout;
+        loop {
+            tokio::select! {
+                frame = ws.recv() => {
+                    deadline = Instant::now() + self.config.idle_timeout;
+                    let inbound = match frame {
+                        Some(Ok(WsMessage::Text(text))) => decode_text(&text),
+                        Some(Ok(WsMessage::Binary(bytes))) => decode_binary(&bytes),
+                        Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => continue,
+                        Some(Ok(WsMessage::Close(_))) | Some(Err(_)) | None => return Stop::Closed,
+                    };
+                    match inbound {
+                        Ok(inbound) => self.handle(inbound, ctx).await,
+                        Err(error) => return Stop::BadFrame(error),
+                    }
+                }
+                message = ctx.recv() => match message {
+                    Message::User(SocketMessage::Text(frame)) => {
+                        if ws.send(WsMessage::Text(frame.into())).await.is_err() {
+                            return Stop::Closed;
+                        }
+                    }
+                    Message::User(SocketMessage::Binary(frame)) => {
+                        if ws.send(WsMessage::Binary(frame.into())).await.is_err() {
+                            return Stop::Closed;
+                        }
+                    }
+                    Message::Exit { from: Some(pid), reason } if self.topics_by_pid.contains_key(&pid) => {
+                        self.remove_channel(&pid, &reason);
+                    }
+                    // An exit signal from anyone else (the socket's supervisor
+                    // shutting down) ends the socket.
+                    Message::Exit { reason, .. } => return Stop::Exit(reason),
+                    Message::Down { .. } => {}
+                },
+                _ = tokio::time::sleep_until(deadline) => return Stop::Idle,
+            }
+        }
+    }
+
+    async fn handle(&mut self, inbound: Inbound, ctx: &Context<SocketMessage>) {
+        if inbound.topic == PHOENIX_TOPIC {
+            if inbound.event == "heartbeat" {
+                self.reply_raw(
+                    None,
+                    inbound.msg_ref.as_deref(),
+                    PHOENIX_TOPIC,
+                    ReplyStatus::Ok,
+                    "{}",
+                );
+            }
+            return;
+        }
+        match inbound.event.as_str() {
+            "phx_join" => self.join(inbound, ctx).await,
+            "phx_leave" => self.forward(inbound, true),
+            _ => self.forward(inbound, false),
+        }
+    }
+
+    async fn join(&mut self, inbound: Inbound, ctx: &Context<SocketMessage>) {
+        let Inbound {
+            join_ref,
+            msg_ref,
+            topic,
+            payload,
+            ..
+        } = inbound;
+        let Some(join_ref) = join_ref.or_else(|| msg_ref.clone()) else {
+            return self.reply_raw(
+                None,
+                None,
+                &topic,
+                ReplyStatus::Error,
+                r#"{"reason":"join without a join_ref"}"#,
+            );
+        };
+        let Payload::Json(payload) = payload else {
+            return self.reply_raw(
+                Some(&join_ref),
+                msg_ref.as_deref(),
+                &topic,
+                ReplyStatus::Error,
+                r#"{"reason":"a join takes a JSON payload"}"#,
+            );
+        };
+        if let Some(old) = self.channels.get(topic.as_str()) {
+            let old_pid = old.pid.clone();
+            ctx.unlink(&old_pid);
+            cinder_runtime::exit(&old_pid, ExitReason::Shutdown);
+            self.remove_channel(&old_pid, &ExitReason::Shutdown);
+        }
+        if self.channels.len() >= self.config.max_channels {
+            let refused = JoinRefused::reason("too many channels joined");
+            return self.reply_raw(
+                Some(&join_ref),
+                msg_ref.as_deref(),
+                &topic,
+                ReplyStatus::Error,
+                &refused.0,
+            );
+        }
+        let topic: Arc<str> = topic.into();
+        let join_ref: Arc<str> = join_ref.into();
+        let request = JoinRequest {
+            topic: topic.to_string(),
+            join_ref: join_ref.to_string(),
+            payload,
+            outbox: Outbox {
+                socket: self.me.clone(),
+                topic: topic.clone(),
+                join_ref: join_ref.clone(),
+            },
+            connect: self.connect.clone(),
+        };
+        match self.router.join(request).await {
+            Ok(Joined { pid, response }) => {
+                ctx.link(&pid);
+                self.topics_by_pid.insert(pid.clone(), topic.clone());
+                self.channels.insert(
+                    topic.clone(),
+                    Channel {
+                        join_ref: join_ref.clone(),
+                        pid,
+                    },
+                );
+                self.reply_raw(
+                    Some(&join_ref),
+                    msg_ref.as_deref(),
+                    &topic,
+                    ReplyStatus::Ok,
+                    &response,
+                );
+            }
+            Err(JoinRefused(response)) => {
+                self.reply_raw(
+                    Some(&join_ref),
+                    msg_ref.as_deref(),
+                    &topic,
+                    ReplyStatus::Error,
+                    &response,
+                );
+            }
+        }
+    }
+
+    /// Hands a message to its topic's channel, if the join_ref is current.
+    fn forward(&mut self, inbound: Inbound, leave: bool) {
+        let Some(channel) = self.channels.get(inbound.topic.as_str()) else {
+            let refused = JoinRefused::reason("unmatched topic");
+            return self.reply_raw(
+                inbound.join_ref.as_deref(),
+                inbound.msg_ref.as_deref(),
+                &inbound.topic,
+                ReplyStatus::Error,
+                &refused.0,
+            );
+        };
+        if inbound.join_ref.as_deref() != Some(&*channel.join_ref) {
+            tracing::debug!(topic = %inbound.topic, "ignoring a message for an earlier join");
+            return;
+        }
+        let message = if leave {
+            ChannelMessage::Leave {
+                msg_ref: inbound.msg_ref,
+            }
+        } else {
+            ChannelMessage::Event(inbound)
+        };
+        // A channel that already exited is reported through its exit signal.
+        let _ = channel.pid.send(message);
+    }
+
+    /// A channel ended: `phx_close` if it ended cleanly, `phx_error` if it crashed.
+    fn remove_channel(&mut self, pid: &Pid, reason: &ExitReason) {
+        let Some(topic) = self.topics_by_pid.remove(pid) else {
+            return;
+        };
+        let Some(channel) = self.channels.remove(&topic) else {
+            return;
+        };
+        let (event, payload) = if reason.is_clean() {
+            ("phx_close", "{}")
+        } else {
+            tracing::error!(%topic, %reason, "channel crashed");
+            ("phx_error", r#"{"reason":"channel_crash"}"#)
+        };
+        let join_ref = Some(&*channel.join_ref);
+        let frame = encode(join_ref, join_ref, &topic, event, payload);
+        let _ = self.me.send(SocketMessage::Text(frame));
+    }
+
+    fn reply_raw(
+        &self,
+        join_ref: Option<&str>,
+        msg_ref: Option<&str>,
+        topic: &str,
+        status: ReplyStatus,
+        response: &str,
+    ) {
+        let _ = self.me.send(SocketMessage::Text(encode_reply(
+            join_ref, msg_ref, topic, status, response,
+        )));
+    }
+}
