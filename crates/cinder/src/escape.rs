@@ -5,6 +5,8 @@
 //! characters that can end a text node or a quoted attribute value, so a value
 //! is safe in either place.
 
+use std::fmt::Write as _;
+
 use std::fmt;
 
 /// Appends `text` to `out` with `&`, `<`, `>`, `"` and `'` replaced by
@@ -86,9 +88,45 @@ impl<T: fmt::Display> fmt::Display for Raw<T> {
     }
 }
 
+/// Writes `text` as a JSON string literal (the diff and the socket's
+/// frames both write strings this way, without an allocation).
+pub(crate) fn json_string(out: &mut String, text: &str) {
+    out.push('"');
+    let mut start = 0;
+    for (i, byte) in text.bytes().enumerate() {
+        let escaped = match byte {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&text[start..i]);
+        if escaped.is_empty() {
+            let _ = write!(out, "\\u{byte:04x}");
+        } else {
+            out.push_str(escaped);
+        }
+        start = i + 1;
+    }
+    out.push_str(&text[start..]);
+    out.push('"');
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_strings_escape_control_characters() {
+        let mut out = String::new();
+        json_string(&mut out, "a\"b\\c\n\u{0}\u{1f}é");
+        assert_eq!(out, r#""a\"b\\c\n\u0000\u001fé""#);
+        let parsed: String = serde_json::from_str(&out).unwrap();
+        assert_eq!(parsed, "a\"b\\c\n\u{0}\u{1f}é");
+    }
 
     #[test]
     fn leaves_plain_text_alone() {

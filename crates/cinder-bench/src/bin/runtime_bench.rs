@@ -45,28 +45,12 @@ fn per_item(duration: Duration, count: u64) -> f64 {
     duration.as_nanos() as f64 / count as f64
 }
 
-async fn bytes_per_process(count: usize) -> f64 {
+/// Heap bytes per item while `count` items made by `make` are alive.
+async fn bytes_per<T>(count: usize, make: impl std::future::Future<Output = T>) -> (f64, T) {
     let before = allocated();
-    let pids = cinder_bench::idle_processes(count).await;
+    let items = make.await;
     let grown = allocated() - before;
-    drop(pids);
-    grown as f64 / count as f64
-}
-
-async fn bytes_per_server(count: usize) -> f64 {
-    let before = allocated();
-    let servers = cinder_bench::idle_servers(count).await;
-    let grown = allocated() - before;
-    drop(servers);
-    grown as f64 / count as f64
-}
-
-async fn bytes_per_supervised_child(count: usize) -> f64 {
-    let before = allocated();
-    let supervisor = cinder_bench::supervised_children(count).await;
-    let grown = allocated() - before;
-    supervisor.stop().await;
-    grown as f64 / count as f64
+    (grown as f64 / count as f64, items)
 }
 
 fn main() {
@@ -79,10 +63,13 @@ fn main() {
     runtime.block_on(async move {
         // Warm up the process table and the runtime's own structures.
         drop(cinder_bench::idle_processes(1_000).await);
-        let idle_100k = bytes_per_process(100_000 / scale).await;
-        let idle_1m = bytes_per_process(1_000_000 / scale).await;
-        let server_100k = bytes_per_server(100_000 / scale).await;
-        let child_100k = bytes_per_supervised_child(100_000 / scale).await;
+        let (small, large) = (100_000 / scale, 1_000_000 / scale);
+        let (idle_100k, _) = bytes_per(small, cinder_bench::idle_processes(small)).await;
+        let (idle_1m, _) = bytes_per(large, cinder_bench::idle_processes(large)).await;
+        let (server_100k, _) = bytes_per(small, cinder_bench::idle_servers(small)).await;
+        let (child_100k, supervisor) =
+            bytes_per(small, cinder_bench::supervised_children(small)).await;
+        supervisor.stop().await;
 
         let spawn_count = 1_000_000 / scale as u64;
         let spawn_ns = per_item(cinder_bench::spawn_and_exit(spawn_count).await, spawn_count);

@@ -19,6 +19,8 @@
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use crate::escape::json_string;
+
 /// A message from the client.
 #[derive(Debug, PartialEq)]
 pub struct Inbound {
@@ -152,14 +154,8 @@ pub fn encode_reply(
     status: ReplyStatus,
     response: &str,
 ) -> String {
-    let mut frame = String::with_capacity(48 + topic.len() + response.len());
-    frame.push('[');
-    push_optional(&mut frame, join_ref);
-    frame.push(',');
-    push_optional(&mut frame, msg_ref);
-    frame.push(',');
-    push_string(&mut frame, topic);
-    frame.push_str(r#","phx_reply",{"status":""#);
+    let mut frame = header(join_ref, msg_ref, topic, "phx_reply", 32 + response.len());
+    frame.push_str(r#"{"status":""#);
     frame.push_str(status.as_str());
     frame.push_str(r#"","response":"#);
     frame.push_str(response);
@@ -181,18 +177,30 @@ pub fn encode(
     event: &str,
     payload: &str,
 ) -> String {
-    let mut frame = String::with_capacity(24 + topic.len() + event.len() + payload.len());
+    let mut frame = header(join_ref, msg_ref, topic, event, payload.len());
+    frame.push_str(payload);
+    frame.push(']');
+    frame
+}
+
+/// `[join_ref, ref, topic, event,` with room for `extra` more bytes.
+fn header(
+    join_ref: Option<&str>,
+    msg_ref: Option<&str>,
+    topic: &str,
+    event: &str,
+    extra: usize,
+) -> String {
+    let mut frame = String::with_capacity(32 + topic.len() + event.len() + extra);
     frame.push('[');
     push_optional(&mut frame, join_ref);
     frame.push(',');
     push_optional(&mut frame, msg_ref);
     frame.push(',');
-    push_string(&mut frame, topic);
+    json_string(&mut frame, topic);
     frame.push(',');
-    push_string(&mut frame, event);
+    json_string(&mut frame, event);
     frame.push(',');
-    frame.push_str(payload);
-    frame.push(']');
     frame
 }
 
@@ -251,13 +259,9 @@ fn binary(kind: u8, fields: &[&str], data: &[u8]) -> Vec<u8> {
 
 fn push_optional(frame: &mut String, value: Option<&str>) {
     match value {
-        Some(value) => push_string(frame, value),
+        Some(value) => json_string(frame, value),
         None => frame.push_str("null"),
     }
-}
-
-fn push_string(frame: &mut String, value: &str) {
-    frame.push_str(&serde_json::to_string(value).expect("a string serializes"));
 }
 
 #[cfg(test)]
