@@ -66,7 +66,7 @@ pub fn send_after<M: Send + 'static>(
     message: M,
     delay: Duration,
 ) -> Result<TimerRef, SendError<M>> {
-    check(pid, message).map(|message| schedule(pid, message, delay))
+    check::<M, M>(pid, message).map(|message| schedule(pid, message, delay))
 }
 
 /// Sends a clone of `message` to `pid` every `period`, the first after one
@@ -76,21 +76,34 @@ pub fn send_interval<M: Clone + Send + Sync + 'static>(
     message: M,
     period: Duration,
 ) -> Result<TimerRef, SendError<M>> {
-    check(pid, message).map(|message| interval_with(pid, period, move || message.clone()))
+    check::<M, M>(pid, message).map(|message| interval_with(pid, period, move || message.clone()))
 }
 
-fn check<M: Send + 'static>(pid: &Pid, message: M) -> Result<M, SendError<M>> {
+/// Sends `make()` to `pid` every `period`, the first after one period,
+/// until cancelled or the process exits: for messages that are built fresh
+/// each time rather than cloned.
+pub fn send_interval_with<M: Send + 'static>(
+    pid: &Pid,
+    period: Duration,
+    make: impl Fn() -> M + Send + 'static,
+) -> Result<TimerRef, SendError<()>> {
+    check::<M, ()>(pid, ())?;
+    Ok(interval_with(pid, period, make))
+}
+
+/// Whether `pid` can take messages of type `M`; `carried` comes back in the error.
+fn check<M: Send + 'static, C>(pid: &Pid, carried: C) -> Result<C, SendError<C>> {
     if !pid.accepts::<M>() {
         return Err(SendError::WrongType {
-            message,
+            message: carried,
             expected: pid.0.message_type(),
             sent: std::any::type_name::<M>(),
         });
     }
     if !pid.is_alive() {
-        return Err(SendError::NoProc(message));
+        return Err(SendError::NoProc(carried));
     }
-    Ok(message)
+    Ok(carried)
 }
 
 pub(crate) fn schedule<M: Send + 'static>(pid: &Pid, message: M, delay: Duration) -> TimerRef {

@@ -87,6 +87,7 @@ pub mod csrf;
 pub mod diff;
 pub mod dynamic;
 pub mod escape;
+pub mod live;
 pub mod memo;
 pub mod rendered;
 pub mod socket;

@@ -14,7 +14,7 @@ use cinder::socket::{
     serve, ChannelMessage, ChannelRouter, JoinFuture, JoinRefused, JoinRequest, Joined, Outbox,
     SocketConfig,
 };
-use cinder_runtime::{spawn, Context, ExitReason, Message, Pid};
+use cinder_runtime::{spawn, Context, ExitReason, Message, Pid, Recipient};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message as Frame;
@@ -43,7 +43,7 @@ impl ChannelRouter for EchoRouter {
             self.started.lock().unwrap().push(pid.clone());
             let response = json!({"joined": request.topic, "payload": serde_json::from_str::<Value>(request.payload.get()).unwrap()});
             Ok(Joined {
-                pid,
+                inbox: Recipient::new(&pid).unwrap(),
                 response: response.to_string(),
             })
         })

@@ -54,7 +54,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket};
-use cinder_runtime::{Context, ExitReason, Message, Pid};
+use cinder_runtime::{Context, ExitReason, Message, Pid, Recipient};
 use serde_json::value::RawValue;
 use tokio::time::Instant;
 
@@ -104,8 +104,9 @@ pub struct JoinRequest<C> {
 
 /// A successful join: the channel's process and the join reply's response.
 pub struct Joined {
-    /// The channel process. It receives [`ChannelMessage`]s.
-    pub pid: Pid,
+    /// Where the channel process receives its [`ChannelMessage`]s; its pid
+    /// is the process the socket links to.
+    pub inbox: Recipient<ChannelMessage>,
     /// The `response` of the ok reply, as JSON text.
     pub response: String,
 }
@@ -206,7 +207,7 @@ impl Outbox {
 
 struct Channel {
     join_ref: Arc<str>,
-    pid: Pid,
+    inbox: Recipient<ChannelMessage>,
 }
 
 /// One connection's state, inside its process.
@@ -362,7 +363,7 @@ impl<R: ChannelRouter> Socket<R> {
             );
         };
         if let Some(old) = self.channels.get(topic.as_str()) {
-            let old_pid = old.pid.clone();
+            let old_pid = old.inbox.pid().clone();
             ctx.unlink(&old_pid);
             cinder_runtime::exit(&old_pid, ExitReason::Shutdown);
             self.remove_channel(&old_pid, &ExitReason::Shutdown);
@@ -391,14 +392,15 @@ impl<R: ChannelRouter> Socket<R> {
             connect: self.connect.clone(),
         };
         match self.router.join(request).await {
-            Ok(Joined { pid, response }) => {
-                ctx.link(&pid);
-                self.topics_by_pid.insert(pid.clone(), topic.clone());
+            Ok(Joined { inbox, response }) => {
+                ctx.link(inbox.pid());
+                self.topics_by_pid
+                    .insert(inbox.pid().clone(), topic.clone());
                 self.channels.insert(
                     topic.clone(),
                     Channel {
                         join_ref: join_ref.clone(),
-                        pid,
+                        inbox,
                     },
                 );
                 self.reply_raw(
@@ -445,7 +447,7 @@ impl<R: ChannelRouter> Socket<R> {
             ChannelMessage::Event(inbound)
         };
         // A channel that already exited is reported through its exit signal.
-        let _ = channel.pid.send(message);
+        channel.inbox.send(message);
     }
 
     /// A channel ended: `phx_close` if it ended cleanly, `phx_error` if it crashed.

@@ -1,0 +1,249 @@
+//! The `lv:` channel: joining starts the view's process, which mounts the
+//! view connected, then serves its events and messages until it stops.
+
+use std::sync::Arc;
+
+use cinder_runtime::{spawn, Context, ExitReason, Message, Recipient};
+use serde::Deserialize;
+use serde_json::Value;
+use tokio::sync::oneshot;
+
+use super::router::{LiveState, SessionToken};
+use super::{Event, LiveView, Params, Session, Socket, LIVEVIEW_VERSION};
+use crate::diff;
+use crate::rendered::Rendered;
+use crate::socket::serializer::{Inbound, Payload, ReplyStatus};
+use crate::socket::{
+    ChannelMessage, ChannelRouter, JoinFuture, JoinRefused, JoinRequest, Joined, Outbox,
+};
+use crate::token::Signer;
+
+/// What a view's process receives.
+pub(crate) enum ViewMessage<V: LiveView> {
+    /// A message from the client, through the socket.
+    Channel(ChannelMessage),
+    /// A message for `handle_info`.
+    Info(V::Info),
+}
+
+/// What a connection established before any join.
+pub(crate) struct Connection {
+    /// The cookie session, when the CSRF token matched it; `None` makes
+    /// every join answer `stale`, and the client reload the page.
+    pub(crate) session: Option<Session>,
+}
+
+/// Routes `lv:` topics to the view named in the join's session token.
+pub(crate) struct LiveChannels {
+    pub(crate) state: Arc<LiveState>,
+}
+
+/// The part of the join payload the server reads.
+#[derive(Deserialize)]
+struct JoinPayload {
+    url: Option<String>,
+    redirect: Option<String>,
+    session: String,
+}
+
+impl ChannelRouter for LiveChannels {
+    type Connect = Connection;
+
+    fn join(&self, request: JoinRequest<Connection>) -> JoinFuture<'_> {
+        Box::pin(async move {
+            let Some(id) = request.topic.strip_prefix("lv:") else {
+                return Err(JoinRefused::reason("unmatched topic"));
+            };
+            let Some(session) = request.connect.session.clone() else {
+                return Err(JoinRefused::reason("stale"));
+            };
+            let payload: JoinPayload = serde_json::from_str(request.payload.get())
+                .map_err(|_| JoinRefused::reason("stale"))?;
+            let token = verify_session(&self.state.session_signer, &payload.session, id)?;
+            let route = self
+                .state
+                .routes
+                .get(token.view)
+                .ok_or_else(|| JoinRefused::reason("stale"))?;
+            let url = payload.redirect.or(payload.url).unwrap_or_default();
+            let params = Params::from_query(url.split_once('?').map_or("", |(_, query)| query));
+            (route.join)(request, session, params).await
+        })
+    }
+}
+
+fn verify_session(signer: &Signer, token: &str, id: &str) -> Result<SessionToken, JoinRefused> {
+    let token: SessionToken = signer
+        .verify(token, super::router::SESSION_MAX_AGE)
+        .map_err(|_| JoinRefused::reason("stale"))?;
+    // A token is only good for the container it was rendered into.
+    if token.id != id {
+        return Err(JoinRefused::reason("stale"));
+    }
+    Ok(token)
+}
+
+/// Starts the process of a view of type `V` and waits for its connected mount.
+pub(crate) fn join_view<V: LiveView>(
+    request: JoinRequest<Connection>,
+    session: Session,
+    params: Params,
+) -> JoinFuture<'static> {
+    Box::pin(async move {
+        let (ready, mounted) = oneshot::channel();
+        let outbox = request.outbox;
+        let pid = spawn(move |ctx: Context<ViewMessage<V>>| {
+            run_view::<V>(ctx, outbox, session, params, ready)
+        });
+        match mounted.await {
+            Ok(Ok(response)) => Ok(Joined {
+                inbox: Recipient::mapped(&pid, ViewMessage::<V>::Channel)
+                    .expect("a view's process receives ViewMessage"),
+                response,
+            }),
+            Ok(Err(refused)) => Err(refused),
+            Err(_) => {
+                let reason = pid.exited().await;
+                tracing::error!(view = std::any::type_name::<V>(), %reason, "mount crashed");
+                Err(JoinRefused::reason("join crashed"))
+            }
+        }
+    })
+}
+
+/// A view's state inside its process, with the tree the client holds.
+struct Running<V: LiveView> {
+    view: V,
+    socket: Socket<V>,
+    outbox: Outbox,
+    tree: Rendered,
+}
+
+async fn run_view<V: LiveView>(
+    mut ctx: Context<ViewMessage<V>>,
+    outbox: Outbox,
+    session: Session,
+    params: Params,
+    ready: oneshot::Sender<Result<String, JoinRefused>>,
+) -> ExitReason {
+    // Exit signals (the socket closing) end the view through `terminate`.
+    ctx.trap_exit(true);
+    let mut socket = Socket::for_process(ctx.pid());
+    let view = match V::mount(&params, &session, &mut socket).await {
+        Ok(view) => view,
+        Err(error) => {
+            tracing::info!(view = std::any::type_name::<V>(), %error, "connected mount refused");
+            let _ = ready.send(Err(JoinRefused::reason("stale")));
+            return ExitReason::Normal;
+        }
+    };
+    let tree = view.render();
+    let response = format!(
+        r#"{{"rendered":{},"liveview_version":"{LIVEVIEW_VERSION}"}}"#,
+        diff::render(&tree).as_str()
+    );
+    if ready.send(Ok(response)).is_err() {
+        return ExitReason::Normal;
+    }
+    let mut running = Running {
+        view,
+        socket,
+        outbox,
+        tree,
+    };
+    let reason = running.serve(&mut ctx).await;
+    running.view.terminate(&reason, &mut running.socket).await;
+    reason
+}
+
+impl<V: LiveView> Running<V> {
+    async fn serve(&mut self, ctx: &mut Context<ViewMessage<V>>) -> ExitReason {
+        loop {
+            match ctx.recv().await {
+                Message::User(ViewMessage::Channel(ChannelMessage::Event(inbound))) => {
+                    self.event(inbound).await
+                }
+                Message::User(ViewMessage::Channel(ChannelMessage::Leave { msg_ref })) => {
+                    self.outbox.reply(msg_ref.as_deref(), ReplyStatus::Ok, "{}");
+                    return ExitReason::Normal;
+                }
+                Message::User(ViewMessage::Info(message)) => {
+                    self.view.handle_info(message, &mut self.socket).await;
+                    if let Some(diff) = self.rerender() {
+                        self.outbox.push("diff", diff.as_str());
+                    }
+                }
+                // A linked helper that finished normally is no reason to stop.
+                Message::Exit {
+                    reason: ExitReason::Normal,
+                    ..
+                } => {}
+                Message::Exit { reason, .. } => return reason,
+                Message::Down { .. } => {}
+            }
+        }
+    }
+
+    async fn event(&mut self, inbound: Inbound) {
+        let msg_ref = inbound.msg_ref.as_deref();
+        let Some(event) = decode_event(&inbound) else {
+            tracing::warn!(event = %inbound.event, "ignoring a malformed event payload");
+            self.outbox.reply(msg_ref, ReplyStatus::Ok, "{}");
+            return;
+        };
+        if event.name().starts_with("lv:") {
+            tracing::warn!(event = event.name(), "ignoring an unknown built-in event");
+        } else {
+            self.view.handle_event(event, &mut self.socket).await;
+        }
+        match self.rerender() {
+            Some(diff) => {
+                let response = format!(r#"{{"diff":{}}}"#, diff.as_str());
+                self.outbox.reply(msg_ref, ReplyStatus::Ok, &response);
+            }
+            None => {
+                self.outbox.reply(msg_ref, ReplyStatus::Ok, "{}");
+            }
+        }
+    }
+
+    /// Renders again; the diff against what the client holds, if anything changed.
+    fn rerender(&mut self) -> Option<diff::Diff> {
+        let tree = self.view.render();
+        let diff = diff::diff(&self.tree, &tree);
+        self.tree = tree;
+        (!diff.is_empty()).then_some(diff)
+    }
+}
+
+/// Reads an `event` message: `{"type": …, "event": …, "value": …}`. A form's
+/// value arrives URL-encoded and is turned into an object of its fields.
+fn decode_event(inbound: &Inbound) -> Option<Event> {
+    #[derive(Deserialize)]
+    struct Payload_ {
+        #[serde(rename = "type")]
+        kind: String,
+        event: String,
+        #[serde(default)]
+        value: Value,
+    }
+    let Payload::Json(json) = &inbound.payload else {
+        return None;
+    };
+    let payload: Payload_ = serde_json::from_str(json.get()).ok()?;
+    let value = match payload.value {
+        Value::String(encoded) if payload.kind == "form" => form_fields(&encoded),
+        value => value,
+    };
+    Some(Event::new(payload.event, payload.kind, value))
+}
+
+fn form_fields(encoded: &str) -> Value {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(encoded).unwrap_or_default();
+    Value::Object(
+        pairs
+            .into_iter()
+            .map(|(name, value)| (name, Value::String(value)))
+            .collect(),
+    )
+}

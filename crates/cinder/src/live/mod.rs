@@ -1,0 +1,276 @@
+//! Live views: the [`LiveView`] trait a page implements, the [`Socket`] it
+//! is handed, and [`LiveRouter`], which serves views on an `axum::Router`.
+//!
+//! A live view is rendered twice, as in Phoenix: once for the HTTP request
+//! (the dead render, `socket.connected()` is false) and once more when the
+//! browser's client joins over the WebSocket. From then on the view is a
+//! process that owns its struct: each event runs
+//! [`handle_event`](LiveView::handle_event), the view renders again, and only
+//! the difference goes back to the browser. A panic in a handler ends that
+//! view's process only; the client rejoins and the view mounts again.
+//!
+//! ```
+//! use cinder::live::{Event, LiveView, MountError, Params, Session, Socket};
+//! use cinder::{html, Rendered};
+//!
+//! struct Counter {
+//!     count: i64,
+//! }
+//!
+//! impl LiveView for Counter {
+//!     type Info = ();
+//!
+//!     async fn mount(_params: &Params, _session: &Session, _socket: &mut Socket<Self>) -> Result<Self, MountError> {
+//!         Ok(Counter { count: 0 })
+//!     }
+//!
+//!     async fn handle_event(&mut self, event: Event, _socket: &mut Socket<Self>) {
+//!         match event.name() {
+//!             "inc" => self.count += 1,
+//!             "dec" => self.count -= 1,
+//!             _ => {}
+//!         }
+//!     }
+//!
+//!     fn render(&self) -> Rendered {
+//!         html! {
+//!             <div>
+//!                 <button phx-click="dec">-</button>
+//!                 <span id="count">{self.count}</span>
+//!                 <button phx-click="inc">+</button>
+//!             </div>
+//!         }
+//!     }
+//! }
+//! ```
+
+mod channel;
+mod page;
+mod router;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::time::Duration;
+
+use cinder_runtime::timer::TimerRef;
+use cinder_runtime::{ExitReason, Pid, Recipient};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::Rendered;
+
+pub use router::{Config, ConfigError, LiveRouter};
+
+/// The version of the official client this server speaks to.
+pub const LIVEVIEW_VERSION: &str = "1.2.12";
+
+/// A page that stays live: its state is the implementing struct.
+///
+/// Write the callbacks with `async fn`; each must return a `Send` future.
+pub trait LiveView: Sized + Send + 'static {
+    /// Messages the view takes in [`handle_info`](LiveView::handle_info):
+    /// PubSub broadcasts, timers, messages from other processes. `()` if none.
+    type Info: Send + 'static;
+
+    /// Builds the view's state from the URL's query parameters and the
+    /// cookie session. Runs for the dead render and again once connected.
+    fn mount(
+        params: &Params,
+        session: &Session,
+        socket: &mut Socket<Self>,
+    ) -> impl Future<Output = Result<Self, MountError>> + Send;
+
+    /// Handles a client event: a click, a key, a form change or submit, a
+    /// hook's push. The default logs the event as unhandled.
+    fn handle_event(
+        &mut self,
+        event: Event,
+        socket: &mut Socket<Self>,
+    ) -> impl Future<Output = ()> + Send {
+        let _ = socket;
+        tracing::warn!(
+            view = std::any::type_name::<Self>(),
+            event = event.name(),
+            "unhandled event: implement LiveView::handle_event"
+        );
+        async {}
+    }
+
+    /// Handles a message sent to the view's process.
+    fn handle_info(
+        &mut self,
+        message: Self::Info,
+        socket: &mut Socket<Self>,
+    ) -> impl Future<Output = ()> + Send {
+        let _ = (message, socket);
+        async {}
+    }
+
+    /// The view's page, from its current state.
+    fn render(&self) -> Rendered;
+
+    /// Runs when the view's process stops cleanly (the page was closed or
+    /// navigated away). Not after a panic.
+    fn terminate(
+        &mut self,
+        reason: &ExitReason,
+        socket: &mut Socket<Self>,
+    ) -> impl Future<Output = ()> + Send {
+        let _ = (reason, socket);
+        async {}
+    }
+}
+
+/// Why a view refused to mount. The dead render answers with the status;
+/// a connected mount answers the join with an error and the client reloads.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("mount refused ({status}): {message}")]
+pub struct MountError {
+    /// The HTTP status of the dead render, such as 404 or 403.
+    pub status: u16,
+    /// Why, for the log and the error page.
+    pub message: String,
+}
+
+impl MountError {
+    /// A refusal with an HTTP status and a message.
+    pub fn new(status: u16, message: impl Into<String>) -> Self {
+        MountError {
+            status,
+            message: message.into(),
+        }
+    }
+}
+
+/// The query parameters of the page's URL.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Params(pub BTreeMap<String, String>);
+
+impl Params {
+    /// The value of `name`, if present.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+
+    pub(crate) fn from_query(query: &str) -> Params {
+        Params(serde_urlencoded::from_str(query).unwrap_or_default())
+    }
+}
+
+/// The cookie session: what the server stored for this browser, signed.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Session(pub serde_json::Map<String, Value>);
+
+impl Session {
+    /// The value under `key`, if present.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.0.get(key)
+    }
+}
+
+/// An event from the client.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Event {
+    name: String,
+    kind: String,
+    value: Value,
+}
+
+impl Event {
+    pub(crate) fn new(name: String, kind: String, value: Value) -> Self {
+        Event { name, kind, value }
+    }
+
+    /// The event's name: the value of `phx-click`, `phx-submit`, and so on.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// What produced it: `"click"`, `"keyup"`, `"keydown"`, `"focus"`,
+    /// `"blur"`, `"form"` or `"hook"`.
+    pub fn kind(&self) -> &str {
+        &self.kind
+    }
+
+    /// The event's value as the client sent it: for a click, an object of
+    /// the element's `phx-value-*` attributes (and `value`); for a key
+    /// event, it also has `key`.
+    pub fn value(&self) -> &Value {
+        &self.value
+    }
+
+    /// One string field of the value, such as a `phx-value-id`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.value.get(name).and_then(Value::as_str)
+    }
+
+    /// The value decoded into a type of yours.
+    pub fn decode<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        T::deserialize(&self.value)
+    }
+}
+
+/// The view's handle on its connection and its process.
+pub struct Socket<V: LiveView> {
+    pid: Option<Pid>,
+    _view: std::marker::PhantomData<fn() -> V>,
+}
+
+impl<V: LiveView> Socket<V> {
+    pub(crate) fn disconnected() -> Self {
+        Socket {
+            pid: None,
+            _view: std::marker::PhantomData,
+        }
+    }
+
+    pub(crate) fn for_process(pid: Pid) -> Self {
+        Socket {
+            pid: Some(pid),
+            _view: std::marker::PhantomData,
+        }
+    }
+
+    /// Whether the view runs over the WebSocket (false during the dead render).
+    pub fn connected(&self) -> bool {
+        self.pid.is_some()
+    }
+
+    /// The view's process, once connected.
+    pub fn pid(&self) -> Option<&Pid> {
+        self.pid.as_ref()
+    }
+
+    /// A [`Recipient`] that delivers `T` to [`handle_info`](LiveView::handle_info),
+    /// for PubSub subscriptions; `None` before the view is connected.
+    pub fn recipient<T>(&self) -> Option<Recipient<T>>
+    where
+        T: Into<V::Info> + Send + 'static,
+    {
+        let pid = self.pid.as_ref()?;
+        Recipient::mapped(pid, |message: T| {
+            channel::ViewMessage::<V>::Info(message.into())
+        })
+        .ok()
+    }
+
+    /// Sends `message` to [`handle_info`](LiveView::handle_info) after
+    /// `delay`; `None` before the view is connected.
+    pub fn send_after(&self, message: V::Info, delay: Duration) -> Option<TimerRef> {
+        let pid = self.pid.as_ref()?;
+        cinder_runtime::timer::send_after(pid, channel::ViewMessage::<V>::Info(message), delay).ok()
+    }
+
+    /// Sends a clone of `message` to [`handle_info`](LiveView::handle_info)
+    /// every `period`; `None` before the view is connected.
+    pub fn send_interval(&self, message: V::Info, period: Duration) -> Option<TimerRef>
+    where
+        V::Info: Clone + Sync,
+    {
+        let pid = self.pid.as_ref()?;
+        cinder_runtime::timer::send_interval_with(pid, period, move || {
+            channel::ViewMessage::<V>::Info(message.clone())
+        })
+        .ok()
+    }
+}

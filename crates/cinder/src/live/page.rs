@@ -1,0 +1,84 @@
+//! The dead render: the first HTTP response of a live page, whole, with the
+//! container the client finds and joins.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+
+use super::{LiveView, MountError, Params, Session, Socket};
+use crate::escape::escape;
+
+/// The future of one dead render: the view's HTML, or why it refused.
+pub(crate) type DeadRender = Pin<Box<dyn Future<Output = Result<String, MountError>> + Send>>;
+
+/// Mounts a view of type `V` without a connection and renders it to HTML.
+pub(crate) fn dead_render<V: LiveView>(params: Params, session: Session) -> DeadRender {
+    Box::pin(async move {
+        let mut socket = Socket::<V>::disconnected();
+        let view = V::mount(&params, &session, &mut socket).await?;
+        Ok(view.render().to_html())
+    })
+}
+
+/// A fresh container id, `phx-` and 12 random bytes, as Phoenix makes them.
+pub(crate) fn container_id() -> String {
+    let mut bytes = [0u8; 12];
+    getrandom::fill(&mut bytes).expect("the operating system provides random bytes");
+    format!("phx-{}", URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// What goes into one page.
+pub(crate) struct Page<'a> {
+    pub(crate) id: &'a str,
+    pub(crate) session_token: &'a str,
+    pub(crate) static_token: &'a str,
+    pub(crate) csrf_token: &'a str,
+    pub(crate) inner_html: &'a str,
+}
+
+impl Page<'_> {
+    /// The root layout with the view's container: the CSRF meta tag, the
+    /// official client's scripts, and the script that connects them.
+    pub(crate) fn to_html(&self) -> String {
+        format!(
+            r#"<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="csrf-token" content="{csrf}">
+<title>Cinder</title>
+<script src="/assets/phoenix/phoenix.min.js"></script>
+<script type="module">
+import {{ LiveSocket }} from "/assets/phoenix_live_view/phoenix_live_view.esm.js";
+const csrfToken = document.querySelector("meta[name='csrf-token']").getAttribute("content");
+const liveSocket = new LiveSocket("/live", window.Phoenix.Socket, {{ params: {{ _csrf_token: csrfToken }} }});
+liveSocket.connect();
+window.liveSocket = liveSocket;
+</script>
+</head>
+<body>
+<div id="{id}" data-phx-main data-phx-session="{session}" data-phx-static="{static_}">{inner}</div>
+</body>
+</html>
+"#,
+            csrf = escape(self.csrf_token),
+            id = escape(self.id),
+            session = escape(self.session_token),
+            static_ = escape(self.static_token),
+            inner = self.inner_html,
+        )
+    }
+}
+
+/// The page for a mount that refused: its status and message, escaped.
+pub(crate) fn error_page(error: &MountError) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{status}</title></head>\
+         <body><h1>{status}</h1><p>{message}</p></body></html>\n",
+        status = error.status,
+        message = escape(&error.message),
+    )
+}

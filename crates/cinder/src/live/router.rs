@@ -1,0 +1,370 @@
+//! Serving live views on an `axum::Router`: the dead render of each route,
+//! the socket at `/live/websocket`, the client's scripts, and the signed
+//! cookie session that carries the CSRF secret.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{RawQuery, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::{Deserialize, Serialize};
+
+use super::channel::{join_view, Connection, LiveChannels};
+use super::page::{container_id, dead_render, error_page, DeadRender, Page};
+use super::{LiveView, Params, Session};
+use crate::csrf::CsrfSecret;
+use crate::socket::{serve, JoinFuture, JoinRequest, SocketConfig};
+use crate::token::Signer;
+
+/// How long a page's session token may be used to join (Phoenix: two weeks).
+pub(crate) const SESSION_MAX_AGE: Duration = Duration::from_secs(14 * 24 * 60 * 60);
+const COOKIE: &str = "_cinder_session";
+const MIN_SECRET_LEN: usize = 32;
+
+/// Why a [`Config`] could not be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// No secret was given.
+    #[error(
+        "no secret key: set CINDER_SECRET_KEY_BASE to at least {MIN_SECRET_LEN} random bytes \
+         (for example the output of `openssl rand -base64 48`)"
+    )]
+    MissingSecret,
+    /// The secret is too short to sign tokens safely.
+    #[error(
+        "the secret key is {0} bytes; it must be at least {MIN_SECRET_LEN} (for example the \
+         output of `openssl rand -base64 48`)"
+    )]
+    SecretTooShort(usize),
+}
+
+/// Settings of a [`LiveRouter`].
+#[derive(Clone, Debug)]
+pub struct Config {
+    secret: Arc<[u8]>,
+    client_dir: PathBuf,
+    socket: SocketConfig,
+}
+
+impl Config {
+    /// Settings with `secret_key_base`, which signs sessions and tokens: at
+    /// least 32 bytes, the same on every node, never in the repository.
+    pub fn new(secret_key_base: impl AsRef<[u8]>) -> Result<Config, ConfigError> {
+        let secret = secret_key_base.as_ref();
+        if secret.is_empty() {
+            return Err(ConfigError::MissingSecret);
+        }
+        if secret.len() < MIN_SECRET_LEN {
+            return Err(ConfigError::SecretTooShort(secret.len()));
+        }
+        Ok(Config {
+            secret: secret.into(),
+            client_dir: default_client_dir(),
+            socket: SocketConfig::default(),
+        })
+    }
+
+    /// Settings with a random secret, for development: sessions and pages
+    /// signed by one process are refused by the next, and by other nodes.
+    pub fn random() -> Config {
+        let mut secret = [0u8; 64];
+        getrandom::fill(&mut secret).expect("the operating system provides random bytes");
+        Config::new(secret).expect("64 bytes are enough")
+    }
+
+    /// Settings with the secret from the `CINDER_SECRET_KEY_BASE` variable.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::new(std::env::var("CINDER_SECRET_KEY_BASE").unwrap_or_default())
+    }
+
+    /// Where the npm packages `phoenix` and `phoenix_live_view` are
+    /// installed (a `node_modules` folder). By default the workspace's
+    /// `assets/node_modules`.
+    pub fn client_dir(mut self, dir: impl Into<PathBuf>) -> Config {
+        self.client_dir = dir.into();
+        self
+    }
+
+    /// Limits of each WebSocket connection.
+    pub fn socket(mut self, socket: SocketConfig) -> Config {
+        self.socket = socket;
+        self
+    }
+}
+
+fn default_client_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/node_modules")
+}
+
+/// The session token in `data-phx-session`: which view, for which container.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct SessionToken {
+    pub(crate) id: String,
+    pub(crate) view: usize,
+}
+
+/// The signed cookie: the CSRF secret and the session's data.
+#[derive(Serialize, Deserialize)]
+struct CookieSession {
+    csrf: String,
+    #[serde(default)]
+    data: serde_json::Map<String, serde_json::Value>,
+}
+
+type JoinFn = fn(JoinRequest<Connection>, Session, Params) -> JoinFuture<'static>;
+type DeadFn = fn(Params, Session) -> DeadRender;
+
+pub(crate) struct Route {
+    path: String,
+    dead: DeadFn,
+    pub(crate) join: JoinFn,
+}
+
+/// Shared by every request and connection of one router.
+pub(crate) struct LiveState {
+    config: Config,
+    cookie_signer: Signer,
+    pub(crate) session_signer: Signer,
+    static_signer: Signer,
+    pub(crate) routes: Vec<Route>,
+}
+
+/// Live views on routes of an ordinary `axum::Router`.
+///
+/// ```
+/// # use cinder::live::{LiveView, MountError, Params, Session, Socket};
+/// # use cinder::{html, Rendered};
+/// # struct Counter;
+/// # impl LiveView for Counter {
+/// #     type Info = ();
+/// #     async fn mount(_: &Params, _: &Session, _: &mut Socket<Self>) -> Result<Self, MountError> { Ok(Counter) }
+/// #     fn render(&self) -> Rendered { html! { <p>0</p> } }
+/// # }
+/// use cinder::live::{Config, LiveRouter};
+///
+/// let config = Config::new("a secret of at least thirty-two bytes, from the environment").unwrap();
+/// let app: axum::Router = LiveRouter::new(config)
+///     .live::<Counter>("/counter")
+///     .into_router()
+///     .route("/health", axum::routing::get(|| async { "ok" }));
+/// ```
+pub struct LiveRouter {
+    config: Config,
+    routes: Vec<Route>,
+}
+
+impl LiveRouter {
+    /// A router with no views yet.
+    pub fn new(config: Config) -> LiveRouter {
+        LiveRouter {
+            config,
+            routes: Vec::new(),
+        }
+    }
+
+    /// Serves the view `V` at `path` (an axum path).
+    pub fn live<V: LiveView>(mut self, path: &str) -> LiveRouter {
+        self.routes.push(Route {
+            path: path.to_string(),
+            dead: dead_render::<V>,
+            join: join_view::<V>,
+        });
+        self
+    }
+
+    /// The `axum::Router` serving the views, `/live/websocket` and the client
+    /// scripts under `/assets`.
+    pub fn into_router(self) -> axum::Router {
+        let secret = &self.config.secret;
+        let state = Arc::new(LiveState {
+            cookie_signer: Signer::new(secret, "cinder cookie session"),
+            session_signer: Signer::new(secret, "cinder live session"),
+            static_signer: Signer::new(secret, "cinder live static"),
+            routes: self.routes,
+            config: self.config,
+        });
+        let mut router = axum::Router::new()
+            .route("/live/websocket", get(websocket))
+            .route("/assets/phoenix/phoenix.min.js", get(phoenix_script))
+            .route(
+                "/assets/phoenix_live_view/phoenix_live_view.esm.js",
+                get(live_view_script),
+            );
+        for (index, route) in state.routes.iter().enumerate() {
+            router = router.route(
+                &route.path,
+                get(move |state, headers, query| page(state, index, headers, query)),
+            );
+        }
+        router.with_state(state)
+    }
+}
+
+async fn page(
+    State(state): State<Arc<LiveState>>,
+    index: usize,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let (cookie, fresh) = match read_cookie(&state, &headers) {
+        Some(cookie) => (cookie, false),
+        None => (
+            CookieSession {
+                csrf: CsrfSecret::generate().encode(),
+                data: serde_json::Map::new(),
+            },
+            true,
+        ),
+    };
+    let secret = CsrfSecret::decode(&cookie.csrf).unwrap_or_else(CsrfSecret::generate);
+    let params = Params::from_query(query.as_deref().unwrap_or(""));
+    let session = Session(cookie.data.clone());
+    let mut response = match (state.routes[index].dead)(params, session).await {
+        Ok(inner_html) => {
+            let id = container_id();
+            let page = Page {
+                id: &id,
+                session_token: &state.session_signer.sign(&SessionToken {
+                    id: id.clone(),
+                    view: index,
+                }),
+                static_token: &state.static_signer.sign(&id),
+                csrf_token: &secret.token(),
+                inner_html: &inner_html,
+            };
+            html(StatusCode::OK, page.to_html())
+        }
+        Err(error) => {
+            let status =
+                StatusCode::from_u16(error.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            html(status, error_page(&error))
+        }
+    };
+    if fresh {
+        let value = format!(
+            "{COOKIE}={}; Path=/; HttpOnly; SameSite=Lax",
+            state.cookie_signer.sign(&cookie)
+        );
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            response.headers_mut().insert(header::SET_COOKIE, value);
+        }
+    }
+    response
+}
+
+fn html(status: StatusCode, body: String) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        body,
+    )
+        .into_response()
+}
+
+fn read_cookie(state: &LiveState, headers: &HeaderMap) -> Option<CookieSession> {
+    let value = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .find_map(|pair| pair.trim().strip_prefix(COOKIE)?.strip_prefix('='))?;
+    state.cookie_signer.verify(value, SESSION_MAX_AGE).ok()
+}
+
+/// The socket's session: the cookie session, if the connection's CSRF token
+/// was made from its secret.
+fn connection(state: &LiveState, headers: &HeaderMap, query: Option<&str>) -> Connection {
+    let params = Params::from_query(query.unwrap_or(""));
+    let session = read_cookie(state, headers).and_then(|cookie| {
+        let secret = CsrfSecret::decode(&cookie.csrf)?;
+        let token = params.get("_csrf_token")?;
+        secret.verify(token).then_some(Session(cookie.data))
+    });
+    if session.is_none() {
+        tracing::info!(
+            "socket connected without a valid session; its joins will be answered stale"
+        );
+    }
+    Connection { session }
+}
+
+async fn websocket(
+    State(state): State<Arc<LiveState>>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    if !same_origin(&headers) {
+        tracing::warn!(origin = ?headers.get(header::ORIGIN), "refused a socket from another origin");
+        return (
+            StatusCode::FORBIDDEN,
+            "cross-origin socket connections are not allowed",
+        )
+            .into_response();
+    }
+    let connect = Arc::new(connection(&state, &headers, query.as_deref()));
+    let config = state.config.socket.clone();
+    let channels = Arc::new(LiveChannels { state });
+    upgrade.on_upgrade(move |ws| async move {
+        cinder_runtime::spawn(move |ctx| serve(ctx, ws, channels, connect, config));
+    })
+}
+
+/// Browsers always send `Origin` on WebSocket requests; it must name the
+/// host the page was served from.
+fn same_origin(headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) else {
+        return true;
+    };
+    let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
+        return false;
+    };
+    let authority = origin.split_once("://").map_or(origin, |(_, rest)| rest);
+    authority.trim_end_matches('/') == host
+}
+
+async fn phoenix_script(State(state): State<Arc<LiveState>>) -> Response {
+    script(
+        &state
+            .config
+            .client_dir
+            .join("phoenix/priv/static/phoenix.min.js"),
+    )
+    .await
+}
+
+async fn live_view_script(State(state): State<Arc<LiveState>>) -> Response {
+    script(
+        &state
+            .config
+            .client_dir
+            .join("phoenix_live_view/priv/static/phoenix_live_view.esm.js"),
+    )
+    .await
+}
+
+async fn script(path: &Path) -> Response {
+    match tokio::fs::read(path).await {
+        Ok(bytes) => (
+            [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+            Body::from(bytes),
+        )
+            .into_response(),
+        Err(error) => {
+            tracing::error!(path = %path.display(), %error, "the LiveView client is not installed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!(
+                    "the LiveView client is not installed at {}: run `npm ci --prefix assets`",
+                    path.display()
+                ),
+            )
+                .into_response()
+        }
+    }
+}
