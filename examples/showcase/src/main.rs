@@ -8,13 +8,19 @@
 //! The secret that signs sessions comes from `CINDER_SECRET_KEY_BASE`; when
 //! it is unset the showcase makes one up, so sessions end with the process.
 
+mod clock;
 mod counter;
+mod search;
 
 use std::net::SocketAddr;
 
 use cinder::live::{Config, LiveRouter};
 
-const DEMOS: &[(&str, &str)] = &[("/counter", "A counter: buttons that change server state")];
+const DEMOS: &[(&str, &str)] = &[
+    ("/counter", "A counter: buttons that change server state"),
+    ("/clock", "A clock: updates pushed by a server timer"),
+    ("/search", "Search as you type: a debounced phx-change"),
+];
 
 #[tokio::main]
 async fn main() {
@@ -29,6 +35,8 @@ async fn main() {
     };
     let app = LiveRouter::new(config)
         .live::<counter::Counter>("/counter")
+        .live::<clock::Clock>("/clock")
+        .live::<search::Search>("/search")
         .into_router()
         .route("/", axum::routing::get(index));
     let address = SocketAddr::from(([127, 0, 0, 1], port));

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use tokio::sync::oneshot;
 
+use super::form::{decode_form, key_path};
 use super::router::{LiveState, SessionToken};
 use super::{Event, LiveView, Params, Session, Socket, LIVEVIEW_VERSION};
 use crate::diff;
@@ -216,34 +217,44 @@ impl<V: LiveView> Running<V> {
     }
 }
 
-/// Reads an `event` message: `{"type": …, "event": …, "value": …}`. A form's
-/// value arrives URL-encoded and is turned into an object of its fields.
+/// Reads an `event` message: `{"type": …, "event": …, "value": …}`. A
+/// form's value arrives URL-encoded: it is decoded like Phoenix does (nested
+/// `user[name]` fields), merged with the event's `meta`, and its `_target`
+/// becomes the path of the field that changed (`["user", "name"]`).
 fn decode_event(inbound: &Inbound) -> Option<Event> {
     #[derive(Deserialize)]
-    struct Payload_ {
+    struct Wire {
         #[serde(rename = "type")]
         kind: String,
         event: String,
         #[serde(default)]
         value: Value,
+        #[serde(default)]
+        meta: serde_json::Map<String, Value>,
     }
     let Payload::Json(json) = &inbound.payload else {
         return None;
     };
-    let payload: Payload_ = serde_json::from_str(json.get()).ok()?;
-    let value = match payload.value {
-        Value::String(encoded) if payload.kind == "form" => form_fields(&encoded),
+    let wire: Wire = serde_json::from_str(json.get()).ok()?;
+    let value = match wire.value {
+        Value::String(encoded) if wire.kind == "form" => form_value(&encoded, wire.meta),
         value => value,
     };
-    Some(Event::new(payload.event, payload.kind, value))
+    Some(Event::new(wire.event, wire.kind, value))
 }
 
-fn form_fields(encoded: &str) -> Value {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(encoded).unwrap_or_default();
-    Value::Object(
-        pairs
-            .into_iter()
-            .map(|(name, value)| (name, Value::String(value)))
-            .collect(),
-    )
+fn form_value(encoded: &str, meta: serde_json::Map<String, Value>) -> Value {
+    let mut value = decode_form(encoded);
+    if let Value::Object(fields) = &mut value {
+        for (name, meta_value) in meta {
+            let meta_value = match (name.as_str(), meta_value) {
+                ("_target", Value::String(target)) => {
+                    Value::Array(key_path(&target).into_iter().map(Value::from).collect())
+                }
+                (_, other) => other,
+            };
+            fields.insert(name, meta_value);
+        }
+    }
+    value
 }

@@ -45,6 +45,7 @@
 //! ```
 
 mod channel;
+mod form;
 mod page;
 mod router;
 
@@ -59,6 +60,7 @@ use serde_json::Value;
 
 use crate::Rendered;
 
+pub use form::decode_form;
 pub use router::{Config, ConfigError, LiveRouter};
 
 /// The version of the official client this server speaks to.
@@ -204,9 +206,17 @@ impl Event {
         self.value.get(name).and_then(Value::as_str)
     }
 
-    /// The value decoded into a type of yours.
+    /// The value decoded into a type of yours; for a form, its fields
+    /// (`user[name]` nests as `{"user": {"name": …}}`).
     pub fn decode<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
         T::deserialize(&self.value)
+    }
+
+    /// For a form change, the path of the field that changed, such as
+    /// `["user", "name"]` for `user[name]`.
+    pub fn target(&self) -> Option<Vec<&str>> {
+        let path = self.value.get("_target")?.as_array()?;
+        path.iter().map(Value::as_str).collect()
     }
 }
 
