@@ -2,6 +2,8 @@
 //! client speaking the frames of the official Phoenix client, and an echo
 //! channel.
 
+mod common;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -15,11 +17,10 @@ use cinder::socket::{
     SocketConfig,
 };
 use cinder_runtime::{spawn, Context, ExitReason, Message, Pid, Recipient};
+use common::{recv, send, Client, PATIENCE};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message as Frame;
-
-const PATIENCE: Duration = Duration::from_secs(10);
 
 /// Joins `echo:*` topics; remembers every channel it started.
 #[derive(Default)]
@@ -117,34 +118,9 @@ async fn upgrade(
     })
 }
 
-type Client =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
 async fn connect(server: &Server) -> Client {
     let url = format!("ws://{}/live/websocket?vsn=2.0.0", server.address);
     tokio_tungstenite::connect_async(url).await.unwrap().0
-}
-
-async fn send(client: &mut Client, frame: Value) {
-    client
-        .send(Frame::Text(frame.to_string().into()))
-        .await
-        .unwrap();
-}
-
-async fn recv(client: &mut Client) -> Value {
-    loop {
-        let frame = tokio::time::timeout(PATIENCE, client.next())
-            .await
-            .expect("a frame arrives")
-            .expect("the connection is open")
-            .unwrap();
-        match frame {
-            Frame::Text(text) => return serde_json::from_str(&text).unwrap(),
-            Frame::Ping(_) | Frame::Pong(_) => continue,
-            other => panic!("unexpected frame {other:?}"),
-        }
-    }
 }
 
 async fn silence(client: &mut Client) {

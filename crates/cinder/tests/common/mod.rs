@@ -1,0 +1,200 @@
+//! What the live tests share: a counter view served on loopback, and a
+//! client that speaks HTTP and the socket's frames like the official one.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use cinder::live::{Config, Event, LiveRouter, LiveView, MountError, Params, Session, Socket};
+use cinder::{html, Rendered};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message as Frame;
+
+pub const PATIENCE: Duration = Duration::from_secs(10);
+
+pub struct Counter {
+    count: i64,
+}
+
+impl LiveView for Counter {
+    type Info = i64;
+
+    async fn mount(
+        params: &Params,
+        _session: &Session,
+        socket: &mut Socket<Self>,
+    ) -> Result<Self, MountError> {
+        if params.get("forbidden").is_some() {
+            return Err(MountError::new(403, "not <yours>"));
+        }
+        let start = params
+            .get("start")
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        if socket.connected() {
+            socket.send_after(100, Duration::from_millis(1));
+        }
+        Ok(Counter { count: start })
+    }
+
+    async fn handle_event(&mut self, event: Event, _socket: &mut Socket<Self>) {
+        match event.name() {
+            "inc" => self.count += event.get("by").and_then(|by| by.parse().ok()).unwrap_or(1),
+            "noop" => {}
+            _ => panic!("unexpected event {}", event.name()),
+        }
+    }
+
+    async fn handle_info(&mut self, jump: i64, _socket: &mut Socket<Self>) {
+        self.count += jump;
+    }
+
+    fn render(&self) -> Rendered {
+        html! { <p id="count">{self.count}</p> }
+    }
+}
+
+pub struct App {
+    pub address: std::net::SocketAddr,
+    pub task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+pub async fn app() -> App {
+    let config = Config::new([7u8; 32]).unwrap();
+    let router = LiveRouter::new(config)
+        .live::<Counter>("/counter")
+        .into_router();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let task = tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    App { address, task }
+}
+
+/// What a browser takes from the dead render.
+pub struct Page {
+    pub status: u16,
+    pub cookie: String,
+    pub csrf: String,
+    pub id: String,
+    pub session: String,
+    pub html: String,
+}
+
+pub fn attribute(html: &str, before: &str) -> String {
+    let start = html
+        .find(before)
+        .unwrap_or_else(|| panic!("{before} in {html}"))
+        + before.len();
+    html[start..].split('"').next().unwrap().to_string()
+}
+
+pub async fn get(app: &App, path: &str) -> Page {
+    let mut stream = tokio::net::TcpStream::connect(app.address).await.unwrap();
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nhost: {}\r\nconnection: close\r\n\r\n",
+        app.address
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    let status = response[9..12].parse().unwrap();
+    let cookie = response
+        .lines()
+        .find_map(|line| line.strip_prefix("set-cookie: "))
+        .map(|value| value.split(';').next().unwrap().to_string())
+        .unwrap_or_default();
+    let html = response
+        .split("\r\n\r\n")
+        .nth(1)
+        .unwrap_or_default()
+        .to_string();
+    let (csrf, id, session) = if status == 200 {
+        (
+            attribute(&html, r#"name="csrf-token" content=""#),
+            attribute(&html, r#"<div id=""#),
+            attribute(&html, r#"data-phx-session=""#),
+        )
+    } else {
+        Default::default()
+    };
+    Page {
+        status,
+        cookie,
+        csrf,
+        id,
+        session,
+        html,
+    }
+}
+
+pub type Client =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+pub async fn connect(
+    app: &App,
+    cookie: &str,
+    csrf: &str,
+    origin: Option<&str>,
+) -> Result<Client, u16> {
+    let url = format!(
+        "ws://{}/live/websocket?_csrf_token={csrf}&vsn=2.0.0",
+        app.address
+    );
+    let mut request = url.into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("cookie", cookie.parse().unwrap());
+    if let Some(origin) = origin {
+        request
+            .headers_mut()
+            .insert("origin", origin.parse().unwrap());
+    }
+    match tokio_tungstenite::connect_async(request).await {
+        Ok((client, _)) => Ok(client),
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            Err(response.status().as_u16())
+        }
+        Err(error) => panic!("{error}"),
+    }
+}
+
+pub async fn send(client: &mut Client, frame: Value) {
+    client
+        .send(Frame::Text(frame.to_string().into()))
+        .await
+        .unwrap();
+}
+
+pub async fn recv(client: &mut Client) -> Value {
+    loop {
+        match tokio::time::timeout(PATIENCE, client.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap()
+        {
+            Frame::Text(text) => return serde_json::from_str(&text).unwrap(),
+            Frame::Ping(_) | Frame::Pong(_) => continue,
+            other => panic!("unexpected frame {other:?}"),
+        }
+    }
+}
+
+pub async fn join(client: &mut Client, page: &Page, url_query: &str) -> Value {
+    let topic = format!("lv:{}", page.id);
+    let url = format!("http://localhost/counter{url_query}");
+    send(
+        client,
+        json!(["4", "4", topic, "phx_join", {"url": url, "params": {"_csrf_token": page.csrf, "_mounts": 0}, "session": page.session, "static": null}]),
+    )
+    .await;
+    recv(client).await
+}
