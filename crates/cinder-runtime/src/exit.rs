@@ -38,7 +38,7 @@ pub enum ExitReason {
     Shutdown,
     /// Like [`Shutdown`](ExitReason::Shutdown), with a value saying why.
     ShutdownWith(Arc<str>),
-    /// The untrappable kill signal. Sent with [`exit`](crate::exit); the target
+    /// The untrappable kill signal. Sent with [`exit`](fn@crate::exit); the target
     /// always dies, with reason [`Killed`](ExitReason::Killed).
     Kill,
     /// The process was killed with [`Kill`](ExitReason::Kill).

@@ -16,8 +16,9 @@
 //!   supervisors with restart intensity, ordered start and shutdown, nested
 //!   trees, and dynamic supervisors; **[`task`]** supervisors for async work.
 //! - **[`registry`]** (unique and duplicate keys), **[`pubsub`]** (with an
-//!   adapter for other nodes), **[`timer`]**s, **[`introspection`]**, and
-//!   graceful shutdown on a **[`signal`]**.
+//!   adapter for other nodes), **[`presence`]** (who is on a topic, on every
+//!   node), **[`timer`]**s, **[`introspection`]**, and graceful shutdown on a
+//!   **[`signal`]**.
 //!
 //! ## A first process
 //!
@@ -63,6 +64,7 @@ pub mod gen_server;
 pub mod introspection;
 mod mailbox;
 mod owners;
+pub mod presence;
 pub mod process;
 pub mod pubsub;
 pub mod recipient;
