@@ -16,6 +16,7 @@ async fn the_dead_render_carries_the_container_tokens_and_a_session_cookie() {
     assert!(page.id.starts_with("phx-"));
     assert!(page.html.contains(r#"data-phx-main data-phx-session=""#));
     assert!(page.html.contains(r#"<p id="count">5</p>"#));
+    assert!(page.html.contains("<title>Count 5</title>"));
 }
 
 #[tokio::test]
@@ -36,7 +37,7 @@ async fn a_joined_view_renders_connected_and_answers_events_with_diffs() {
     assert_eq!(joined[4]["status"], "ok", "{joined}");
     assert_eq!(
         joined[4]["response"]["rendered"],
-        json!({"0": "5", "s": ["<p id=\"count\">", "</p>"], "r": 1})
+        json!({"0": "5", "s": ["<p id=\"count\">", "</p>"], "r": 1, "t": "Count 5"})
     );
     assert_eq!(joined[4]["response"]["liveview_version"], "1.2.12");
 
@@ -133,4 +134,45 @@ async fn a_socket_from_another_origin_is_refused() {
     assert!(connect(&app, &page.cookie, &page.csrf, Some(&same))
         .await
         .is_ok());
+}
+
+#[tokio::test]
+async fn events_titles_and_hook_replies_ride_along_with_the_diff() {
+    let app = app().await;
+    let page = get(&app, "/counter").await;
+    let mut client = connect(&app, &page.cookie, &page.csrf, None).await.unwrap();
+    let topic = format!("lv:{}", page.id);
+    let joined = join(&mut client, &page, "").await;
+    assert_eq!(joined[4]["response"]["rendered"]["t"], "Count 0");
+    recv(&mut client).await; // the timer's diff
+
+    send(
+        &mut client,
+        json!(["4", "5", topic, "event", {"type": "hook", "event": "ping", "value": {"n": 1}}]),
+    )
+    .await;
+    assert_eq!(
+        recv(&mut client).await[4]["response"],
+        json!({"diff": {"r": {"pong": {"n": 1}}}})
+    );
+    send(
+        &mut client,
+        json!(["4", "6", topic, "event", {"type": "click", "event": "ping", "value": {}}]),
+    )
+    .await;
+    assert_eq!(
+        recv(&mut client).await[4]["response"],
+        json!({}),
+        "no reply outside hooks"
+    );
+
+    send(
+        &mut client,
+        json!(["4", "7", topic, "event", {"type": "click", "event": "highlight", "value": {}}]),
+    )
+    .await;
+    assert_eq!(
+        recv(&mut client).await[4]["response"],
+        json!({"diff": {"e": [["highlight", {"id": 100}]], "t": "Count 100"}})
+    );
 }

@@ -10,7 +10,7 @@ use tokio::sync::oneshot;
 
 use super::form::{decode_form, key_path};
 use super::router::{LiveState, SessionToken};
-use super::{Event, LiveView, Params, Session, Socket, LIVEVIEW_VERSION};
+use super::{Event, LiveView, Outgoing, Params, Session, Socket, LIVEVIEW_VERSION};
 use crate::diff;
 use crate::rendered::Rendered;
 use crate::socket::serializer::{Inbound, Payload, ReplyStatus};
@@ -139,9 +139,10 @@ async fn run_view<V: LiveView>(
         }
     };
     let tree = view.render();
+    let extras = socket.take_outgoing();
     let response = format!(
         r#"{{"rendered":{},"liveview_version":"{LIVEVIEW_VERSION}"}}"#,
-        diff::render(&tree).as_str()
+        with_extras(diff::render(&tree).into_string(), extras)
     );
     if ready.send(Ok(response)).is_err() {
         return ExitReason::Normal;
@@ -171,7 +172,7 @@ impl<V: LiveView> Running<V> {
                 Message::User(ViewMessage::Info(message)) => {
                     self.view.handle_info(message, &mut self.socket).await;
                     if let Some(diff) = self.rerender() {
-                        self.outbox.push("diff", diff.as_str());
+                        self.outbox.push("diff", &diff);
                     }
                 }
                 // A linked helper that finished normally is no reason to stop.
@@ -192,14 +193,19 @@ impl<V: LiveView> Running<V> {
             self.outbox.reply(msg_ref, ReplyStatus::Ok, "{}");
             return;
         };
+        let from_hook = event.kind() == "hook";
         if event.name().starts_with("lv:") {
             tracing::warn!(event = event.name(), "ignoring an unknown built-in event");
         } else {
             self.view.handle_event(event, &mut self.socket).await;
         }
+        if !from_hook {
+            // Only a hook's pushEvent has a callback to receive a reply.
+            self.socket.outgoing.reply = None;
+        }
         match self.rerender() {
             Some(diff) => {
-                let response = format!(r#"{{"diff":{}}}"#, diff.as_str());
+                let response = format!(r#"{{"diff":{diff}}}"#);
                 self.outbox.reply(msg_ref, ReplyStatus::Ok, &response);
             }
             None => {
@@ -208,12 +214,59 @@ impl<V: LiveView> Running<V> {
         }
     }
 
-    /// Renders again; the diff against what the client holds, if anything changed.
-    fn rerender(&mut self) -> Option<diff::Diff> {
+    /// Renders again. Returns the diff against what the client holds, with
+    /// the handler's events, title and reply, if there is anything to send.
+    fn rerender(&mut self) -> Option<String> {
         let tree = self.view.render();
         let diff = diff::diff(&self.tree, &tree);
         self.tree = tree;
-        (!diff.is_empty()).then_some(diff)
+        let extras = self.socket.take_outgoing();
+        let empty = diff.is_empty()
+            && extras.events.is_empty()
+            && extras.title.is_none()
+            && extras.reply.is_none();
+        (!empty).then(|| with_extras(diff.into_string(), extras))
+    }
+}
+
+/// Adds the diff's extra keys: `"e"` (pushed events), `"t"` (the title)
+/// and `"r"` (a hook's reply).
+fn with_extras(mut diff: String, extras: Outgoing) -> String {
+    let mut keys = serde_json::Map::new();
+    if !extras.events.is_empty() {
+        keys.insert("e".into(), Value::Array(extras.events));
+    }
+    if let Some(title) = extras.title {
+        keys.insert("t".into(), Value::String(title));
+    }
+    if let Some(reply) = extras.reply {
+        keys.insert("r".into(), reply);
+    }
+    if keys.is_empty() {
+        return diff;
+    }
+    if keys.contains_key("r") {
+        diff = without_root_flag(diff);
+    }
+    let extra = Value::Object(keys).to_string();
+    // Both are JSON objects: splice the extra keys into the diff's braces.
+    diff.pop();
+    if diff.len() > 1 {
+        diff.push(',');
+    }
+    diff.push_str(&extra[1..]);
+    diff
+}
+
+/// At the top of a diff the client reads `"r"` as the hook reply, so a
+/// full render's root flag (`"r":1`) must give way to a real reply.
+fn without_root_flag(diff: String) -> String {
+    match serde_json::from_str::<serde_json::Map<String, Value>>(&diff) {
+        Ok(mut map) => match map.remove("r") {
+            Some(_) => Value::Object(map).to_string(),
+            None => diff,
+        },
+        Err(_) => diff,
     }
 }
 

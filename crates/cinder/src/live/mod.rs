@@ -223,13 +223,26 @@ impl Event {
 /// The view's handle on its connection and its process.
 pub struct Socket<V: LiveView> {
     pid: Option<Pid>,
+    outgoing: Outgoing,
     _view: std::marker::PhantomData<fn() -> V>,
+}
+
+/// What a handler asked to send along with the next diff.
+#[derive(Default)]
+pub(crate) struct Outgoing {
+    /// `push_event`s, in order: `[name, payload]`.
+    pub(crate) events: Vec<Value>,
+    /// The page title, when set and not yet sent.
+    pub(crate) title: Option<String>,
+    /// The reply to a hook's `pushEvent`.
+    pub(crate) reply: Option<Value>,
 }
 
 impl<V: LiveView> Socket<V> {
     pub(crate) fn disconnected() -> Self {
         Socket {
             pid: None,
+            outgoing: Outgoing::default(),
             _view: std::marker::PhantomData,
         }
     }
@@ -237,8 +250,36 @@ impl<V: LiveView> Socket<V> {
     pub(crate) fn for_process(pid: Pid) -> Self {
         Socket {
             pid: Some(pid),
-            _view: std::marker::PhantomData,
+            ..Socket::disconnected()
         }
+    }
+
+    pub(crate) fn take_outgoing(&mut self) -> Outgoing {
+        std::mem::take(&mut self.outgoing)
+    }
+
+    /// Sends an event to the page's JS hooks (`this.handleEvent(name, …)`)
+    /// and to `phx:`-prefixed window listeners, with the next update.
+    pub fn push_event(&mut self, name: &str, payload: impl serde::Serialize) {
+        let payload = serde_json::to_value(payload).unwrap_or_else(|error| {
+            tracing::error!(name, %error, "push_event payload is not JSON");
+            Value::Null
+        });
+        self.outgoing
+            .events
+            .push(Value::Array(vec![name.into(), payload]));
+    }
+
+    /// Sets the page's `<title>`, in the dead render and, once connected,
+    /// with the next update.
+    pub fn set_title(&mut self, title: impl Into<String>) {
+        self.outgoing.title = Some(title.into());
+    }
+
+    /// Replies to the hook whose `pushEvent` is being handled: its callback
+    /// receives `reply`. Outside a hook event the reply is dropped.
+    pub fn reply(&mut self, reply: impl serde::Serialize) {
+        self.outgoing.reply = serde_json::to_value(reply).ok();
     }
 
     /// Whether the view runs over the WebSocket (false during the dead render).

@@ -10,15 +10,24 @@ use base64::Engine;
 use super::{LiveView, MountError, Params, Session, Socket};
 use crate::escape::escape;
 
-/// The future of one dead render: the view's HTML, or why it refused.
-pub(crate) type DeadRender = Pin<Box<dyn Future<Output = Result<String, MountError>> + Send>>;
+/// What a dead render produced: the view's HTML and the page title it set.
+pub(crate) struct Rendered {
+    pub(crate) html: String,
+    pub(crate) title: Option<String>,
+}
+
+/// The future of one dead render, or why the view refused to mount.
+pub(crate) type DeadRender = Pin<Box<dyn Future<Output = Result<Rendered, MountError>> + Send>>;
 
 /// Mounts a view of type `V` without a connection and renders it to HTML.
 pub(crate) fn dead_render<V: LiveView>(params: Params, session: Session) -> DeadRender {
     Box::pin(async move {
         let mut socket = Socket::<V>::disconnected();
         let view = V::mount(&params, &session, &mut socket).await?;
-        Ok(view.render().to_html())
+        Ok(Rendered {
+            html: view.render().to_html(),
+            title: socket.take_outgoing().title,
+        })
     })
 }
 
@@ -35,6 +44,7 @@ pub(crate) struct Page<'a> {
     pub(crate) session_token: &'a str,
     pub(crate) static_token: &'a str,
     pub(crate) csrf_token: &'a str,
+    pub(crate) title: &'a str,
     pub(crate) inner_html: &'a str,
 }
 
@@ -49,7 +59,7 @@ impl Page<'_> {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="csrf-token" content="{csrf}">
-<title>Cinder</title>
+<title>{title}</title>
 <script src="/assets/phoenix/phoenix.min.js"></script>
 <script type="module">
 import {{ LiveSocket }} from "/assets/phoenix_live_view/phoenix_live_view.esm.js";
@@ -65,6 +75,7 @@ window.liveSocket = liveSocket;
 </html>
 "#,
             csrf = escape(self.csrf_token),
+            title = escape(self.title),
             id = escape(self.id),
             session = escape(self.session_token),
             static_ = escape(self.static_token),

@@ -225,7 +225,7 @@ async fn page(
     let params = Params::from_query(query.as_deref().unwrap_or(""));
     let session = Session(cookie.data.clone());
     let mut response = match (state.routes[index].dead)(params, session).await {
-        Ok(inner_html) => {
+        Ok(rendered) => {
             let id = container_id();
             let page = Page {
                 id: &id,
@@ -235,7 +235,8 @@ async fn page(
                 }),
                 static_token: &state.static_signer.sign(&id),
                 csrf_token: &secret.token(),
-                inner_html: &inner_html,
+                title: rendered.title.as_deref().unwrap_or("Cinder"),
+                inner_html: &rendered.html,
             };
             html(StatusCode::OK, page.to_html())
         }

@@ -32,16 +32,22 @@ impl LiveView for Counter {
             .get("start")
             .and_then(|s| s.parse().ok())
             .unwrap_or(0);
+        socket.set_title(format!("Count {start}"));
         if socket.connected() {
             socket.send_after(100, Duration::from_millis(1));
         }
         Ok(Counter { count: start })
     }
 
-    async fn handle_event(&mut self, event: Event, _socket: &mut Socket<Self>) {
+    async fn handle_event(&mut self, event: Event, socket: &mut Socket<Self>) {
         match event.name() {
             "inc" => self.count += event.get("by").and_then(|by| by.parse().ok()).unwrap_or(1),
             "noop" => {}
+            "ping" => socket.reply(json!({"pong": event.value()})),
+            "highlight" => {
+                socket.push_event("highlight", json!({"id": self.count}));
+                socket.set_title(format!("Count {}", self.count));
+            }
             _ => panic!("unexpected event {}", event.name()),
         }
     }
