@@ -5,7 +5,7 @@
 mod common;
 
 use common::{app, connect, get, join, recv, send, Page};
-use serde_json::json;
+use serde_json::{json, Value};
 
 #[tokio::test]
 async fn the_dead_render_carries_the_container_tokens_and_a_session_cookie() {
@@ -175,4 +175,78 @@ async fn events_titles_and_hook_replies_ride_along_with_the_diff() {
         recv(&mut client).await[4]["response"],
         json!({"diff": {"e": [["highlight", {"id": 100}]], "t": "Count 100"}})
     );
+}
+
+async fn join_at(client: &mut common::Client, page: &Page, url: &str) -> Value {
+    let topic = format!("lv:{}", page.id);
+    send(
+        client,
+        json!(["4", "4", topic, "phx_join", {"url": url, "params": {"_csrf_token": page.csrf}, "session": page.session, "static": null}]),
+    )
+    .await;
+    recv(client).await
+}
+
+#[tokio::test]
+async fn handle_params_follows_the_url_through_patches() {
+    let app = app().await;
+    let page = get(&app, "/pager?page=3").await;
+    assert!(page.html.contains(r#"<p id="page">3</p>"#));
+    let mut client = connect(&app, &page.cookie, &page.csrf, None).await.unwrap();
+    let topic = format!("lv:{}", page.id);
+    let joined = join_at(&mut client, &page, "http://localhost/pager?page=3").await;
+    assert_eq!(joined[4]["response"]["rendered"]["0"], "3");
+
+    // A patch link, or the back button: the client sends the new URL.
+    send(
+        &mut client,
+        json!(["4", "5", topic, "live_patch", {"url": "http://localhost/pager?page=5"}]),
+    )
+    .await;
+    assert_eq!(
+        recv(&mut client).await[4]["response"],
+        json!({"diff": {"0": "5"}})
+    );
+
+    // A URL of another view: the client must navigate instead.
+    send(
+        &mut client,
+        json!(["4", "6", topic, "live_patch", {"url": "http://localhost/counter"}]),
+    )
+    .await;
+    assert_eq!(
+        recv(&mut client).await[4]["response"],
+        json!({"link_redirect": true})
+    );
+
+    // push_patch from a handler: the client is told the URL, then gets the diff.
+    send(
+        &mut client,
+        json!(["4", "7", topic, "event", {"type": "click", "event": "next", "value": {}}]),
+    )
+    .await;
+    assert_eq!(
+        recv(&mut client).await,
+        json!(["4", null, topic, "live_patch", {"to": "/pager?page=6", "kind": "push"}])
+    );
+    assert_eq!(
+        recv(&mut client).await[4]["response"],
+        json!({"diff": {"0": "6"}})
+    );
+}
+
+#[tokio::test]
+async fn a_patch_while_mounting_redirects_the_dead_render_and_rides_on_the_join() {
+    let app = app().await;
+    let redirected = get(&app, "/pager?page=0").await;
+    assert_eq!(redirected.status, 302);
+
+    let page = get(&app, "/pager?page=2").await;
+    let mut client = connect(&app, &page.cookie, &page.csrf, None).await.unwrap();
+    let joined = join_at(&mut client, &page, "http://localhost/pager?page=0").await;
+    assert_eq!(
+        joined[4]["response"]["live_patch"],
+        json!({"to": "/pager?page=1", "kind": "replace"})
+    );
+    assert_eq!(joined[4]["response"]["rendered"]["0"], "1");
 }

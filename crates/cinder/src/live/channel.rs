@@ -10,7 +10,7 @@ use tokio::sync::oneshot;
 
 use super::form::{decode_form, key_path};
 use super::router::{LiveState, SessionToken};
-use super::{Event, LiveView, Outgoing, Params, Session, Socket, LIVEVIEW_VERSION};
+use super::{Event, LiveView, Outgoing, Params, Patch, Session, Socket, LIVEVIEW_VERSION};
 use crate::diff;
 use crate::rendered::Rendered;
 use crate::socket::serializer::{Inbound, Payload, ReplyStatus};
@@ -67,8 +67,14 @@ impl ChannelRouter for LiveChannels {
                 .get(token.view)
                 .ok_or_else(|| JoinRefused::reason("stale"))?;
             let url = payload.redirect.or(payload.url).unwrap_or_default();
-            let params = Params::from_query(url.split_once('?').map_or("", |(_, query)| query));
-            (route.join)(request, session, params).await
+            let (path, query) = path_and_query(&url);
+            let start = Start {
+                session,
+                params: Params::from_query(query),
+                uri: relative_uri(path, query),
+                route: route.path.clone(),
+            };
+            (route.join)(request, start).await
         })
     }
 }
@@ -84,18 +90,47 @@ fn verify_session(signer: &Signer, token: &str, id: &str) -> Result<SessionToken
     Ok(token)
 }
 
+/// What a view's process starts from.
+pub(crate) struct Start {
+    pub(crate) session: Session,
+    pub(crate) params: Params,
+    /// The page's path and query, such as `/table?page=2`.
+    pub(crate) uri: String,
+    /// The route the view is served on; patches must stay on it.
+    pub(crate) route: Arc<str>,
+}
+
+/// Splits a URL (absolute, as the client sends it, or a bare path) into
+/// its path and query.
+pub(crate) fn path_and_query(url: &str) -> (&str, &str) {
+    let without_origin = match url.split_once("://") {
+        Some((_, rest)) => rest.find('/').map_or("/", |slash| &rest[slash..]),
+        None => url,
+    };
+    let without_fragment = without_origin.split('#').next().unwrap_or_default();
+    without_fragment
+        .split_once('?')
+        .unwrap_or((without_fragment, ""))
+}
+
+fn relative_uri(path: &str, query: &str) -> String {
+    if query.is_empty() {
+        path.to_string()
+    } else {
+        format!("{path}?{query}")
+    }
+}
+
 /// Starts the process of a view of type `V` and waits for its connected mount.
 pub(crate) fn join_view<V: LiveView>(
     request: JoinRequest<Connection>,
-    session: Session,
-    params: Params,
+    start: Start,
 ) -> JoinFuture<'static> {
     Box::pin(async move {
         let (ready, mounted) = oneshot::channel();
         let outbox = request.outbox;
-        let pid = spawn(move |ctx: Context<ViewMessage<V>>| {
-            run_view::<V>(ctx, outbox, session, params, ready)
-        });
+        let pid =
+            spawn(move |ctx: Context<ViewMessage<V>>| run_view::<V>(ctx, outbox, start, ready));
         match mounted.await {
             Ok(Ok(response)) => Ok(Joined {
                 inbox: Recipient::mapped(&pid, ViewMessage::<V>::Channel)
@@ -118,19 +153,23 @@ struct Running<V: LiveView> {
     socket: Socket<V>,
     outbox: Outbox,
     tree: Rendered,
+    route: Arc<str>,
 }
+
+/// How many patches a handler may chain (a patch's `handle_params` may patch
+/// again) before the view is taken to be looping.
+const MAX_PATCHES: usize = 20;
 
 async fn run_view<V: LiveView>(
     mut ctx: Context<ViewMessage<V>>,
     outbox: Outbox,
-    session: Session,
-    params: Params,
+    start: Start,
     ready: oneshot::Sender<Result<String, JoinRefused>>,
 ) -> ExitReason {
     // Exit signals (the socket closing) end the view through `terminate`.
     ctx.trap_exit(true);
     let mut socket = Socket::for_process(ctx.pid());
-    let view = match V::mount(&params, &session, &mut socket).await {
+    let mut view = match V::mount(&start.params, &start.session, &mut socket).await {
         Ok(view) => view,
         Err(error) => {
             tracing::info!(view = std::any::type_name::<V>(), %error, "connected mount refused");
@@ -138,21 +177,29 @@ async fn run_view<V: LiveView>(
             return ExitReason::Normal;
         }
     };
+    view.handle_params(&start.params, &start.uri, &mut socket)
+        .await;
     let tree = view.render();
-    let extras = socket.take_outgoing();
-    let response = format!(
-        r#"{{"rendered":{},"liveview_version":"{LIVEVIEW_VERSION}"}}"#,
-        with_extras(diff::render(&tree).into_string(), extras)
-    );
-    if ready.send(Ok(response)).is_err() {
-        return ExitReason::Normal;
-    }
     let mut running = Running {
         view,
         socket,
         outbox,
         tree,
+        route: start.route,
     };
+    let patched = running.apply_patches().await;
+    running.tree = running.view.render();
+    let extras = running.socket.take_outgoing();
+    let live_patch = patched.map_or(String::new(), |patch| {
+        format!(r#","live_patch":{}"#, patch_json(&patch))
+    });
+    let response = format!(
+        r#"{{"rendered":{},"liveview_version":"{LIVEVIEW_VERSION}"{live_patch}}}"#,
+        with_extras(diff::render(&running.tree).into_string(), extras)
+    );
+    if ready.send(Ok(response)).is_err() {
+        return ExitReason::Normal;
+    }
     let reason = running.serve(&mut ctx).await;
     running.view.terminate(&reason, &mut running.socket).await;
     reason
@@ -163,7 +210,16 @@ impl<V: LiveView> Running<V> {
         loop {
             match ctx.recv().await {
                 Message::User(ViewMessage::Channel(ChannelMessage::Event(inbound))) => {
-                    self.event(inbound).await
+                    match inbound.event.as_str() {
+                        "event" => self.event(inbound).await,
+                        "live_patch" => self.live_patch(inbound).await,
+                        _ => {
+                            // Component and upload messages are answered
+                            // empty until this server handles them.
+                            self.outbox
+                                .reply(inbound.msg_ref.as_deref(), ReplyStatus::Ok, "{}");
+                        }
+                    }
                 }
                 Message::User(ViewMessage::Channel(ChannelMessage::Leave { msg_ref })) => {
                     self.outbox.reply(msg_ref.as_deref(), ReplyStatus::Ok, "{}");
@@ -171,6 +227,7 @@ impl<V: LiveView> Running<V> {
                 }
                 Message::User(ViewMessage::Info(message)) => {
                     self.view.handle_info(message, &mut self.socket).await;
+                    self.push_patches().await;
                     if let Some(diff) = self.rerender() {
                         self.outbox.push("diff", &diff);
                     }
@@ -203,6 +260,74 @@ impl<V: LiveView> Running<V> {
             // Only a hook's pushEvent has a callback to receive a reply.
             self.socket.outgoing.reply = None;
         }
+        self.push_patches().await;
+        self.reply_with_diff(msg_ref);
+    }
+
+    /// The client followed a patch link or went back or forward: if the URL
+    /// is this view's, `handle_params`; otherwise the client must navigate.
+    async fn live_patch(&mut self, inbound: Inbound) {
+        let msg_ref = inbound.msg_ref.as_deref();
+        let url = match &inbound.payload {
+            Payload::Json(json) => serde_json::from_str::<Value>(json.get())
+                .ok()
+                .and_then(|payload| payload.get("url")?.as_str().map(str::to_string)),
+            Payload::Binary(_) => None,
+        };
+        let Some(url) = url else {
+            self.outbox.reply(msg_ref, ReplyStatus::Ok, "{}");
+            return;
+        };
+        let (path, query) = path_and_query(&url);
+        if path != &*self.route {
+            self.outbox
+                .reply(msg_ref, ReplyStatus::Ok, r#"{"link_redirect":true}"#);
+            return;
+        }
+        let params = Params::from_query(query);
+        self.view
+            .handle_params(&params, &relative_uri(path, query), &mut self.socket)
+            .await;
+        self.push_patches().await;
+        self.reply_with_diff(msg_ref);
+    }
+
+    /// Carries out the patches the last handler asked for, and tells the
+    /// client the URL to show.
+    async fn push_patches(&mut self) {
+        if let Some(patch) = self.apply_patches().await {
+            self.outbox.push("live_patch", &patch_json(&patch));
+        }
+    }
+
+    /// Runs `handle_params` for each patch asked for (a patch may lead to
+    /// another); returns the last, whose URL the client must show.
+    async fn apply_patches(&mut self) -> Option<Patch> {
+        let mut last = None;
+        for _ in 0..MAX_PATCHES {
+            let Some(patch) = self.socket.outgoing.patch.take() else {
+                return last;
+            };
+            let (path, query) = path_and_query(&patch.to);
+            if path != &*self.route {
+                tracing::error!(
+                    to = %patch.to,
+                    route = %self.route,
+                    "push_patch to a URL of another view is ignored; use a link or navigation instead"
+                );
+                return last;
+            }
+            let params = Params::from_query(query);
+            self.view
+                .handle_params(&params, &relative_uri(path, query), &mut self.socket)
+                .await;
+            last = Some(patch);
+        }
+        tracing::error!(route = %self.route, "more than {MAX_PATCHES} patches in a row; the view seems to loop");
+        last
+    }
+
+    fn reply_with_diff(&mut self, msg_ref: Option<&str>) {
         match self.rerender() {
             Some(diff) => {
                 let response = format!(r#"{{"diff":{diff}}}"#);
@@ -227,6 +352,11 @@ impl<V: LiveView> Running<V> {
             && extras.reply.is_none();
         (!empty).then(|| with_extras(diff.into_string(), extras))
     }
+}
+
+fn patch_json(patch: &Patch) -> String {
+    let kind = if patch.replace { "replace" } else { "push" };
+    serde_json::json!({"to": patch.to, "kind": kind}).to_string()
 }
 
 /// Adds the diff's extra keys: `"e"` (pushed events), `"t"` (the title)

@@ -82,6 +82,20 @@ pub trait LiveView: Sized + Send + 'static {
         socket: &mut Socket<Self>,
     ) -> impl Future<Output = Result<Self, MountError>> + Send;
 
+    /// Runs after [`mount`](LiveView::mount), and again each time the URL
+    /// changes within this view: a `data-phx-link="patch"` link, the
+    /// browser's back and forward buttons, or [`Socket::push_patch`]. Keep
+    /// state that lives in the URL (sort order, page, filters) here.
+    fn handle_params(
+        &mut self,
+        params: &Params,
+        uri: &str,
+        socket: &mut Socket<Self>,
+    ) -> impl Future<Output = ()> + Send {
+        let _ = (params, uri, socket);
+        async {}
+    }
+
     /// Handles a client event: a click, a key, a form change or submit, a
     /// hook's push. The default logs the event as unhandled.
     fn handle_event(
@@ -236,6 +250,15 @@ pub(crate) struct Outgoing {
     pub(crate) title: Option<String>,
     /// The reply to a hook's `pushEvent`.
     pub(crate) reply: Option<Value>,
+    /// A patch to another URL of this view.
+    pub(crate) patch: Option<Patch>,
+}
+
+/// A [`Socket::push_patch`] waiting to be carried out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Patch {
+    pub(crate) to: String,
+    pub(crate) replace: bool,
 }
 
 impl<V: LiveView> Socket<V> {
@@ -274,6 +297,26 @@ impl<V: LiveView> Socket<V> {
     /// with the next update.
     pub fn set_title(&mut self, title: impl Into<String>) {
         self.outgoing.title = Some(title.into());
+    }
+
+    /// Changes the URL to `to` (a path with its query, such as
+    /// `/table?page=2`) without leaving the view: the browser's history gets
+    /// a new entry and [`handle_params`](LiveView::handle_params) runs with
+    /// the new parameters. `to` must be a URL of this same view.
+    pub fn push_patch(&mut self, to: impl Into<String>) {
+        self.outgoing.patch = Some(Patch {
+            to: to.into(),
+            replace: false,
+        });
+    }
+
+    /// Like [`push_patch`](Socket::push_patch), replacing the current history
+    /// entry instead of adding one.
+    pub fn replace_patch(&mut self, to: impl Into<String>) {
+        self.outgoing.patch = Some(Patch {
+            to: to.into(),
+            replace: true,
+        });
     }
 
     /// Replies to the hook whose `pushEvent` is being handled: its callback

@@ -10,23 +10,33 @@ use base64::Engine;
 use super::{LiveView, MountError, Params, Session, Socket};
 use crate::escape::escape;
 
-/// What a dead render produced: the view's HTML and the page title it set.
+/// What a dead render produced: the view's HTML and the page title it set,
+/// or the URL it patched to.
 pub(crate) struct Rendered {
     pub(crate) html: String,
     pub(crate) title: Option<String>,
+    pub(crate) patched_to: Option<String>,
 }
 
 /// The future of one dead render, or why the view refused to mount.
 pub(crate) type DeadRender = Pin<Box<dyn Future<Output = Result<Rendered, MountError>> + Send>>;
 
-/// Mounts a view of type `V` without a connection and renders it to HTML.
-pub(crate) fn dead_render<V: LiveView>(params: Params, session: Session) -> DeadRender {
+/// Mounts a view of type `V` without a connection, runs `handle_params`,
+/// and renders it to HTML.
+pub(crate) fn dead_render<V: LiveView>(
+    params: Params,
+    uri: String,
+    session: Session,
+) -> DeadRender {
     Box::pin(async move {
         let mut socket = Socket::<V>::disconnected();
-        let view = V::mount(&params, &session, &mut socket).await?;
+        let mut view = V::mount(&params, &session, &mut socket).await?;
+        view.handle_params(&params, &uri, &mut socket).await;
+        let outgoing = socket.take_outgoing();
         Ok(Rendered {
             html: view.render().to_html(),
-            title: socket.take_outgoing().title,
+            title: outgoing.title,
+            patched_to: outgoing.patch.map(|patch| patch.to),
         })
     })
 }

@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
 
-use super::channel::{join_view, Connection, LiveChannels};
+use super::channel::{join_view, Connection, LiveChannels, Start};
 use super::page::{container_id, dead_render, error_page, DeadRender, Page};
 use super::{LiveView, Params, Session};
 use crate::csrf::CsrfSecret;
@@ -116,11 +116,11 @@ struct CookieSession {
     data: serde_json::Map<String, serde_json::Value>,
 }
 
-type JoinFn = fn(JoinRequest<Connection>, Session, Params) -> JoinFuture<'static>;
-type DeadFn = fn(Params, Session) -> DeadRender;
+type JoinFn = fn(JoinRequest<Connection>, Start) -> JoinFuture<'static>;
+type DeadFn = fn(Params, String, Session) -> DeadRender;
 
 pub(crate) struct Route {
-    path: String,
+    pub(crate) path: Arc<str>,
     dead: DeadFn,
     pub(crate) join: JoinFn,
 }
@@ -170,7 +170,7 @@ impl LiveRouter {
     /// Serves the view `V` at `path` (an axum path).
     pub fn live<V: LiveView>(mut self, path: &str) -> LiveRouter {
         self.routes.push(Route {
-            path: path.to_string(),
+            path: path.into(),
             dead: dead_render::<V>,
             join: join_view::<V>,
         });
@@ -197,7 +197,7 @@ impl LiveRouter {
             );
         for (index, route) in state.routes.iter().enumerate() {
             router = router.route(
-                &route.path,
+                route.path.as_ref(),
                 get(move |state, headers, query| page(state, index, headers, query)),
             );
         }
@@ -211,6 +211,13 @@ async fn page(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
+    let route = &state.routes[index];
+    let query = query.unwrap_or_default();
+    let uri = if query.is_empty() {
+        route.path.to_string()
+    } else {
+        format!("{}?{query}", route.path)
+    };
     let (cookie, fresh) = match read_cookie(&state, &headers) {
         Some(cookie) => (cookie, false),
         None => (
@@ -222,9 +229,14 @@ async fn page(
         ),
     };
     let secret = CsrfSecret::decode(&cookie.csrf).unwrap_or_else(CsrfSecret::generate);
-    let params = Params::from_query(query.as_deref().unwrap_or(""));
+    let params = Params::from_query(&query);
     let session = Session(cookie.data.clone());
-    let mut response = match (state.routes[index].dead)(params, session).await {
+    let mut response = match (route.dead)(params, uri, session).await {
+        Ok(rendered) if rendered.patched_to.is_some() => {
+            // A patch during the dead render is a redirect, as in Phoenix.
+            let to = rendered.patched_to.unwrap_or_default();
+            (StatusCode::FOUND, [(header::LOCATION, to)]).into_response()
+        }
         Ok(rendered) => {
             let id = container_id();
             let page = Page {

@@ -61,6 +61,42 @@ impl LiveView for Counter {
     }
 }
 
+/// A view whose page lives in the URL.
+pub struct Pager {
+    page: u32,
+}
+
+impl LiveView for Pager {
+    type Info = ();
+
+    async fn mount(
+        _params: &Params,
+        _session: &Session,
+        _socket: &mut Socket<Self>,
+    ) -> Result<Self, MountError> {
+        Ok(Pager { page: 1 })
+    }
+
+    async fn handle_params(&mut self, params: &Params, _uri: &str, socket: &mut Socket<Self>) {
+        match params.get("page").and_then(|page| page.parse().ok()) {
+            // Page 0 does not exist: patch to the first page instead.
+            Some(0) => socket.replace_patch("/pager?page=1"),
+            Some(page) => self.page = page,
+            None => self.page = 1,
+        }
+    }
+
+    async fn handle_event(&mut self, event: Event, socket: &mut Socket<Self>) {
+        if event.name() == "next" {
+            socket.push_patch(format!("/pager?page={}", self.page + 1));
+        }
+    }
+
+    fn render(&self) -> Rendered {
+        html! { <p id="page">{self.page}</p> }
+    }
+}
+
 pub struct App {
     pub address: std::net::SocketAddr,
     pub task: tokio::task::JoinHandle<()>,
@@ -76,6 +112,7 @@ pub async fn app() -> App {
     let config = Config::new([7u8; 32]).unwrap();
     let router = LiveRouter::new(config)
         .live::<Counter>("/counter")
+        .live::<Pager>("/pager")
         .into_router();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
