@@ -250,3 +250,78 @@ async fn a_patch_while_mounting_redirects_the_dead_render_and_rides_on_the_join(
     );
     assert_eq!(joined[4]["response"]["rendered"]["0"], "1");
 }
+
+#[tokio::test]
+async fn push_navigate_leaves_and_the_client_joins_the_next_view_on_the_same_topic() {
+    let app = app().await;
+    let page = get(&app, "/counter").await;
+    let mut client = connect(&app, &page.cookie, &page.csrf, None).await.unwrap();
+    let topic = format!("lv:{}", page.id);
+    join(&mut client, &page, "").await;
+    recv(&mut client).await; // the timer's diff
+
+    send(
+        &mut client,
+        json!(["4", "5", topic, "event", {"type": "click", "event": "go", "value": {}}]),
+    )
+    .await;
+    assert_eq!(
+        recv(&mut client).await[4]["response"],
+        json!({"live_redirect": {"to": "/pager?page=2", "kind": "push"}})
+    );
+    assert_eq!(
+        recv(&mut client).await,
+        json!(["4", "4", topic, "phx_close", {}])
+    );
+
+    // The client keeps the element and its session token, and joins with `redirect`.
+    send(
+        &mut client,
+        json!(["8", "8", topic, "phx_join", {"redirect": "http://localhost/pager?page=2", "params": {}, "session": page.session}]),
+    )
+    .await;
+    let joined = recv(&mut client).await;
+    assert_eq!(joined[4]["status"], "ok", "{joined}");
+    assert_eq!(joined[4]["response"]["rendered"]["0"], "2");
+
+    // Another live session is out of reach: the client then loads the page.
+    send(
+        &mut client,
+        json!(["9", "9", topic, "phx_join", {"redirect": "http://localhost/admin/pager", "params": {}, "session": page.session}]),
+    )
+    .await;
+    let frames = [recv(&mut client).await, recv(&mut client).await];
+    let refused = frames.iter().find(|frame| frame[3] == "phx_reply").unwrap();
+    assert_eq!(
+        refused[4],
+        json!({"status": "error", "response": {"reason": "unauthorized"}})
+    );
+}
+
+#[tokio::test]
+async fn redirect_sends_pending_events_first_then_leaves() {
+    let app = app().await;
+    let page = get(&app, "/counter").await;
+    let mut client = connect(&app, &page.cookie, &page.csrf, None).await.unwrap();
+    let topic = format!("lv:{}", page.id);
+    join(&mut client, &page, "").await;
+    recv(&mut client).await; // the timer's diff
+
+    send(
+        &mut client,
+        json!(["4", "5", topic, "event", {"type": "click", "event": "away", "value": {}}]),
+    )
+    .await;
+    assert_eq!(
+        recv(&mut client).await,
+        json!(["4", null, topic, "diff", {"e": [["bye", {}]]}])
+    );
+    assert_eq!(
+        recv(&mut client).await[4]["response"],
+        json!({"redirect": {"to": "/elsewhere"}})
+    );
+    assert_eq!(
+        recv(&mut client).await,
+        json!(["4", "4", topic, "phx_close", {}])
+    );
+}

@@ -9,8 +9,8 @@ use serde_json::Value;
 use tokio::sync::oneshot;
 
 use super::form::{decode_form, key_path};
-use super::router::{LiveState, SessionToken};
-use super::{Event, LiveView, Outgoing, Params, Patch, Session, Socket, LIVEVIEW_VERSION};
+use super::router::{LiveState, Route, SessionToken};
+use super::{Event, Leave, LiveView, Outgoing, Params, Patch, Session, Socket, LIVEVIEW_VERSION};
 use crate::diff;
 use crate::rendered::Rendered;
 use crate::socket::serializer::{Inbound, Payload, ReplyStatus};
@@ -61,13 +61,19 @@ impl ChannelRouter for LiveChannels {
             let payload: JoinPayload = serde_json::from_str(request.payload.get())
                 .map_err(|_| JoinRefused::reason("stale"))?;
             let token = verify_session(&self.state.session_signer, &payload.session, id)?;
-            let route = self
+            let rendered = self
                 .state
                 .routes
                 .get(token.view)
                 .ok_or_else(|| JoinRefused::reason("stale"))?;
+            let navigated = payload.redirect.is_some();
             let url = payload.redirect.or(payload.url).unwrap_or_default();
             let (path, query) = path_and_query(&url);
+            let route = if navigated {
+                self.navigation_target(rendered, path)?
+            } else {
+                rendered
+            };
             let start = Start {
                 session,
                 params: Params::from_query(query),
@@ -76,6 +82,20 @@ impl ChannelRouter for LiveChannels {
             };
             (route.join)(request, start).await
         })
+    }
+}
+
+impl LiveChannels {
+    /// The view a live redirect goes to: one at `path` in the same live
+    /// session as the page's view, or `unauthorized` (the client then loads
+    /// the page over HTTP).
+    fn navigation_target(&self, from: &Route, path: &str) -> Result<&Route, JoinRefused> {
+        self.state
+            .routes
+            .iter()
+            .find(|route| &*route.path == path)
+            .filter(|route| route.live_session == from.live_session)
+            .ok_or_else(|| JoinRefused::reason("unauthorized"))
     }
 }
 
@@ -187,6 +207,10 @@ async fn run_view<V: LiveView>(
         tree,
         route: start.route,
     };
+    if let Some(leave) = running.socket.outgoing.leave.take() {
+        let _ = ready.send(Err(JoinRefused(leave_json(&leave))));
+        return ExitReason::Normal;
+    }
     let patched = running.apply_patches().await;
     running.tree = running.view.render();
     let extras = running.socket.take_outgoing();
@@ -211,7 +235,11 @@ impl<V: LiveView> Running<V> {
             match ctx.recv().await {
                 Message::User(ViewMessage::Channel(ChannelMessage::Event(inbound))) => {
                     match inbound.event.as_str() {
-                        "event" => self.event(inbound).await,
+                        "event" => {
+                            if !self.event(inbound).await {
+                                return ExitReason::Normal;
+                            }
+                        }
                         "live_patch" => self.live_patch(inbound).await,
                         _ => {
                             // Component and upload messages are answered
@@ -227,9 +255,8 @@ impl<V: LiveView> Running<V> {
                 }
                 Message::User(ViewMessage::Info(message)) => {
                     self.view.handle_info(message, &mut self.socket).await;
-                    self.push_patches().await;
-                    if let Some(diff) = self.rerender() {
-                        self.outbox.push("diff", &diff);
+                    if !self.after_info().await {
+                        return ExitReason::Normal;
                     }
                 }
                 // A linked helper that finished normally is no reason to stop.
@@ -243,12 +270,13 @@ impl<V: LiveView> Running<V> {
         }
     }
 
-    async fn event(&mut self, inbound: Inbound) {
+    /// Handles an `event`; returns `false` when the view leaves.
+    async fn event(&mut self, inbound: Inbound) -> bool {
         let msg_ref = inbound.msg_ref.as_deref();
         let Some(event) = decode_event(&inbound) else {
             tracing::warn!(event = %inbound.event, "ignoring a malformed event payload");
             self.outbox.reply(msg_ref, ReplyStatus::Ok, "{}");
-            return;
+            return true;
         };
         let from_hook = event.kind() == "hook";
         if event.name().starts_with("lv:") {
@@ -260,8 +288,46 @@ impl<V: LiveView> Running<V> {
             // Only a hook's pushEvent has a callback to receive a reply.
             self.socket.outgoing.reply = None;
         }
+        if let Some(leave) = self.socket.outgoing.leave.take() {
+            self.push_pending_events();
+            self.outbox
+                .reply(msg_ref, ReplyStatus::Ok, &leave_json(&leave));
+            return false;
+        }
         self.push_patches().await;
         self.reply_with_diff(msg_ref);
+        true
+    }
+
+    /// Events pushed by a handler that then left go out first, on their own.
+    fn push_pending_events(&mut self) {
+        let events = std::mem::take(&mut self.socket.outgoing.events);
+        if !events.is_empty() {
+            let diff = serde_json::json!({ "e": events }).to_string();
+            self.outbox.push("diff", &diff);
+        }
+    }
+
+    /// After `handle_info`: leave if asked to, otherwise send what changed.
+    /// Returns `false` when the view leaves.
+    async fn after_info(&mut self) -> bool {
+        if let Some(leave) = self.socket.outgoing.leave.take() {
+            self.push_pending_events();
+            let (event, payload) = match &leave {
+                Leave::Navigate(to) => (
+                    "live_redirect",
+                    serde_json::json!({"to": to, "kind": "push"}),
+                ),
+                Leave::Redirect(to) => ("redirect", serde_json::json!({ "to": to })),
+            };
+            self.outbox.push(event, &payload.to_string());
+            return false;
+        }
+        self.push_patches().await;
+        if let Some(diff) = self.rerender() {
+            self.outbox.push("diff", &diff);
+        }
+        true
     }
 
     /// The client followed a patch link or went back or forward: if the URL
@@ -352,6 +418,15 @@ impl<V: LiveView> Running<V> {
             && extras.reply.is_none();
         (!empty).then(|| with_extras(diff.into_string(), extras))
     }
+}
+
+/// The reply (or join error) of a view that leaves.
+fn leave_json(leave: &Leave) -> String {
+    match leave {
+        Leave::Navigate(to) => serde_json::json!({"live_redirect": {"to": to, "kind": "push"}}),
+        Leave::Redirect(to) => serde_json::json!({"redirect": {"to": to}}),
+    }
+    .to_string()
 }
 
 fn patch_json(patch: &Patch) -> String {

@@ -252,6 +252,17 @@ pub(crate) struct Outgoing {
     pub(crate) reply: Option<Value>,
     /// A patch to another URL of this view.
     pub(crate) patch: Option<Patch>,
+    /// Leaving the view: to another live view, or a full page load.
+    pub(crate) leave: Option<Leave>,
+}
+
+/// Where a view goes when it stops: [`Socket::push_navigate`] or [`Socket::redirect`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Leave {
+    /// Another live view, mounted on the same socket (`live_redirect`).
+    Navigate(String),
+    /// A full page load (`redirect`).
+    Redirect(String),
 }
 
 /// A [`Socket::push_patch`] waiting to be carried out.
@@ -317,6 +328,18 @@ impl<V: LiveView> Socket<V> {
             to: to.into(),
             replace: true,
         });
+    }
+
+    /// Goes to another live view of the same live session without a page
+    /// load: this view stops, and the client mounts the view at `to` on the
+    /// same connection. Outside the live session the client loads the page.
+    pub fn push_navigate(&mut self, to: impl Into<String>) {
+        self.outgoing.leave = Some(Leave::Navigate(to.into()));
+    }
+
+    /// Loads the page at `to` in the browser (any URL); this view stops.
+    pub fn redirect(&mut self, to: impl Into<String>) {
+        self.outgoing.leave = Some(Leave::Redirect(to.into()));
     }
 
     /// Replies to the hook whose `pushEvent` is being handled: its callback

@@ -7,15 +7,15 @@ use std::pin::Pin;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 
-use super::{LiveView, MountError, Params, Session, Socket};
+use super::{Leave, LiveView, MountError, Params, Session, Socket};
 use crate::escape::escape;
 
 /// What a dead render produced: the view's HTML and the page title it set,
-/// or the URL it patched to.
+/// or the URL it patched, navigated or redirected to.
 pub(crate) struct Rendered {
     pub(crate) html: String,
     pub(crate) title: Option<String>,
-    pub(crate) patched_to: Option<String>,
+    pub(crate) redirect_to: Option<String>,
 }
 
 /// The future of one dead render, or why the view refused to mount.
@@ -36,7 +36,10 @@ pub(crate) fn dead_render<V: LiveView>(
         Ok(Rendered {
             html: view.render().to_html(),
             title: outgoing.title,
-            patched_to: outgoing.patch.map(|patch| patch.to),
+            redirect_to: match outgoing.leave {
+                Some(Leave::Navigate(to) | Leave::Redirect(to)) => Some(to),
+                None => outgoing.patch.map(|patch| patch.to),
+            },
         })
     })
 }

@@ -121,6 +121,7 @@ type DeadFn = fn(Params, String, Session) -> DeadRender;
 
 pub(crate) struct Route {
     pub(crate) path: Arc<str>,
+    pub(crate) live_session: Arc<str>,
     dead: DeadFn,
     pub(crate) join: JoinFn,
 }
@@ -156,6 +157,7 @@ pub(crate) struct LiveState {
 pub struct LiveRouter {
     config: Config,
     routes: Vec<Route>,
+    live_session: Arc<str>,
 }
 
 impl LiveRouter {
@@ -164,13 +166,25 @@ impl LiveRouter {
         LiveRouter {
             config,
             routes: Vec::new(),
+            live_session: "default".into(),
         }
+    }
+
+    /// Puts the views added after this call in the live session `name`.
+    /// Live navigation ([`Socket::push_navigate`](super::Socket::push_navigate),
+    /// `data-phx-link="redirect"` links) stays within one live session;
+    /// crossing into another loads the page over HTTP, as in Phoenix. Views
+    /// added before any call share the session `"default"`.
+    pub fn live_session(mut self, name: &str) -> LiveRouter {
+        self.live_session = name.into();
+        self
     }
 
     /// Serves the view `V` at `path` (an axum path).
     pub fn live<V: LiveView>(mut self, path: &str) -> LiveRouter {
         self.routes.push(Route {
             path: path.into(),
+            live_session: self.live_session.clone(),
             dead: dead_render::<V>,
             join: join_view::<V>,
         });
@@ -232,9 +246,9 @@ async fn page(
     let params = Params::from_query(&query);
     let session = Session(cookie.data.clone());
     let mut response = match (route.dead)(params, uri, session).await {
-        Ok(rendered) if rendered.patched_to.is_some() => {
-            // A patch during the dead render is a redirect, as in Phoenix.
-            let to = rendered.patched_to.unwrap_or_default();
+        Ok(rendered) if rendered.redirect_to.is_some() => {
+            // Patching or leaving during the dead render is a redirect, as in Phoenix.
+            let to = rendered.redirect_to.unwrap_or_default();
             (StatusCode::FOUND, [(header::LOCATION, to)]).into_response()
         }
         Ok(rendered) => {

@@ -43,6 +43,11 @@ impl LiveView for Counter {
         match event.name() {
             "inc" => self.count += event.get("by").and_then(|by| by.parse().ok()).unwrap_or(1),
             "noop" => {}
+            "go" => socket.push_navigate("/pager?page=2"),
+            "away" => {
+                socket.push_event("bye", json!({}));
+                socket.redirect("/elsewhere");
+            }
             "ping" => socket.reply(json!({"pong": event.value()})),
             "highlight" => {
                 socket.push_event("highlight", json!({"id": self.count}));
@@ -113,6 +118,8 @@ pub async fn app() -> App {
     let router = LiveRouter::new(config)
         .live::<Counter>("/counter")
         .live::<Pager>("/pager")
+        .live_session("admin")
+        .live::<Pager>("/admin/pager")
         .into_router();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
