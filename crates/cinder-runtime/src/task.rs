@@ -25,7 +25,6 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
 use std::task::{Context as TaskContext, Poll};
 
 use tokio::sync::oneshot;
@@ -33,9 +32,7 @@ use tokio::sync::oneshot;
 use crate::exit::ExitReason;
 use crate::gen_server::StartError;
 use crate::process::{self, Context, Exited, Pid, Spawn};
-use crate::supervisor::{
-    ChildSpec, DynamicSupervisor, DynamicSupervisorSpec, Restart, StartChildError,
-};
+use crate::supervisor::{ChildSpec, DynamicSupervisor, DynamicSupervisorSpec, StartChildError};
 
 /// Why a task gave no result.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -119,22 +116,14 @@ impl TaskSupervisor {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        // A child spec's start function may run more than once; a task's
-        // future runs once, so it is handed over through a slot.
-        let slot = Arc::new(Mutex::new(Some((future, result, caller))));
-        let spec = ChildSpec::new("task", move || {
-            let taken = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
-            async move {
-                let (future, result, caller) = taken.ok_or(StartError::Init(ExitReason::NoProc))?;
-                let supervisor = process::current().ok_or(StartError::NoCaller)?;
-                let pid = spawn_task(&supervisor, future, result);
-                if let Some(caller) = caller {
-                    process::link(&caller, &pid);
-                }
-                Ok(pid)
+        let spec = ChildSpec::once("task", move || async move {
+            let supervisor = process::current().ok_or(StartError::NoCaller)?;
+            let pid = spawn_task(&supervisor, future, result);
+            if let Some(caller) = caller {
+                process::link(&caller, &pid);
             }
-        })
-        .restart(Restart::Temporary);
+            Ok(pid)
+        });
         Ok(self.supervisor.start_child(spec).await?)
     }
 }

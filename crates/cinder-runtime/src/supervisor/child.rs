@@ -119,6 +119,31 @@ impl ChildSpec {
         }
     }
 
+    /// A [`Temporary`](Restart::Temporary) child that can start only once,
+    /// from a start function that is consumed: for children made for one
+    /// occasion (a task, a page's view) whose start owns its inputs.
+    pub fn once<F, Fut>(id: impl Into<Arc<str>>, start: F) -> Self
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<Pid, StartError>> + Send + 'static,
+    {
+        let slot = std::sync::Mutex::new(Some(start));
+        ChildSpec::new(id, move || {
+            let start = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
+            async move {
+                match start {
+                    Some(start) => start().await,
+                    // A temporary child is never restarted, so this is a
+                    // second start by hand, which has nothing left to run.
+                    None => Err(StartError::Init(ExitReason::error(
+                        "a one-shot child cannot start twice",
+                    ))),
+                }
+            }
+        })
+        .restart(Restart::Temporary)
+    }
+
     /// A [`GenServer`] worker started with [`gen_server::start_link`]; each
     /// (re)start gets a clone of `args`.
     pub fn gen_server<G>(id: impl Into<Arc<str>>, args: G::Args) -> Self

@@ -3,7 +3,10 @@
 
 use std::sync::Arc;
 
-use cinder_runtime::{spawn, Context, ExitReason, Message, Recipient};
+use cinder_runtime::gen_server::StartError;
+use cinder_runtime::process::Spawn;
+use cinder_runtime::supervisor::{ChildSpec, DynamicSupervisor};
+use cinder_runtime::{Context, ExitReason, Message, Recipient};
 use serde::Deserialize;
 use serde_json::Value;
 use tokio::sync::oneshot;
@@ -74,11 +77,16 @@ impl ChannelRouter for LiveChannels {
             } else {
                 rendered
             };
+            let supervisor = self.state.views().await.map_err(|error| {
+                tracing::error!(%error, "the view supervisor could not start");
+                JoinRefused::reason("join crashed")
+            })?;
             let start = Start {
                 session,
                 params: Params::from_query(query),
                 uri: relative_uri(path, query),
                 route: route.path.clone(),
+                supervisor: supervisor.clone(),
             };
             (route.join)(request, start).await
         })
@@ -118,6 +126,8 @@ pub(crate) struct Start {
     pub(crate) uri: String,
     /// The route the view is served on; patches must stay on it.
     pub(crate) route: Arc<str>,
+    /// The supervisor the view's process starts under.
+    pub(crate) supervisor: DynamicSupervisor,
 }
 
 /// Splits a URL (absolute, as the client sends it, or a bare path) into
@@ -149,8 +159,17 @@ pub(crate) fn join_view<V: LiveView>(
     Box::pin(async move {
         let (ready, mounted) = oneshot::channel();
         let outbox = request.outbox;
-        let pid =
-            spawn(move |ctx: Context<ViewMessage<V>>| run_view::<V>(ctx, outbox, start, ready));
+        let supervisor = start.supervisor.clone();
+        let spec = ChildSpec::once(std::any::type_name::<V>(), move || async move {
+            let parent = cinder_runtime::current().ok_or(StartError::NoCaller)?;
+            Ok(Spawn::new().link(&parent).trap_exit(true).spawn(
+                move |ctx: Context<ViewMessage<V>>| run_view::<V>(ctx, outbox, start, ready),
+            ))
+        });
+        let pid = supervisor.start_child(spec).await.map_err(|error| {
+            tracing::error!(%error, "a view process could not start");
+            JoinRefused::reason("join crashed")
+        })?;
         match mounted.await {
             Ok(Ok(response)) => Ok(Joined {
                 inbox: Recipient::mapped(&pid, ViewMessage::<V>::Channel)
@@ -186,8 +205,8 @@ async fn run_view<V: LiveView>(
     start: Start,
     ready: oneshot::Sender<Result<String, JoinRefused>>,
 ) -> ExitReason {
-    // Exit signals (the socket closing) end the view through `terminate`.
-    ctx.trap_exit(true);
+    // The view traps exits from its start (see `join_view`): the socket
+    // closing or its supervisor stopping ends it through `terminate`.
     let mut socket = Socket::for_process(ctx.pid());
     let mut view = match V::mount(&start.params, &start.session, &mut socket).await {
         Ok(view) => view,

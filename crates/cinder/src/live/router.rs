@@ -12,7 +12,11 @@ use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use cinder_runtime::gen_server::StartError;
+use cinder_runtime::process::Spawn;
+use cinder_runtime::supervisor::{ChildSpec, DynamicSupervisor, DynamicSupervisorSpec};
 use serde::{Deserialize, Serialize};
+use tokio::sync::OnceCell;
 
 use super::channel::{join_view, Connection, LiveChannels, Start};
 use super::page::{container_id, dead_render, error_page, DeadRender, Page};
@@ -128,6 +132,11 @@ pub(crate) struct Route {
 
 /// Shared by every request and connection of one router.
 pub(crate) struct LiveState {
+    /// Every view's process, a temporary child of this supervisor, so the
+    /// supervision tree shows them and stopping it stops them in order.
+    views: OnceCell<DynamicSupervisor>,
+    /// Every connection's socket process, likewise.
+    sockets: OnceCell<DynamicSupervisor>,
     config: Config,
     cookie_signer: Signer,
     pub(crate) session_signer: Signer,
@@ -196,6 +205,8 @@ impl LiveRouter {
     pub fn into_router(self) -> axum::Router {
         let secret = &self.config.secret;
         let state = Arc::new(LiveState {
+            views: OnceCell::new(),
+            sockets: OnceCell::new(),
             cookie_signer: Signer::new(secret, "cinder cookie session"),
             session_signer: Signer::new(secret, "cinder live session"),
             static_signer: Signer::new(secret, "cinder live static"),
@@ -217,6 +228,22 @@ impl LiveRouter {
         }
         router.with_state(state)
     }
+}
+
+impl LiveState {
+    /// The supervisor of the views, started with the first of them.
+    pub(crate) async fn views(&self) -> Result<&DynamicSupervisor, StartError> {
+        supervisor(&self.views).await
+    }
+
+    async fn sockets(&self) -> Result<&DynamicSupervisor, StartError> {
+        supervisor(&self.sockets).await
+    }
+}
+
+async fn supervisor(cell: &OnceCell<DynamicSupervisor>) -> Result<&DynamicSupervisor, StartError> {
+    cell.get_or_try_init(|| DynamicSupervisor::start(DynamicSupervisorSpec::new()))
+        .await
 }
 
 async fn page(
@@ -335,10 +362,26 @@ async fn websocket(
             .into_response();
     }
     let connect = Arc::new(connection(&state, &headers, query.as_deref()));
-    let config = state.config.socket.clone();
-    let channels = Arc::new(LiveChannels { state });
     upgrade.on_upgrade(move |ws| async move {
-        cinder_runtime::spawn(move |ctx| serve(ctx, ws, channels, connect, config));
+        let sockets = match state.sockets().await {
+            Ok(sockets) => sockets.clone(),
+            Err(error) => {
+                tracing::error!(%error, "the socket supervisor could not start");
+                return;
+            }
+        };
+        let config = state.config.socket.clone();
+        let channels = Arc::new(LiveChannels { state });
+        let spec = ChildSpec::once("socket", move || async move {
+            let supervisor = cinder_runtime::current().ok_or(StartError::NoCaller)?;
+            Ok(Spawn::new()
+                .link(&supervisor)
+                .trap_exit(true)
+                .spawn(move |ctx| serve(ctx, ws, channels, connect, config)))
+        });
+        if let Err(error) = sockets.start_child(spec).await {
+            tracing::error!(%error, "a socket process could not start");
+        }
     })
 }
 
