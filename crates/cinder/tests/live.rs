@@ -4,6 +4,7 @@
 
 mod common;
 
+use cinder::live::{CheckOrigin, Config};
 use common::{app, connect, get, join, recv, send, Page};
 use serde_json::{json, Value};
 
@@ -134,6 +135,17 @@ async fn a_socket_from_another_origin_is_refused() {
     assert!(connect(&app, &page.cookie, &page.csrf, Some(&same))
         .await
         .is_ok());
+
+    let config = Config::new([7u8; 32])
+        .unwrap()
+        .check_origin(CheckOrigin::Allow(vec!["https://app.example".into()]));
+    let app = common::app_with(config).await;
+    let page = get(&app, "/counter").await;
+    let allowed = connect(&app, &page.cookie, &page.csrf, Some("https://app.example")).await;
+    assert!(allowed.is_ok());
+    let own = format!("http://{}", app.address);
+    let refused = connect(&app, &page.cookie, &page.csrf, Some(&own)).await;
+    assert_eq!(refused.err(), Some(403), "only the listed origins");
 }
 
 #[tokio::test]

@@ -15,7 +15,9 @@ async fn closed_connections_leave_no_process_behind() {
     // The first connection starts the supervisors of sockets and views,
     // which stay; count from after it.
     let first = get(&app, "/counter").await;
-    let mut warm_up = connect(&app, &first.cookie, &first.csrf, None).await.unwrap();
+    let mut warm_up = connect(&app, &first.cookie, &first.csrf, None)
+        .await
+        .unwrap();
     join(&mut warm_up, &first, "").await;
     warm_up.close(None).await.unwrap();
     settle(2).await;

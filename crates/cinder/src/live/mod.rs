@@ -61,7 +61,7 @@ use serde_json::Value;
 use crate::Rendered;
 
 pub use form::decode_form;
-pub use router::{Config, ConfigError, LiveRouter};
+pub use router::{CheckOrigin, Config, ConfigError, LiveRouter};
 
 /// The version of the official client this server speaks to.
 pub const LIVEVIEW_VERSION: &str = "1.2.12";

@@ -47,12 +47,47 @@ pub enum ConfigError {
     SecretTooShort(usize),
 }
 
+/// Which pages may open the live socket, by the `Origin` their browser sends.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum CheckOrigin {
+    /// The page's origin must be the host the socket is served on (the default).
+    #[default]
+    SameHost,
+    /// Only these origins, such as `https://example.com`.
+    Allow(Vec<String>),
+    /// Any origin. Only for development: it lets any site open sockets
+    /// with your users' cookies.
+    Any,
+}
+
+impl CheckOrigin {
+    fn allows(&self, headers: &HeaderMap) -> bool {
+        let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) else {
+            // Browsers always send `Origin` on WebSocket requests; other
+            // clients carry no cookies to abuse.
+            return true;
+        };
+        match self {
+            CheckOrigin::Any => true,
+            CheckOrigin::Allow(origins) => origins
+                .iter()
+                .any(|allowed| allowed.trim_end_matches('/') == origin),
+            CheckOrigin::SameHost => {
+                let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+                let authority = origin.split_once("://").map_or(origin, |(_, rest)| rest);
+                host == Some(authority.trim_end_matches('/'))
+            }
+        }
+    }
+}
+
 /// Settings of a [`LiveRouter`].
 #[derive(Clone, Debug)]
 pub struct Config {
     secret: Arc<[u8]>,
     client_dir: PathBuf,
     socket: SocketConfig,
+    check_origin: CheckOrigin,
 }
 
 impl Config {
@@ -70,6 +105,7 @@ impl Config {
             secret: secret.into(),
             client_dir: default_client_dir(),
             socket: SocketConfig::default(),
+            check_origin: CheckOrigin::default(),
         })
     }
 
@@ -91,6 +127,12 @@ impl Config {
     /// `assets/node_modules`.
     pub fn client_dir(mut self, dir: impl Into<PathBuf>) -> Config {
         self.client_dir = dir.into();
+        self
+    }
+
+    /// Which origins may open the live socket (default: the same host).
+    pub fn check_origin(mut self, check: CheckOrigin) -> Config {
+        self.check_origin = check;
         self
     }
 
@@ -353,7 +395,7 @@ async fn websocket(
     RawQuery(query): RawQuery,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    if !same_origin(&headers) {
+    if !state.config.check_origin.allows(&headers) {
         tracing::warn!(origin = ?headers.get(header::ORIGIN), "refused a socket from another origin");
         return (
             StatusCode::FORBIDDEN,
@@ -383,19 +425,6 @@ async fn websocket(
             tracing::error!(%error, "a socket process could not start");
         }
     })
-}
-
-/// Browsers always send `Origin` on WebSocket requests; it must name the
-/// host the page was served from.
-fn same_origin(headers: &HeaderMap) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) else {
-        return true;
-    };
-    let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
-        return false;
-    };
-    let authority = origin.split_once("://").map_or(origin, |(_, rest)| rest);
-    authority.trim_end_matches('/') == host
 }
 
 async fn phoenix_script(State(state): State<Arc<LiveState>>) -> Response {

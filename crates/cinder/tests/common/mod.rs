@@ -114,7 +114,10 @@ impl Drop for App {
 }
 
 pub async fn app() -> App {
-    let config = Config::new([7u8; 32]).unwrap();
+    app_with(Config::new([7u8; 32]).unwrap()).await
+}
+
+pub async fn app_with(config: Config) -> App {
     let router = LiveRouter::new(config)
         .live::<Counter>("/counter")
         .live::<Pager>("/pager")
