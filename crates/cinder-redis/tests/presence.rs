@@ -1,15 +1,16 @@
 //! Presence across nodes through a real `redis-server`, each test with its
 //! own server on a free loopback port.
 
+mod common;
+
 use std::collections::BTreeSet;
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use cinder_redis::{RedisAdapter, RedisConfig};
 use cinder_runtime::presence::{Presence, PresenceConfig, PresenceDiff};
 use cinder_runtime::pubsub::PubSub;
 use cinder_runtime::{exit, spawn, Context, ExitReason, Message, Pid, Recipient};
+use common::RedisServer;
 use serde_json::json;
 use tokio::sync::mpsc;
 
@@ -18,69 +19,6 @@ const PATIENCE: Duration = Duration::from_secs(30);
 const HEARTBEAT: Duration = Duration::from_millis(100);
 const NODE_TIMEOUT: Duration = Duration::from_secs(2);
 const ROOM: &str = "room:lobby";
-
-/// A `redis-server` child process, stopped when dropped.
-struct RedisServer {
-    child: Option<Child>,
-    port: u16,
-}
-
-impl RedisServer {
-    fn start() -> Self {
-        RedisServer::start_on(free_port())
-    }
-
-    fn start_on(port: u16) -> Self {
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args([
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                &std::env::temp_dir().to_string_lossy(),
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server is installed (.ci/run installs it)");
-        let started = std::time::Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(started.elapsed() < PATIENCE, "redis-server did not start");
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        RedisServer {
-            child: Some(child),
-            port,
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// A node: a PubSub on Redis and a presence on it.
 struct Node {

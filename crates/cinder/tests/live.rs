@@ -5,7 +5,7 @@
 mod common;
 
 use cinder::live::{CheckOrigin, Config};
-use common::{app, connect, get, join, recv, send, Page};
+use common::{app, connect, get, join, join_at, recv, send, Page};
 use serde_json::{json, Value};
 
 #[tokio::test]
@@ -187,16 +187,6 @@ async fn events_titles_and_hook_replies_ride_along_with_the_diff() {
         recv(&mut client).await[4]["response"],
         json!({"diff": {"e": [["highlight", {"id": 100}]], "t": "Count 100"}})
     );
-}
-
-async fn join_at(client: &mut common::Client, page: &Page, url: &str) -> Value {
-    let topic = format!("lv:{}", page.id);
-    send(
-        client,
-        json!(["4", "4", topic, "phx_join", {"url": url, "params": {"_csrf_token": page.csrf}, "session": page.session, "static": null}]),
-    )
-    .await;
-    recv(client).await
 }
 
 #[tokio::test]

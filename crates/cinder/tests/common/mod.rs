@@ -241,9 +241,19 @@ pub async fn recv(client: &mut Client) -> Value {
     }
 }
 
+/// Joins the counter page's view with `url_query` on its URL.
 pub async fn join(client: &mut Client, page: &Page, url_query: &str) -> Value {
+    join_at(
+        client,
+        page,
+        &format!("http://localhost/counter{url_query}"),
+    )
+    .await
+}
+
+/// Joins `page`'s view as the client does for a page at `url`.
+pub async fn join_at(client: &mut Client, page: &Page, url: &str) -> Value {
     let topic = format!("lv:{}", page.id);
-    let url = format!("http://localhost/counter{url_query}");
     send(
         client,
         json!(["4", "4", topic, "phx_join", {"url": url, "params": {"_csrf_token": page.csrf, "_mounts": 0}, "session": page.session, "static": null}]),
