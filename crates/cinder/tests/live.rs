@@ -6,7 +6,7 @@ mod common;
 
 use cinder::live::{CheckOrigin, Config};
 use common::{app, connect, get, join, join_at, recv, send, Page};
-use serde_json::{json, Value};
+use serde_json::json;
 
 #[tokio::test]
 async fn the_dead_render_carries_the_container_tokens_and_a_session_cookie() {
