@@ -177,3 +177,49 @@ fn component_references_are_numbers_and_text_is_never_one() {
         r#"{"0":1,"1":"1","s":["<div>","","</div>"],"r":1}"#
     );
 }
+
+/// The reference's examples as Phoenix LiveView sends them (from its own diff
+/// tests), next to what Cinder sends for the same template and state. Run
+/// with `--nocapture` to see the table recorded in BENCHMARKS.md.
+#[test]
+fn diffs_are_no_larger_than_phoenix_s_for_the_reference_examples() {
+    let weather_first = weather("10:30", "Sunny");
+    let with_users = users("Users", &["phoenix", "elixir"]);
+    let two = [Item { id: 1, name: "a" }, Item { id: 2, name: "b" }];
+    let swapped = [Item { id: 2, name: "b" }, Item { id: 1, name: "a" }];
+    let cases = [
+        (
+            "simple root, first render",
+            diff::render(&weather_first).into_string(),
+            r#"{"0":"10:30","1":"Sunny","r":1,"s":0,"p":{"0":["<div>\n  <h2>It's ","</h2>\n  ","\n</div>"]}}"#,
+        ),
+        (
+            "simple root, update",
+            diff::diff(&weather_first, &weather("10:31", "Sunny")).into_string(),
+            r#"{"0":"10:31"}"#,
+        ),
+        (
+            "comprehension, first render",
+            diff::render(&with_users).into_string(),
+            r#"{"0":"Users","1":{"s":0,"k":{"0":{"0":"phoenix"},"1":{"0":"elixir"},"kc":2}},"r":1,"s":1,"p":{"0":["\n    <br>","\n  "],"1":["<div>\n  <h1>","</h1>\n  ","\n</div>"]}}"#,
+        ),
+        (
+            "comprehension becomes empty",
+            diff::diff(&with_users, &users("Users", &[])).into_string(),
+            r#"{"1":{"k":{"kc":0}}}"#,
+        ),
+        (
+            "keyed, pure move",
+            diff::diff(&items(&two), &items(&swapped)).into_string(),
+            r#"{"0":{"k":{"0":1,"1":0,"kc":2,"km":true}}}"#,
+        ),
+    ];
+    println!("| example | Phoenix bytes | Cinder bytes |\n| --- | --- | --- |");
+    for (name, ours, phoenix) in cases {
+        println!("| {name} | {} | {} |", phoenix.len(), ours.len());
+        assert!(
+            ours.len() <= phoenix.len(),
+            "{name}: {ours} is larger than {phoenix}"
+        );
+    }
+}
