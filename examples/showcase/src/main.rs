@@ -7,19 +7,43 @@
 //!
 //! The secret that signs sessions comes from `CINDER_SECRET_KEY_BASE`; when
 //! it is unset the showcase makes one up, so sessions end with the process.
+//!
+//! One process is one node. To run several behind a load balancer, give
+//! each the same `CINDER_SECRET_KEY_BASE` and a `CINDER_REDIS_URL` (such as
+//! `redis://127.0.0.1:6379`): broadcasts and presence then cross nodes
+//! through Redis, so `/chat` in a tab served by one node talks with a tab
+//! served by another. `CINDER_NODE` names the node, uniquely among them;
+//! when it is unset a random name is picked.
+//!
+//! ```text
+//! export CINDER_SECRET_KEY_BASE=$(openssl rand -base64 48) CINDER_REDIS_URL=redis://127.0.0.1:6379
+//! CINDER_NODE=web-1 cargo run -p showcase -- --port 4000 &
+//! CINDER_NODE=web-2 cargo run -p showcase -- --port 4001
+//! ```
 
+mod chat;
 mod clock;
 mod counter;
 mod search;
+mod table;
 
 use std::net::SocketAddr;
 
 use cinder::live::{Config, LiveRouter};
+use cinder_redis::{RedisAdapter, RedisConfig};
+use cinder_runtime::presence::{Presence, PresenceConfig};
+use cinder_runtime::pubsub::PubSub;
+use cinder_runtime::supervisor::{Strategy, Supervisor, SupervisorSpec};
 
 const DEMOS: &[(&str, &str)] = &[
     ("/counter", "A counter: buttons that change server state"),
     ("/clock", "A clock: updates pushed by a server timer"),
     ("/search", "Search as you type: a debounced phx-change"),
+    (
+        "/table",
+        "A sortable, paginated table with its state in the URL",
+    ),
+    ("/chat", "A chat room: PubSub across tabs, presence"),
 ];
 
 #[tokio::main]
@@ -33,10 +57,13 @@ async fn main() {
             Config::random()
         }
     };
+    let services = start_services().await;
     let app = LiveRouter::new(config)
         .live::<counter::Counter>("/counter")
         .live::<clock::Clock>("/clock")
         .live::<search::Search>("/search")
+        .live::<table::Table>("/table")
+        .live::<chat::Chat>("/chat")
         .into_router()
         .route("/", axum::routing::get(index));
     let address = SocketAddr::from(([127, 0, 0, 1], port));
@@ -53,6 +80,59 @@ async fn main() {
         .with_graceful_shutdown(shutdown)
         .await
         .expect("the server runs");
+    // Stopping presence cleanly tells the other nodes this one has left.
+    services.stop().await;
+}
+
+/// Starts the PubSub and the presence server that `/chat` uses, on Redis
+/// when `CINDER_REDIS_URL` is set, and hands them to the chat.
+async fn start_services() -> Supervisor {
+    let pubsub = PubSub::new();
+    let mut presence_config = PresenceConfig::new();
+    if let Some(node) = connect_nodes(&pubsub) {
+        presence_config = presence_config.node(node);
+    }
+    let presence = Presence::new(&pubsub, presence_config);
+    let tree = SupervisorSpec::new(Strategy::OneForOne).child(presence.child_spec("presence"));
+    let services = Supervisor::start(tree)
+        .await
+        .expect("the presence server starts");
+    chat::install(pubsub, presence);
+    services
+}
+
+/// Connects `pubsub` to the other nodes through Redis, if configured.
+/// Returns the node's name then, which presence must share.
+fn connect_nodes(pubsub: &PubSub) -> Option<String> {
+    let Some(url) = env("CINDER_REDIS_URL") else {
+        tracing::info!(
+            "single node: PubSub and presence stay in this process \
+             (set CINDER_REDIS_URL to run several)"
+        );
+        return None;
+    };
+    let mut config = RedisConfig::new(url);
+    if let Some(node) = env("CINDER_NODE") {
+        config = config.node(node);
+    }
+    match RedisAdapter::start(pubsub, config) {
+        Ok(adapter) => {
+            tracing::info!(
+                node = adapter.node(),
+                "several nodes: PubSub and presence go through Redis"
+            );
+            Some(adapter.node().to_owned())
+        }
+        Err(error) => {
+            eprintln!("CINDER_REDIS_URL: {error}");
+            std::process::exit(2);
+        }
+    }
+}
+
+/// An environment variable, unless unset or empty.
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|value| !value.is_empty())
 }
 
 fn port_from_args() -> Option<u16> {
