@@ -57,6 +57,16 @@ async fn a_joined_view_renders_connected_and_answers_events_with_diffs() {
         recv(&mut client).await,
         json!(["4", "5", topic, "phx_reply", {"status": "ok", "response": {"diff": {"0": "107"}}}])
     );
+    // Without `by`, the step comes from the router's state.
+    send(
+        &mut client,
+        json!(["4", "55", topic, "event", {"type": "click", "event": "inc", "value": {}}]),
+    )
+    .await;
+    assert_eq!(
+        recv(&mut client).await[4]["response"],
+        json!({"diff": {"0": "117"}})
+    );
     send(
         &mut client,
         json!(["4", "6", topic, "event", {"type": "click", "event": "noop", "value": {}}]),

@@ -15,7 +15,6 @@
 
 use std::collections::VecDeque;
 use std::hash::{BuildHasher, RandomState};
-use std::sync::OnceLock;
 
 use cinder::live::{Event, LiveView, MountError, Params, Session, Socket};
 use cinder::{html, Rendered};
@@ -33,26 +32,23 @@ const MAX_TEXT: usize = 500;
 /// The longest name accepted, in characters.
 const MAX_NAME: usize = 40;
 
-/// Where the chat views find the application's PubSub and Presence.
-struct Room {
-    pubsub: PubSub,
-    presence: Presence,
+/// The application's PubSub and Presence, which the chat views find with
+/// `socket.state::<Room>()` (see `main.rs`).
+#[derive(Clone)]
+pub struct Room {
+    /// Carries the messages, to every node.
+    pub pubsub: PubSub,
+    /// Who is online, on every node.
+    pub presence: Presence,
 }
 
-/// Set once by `main`: a view's `mount` receives no application state, so
-/// the views reach the room through this static.
-static ROOM: OnceLock<Room> = OnceLock::new();
-
-/// Makes `pubsub` and `presence` the chat's. Call once, before serving.
-pub fn install(pubsub: PubSub, presence: Presence) {
-    if ROOM.set(Room { pubsub, presence }).is_err() {
-        tracing::warn!("the chat room was already installed; keeping the first one");
-    }
-}
-
-fn room() -> Result<&'static Room, MountError> {
-    ROOM.get()
-        .ok_or_else(|| MountError::new(503, "the chat room is not installed (chat::install)"))
+fn room<V: LiveView>(socket: &Socket<V>) -> Result<Room, MountError> {
+    socket.state::<Room>().cloned().ok_or_else(|| {
+        MountError::new(
+            503,
+            "the chat room is missing: give the router a Room with .state(room)",
+        )
+    })
 }
 
 /// A message, as it travels on the topic, possibly to other nodes.
@@ -129,10 +125,10 @@ impl LiveView for Chat {
         _session: &Session,
         socket: &mut Socket<Self>,
     ) -> Result<Self, MountError> {
-        let room = room()?;
+        let room = room(socket)?;
         let mut chat = Chat::new();
         if let Some(pid) = socket.pid() {
-            chat.join(room, pid, socket).await;
+            chat.join(&room, pid, socket).await;
         }
         // Listed after subscribing, so no change falls between the two;
         // the diffs already in the mailbox apply again harmlessly.
@@ -250,7 +246,7 @@ impl Chat {
                 return;
             }
         };
-        let Ok(room) = room() else { return };
+        let Ok(room) = room(socket) else { return };
         let posted = Posted {
             id: format!("{:016x}", random()),
             name: name.clone(),
@@ -259,7 +255,7 @@ impl Chat {
         room.pubsub.broadcast(TOPIC, posted);
         self.draft.clear();
         self.error = None;
-        self.rename(room, name, socket).await;
+        self.rename(&room, name, socket).await;
     }
 
     /// Shows a new name in everyone's list of who is online.

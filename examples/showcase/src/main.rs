@@ -57,8 +57,9 @@ async fn main() {
             Config::random()
         }
     };
-    let services = start_services().await;
+    let (services, room) = start_services().await;
     let app = LiveRouter::new(config)
+        .state(room)
         .live::<counter::Counter>("/counter")
         .live::<clock::Clock>("/clock")
         .live::<search::Search>("/search")
@@ -85,8 +86,8 @@ async fn main() {
 }
 
 /// Starts the PubSub and the presence server that `/chat` uses, on Redis
-/// when `CINDER_REDIS_URL` is set, and hands them to the chat.
-async fn start_services() -> Supervisor {
+/// when `CINDER_REDIS_URL` is set; the room goes into the router's state.
+async fn start_services() -> (Supervisor, chat::Room) {
     let pubsub = PubSub::new();
     let mut presence_config = PresenceConfig::new();
     if let Some(node) = connect_nodes(&pubsub) {
@@ -97,8 +98,7 @@ async fn start_services() -> Supervisor {
     let services = Supervisor::start(tree)
         .await
         .expect("the presence server starts");
-    chat::install(pubsub, presence);
-    services
+    (services, chat::Room { pubsub, presence })
 }
 
 /// Connects `pubsub` to the other nodes through Redis, if configured.

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use axum::http::Extensions;
 use cinder_runtime::gen_server::StartError;
 use cinder_runtime::process::Spawn;
 use cinder_runtime::supervisor::{ChildSpec, DynamicSupervisor};
@@ -87,6 +88,7 @@ impl ChannelRouter for LiveChannels {
                 uri: relative_uri(path, query),
                 route: route.path.clone(),
                 supervisor: supervisor.clone(),
+                state: self.state.app_state.clone(),
             };
             (route.join)(request, start).await
         })
@@ -128,6 +130,8 @@ pub(crate) struct Start {
     pub(crate) route: Arc<str>,
     /// The supervisor the view's process starts under.
     pub(crate) supervisor: DynamicSupervisor,
+    /// The application's state, for [`Socket::state`].
+    pub(crate) state: Arc<Extensions>,
 }
 
 /// Splits a URL (absolute, as the client sends it, or a bare path) into
@@ -207,7 +211,7 @@ async fn run_view<V: LiveView>(
 ) -> ExitReason {
     // The view traps exits from its start (see `join_view`): the socket
     // closing or its supervisor stopping ends it through `terminate`.
-    let mut socket = Socket::for_process(ctx.pid());
+    let mut socket = Socket::for_process(ctx.pid(), start.state.clone());
     let mut view = match V::mount(&start.params, &start.session, &mut socket).await {
         Ok(view) => view,
         Err(error) => {

@@ -51,7 +51,10 @@ mod router;
 
 use std::collections::BTreeMap;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
+
+use axum::http::Extensions;
 
 use cinder_runtime::timer::TimerRef;
 use cinder_runtime::{ExitReason, Pid, Recipient};
@@ -238,6 +241,7 @@ impl Event {
 pub struct Socket<V: LiveView> {
     pid: Option<Pid>,
     outgoing: Outgoing,
+    state: Arc<Extensions>,
     _view: std::marker::PhantomData<fn() -> V>,
 }
 
@@ -273,19 +277,26 @@ pub(crate) struct Patch {
 }
 
 impl<V: LiveView> Socket<V> {
-    pub(crate) fn disconnected() -> Self {
+    pub(crate) fn disconnected(state: Arc<Extensions>) -> Self {
         Socket {
             pid: None,
             outgoing: Outgoing::default(),
+            state,
             _view: std::marker::PhantomData,
         }
     }
 
-    pub(crate) fn for_process(pid: Pid) -> Self {
+    pub(crate) fn for_process(pid: Pid, state: Arc<Extensions>) -> Self {
         Socket {
             pid: Some(pid),
-            ..Socket::disconnected()
+            ..Socket::disconnected(state)
         }
+    }
+
+    /// A value given to [`LiveRouter::state`], by its type: the
+    /// application's PubSub, a database pool, settings.
+    pub fn state<T: Send + Sync + 'static>(&self) -> Option<&T> {
+        self.state.get::<T>()
     }
 
     pub(crate) fn take_outgoing(&mut self) -> Outgoing {

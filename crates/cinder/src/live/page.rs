@@ -3,6 +3,9 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
+
+use axum::http::Extensions;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -27,9 +30,10 @@ pub(crate) fn dead_render<V: LiveView>(
     params: Params,
     uri: String,
     session: Session,
+    state: Arc<Extensions>,
 ) -> DeadRender {
     Box::pin(async move {
-        let mut socket = Socket::<V>::disconnected();
+        let mut socket = Socket::<V>::disconnected(state);
         let mut view = V::mount(&params, &session, &mut socket).await?;
         view.handle_params(&params, &uri, &mut socket).await;
         let outgoing = socket.take_outgoing();

@@ -9,7 +9,7 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{RawQuery, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, Extensions, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use cinder_runtime::gen_server::StartError;
@@ -163,7 +163,7 @@ struct CookieSession {
 }
 
 type JoinFn = fn(JoinRequest<Connection>, Start) -> JoinFuture<'static>;
-type DeadFn = fn(Params, String, Session) -> DeadRender;
+type DeadFn = fn(Params, String, Session, Arc<Extensions>) -> DeadRender;
 
 pub(crate) struct Route {
     pub(crate) path: Arc<str>,
@@ -179,6 +179,8 @@ pub(crate) struct LiveState {
     views: OnceCell<DynamicSupervisor>,
     /// Every connection's socket process, likewise.
     sockets: OnceCell<DynamicSupervisor>,
+    /// What views reach with [`Socket::state`](super::Socket::state).
+    pub(crate) app_state: Arc<Extensions>,
     config: Config,
     cookie_signer: Signer,
     pub(crate) session_signer: Signer,
@@ -209,6 +211,7 @@ pub struct LiveRouter {
     config: Config,
     routes: Vec<Route>,
     live_session: Arc<str>,
+    state: Extensions,
 }
 
 impl LiveRouter {
@@ -218,7 +221,17 @@ impl LiveRouter {
             config,
             routes: Vec::new(),
             live_session: "default".into(),
+            state: Extensions::new(),
         }
+    }
+
+    /// Gives every view `value`, found by its type with
+    /// [`Socket::state`](super::Socket::state) in any callback: the
+    /// application's [`PubSub`](cinder_runtime::pubsub::PubSub), a database
+    /// pool, settings. One value per type; a second replaces the first.
+    pub fn state<T: Clone + Send + Sync + 'static>(mut self, value: T) -> LiveRouter {
+        self.state.insert(value);
+        self
     }
 
     /// Puts the views added after this call in the live session `name`.
@@ -249,6 +262,7 @@ impl LiveRouter {
         let state = Arc::new(LiveState {
             views: OnceCell::new(),
             sockets: OnceCell::new(),
+            app_state: Arc::new(self.state),
             cookie_signer: Signer::new(secret, "cinder cookie session"),
             session_signer: Signer::new(secret, "cinder live session"),
             static_signer: Signer::new(secret, "cinder live static"),
@@ -314,7 +328,7 @@ async fn page(
     let secret = CsrfSecret::decode(&cookie.csrf).unwrap_or_else(CsrfSecret::generate);
     let params = Params::from_query(&query);
     let session = Session(cookie.data.clone());
-    let mut response = match (route.dead)(params, uri, session).await {
+    let mut response = match (route.dead)(params, uri, session, state.app_state.clone()).await {
         Ok(rendered) if rendered.redirect_to.is_some() => {
             // Patching or leaving during the dead render is a redirect, as in Phoenix.
             let to = rendered.redirect_to.unwrap_or_default();

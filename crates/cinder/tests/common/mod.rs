@@ -15,7 +15,12 @@ pub const PATIENCE: Duration = Duration::from_secs(10);
 
 pub struct Counter {
     count: i64,
+    step: i64,
 }
+
+/// How much `inc` adds when the event says nothing: the router's state.
+#[derive(Clone)]
+pub struct Step(pub i64);
 
 impl LiveView for Counter {
     type Info = i64;
@@ -36,12 +41,18 @@ impl LiveView for Counter {
         if socket.connected() {
             socket.send_after(100, Duration::from_millis(1));
         }
-        Ok(Counter { count: start })
+        let step = socket.state::<Step>().map_or(1, |step| step.0);
+        Ok(Counter { count: start, step })
     }
 
     async fn handle_event(&mut self, event: Event, socket: &mut Socket<Self>) {
         match event.name() {
-            "inc" => self.count += event.get("by").and_then(|by| by.parse().ok()).unwrap_or(1),
+            "inc" => {
+                self.count += event
+                    .get("by")
+                    .and_then(|by| by.parse().ok())
+                    .unwrap_or(self.step)
+            }
             "noop" => {}
             "go" => socket.push_navigate("/pager?page=2"),
             "away" => {
@@ -119,6 +130,7 @@ pub async fn app() -> App {
 
 pub async fn app_with(config: Config) -> App {
     let router = LiveRouter::new(config)
+        .state(Step(10))
         .live::<Counter>("/counter")
         .live::<Pager>("/pager")
         .live_session("admin")
