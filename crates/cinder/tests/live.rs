@@ -5,7 +5,7 @@
 mod common;
 
 use cinder::live::{CheckOrigin, Config};
-use common::{app, connect, get, join, join_at, recv, send, Page};
+use common::{app, connect, get, get_with_cookie, join, join_at, recv, send, Page};
 use serde_json::json;
 
 #[tokio::test]
@@ -336,4 +336,121 @@ async fn redirect_sends_pending_events_first_then_leaves() {
         recv(&mut client).await,
         json!(["4", "4", topic, "phx_close", {}])
     );
+}
+
+#[tokio::test]
+async fn a_flash_shows_in_the_layout_and_clears_itself() {
+    let app = app().await;
+    let page = get(&app, "/counter").await;
+    let mut client = connect(&app, &page.cookie, &page.csrf, None).await.unwrap();
+    let topic = format!("lv:{}", page.id);
+    join(&mut client, &page, "").await;
+    recv(&mut client).await; // the timer's diff
+
+    send(
+        &mut client,
+        json!(["4", "5", topic, "event", {"type": "click", "event": "notify", "value": {}}]),
+    )
+    .await;
+    let shown = recv(&mut client).await[4]["response"]["diff"].to_string();
+    assert!(
+        shown.contains("Saved") && shown.contains("lv:clear-flash"),
+        "{shown}"
+    );
+
+    send(
+        &mut client,
+        json!(["4", "6", topic, "event", {"type": "click", "event": "lv:clear-flash", "value": {"key": "info"}}]),
+    )
+    .await;
+    let cleared = recv(&mut client).await[4]["response"]["diff"].to_string();
+    assert!(!cleared.contains("Saved"), "{cleared}");
+}
+
+#[tokio::test]
+async fn a_flash_travels_with_a_live_redirect() {
+    let app = app().await;
+    let page = get(&app, "/counter").await;
+    let mut client = connect(&app, &page.cookie, &page.csrf, None).await.unwrap();
+    let topic = format!("lv:{}", page.id);
+    join(&mut client, &page, "").await;
+    recv(&mut client).await; // the timer's diff
+
+    send(
+        &mut client,
+        json!(["4", "5", topic, "event", {"type": "click", "event": "go_with_flash", "value": {}}]),
+    )
+    .await;
+    let reply = recv(&mut client).await;
+    let flash = reply[4]["response"]["live_redirect"]["flash"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    recv(&mut client).await; // phx_close
+    send(
+        &mut client,
+        json!(["8", "8", topic, "phx_join", {"redirect": "http://localhost/pager?page=2", "params": {}, "session": page.session, "flash": flash}]),
+    )
+    .await;
+    let joined = recv(&mut client).await;
+    assert!(
+        joined[4]["response"]["rendered"]
+            .to_string()
+            .contains("Moved"),
+        "{joined}"
+    );
+}
+
+#[tokio::test]
+async fn a_flash_travels_with_a_redirect_through_the_cookie_and_the_static_token() {
+    let app = app().await;
+    let page = get(&app, "/counter").await;
+    let mut client = connect(&app, &page.cookie, &page.csrf, None).await.unwrap();
+    let topic = format!("lv:{}", page.id);
+    join(&mut client, &page, "").await;
+    recv(&mut client).await; // the timer's diff
+
+    send(&mut client, json!(["4", "5", topic, "event", {"type": "click", "event": "away_with_flash", "value": {}}])).await;
+    let reply = recv(&mut client).await;
+    let flash = reply[4]["response"]["redirect"]["flash"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // The client stores the flash in a cookie and loads the page.
+    let cookies = format!("{}; __phoenix_flash__={flash}", page.cookie);
+    let next = get_with_cookie(&app, "/counter", &cookies).await;
+    assert!(next.html.contains("Gone &lt;now&gt;"), "{}", next.html);
+    assert!(
+        next.head.contains("__phoenix_flash__=; Path=/; Max-Age=0"),
+        "{}",
+        next.head
+    );
+
+    // The connected mount shows it too, from the static token.
+    let mut client = connect(&app, &page.cookie, &next.csrf, None).await.unwrap();
+    let static_token = next
+        .html
+        .split(r#"data-phx-static=""#)
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    send(
+        &mut client,
+        json!(["4", "4", format!("lv:{}", next.id), "phx_join", {"url": "http://localhost/counter", "params": {}, "session": next.session, "static": static_token}]),
+    )
+    .await;
+    let joined = recv(&mut client).await;
+    assert!(
+        joined[4]["response"]["rendered"]
+            .to_string()
+            .contains("Gone &lt;now&gt;"),
+        "{joined}"
+    );
+
+    // A forged flash cookie shows nothing.
+    let forged = get_with_cookie(&app, "/counter", "__phoenix_flash__=forged.token").await;
+    assert!(!forged.html.contains(r#"id="flash""#));
 }

@@ -12,8 +12,9 @@ use serde::Deserialize;
 use serde_json::Value;
 use tokio::sync::oneshot;
 
+use super::flash::{Flash, Layout};
 use super::form::{decode_form, key_path};
-use super::router::{LiveState, Route, SessionToken};
+use super::router::{LiveState, Route, SessionToken, StaticToken, FLASH_MAX_AGE, SESSION_MAX_AGE};
 use super::{Event, Leave, LiveView, Outgoing, Params, Patch, Session, Socket, LIVEVIEW_VERSION};
 use crate::diff;
 use crate::rendered::Rendered;
@@ -49,6 +50,9 @@ struct JoinPayload {
     url: Option<String>,
     redirect: Option<String>,
     session: String,
+    #[serde(rename = "static")]
+    static_token: Option<String>,
+    flash: Option<String>,
 }
 
 impl ChannelRouter for LiveChannels {
@@ -70,6 +74,7 @@ impl ChannelRouter for LiveChannels {
                 .routes
                 .get(token.view)
                 .ok_or_else(|| JoinRefused::reason("stale"))?;
+            let flash = self.initial_flash(&payload, id);
             let navigated = payload.redirect.is_some();
             let url = payload.redirect.or(payload.url).unwrap_or_default();
             let (path, query) = path_and_query(&url);
@@ -89,6 +94,9 @@ impl ChannelRouter for LiveChannels {
                 route: route.path.clone(),
                 supervisor: supervisor.clone(),
                 state: self.state.app_state.clone(),
+                layout: self.state.layout,
+                flash,
+                flash_signer: self.state.flash_signer.clone(),
             };
             (route.join)(request, start).await
         })
@@ -96,6 +104,30 @@ impl ChannelRouter for LiveChannels {
 }
 
 impl LiveChannels {
+    /// The flash the joining view starts with: carried by a live redirect,
+    /// or the one the dead render showed.
+    fn initial_flash(&self, payload: &JoinPayload, id: &str) -> Flash {
+        if let Some(token) = &payload.flash {
+            return self
+                .state
+                .flash_signer
+                .verify(token, FLASH_MAX_AGE)
+                .unwrap_or_default();
+        }
+        payload
+            .static_token
+            .as_deref()
+            .and_then(|token| {
+                self.state
+                    .static_signer
+                    .verify::<StaticToken>(token, SESSION_MAX_AGE)
+                    .ok()
+            })
+            .filter(|token| token.id == id)
+            .map(|token| token.flash)
+            .unwrap_or_default()
+    }
+
     /// The view a live redirect goes to: one at `path` in the same live
     /// session as the page's view, or `unauthorized` (the client then loads
     /// the page over HTTP).
@@ -111,7 +143,7 @@ impl LiveChannels {
 
 fn verify_session(signer: &Signer, token: &str, id: &str) -> Result<SessionToken, JoinRefused> {
     let token: SessionToken = signer
-        .verify(token, super::router::SESSION_MAX_AGE)
+        .verify(token, SESSION_MAX_AGE)
         .map_err(|_| JoinRefused::reason("stale"))?;
     // A token is only good for the container it was rendered into.
     if token.id != id {
@@ -132,6 +164,12 @@ pub(crate) struct Start {
     pub(crate) supervisor: DynamicSupervisor,
     /// The application's state, for [`Socket::state`].
     pub(crate) state: Arc<Extensions>,
+    /// What wraps the view's render.
+    pub(crate) layout: Layout,
+    /// The flash to show from the start.
+    pub(crate) flash: Flash,
+    /// Signs the flash a leaving view carries to the next page.
+    pub(crate) flash_signer: Signer,
 }
 
 /// Splits a URL (absolute, as the client sends it, or a bare path) into
@@ -197,6 +235,8 @@ struct Running<V: LiveView> {
     outbox: Outbox,
     tree: Rendered,
     route: Arc<str>,
+    layout: Layout,
+    flash_signer: Signer,
 }
 
 /// How many patches a handler may chain (a patch's `handle_params` may patch
@@ -212,6 +252,7 @@ async fn run_view<V: LiveView>(
     // The view traps exits from its start (see `join_view`): the socket
     // closing or its supervisor stopping ends it through `terminate`.
     let mut socket = Socket::for_process(ctx.pid(), start.state.clone());
+    socket.set_flash(start.flash.clone());
     let mut view = match V::mount(&start.params, &start.session, &mut socket).await {
         Ok(view) => view,
         Err(error) => {
@@ -222,20 +263,22 @@ async fn run_view<V: LiveView>(
     };
     view.handle_params(&start.params, &start.uri, &mut socket)
         .await;
-    let tree = view.render();
+    let tree = (start.layout)(socket.flash(), view.render());
     let mut running = Running {
         view,
         socket,
         outbox,
         tree,
         route: start.route,
+        layout: start.layout,
+        flash_signer: start.flash_signer,
     };
     if let Some(leave) = running.socket.outgoing.leave.take() {
-        let _ = ready.send(Err(JoinRefused(leave_json(&leave))));
+        let _ = ready.send(Err(JoinRefused(running.leave_json(&leave))));
         return ExitReason::Normal;
     }
     let patched = running.apply_patches().await;
-    running.tree = running.view.render();
+    running.tree = running.render();
     let extras = running.socket.take_outgoing();
     let live_patch = patched.map_or(String::new(), |patch| {
         format!(r#","live_patch":{}"#, patch_json(&patch))
@@ -302,7 +345,12 @@ impl<V: LiveView> Running<V> {
             return true;
         };
         let from_hook = event.kind() == "hook";
-        if event.name().starts_with("lv:") {
+        if event.name() == "lv:clear-flash" {
+            match event.get("key") {
+                Some(kind) => self.socket.clear_flash(kind),
+                None => self.socket.set_flash(Flash::default()),
+            }
+        } else if event.name().starts_with("lv:") {
             tracing::warn!(event = event.name(), "ignoring an unknown built-in event");
         } else {
             self.view.handle_event(event, &mut self.socket).await;
@@ -314,7 +362,7 @@ impl<V: LiveView> Running<V> {
         if let Some(leave) = self.socket.outgoing.leave.take() {
             self.push_pending_events();
             self.outbox
-                .reply(msg_ref, ReplyStatus::Ok, &leave_json(&leave));
+                .reply(msg_ref, ReplyStatus::Ok, &self.leave_json(&leave));
             return false;
         }
         self.push_patches().await;
@@ -336,14 +384,8 @@ impl<V: LiveView> Running<V> {
     async fn after_info(&mut self) -> bool {
         if let Some(leave) = self.socket.outgoing.leave.take() {
             self.push_pending_events();
-            let (event, payload) = match &leave {
-                Leave::Navigate(to) => (
-                    "live_redirect",
-                    serde_json::json!({"to": to, "kind": "push"}),
-                ),
-                Leave::Redirect(to) => ("redirect", serde_json::json!({ "to": to })),
-            };
-            self.outbox.push(event, &payload.to_string());
+            let (event, target) = self.leave_target(&leave);
+            self.outbox.push(event, &target.to_string());
             return false;
         }
         self.push_patches().await;
@@ -430,8 +472,38 @@ impl<V: LiveView> Running<V> {
 
     /// Renders again. Returns the diff against what the client holds, with
     /// the handler's events, title and reply, if there is anything to send.
+    fn render(&self) -> Rendered {
+        (self.layout)(self.socket.flash(), self.view.render())
+    }
+
+    /// Where a leaving view sends the client, with its flash: the event
+    /// name for a push and its payload.
+    fn leave_target(&self, leave: &Leave) -> (&'static str, Value) {
+        let flash = self.socket.flash();
+        let flash = (!flash.is_empty()).then(|| self.flash_signer.sign(flash));
+        let mut target = match leave {
+            Leave::Navigate(to) => serde_json::json!({"to": to, "kind": "push"}),
+            Leave::Redirect(to) => serde_json::json!({ "to": to }),
+        };
+        if let Some(flash) = flash {
+            target["flash"] = Value::String(flash);
+        }
+        match leave {
+            Leave::Navigate(_) => ("live_redirect", target),
+            Leave::Redirect(_) => ("redirect", target),
+        }
+    }
+
+    /// The reply (or join error) of a view that leaves.
+    fn leave_json(&self, leave: &Leave) -> String {
+        let (kind, target) = self.leave_target(leave);
+        let mut reply = serde_json::Map::new();
+        reply.insert(kind.to_string(), target);
+        Value::Object(reply).to_string()
+    }
+
     fn rerender(&mut self) -> Option<String> {
-        let tree = self.view.render();
+        let tree = self.render();
         let diff = diff::diff(&self.tree, &tree);
         self.tree = tree;
         let extras = self.socket.take_outgoing();
@@ -441,15 +513,6 @@ impl<V: LiveView> Running<V> {
             && extras.reply.is_none();
         (!empty).then(|| with_extras(diff.into_string(), extras))
     }
-}
-
-/// The reply (or join error) of a view that leaves.
-fn leave_json(leave: &Leave) -> String {
-    match leave {
-        Leave::Navigate(to) => serde_json::json!({"live_redirect": {"to": to, "kind": "push"}}),
-        Leave::Redirect(to) => serde_json::json!({"redirect": {"to": to}}),
-    }
-    .to_string()
 }
 
 fn patch_json(patch: &Patch) -> String {

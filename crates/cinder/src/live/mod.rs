@@ -45,6 +45,7 @@
 //! ```
 
 mod channel;
+mod flash;
 mod form;
 mod page;
 mod router;
@@ -63,6 +64,7 @@ use serde_json::Value;
 
 use crate::Rendered;
 
+pub use flash::{default_layout, Flash, Layout};
 pub use form::decode_form;
 pub use router::{CheckOrigin, Config, ConfigError, LiveRouter};
 
@@ -242,6 +244,7 @@ pub struct Socket<V: LiveView> {
     pid: Option<Pid>,
     outgoing: Outgoing,
     state: Arc<Extensions>,
+    flash: Flash,
     _view: std::marker::PhantomData<fn() -> V>,
 }
 
@@ -282,6 +285,7 @@ impl<V: LiveView> Socket<V> {
             pid: None,
             outgoing: Outgoing::default(),
             state,
+            flash: Flash::default(),
             _view: std::marker::PhantomData,
         }
     }
@@ -291,6 +295,27 @@ impl<V: LiveView> Socket<V> {
             pid: Some(pid),
             ..Socket::disconnected(state)
         }
+    }
+
+    /// The flash messages the page shows now.
+    pub fn flash(&self) -> &Flash {
+        &self.flash
+    }
+
+    /// Shows `message` as the flash of `kind` (`"info"`, `"error"`, …). It
+    /// is also carried to the next page by [`push_navigate`](Socket::push_navigate)
+    /// and [`redirect`](Socket::redirect).
+    pub fn put_flash(&mut self, kind: impl Into<String>, message: impl Into<String>) {
+        self.flash.put(kind.into(), message.into());
+    }
+
+    /// Removes the flash of `kind`.
+    pub fn clear_flash(&mut self, kind: &str) {
+        self.flash.remove(kind);
+    }
+
+    pub(crate) fn set_flash(&mut self, flash: Flash) {
+        self.flash = flash;
     }
 
     /// A value given to [`LiveRouter::state`], by its type: the

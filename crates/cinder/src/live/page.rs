@@ -10,14 +10,27 @@ use axum::http::Extensions;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 
+use super::flash::{Flash, Layout};
 use super::{Leave, LiveView, MountError, Params, Session, Socket};
 use crate::escape::escape;
 
-/// What a dead render produced: the view's HTML and the page title it set,
-/// or the URL it patched, navigated or redirected to.
+/// What a dead render starts from.
+pub(crate) struct DeadStart {
+    pub(crate) params: Params,
+    pub(crate) uri: String,
+    pub(crate) session: Session,
+    pub(crate) state: Arc<Extensions>,
+    pub(crate) layout: Layout,
+    /// The flash a redirect carried here.
+    pub(crate) flash: Flash,
+}
+
+/// What a dead render produced: the page's HTML, the title and the flash it
+/// shows, or the URL it patched, navigated or redirected to.
 pub(crate) struct Rendered {
     pub(crate) html: String,
     pub(crate) title: Option<String>,
+    pub(crate) flash: Flash,
     pub(crate) redirect_to: Option<String>,
 }
 
@@ -26,20 +39,19 @@ pub(crate) type DeadRender = Pin<Box<dyn Future<Output = Result<Rendered, MountE
 
 /// Mounts a view of type `V` without a connection, runs `handle_params`,
 /// and renders it to HTML.
-pub(crate) fn dead_render<V: LiveView>(
-    params: Params,
-    uri: String,
-    session: Session,
-    state: Arc<Extensions>,
-) -> DeadRender {
+pub(crate) fn dead_render<V: LiveView>(start: DeadStart) -> DeadRender {
     Box::pin(async move {
-        let mut socket = Socket::<V>::disconnected(state);
-        let mut view = V::mount(&params, &session, &mut socket).await?;
-        view.handle_params(&params, &uri, &mut socket).await;
+        let mut socket = Socket::<V>::disconnected(start.state);
+        socket.set_flash(start.flash);
+        let mut view = V::mount(&start.params, &start.session, &mut socket).await?;
+        view.handle_params(&start.params, &start.uri, &mut socket)
+            .await;
+        let page = (start.layout)(socket.flash(), view.render());
         let outgoing = socket.take_outgoing();
         Ok(Rendered {
-            html: view.render().to_html(),
+            html: page.to_html(),
             title: outgoing.title,
+            flash: socket.flash().clone(),
             redirect_to: match outgoing.leave {
                 Some(Leave::Navigate(to) | Leave::Redirect(to)) => Some(to),
                 None => outgoing.patch.map(|patch| patch.to),

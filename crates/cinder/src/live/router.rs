@@ -19,7 +19,8 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::OnceCell;
 
 use super::channel::{join_view, Connection, LiveChannels, Start};
-use super::page::{container_id, dead_render, error_page, DeadRender, Page};
+use super::flash::{default_layout, Flash, Layout};
+use super::page::{container_id, dead_render, error_page, DeadRender, DeadStart, Page};
 use super::{LiveView, Params, Session};
 use crate::csrf::CsrfSecret;
 use crate::socket::{serve, JoinFuture, JoinRequest, SocketConfig};
@@ -147,6 +148,20 @@ fn default_client_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/node_modules")
 }
 
+/// How long a flash may wait for the page that shows it (Phoenix: 60 s).
+pub(crate) const FLASH_MAX_AGE: Duration = Duration::from_secs(60);
+/// The cookie the client sets from a redirect's flash.
+const FLASH_COOKIE: &str = "__phoenix_flash__";
+
+/// The static token in `data-phx-static`: the container and the flash the
+/// dead render showed, for the connected mount to show too.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct StaticToken {
+    pub(crate) id: String,
+    #[serde(default)]
+    pub(crate) flash: Flash,
+}
+
 /// The session token in `data-phx-session`: which view, for which container.
 #[derive(Serialize, Deserialize)]
 pub(crate) struct SessionToken {
@@ -163,7 +178,7 @@ struct CookieSession {
 }
 
 type JoinFn = fn(JoinRequest<Connection>, Start) -> JoinFuture<'static>;
-type DeadFn = fn(Params, String, Session, Arc<Extensions>) -> DeadRender;
+type DeadFn = fn(DeadStart) -> DeadRender;
 
 pub(crate) struct Route {
     pub(crate) path: Arc<str>,
@@ -184,7 +199,10 @@ pub(crate) struct LiveState {
     config: Config,
     cookie_signer: Signer,
     pub(crate) session_signer: Signer,
-    static_signer: Signer,
+    pub(crate) static_signer: Signer,
+    /// Signs the flash carried by a redirect or a live redirect.
+    pub(crate) flash_signer: Signer,
+    pub(crate) layout: Layout,
     pub(crate) routes: Vec<Route>,
 }
 
@@ -212,6 +230,7 @@ pub struct LiveRouter {
     routes: Vec<Route>,
     live_session: Arc<str>,
     state: Extensions,
+    layout: Layout,
 }
 
 impl LiveRouter {
@@ -222,7 +241,15 @@ impl LiveRouter {
             routes: Vec::new(),
             live_session: "default".into(),
             state: Extensions::new(),
+            layout: default_layout,
         }
+    }
+
+    /// Wraps every view's render in `layout`, which also receives the
+    /// flash (the default is [`default_layout`]).
+    pub fn live_layout(mut self, layout: Layout) -> LiveRouter {
+        self.layout = layout;
+        self
     }
 
     /// Gives every view `value`, found by its type with
@@ -266,6 +293,8 @@ impl LiveRouter {
             cookie_signer: Signer::new(secret, "cinder cookie session"),
             session_signer: Signer::new(secret, "cinder live session"),
             static_signer: Signer::new(secret, "cinder live static"),
+            flash_signer: Signer::new(secret, "cinder flash"),
+            layout: self.layout,
             routes: self.routes,
             config: self.config,
         });
@@ -328,7 +357,24 @@ async fn page(
     let secret = CsrfSecret::decode(&cookie.csrf).unwrap_or_else(CsrfSecret::generate);
     let params = Params::from_query(&query);
     let session = Session(cookie.data.clone());
-    let mut response = match (route.dead)(params, uri, session, state.app_state.clone()).await {
+    let flash = cookie_value(&headers, FLASH_COOKIE)
+        .and_then(|token| {
+            state
+                .flash_signer
+                .verify::<Flash>(token, FLASH_MAX_AGE)
+                .ok()
+        })
+        .unwrap_or_default();
+    let had_flash_cookie = cookie_value(&headers, FLASH_COOKIE).is_some();
+    let start = DeadStart {
+        params,
+        uri,
+        session,
+        state: state.app_state.clone(),
+        layout: state.layout,
+        flash: flash.clone(),
+    };
+    let mut response = match (route.dead)(start).await {
         Ok(rendered) if rendered.redirect_to.is_some() => {
             // Patching or leaving during the dead render is a redirect, as in Phoenix.
             let to = rendered.redirect_to.unwrap_or_default();
@@ -342,7 +388,10 @@ async fn page(
                     id: id.clone(),
                     view: index,
                 }),
-                static_token: &state.static_signer.sign(&id),
+                static_token: &state.static_signer.sign(&StaticToken {
+                    id: id.clone(),
+                    flash: rendered.flash.clone(),
+                }),
                 csrf_token: &secret.token(),
                 title: rendered.title.as_deref().unwrap_or("Cinder"),
                 inner_html: &rendered.html,
@@ -355,13 +404,18 @@ async fn page(
             html(status, error_page(&error))
         }
     };
+    if had_flash_cookie {
+        // The flash is shown: the client must not carry it to another page.
+        let expired = HeaderValue::from_static("__phoenix_flash__=; Path=/; Max-Age=0");
+        response.headers_mut().append(header::SET_COOKIE, expired);
+    }
     if fresh {
         let value = format!(
             "{COOKIE}={}; Path=/; HttpOnly; SameSite=Lax",
             state.cookie_signer.sign(&cookie)
         );
         if let Ok(value) = HeaderValue::from_str(&value) {
-            response.headers_mut().insert(header::SET_COOKIE, value);
+            response.headers_mut().append(header::SET_COOKIE, value);
         }
     }
     response
@@ -377,13 +431,19 @@ fn html(status: StatusCode, body: String) -> Response {
 }
 
 fn read_cookie(state: &LiveState, headers: &HeaderMap) -> Option<CookieSession> {
-    let value = headers
+    let value = cookie_value(headers, COOKIE)?;
+    state.cookie_signer.verify(value, SESSION_MAX_AGE).ok()
+}
+
+/// The value of the cookie `name` in the request, if sent and not empty.
+fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(';'))
-        .find_map(|pair| pair.trim().strip_prefix(COOKIE)?.strip_prefix('='))?;
-    state.cookie_signer.verify(value, SESSION_MAX_AGE).ok()
+        .find_map(|pair| pair.trim().strip_prefix(name)?.strip_prefix('='))
+        .filter(|value| !value.is_empty())
 }
 
 /// The socket's session: the cookie session, if the connection's CSRF token

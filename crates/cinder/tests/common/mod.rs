@@ -55,6 +55,15 @@ impl LiveView for Counter {
             }
             "noop" => {}
             "go" => socket.push_navigate("/pager?page=2"),
+            "notify" => socket.put_flash("info", "Saved"),
+            "go_with_flash" => {
+                socket.put_flash("info", "Moved");
+                socket.push_navigate("/pager?page=2");
+            }
+            "away_with_flash" => {
+                socket.put_flash("error", "Gone <now>");
+                socket.redirect("/counter");
+            }
             "away" => {
                 socket.push_event("bye", json!({}));
                 socket.redirect("/elsewhere");
@@ -145,6 +154,8 @@ pub async fn app_with(config: Config) -> App {
 /// What a browser takes from the dead render.
 pub struct Page {
     pub status: u16,
+    /// The response's status line and headers.
+    pub head: String,
     pub cookie: String,
     pub csrf: String,
     pub id: String,
@@ -161,10 +172,15 @@ pub fn attribute(html: &str, before: &str) -> String {
 }
 
 pub async fn get(app: &App, path: &str) -> Page {
+    get_with_cookie(app, path, "").await
+}
+
+/// A GET that sends `cookie` (`name=value; …`) as the browser would.
+pub async fn get_with_cookie(app: &App, path: &str, cookie: &str) -> Page {
     let mut stream = tokio::net::TcpStream::connect(app.address).await.unwrap();
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let request = format!(
-        "GET {path} HTTP/1.1\r\nhost: {}\r\nconnection: close\r\n\r\n",
+        "GET {path} HTTP/1.1\r\nhost: {}\r\ncookie: {cookie}\r\nconnection: close\r\n\r\n",
         app.address
     );
     stream.write_all(request.as_bytes()).await.unwrap();
@@ -173,7 +189,8 @@ pub async fn get(app: &App, path: &str) -> Page {
     let status = response[9..12].parse().unwrap();
     let cookie = response
         .lines()
-        .find_map(|line| line.strip_prefix("set-cookie: "))
+        .filter_map(|line| line.strip_prefix("set-cookie: "))
+        .find(|value| value.starts_with("_cinder_session="))
         .map(|value| value.split(';').next().unwrap().to_string())
         .unwrap_or_default();
     let html = response
@@ -192,6 +209,11 @@ pub async fn get(app: &App, path: &str) -> Page {
     };
     Page {
         status,
+        head: response
+            .split("\r\n\r\n")
+            .next()
+            .unwrap_or_default()
+            .to_string(),
         cookie,
         csrf,
         id,
