@@ -24,6 +24,7 @@
 mod chat;
 mod clock;
 mod counter;
+mod form;
 mod search;
 mod table;
 
@@ -64,6 +65,7 @@ async fn main() {
         .live::<clock::Clock>("/clock")
         .live::<search::Search>("/search")
         .live::<table::Table>("/table")
+        .live::<form::SignUp>("/form")
         .live::<chat::Chat>("/chat")
         .into_router()
         .route("/", axum::routing::get(index));
