@@ -454,3 +454,20 @@ async fn a_flash_travels_with_a_redirect_through_the_cookie_and_the_static_token
     let forged = get_with_cookie(&app, "/counter", "__phoenix_flash__=forged.token").await;
     assert!(!forged.html.contains(r#"id="flash""#));
 }
+
+#[tokio::test]
+async fn the_page_loads_the_client_and_the_stylesheet_from_the_server() {
+    let app = app().await;
+    let page = get(&app, "/counter").await;
+    assert!(page.html.starts_with("<!DOCTYPE html>"));
+    assert!(page.html.contains(r#"<link rel="stylesheet" href="/assets/cinder.css">"#));
+    for path in [
+        "/assets/phoenix/phoenix.min.js",
+        "/assets/phoenix_live_view/phoenix_live_view.esm.js",
+        "/assets/cinder.css",
+    ] {
+        let asset = get(&app, path).await;
+        assert_eq!(asset.status, 200, "{path}");
+        assert!(!asset.html.is_empty(), "{path}");
+    }
+}

@@ -44,6 +44,7 @@
 //! }
 //! ```
 
+mod assets;
 mod channel;
 mod flash;
 mod form;
@@ -66,6 +67,7 @@ use crate::Rendered;
 
 pub use flash::{default_layout, Flash, Layout};
 pub use form::decode_form;
+pub use page::{default_root_layout, RootLayout, RootPage};
 pub use router::{CheckOrigin, Config, ConfigError, LiveRouter};
 
 /// The version of the official client this server speaks to.

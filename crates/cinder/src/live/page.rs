@@ -78,17 +78,10 @@ pub(crate) struct Page<'a> {
 }
 
 impl Page<'_> {
-    /// The root layout with the view's container: the CSRF meta tag, the
-    /// official client's scripts, and the script that connects them.
-    pub(crate) fn to_html(&self) -> String {
-        format!(
-            r#"<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="csrf-token" content="{csrf}">
-<title>{title}</title>
+    /// The whole document: the root layout around the view's container.
+    pub(crate) fn to_html(&self, layout: RootLayout) -> String {
+        let head = format!(
+            r#"<meta name="csrf-token" content="{csrf}">
 <script src="/assets/phoenix/phoenix.min.js"></script>
 <script type="module">
 import {{ LiveSocket }} from "/assets/phoenix_live_view/phoenix_live_view.esm.js";
@@ -96,21 +89,71 @@ const csrfToken = document.querySelector("meta[name='csrf-token']").getAttribute
 const liveSocket = new LiveSocket("/live", window.Phoenix.Socket, {{ params: {{ _csrf_token: csrfToken }} }});
 liveSocket.connect();
 window.liveSocket = liveSocket;
-</script>
-</head>
-<body>
-<div id="{id}" data-phx-main data-phx-session="{session}" data-phx-static="{static_}">{inner}</div>
-</body>
-</html>
-"#,
+</script>"#,
             csrf = escape(self.csrf_token),
-            title = escape(self.title),
+        );
+        let container = format!(
+            r#"<div id="{id}" data-phx-main data-phx-session="{session}" data-phx-static="{static_}">{inner}</div>"#,
             id = escape(self.id),
             session = escape(self.session_token),
             static_ = escape(self.static_token),
             inner = self.inner_html,
-        )
+        );
+        layout(&RootPage {
+            title: self.title,
+            head: &head,
+            container: &container,
+        })
     }
+}
+
+/// The parts of a page a [`RootLayout`] puts together; every field is
+/// ready-made HTML except `title`, which is plain text.
+#[derive(Debug, Clone, Copy)]
+pub struct RootPage<'a> {
+    /// The page title, as text (escape it).
+    pub title: &'a str,
+    /// What the `<head>` must hold: the CSRF meta tag and the scripts that
+    /// load and connect the LiveView client.
+    pub head: &'a str,
+    /// The view's container element, with its content.
+    pub container: &'a str,
+}
+
+/// The root layout: the document around the view's container. Set with
+/// [`LiveRouter::root_layout`](super::LiveRouter::root_layout).
+pub type RootLayout = fn(&RootPage<'_>) -> String;
+
+/// The default root layout: an HTML5 document with a viewport for phones
+/// and the small stylesheet served at `/assets/cinder.css`.
+///
+/// ```
+/// use cinder::live::{default_root_layout, RootPage};
+///
+/// let html = default_root_layout(&RootPage { title: "A & B", head: "", container: "<div></div>" });
+/// assert!(html.starts_with("<!DOCTYPE html>"));
+/// assert!(html.contains("<title>A &amp; B</title>"));
+/// ```
+pub fn default_root_layout(page: &RootPage<'_>) -> String {
+    format!(
+        r#"<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<link rel="stylesheet" href="/assets/cinder.css">
+{head}
+</head>
+<body>
+{container}
+</body>
+</html>
+"#,
+        title = escape(page.title),
+        head = page.head,
+        container = page.container,
+    )
 }
 
 /// The page for a mount that refused: its status and message, escaped.

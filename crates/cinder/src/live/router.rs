@@ -18,9 +18,13 @@ use cinder_runtime::supervisor::{ChildSpec, DynamicSupervisor, DynamicSupervisor
 use serde::{Deserialize, Serialize};
 use tokio::sync::OnceCell;
 
+use super::assets;
 use super::channel::{join_view, Connection, LiveChannels, Start};
 use super::flash::{default_layout, Flash, Layout};
-use super::page::{container_id, dead_render, error_page, DeadRender, DeadStart, Page};
+use super::page::{
+    container_id, dead_render, default_root_layout, error_page, DeadRender, DeadStart, Page,
+    RootLayout,
+};
 use super::{LiveView, Params, Session};
 use crate::csrf::CsrfSecret;
 use crate::socket::{serve, JoinFuture, JoinRequest, SocketConfig};
@@ -124,8 +128,9 @@ impl Config {
     }
 
     /// Where the npm packages `phoenix` and `phoenix_live_view` are
-    /// installed (a `node_modules` folder). By default the workspace's
-    /// `assets/node_modules`.
+    /// installed (a `node_modules` folder), for builds made before they were:
+    /// a build that finds them in the workspace's `assets/node_modules`
+    /// embeds them, and the binary then serves the client from itself.
     pub fn client_dir(mut self, dir: impl Into<PathBuf>) -> Config {
         self.client_dir = dir.into();
         self
@@ -203,6 +208,7 @@ pub(crate) struct LiveState {
     /// Signs the flash carried by a redirect or a live redirect.
     pub(crate) flash_signer: Signer,
     pub(crate) layout: Layout,
+    root_layout: RootLayout,
     pub(crate) routes: Vec<Route>,
 }
 
@@ -231,6 +237,7 @@ pub struct LiveRouter {
     live_session: Arc<str>,
     state: Extensions,
     layout: Layout,
+    root_layout: RootLayout,
 }
 
 impl LiveRouter {
@@ -242,7 +249,15 @@ impl LiveRouter {
             live_session: "default".into(),
             state: Extensions::new(),
             layout: default_layout,
+            root_layout: default_root_layout,
         }
+    }
+
+    /// Renders the document around each view's container with `layout`
+    /// (the default is [`default_root_layout`]).
+    pub fn root_layout(mut self, layout: RootLayout) -> LiveRouter {
+        self.root_layout = layout;
+        self
     }
 
     /// Wraps every view's render in `layout`, which also receives the
@@ -295,6 +310,7 @@ impl LiveRouter {
             static_signer: Signer::new(secret, "cinder live static"),
             flash_signer: Signer::new(secret, "cinder flash"),
             layout: self.layout,
+            root_layout: self.root_layout,
             routes: self.routes,
             config: self.config,
         });
@@ -304,7 +320,8 @@ impl LiveRouter {
             .route(
                 "/assets/phoenix_live_view/phoenix_live_view.esm.js",
                 get(live_view_script),
-            );
+            )
+            .route("/assets/cinder.css", get(stylesheet));
         for (index, route) in state.routes.iter().enumerate() {
             router = router.route(
                 route.path.as_ref(),
@@ -396,7 +413,7 @@ async fn page(
                 title: rendered.title.as_deref().unwrap_or("Cinder"),
                 inner_html: &rendered.html,
             };
-            html(StatusCode::OK, page.to_html())
+            html(StatusCode::OK, page.to_html(state.root_layout))
         }
         Err(error) => {
             let status =
@@ -501,8 +518,17 @@ async fn websocket(
     })
 }
 
+async fn stylesheet() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        assets::STYLESHEET,
+    )
+        .into_response()
+}
+
 async fn phoenix_script(State(state): State<Arc<LiveState>>) -> Response {
-    script(
+    client_script(
+        assets::PHOENIX_JS,
         &state
             .config
             .client_dir
@@ -512,7 +538,8 @@ async fn phoenix_script(State(state): State<Arc<LiveState>>) -> Response {
 }
 
 async fn live_view_script(State(state): State<Arc<LiveState>>) -> Response {
-    script(
+    client_script(
+        assets::LIVE_VIEW_JS,
         &state
             .config
             .client_dir
@@ -521,13 +548,25 @@ async fn live_view_script(State(state): State<Arc<LiveState>>) -> Response {
     .await
 }
 
+/// A client script: the copy embedded at build time, or the file on disk.
+async fn client_script(embedded: Option<&'static [u8]>, path: &Path) -> Response {
+    match embedded {
+        Some(bytes) => javascript(Body::from(bytes)),
+        None => script(path).await,
+    }
+}
+
+fn javascript(body: Body) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        body,
+    )
+        .into_response()
+}
+
 async fn script(path: &Path) -> Response {
     match tokio::fs::read(path).await {
-        Ok(bytes) => (
-            [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
-            Body::from(bytes),
-        )
-            .into_response(),
+        Ok(bytes) => javascript(Body::from(bytes)),
         Err(error) => {
             tracing::error!(path = %path.display(), %error, "the LiveView client is not installed");
             (

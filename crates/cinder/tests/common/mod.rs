@@ -198,7 +198,7 @@ pub async fn get_with_cookie(app: &App, path: &str, cookie: &str) -> Page {
         .nth(1)
         .unwrap_or_default()
         .to_string();
-    let (csrf, id, session) = if status == 200 {
+    let (csrf, id, session) = if status == 200 && html.starts_with("<!DOCTYPE html>") {
         (
             attribute(&html, r#"name="csrf-token" content=""#),
             attribute(&html, r#"<div id=""#),
