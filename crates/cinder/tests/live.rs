@@ -6,6 +6,7 @@ mod common;
 
 use cinder::live::{CheckOrigin, Config};
 use common::{app, connect, get, get_with_cookie, join, join_at, recv, send, Page};
+use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
 
 #[tokio::test]
@@ -460,7 +461,9 @@ async fn the_page_loads_the_client_and_the_stylesheet_from_the_server() {
     let app = app().await;
     let page = get(&app, "/counter").await;
     assert!(page.html.starts_with("<!DOCTYPE html>"));
-    assert!(page.html.contains(r#"<link rel="stylesheet" href="/assets/cinder.css">"#));
+    assert!(page
+        .html
+        .contains(r#"<link rel="stylesheet" href="/assets/cinder.css">"#));
     for path in [
         "/assets/phoenix/phoenix.min.js",
         "/assets/phoenix_live_view/phoenix_live_view.esm.js",
@@ -470,4 +473,90 @@ async fn the_page_loads_the_client_and_the_stylesheet_from_the_server() {
         assert_eq!(asset.status, 200, "{path}");
         assert!(!asset.html.is_empty(), "{path}");
     }
+}
+
+#[tokio::test]
+async fn on_mount_guards_every_mount_of_its_live_session() {
+    let app = app().await;
+    let refused = get(&app, "/admin/pager").await;
+    assert_eq!(refused.status, 403);
+    assert!(refused.html.contains("a key is needed"));
+
+    let page = get(&app, "/admin/pager?key=open").await;
+    assert_eq!(page.status, 200);
+    let mut client = connect(&app, &page.cookie, &page.csrf, None).await.unwrap();
+    let opened = join_at(&mut client, &page, "http://localhost/admin/pager?key=open").await;
+    assert_eq!(opened[4]["status"], "ok");
+    let closed = join_at(&mut client, &page, "http://localhost/admin/pager").await;
+    let frames = [closed, recv(&mut client).await];
+    let reply = frames.iter().find(|frame| frame[3] == "phx_reply").unwrap();
+    assert_eq!(reply[4]["response"], json!({"reason": "unauthorized"}));
+
+    // Views outside the session are not guarded.
+    assert_eq!(get(&app, "/pager").await.status, 200);
+}
+
+#[tokio::test]
+async fn bad_input_gets_its_answer_and_a_neighbour_never_notices() {
+    let app = app().await;
+    let neighbour_page = get(&app, "/pager").await;
+    let mut neighbour = connect(&app, &neighbour_page.cookie, &neighbour_page.csrf, None)
+        .await
+        .unwrap();
+    let neighbour_topic = format!("lv:{}", neighbour_page.id);
+    join_at(&mut neighbour, &neighbour_page, "http://localhost/pager").await;
+
+    // No CSRF token at all: the session is not trusted, the join is stale.
+    let page = get(&app, "/pager").await;
+    let mut no_csrf = connect(&app, &page.cookie, "", None).await.unwrap();
+    let stale = join_at(&mut no_csrf, &page, "http://localhost/pager").await;
+    assert_eq!(stale[4]["response"], json!({"reason": "stale"}));
+
+    // An event the view does not handle: an empty reply, the view goes on.
+    let mut client = connect(&app, &page.cookie, &page.csrf, None).await.unwrap();
+    let topic = format!("lv:{}", page.id);
+    join_at(&mut client, &page, "http://localhost/pager").await;
+    send(
+        &mut client,
+        json!(["4", "5", topic, "event", {"type": "click", "event": "nonsense", "value": {}}]),
+    )
+    .await;
+    assert_eq!(recv(&mut client).await[4]["response"], json!({}));
+    send(
+        &mut client,
+        json!(["4", "6", topic, "event", {"type": "click", "event": "next", "value": {}}]),
+    )
+    .await;
+    assert_eq!(recv(&mut client).await[3], "live_patch");
+
+    // A message over the size limit closes that connection only.
+    let huge = format!(
+        r#"["4","7","{topic}","event",{{"type":"click","event":"x","value":{{"v":"{}"}}}}]"#,
+        "x".repeat(2 * 1024 * 1024)
+    );
+    let _ = client
+        .send(tokio_tungstenite::tungstenite::Message::Text(huge.into()))
+        .await;
+    let closed = tokio::time::timeout(common::PATIENCE, async {
+        loop {
+            match client.next().await {
+                None
+                | Some(Err(_))
+                | Some(Ok(tokio_tungstenite::tungstenite::Message::Close(_))) => return,
+                Some(Ok(_)) => continue,
+            }
+        }
+    })
+    .await;
+    assert!(
+        closed.is_ok(),
+        "the oversized message closes the connection"
+    );
+
+    send(&mut neighbour, json!(["4", "5", neighbour_topic, "event", {"type": "click", "event": "next", "value": {}}])).await;
+    assert_eq!(
+        recv(&mut neighbour).await[3],
+        "live_patch",
+        "the neighbour still works"
+    );
 }

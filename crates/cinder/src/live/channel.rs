@@ -14,7 +14,9 @@ use tokio::sync::oneshot;
 
 use super::flash::{Flash, Layout};
 use super::form::{decode_form, key_path};
-use super::router::{LiveState, Route, SessionToken, StaticToken, FLASH_MAX_AGE, SESSION_MAX_AGE};
+use super::router::{
+    check_on_mount, LiveState, Route, SessionToken, StaticToken, FLASH_MAX_AGE, SESSION_MAX_AGE,
+};
 use super::{Event, Leave, LiveView, Outgoing, Params, Patch, Session, Socket, LIVEVIEW_VERSION};
 use crate::diff;
 use crate::rendered::Rendered;
@@ -98,6 +100,10 @@ impl ChannelRouter for LiveChannels {
                 flash,
                 flash_signer: self.state.flash_signer.clone(),
             };
+            if let Err(refused) = check_on_mount(route, &start.session, &start.params) {
+                tracing::info!(route = %route.path, %refused, "on_mount refused a connected mount");
+                return Err(JoinRefused::reason("unauthorized"));
+            }
             (route.join)(request, start).await
         })
     }

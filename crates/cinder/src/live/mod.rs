@@ -68,7 +68,7 @@ use crate::Rendered;
 pub use flash::{default_layout, Flash, Layout};
 pub use form::decode_form;
 pub use page::{default_root_layout, RootLayout, RootPage};
-pub use router::{CheckOrigin, Config, ConfigError, LiveRouter};
+pub use router::{CheckOrigin, Config, ConfigError, LiveRouter, OnMount};
 
 /// The version of the official client this server speaks to.
 pub const LIVEVIEW_VERSION: &str = "1.2.12";

@@ -25,7 +25,7 @@ use super::page::{
     container_id, dead_render, default_root_layout, error_page, DeadRender, DeadStart, Page,
     RootLayout,
 };
-use super::{LiveView, Params, Session};
+use super::{LiveView, MountError, Params, Session};
 use crate::csrf::CsrfSecret;
 use crate::socket::{serve, JoinFuture, JoinRequest, SocketConfig};
 use crate::token::Signer;
@@ -188,8 +188,28 @@ type DeadFn = fn(DeadStart) -> DeadRender;
 pub(crate) struct Route {
     pub(crate) path: Arc<str>,
     pub(crate) live_session: Arc<str>,
+    /// The live session's hooks, run before every mount of this view.
+    pub(crate) on_mount: Arc<[OnMount]>,
     dead: DeadFn,
     pub(crate) join: JoinFn,
+}
+
+/// A check run before a view of its live session mounts, in the dead render
+/// and again when connected: typically authentication from the session. An
+/// error refuses the page with its status (and a connected mount is
+/// answered `unauthorized`, so the client loads the page and sees that).
+pub type OnMount = fn(&Session, &Params) -> Result<(), MountError>;
+
+/// Runs a route's hooks in order; the first refusal wins.
+pub(crate) fn check_on_mount(
+    route: &Route,
+    session: &Session,
+    params: &Params,
+) -> Result<(), MountError> {
+    route
+        .on_mount
+        .iter()
+        .try_for_each(|hook| hook(session, params))
 }
 
 /// Shared by every request and connection of one router.
@@ -238,6 +258,7 @@ pub struct LiveRouter {
     state: Extensions,
     layout: Layout,
     root_layout: RootLayout,
+    on_mount: Vec<OnMount>,
 }
 
 impl LiveRouter {
@@ -250,7 +271,16 @@ impl LiveRouter {
             state: Extensions::new(),
             layout: default_layout,
             root_layout: default_root_layout,
+            on_mount: Vec::new(),
         }
+    }
+
+    /// Adds a hook that runs before every mount of the views added after
+    /// it, until the next [`live_session`](LiveRouter::live_session): the
+    /// session's guard, such as "signed in".
+    pub fn on_mount(mut self, hook: OnMount) -> LiveRouter {
+        self.on_mount.push(hook);
+        self
     }
 
     /// Renders the document around each view's container with `layout`
@@ -283,6 +313,7 @@ impl LiveRouter {
     /// added before any call share the session `"default"`.
     pub fn live_session(mut self, name: &str) -> LiveRouter {
         self.live_session = name.into();
+        self.on_mount.clear();
         self
     }
 
@@ -291,6 +322,7 @@ impl LiveRouter {
         self.routes.push(Route {
             path: path.into(),
             live_session: self.live_session.clone(),
+            on_mount: self.on_mount.clone().into(),
             dead: dead_render::<V>,
             join: join_view::<V>,
         });
@@ -391,7 +423,11 @@ async fn page(
         layout: state.layout,
         flash: flash.clone(),
     };
-    let mut response = match (route.dead)(start).await {
+    let rendered = match check_on_mount(route, &start.session, &start.params) {
+        Ok(()) => (route.dead)(start).await,
+        Err(refused) => Err(refused),
+    };
+    let mut response = match rendered {
         Ok(rendered) if rendered.redirect_to.is_some() => {
             // Patching or leaving during the dead render is a redirect, as in Phoenix.
             let to = rendered.redirect_to.unwrap_or_default();
@@ -495,6 +531,8 @@ async fn websocket(
             .into_response();
     }
     let connect = Arc::new(connection(&state, &headers, query.as_deref()));
+    let limit = state.config.socket.max_message_bytes;
+    let upgrade = upgrade.max_message_size(limit).max_frame_size(limit);
     upgrade.on_upgrade(move |ws| async move {
         let sockets = match state.sockets().await {
             Ok(sockets) => sockets.clone(),

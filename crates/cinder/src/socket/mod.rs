@@ -76,6 +76,9 @@ pub struct SocketConfig {
     /// How long a connection may stay silent before it is closed. The client
     /// sends a heartbeat every 30 s.
     pub idle_timeout: Duration,
+    /// The largest message a client may send; a larger one closes its
+    /// connection. Upload chunks are 64 KiB by default.
+    pub max_message_bytes: usize,
 }
 
 impl Default for SocketConfig {
@@ -83,6 +86,7 @@ impl Default for SocketConfig {
         SocketConfig {
             max_channels: 100,
             idle_timeout: Duration::from_secs(60),
+            max_message_bytes: 1024 * 1024,
         }
     }
 }

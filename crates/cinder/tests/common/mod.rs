@@ -122,6 +122,14 @@ impl LiveView for Pager {
     }
 }
 
+/// The admin session's guard: the URL must carry `key=open`.
+fn require_key(_session: &Session, params: &Params) -> Result<(), MountError> {
+    match params.get("key") {
+        Some("open") => Ok(()),
+        _ => Err(MountError::new(403, "a key is needed")),
+    }
+}
+
 pub struct App {
     pub address: std::net::SocketAddr,
     pub task: tokio::task::JoinHandle<()>,
@@ -143,6 +151,7 @@ pub async fn app_with(config: Config) -> App {
         .live::<Counter>("/counter")
         .live::<Pager>("/pager")
         .live_session("admin")
+        .on_mount(require_key)
         .live::<Pager>("/admin/pager")
         .into_router();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
