@@ -560,3 +560,33 @@ async fn bad_input_gets_its_answer_and_a_neighbour_never_notices() {
         "the neighbour still works"
     );
 }
+
+#[tokio::test]
+async fn an_expired_session_token_is_stale() {
+    let app = app().await;
+    let page = get(&app, "/counter").await;
+    // Signed like the router's session tokens (same secret and purpose),
+    // three weeks ago: past the two-week limit.
+    let signer = cinder::token::Signer::new(&[7u8; 32], "cinder live session");
+    let three_weeks_ago = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        - 21 * 24 * 60 * 60;
+    let expired = signer.sign_at(&json!({"id": page.id, "view": 0}), three_weeks_ago);
+    let fresh = signer.sign(&json!({"id": page.id, "view": 0}));
+    let mut client = connect(&app, &page.cookie, &page.csrf, None).await.unwrap();
+    let old = Page {
+        session: expired,
+        ..page
+    };
+    assert_eq!(
+        join(&mut client, &old, "").await[4]["response"],
+        json!({"reason": "stale"})
+    );
+    let new = Page {
+        session: fresh,
+        ..old
+    };
+    assert_eq!(join(&mut client, &new, "").await[4]["status"], "ok");
+}
