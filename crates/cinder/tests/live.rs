@@ -567,7 +567,7 @@ async fn an_expired_session_token_is_stale() {
     let page = get(&app, "/counter").await;
     // Signed like the router's session tokens (same secret and purpose),
     // three weeks ago: past the two-week limit.
-    let signer = cinder::token::Signer::new(&[7u8; 32], "cinder live session");
+    let signer = cinder::token::Signer::new(&[7u8; 32], "cinder live session\0");
     let three_weeks_ago = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -589,4 +589,26 @@ async fn an_expired_session_token_is_stale() {
         ..old
     };
     assert_eq!(join(&mut client, &new, "").await[4]["status"], "ok");
+}
+
+#[tokio::test]
+async fn any_node_with_the_same_secret_and_salt_serves_a_page_rendered_by_another() {
+    let config = || Config::new([7u8; 32]).unwrap().signing_salt("2026-11");
+    let first = common::app_with(config()).await;
+    let second = common::app_with(config()).await;
+    let rotated = common::app_with(config().signing_salt("2026-12")).await;
+    let page = get(&first, "/counter").await;
+
+    let mut client = connect(&second, &page.cookie, &page.csrf, None)
+        .await
+        .unwrap();
+    assert_eq!(join(&mut client, &page, "").await[4]["status"], "ok");
+
+    let mut client = connect(&rotated, &page.cookie, &page.csrf, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        join(&mut client, &page, "").await[4]["response"],
+        json!({"reason": "stale"})
+    );
 }

@@ -90,6 +90,7 @@ impl CheckOrigin {
 #[derive(Clone, Debug)]
 pub struct Config {
     secret: Arc<[u8]>,
+    signing_salt: String,
     client_dir: PathBuf,
     socket: SocketConfig,
     check_origin: CheckOrigin,
@@ -108,6 +109,7 @@ impl Config {
         }
         Ok(Config {
             secret: secret.into(),
+            signing_salt: String::new(),
             client_dir: default_client_dir(),
             socket: SocketConfig::default(),
             check_origin: CheckOrigin::default(),
@@ -133,6 +135,13 @@ impl Config {
     /// embeds them, and the binary then serves the client from itself.
     pub fn client_dir(mut self, dir: impl Into<PathBuf>) -> Config {
         self.client_dir = dir.into();
+        self
+    }
+
+    /// A salt mixed into every signature (sessions, pages, flash): change it
+    /// to invalidate everything signed before without changing the secret.
+    pub fn signing_salt(mut self, salt: impl Into<String>) -> Config {
+        self.signing_salt = salt.into();
         self
     }
 
@@ -333,14 +342,16 @@ impl LiveRouter {
     /// scripts under `/assets`.
     pub fn into_router(self) -> axum::Router {
         let secret = &self.config.secret;
+        let salt = &self.config.signing_salt;
+        let signer = |purpose: &str| Signer::new(secret, &format!("{purpose}\0{salt}"));
         let state = Arc::new(LiveState {
             views: OnceCell::new(),
             sockets: OnceCell::new(),
             app_state: Arc::new(self.state),
-            cookie_signer: Signer::new(secret, "cinder cookie session"),
-            session_signer: Signer::new(secret, "cinder live session"),
-            static_signer: Signer::new(secret, "cinder live static"),
-            flash_signer: Signer::new(secret, "cinder flash"),
+            cookie_signer: signer("cinder cookie session"),
+            session_signer: signer("cinder live session"),
+            static_signer: signer("cinder live static"),
+            flash_signer: signer("cinder flash"),
             layout: self.layout,
             root_layout: self.root_layout,
             routes: self.routes,
