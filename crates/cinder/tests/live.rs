@@ -451,6 +451,21 @@ async fn a_flash_travels_with_a_redirect_through_the_cookie_and_the_static_token
         "{joined}"
     );
 
+    // A rejoin (after a crash or a reconnect) does not show it again.
+    send(
+        &mut client,
+        json!(["5", "5", format!("lv:{}", next.id), "phx_join", {"url": "http://localhost/counter", "params": {"_mounts": 1}, "session": next.session, "static": static_token}]),
+    )
+    .await;
+    let frames = [recv(&mut client).await, recv(&mut client).await];
+    let rejoined = frames.iter().find(|frame| frame[3] == "phx_reply").unwrap();
+    assert!(
+        !rejoined[4]["response"]["rendered"]
+            .to_string()
+            .contains("Gone"),
+        "{rejoined}"
+    );
+
     // A forged flash cookie shows nothing.
     let forged = get_with_cookie(&app, "/counter", "__phoenix_flash__=forged.token").await;
     assert!(!forged.html.contains(r#"id="flash""#));

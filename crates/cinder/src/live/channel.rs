@@ -55,6 +55,8 @@ struct JoinPayload {
     #[serde(rename = "static")]
     static_token: Option<String>,
     flash: Option<String>,
+    #[serde(default)]
+    params: Value,
 }
 
 impl ChannelRouter for LiveChannels {
@@ -111,7 +113,9 @@ impl ChannelRouter for LiveChannels {
 
 impl LiveChannels {
     /// The flash the joining view starts with: carried by a live redirect,
-    /// or the one the dead render showed.
+    /// or the one the dead render showed, on the page's first join only (the
+    /// client counts its joins in `_mounts`; a rejoin after a crash or a
+    /// reconnect must not show it again).
     fn initial_flash(&self, payload: &JoinPayload, id: &str) -> Flash {
         if let Some(token) = &payload.flash {
             return self
@@ -119,6 +123,15 @@ impl LiveChannels {
                 .flash_signer
                 .verify(token, FLASH_MAX_AGE)
                 .unwrap_or_default();
+        }
+        let first_join = payload
+            .params
+            .get("_mounts")
+            .and_then(Value::as_u64)
+            .unwrap_or(0)
+            == 0;
+        if !first_join {
+            return Flash::default();
         }
         payload
             .static_token
