@@ -44,6 +44,7 @@ const DEMOS: &[(&str, &str)] = &[
         "/table",
         "A sortable, paginated table with its state in the URL",
     ),
+    ("/form", "A sign-up form with live validation and a flash"),
     ("/chat", "A chat room: PubSub across tabs, presence"),
 ];
 
