@@ -4,8 +4,14 @@
 //! - `cargo run --release -p cinder-bench --bin runtime-bench`: the runtime's
 //!   memory per idle process and its message, spawn and call rates, printed
 //!   as a table and a one-line JSON summary.
+//! - `cinder-bench-server` and `cinder-loadgen`: a LiveView server with the
+//!   pages Phoenix LiveView was measured on, and a load generator that speaks
+//!   the LiveView protocol to any server over loopback ([`live_client`]).
 //!
-//! The workloads shared by both live here so they measure the same thing.
+//! The runtime workloads shared by the criterion benchmarks and
+//! `runtime-bench` live here so they measure the same thing.
+
+pub mod live_client;
 
 use std::time::{Duration, Instant};
 

@@ -1,0 +1,171 @@
+//! The benchmark server: the two pages Phoenix LiveView was measured on,
+//! served by Cinder, for `cinder-loadgen` to measure.
+//!
+//! ```text
+//! cargo build --release -p cinder-bench
+//! taskset -c 0 target/release/cinder-bench-server --port 4100 --workers 1
+//! ```
+//!
+//! - `/counter`: a count and a button; the event `inc` adds one.
+//! - `/rows`: 100 rows `{id, value}` in an ordinary `@for`; the event `bump`
+//!   with `{"i": "k"}` adds one to row `k`.
+//!
+//! The secret comes from `CINDER_SECRET_KEY_BASE`, or is made up for the run.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use axum::serve::ListenerExt;
+use cinder::live::{Config, Event, LiveRouter, LiveView, MountError, Params, Session, Socket};
+use cinder::{html, Rendered};
+
+/// `/counter`: the smallest view with state.
+struct Counter {
+    count: u64,
+}
+
+impl LiveView for Counter {
+    type Info = ();
+
+    async fn mount(_: &Params, _: &Session, _: &mut Socket<Self>) -> Result<Self, MountError> {
+        Ok(Counter { count: 0 })
+    }
+
+    async fn handle_event(&mut self, event: Event, _: &mut Socket<Self>) {
+        if event.name() == "inc" {
+            self.count += 1;
+        }
+    }
+
+    fn render(&self) -> Rendered {
+        html! { <h1>"Count: "{self.count}</h1><button phx-click="inc">"+"</button> }
+    }
+}
+
+/// How many rows `/rows` shows.
+const ROWS: u32 = 100;
+
+/// One row of `/rows`.
+struct Row {
+    id: u32,
+    value: u64,
+}
+
+/// `/rows`: a list rendered by a plain comprehension, without keys or memos,
+/// as a first version of a page usually is.
+struct Rows {
+    rows: Vec<Row>,
+}
+
+impl LiveView for Rows {
+    type Info = ();
+
+    async fn mount(_: &Params, _: &Session, _: &mut Socket<Self>) -> Result<Self, MountError> {
+        let rows = (1..=ROWS).map(|id| Row { id, value: 0 }).collect();
+        Ok(Rows { rows })
+    }
+
+    async fn handle_event(&mut self, event: Event, _: &mut Socket<Self>) {
+        if event.name() != "bump" {
+            return;
+        }
+        let Some(id) = event.get("i").and_then(|i| i.parse::<u32>().ok()) else {
+            return;
+        };
+        if let Some(row) = self.rows.iter_mut().find(|row| row.id == id) {
+            row.value += 1;
+        }
+    }
+
+    fn render(&self) -> Rendered {
+        html! {
+            <ul>
+                @for row in &self.rows {
+                    <li id={format!("row-{}", row.id)} phx-click="bump" phx-value-i={row.id}>"Row "{row.id}": "{row.value}</li>
+                }
+            </ul>
+        }
+    }
+}
+
+/// What the command line asked for.
+struct Options {
+    port: u16,
+    workers: usize,
+}
+
+fn options() -> Result<Options, String> {
+    let mut options = Options {
+        port: 4100,
+        workers: 1,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let value = args.next().ok_or_else(|| format!("{arg} needs a value"))?;
+        match arg.as_str() {
+            "--port" => options.port = value.parse().map_err(|_| "--port takes a port number")?,
+            "--workers" => {
+                options.workers = value
+                    .parse()
+                    .ok()
+                    .filter(|&n| n > 0)
+                    .ok_or("--workers takes a positive number of threads")?;
+            }
+            other => return Err(format!("unknown option {other} (--port N, --workers N)")),
+        }
+    }
+    Ok(options)
+}
+
+fn config() -> Config {
+    match std::env::var("CINDER_SECRET_KEY_BASE") {
+        Ok(secret) if !secret.is_empty() => Config::new(secret).unwrap_or_else(|error| {
+            eprintln!("CINDER_SECRET_KEY_BASE: {error}");
+            std::process::exit(2);
+        }),
+        _ => Config::random(),
+    }
+}
+
+async fn serve(port: u16) -> Result<(), String> {
+    let app = LiveRouter::new(config())
+        .live::<Counter>("/counter")
+        .live::<Rows>("/rows")
+        .into_router();
+    let address = SocketAddr::from(([127, 0, 0, 1], port));
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(|error| format!("cannot listen on {address}: {error}"))?
+        // Replies are small frames sent while others may be unacknowledged;
+        // Nagle's algorithm would hold them back for the peer's delayed ACK.
+        .tap_io(|stream| {
+            let _ = stream.set_nodelay(true);
+        });
+    // The load generator waits for this line before it starts.
+    println!("listening on http://{address}");
+    axum::serve(listener, app)
+        .await
+        .map_err(|error| format!("the server stopped: {error}"))
+}
+
+fn main() -> ExitCode {
+    let options = match options() {
+        Ok(options) => options,
+        Err(error) => {
+            eprintln!("{error}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(options.workers)
+        .enable_all()
+        .build()
+        .expect("the tokio runtime starts");
+    match runtime.block_on(serve(options.port)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("{error}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,923 @@
+//! `cinder-loadgen`: load on a LiveView server over loopback, in the
+//! protocol the official client speaks, so it measures Phoenix as well as
+//! Cinder.
+//!
+//! ```text
+//! cinder-loadgen connect   --addr 127.0.0.1:4100 --path /counter --sessions 19500 --duration 30 --server-pid PID
+//! cinder-loadgen events    --addr 127.0.0.1:4100 --path /rows --sessions 1000 --rate 5000 --duration 10 --server-pid PID
+//! cinder-loadgen broadcast --addr 127.0.0.1:4000 --path /chat --sessions 1000
+//! cinder-loadgen render    --addr 127.0.0.1:4100 --path /counter --connections 50 --duration 10
+//! ```
+//!
+//! Every run ends with a one-line JSON summary on stdout. The generator runs
+//! on one thread, so `taskset -c 1` gives it exactly one core.
+//!
+//! - `connect` opens the sessions (GET, cookie, CSRF token, WebSocket,
+//!   `phx_join`), `--concurrency` at a time, holds them for `--duration`
+//!   seconds with heartbeats, and reports the setup rate and the server's
+//!   resident memory per session.
+//! - `events` sends `--rate` events a second in all, spread round-robin over
+//!   the sessions on a fixed schedule that does not wait for replies, and
+//!   reports the round trip from sending each event to its reply, and the
+//!   server's CPU time per event.
+//! - `broadcast` posts one message to the showcase's `/chat` and reports how
+//!   long until every session has received it in a `diff`.
+//! - `render` fetches the page over `--connections` keep-alive connections
+//!   for `--duration` seconds, as a first visit (no cookie).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use cinder_bench::live_client::{Frame, HttpConnection, LiveSession, Sources};
+use futures_util::{SinkExt, StreamExt};
+use hdrhistogram::Histogram;
+use serde_json::{json, Value};
+use tokio::sync::{mpsc, watch};
+use tokio::time::{Instant, MissedTickBehavior};
+use tokio_tungstenite::tungstenite::Message;
+
+/// How long the generator waits for replies still due after a run.
+const DRAIN: Duration = Duration::from_secs(5);
+/// How long `broadcast` waits for every session to receive the message.
+const BROADCAST_PATIENCE: Duration = Duration::from_secs(60);
+
+fn main() -> ExitCode {
+    let options = match Options::parse(std::env::args().skip(1)) {
+        Ok(options) => options,
+        Err(error) => {
+            eprintln!("{error}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let nofile = raise_open_files_limit();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("the tokio runtime starts");
+    let mut summary = runtime.block_on(run(&options));
+    summary["open_files_limit"] = json!(nofile);
+    println!("{summary}");
+    ExitCode::SUCCESS
+}
+
+async fn run(options: &Options) -> Value {
+    match options.mode {
+        Mode::Connect => connect(options).await,
+        Mode::Events => events(options).await,
+        Mode::Broadcast => broadcast(options).await,
+        Mode::Render => render(options).await,
+    }
+}
+
+const USAGE: &str =
+    "usage: cinder-loadgen <connect|events|broadcast|render> [--addr 127.0.0.1:4100] \
+[--path /counter] [--sessions N] [--concurrency N] [--duration SECONDS] [--rate EVENTS_PER_SECOND] \
+[--event inc|bump] [--connections N] [--heartbeat SECONDS] [--server-pid PID]";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    Connect,
+    Events,
+    Broadcast,
+    Render,
+}
+
+/// The command line.
+#[derive(Debug)]
+struct Options {
+    mode: Mode,
+    addr: SocketAddr,
+    path: String,
+    sessions: usize,
+    concurrency: usize,
+    duration: Duration,
+    rate: f64,
+    event: String,
+    connections: usize,
+    heartbeat: Duration,
+    server_pid: Option<u32>,
+}
+
+impl Options {
+    fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
+        let mode = match args.next().as_deref() {
+            Some("connect") => Mode::Connect,
+            Some("events") => Mode::Events,
+            Some("broadcast") => Mode::Broadcast,
+            Some("render") => Mode::Render,
+            Some(other) => return Err(format!("unknown mode {other}")),
+            None => return Err("no mode given".into()),
+        };
+        let mut options = Options::defaults(mode);
+        let mut event = None;
+        while let Some(flag) = args.next() {
+            let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
+            match flag.as_str() {
+                "--addr" => options.addr = parse(&flag, &value)?,
+                "--path" => options.path = value,
+                "--sessions" => options.sessions = parse(&flag, &value)?,
+                "--concurrency" => options.concurrency = parse(&flag, &value)?,
+                "--duration" => options.duration = seconds(&flag, &value)?,
+                "--rate" => options.rate = parse(&flag, &value)?,
+                "--event" => event = Some(value),
+                "--connections" => options.connections = parse(&flag, &value)?,
+                "--heartbeat" => options.heartbeat = seconds(&flag, &value)?,
+                "--server-pid" => options.server_pid = Some(parse(&flag, &value)?),
+                _ => return Err(format!("unknown option {flag}")),
+            }
+        }
+        options.event = event.unwrap_or_else(|| default_event(&options.path).into());
+        options.check()
+    }
+
+    fn defaults(mode: Mode) -> Options {
+        Options {
+            mode,
+            addr: SocketAddr::from(([127, 0, 0, 1], 4100)),
+            path: if mode == Mode::Broadcast {
+                "/chat"
+            } else {
+                "/counter"
+            }
+            .into(),
+            sessions: 100,
+            concurrency: 50,
+            duration: Duration::from_secs(10),
+            rate: 1000.0,
+            event: String::new(),
+            connections: 50,
+            heartbeat: Duration::from_secs(30),
+            server_pid: None,
+        }
+    }
+
+    fn check(self) -> Result<Options, String> {
+        if !self.addr.ip().is_loopback() {
+            return Err(format!("{} is not a loopback address", self.addr));
+        }
+        if self.sessions == 0 || self.concurrency == 0 || self.connections == 0 {
+            return Err("--sessions, --concurrency and --connections must be positive".into());
+        }
+        if !self.rate.is_finite() || self.rate <= 0.0 {
+            return Err("--rate must be positive".into());
+        }
+        if self.heartbeat.is_zero() {
+            return Err("--heartbeat must be positive".into());
+        }
+        Ok(self)
+    }
+}
+
+fn parse<T: std::str::FromStr>(flag: &str, value: &str) -> Result<T, String> {
+    value
+        .parse()
+        .map_err(|_| format!("{flag}: cannot read {value:?}"))
+}
+
+fn seconds(flag: &str, value: &str) -> Result<Duration, String> {
+    let seconds: f64 = parse(flag, value)?;
+    Duration::try_from_secs_f64(seconds).map_err(|_| format!("{flag}: {value} is not a duration"))
+}
+
+/// The event each benchmark page answers: `bump` on `/rows`, `inc` elsewhere.
+fn default_event(path: &str) -> &'static str {
+    if path.starts_with("/rows") {
+        "bump"
+    } else {
+        "inc"
+    }
+}
+
+/// Raises this process's soft open-files limit to its hard limit, since
+/// each held session is a socket. Returns the limit in force.
+fn raise_open_files_limit() -> u64 {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `limit` is a valid, writable rlimit for the duration of the calls.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return 0;
+        }
+        if limit.rlim_cur < limit.rlim_max {
+            let raised = libc::rlimit {
+                rlim_cur: limit.rlim_max,
+                rlim_max: limit.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                limit = raised;
+            }
+        }
+    }
+    limit.rlim_cur
+}
+
+/// What `/proc` says about the server process.
+mod server {
+    /// Resident memory in KiB (`VmRSS` of `/proc/<pid>/status`).
+    pub fn rss_kib(pid: Option<u32>) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", pid?)).ok()?;
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))?
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .ok()
+    }
+
+    /// User plus system CPU time in microseconds (`utime + stime` of
+    /// `/proc/<pid>/stat`).
+    pub fn cpu_micros(pid: Option<u32>) -> Option<u64> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid?)).ok()?;
+        // The command name may hold spaces; fields are counted after its ')'.
+        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+        let utime: u64 = fields.get(11)?.parse().ok()?;
+        let stime: u64 = fields.get(12)?.parse().ok()?;
+        // SAFETY: sysconf only reads a configuration value.
+        let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+        let ticks = u64::try_from(ticks).ok().filter(|&t| t > 0)?;
+        Some((utime + stime) * 1_000_000 / ticks)
+    }
+}
+
+/// A latency histogram in microseconds, up to a minute.
+fn histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 60_000_000, 3).expect("valid histogram bounds")
+}
+
+fn micros(duration: Duration) -> u64 {
+    u64::try_from(duration.as_micros())
+        .unwrap_or(u64::MAX)
+        .max(1)
+}
+
+/// Quantiles of a microsecond histogram, in milliseconds.
+fn quantiles(histogram: &Histogram<u64>) -> Value {
+    let ms = |micros: u64| micros as f64 / 1000.0;
+    if histogram.is_empty() {
+        return Value::Null;
+    }
+    json!({
+        "p50_ms": ms(histogram.value_at_quantile(0.50)),
+        "p90_ms": ms(histogram.value_at_quantile(0.90)),
+        "p99_ms": ms(histogram.value_at_quantile(0.99)),
+        "p999_ms": ms(histogram.value_at_quantile(0.999)),
+        "max_ms": ms(histogram.max()),
+    })
+}
+
+fn per(numerator: f64, denominator: f64) -> Option<f64> {
+    (denominator > 0.0).then(|| (numerator / denominator * 100.0).round() / 100.0)
+}
+
+/// What every session's task adds up.
+struct Shared {
+    latency: Mutex<Histogram<u64>>,
+    sent: AtomicU64,
+    replies: AtomicU64,
+    reply_bytes: AtomicU64,
+    errors: AtomicU64,
+    closed: AtomicU64,
+    /// When the last frame arrived, in microseconds since `origin`.
+    last_frame: AtomicU64,
+    origin: Instant,
+    /// For `broadcast`: the text to look for in `diff` pushes, and when it was posted.
+    marker: OnceLock<(String, Instant)>,
+    arrivals: Mutex<Histogram<u64>>,
+    arrived: AtomicU64,
+}
+
+impl Shared {
+    fn new() -> Arc<Shared> {
+        Arc::new(Shared {
+            latency: Mutex::new(histogram()),
+            sent: AtomicU64::new(0),
+            replies: AtomicU64::new(0),
+            reply_bytes: AtomicU64::new(0),
+            errors: AtomicU64::new(0),
+            closed: AtomicU64::new(0),
+            last_frame: AtomicU64::new(0),
+            origin: Instant::now(),
+            marker: OnceLock::new(),
+            arrivals: Mutex::new(histogram()),
+            arrived: AtomicU64::new(0),
+        })
+    }
+
+    fn count(counter: &AtomicU64) -> u64 {
+        counter.load(Ordering::Relaxed)
+    }
+
+    fn since_last_frame(&self) -> Duration {
+        let last = Duration::from_micros(Shared::count(&self.last_frame));
+        self.origin.elapsed().saturating_sub(last)
+    }
+}
+
+/// What a session's task is asked to send.
+struct Push {
+    /// The `event` message's payload, JSON.
+    payload: String,
+}
+
+/// One held session, as its task runs it.
+struct Driver {
+    session: LiveSession,
+    shared: Arc<Shared>,
+    /// Sent events by reference, with when they were written.
+    pending: HashMap<u64, Instant>,
+    /// Whether this session has seen the broadcast marker yet.
+    saw_marker: bool,
+}
+
+impl Driver {
+    async fn run(
+        mut self,
+        mut pushes: mpsc::UnboundedReceiver<Push>,
+        mut stop: watch::Receiver<bool>,
+        heartbeat: Duration,
+    ) {
+        let mut beat = tokio::time::interval_at(Instant::now() + heartbeat, heartbeat);
+        beat.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut pushes_open = true;
+        loop {
+            let alive = tokio::select! {
+                _ = stop.changed() => return,
+                push = pushes.recv(), if pushes_open => match push {
+                    Some(push) => self.push(&push.payload).await,
+                    None => { pushes_open = false; true }
+                },
+                _ = beat.tick() => self.heartbeat().await,
+                message = self.session.socket.next() => self.receive(message),
+            };
+            if !alive {
+                self.shared.closed.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+        }
+    }
+
+    async fn push(&mut self, payload: &str) -> bool {
+        let msg_ref = self.session.next_ref();
+        let frame = self.session.event_frame(msg_ref, payload);
+        self.pending.insert(msg_ref, Instant::now());
+        self.shared.sent.fetch_add(1, Ordering::Relaxed);
+        self.send(frame).await
+    }
+
+    async fn heartbeat(&mut self) -> bool {
+        let msg_ref = self.session.next_ref();
+        self.send(LiveSession::heartbeat_frame(msg_ref)).await
+    }
+
+    async fn send(&mut self, frame: String) -> bool {
+        self.session.socket.send(Message::text(frame)).await.is_ok()
+    }
+
+    /// Takes in one frame; false once the socket is gone.
+    fn receive(
+        &mut self,
+        message: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>,
+    ) -> bool {
+        let text = match message {
+            Some(Ok(Message::Text(text))) => text,
+            Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return false,
+            Some(Ok(_)) => return true,
+        };
+        let shared = &self.shared;
+        let now = Instant::now();
+        shared
+            .last_frame
+            .store(micros(now - shared.origin), Ordering::Relaxed);
+        match Frame::parse(&text) {
+            Ok(frame) => self.frame(&frame, text.len(), now),
+            Err(_) => {
+                shared.errors.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.watch_marker(&text, now);
+        true
+    }
+
+    fn frame(&mut self, frame: &Frame, bytes: usize, now: Instant) {
+        if frame.event != "phx_reply" || frame.topic != self.session.topic {
+            return;
+        }
+        let Some(sent) = frame.ref_number().and_then(|r| self.pending.remove(&r)) else {
+            return;
+        };
+        let shared = &self.shared;
+        if frame.status().ok() != Some("ok") {
+            shared.errors.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        shared.replies.fetch_add(1, Ordering::Relaxed);
+        shared
+            .reply_bytes
+            .fetch_add(bytes as u64, Ordering::Relaxed);
+        let _ = shared
+            .latency
+            .lock()
+            .expect("the histogram lock is never poisoned")
+            .record(micros(now - sent));
+    }
+
+    fn watch_marker(&mut self, text: &str, now: Instant) {
+        let Some((marker, posted)) = self.shared.marker.get() else {
+            return;
+        };
+        if self.saw_marker || !text.contains(marker.as_str()) || !text.contains(r#","diff","#) {
+            return;
+        }
+        self.saw_marker = true;
+        self.shared.arrived.fetch_add(1, Ordering::Relaxed);
+        let _ = self
+            .shared
+            .arrivals
+            .lock()
+            .expect("the histogram lock is never poisoned")
+            .record(micros(now - *posted));
+    }
+}
+
+/// The sessions of a run, each held by its own task.
+struct Sessions {
+    pushes: Vec<mpsc::UnboundedSender<Push>>,
+    stop: watch::Sender<bool>,
+    failures: u64,
+    first_error: Option<String>,
+    setup: Duration,
+    setup_latency: Histogram<u64>,
+    page_bytes: usize,
+    join_reply_bytes: usize,
+    sources: Arc<Sources>,
+}
+
+impl Sessions {
+    fn summary(&self) -> Value {
+        let joined = self.pushes.len();
+        json!({
+            "sessions_joined": joined,
+            "failures": self.failures,
+            "first_error": self.first_error,
+            "setup_seconds": (self.setup.as_secs_f64() * 1000.0).round() / 1000.0,
+            "setup_per_sec": per(joined as f64, self.setup.as_secs_f64()),
+            "setup_latency": quantiles(&self.setup_latency),
+            "page_bytes": self.page_bytes,
+            "join_reply_bytes": self.join_reply_bytes,
+            "extra_source_addresses": self.sources.extra(),
+        })
+    }
+}
+
+/// What one setup worker collected.
+struct Opened {
+    pushes: Vec<mpsc::UnboundedSender<Push>>,
+    setup_latency: Histogram<u64>,
+    page_bytes: usize,
+    join_reply_bytes: usize,
+    failures: u64,
+    first_error: Option<String>,
+}
+
+/// What a setup worker needs to start holding the sessions it opens.
+#[derive(Clone)]
+struct Setup {
+    sources: Arc<Sources>,
+    next: Arc<AtomicU64>,
+    shared: Arc<Shared>,
+    stopped: watch::Receiver<bool>,
+    addr: SocketAddr,
+    path: Arc<str>,
+    total: u64,
+    heartbeat: Duration,
+}
+
+/// Opens `options.sessions` sessions, `options.concurrency` at a time; each
+/// is held by its own task from the moment it has joined, so its heartbeats
+/// run while the others are still being opened.
+async fn open_sessions(options: &Options, shared: &Arc<Shared>) -> Sessions {
+    let (stop, stopped) = watch::channel(false);
+    let setup = Setup {
+        sources: Arc::new(Sources::default()),
+        next: Arc::new(AtomicU64::new(0)),
+        shared: shared.clone(),
+        stopped,
+        addr: options.addr,
+        path: options.path.as_str().into(),
+        total: options.sessions as u64,
+        heartbeat: options.heartbeat,
+    };
+    let started = Instant::now();
+    let workers: Vec<_> = (0..options.concurrency.min(options.sessions))
+        .map(|_| tokio::spawn(open_some(setup.clone())))
+        .collect();
+    let mut sessions = Sessions {
+        pushes: Vec::with_capacity(options.sessions),
+        stop,
+        failures: 0,
+        first_error: None,
+        setup: Duration::ZERO,
+        setup_latency: histogram(),
+        page_bytes: 0,
+        join_reply_bytes: 0,
+        sources: setup.sources.clone(),
+    };
+    for worker in workers {
+        let part = worker.await.expect("a setup worker does not panic");
+        sessions.pushes.extend(part.pushes);
+        let _ = sessions.setup_latency.add(&part.setup_latency);
+        sessions.page_bytes = sessions.page_bytes.max(part.page_bytes);
+        sessions.join_reply_bytes = sessions.join_reply_bytes.max(part.join_reply_bytes);
+        sessions.failures += part.failures;
+        sessions.first_error = sessions.first_error.or(part.first_error);
+    }
+    sessions.setup = started.elapsed();
+    sessions
+}
+
+async fn open_some(setup: Setup) -> Opened {
+    let mut opened = Opened {
+        pushes: Vec::new(),
+        setup_latency: histogram(),
+        page_bytes: 0,
+        join_reply_bytes: 0,
+        failures: 0,
+        first_error: None,
+    };
+    while setup.next.fetch_add(1, Ordering::Relaxed) < setup.total {
+        let started = Instant::now();
+        match LiveSession::open(&setup.sources, setup.addr, &setup.path).await {
+            Ok(session) => {
+                let _ = opened.setup_latency.record(micros(started.elapsed()));
+                opened.page_bytes = session.page_bytes;
+                opened.join_reply_bytes = session.join_reply_bytes;
+                opened.pushes.push(hold(session, &setup));
+            }
+            Err(error) => {
+                opened.failures += 1;
+                opened.first_error.get_or_insert_with(|| error.to_string());
+            }
+        }
+    }
+    opened
+}
+
+/// Starts the task that holds `session`; returns where to send its events.
+fn hold(session: LiveSession, setup: &Setup) -> mpsc::UnboundedSender<Push> {
+    let (pushes, inbox) = mpsc::unbounded_channel();
+    let driver = Driver {
+        session,
+        shared: setup.shared.clone(),
+        pending: HashMap::new(),
+        saw_marker: false,
+    };
+    tokio::spawn(driver.run(inbox, setup.stopped.clone(), setup.heartbeat));
+    pushes
+}
+
+/// `connect`: open, settle, measure the server's memory, hold.
+async fn connect(options: &Options) -> Value {
+    let shared = Shared::new();
+    let rss_before = server::rss_kib(options.server_pid);
+    let sessions = open_sessions(options, &shared).await;
+    // Let the last joins' replies and the server's allocator settle.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let rss_joined = server::rss_kib(options.server_pid);
+    tokio::time::sleep(options.duration).await;
+    let rss_held = server::rss_kib(options.server_pid);
+    let _ = sessions.stop.send(true);
+    let joined = sessions.pushes.len() as f64;
+    let per_session = match (rss_before, rss_held) {
+        (Some(before), Some(after)) => per((after as f64 - before as f64) * 1024.0, joined),
+        _ => None,
+    };
+    let mut summary = json!({
+        "mode": "connect",
+        "path": options.path,
+        "sessions": options.sessions,
+        "concurrency": options.concurrency,
+        "held_seconds": options.duration.as_secs_f64(),
+        "closed_while_held": Shared::count(&shared.closed),
+        "server_rss_before_kib": rss_before,
+        "server_rss_joined_kib": rss_joined,
+        "server_rss_held_kib": rss_held,
+        "server_bytes_per_session": per_session,
+    });
+    merge(&mut summary, sessions.summary());
+    summary
+}
+
+/// The payload of event number `n` of a run.
+fn event_payload(event: &str, n: u64) -> String {
+    match event {
+        // Row ids run from 1 to 100; walking through them touches every row.
+        "bump" => format!(
+            r#"{{"type":"click","event":"bump","value":{{"i":"{}","value":""}}}}"#,
+            n % 100 + 1
+        ),
+        name => format!(
+            r#"{{"type":"click","event":{},"value":{{"value":""}}}}"#,
+            Value::from(name)
+        ),
+    }
+}
+
+/// `events`: a fixed schedule of events over the sessions, then the replies.
+async fn events(options: &Options) -> Value {
+    let shared = Shared::new();
+    let sessions = open_sessions(options, &shared).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let cpu_before = server::cpu_micros(options.server_pid);
+    let started = Instant::now();
+    let (scheduled, lag) = schedule(options, &sessions).await;
+    let sending = started.elapsed();
+    drain(&shared, scheduled).await;
+    let cpu_after = server::cpu_micros(options.server_pid);
+    let _ = sessions.stop.send(true);
+    let replies = Shared::count(&shared.replies);
+    let cpu = cpu_after.zip(cpu_before).map(|(a, b)| a - b);
+    let latency = shared.latency.lock().expect("not poisoned").clone();
+    let mut summary = json!({
+        "mode": "events",
+        "path": options.path,
+        "event": options.event,
+        "sessions": options.sessions,
+        "target_rate": options.rate,
+        "seconds": (sending.as_secs_f64() * 1000.0).round() / 1000.0,
+        "sent": Shared::count(&shared.sent),
+        "scheduled": scheduled,
+        "replies": replies,
+        "errors": Shared::count(&shared.errors),
+        "unanswered": scheduled.saturating_sub(replies + Shared::count(&shared.errors)),
+        "closed": Shared::count(&shared.closed),
+        "rate_achieved": per(replies as f64, sending.as_secs_f64()),
+        "bytes_per_reply": per(Shared::count(&shared.reply_bytes) as f64, replies as f64),
+        "latency": quantiles(&latency),
+        "send_lag": quantiles(&lag),
+        "server_cpu_us_per_event": cpu.and_then(|cpu| per(cpu as f64, replies as f64)),
+    });
+    merge(&mut summary, sessions.summary());
+    summary
+}
+
+/// Hands out events on schedule for `options.duration`: event `n` is due
+/// `n / rate` seconds after the start, whatever the replies do. The timer
+/// wakes every millisecond and sends what fell due since. Returns how many
+/// events were handed out and how late against their schedule.
+async fn schedule(options: &Options, sessions: &Sessions) -> (u64, Histogram<u64>) {
+    let mut lag = histogram();
+    if sessions.pushes.is_empty() {
+        return (0, lag);
+    }
+    let started = Instant::now();
+    let total = (options.rate * options.duration.as_secs_f64()) as u64;
+    let mut tick = tokio::time::interval(Duration::from_millis(1));
+    tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    let mut n = 0u64;
+    while n < total {
+        tick.tick().await;
+        let elapsed = started.elapsed();
+        let due = ((elapsed.as_secs_f64() * options.rate) as u64).min(total);
+        while n < due {
+            let scheduled = Duration::from_secs_f64(n as f64 / options.rate);
+            let _ = lag.record(micros(elapsed.saturating_sub(scheduled)));
+            let session = &sessions.pushes[(n % sessions.pushes.len() as u64) as usize];
+            let _ = session.send(Push {
+                payload: event_payload(&options.event, n),
+            });
+            n += 1;
+        }
+    }
+    (n, lag)
+}
+
+/// Waits until `scheduled` events are answered, or for [`DRAIN`].
+async fn drain(shared: &Shared, scheduled: u64) {
+    let deadline = Instant::now() + DRAIN;
+    while Instant::now() < deadline {
+        let settled = Shared::count(&shared.replies) + Shared::count(&shared.errors);
+        if settled >= scheduled {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// `broadcast`: joins, waits for the room to fall quiet, posts one message
+/// from the first session, and times its arrival everywhere.
+async fn broadcast(options: &Options) -> Value {
+    let shared = Shared::new();
+    let sessions = open_sessions(options, &shared).await;
+    // Each join changes who is online, which every other session is told;
+    // the message is timed once those updates have stopped arriving.
+    let quiet_since = quiet(&shared, Duration::from_secs(1), BROADCAST_PATIENCE).await;
+    let marker = format!("bench-{}", shared.origin.elapsed().as_nanos());
+    let posted = Instant::now();
+    let _ = shared.marker.set((marker.clone(), posted));
+    let joined = sessions.pushes.len() as u64;
+    if let Some(first) = sessions.pushes.first() {
+        let value = format!("message%5Bname%5D=bench&message%5Btext%5D={marker}");
+        let payload = json!({"type": "form", "event": "send", "value": value}).to_string();
+        let _ = first.send(Push { payload });
+    }
+    let deadline = posted + BROADCAST_PATIENCE;
+    while Shared::count(&shared.arrived) < joined && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let _ = sessions.stop.send(true);
+    let arrivals = shared.arrivals.lock().expect("not poisoned").clone();
+    let mut summary = json!({
+        "mode": "broadcast",
+        "path": options.path,
+        "sessions": options.sessions,
+        "quiet_before_post": quiet_since,
+        "delivered": Shared::count(&shared.arrived),
+        "missing": joined - Shared::count(&shared.arrived).min(joined),
+        "all_delivered_ms": (!arrivals.is_empty()).then(|| arrivals.max() as f64 / 1000.0),
+        "arrival": quantiles(&arrivals),
+    });
+    merge(&mut summary, sessions.summary());
+    summary
+}
+
+/// Waits until no frame has arrived for `silence`, at most `patience`.
+/// Returns whether it fell quiet.
+async fn quiet(shared: &Shared, silence: Duration, patience: Duration) -> bool {
+    let deadline = Instant::now() + patience;
+    while Instant::now() < deadline {
+        if shared.since_last_frame() >= silence {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
+/// What one render connection counted.
+#[derive(Default)]
+struct Rendered {
+    pages: u64,
+    bytes: u64,
+    errors: u64,
+    first_error: Option<String>,
+    latency: Option<Histogram<u64>>,
+}
+
+/// `render`: dead renders over keep-alive connections for a while.
+async fn render(options: &Options) -> Value {
+    let sources = Arc::new(Sources::default());
+    let cpu_before = server::cpu_micros(options.server_pid);
+    let started = Instant::now();
+    let deadline = started + options.duration;
+    let workers: Vec<_> = (0..options.connections)
+        .map(|_| {
+            let (sources, addr, path) = (sources.clone(), options.addr, options.path.clone());
+            tokio::spawn(async move { render_loop(&sources, addr, &path, deadline).await })
+        })
+        .collect();
+    let mut total = Rendered::default();
+    let mut latency = histogram();
+    for worker in workers {
+        let part = worker.await.expect("a render worker does not panic");
+        total.pages += part.pages;
+        total.bytes += part.bytes;
+        total.errors += part.errors;
+        total.first_error = total.first_error.or(part.first_error);
+        if let Some(part) = part.latency {
+            let _ = latency.add(&part);
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let cpu = server::cpu_micros(options.server_pid)
+        .zip(cpu_before)
+        .map(|(a, b)| a - b);
+    json!({
+        "mode": "render",
+        "path": options.path,
+        "connections": options.connections,
+        "seconds": (elapsed * 1000.0).round() / 1000.0,
+        "pages": total.pages,
+        "errors": total.errors,
+        "first_error": total.first_error,
+        "pages_per_sec": per(total.pages as f64, elapsed),
+        "bytes_per_page": per(total.bytes as f64, total.pages as f64),
+        "latency": quantiles(&latency),
+        "server_cpu_us_per_page": cpu.and_then(|cpu| per(cpu as f64, total.pages as f64)),
+        "extra_source_addresses": sources.extra(),
+    })
+}
+
+async fn render_loop(
+    sources: &Sources,
+    addr: SocketAddr,
+    path: &str,
+    deadline: Instant,
+) -> Rendered {
+    let mut counted = Rendered::default();
+    let mut latency = histogram();
+    let mut connection = None;
+    while Instant::now() < deadline {
+        let started = Instant::now();
+        match render_once(&mut connection, sources, addr, path).await {
+            Ok(bytes) => {
+                counted.pages += 1;
+                counted.bytes += bytes as u64;
+                let _ = latency.record(micros(started.elapsed()));
+            }
+            Err(error) => {
+                counted.errors += 1;
+                counted.first_error.get_or_insert(error);
+                // A broken connection is replaced on the next round.
+                connection = None;
+            }
+        }
+    }
+    counted.latency = Some(latency);
+    counted
+}
+
+async fn render_once(
+    connection: &mut Option<HttpConnection>,
+    sources: &Sources,
+    addr: SocketAddr,
+    path: &str,
+) -> Result<usize, String> {
+    if connection.is_none() {
+        *connection = Some(
+            HttpConnection::open(sources, addr)
+                .await
+                .map_err(|e| e.to_string())?,
+        );
+    }
+    let http = connection.as_mut().expect("opened above");
+    let response = http.get(path, None).await.map_err(|e| e.to_string())?;
+    if response.status != 200 {
+        return Err(format!("HTTP {}", response.status));
+    }
+    Ok(response.body.len())
+}
+
+fn merge(into: &mut Value, from: Value) {
+    if let (Value::Object(into), Value::Object(from)) = (into, from) {
+        into.extend(from);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(args: &[&str]) -> Result<Options, String> {
+        Options::parse(args.iter().map(|arg| arg.to_string()))
+    }
+
+    #[test]
+    fn the_event_follows_the_page() {
+        assert_eq!(
+            options(&["events", "--path", "/rows"]).unwrap().event,
+            "bump"
+        );
+        assert_eq!(options(&["events"]).unwrap().event, "inc");
+        let chosen = options(&["events", "--path", "/rows", "--event", "inc"]).unwrap();
+        assert_eq!(chosen.event, "inc");
+        assert_eq!(options(&["broadcast"]).unwrap().path, "/chat");
+    }
+
+    #[test]
+    fn only_loopback_servers_and_sane_numbers_are_accepted() {
+        let outside = options(&["connect", "--addr", "10.0.0.1:80"]).unwrap_err();
+        assert!(outside.contains("loopback"), "{outside}");
+        assert!(options(&["events", "--rate", "0"]).is_err());
+        assert!(options(&["events", "--rate", "NaN"]).is_err());
+        assert!(options(&["connect", "--sessions"]).is_err());
+        assert!(options(&["flood"]).is_err());
+    }
+
+    #[test]
+    fn bumps_walk_through_every_row() {
+        let payload: Value = serde_json::from_str(&event_payload("bump", 199)).unwrap();
+        assert_eq!(payload["event"], "bump");
+        assert_eq!(payload["value"]["i"], "100");
+        let payload: Value = serde_json::from_str(&event_payload("bump", 100)).unwrap();
+        assert_eq!(payload["value"]["i"], "1");
+        let payload: Value = serde_json::from_str(&event_payload("inc", 3)).unwrap();
+        assert_eq!(payload["type"], "click");
+        assert_eq!(payload["event"], "inc");
+    }
+
+    #[test]
+    fn the_server_is_read_from_proc() {
+        let me = Some(std::process::id());
+        assert!(server::rss_kib(me).unwrap() > 0);
+        assert!(server::cpu_micros(me).is_some());
+        assert_eq!(server::rss_kib(None), None);
+    }
+}

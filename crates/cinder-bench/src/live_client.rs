@@ -1,0 +1,532 @@
+//! A LiveView client that does what the browser does, and nothing more:
+//! the page over HTTP/1.1 (keeping its cookie and CSRF token), the socket at
+//! `/live/websocket`, and `phx_join` on the page's `lv:` topic. Any server
+//! speaking the LiveView protocol answers it, Phoenix included.
+//!
+//! Loopback only: every address it connects to or binds is in `127.0.0.0/8`,
+//! and when one source address runs out of ports it moves on to the next.
+
+use std::io::ErrorKind;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicU8, Ordering};
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::value::RawValue;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpSocket, TcpStream};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::WebSocketStream;
+
+/// Why a step of the client failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The address is not a loopback address.
+    #[error("{0} is not a loopback address; the load generator only talks to this machine")]
+    NotLoopback(SocketAddr),
+    /// Connecting or reading failed.
+    #[error("i/o: {0}")]
+    Io(#[from] std::io::Error),
+    /// Every loopback source address ran out of ports.
+    #[error("no loopback source address has a free port left")]
+    OutOfPorts,
+    /// The server answered something that is not HTTP/1.1.
+    #[error("malformed HTTP response: {0}")]
+    Http(&'static str),
+    /// The page answered with another status than 200.
+    #[error("the page answered HTTP {0}")]
+    Status(u16),
+    /// The page lacks the CSRF meta tag or the view's container.
+    #[error("the page has no {0}")]
+    MissingAttribute(&'static str),
+    /// The WebSocket handshake or a frame failed.
+    #[error("websocket: {0}")]
+    WebSocket(#[from] tokio_tungstenite::tungstenite::Error),
+    /// The connection closed before the reply came.
+    #[error("the socket closed")]
+    Closed,
+    /// A frame was not a `[join_ref, ref, topic, event, payload]` array.
+    #[error("malformed frame: {0}")]
+    Frame(String),
+    /// The join was answered with an error.
+    #[error("join refused: {0}")]
+    JoinRefused(String),
+}
+
+/// Which loopback source address new connections come from, shared by all
+/// connections of a run: `127.0.0.1`, then `.2`, `.3`, … as each runs out of
+/// ephemeral ports.
+#[derive(Debug, Default)]
+pub struct Sources {
+    /// 0 means the system's choice (`127.0.0.1`); n means `127.0.0.(n+1)`.
+    current: AtomicU8,
+}
+
+impl Sources {
+    /// How many extra source addresses were needed so far.
+    pub fn extra(&self) -> u8 {
+        self.current.load(Ordering::Relaxed)
+    }
+
+    /// A TCP connection to `server` from the current source address.
+    pub async fn connect(&self, server: SocketAddr) -> Result<TcpStream, ClientError> {
+        if !server.ip().is_loopback() {
+            return Err(ClientError::NotLoopback(server));
+        }
+        loop {
+            let index = self.current.load(Ordering::Relaxed);
+            match connect_from(index, server).await {
+                Ok(stream) => {
+                    stream.set_nodelay(true)?;
+                    return Ok(stream);
+                }
+                Err(error) if ports_exhausted(&error) => {
+                    if index == u8::MAX - 1 {
+                        return Err(ClientError::OutOfPorts);
+                    }
+                    // Only the first to see the shortage moves everyone on.
+                    let _ = self.current.compare_exchange(
+                        index,
+                        index + 1,
+                        Ordering::Relaxed,
+                        Ordering::Relaxed,
+                    );
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+    }
+}
+
+async fn connect_from(index: u8, server: SocketAddr) -> std::io::Result<TcpStream> {
+    if index == 0 {
+        return TcpStream::connect(server).await;
+    }
+    let socket = TcpSocket::new_v4()?;
+    let source = Ipv4Addr::new(127, 0, 0, index + 1);
+    socket.bind(SocketAddr::new(IpAddr::V4(source), 0))?;
+    socket.connect(server).await
+}
+
+fn ports_exhausted(error: &std::io::Error) -> bool {
+    matches!(
+        error.kind(),
+        ErrorKind::AddrNotAvailable | ErrorKind::AddrInUse
+    )
+}
+
+/// An HTTP response, as far as the client reads it.
+#[derive(Debug)]
+pub struct Response {
+    /// The status code.
+    pub status: u16,
+    /// The `name=value` part of the `set-cookie` header, if any.
+    pub cookie: Option<String>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+/// One keep-alive HTTP/1.1 connection.
+pub struct HttpConnection {
+    stream: TcpStream,
+    host: String,
+    buffer: Vec<u8>,
+}
+
+impl HttpConnection {
+    /// Opens a connection to `server`.
+    pub async fn open(sources: &Sources, server: SocketAddr) -> Result<Self, ClientError> {
+        Ok(HttpConnection {
+            stream: sources.connect(server).await?,
+            host: server.to_string(),
+            buffer: Vec::with_capacity(16 * 1024),
+        })
+    }
+
+    /// `GET path`, with `cookie` if given; the connection stays open.
+    pub async fn get(&mut self, path: &str, cookie: Option<&str>) -> Result<Response, ClientError> {
+        let cookie = cookie.map_or(String::new(), |c| format!("cookie: {c}\r\n"));
+        let request = format!("GET {path} HTTP/1.1\r\nhost: {}\r\n{cookie}\r\n", self.host);
+        self.stream.write_all(request.as_bytes()).await?;
+        self.read_response().await
+    }
+
+    async fn read_response(&mut self) -> Result<Response, ClientError> {
+        let head_end = loop {
+            if let Some(end) = find(&self.buffer, b"\r\n\r\n") {
+                break end + 4;
+            }
+            self.fill().await?;
+        };
+        let head = std::str::from_utf8(&self.buffer[..head_end])
+            .map_err(|_| ClientError::Http("the head is not UTF-8"))?;
+        let status = head
+            .get(9..12)
+            .and_then(|code| code.parse().ok())
+            .ok_or(ClientError::Http("no status line"))?;
+        let length: usize = header(head, "content-length")
+            .and_then(|value| value.parse().ok())
+            .ok_or(ClientError::Http("no content-length"))?;
+        let cookie = header(head, "set-cookie")
+            .map(|value| value.split(';').next().unwrap_or_default().to_owned());
+        while self.buffer.len() < head_end + length {
+            self.fill().await?;
+        }
+        let body = self.buffer[head_end..head_end + length].to_vec();
+        self.buffer.drain(..head_end + length);
+        Ok(Response {
+            status,
+            cookie,
+            body,
+        })
+    }
+
+    async fn fill(&mut self) -> Result<(), ClientError> {
+        let mut chunk = [0u8; 16 * 1024];
+        let read = self.stream.read(&mut chunk).await?;
+        if read == 0 {
+            return Err(ClientError::Http("the connection closed mid-response"));
+        }
+        self.buffer.extend_from_slice(&chunk[..read]);
+        Ok(())
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack
+        .windows(needle.len())
+        .position(|window| window == needle)
+}
+
+fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+    head.lines().find_map(|line| {
+        let (key, value) = line.split_once(':')?;
+        key.eq_ignore_ascii_case(name).then(|| value.trim())
+    })
+}
+
+/// What a browser takes from a live page's dead render.
+#[derive(Debug, Clone)]
+pub struct Page {
+    /// The cookie the page set (`name=value`).
+    pub cookie: String,
+    /// The CSRF token of the meta tag.
+    pub csrf: String,
+    /// The container's id; the channel topic is `lv:<id>`.
+    pub id: String,
+    /// The container's `data-phx-session`.
+    pub session: String,
+    /// The container's `data-phx-static`.
+    pub static_token: String,
+    /// The size of the page's HTML.
+    pub bytes: usize,
+}
+
+impl Page {
+    /// Reads the tokens out of a dead render.
+    pub fn parse(response: &Response) -> Result<Page, ClientError> {
+        if response.status != 200 {
+            return Err(ClientError::Status(response.status));
+        }
+        let html = String::from_utf8_lossy(&response.body);
+        let container = html
+            .find("data-phx-main")
+            .or_else(|| html.find("data-phx-session"))
+            .ok_or(ClientError::MissingAttribute("view container"))?;
+        let tag_start = html[..container]
+            .rfind('<')
+            .ok_or(ClientError::MissingAttribute("view container"))?;
+        let tag = &html[tag_start..];
+        Ok(Page {
+            cookie: response.cookie.clone().unwrap_or_default(),
+            csrf: attribute(&html, r#"name="csrf-token" content=""#)
+                .ok_or(ClientError::MissingAttribute("csrf-token meta tag"))?,
+            id: attribute(tag, r#" id=""#).ok_or(ClientError::MissingAttribute("container id"))?,
+            session: attribute(tag, r#"data-phx-session=""#)
+                .ok_or(ClientError::MissingAttribute("data-phx-session"))?,
+            static_token: attribute(tag, r#"data-phx-static=""#).unwrap_or_default(),
+            bytes: response.body.len(),
+        })
+    }
+}
+
+fn attribute(html: &str, before: &str) -> Option<String> {
+    let start = html.find(before)? + before.len();
+    Some(html[start..].split('"').next()?.to_owned())
+}
+
+/// The WebSocket of one joined view.
+pub type Socket = WebSocketStream<TcpStream>;
+
+/// A joined live view: its socket and what addresses its channel.
+pub struct LiveSession {
+    /// The connection.
+    pub socket: Socket,
+    /// `lv:<container id>`.
+    pub topic: String,
+    /// The join's reference, carried by every message of the channel.
+    pub join_ref: String,
+    /// The size of the page's HTML.
+    pub page_bytes: usize,
+    /// The size of the join reply frame.
+    pub join_reply_bytes: usize,
+    next_ref: u64,
+}
+
+impl LiveSession {
+    /// Loads `path` and joins its view, as the browser does: GET, WebSocket
+    /// with the cookie and CSRF token, `phx_join`, the reply.
+    pub async fn open(
+        sources: &Sources,
+        server: SocketAddr,
+        path: &str,
+    ) -> Result<LiveSession, ClientError> {
+        let page = {
+            let mut http = HttpConnection::open(sources, server).await?;
+            Page::parse(&http.get(path, None).await?)?
+        };
+        let socket = websocket(sources, server, &page).await?;
+        let mut session = LiveSession {
+            socket,
+            topic: format!("lv:{}", page.id),
+            join_ref: "1".into(),
+            page_bytes: page.bytes,
+            join_reply_bytes: 0,
+            next_ref: 2,
+        };
+        session.join(server, path, &page).await?;
+        Ok(session)
+    }
+
+    async fn join(
+        &mut self,
+        server: SocketAddr,
+        path: &str,
+        page: &Page,
+    ) -> Result<(), ClientError> {
+        let payload = serde_json::json!({
+            "url": format!("http://{server}{path}"),
+            "params": {"_csrf_token": page.csrf, "_mounts": 0, "_mount_attempts": 0},
+            "session": page.session,
+            "static": (!page.static_token.is_empty()).then_some(&page.static_token),
+            "sticky": false,
+        });
+        let frame = serde_json::json!([
+            self.join_ref,
+            self.join_ref,
+            self.topic,
+            "phx_join",
+            payload
+        ]);
+        self.socket.send(Message::text(frame.to_string())).await?;
+        loop {
+            let text = next_text(&mut self.socket)
+                .await?
+                .ok_or(ClientError::Closed)?;
+            let frame = Frame::parse(&text)?;
+            if frame.msg_ref.as_deref() == Some(&self.join_ref) {
+                self.join_reply_bytes = text.len();
+                return match frame.status()? {
+                    "ok" => Ok(()),
+                    _ => Err(ClientError::JoinRefused(frame.payload.get().to_owned())),
+                };
+            }
+        }
+    }
+
+    /// A fresh message reference.
+    pub fn next_ref(&mut self) -> u64 {
+        let reference = self.next_ref;
+        self.next_ref += 1;
+        reference
+    }
+
+    /// The text of an `event` message with reference `msg_ref` carrying
+    /// `payload` (JSON).
+    pub fn event_frame(&self, msg_ref: u64, payload: &str) -> String {
+        format!(
+            r#"["{}","{msg_ref}","{}","event",{payload}]"#,
+            self.join_ref, self.topic
+        )
+    }
+
+    /// The text of a heartbeat with reference `msg_ref`.
+    pub fn heartbeat_frame(msg_ref: u64) -> String {
+        format!(r#"[null,"{msg_ref}","phoenix","heartbeat",{{}}]"#)
+    }
+}
+
+async fn websocket(
+    sources: &Sources,
+    server: SocketAddr,
+    page: &Page,
+) -> Result<Socket, ClientError> {
+    let stream = sources.connect(server).await?;
+    let url = format!(
+        "ws://{server}/live/websocket?_csrf_token={}&vsn=2.0.0",
+        page.csrf
+    );
+    let mut request = url.into_client_request()?;
+    if let Ok(cookie) = page.cookie.parse() {
+        request.headers_mut().insert("cookie", cookie);
+    }
+    // Tens of thousands of sockets are held at once: the default 128 KiB
+    // read buffer each would make the generator, not the server, the limit.
+    let config = WebSocketConfig::default().read_buffer_size(4096);
+    let (socket, _) =
+        tokio_tungstenite::client_async_with_config(request, stream, Some(config)).await?;
+    Ok(socket)
+}
+
+/// The next text frame, skipping pings and pongs; `None` once closed.
+pub async fn next_text(socket: &mut Socket) -> Result<Option<String>, ClientError> {
+    while let Some(message) = socket.next().await {
+        match message? {
+            Message::Text(text) => return Ok(Some(text.as_str().to_owned())),
+            Message::Close(_) => return Ok(None),
+            _ => continue,
+        }
+    }
+    Ok(None)
+}
+
+/// One received message: `[join_ref, ref, topic, event, payload]`.
+#[derive(Debug)]
+pub struct Frame {
+    /// The channel's join reference, if any.
+    pub join_ref: Option<String>,
+    /// The message reference: set on replies, `null` on pushes.
+    pub msg_ref: Option<String>,
+    /// The topic.
+    pub topic: String,
+    /// `phx_reply`, `diff`, `phx_close`, …
+    pub event: String,
+    /// The payload, unparsed.
+    pub payload: Box<RawValue>,
+}
+
+impl Frame {
+    /// Parses a text frame.
+    pub fn parse(text: &str) -> Result<Frame, ClientError> {
+        let (join_ref, msg_ref, topic, event, payload) =
+            serde_json::from_str(text).map_err(|error| ClientError::Frame(error.to_string()))?;
+        Ok(Frame {
+            join_ref,
+            msg_ref,
+            topic,
+            event,
+            payload,
+        })
+    }
+
+    /// The `status` of a `phx_reply`.
+    pub fn status(&self) -> Result<&str, ClientError> {
+        #[derive(serde::Deserialize)]
+        struct Reply<'a> {
+            status: &'a str,
+        }
+        serde_json::from_str::<Reply<'_>>(self.payload.get())
+            .map(|reply| reply.status)
+            .map_err(|error| ClientError::Frame(error.to_string()))
+    }
+
+    /// The message reference as a number, when it is one.
+    pub fn ref_number(&self) -> Option<u64> {
+        self.msg_ref.as_deref()?.parse().ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page_response(html: &str) -> Response {
+        Response {
+            status: 200,
+            cookie: Some("_cinder_session=abc".into()),
+            body: html.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn a_page_gives_the_tokens_the_browser_joins_with() {
+        let html = r#"<html><head><meta name="csrf-token" content="tok-1"></head>
+            <body><div id="phx-A1" data-phx-main data-phx-session="sess.sig" data-phx-static="stat.sig"><h1>Count: 0</h1></div></body></html>"#;
+        let page = Page::parse(&page_response(html)).unwrap();
+        assert_eq!(page.cookie, "_cinder_session=abc");
+        assert_eq!(page.csrf, "tok-1");
+        assert_eq!(page.id, "phx-A1");
+        assert_eq!(page.session, "sess.sig");
+        assert_eq!(page.static_token, "stat.sig");
+        assert_eq!(page.bytes, html.len());
+    }
+
+    #[test]
+    fn a_page_without_a_live_view_is_an_error() {
+        let html = r#"<meta name="csrf-token" content="tok"><p>plain</p>"#;
+        assert!(matches!(
+            Page::parse(&page_response(html)),
+            Err(ClientError::MissingAttribute("view container"))
+        ));
+        let refused = Response {
+            status: 403,
+            cookie: None,
+            body: Vec::new(),
+        };
+        assert!(matches!(
+            Page::parse(&refused),
+            Err(ClientError::Status(403))
+        ));
+    }
+
+    #[test]
+    fn a_reply_frame_gives_its_reference_and_status() {
+        let frame = Frame::parse(
+            r#"["1","7","lv:phx-A1","phx_reply",{"status":"ok","response":{"diff":{"0":"1"}}}]"#,
+        )
+        .unwrap();
+        assert_eq!(frame.join_ref.as_deref(), Some("1"));
+        assert_eq!(frame.ref_number(), Some(7));
+        assert_eq!(frame.topic, "lv:phx-A1");
+        assert_eq!(frame.event, "phx_reply");
+        assert_eq!(frame.status().unwrap(), "ok");
+    }
+
+    #[test]
+    fn a_push_has_no_reference() {
+        let frame = Frame::parse(r#"["1",null,"lv:phx-A1","diff",{"0":"2"}]"#).unwrap();
+        assert_eq!(frame.msg_ref, None);
+        assert_eq!(frame.event, "diff");
+        assert!(Frame::parse(r#"{"not":"a frame"}"#).is_err());
+    }
+
+    #[test]
+    fn frames_sent_carry_the_channel_and_reference() {
+        assert_eq!(
+            LiveSession::heartbeat_frame(5),
+            r#"[null,"5","phoenix","heartbeat",{}]"#
+        );
+        let frame: serde_json::Value =
+            serde_json::from_str(&LiveSession::heartbeat_frame(5)).unwrap();
+        assert_eq!(frame[3], "heartbeat");
+    }
+
+    #[test]
+    fn headers_are_found_whatever_their_case() {
+        let head = "HTTP/1.1 200 OK\r\nContent-Length: 12\r\nset-cookie: a=b; Path=/\r\n\r\n";
+        assert_eq!(header(head, "content-length"), Some("12"));
+        assert_eq!(header(head, "Set-Cookie"), Some("a=b; Path=/"));
+        assert_eq!(header(head, "location"), None);
+    }
+
+    #[tokio::test]
+    async fn only_loopback_addresses_are_connected_to() {
+        let sources = Sources::default();
+        let outside = SocketAddr::from(([192, 0, 2, 1], 80));
+        assert!(matches!(
+            sources.connect(outside).await,
+            Err(ClientError::NotLoopback(_))
+        ));
+    }
+}

@@ -1,0 +1,215 @@
+//! A short run of each `cinder-loadgen` mode against `cinder-bench-server`
+//! on loopback, to prove the tools work end to end. Nothing here looks at
+//! speed: the figures are measured by hand, on pinned cores, in release.
+//!
+//! `broadcast` needs the showcase's `/chat`; it runs when a `showcase`
+//! binary has been built next to these ones (`cargo build -p showcase`),
+//! and is skipped otherwise.
+
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const LOADGEN: &str = env!("CARGO_BIN_EXE_cinder-loadgen");
+const SERVER: &str = env!("CARGO_BIN_EXE_cinder-bench-server");
+
+/// A server process, killed when dropped so a failing test leaves none behind.
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    fn pid(&self) -> String {
+        self.child.id().to_string()
+    }
+
+    fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free loopback port")
+        .port()
+}
+
+fn start(program: &Path, args: &[&str], port: u16) -> Server {
+    let child = Command::new(program)
+        .args(args)
+        .args(["--port", &port.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|error| panic!("{} starts: {error}", program.display()));
+    let mut server = Server { child, port };
+    wait_until_listening(&mut server);
+    server
+}
+
+fn wait_until_listening(server: &mut Server) {
+    // The output is drained on a thread so a chatty server never blocks on it.
+    let stdout = server.child.stdout.take().expect("stdout is piped");
+    std::thread::spawn(move || for _ in BufReader::new(stdout).lines() {});
+    let addr = SocketAddr::from(([127, 0, 0, 1], server.port));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(addr).is_err() {
+        assert!(Instant::now() < deadline, "the server never listened");
+        assert!(
+            server.child.try_wait().expect("status").is_none(),
+            "the server exited"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Runs the load generator and returns its JSON summary, the last line of
+/// its output.
+fn loadgen(args: &[&str]) -> Value {
+    let output = Command::new(LOADGEN)
+        .args(args)
+        .output()
+        .expect("the load generator runs");
+    assert!(
+        output.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8(output.stdout).expect("UTF-8 output");
+    let last = stdout.lines().last().expect("a summary line");
+    serde_json::from_str(last).unwrap_or_else(|error| panic!("{error}: {last}"))
+}
+
+fn number(summary: &Value, key: &str) -> f64 {
+    summary[key]
+        .as_f64()
+        .unwrap_or_else(|| panic!("{key} in {summary}"))
+}
+
+fn assert_latency_reported(summary: &Value, key: &str) {
+    for quantile in ["p50_ms", "p90_ms", "p99_ms", "p999_ms", "max_ms"] {
+        assert!(
+            summary[key][quantile].is_f64(),
+            "{key}.{quantile} in {summary}"
+        );
+    }
+}
+
+fn assert_all_joined(summary: &Value, sessions: f64) {
+    assert_eq!(number(summary, "sessions_joined"), sessions, "{summary}");
+    assert_eq!(number(summary, "failures"), 0.0, "{summary}");
+    assert!(number(summary, "setup_per_sec") > 0.0, "{summary}");
+}
+
+#[test]
+fn every_mode_runs_against_the_bench_server() {
+    let server = start(Path::new(SERVER), &["--workers", "1"], free_port());
+    let (addr, pid) = (server.addr(), server.pid());
+
+    let connect = loadgen(&[
+        "connect",
+        "--addr",
+        &addr,
+        "--path",
+        "/counter",
+        "--sessions",
+        "200",
+        "--duration",
+        "2",
+        "--heartbeat",
+        "1",
+        "--server-pid",
+        &pid,
+    ]);
+    assert_all_joined(&connect, 200.0);
+    assert_eq!(number(&connect, "closed_while_held"), 0.0, "{connect}");
+    assert!(number(&connect, "server_rss_held_kib") > 0.0, "{connect}");
+    assert!(number(&connect, "join_reply_bytes") > 0.0, "{connect}");
+
+    for path in ["/counter", "/rows"] {
+        let events = loadgen(&[
+            "events",
+            "--addr",
+            &addr,
+            "--path",
+            path,
+            "--sessions",
+            "50",
+            "--rate",
+            "500",
+            "--duration",
+            "2",
+            "--server-pid",
+            &pid,
+        ]);
+        assert_all_joined(&events, 50.0);
+        assert_eq!(number(&events, "errors"), 0.0, "{events}");
+        assert_eq!(number(&events, "unanswered"), 0.0, "{events}");
+        assert!(number(&events, "replies") > 0.0, "{events}");
+        assert!(number(&events, "rate_achieved") > 0.0, "{events}");
+        assert!(number(&events, "bytes_per_reply") > 0.0, "{events}");
+        assert!(
+            number(&events, "server_cpu_us_per_event") >= 0.0,
+            "{events}"
+        );
+        assert_latency_reported(&events, "latency");
+    }
+
+    let render = loadgen(&[
+        "render",
+        "--addr",
+        &addr,
+        "--path",
+        "/rows",
+        "--connections",
+        "4",
+        "--duration",
+        "1",
+        "--server-pid",
+        &pid,
+    ]);
+    assert_eq!(number(&render, "errors"), 0.0, "{render}");
+    assert!(number(&render, "pages_per_sec") > 0.0, "{render}");
+    assert!(number(&render, "bytes_per_page") > 0.0, "{render}");
+    assert_latency_reported(&render, "latency");
+}
+
+fn showcase() -> Option<PathBuf> {
+    let path = Path::new(LOADGEN).with_file_name("showcase");
+    path.exists().then_some(path)
+}
+
+#[test]
+fn broadcast_reaches_every_chat_session_when_the_showcase_is_built() {
+    let Some(showcase) = showcase() else {
+        eprintln!("skipped: no showcase binary next to cinder-loadgen (cargo build -p showcase)");
+        return;
+    };
+    let server = start(&showcase, &[], free_port());
+    let summary = loadgen(&[
+        "broadcast",
+        "--addr",
+        &server.addr(),
+        "--path",
+        "/chat",
+        "--sessions",
+        "50",
+    ]);
+    assert_all_joined(&summary, 50.0);
+    assert_eq!(number(&summary, "delivered"), 50.0, "{summary}");
+    assert_eq!(number(&summary, "missing"), 0.0, "{summary}");
+    assert_latency_reported(&summary, "arrival");
+}
