@@ -542,8 +542,11 @@ async fn websocket(
             .into_response();
     }
     let connect = Arc::new(connection(&state, &headers, query.as_deref()));
-    let limit = state.config.socket.max_message_bytes;
-    let upgrade = upgrade.max_message_size(limit).max_frame_size(limit);
+    let socket = &state.config.socket;
+    let upgrade = upgrade
+        .max_message_size(socket.max_message_bytes)
+        .max_frame_size(socket.max_message_bytes)
+        .read_buffer_size(socket.read_buffer_bytes);
     upgrade.on_upgrade(move |ws| async move {
         let sockets = match state.sockets().await {
             Ok(sockets) => sockets.clone(),

@@ -79,6 +79,10 @@ pub struct SocketConfig {
     /// The largest message a client may send; a larger one closes its
     /// connection. Upload chunks are 64 KiB by default.
     pub max_message_bytes: usize,
+    /// How much each connection reads from the network at once. Client
+    /// frames are small, and this buffer is held (and cleared before every
+    /// read) for as long as the connection lives, so it is kept small.
+    pub read_buffer_bytes: usize,
 }
 
 impl Default for SocketConfig {
@@ -87,6 +91,7 @@ impl Default for SocketConfig {
             max_channels: 100,
             idle_timeout: Duration::from_secs(60),
             max_message_bytes: 1024 * 1024,
+            read_buffer_bytes: 4 * 1024,
         }
     }
 }
