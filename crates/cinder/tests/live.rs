@@ -627,3 +627,18 @@ async fn any_node_with_the_same_secret_and_salt_serves_a_page_rendered_by_anothe
         json!({"reason": "stale"})
     );
 }
+
+#[tokio::test]
+async fn the_join_reply_always_comes_before_the_first_update() {
+    let app = app().await;
+    for _ in 0..50 {
+        let page = get(&app, "/counter?now=1").await;
+        let mut client = connect(&app, &page.cookie, &page.csrf, None).await.unwrap();
+        let first = join(&mut client, &page, "?now=1").await;
+        assert_eq!(
+            first[3], "phx_reply",
+            "the client drops updates that come first: {first}"
+        );
+        assert_eq!(recv(&mut client).await[3], "diff");
+    }
+}

@@ -227,6 +227,11 @@ struct Socket<R: ChannelRouter> {
     config: SocketConfig,
     channels: HashMap<Arc<str>, Channel>,
     topics_by_pid: HashMap<Pid, Arc<str>>,
+    /// Frames the socket itself answers with (join replies, errors,
+    /// closes). They are written right after the message that caused them,
+    /// before anything queued in the mailbox: a join's reply must reach the
+    /// client before the first update of the channel it started.
+    own_frames: Vec<String>,
 }
 
 /// Why the socket loop stopped.
@@ -255,6 +260,7 @@ pub async fn serve<R: ChannelRouter>(
         config,
         channels: HashMap::new(),
         topics_by_pid: HashMap::new(),
+        own_frames: Vec::new(),
     };
     // The exit reason reaches every linked channel; `{shutdown, closed}` ends them.
     match socket.run(&mut ctx, &mut ws).await {
@@ -300,6 +306,9 @@ impl<R: ChannelRouter> Socket<R> {
                         Ok(inbound) => self.handle(inbound, ctx).await,
                         Err(error) => return Stop::BadFrame(error),
                     }
+                    if !self.write_own_frames(ws).await {
+                        return Stop::Closed;
+                    }
                 }
                 message = ctx.recv() => match message {
                     Message::User(SocketMessage::Text(frame)) => {
@@ -314,6 +323,9 @@ impl<R: ChannelRouter> Socket<R> {
                     }
                     Message::Exit { from: Some(pid), reason } if self.topics_by_pid.contains_key(&pid) => {
                         self.remove_channel(&pid, &reason);
+                        if !self.write_own_frames(ws).await {
+                            return Stop::Closed;
+                        }
                     }
                     // An exit signal from anyone else (the socket's supervisor
                     // shutting down) ends the socket.
@@ -323,6 +335,16 @@ impl<R: ChannelRouter> Socket<R> {
                 _ = tokio::time::sleep_until(deadline) => return Stop::Idle,
             }
         }
+    }
+
+    /// Writes the socket's own frames; false if the connection is gone.
+    async fn write_own_frames(&mut self, ws: &mut WebSocket) -> bool {
+        for frame in self.own_frames.drain(..) {
+            if ws.send(WsMessage::Text(frame.into())).await.is_err() {
+                return false;
+            }
+        }
+        true
     }
 
     async fn handle(&mut self, inbound: Inbound, ctx: &Context<SocketMessage>) {
@@ -475,19 +497,18 @@ impl<R: ChannelRouter> Socket<R> {
         };
         let join_ref = Some(&*channel.join_ref);
         let frame = encode(join_ref, join_ref, &topic, event, payload);
-        let _ = self.me.send(SocketMessage::Text(frame));
+        self.own_frames.push(frame);
     }
 
     fn reply_raw(
-        &self,
+        &mut self,
         join_ref: Option<&str>,
         msg_ref: Option<&str>,
         topic: &str,
         status: ReplyStatus,
         response: &str,
     ) {
-        let _ = self.me.send(SocketMessage::Text(encode_reply(
-            join_ref, msg_ref, topic, status, response,
-        )));
+        let frame = encode_reply(join_ref, msg_ref, topic, status, response);
+        self.own_frames.push(frame);
     }
 }

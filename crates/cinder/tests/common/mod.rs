@@ -39,7 +39,16 @@ impl LiveView for Counter {
             .unwrap_or(0);
         socket.set_title(format!("Count {start}"));
         if socket.connected() {
-            socket.send_after(100, Duration::from_millis(1));
+            match (params.get("now"), socket.recipient::<i64>()) {
+                // The first update as early as it can be: a message already
+                // waiting when the connected mount ends.
+                (Some(_), Some(me)) => {
+                    me.send(100);
+                }
+                _ => {
+                    socket.send_after(100, Duration::from_millis(1));
+                }
+            }
         }
         let step = socket.state::<Step>().map_or(1, |step| step.0);
         Ok(Counter { count: start, step })
