@@ -5,7 +5,7 @@
 //! ```text
 //! cinder-loadgen connect   --addr 127.0.0.1:4100 --path /counter --sessions 19500 --duration 30 --server-pid PID
 //! cinder-loadgen events    --addr 127.0.0.1:4100 --path /rows --sessions 1000 --rate 5000 --duration 10 --server-pid PID
-//! cinder-loadgen broadcast --addr 127.0.0.1:4000 --path /chat --sessions 1000
+//! cinder-loadgen broadcast --addr 127.0.0.1:4000 --path /chat --sessions 1000 [--post-addr 127.0.0.1:4001]
 //! cinder-loadgen render    --addr 127.0.0.1:4100 --path /counter --connections 50 --duration 10
 //! ```
 //!
@@ -74,7 +74,7 @@ async fn run(options: &Options) -> Value {
 }
 
 const USAGE: &str =
-    "usage: cinder-loadgen <connect|events|broadcast|render> [--addr 127.0.0.1:4100] \
+    "usage: cinder-loadgen <connect|events|broadcast|render> [--addr 127.0.0.1:4100] [--post-addr ADDR] \
 [--path /counter] [--sessions N] [--concurrency N] [--duration SECONDS] [--rate EVENTS_PER_SECOND] \
 [--event inc|bump] [--connections N] [--heartbeat SECONDS] [--server-pid PID]";
 
@@ -87,10 +87,13 @@ enum Mode {
 }
 
 /// The command line.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Options {
     mode: Mode,
     addr: SocketAddr,
+    /// For `broadcast`: post from a session on this server (another node)
+    /// instead of from one of the measured sessions.
+    post_addr: Option<SocketAddr>,
     path: String,
     sessions: usize,
     concurrency: usize,
@@ -118,6 +121,7 @@ impl Options {
             let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
             match flag.as_str() {
                 "--addr" => options.addr = parse(&flag, &value)?,
+                "--post-addr" => options.post_addr = Some(parse(&flag, &value)?),
                 "--path" => options.path = value,
                 "--sessions" => options.sessions = parse(&flag, &value)?,
                 "--concurrency" => options.concurrency = parse(&flag, &value)?,
@@ -138,6 +142,7 @@ impl Options {
         Options {
             mode,
             addr: SocketAddr::from(([127, 0, 0, 1], 4100)),
+            post_addr: None,
             path: if mode == Mode::Broadcast {
                 "/chat"
             } else {
@@ -156,6 +161,9 @@ impl Options {
     }
 
     fn check(self) -> Result<Options, String> {
+        if let Some(post) = self.post_addr.filter(|post| !post.ip().is_loopback()) {
+            return Err(format!("{post} is not a loopback address"));
+        }
         if !self.addr.ip().is_loopback() {
             return Err(format!("{} is not a loopback address", self.addr));
         }
@@ -712,10 +720,24 @@ async fn drain(shared: &Shared, scheduled: u64) {
 }
 
 /// `broadcast`: joins, waits for the room to fall quiet, posts one message
-/// from the first session, and times its arrival everywhere.
+/// from the first session (or from a session on `--post-addr`, another
+/// node), and times its arrival everywhere.
 async fn broadcast(options: &Options) -> Value {
     let shared = Shared::new();
     let sessions = open_sessions(options, &shared).await;
+    // The poster on another node counts in its own tally, not in the arrivals.
+    let poster = match options.post_addr {
+        Some(addr) => {
+            let single = Options {
+                addr,
+                sessions: 1,
+                concurrency: 1,
+                ..options.clone()
+            };
+            Some(open_sessions(&single, &Shared::new()).await)
+        }
+        None => None,
+    };
     // Each join changes who is online, which every other session is told;
     // the message is timed once those updates have stopped arriving.
     let quiet_since = quiet(&shared, Duration::from_secs(1), BROADCAST_PATIENCE).await;
@@ -723,7 +745,8 @@ async fn broadcast(options: &Options) -> Value {
     let posted = Instant::now();
     let _ = shared.marker.set((marker.clone(), posted));
     let joined = sessions.pushes.len() as u64;
-    if let Some(first) = sessions.pushes.first() {
+    let sender = poster.as_ref().unwrap_or(&sessions).pushes.first();
+    if let Some(first) = sender {
         let value = format!("message%5Bname%5D=bench&message%5Btext%5D={marker}");
         let payload = json!({"type": "form", "event": "send", "value": value}).to_string();
         let _ = first.send(Push { payload });
@@ -733,6 +756,9 @@ async fn broadcast(options: &Options) -> Value {
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
     let _ = sessions.stop.send(true);
+    if let Some(poster) = &poster {
+        let _ = poster.stop.send(true);
+    }
     let arrivals = shared.arrivals.lock().expect("not poisoned").clone();
     let mut summary = json!({
         "mode": "broadcast",
