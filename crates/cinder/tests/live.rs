@@ -5,7 +5,7 @@
 mod common;
 
 use cinder::live::{CheckOrigin, Config};
-use common::{app, connect, get, get_with_cookie, join, join_at, recv, send, Page};
+use common::{app, connect, get, get_with_cookie, join, join_at, joined_counter, recv, send, Page};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
 
@@ -82,11 +82,7 @@ async fn a_joined_view_renders_connected_and_answers_events_with_diffs() {
 #[tokio::test]
 async fn a_crashing_handler_gets_phx_error_and_the_rejoin_mounts_again() {
     let app = app().await;
-    let page = get(&app, "/counter").await;
-    let mut client = connect(&app, &page.cookie, &page.csrf, None).await.unwrap();
-    let topic = format!("lv:{}", page.id);
-    join(&mut client, &page, "").await;
-    recv(&mut client).await; // the timer's diff
+    let (page, mut client, topic) = joined_counter(&app).await;
     send(
         &mut client,
         json!(["4", "5", topic, "event", {"type": "click", "event": "boom", "value": {}}]),
@@ -267,11 +263,7 @@ async fn a_patch_while_mounting_redirects_the_dead_render_and_rides_on_the_join(
 #[tokio::test]
 async fn push_navigate_leaves_and_the_client_joins_the_next_view_on_the_same_topic() {
     let app = app().await;
-    let page = get(&app, "/counter").await;
-    let mut client = connect(&app, &page.cookie, &page.csrf, None).await.unwrap();
-    let topic = format!("lv:{}", page.id);
-    join(&mut client, &page, "").await;
-    recv(&mut client).await; // the timer's diff
+    let (page, mut client, topic) = joined_counter(&app).await;
 
     send(
         &mut client,
@@ -314,11 +306,7 @@ async fn push_navigate_leaves_and_the_client_joins_the_next_view_on_the_same_top
 #[tokio::test]
 async fn redirect_sends_pending_events_first_then_leaves() {
     let app = app().await;
-    let page = get(&app, "/counter").await;
-    let mut client = connect(&app, &page.cookie, &page.csrf, None).await.unwrap();
-    let topic = format!("lv:{}", page.id);
-    join(&mut client, &page, "").await;
-    recv(&mut client).await; // the timer's diff
+    let (_, mut client, topic) = joined_counter(&app).await;
 
     send(
         &mut client,
@@ -342,11 +330,7 @@ async fn redirect_sends_pending_events_first_then_leaves() {
 #[tokio::test]
 async fn a_flash_shows_in_the_layout_and_clears_itself() {
     let app = app().await;
-    let page = get(&app, "/counter").await;
-    let mut client = connect(&app, &page.cookie, &page.csrf, None).await.unwrap();
-    let topic = format!("lv:{}", page.id);
-    join(&mut client, &page, "").await;
-    recv(&mut client).await; // the timer's diff
+    let (_, mut client, topic) = joined_counter(&app).await;
 
     send(
         &mut client,
@@ -371,11 +355,7 @@ async fn a_flash_shows_in_the_layout_and_clears_itself() {
 #[tokio::test]
 async fn a_flash_travels_with_a_live_redirect() {
     let app = app().await;
-    let page = get(&app, "/counter").await;
-    let mut client = connect(&app, &page.cookie, &page.csrf, None).await.unwrap();
-    let topic = format!("lv:{}", page.id);
-    join(&mut client, &page, "").await;
-    recv(&mut client).await; // the timer's diff
+    let (page, mut client, topic) = joined_counter(&app).await;
 
     send(
         &mut client,
@@ -405,11 +385,7 @@ async fn a_flash_travels_with_a_live_redirect() {
 #[tokio::test]
 async fn a_flash_travels_with_a_redirect_through_the_cookie_and_the_static_token() {
     let app = app().await;
-    let page = get(&app, "/counter").await;
-    let mut client = connect(&app, &page.cookie, &page.csrf, None).await.unwrap();
-    let topic = format!("lv:{}", page.id);
-    join(&mut client, &page, "").await;
-    recv(&mut client).await; // the timer's diff
+    let (page, mut client, topic) = joined_counter(&app).await;
 
     send(&mut client, json!(["4", "5", topic, "event", {"type": "click", "event": "away_with_flash", "value": {}}])).await;
     let reply = recv(&mut client).await;

@@ -293,6 +293,17 @@ pub async fn recv(client: &mut Client) -> Value {
     }
 }
 
+/// A counter page, connected and joined, with the update of its mount's
+/// timer already taken: the page, the client and the channel's topic.
+pub async fn joined_counter(app: &App) -> (Page, Client, String) {
+    let page = get(app, "/counter").await;
+    let mut client = connect(app, &page.cookie, &page.csrf, None).await.unwrap();
+    let topic = format!("lv:{}", page.id);
+    join(&mut client, &page, "").await;
+    recv(&mut client).await;
+    (page, client, topic)
+}
+
 /// Joins the counter page's view with `url_query` on its URL.
 pub async fn join(client: &mut Client, page: &Page, url_query: &str) -> Value {
     join_at(
