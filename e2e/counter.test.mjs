@@ -2,6 +2,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { start, connected, recordFrames, replyTo, until } from "./harness.mjs";
+import { count, clickAndWait } from "./counter-page.mjs";
 
 let app;
 before(async () => {
@@ -10,19 +11,6 @@ before(async () => {
 after(async () => {
   await app?.stop();
 });
-
-async function count(page) {
-  return (await page.textContent("#count")).trim();
-}
-
-async function clickAndWait(page, selector, expected) {
-  await page.click(selector);
-  await page.waitForFunction(
-    (value) => document.querySelector("#count").textContent.trim() === value,
-    expected,
-    { timeout: 10_000 },
-  );
-}
 
 test("the dead render shows the count before the socket connects", async () => {
   const response = await fetch(`${app.base}/counter`);

@@ -4,6 +4,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { start, connected, recordFrames, replyTo, until } from "./harness.mjs";
+import { count, clickAndWait } from "./counter-page.mjs";
 
 const WAIT = { timeout: 30_000 };
 
@@ -14,19 +15,6 @@ before(async () => {
 after(async () => {
   await app?.stop();
 });
-
-async function count(page) {
-  return (await page.textContent("#count")).trim();
-}
-
-async function clickAndWait(page, selector, expected) {
-  await page.click(selector);
-  await page.waitForFunction(
-    (value) => document.querySelector("#count").textContent.trim() === value,
-    expected,
-    { timeout: 10_000 },
-  );
-}
 
 test("after the server is killed and started again, the page rejoins on its own", async () => {
   const page = await app.page();
