@@ -52,13 +52,11 @@ impl<K: PartialEq> Owners<K> {
         }
     }
 
-    /// Forgets one holding of `key` by `pid`; returns the pid's monitor when
-    /// that was its last key, for the caller to remove.
-    pub(crate) fn remove(&mut self, pid: &Pid, key: &K) -> Option<MonitorRef> {
+    /// Forgets every holding of `key` by `pid`; returns the pid's monitor
+    /// when that leaves it no key, for the caller to remove.
+    pub(crate) fn remove_all(&mut self, pid: &Pid, key: &K) -> Option<MonitorRef> {
         let owner = self.by_pid.get_mut(&pid.id())?;
-        if let Some(index) = owner.keys.iter().position(|k| k == key) {
-            owner.keys.swap_remove(index);
-        }
+        owner.keys.retain(|held| held != key);
         if owner.keys.is_empty() {
             return self
                 .by_pid

@@ -259,18 +259,8 @@ impl PubSub {
     pub fn unsubscribe(&self, topic: &str, pid: &Pid) {
         let (emptied, monitor) = {
             let mut state = self.inner.lock();
-            let held: Vec<Arc<str>> = state
-                .owners
-                .keys(pid)
-                .iter()
-                .filter(|t| &***t == topic)
-                .cloned()
-                .collect();
             let emptied = remove_subscriptions(&mut state.topics, topic, pid);
-            let mut monitor = None;
-            for key in &held {
-                monitor = monitor.or(state.owners.remove(pid, key));
-            }
+            let monitor = state.owners.remove_all(pid, &Arc::from(topic));
             (emptied, monitor)
         };
         if let Some(monitor) = monitor {

@@ -143,12 +143,8 @@ where
     /// Removes every entry of `pid` under `key`.
     pub fn unregister(&self, key: &K, pid: &Pid) {
         let mut state = self.inner.lock();
-        let held = state.owners.keys(pid).iter().filter(|k| *k == key).count();
         remove_entries(&mut state.entries, key, pid);
-        let mut monitor = None;
-        for _ in 0..held {
-            monitor = monitor.or(state.owners.remove(pid, key));
-        }
+        let monitor = state.owners.remove_all(pid, key);
         drop(state);
         if let Some(monitor) = monitor {
             process::demonitor(&monitor);

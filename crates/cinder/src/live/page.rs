@@ -27,7 +27,7 @@ pub(crate) struct DeadStart {
 
 /// What a dead render produced: the page's HTML, the title and the flash it
 /// shows, or the URL it patched, navigated or redirected to.
-pub(crate) struct Rendered {
+pub(crate) struct DeadPage {
     pub(crate) html: String,
     pub(crate) title: Option<String>,
     pub(crate) flash: Flash,
@@ -35,7 +35,7 @@ pub(crate) struct Rendered {
 }
 
 /// The future of one dead render, or why the view refused to mount.
-pub(crate) type DeadRender = Pin<Box<dyn Future<Output = Result<Rendered, MountError>> + Send>>;
+pub(crate) type DeadRender = Pin<Box<dyn Future<Output = Result<DeadPage, MountError>> + Send>>;
 
 /// Mounts a view of type `V` without a connection, runs `handle_params`,
 /// and renders it to HTML.
@@ -48,7 +48,7 @@ pub(crate) fn dead_render<V: LiveView>(start: DeadStart) -> DeadRender {
             .await;
         let page = (start.layout)(socket.flash(), view.render());
         let outgoing = socket.take_outgoing();
-        Ok(Rendered {
+        Ok(DeadPage {
             html: page.to_html(),
             title: outgoing.title,
             flash: socket.flash().clone(),

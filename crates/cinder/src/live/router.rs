@@ -417,7 +417,9 @@ async fn page(
     let secret = CsrfSecret::decode(&cookie.csrf).unwrap_or_else(CsrfSecret::generate);
     let params = Params::from_query(&query);
     let session = Session(cookie.data.clone());
-    let flash = cookie_value(&headers, FLASH_COOKIE)
+    let flash_cookie = cookie_value(&headers, FLASH_COOKIE);
+    let had_flash_cookie = flash_cookie.is_some();
+    let flash = flash_cookie
         .and_then(|token| {
             state
                 .flash_signer
@@ -425,7 +427,6 @@ async fn page(
                 .ok()
         })
         .unwrap_or_default();
-    let had_flash_cookie = cookie_value(&headers, FLASH_COOKIE).is_some();
     let start = DeadStart {
         params,
         uri,
