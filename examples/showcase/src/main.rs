@@ -21,32 +21,12 @@
 //! CINDER_NODE=web-2 cargo run -p showcase -- --port 4001
 //! ```
 
-mod chat;
-mod clock;
-mod counter;
-mod form;
-mod search;
-mod table;
-
 use std::net::SocketAddr;
 
-use cinder::live::{Config, LiveRouter};
+use cinder::live::Config;
 use cinder_redis::{RedisAdapter, RedisConfig};
-use cinder_runtime::presence::{Presence, PresenceConfig};
 use cinder_runtime::pubsub::PubSub;
-use cinder_runtime::supervisor::{Strategy, Supervisor, SupervisorSpec};
-
-const DEMOS: &[(&str, &str)] = &[
-    ("/counter", "A counter: buttons that change server state"),
-    ("/clock", "A clock: updates pushed by a server timer"),
-    ("/search", "Search as you type: a debounced phx-change"),
-    (
-        "/table",
-        "A sortable, paginated table with its state in the URL",
-    ),
-    ("/form", "A sign-up form with live validation and a flash"),
-    ("/chat", "A chat room: PubSub across tabs, presence"),
-];
+use showcase::Services;
 
 #[tokio::main]
 async fn main() {
@@ -59,17 +39,10 @@ async fn main() {
             Config::random()
         }
     };
-    let (services, room) = start_services().await;
-    let app = LiveRouter::new(config)
-        .state(room)
-        .live::<counter::Counter>("/counter")
-        .live::<clock::Clock>("/clock")
-        .live::<search::Search>("/search")
-        .live::<table::Table>("/table")
-        .live::<form::SignUp>("/form")
-        .live::<chat::Chat>("/chat")
-        .into_router()
-        .route("/", axum::routing::get(index));
+    let pubsub = PubSub::new();
+    let node = connect_nodes(&pubsub);
+    let services = Services::start(pubsub, node).await;
+    let app = services.router(config);
     let address = SocketAddr::from(([127, 0, 0, 1], port));
     let listener = match tokio::net::TcpListener::bind(address).await {
         Ok(listener) => listener,
@@ -84,24 +57,7 @@ async fn main() {
         .with_graceful_shutdown(shutdown)
         .await
         .expect("the server runs");
-    // Stopping presence cleanly tells the other nodes this one has left.
     services.stop().await;
-}
-
-/// Starts the PubSub and the presence server that `/chat` uses, on Redis
-/// when `CINDER_REDIS_URL` is set; the room goes into the router's state.
-async fn start_services() -> (Supervisor, chat::Room) {
-    let pubsub = PubSub::new();
-    let mut presence_config = PresenceConfig::new();
-    if let Some(node) = connect_nodes(&pubsub) {
-        presence_config = presence_config.node(node);
-    }
-    let presence = Presence::new(&pubsub, presence_config);
-    let tree = SupervisorSpec::new(Strategy::OneForOne).child(presence.child_spec("presence"));
-    let services = Supervisor::start(tree)
-        .await
-        .expect("the presence server starts");
-    (services, chat::Room { pubsub, presence })
 }
 
 /// Connects `pubsub` to the other nodes through Redis, if configured.
@@ -148,15 +104,4 @@ fn port_from_args() -> Option<u16> {
             std::process::exit(2);
         }
     }
-}
-
-async fn index() -> axum::response::Html<String> {
-    let links: String = DEMOS
-        .iter()
-        .map(|(path, what)| format!(r#"<li><a href="{path}">{path}</a>: {what}</li>"#))
-        .collect();
-    axum::response::Html(format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Cinder showcase</title></head>\
-         <body><h1>Cinder showcase</h1><ul>{links}</ul></body></html>\n"
-    ))
 }
