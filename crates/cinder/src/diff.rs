@@ -31,7 +31,9 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use crate::escape::json_string;
-use crate::rendered::{Comprehension, Dynamic, Entry, Key, Rendered, Template, CHUNK};
+use crate::rendered::{
+    Comprehension, Dynamic, Entry, Key, Rendered, StreamInsert, StreamList, Template, CHUNK,
+};
 
 /// One diff, as the JSON text sent to the client.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -83,6 +85,30 @@ pub fn diff(old: &Rendered, new: &Rendered) -> Diff {
     w.diff_dynamics(old.dynamics(), new.dynamics());
     w.out.push('}');
     w.finish()
+}
+
+/// The full tree of a stateful component. Components never share statics
+/// through `"p"`: the client merges a component's tree over another
+/// component's (statics reuse, `"s": -cid`), which would mix two `"p"` maps.
+pub(crate) fn render_component(tree: &Rendered) -> String {
+    let mut w = Writer::default();
+    w.full_tree(tree);
+    w.inline_statics()
+}
+
+/// The changes of a component's tree, or of a new component's tree against
+/// the tree of the component whose statics it reuses; `None` when nothing
+/// changed. Like [`render_component`], without `"p"`.
+pub(crate) fn diff_component(old: &Rendered, new: &Rendered) -> Option<String> {
+    if !old.template().same_as(new.template()) {
+        return Some(render_component(new));
+    }
+    let mut w = Writer::default();
+    w.out.push('{');
+    w.diff_dynamics(old.dynamics(), new.dynamics());
+    w.out.push('}');
+    let json = w.inline_statics();
+    (json != "{}").then_some(json)
 }
 
 /// Marks where statics go in the first pass; NUL never occurs in the JSON the
@@ -145,7 +171,71 @@ impl Writer {
             Dynamic::Component(cid) => {
                 let _ = write!(self.out, "{}", cid.0);
             }
+            Dynamic::Stream(stream) => self.stream(stream, true),
+            Dynamic::LiveComponent(live) => {
+                // Views resolve components before diffing; a tree diffed
+                // on its own renders the component inline.
+                self.full_tree(&live.render_detached());
+            }
         }
+    }
+
+    /// A stream's comprehension: its inserted entries, always whole (the
+    /// client keeps no entry of a stream), and the `"stream"` annotation.
+    fn stream(&mut self, stream: &StreamList, with_statics: bool) {
+        self.out.push('{');
+        if let (true, Some(template)) = (with_statics, stream.template) {
+            self.statics(template);
+        }
+        self.named("k");
+        self.out.push('{');
+        for (i, entry) in stream.entries.iter().enumerate() {
+            self.key(i);
+            self.out.push('{');
+            self.full_dynamics(entry);
+            self.out.push('}');
+        }
+        self.named("kc");
+        let _ = write!(self.out, "{}}}", stream.entries.len());
+        self.named("stream");
+        self.out.push('[');
+        json_string(&mut self.out, &stream.reference);
+        self.out.push_str(",[");
+        for (i, insert) in stream.inserts.iter().enumerate() {
+            if i > 0 {
+                self.out.push(',');
+            }
+            self.stream_insert(insert);
+        }
+        self.out.push_str("],[");
+        for (i, id) in stream.deletes.iter().enumerate() {
+            if i > 0 {
+                self.out.push(',');
+            }
+            json_string(&mut self.out, id);
+        }
+        self.out.push(']');
+        if stream.reset {
+            self.out.push_str(",true");
+        }
+        self.out.push_str("]}");
+    }
+
+    fn stream_insert(&mut self, insert: &StreamInsert) {
+        self.out.push('[');
+        json_string(&mut self.out, &insert.dom_id);
+        let _ = write!(self.out, ",{},", insert.at);
+        match insert.limit {
+            Some(limit) => {
+                let _ = write!(self.out, "{limit}");
+            }
+            None => self.out.push_str("null"),
+        }
+        self.out.push_str(if insert.update_only {
+            ",true]"
+        } else {
+            ",null]"
+        });
     }
 
     fn full_list(&mut self, list: &Comprehension) {
@@ -191,6 +281,17 @@ impl Writer {
                 self.diff_list(key, a, b);
             }
             (Dynamic::List(a), Dynamic::List(b)) if a.is_empty() && b.is_empty() => {}
+            (Dynamic::Stream(_), Dynamic::Stream(b)) if b.is_unchanged() => {}
+            (Dynamic::Stream(a), Dynamic::Stream(b))
+                if a.reference == b.reference
+                    && (b.template.is_none()
+                        || a.template
+                            .is_some_and(|t| b.template.is_some_and(|u| t.same_as(u)))) =>
+            {
+                // The client already holds the statics.
+                self.key(key);
+                self.stream(b, false);
+            }
             _ => {
                 self.key(key);
                 self.full_dynamic(new);
@@ -277,6 +378,19 @@ impl Writer {
         }
         let _ = write!(self.out, "{j}");
         true
+    }
+
+    /// The JSON with every template's statics written where it is used.
+    fn inline_statics(self) -> String {
+        let Writer { out, statics } = self;
+        if statics.is_empty() {
+            return out;
+        }
+        let none = Shared {
+            index: HashMap::new(),
+            order: Vec::new(),
+        };
+        none.resolve(&out, &statics)
     }
 
     fn finish(self) -> Diff {

@@ -4,6 +4,8 @@
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
+pub use crate::live::component::LiveComponentRef;
+
 /// The static parts of one template: `N + 1` strings around `N` dynamics.
 ///
 /// The `html!` macro emits one `static` template per template in the source,
@@ -198,6 +200,13 @@ pub enum Dynamic {
     List(Comprehension),
     /// A reference to a stateful component.
     Component(Cid),
+    /// A stateful component as a view's template writes it, with its props;
+    /// the view gives it a [`Cid`] before diffing (see
+    /// [`live_component`](crate::live::live_component)).
+    LiveComponent(LiveComponentRef),
+    /// A stream's comprehension: the items one render inserts, and what it
+    /// deletes (see [`Stream`](crate::live::Stream)).
+    Stream(StreamList),
 }
 
 impl Dynamic {
@@ -258,6 +267,11 @@ impl Rendered {
         &self.dynamics
     }
 
+    /// The dynamics, owned.
+    pub fn into_dynamics(self) -> Vec<Dynamic> {
+        self.dynamics
+    }
+
     /// Renders the whole tree to HTML, as the dead render sends it.
     ///
     /// Component references render as nothing; use [`Rendered::write_html_with`]
@@ -309,6 +323,135 @@ fn write_dynamic(dynamic: &Dynamic, out: &mut String, component: &mut dyn FnMut(
             }
         }
         Dynamic::Component(cid) => component(*cid, out),
+        Dynamic::LiveComponent(live) => live.render_detached().write_html_with(out, component),
+        Dynamic::Stream(stream) => {
+            if let Some(template) = stream.template {
+                for entry in &stream.entries {
+                    write_parts(template.statics, entry, out, component);
+                }
+            }
+        }
+    }
+}
+
+/// One stream insert as the client applies it: the item's DOM id, where it
+/// goes (`-1` appends, `0` prepends, or an index), the limit of children to
+/// keep (negative keeps the last ones) and whether it only updates an item
+/// already there.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StreamInsert {
+    /// The DOM id of the inserted element.
+    pub dom_id: String,
+    /// Where it goes: `-1` appends, `0` prepends, `n` inserts at index n.
+    pub at: i64,
+    /// How many children the container keeps: the first n when positive,
+    /// the last n when negative.
+    pub limit: Option<i64>,
+    /// Only update the element if it is present; never insert it.
+    pub update_only: bool,
+}
+
+/// The comprehension of a stream, for one render: only the items this
+/// render inserts, plus the ids it deletes. The server keeps no stream item
+/// after sending it; the client keeps the elements.
+#[derive(Clone, Debug)]
+pub struct StreamList {
+    /// The stream's reference, unique in its view: `"0"`, `"1"`, … (or
+    /// `"<cid>-<n>"` inside a component).
+    pub reference: Arc<str>,
+    /// The template of an item, once one has been rendered.
+    pub template: Option<&'static Template>,
+    /// The dynamics of each inserted item, in the order of `inserts`.
+    pub entries: Vec<Vec<Dynamic>>,
+    /// Where each entry goes.
+    pub inserts: Vec<StreamInsert>,
+    /// The DOM ids of the elements to remove.
+    pub deletes: Vec<String>,
+    /// Whether the client empties the container first.
+    pub reset: bool,
+}
+
+impl PartialEq for StreamList {
+    fn eq(&self, other: &Self) -> bool {
+        let same_template = match (self.template, other.template) {
+            (Some(a), Some(b)) => a.same_as(b),
+            (a, b) => a.is_none() && b.is_none(),
+        };
+        same_template
+            && self.reference == other.reference
+            && self.entries == other.entries
+            && self.inserts == other.inserts
+            && self.deletes == other.deletes
+            && self.reset == other.reset
+    }
+}
+
+impl StreamList {
+    /// Whether this render changes nothing in the stream.
+    pub fn is_unchanged(&self) -> bool {
+        self.inserts.is_empty() && self.deletes.is_empty() && !self.reset
+    }
+}
+
+impl Rendered {
+    /// Whether the tree holds a component its view has not resolved yet.
+    pub(crate) fn has_live_components(&self) -> bool {
+        self.dynamics.iter().any(Dynamic::has_live_components)
+    }
+
+    /// Replaces every unresolved component in the tree, depth first in
+    /// template order, with what `resolve` returns for it. Shared entries of
+    /// comprehensions are copied only where they hold one.
+    pub(crate) fn resolve_components(
+        &mut self,
+        resolve: &mut dyn FnMut(&LiveComponentRef) -> Dynamic,
+    ) {
+        resolve_all(&mut self.dynamics, resolve);
+    }
+}
+
+impl Dynamic {
+    fn has_live_components(&self) -> bool {
+        match self {
+            Dynamic::LiveComponent(_) => true,
+            Dynamic::Nested(tree) => tree.has_live_components(),
+            Dynamic::List(list) => list
+                .entries()
+                .any(|entry| entry.dynamics.iter().any(Dynamic::has_live_components)),
+            Dynamic::Stream(stream) => stream
+                .entries
+                .iter()
+                .any(|entry| entry.iter().any(Dynamic::has_live_components)),
+            Dynamic::Text(_) | Dynamic::Component(_) => false,
+        }
+    }
+}
+
+fn resolve_all(dynamics: &mut [Dynamic], resolve: &mut dyn FnMut(&LiveComponentRef) -> Dynamic) {
+    for dynamic in dynamics {
+        if !dynamic.has_live_components() {
+            continue;
+        }
+        match dynamic {
+            Dynamic::LiveComponent(live) => {
+                let resolved = resolve(live);
+                *dynamic = resolved;
+            }
+            Dynamic::Nested(tree) => tree.resolve_components(resolve),
+            Dynamic::List(list) => {
+                for chunk in &mut list.chunks {
+                    for entry in Arc::make_mut(chunk) {
+                        resolve_all(Arc::make_mut(&mut entry.dynamics), resolve);
+                    }
+                }
+            }
+            Dynamic::Stream(stream) => {
+                for entry in &mut stream.entries {
+                    resolve_all(entry, resolve);
+                }
+            }
+            Dynamic::Text(_) | Dynamic::Component(_) => {}
+        }
     }
 }
 

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use tokio::sync::oneshot;
 
+use super::component::{cids_of, ComponentUpdate, Components, Requests};
 use super::flash::{Flash, Layout};
 use super::form::{decode_form, key_path};
 use super::router::{
@@ -19,7 +20,7 @@ use super::router::{
 };
 use super::{Event, Leave, LiveView, Outgoing, Params, Patch, Session, Socket, LIVEVIEW_VERSION};
 use crate::diff;
-use crate::rendered::Rendered;
+use crate::rendered::{Cid, Rendered, Template};
 use crate::socket::serializer::{Inbound, Payload, ReplyStatus};
 use crate::socket::{
     ChannelMessage, ChannelRouter, JoinFuture, JoinRefused, JoinRequest, Joined, Outbox,
@@ -32,6 +33,8 @@ pub(crate) enum ViewMessage<V: LiveView> {
     Channel(ChannelMessage),
     /// A message for `handle_info`.
     Info(V::Info),
+    /// A `send_update` from another process to one of the view's components.
+    Update(ComponentUpdate),
 }
 
 /// What a connection established before any join.
@@ -251,6 +254,7 @@ pub(crate) fn join_view<V: LiveView>(
 struct Running<V: LiveView> {
     view: V,
     socket: Socket<V>,
+    components: Components,
     outbox: Outbox,
     tree: Rendered,
     route: Arc<str>,
@@ -282,12 +286,12 @@ async fn run_view<V: LiveView>(
     };
     view.handle_params(&start.params, &start.uri, &mut socket)
         .await;
-    let tree = (start.layout)(socket.flash(), view.render());
     let mut running = Running {
         view,
         socket,
+        components: Components::new(Some(ctx.pid()), start.state.clone()),
         outbox,
-        tree,
+        tree: Rendered::new(&NOTHING_SENT, Vec::new()),
         route: start.route,
         layout: start.layout,
         flash_signer: start.flash_signer,
@@ -297,14 +301,17 @@ async fn run_view<V: LiveView>(
         return ExitReason::Normal;
     }
     let patched = running.apply_patches().await;
-    running.tree = running.render();
+    let tree = running.render();
+    let rendered = diff::render(&tree).into_string();
+    running.tree = tree;
+    let rendered = running.with_component_changes(rendered);
     let extras = running.socket.take_outgoing();
     let live_patch = patched.map_or(String::new(), |patch| {
         format!(r#","live_patch":{}"#, patch_json(&patch))
     });
     let response = format!(
         r#"{{"rendered":{},"liveview_version":"{LIVEVIEW_VERSION}"{live_patch}}}"#,
-        with_extras(diff::render(&running.tree).into_string(), extras)
+        with_extras(rendered, extras)
     );
     if ready.send(Ok(response)).is_err() {
         return ExitReason::Normal;
@@ -326,6 +333,20 @@ impl<V: LiveView> Running<V> {
                             }
                         }
                         "live_patch" => self.live_patch(inbound).await,
+                        "cids_will_destroy" => {
+                            self.components
+                                .mark_removed(&cids_of(&payload_json(&inbound)));
+                            self.outbox
+                                .reply(inbound.msg_ref.as_deref(), ReplyStatus::Ok, "{}");
+                        }
+                        "cids_destroyed" => {
+                            let destroyed =
+                                self.components.destroy(&cids_of(&payload_json(&inbound)));
+                            let cids: Vec<u32> = destroyed.iter().map(|cid| cid.0).collect();
+                            let reply = serde_json::json!({ "cids": cids }).to_string();
+                            self.outbox
+                                .reply(inbound.msg_ref.as_deref(), ReplyStatus::Ok, &reply);
+                        }
                         _ => {
                             // Component and upload messages are answered
                             // empty until this server handles them.
@@ -340,7 +361,13 @@ impl<V: LiveView> Running<V> {
                 }
                 Message::User(ViewMessage::Info(message)) => {
                     self.view.handle_info(message, &mut self.socket).await;
-                    if !self.after_info().await {
+                    if !self.after_info(Render::View).await {
+                        return ExitReason::Normal;
+                    }
+                }
+                Message::User(ViewMessage::Update(update)) => {
+                    self.socket.outgoing.updates.push(update);
+                    if !self.after_info(Render::Components).await {
                         return ExitReason::Normal;
                     }
                 }
@@ -358,13 +385,16 @@ impl<V: LiveView> Running<V> {
     /// Handles an `event`; returns `false` when the view leaves.
     async fn event(&mut self, inbound: Inbound) -> bool {
         let msg_ref = inbound.msg_ref.as_deref();
-        let Some(event) = decode_event(&inbound) else {
+        let Some((event, target)) = decode_event(&inbound) else {
             tracing::warn!(event = %inbound.event, "ignoring a malformed event payload");
             self.outbox.reply(msg_ref, ReplyStatus::Ok, "{}");
             return true;
         };
         let from_hook = event.kind() == "hook";
-        if event.name() == "lv:clear-flash" {
+        let mut render = Render::View;
+        if let Some(cid) = target {
+            render = self.component_event(cid, event).await;
+        } else if event.name() == "lv:clear-flash" {
             match event.get("key") {
                 Some(kind) => self.socket.clear_flash(kind),
                 None => self.socket.set_flash(Flash::default()),
@@ -384,9 +414,50 @@ impl<V: LiveView> Running<V> {
                 .reply(msg_ref, ReplyStatus::Ok, &self.leave_json(&leave));
             return false;
         }
-        self.push_patches().await;
-        self.reply_with_diff(msg_ref);
+        if self.push_patches().await {
+            render = Render::View;
+        }
+        self.reply_with_diff(msg_ref, render);
         true
+    }
+
+    /// Runs an event on the component `cid`. Returns what must render
+    /// again: the component alone, or the view too when the component
+    /// changed the view's flash.
+    async fn component_event(&mut self, cid: Cid, event: Event) -> Render {
+        let mut requests = Requests::default();
+        if !self
+            .components
+            .handle_event(cid, event, &mut requests)
+            .await
+        {
+            tracing::warn!(
+                cid = cid.0,
+                "ignoring an event for a component that is not on the page"
+            );
+            return Render::Components;
+        }
+        if self.apply(requests) {
+            Render::View
+        } else {
+            Render::Components
+        }
+    }
+
+    /// Applies what components asked of the view; returns whether the
+    /// view's flash changed.
+    fn apply(&mut self, requests: Requests) -> bool {
+        for outgoing in requests.outgoing {
+            self.socket.outgoing.absorb(outgoing);
+        }
+        let flash_changed = !requests.flash.is_empty();
+        for (kind, message) in requests.flash {
+            match message {
+                Some(message) => self.socket.put_flash(kind, message),
+                None => self.socket.clear_flash(&kind),
+            }
+        }
+        flash_changed
     }
 
     /// Events pushed by a handler that then left go out first, on their own.
@@ -398,17 +469,19 @@ impl<V: LiveView> Running<V> {
         }
     }
 
-    /// After `handle_info`: leave if asked to, otherwise send what changed.
-    /// Returns `false` when the view leaves.
-    async fn after_info(&mut self) -> bool {
+    /// After `handle_info` or an update for a component: leave if asked
+    /// to, otherwise send what changed. Returns `false` when the view leaves.
+    async fn after_info(&mut self, mut render: Render) -> bool {
         if let Some(leave) = self.socket.outgoing.leave.take() {
             self.push_pending_events();
             let (event, target) = self.leave_target(&leave);
             self.outbox.push(event, &target.to_string());
             return false;
         }
-        self.push_patches().await;
-        if let Some(diff) = self.rerender() {
+        if self.push_patches().await {
+            render = Render::View;
+        }
+        if let Some(diff) = self.rerender(render) {
             self.outbox.push("diff", &diff);
         }
         true
@@ -439,14 +512,18 @@ impl<V: LiveView> Running<V> {
             .handle_params(&params, &relative_uri(path, query), &mut self.socket)
             .await;
         self.push_patches().await;
-        self.reply_with_diff(msg_ref);
+        self.reply_with_diff(msg_ref, Render::View);
     }
 
     /// Carries out the patches the last handler asked for, and tells the
-    /// client the URL to show.
-    async fn push_patches(&mut self) {
-        if let Some(patch) = self.apply_patches().await {
-            self.outbox.push("live_patch", &patch_json(&patch));
+    /// client the URL to show. Returns whether there was one.
+    async fn push_patches(&mut self) -> bool {
+        match self.apply_patches().await {
+            Some(patch) => {
+                self.outbox.push("live_patch", &patch_json(&patch));
+                true
+            }
+            None => false,
         }
     }
 
@@ -477,8 +554,8 @@ impl<V: LiveView> Running<V> {
         last
     }
 
-    fn reply_with_diff(&mut self, msg_ref: Option<&str>) {
-        match self.rerender() {
+    fn reply_with_diff(&mut self, msg_ref: Option<&str>, render: Render) {
+        match self.rerender(render) {
             Some(diff) => {
                 let response = format!(r#"{{"diff":{diff}}}"#);
                 self.outbox.reply(msg_ref, ReplyStatus::Ok, &response);
@@ -489,10 +566,41 @@ impl<V: LiveView> Running<V> {
         }
     }
 
-    /// Renders again. Returns the diff against what the client holds, with
-    /// the handler's events, title and reply, if there is anything to send.
-    fn render(&self) -> Rendered {
-        (self.layout)(self.socket.flash(), self.view.render())
+    /// Renders the view in its layout, and the components it places.
+    fn render(&mut self) -> Rendered {
+        let mut tree = (self.layout)(self.socket.flash(), self.view.render());
+        let mut requests = Requests::default();
+        self.components.resolve(&mut tree, &mut requests);
+        if self.apply(requests) {
+            // A component mounting or updating changed the flash, which the
+            // layout shows.
+            tree = (self.layout)(self.socket.flash(), self.view.render());
+            let mut requests = Requests::default();
+            self.components.resolve(&mut tree, &mut requests);
+            self.apply(requests);
+        }
+        tree
+    }
+
+    /// Adds the `"c"` map of the components that changed to a diff: after
+    /// delivering the `send_update`s waiting, so they render once.
+    fn with_component_changes(&mut self, diff: String) -> String {
+        for _ in 0..MAX_UPDATE_ROUNDS {
+            let updates = std::mem::take(&mut self.socket.outgoing.updates);
+            if updates.is_empty() {
+                break;
+            }
+            let mut requests = Requests::default();
+            self.components.deliver(updates, &mut requests);
+            self.apply(requests);
+        }
+        let mut requests = Requests::default();
+        self.components.render_dirty(&mut requests);
+        self.apply(requests);
+        match self.components.take_changes() {
+            Some(changes) => splice(diff, &format!(r#"{{"c":{changes}}}"#)),
+            None => diff,
+        }
     }
 
     /// Where a leaving view sends the client, with its flash: the event
@@ -521,18 +629,45 @@ impl<V: LiveView> Running<V> {
         Value::Object(reply).to_string()
     }
 
-    fn rerender(&mut self) -> Option<String> {
-        let tree = self.render();
-        let diff = diff::diff(&self.tree, &tree);
-        self.tree = tree;
+    /// Renders again what `render` says. Returns the diff against what the
+    /// client holds, with the handler's events, title and reply, if there
+    /// is anything to send.
+    fn rerender(&mut self, render: Render) -> Option<String> {
+        let diff = match render {
+            Render::View => {
+                let tree = self.render();
+                let diff = diff::diff(&self.tree, &tree);
+                self.tree = tree;
+                diff.into_string()
+            }
+            Render::Components => "{}".to_string(),
+        };
+        let diff = self.with_component_changes(diff);
         let extras = self.socket.take_outgoing();
-        let empty = diff.is_empty()
+        let empty = diff == "{}"
             && extras.events.is_empty()
             && extras.title.is_none()
             && extras.reply.is_none();
-        (!empty).then(|| with_extras(diff.into_string(), extras))
+        (!empty).then(|| with_extras(diff, extras))
     }
 }
+
+/// What renders again after a callback.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Render {
+    /// The view, and the components whose props changed or that handled
+    /// something.
+    View,
+    /// Only the components that handled something.
+    Components,
+}
+
+/// How many rounds of `send_update`s (an update whose handler sends
+/// another) run before one render.
+const MAX_UPDATE_ROUNDS: usize = 16;
+
+/// The tree a view starts from before its first render is sent.
+static NOTHING_SENT: Template = Template::new(&[""], 0, false);
 
 fn patch_json(patch: &Patch) -> String {
     let kind = if patch.replace { "replace" } else { "push" };
@@ -558,14 +693,25 @@ fn with_extras(mut diff: String, extras: Outgoing) -> String {
     if keys.contains_key("r") {
         diff = without_root_flag(diff);
     }
-    let extra = Value::Object(keys).to_string();
-    // Both are JSON objects: splice the extra keys into the diff's braces.
+    splice(diff, &Value::Object(keys).to_string())
+}
+
+/// Both are JSON objects: puts the keys of `extra` into `diff`'s braces.
+fn splice(mut diff: String, extra: &str) -> String {
     diff.pop();
     if diff.len() > 1 {
         diff.push(',');
     }
     diff.push_str(&extra[1..]);
     diff
+}
+
+/// The payload of a message as JSON (`null` for a binary one).
+fn payload_json(inbound: &Inbound) -> Value {
+    match &inbound.payload {
+        Payload::Json(json) => serde_json::from_str(json.get()).unwrap_or(Value::Null),
+        Payload::Binary(_) => Value::Null,
+    }
 }
 
 /// At the top of a diff the client reads `"r"` as the hook reply, so a
@@ -584,7 +730,7 @@ fn without_root_flag(diff: String) -> String {
 /// form's value arrives URL-encoded: it is decoded like Phoenix does (nested
 /// `user[name]` fields), merged with the event's `meta`, and its `_target`
 /// becomes the path of the field that changed (`["user", "name"]`).
-fn decode_event(inbound: &Inbound) -> Option<Event> {
+fn decode_event(inbound: &Inbound) -> Option<(Event, Option<Cid>)> {
     #[derive(Deserialize)]
     struct Wire {
         #[serde(rename = "type")]
@@ -594,6 +740,7 @@ fn decode_event(inbound: &Inbound) -> Option<Event> {
         value: Value,
         #[serde(default)]
         meta: serde_json::Map<String, Value>,
+        cid: Option<u32>,
     }
     let Payload::Json(json) = &inbound.payload else {
         return None;
@@ -603,7 +750,7 @@ fn decode_event(inbound: &Inbound) -> Option<Event> {
         Value::String(encoded) if wire.kind == "form" => form_value(&encoded, wire.meta),
         value => value,
     };
-    Some(Event::new(wire.event, wire.kind, value))
+    Some((Event::new(wire.event, wire.kind, value), wire.cid.map(Cid)))
 }
 
 fn form_value(encoded: &str, meta: serde_json::Map<String, Value>) -> Value {

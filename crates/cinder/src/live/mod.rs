@@ -46,10 +46,12 @@
 
 mod assets;
 mod channel;
+pub(crate) mod component;
 mod flash;
 mod form;
 mod page;
 mod router;
+mod stream;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -65,10 +67,12 @@ use serde_json::Value;
 
 use crate::Rendered;
 
+pub use component::{live_component, ComponentSocket, LiveComponent, LiveComponentRef};
 pub use flash::{default_layout, Flash, Layout};
 pub use form::decode_form;
 pub use page::{default_root_layout, RootLayout, RootPage};
 pub use router::{CheckOrigin, Config, ConfigError, LiveRouter, OnMount};
+pub use stream::{Insert, Stream};
 
 /// The version of the official client this server speaks to.
 pub const LIVEVIEW_VERSION: &str = "1.2.12";
@@ -247,6 +251,7 @@ pub struct Socket<V: LiveView> {
     outgoing: Outgoing,
     state: Arc<Extensions>,
     flash: Flash,
+    next_stream: u32,
     _view: std::marker::PhantomData<fn() -> V>,
 }
 
@@ -263,6 +268,37 @@ pub(crate) struct Outgoing {
     pub(crate) patch: Option<Patch>,
     /// Leaving the view: to another live view, or a full page load.
     pub(crate) leave: Option<Leave>,
+    /// `send_update`s to the view's components.
+    pub(crate) updates: Vec<component::ComponentUpdate>,
+}
+
+impl Outgoing {
+    pub(crate) fn push_event(&mut self, name: &str, payload: impl serde::Serialize) {
+        let payload = serde_json::to_value(payload).unwrap_or_else(|error| {
+            tracing::error!(name, %error, "push_event payload is not JSON");
+            Value::Null
+        });
+        self.events.push(Value::Array(vec![name.into(), payload]));
+    }
+
+    /// Adds what a component asked for: its events after the view's, and
+    /// its reply, patch or navigation unless the view asked for its own.
+    pub(crate) fn absorb(&mut self, other: Outgoing) {
+        self.events.extend(other.events);
+        self.updates.extend(other.updates);
+        if self.title.is_none() {
+            self.title = other.title;
+        }
+        if self.reply.is_none() {
+            self.reply = other.reply;
+        }
+        if self.patch.is_none() {
+            self.patch = other.patch;
+        }
+        if self.leave.is_none() {
+            self.leave = other.leave;
+        }
+    }
 }
 
 /// Where a view goes when it stops: [`Socket::push_navigate`] or [`Socket::redirect`].
@@ -288,6 +324,7 @@ impl<V: LiveView> Socket<V> {
             outgoing: Outgoing::default(),
             state,
             flash: Flash::default(),
+            next_stream: 0,
             _view: std::marker::PhantomData,
         }
     }
@@ -333,13 +370,46 @@ impl<V: LiveView> Socket<V> {
     /// Sends an event to the page's JS hooks (`this.handleEvent(name, …)`)
     /// and to `phx:`-prefixed window listeners, with the next update.
     pub fn push_event(&mut self, name: &str, payload: impl serde::Serialize) {
-        let payload = serde_json::to_value(payload).unwrap_or_else(|error| {
-            tracing::error!(name, %error, "push_event payload is not JSON");
-            Value::Null
-        });
+        self.outgoing.push_event(name, payload);
+    }
+
+    /// A new [`Stream`] of this view, whose items have the DOM id
+    /// `dom_id(item)`. Make it in [`mount`](LiveView::mount) and keep it in
+    /// the view's struct.
+    pub fn stream<T>(
+        &mut self,
+        dom_id: impl Fn(&T) -> String + Send + Sync + 'static,
+    ) -> Stream<T> {
+        let reference = self.next_stream.to_string();
+        self.next_stream += 1;
+        Stream::with_reference(reference, dom_id)
+    }
+
+    /// Sends `update` to the [`LiveComponent`] of type `C` with `id` on this
+    /// view's page, after the running callback; it arrives in
+    /// [`handle_update`](LiveComponent::handle_update).
+    pub fn send_update<C: LiveComponent>(&mut self, id: impl Into<String>, update: C::Update) {
         self.outgoing
-            .events
-            .push(Value::Array(vec![name.into(), payload]));
+            .updates
+            .push(component::ComponentUpdate::new::<C>(id, update));
+    }
+
+    /// A [`Recipient`] through which any process sends updates to the
+    /// component of type `C` with `id` on this view's page; `None` before
+    /// the view is connected.
+    pub fn update_recipient<C: LiveComponent>(
+        &self,
+        id: impl Into<String>,
+    ) -> Option<Recipient<C::Update>> {
+        let pid = self.pid.as_ref()?;
+        let id = id.into();
+        Recipient::mapped(pid, move |update: C::Update| {
+            channel::ViewMessage::<V>::Update(component::ComponentUpdate::new::<C>(
+                id.clone(),
+                update,
+            ))
+        })
+        .ok()
     }
 
     /// Sets the page's `<title>`, in the dead render and, once connected,

@@ -10,6 +10,7 @@ use axum::http::Extensions;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 
+use super::component::{Components, Requests};
 use super::flash::{Flash, Layout};
 use super::{Leave, LiveView, MountError, Params, Session, Socket};
 use crate::escape::escape;
@@ -41,15 +42,17 @@ pub(crate) type DeadRender = Pin<Box<dyn Future<Output = Result<DeadPage, MountE
 /// and renders it to HTML.
 pub(crate) fn dead_render<V: LiveView>(start: DeadStart) -> DeadRender {
     Box::pin(async move {
-        let mut socket = Socket::<V>::disconnected(start.state);
+        let mut socket = Socket::<V>::disconnected(start.state.clone());
         socket.set_flash(start.flash);
         let mut view = V::mount(&start.params, &start.session, &mut socket).await?;
         view.handle_params(&start.params, &start.uri, &mut socket)
             .await;
-        let page = (start.layout)(socket.flash(), view.render());
+        let mut page = (start.layout)(socket.flash(), view.render());
+        let mut components = Components::new(None, start.state);
+        components.resolve(&mut page, &mut Requests::default());
         let outgoing = socket.take_outgoing();
         Ok(DeadPage {
-            html: page.to_html(),
+            html: components.html(&page),
             title: outgoing.title,
             flash: socket.flash().clone(),
             redirect_to: match outgoing.leave {

@@ -163,6 +163,11 @@ pub async fn app_with(config: Config) -> App {
         .on_mount(require_key)
         .live::<Pager>("/admin/pager")
         .into_router();
+    serve(router).await
+}
+
+/// Serves `router` on a free loopback port until the `App` is dropped.
+pub async fn serve(router: axum::Router) -> App {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     let task = tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
