@@ -211,6 +211,10 @@ async fn a_component_reply_and_flash_reach_the_client() {
     let reply = event(&mut client, &topic, click("shout", Some(1))).await;
     let diff = reply["diff"].to_string();
     assert!(diff.contains("liked"), "{diff}");
+    // The layout's root changed, which makes the client drop the components
+    // it holds: they come again, whole.
+    assert!(reply["diff"]["c"]["1"]["s"].is_array(), "{diff}");
+    assert_eq!(reply["diff"]["c"]["2"]["s"], 1, "{diff}");
 }
 
 #[tokio::test]

@@ -4,7 +4,9 @@
 
 pub mod chat;
 pub mod clock;
+pub mod components;
 pub mod counter;
+pub mod feed;
 pub mod form;
 pub mod search;
 pub mod table;
@@ -25,6 +27,14 @@ pub const DEMOS: &[(&str, &str)] = &[
     ),
     ("/form", "A sign-up form with live validation and a flash"),
     ("/chat", "A chat room: PubSub across tabs, presence"),
+    (
+        "/components",
+        "Stateful components: phx-target, send_update, an error boundary",
+    ),
+    (
+        "/feed",
+        "An endless feed on a stream the server does not keep",
+    ),
 ];
 
 /// The processes the demos share (PubSub, presence), under one supervisor.
@@ -67,6 +77,8 @@ impl Services {
             .live::<table::Table>("/table")
             .live::<form::SignUp>("/form")
             .live::<chat::Chat>("/chat")
+            .live::<components::Components>("/components")
+            .live::<feed::Feed>("/feed")
             .into_router()
             .route("/", axum::routing::get(index))
     }

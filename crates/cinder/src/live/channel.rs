@@ -636,6 +636,9 @@ impl<V: LiveView> Running<V> {
         let diff = match render {
             Render::View => {
                 let tree = self.render();
+                if !self.tree.template().same_as(tree.template()) {
+                    self.components.resend_all();
+                }
                 let diff = diff::diff(&self.tree, &tree);
                 self.tree = tree;
                 diff.into_string()

@@ -319,7 +319,9 @@ pub(crate) struct ComponentUpdate {
     kind: TypeId,
     type_name: &'static str,
     id: String,
-    update: Box<dyn Any + Send>,
+    /// In a mutex only so that a socket holding updates is `Sync`, as
+    /// handlers that keep `&socket` across an await need.
+    update: Mutex<Box<dyn Any + Send>>,
 }
 
 impl ComponentUpdate {
@@ -328,7 +330,7 @@ impl ComponentUpdate {
             kind: TypeId::of::<C>(),
             type_name: std::any::type_name::<C>(),
             id: id.into(),
-            update: Box::new(update),
+            update: Mutex::new(Box::new(update)),
         }
     }
 }
@@ -725,7 +727,11 @@ impl Components {
                 continue;
             };
             if let Some(instance) = slot.instance.as_mut() {
-                if let Err(message) = catch(|| instance.handle_update(update.update, &mut socket)) {
+                let payload = update
+                    .update
+                    .into_inner()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                if let Err(message) = catch(|| instance.handle_update(payload, &mut socket)) {
                     slot.crash = Some(log_crash(slot.type_name, "handle_update", &message));
                     slot.instance = None;
                 }
@@ -833,6 +839,26 @@ impl Components {
                 }
             }
         });
+    }
+
+    /// The client is about to replace its whole tree (the root template
+    /// changed), which drops every component it holds: send them all again,
+    /// whole.
+    pub(crate) fn resend_all(&mut self) {
+        let cids: Vec<Cid> = self
+            .slots
+            .iter_mut()
+            .filter(|(_, slot)| !slot.marked)
+            .map(|(cid, slot)| {
+                slot.sent = None;
+                *cid
+            })
+            .collect();
+        for cid in cids {
+            if !self.dirty.contains(&cid) {
+                self.dirty.push(cid);
+            }
+        }
     }
 
     /// `cids_will_destroy`: the client removed these components' elements.
