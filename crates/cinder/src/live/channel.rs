@@ -12,6 +12,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use tokio::sync::oneshot;
 
+use super::async_work::{AsyncDone, AsyncTasks};
 use super::component::{cids_of, ComponentUpdate, Components, Requests};
 use super::flash::{Flash, Layout};
 use super::form::{decode_form, key_path};
@@ -35,6 +36,8 @@ pub(crate) enum ViewMessage<V: LiveView> {
     Info(V::Info),
     /// A `send_update` from another process to one of the view's components.
     Update(ComponentUpdate),
+    /// Background work of the view that finished.
+    Async(AsyncDone),
 }
 
 /// What a connection established before any join.
@@ -94,12 +97,14 @@ impl ChannelRouter for LiveChannels {
                 tracing::error!(%error, "the view supervisor could not start");
                 JoinRefused::reason("join crashed")
             })?;
+
             let start = Start {
                 session,
                 params: Params::from_query(query),
                 uri: relative_uri(path, query),
                 route: route.path.clone(),
                 supervisor: supervisor.clone(),
+                live: self.state.clone(),
                 state: self.state.app_state.clone(),
                 layout: self.state.layout,
                 flash,
@@ -184,6 +189,8 @@ pub(crate) struct Start {
     pub(crate) route: Arc<str>,
     /// The supervisor the view's process starts under.
     pub(crate) supervisor: DynamicSupervisor,
+    /// The router's state, where the supervisor of background work is.
+    pub(crate) live: Arc<LiveState>,
     /// The application's state, for [`Socket::state`].
     pub(crate) state: Arc<Extensions>,
     /// What wraps the view's render.
@@ -255,6 +262,8 @@ struct Running<V: LiveView> {
     view: V,
     socket: Socket<V>,
     components: Components,
+    async_tasks: AsyncTasks<V>,
+    live: Arc<LiveState>,
     outbox: Outbox,
     tree: Rendered,
     route: Arc<str>,
@@ -290,6 +299,8 @@ async fn run_view<V: LiveView>(
         view,
         socket,
         components: Components::new(Some(ctx.pid()), start.state.clone()),
+        async_tasks: AsyncTasks::default(),
+        live: start.live,
         outbox,
         tree: Rendered::new(&NOTHING_SENT, Vec::new()),
         route: start.route,
@@ -301,6 +312,7 @@ async fn run_view<V: LiveView>(
         return ExitReason::Normal;
     }
     let patched = running.apply_patches().await;
+    running.act_on_async(&ctx).await;
     let tree = running.render();
     let rendered = diff::render(&tree).into_string();
     running.tree = tree;
@@ -317,6 +329,8 @@ async fn run_view<V: LiveView>(
         return ExitReason::Normal;
     }
     let reason = running.serve(&mut ctx).await;
+    // A link carries a crash to the tasks, but not a normal exit.
+    running.async_tasks.stop_all(&ctx);
     running.view.terminate(&reason, &mut running.socket).await;
     reason
 }
@@ -371,6 +385,15 @@ impl<V: LiveView> Running<V> {
                         return ExitReason::Normal;
                     }
                 }
+                Message::User(ViewMessage::Async(done)) => {
+                    if self
+                        .async_tasks
+                        .finish(done, &mut self.view, &mut self.socket)
+                        && !self.after_info(Render::View).await
+                    {
+                        return ExitReason::Normal;
+                    }
+                }
                 // A linked helper that finished normally is no reason to stop.
                 Message::Exit {
                     reason: ExitReason::Normal,
@@ -379,7 +402,18 @@ impl<V: LiveView> Running<V> {
                 Message::Exit { reason, .. } => return reason,
                 Message::Down { .. } => {}
             }
+            if self.act_on_async(ctx).await && !self.after_info(Render::View).await {
+                return ExitReason::Normal;
+            }
         }
+    }
+
+    /// Starts and cancels the background work the last callback asked for.
+    /// Returns whether a cancelled task's callback changed the view.
+    async fn act_on_async(&mut self, ctx: &Context<ViewMessage<V>>) -> bool {
+        self.async_tasks
+            .act(&mut self.view, &mut self.socket, ctx, &self.live)
+            .await
     }
 
     /// Handles an `event`; returns `false` when the view leaves.

@@ -411,7 +411,7 @@ fn catch<T>(f: impl FnOnce() -> T) -> Result<T, String> {
     std::panic::catch_unwind(AssertUnwindSafe(f)).map_err(|payload| panic_message(&*payload))
 }
 
-fn panic_message(payload: &(dyn Any + Send)) -> String {
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
     payload
         .downcast_ref::<&str>()
         .map(|s| s.to_string())
@@ -926,24 +926,7 @@ fn with_static_ref(json: Option<String>, reference: i64) -> String {
 
 /// Awaits `future`, turning a panic into its message.
 async fn futures_catch(future: BoxFuture<'_>) -> Result<(), String> {
-    CatchUnwind(future).await
-}
-
-struct CatchUnwind<'a>(BoxFuture<'a>);
-
-impl Future for CatchUnwind<'_> {
-    type Output = Result<(), String>;
-
-    fn poll(
-        mut self: Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Self::Output> {
-        let future = &mut self.0;
-        match std::panic::catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))) {
-            Ok(poll) => poll.map(Ok),
-            Err(payload) => std::task::Poll::Ready(Err(panic_message(&*payload))),
-        }
-    }
+    super::async_work::CatchUnwind(future).await
 }
 
 impl Requests {

@@ -45,6 +45,7 @@
 //! ```
 
 mod assets;
+mod async_work;
 mod channel;
 pub(crate) mod component;
 mod flash;
@@ -67,6 +68,7 @@ use serde_json::Value;
 
 use crate::Rendered;
 
+pub use async_work::{AsyncError, AsyncValue};
 pub use component::{live_component, ComponentSocket, LiveComponent, LiveComponentRef};
 pub use flash::{default_layout, Flash, Layout};
 pub use form::decode_form;
@@ -252,6 +254,7 @@ pub struct Socket<V: LiveView> {
     state: Arc<Extensions>,
     flash: Flash,
     next_stream: u32,
+    async_requests: async_work::AsyncRequests<V>,
     _view: std::marker::PhantomData<fn() -> V>,
 }
 
@@ -325,6 +328,7 @@ impl<V: LiveView> Socket<V> {
             state,
             flash: Flash::default(),
             next_stream: 0,
+            async_requests: Default::default(),
             _view: std::marker::PhantomData,
         }
     }

@@ -15,6 +15,7 @@ use axum::routing::get;
 use cinder_runtime::gen_server::StartError;
 use cinder_runtime::process::Spawn;
 use cinder_runtime::supervisor::{ChildSpec, DynamicSupervisor, DynamicSupervisorSpec};
+use cinder_runtime::task::TaskSupervisor;
 use serde::{Deserialize, Serialize};
 use tokio::sync::OnceCell;
 
@@ -228,6 +229,8 @@ pub(crate) struct LiveState {
     views: OnceCell<DynamicSupervisor>,
     /// Every connection's socket process, likewise.
     sockets: OnceCell<DynamicSupervisor>,
+    /// Views' background work ([`Socket::start_async`](super::Socket::start_async)).
+    tasks: OnceCell<DynamicSupervisor>,
     /// What views reach with [`Socket::state`](super::Socket::state).
     pub(crate) app_state: Arc<Extensions>,
     config: Config,
@@ -347,6 +350,7 @@ impl LiveRouter {
         let state = Arc::new(LiveState {
             views: OnceCell::new(),
             sockets: OnceCell::new(),
+            tasks: OnceCell::new(),
             app_state: Arc::new(self.state),
             cookie_signer: signer("cinder cookie session"),
             session_signer: signer("cinder live session"),
@@ -383,6 +387,12 @@ impl LiveState {
 
     async fn sockets(&self) -> Result<&DynamicSupervisor, StartError> {
         supervisor(&self.sockets).await
+    }
+
+    /// The supervisor of views' background work, started with the first.
+    pub(crate) async fn tasks(&self) -> Result<TaskSupervisor, StartError> {
+        let supervisor = supervisor(&self.tasks).await?;
+        Ok(TaskSupervisor::from_supervisor(supervisor.clone()))
     }
 }
 
