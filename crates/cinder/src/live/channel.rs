@@ -17,6 +17,7 @@ use super::form::{decode_form, key_path};
 use super::router::{
     check_on_mount, LiveState, Route, SessionToken, StaticToken, FLASH_MAX_AGE, SESSION_MAX_AGE,
 };
+use super::upload::{self, UploadService};
 use super::{Event, Leave, LiveView, Outgoing, Params, Patch, Session, Socket, LIVEVIEW_VERSION};
 use crate::diff;
 use crate::rendered::Rendered;
@@ -32,6 +33,8 @@ pub(crate) enum ViewMessage<V: LiveView> {
     Channel(ChannelMessage),
     /// A message for `handle_info`.
     Info(V::Info),
+    /// A message from an upload channel.
+    Upload(upload::ToView),
 }
 
 /// What a connection established before any join.
@@ -64,6 +67,9 @@ impl ChannelRouter for LiveChannels {
 
     fn join(&self, request: JoinRequest<Connection>) -> JoinFuture<'_> {
         Box::pin(async move {
+            if request.topic.starts_with("lvu:") {
+                return upload::join(self.state.uploads.clone(), request).await;
+            }
             let Some(id) = request.topic.strip_prefix("lv:") else {
                 return Err(JoinRefused::reason("unmatched topic"));
             };
@@ -101,6 +107,7 @@ impl ChannelRouter for LiveChannels {
                 layout: self.state.layout,
                 flash,
                 flash_signer: self.state.flash_signer.clone(),
+                uploads: self.state.uploads.clone(),
             };
             if let Err(refused) = check_on_mount(route, &start.session, &start.params) {
                 tracing::info!(route = %route.path, %refused, "on_mount refused a connected mount");
@@ -189,6 +196,8 @@ pub(crate) struct Start {
     pub(crate) flash: Flash,
     /// Signs the flash a leaving view carries to the next page.
     pub(crate) flash_signer: Signer,
+    /// Signs upload tokens and finds their views.
+    pub(crate) uploads: Arc<UploadService>,
 }
 
 /// Splits a URL (absolute, as the client sends it, or a bare path) into
@@ -272,6 +281,7 @@ async fn run_view<V: LiveView>(
     // closing or its supervisor stopping ends it through `terminate`.
     let mut socket = Socket::for_process(ctx.pid(), start.state.clone());
     socket.set_flash(start.flash.clone());
+    socket.uploads.connect(start.uploads.clone());
     let mut view = match V::mount(&start.params, &start.session, &mut socket).await {
         Ok(view) => view,
         Err(error) => {
@@ -326,6 +336,16 @@ impl<V: LiveView> Running<V> {
                             }
                         }
                         "live_patch" => self.live_patch(inbound).await,
+                        "allow_upload" | "progress" => {
+                            let response = self.socket.uploads.client_message(&inbound);
+                            let diff = self.rerender();
+                            let response = upload::with_diff(response, diff);
+                            self.outbox.reply(
+                                inbound.msg_ref.as_deref(),
+                                ReplyStatus::Ok,
+                                &response,
+                            );
+                        }
                         _ => {
                             // Component and upload messages are answered
                             // empty until this server handles them.
@@ -350,7 +370,16 @@ impl<V: LiveView> Running<V> {
                     ..
                 } => {}
                 Message::Exit { reason, .. } => return reason,
-                Message::Down { .. } => {}
+                Message::User(ViewMessage::Upload(message)) => {
+                    if self.socket.uploads.handle(message, ctx) {
+                        self.push_diff();
+                    }
+                }
+                Message::Down { pid, .. } => {
+                    if self.socket.uploads.channel_down(&pid) {
+                        self.push_diff();
+                    }
+                }
             }
         }
     }
@@ -358,11 +387,14 @@ impl<V: LiveView> Running<V> {
     /// Handles an `event`; returns `false` when the view leaves.
     async fn event(&mut self, inbound: Inbound) -> bool {
         let msg_ref = inbound.msg_ref.as_deref();
-        let Some(event) = decode_event(&inbound) else {
+        let Some((event, uploads)) = decode_event(&inbound) else {
             tracing::warn!(event = %inbound.event, "ignoring a malformed event payload");
             self.outbox.reply(msg_ref, ReplyStatus::Ok, "{}");
             return true;
         };
+        if let Some(uploads) = uploads {
+            self.socket.uploads.register_described(&uploads);
+        }
         let from_hook = event.kind() == "hook";
         if event.name() == "lv:clear-flash" {
             match event.get("key") {
@@ -387,6 +419,13 @@ impl<V: LiveView> Running<V> {
         self.push_patches().await;
         self.reply_with_diff(msg_ref);
         true
+    }
+
+    /// Pushes what changed, if anything did.
+    fn push_diff(&mut self) {
+        if let Some(diff) = self.rerender() {
+            self.outbox.push("diff", &diff);
+        }
     }
 
     /// Events pushed by a handler that then left go out first, on their own.
@@ -583,8 +622,9 @@ fn without_root_flag(diff: String) -> String {
 /// Reads an `event` message: `{"type": …, "event": …, "value": …}`. A
 /// form's value arrives URL-encoded: it is decoded like Phoenix does (nested
 /// `user[name]` fields), merged with the event's `meta`, and its `_target`
-/// becomes the path of the field that changed (`["user", "name"]`).
-fn decode_event(inbound: &Inbound) -> Option<Event> {
+/// becomes the path of the field that changed (`["user", "name"]`). A form
+/// change also carries the files picked in its file inputs (`uploads`).
+fn decode_event(inbound: &Inbound) -> Option<(Event, Option<Value>)> {
     #[derive(Deserialize)]
     struct Wire {
         #[serde(rename = "type")]
@@ -594,6 +634,8 @@ fn decode_event(inbound: &Inbound) -> Option<Event> {
         value: Value,
         #[serde(default)]
         meta: serde_json::Map<String, Value>,
+        #[serde(default)]
+        uploads: Option<Value>,
     }
     let Payload::Json(json) = &inbound.payload else {
         return None;
@@ -603,7 +645,7 @@ fn decode_event(inbound: &Inbound) -> Option<Event> {
         Value::String(encoded) if wire.kind == "form" => form_value(&encoded, wire.meta),
         value => value,
     };
-    Some(Event::new(wire.event, wire.kind, value))
+    Some((Event::new(wire.event, wire.kind, value), wire.uploads))
 }
 
 fn form_value(encoded: &str, meta: serde_json::Map<String, Value>) -> Value {

@@ -50,6 +50,7 @@ mod flash;
 mod form;
 mod page;
 mod router;
+mod upload;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -69,6 +70,7 @@ pub use flash::{default_layout, Flash, Layout};
 pub use form::decode_form;
 pub use page::{default_root_layout, RootLayout, RootPage};
 pub use router::{CheckOrigin, Config, ConfigError, LiveRouter, OnMount};
+pub use upload::{FileInput, ImgPreview, Upload, UploadEntry, UploadError, UploadOptions};
 
 /// The version of the official client this server speaks to.
 pub const LIVEVIEW_VERSION: &str = "1.2.12";
@@ -247,6 +249,8 @@ pub struct Socket<V: LiveView> {
     outgoing: Outgoing,
     state: Arc<Extensions>,
     flash: Flash,
+    /// The uploads the view allowed.
+    uploads: upload::Uploads,
     _view: std::marker::PhantomData<fn() -> V>,
 }
 
@@ -288,6 +292,7 @@ impl<V: LiveView> Socket<V> {
             outgoing: Outgoing::default(),
             state,
             flash: Flash::default(),
+            uploads: upload::Uploads::default(),
             _view: std::marker::PhantomData,
         }
     }
@@ -414,6 +419,19 @@ impl<V: LiveView> Socket<V> {
     pub fn send_after(&self, message: V::Info, delay: Duration) -> Option<TimerRef> {
         let pid = self.pid.as_ref()?;
         cinder_runtime::timer::send_after(pid, channel::ViewMessage::<V>::Info(message), delay).ok()
+    }
+
+    /// Allows uploads of files under `name` (the file input's name), with
+    /// the rules of `options`. Keep the returned [`Upload`] in the view's
+    /// struct: render its [`FileInput`] and its entries, and consume its
+    /// files on submit (see the [`upload`](Upload) docs). Allowing a name
+    /// again replaces the earlier upload and cancels its files.
+    pub fn allow_upload(&mut self, name: &str, options: UploadOptions) -> Upload {
+        let view = self.pid.as_ref().and_then(|pid| {
+            let recipient = Recipient::mapped(pid, channel::ViewMessage::<V>::Upload).ok()?;
+            Some((pid, recipient))
+        });
+        self.uploads.allow(name, options, view)
     }
 
     /// Sends a clone of `message` to [`handle_info`](LiveView::handle_info)
