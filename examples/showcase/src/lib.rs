@@ -8,6 +8,7 @@ pub mod counter;
 pub mod form;
 pub mod search;
 pub mod table;
+pub mod upload;
 
 use cinder::live::{Config, LiveRouter};
 use cinder_runtime::presence::{Presence, PresenceConfig};
@@ -25,6 +26,10 @@ pub const DEMOS: &[(&str, &str)] = &[
     ),
     ("/form", "A sign-up form with live validation and a flash"),
     ("/chat", "A chat room: PubSub across tabs, presence"),
+    (
+        "/upload",
+        "File uploads: progress bars, image previews, limits",
+    ),
 ];
 
 /// The processes the demos share (PubSub, presence), under one supervisor.
@@ -67,6 +72,7 @@ impl Services {
             .live::<table::Table>("/table")
             .live::<form::SignUp>("/form")
             .live::<chat::Chat>("/chat")
+            .live::<upload::Uploads>("/upload")
             .into_router()
             .route("/", axum::routing::get(index))
     }
