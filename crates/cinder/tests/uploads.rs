@@ -77,6 +77,16 @@ impl LiveView for Files {
                 });
                 self.saved.extend(saved);
             }
+            "save_async" => {
+                let saved = self
+                    .upload
+                    .consume_async(|entry, path| async move {
+                        let text = tokio::fs::read_to_string(&path).await.unwrap();
+                        format!("{} (async)={text}", entry.name)
+                    })
+                    .await;
+                self.saved.extend(saved);
+            }
             "crash" => panic!("the view crashes on purpose"),
             other => panic!("unexpected event {other}"),
         }
@@ -718,5 +728,39 @@ async fn a_preflight_for_an_unknown_upload_is_disallowed() {
     assert_eq!(
         reply[4],
         json!({"status": "ok", "response": {"ref": "phx-unknown", "error": [["phx-unknown", "disallowed"]]}})
+    );
+}
+
+#[tokio::test]
+async fn an_async_consumer_gets_each_file_before_it_is_removed() {
+    let app = App::start().await;
+    let mut tab = Tab::open(&app, "").await;
+    tab.upload("0", "a.txt", b"one").await;
+    tab.upload("1", "b.txt", b"two").await;
+    let saved = tab
+        .lv(
+            "event",
+            json!({"type": "form", "event": "save_async", "value": "", "meta": {}}),
+        )
+        .await;
+    assert!(shows(&saved, "saved a.txt (async)=one"), "{saved}");
+    assert!(shows(&saved, "saved b.txt (async)=two"), "{saved}");
+    app.no_files_left().await;
+}
+
+#[tokio::test]
+async fn chunks_are_capped_to_fit_in_one_socket_message() {
+    let app = App::start().await;
+    let mut tab = Tab::open(&app, "?chunk=5000000").await;
+    let files = [("0", "a.txt", 4, "text/plain")];
+    tab.pick(&files).await;
+    let preflight = tab.preflight(&files).await;
+    let chunk_size = preflight[4]["response"]["config"]["chunk_size"]
+        .as_u64()
+        .unwrap();
+    let max_message = cinder::socket::SocketConfig::default().max_message_bytes as u64;
+    assert!(
+        chunk_size < max_message && chunk_size > max_message / 2,
+        "chunk size {chunk_size} for messages of at most {max_message} bytes"
     );
 }
