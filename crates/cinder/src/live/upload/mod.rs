@@ -209,8 +209,9 @@ impl UploadOptions {
         self
     }
 
-    /// How long the server waits for the next chunk before it gives the
-    /// upload up and removes what arrived (default 10 s).
+    /// How long the server waits for the first chunk, and then for each
+    /// next one, before it closes the file's channel and removes what
+    /// arrived (default 10 s).
     pub fn chunk_timeout(mut self, timeout: Duration) -> Self {
         self.chunk_timeout = timeout;
         self
