@@ -3,7 +3,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { start, connected } from "./harness.mjs";
 
-const DEMOS = ["/counter", "/clock", "/search", "/table", "/form", "/chat"];
+const DEMOS = ["/counter", "/clock", "/search", "/table", "/form", "/chat", "/upload"];
 
 let app;
 before(async () => {

@@ -10,6 +10,7 @@ pub mod feed;
 pub mod form;
 pub mod search;
 pub mod table;
+pub mod upload;
 
 use cinder::live::{Config, LiveRouter};
 use cinder_runtime::presence::{Presence, PresenceConfig};
@@ -34,6 +35,10 @@ pub const DEMOS: &[(&str, &str)] = &[
     (
         "/feed",
         "An endless feed on a stream the server does not keep",
+    ),
+    (
+        "/upload",
+        "File uploads: progress bars, image previews, limits",
     ),
 ];
 
@@ -79,6 +84,7 @@ impl Services {
             .live::<chat::Chat>("/chat")
             .live::<components::Components>("/components")
             .live::<feed::Feed>("/feed")
+            .live::<upload::Uploads>("/upload")
             .into_router()
             .route("/", axum::routing::get(index))
     }

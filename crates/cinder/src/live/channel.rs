@@ -19,6 +19,7 @@ use super::form::{decode_form, key_path};
 use super::router::{
     check_on_mount, LiveState, Route, SessionToken, StaticToken, FLASH_MAX_AGE, SESSION_MAX_AGE,
 };
+use super::upload::{self, UploadService};
 use super::{Event, Leave, LiveView, Outgoing, Params, Patch, Session, Socket, LIVEVIEW_VERSION};
 use crate::diff;
 use crate::rendered::{Cid, Rendered, Template};
@@ -38,6 +39,8 @@ pub(crate) enum ViewMessage<V: LiveView> {
     Update(ComponentUpdate),
     /// Background work of the view that finished.
     Async(AsyncDone),
+    /// A message from an upload channel.
+    Upload(upload::ToView),
 }
 
 /// What a connection established before any join.
@@ -70,6 +73,9 @@ impl ChannelRouter for LiveChannels {
 
     fn join(&self, request: JoinRequest<Connection>) -> JoinFuture<'_> {
         Box::pin(async move {
+            if request.topic.starts_with("lvu:") {
+                return upload::join(self.state.uploads.clone(), request).await;
+            }
             let Some(id) = request.topic.strip_prefix("lv:") else {
                 return Err(JoinRefused::reason("unmatched topic"));
             };
@@ -109,6 +115,7 @@ impl ChannelRouter for LiveChannels {
                 layout: self.state.layout,
                 flash,
                 flash_signer: self.state.flash_signer.clone(),
+                uploads: self.state.uploads.clone(),
             };
             if let Err(refused) = check_on_mount(route, &start.session, &start.params) {
                 tracing::info!(route = %route.path, %refused, "on_mount refused a connected mount");
@@ -199,6 +206,8 @@ pub(crate) struct Start {
     pub(crate) flash: Flash,
     /// Signs the flash a leaving view carries to the next page.
     pub(crate) flash_signer: Signer,
+    /// Signs upload tokens and finds their views.
+    pub(crate) uploads: Arc<UploadService>,
 }
 
 /// Splits a URL (absolute, as the client sends it, or a bare path) into
@@ -285,6 +294,7 @@ async fn run_view<V: LiveView>(
     // closing or its supervisor stopping ends it through `terminate`.
     let mut socket = Socket::for_process(ctx.pid(), start.state.clone());
     socket.set_flash(start.flash.clone());
+    socket.uploads.connect(start.uploads.clone());
     let mut view = match V::mount(&start.params, &start.session, &mut socket).await {
         Ok(view) => view,
         Err(error) => {
@@ -361,9 +371,18 @@ impl<V: LiveView> Running<V> {
                             self.outbox
                                 .reply(inbound.msg_ref.as_deref(), ReplyStatus::Ok, &reply);
                         }
+                        "allow_upload" | "progress" => {
+                            let response = self.socket.uploads.client_message(&inbound);
+                            let diff = self.rerender(Render::View);
+                            let response = upload::with_diff(response, diff);
+                            self.outbox.reply(
+                                inbound.msg_ref.as_deref(),
+                                ReplyStatus::Ok,
+                                &response,
+                            );
+                        }
                         _ => {
-                            // Component and upload messages are answered
-                            // empty until this server handles them.
+                            tracing::warn!(event = %inbound.event, "ignoring an unknown message on a view's channel");
                             self.outbox
                                 .reply(inbound.msg_ref.as_deref(), ReplyStatus::Ok, "{}");
                         }
@@ -400,7 +419,16 @@ impl<V: LiveView> Running<V> {
                     ..
                 } => {}
                 Message::Exit { reason, .. } => return reason,
-                Message::Down { .. } => {}
+                Message::User(ViewMessage::Upload(message)) => {
+                    if self.socket.uploads.handle(message, ctx) {
+                        self.push_diff();
+                    }
+                }
+                Message::Down { pid, .. } => {
+                    if self.socket.uploads.channel_down(&pid) {
+                        self.push_diff();
+                    }
+                }
             }
             if self.act_on_async(ctx).await && !self.after_info(Render::View).await {
                 return ExitReason::Normal;
@@ -419,11 +447,19 @@ impl<V: LiveView> Running<V> {
     /// Handles an `event`; returns `false` when the view leaves.
     async fn event(&mut self, inbound: Inbound) -> bool {
         let msg_ref = inbound.msg_ref.as_deref();
-        let Some((event, target)) = decode_event(&inbound) else {
+        let Some(DecodedEvent {
+            event,
+            target,
+            uploads,
+        }) = decode_event(&inbound)
+        else {
             tracing::warn!(event = %inbound.event, "ignoring a malformed event payload");
             self.outbox.reply(msg_ref, ReplyStatus::Ok, "{}");
             return true;
         };
+        if let Some(uploads) = uploads {
+            self.socket.uploads.register_described(&uploads);
+        }
         let from_hook = event.kind() == "hook";
         let mut render = Render::View;
         if let Some(cid) = target {
@@ -492,6 +528,13 @@ impl<V: LiveView> Running<V> {
             }
         }
         flash_changed
+    }
+
+    /// Pushes what changed, if anything did.
+    fn push_diff(&mut self) {
+        if let Some(diff) = self.rerender(Render::View) {
+            self.outbox.push("diff", &diff);
+        }
     }
 
     /// Events pushed by a handler that then left go out first, on their own.
@@ -766,8 +809,9 @@ fn without_root_flag(diff: String) -> String {
 /// Reads an `event` message: `{"type": …, "event": …, "value": …}`. A
 /// form's value arrives URL-encoded: it is decoded like Phoenix does (nested
 /// `user[name]` fields), merged with the event's `meta`, and its `_target`
-/// becomes the path of the field that changed (`["user", "name"]`).
-fn decode_event(inbound: &Inbound) -> Option<(Event, Option<Cid>)> {
+/// becomes the path of the field that changed (`["user", "name"]`). A form
+/// change also carries the files picked in its file inputs (`uploads`).
+fn decode_event(inbound: &Inbound) -> Option<DecodedEvent> {
     #[derive(Deserialize)]
     struct Wire {
         #[serde(rename = "type")]
@@ -778,6 +822,8 @@ fn decode_event(inbound: &Inbound) -> Option<(Event, Option<Cid>)> {
         #[serde(default)]
         meta: serde_json::Map<String, Value>,
         cid: Option<u32>,
+        #[serde(default)]
+        uploads: Option<Value>,
     }
     let Payload::Json(json) = &inbound.payload else {
         return None;
@@ -787,7 +833,20 @@ fn decode_event(inbound: &Inbound) -> Option<(Event, Option<Cid>)> {
         Value::String(encoded) if wire.kind == "form" => form_value(&encoded, wire.meta),
         value => value,
     };
-    Some((Event::new(wire.event, wire.kind, value), wire.cid.map(Cid)))
+    Some(DecodedEvent {
+        event: Event::new(wire.event, wire.kind, value),
+        target: wire.cid.map(Cid),
+        uploads: wire.uploads,
+    })
+}
+
+/// An `event` message, read.
+struct DecodedEvent {
+    event: Event,
+    /// The component the event targets (`phx-target`).
+    target: Option<Cid>,
+    /// The files picked in a form's file inputs.
+    uploads: Option<Value>,
 }
 
 fn form_value(encoded: &str, meta: serde_json::Map<String, Value>) -> Value {

@@ -53,6 +53,7 @@ mod form;
 mod page;
 mod router;
 mod stream;
+mod upload;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -75,6 +76,7 @@ pub use form::decode_form;
 pub use page::{default_root_layout, RootLayout, RootPage};
 pub use router::{CheckOrigin, Config, ConfigError, LiveRouter, OnMount};
 pub use stream::{Insert, Stream};
+pub use upload::{FileInput, ImgPreview, Upload, UploadEntry, UploadError, UploadOptions};
 
 /// The version of the official client this server speaks to.
 pub const LIVEVIEW_VERSION: &str = "1.2.12";
@@ -255,6 +257,8 @@ pub struct Socket<V: LiveView> {
     flash: Flash,
     next_stream: u32,
     async_requests: async_work::AsyncRequests<V>,
+    /// The uploads the view allowed.
+    uploads: upload::Uploads,
     _view: std::marker::PhantomData<fn() -> V>,
 }
 
@@ -329,6 +333,7 @@ impl<V: LiveView> Socket<V> {
             flash: Flash::default(),
             next_stream: 0,
             async_requests: Default::default(),
+            uploads: upload::Uploads::default(),
             _view: std::marker::PhantomData,
         }
     }
@@ -488,6 +493,19 @@ impl<V: LiveView> Socket<V> {
     pub fn send_after(&self, message: V::Info, delay: Duration) -> Option<TimerRef> {
         let pid = self.pid.as_ref()?;
         cinder_runtime::timer::send_after(pid, channel::ViewMessage::<V>::Info(message), delay).ok()
+    }
+
+    /// Allows uploads of files under `name` (the file input's name), with
+    /// the rules of `options`. Keep the returned [`Upload`] in the view's
+    /// struct: render its [`FileInput`] and its entries, and consume its
+    /// files on submit (see the [`upload`](Upload) docs). Allowing a name
+    /// again replaces the earlier upload and cancels its files.
+    pub fn allow_upload(&mut self, name: &str, options: UploadOptions) -> Upload {
+        let view = self.pid.as_ref().and_then(|pid| {
+            let recipient = Recipient::mapped(pid, channel::ViewMessage::<V>::Upload).ok()?;
+            Some((pid, recipient))
+        });
+        self.uploads.allow(name, options, view)
     }
 
     /// Sends a clone of `message` to [`handle_info`](LiveView::handle_info)

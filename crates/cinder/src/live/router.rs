@@ -26,6 +26,7 @@ use super::page::{
     container_id, dead_render, default_root_layout, error_page, DeadRender, DeadStart, Page,
     RootLayout,
 };
+use super::upload::UploadService;
 use super::{LiveView, MountError, Params, Session};
 use crate::csrf::CsrfSecret;
 use crate::socket::{serve, JoinFuture, JoinRequest, SocketConfig};
@@ -242,6 +243,8 @@ pub(crate) struct LiveState {
     pub(crate) layout: Layout,
     root_layout: RootLayout,
     pub(crate) routes: Vec<Route>,
+    /// Signs upload tokens and finds the views they name.
+    pub(crate) uploads: Arc<UploadService>,
 }
 
 /// Live views on routes of an ordinary `axum::Router`.
@@ -356,6 +359,10 @@ impl LiveRouter {
             session_signer: signer("cinder live session"),
             static_signer: signer("cinder live static"),
             flash_signer: signer("cinder flash"),
+            uploads: Arc::new(UploadService::new(
+                signer("cinder upload"),
+                self.config.socket.max_message_bytes,
+            )),
             layout: self.layout,
             root_layout: self.root_layout,
             routes: self.routes,
