@@ -3,5 +3,6 @@
 # LiveView client from npm first if needed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ -d assets/node_modules ] || npm ci --prefix assets --no-audit --no-fund
+# npm packages: installed when missing, again when the lock file changed since.
+[ assets/node_modules/.package-lock.json -nt assets/package-lock.json ] || npm ci --prefix assets --no-audit --no-fund
 exec cargo run --release -p showcase -- "$@"

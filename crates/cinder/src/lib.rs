@@ -14,6 +14,8 @@
 //!   render's work follows the size of the change, not of the page;
 //! * [`socket`] serves one WebSocket connection as a process speaking the
 //!   Phoenix Channels V2 protocol, with a channel process per joined topic;
+//! * [`JS`] writes the client's JS commands (show, hide, transitions,
+//!   pushes with values, focus) from Rust, as attribute values of bindings;
 //! * [`token`] signs what the server hands the browser and gets back;
 //!   [`csrf`] guards the socket connection with masked per-session tokens.
 //!
@@ -87,6 +89,7 @@ pub mod csrf;
 pub mod diff;
 pub mod dynamic;
 pub mod escape;
+pub mod js;
 pub mod live;
 pub mod memo;
 pub mod rendered;
@@ -98,6 +101,7 @@ pub use component::Component;
 pub use diff::Diff;
 pub use dynamic::IntoDynamic;
 pub use escape::Raw;
+pub use js::JS;
 pub use rendered::{Cid, Comprehension, Dynamic, Entry, Key, Rendered, ShapeError, Template};
 
 /// What the `html!` macro expands to; not a stable API.

@@ -8,6 +8,9 @@ pub mod components;
 pub mod counter;
 pub mod feed;
 pub mod form;
+pub mod game;
+pub mod kanban;
+pub mod scripts;
 pub mod search;
 pub mod table;
 pub mod upload;
@@ -40,12 +43,22 @@ pub const DEMOS: &[(&str, &str)] = &[
         "/upload",
         "File uploads: progress bars, image previews, limits",
     ),
+    (
+        "/kanban",
+        "A kanban board: drag and drop through a JS hook, shared by every tab; JS commands",
+    ),
+    (
+        "/game",
+        "A real-time game: window key events and a server tick",
+    ),
 ];
 
-/// The processes the demos share (PubSub, presence), under one supervisor.
+/// The processes the demos share (PubSub, presence, the kanban board),
+/// under one supervisor.
 pub struct Services {
     supervisor: Supervisor,
     room: chat::Room,
+    kanban: kanban::Kanban,
 }
 
 impl Services {
@@ -57,13 +70,17 @@ impl Services {
             presence_config = presence_config.node(node);
         }
         let presence = Presence::new(&pubsub, presence_config);
-        let tree = SupervisorSpec::new(Strategy::OneForOne).child(presence.child_spec("presence"));
+        let kanban = kanban::Kanban::new(pubsub.clone());
+        let tree = SupervisorSpec::new(Strategy::OneForOne)
+            .child(presence.child_spec("presence"))
+            .child(kanban.child_spec());
         let supervisor = Supervisor::start(tree)
             .await
-            .expect("the presence server starts");
+            .expect("the presence and kanban servers start");
         Services {
             supervisor,
             room: chat::Room { pubsub, presence },
+            kanban,
         }
     }
 
@@ -72,10 +89,18 @@ impl Services {
         Services::start(PubSub::new(), None).await
     }
 
-    /// The showcase's router: every demo and the index.
+    /// The showcase's router: every demo, the index, and the showcase's
+    /// scripts (its client hooks, which every page loads, and SortableJS).
     pub fn router(&self, config: Config) -> axum::Router {
+        if !scripts::sortable_available() {
+            tracing::warn!(
+                "SortableJS is not installed: /kanban cannot drag cards; run `npm ci --prefix assets`"
+            );
+        }
         LiveRouter::new(config)
+            .hooks(scripts::HOOKS_URL)
             .state(self.room.clone())
+            .state(self.kanban.clone())
             .live::<counter::Counter>("/counter")
             .live::<clock::Clock>("/clock")
             .live::<search::Search>("/search")
@@ -85,8 +110,11 @@ impl Services {
             .live::<components::Components>("/components")
             .live::<feed::Feed>("/feed")
             .live::<upload::Uploads>("/upload")
+            .live::<kanban::KanbanView>("/kanban")
+            .live::<game::GameView>("/game")
             .into_router()
             .route("/", axum::routing::get(index))
+            .merge(scripts::routes())
     }
 
     /// Stops the services; stopping presence cleanly tells the other nodes

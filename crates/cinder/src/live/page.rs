@@ -78,18 +78,27 @@ pub(crate) struct Page<'a> {
     pub(crate) csrf_token: &'a str,
     pub(crate) title: &'a str,
     pub(crate) inner_html: &'a str,
+    /// The URL of the ES module whose default export is the client's hooks.
+    pub(crate) hooks: Option<&'a str>,
 }
 
 impl Page<'_> {
     /// The whole document: the root layout around the view's container.
     pub(crate) fn to_html(&self, layout: RootLayout) -> String {
+        let (import_hooks, hooks) = match self.hooks {
+            Some(url) => (
+                format!("import hooks from {};\n", script_string(url)),
+                "hooks, ",
+            ),
+            None => (String::new(), ""),
+        };
         let head = format!(
             r#"<meta name="csrf-token" content="{csrf}">
 <script src="/assets/phoenix/phoenix.min.js"></script>
 <script type="module">
 import {{ LiveSocket }} from "/assets/phoenix_live_view/phoenix_live_view.esm.js";
-const csrfToken = document.querySelector("meta[name='csrf-token']").getAttribute("content");
-const liveSocket = new LiveSocket("/live", window.Phoenix.Socket, {{ params: {{ _csrf_token: csrfToken }} }});
+{import_hooks}const csrfToken = document.querySelector("meta[name='csrf-token']").getAttribute("content");
+const liveSocket = new LiveSocket("/live", window.Phoenix.Socket, {{ {hooks}params: {{ _csrf_token: csrfToken }} }});
 liveSocket.connect();
 window.liveSocket = liveSocket;
 </script>"#,
@@ -108,6 +117,14 @@ window.liveSocket = liveSocket;
             container: &container,
         })
     }
+}
+
+/// `text` as a JavaScript string literal that is safe inside a `<script>`
+/// element: JSON, with `<` written as `\u003c` so no `</script>` can end it.
+fn script_string(text: &str) -> String {
+    serde_json::to_string(text)
+        .expect("a string is JSON")
+        .replace('<', "\\u003c")
 }
 
 /// The parts of a page a [`RootLayout`] puts together; every field is

@@ -242,6 +242,8 @@ pub(crate) struct LiveState {
     pub(crate) flash_signer: Signer,
     pub(crate) layout: Layout,
     root_layout: RootLayout,
+    /// The URL of the client hooks' module, when the app has one.
+    hooks: Option<String>,
     pub(crate) routes: Vec<Route>,
     /// Signs upload tokens and finds the views they name.
     pub(crate) uploads: Arc<UploadService>,
@@ -274,6 +276,7 @@ pub struct LiveRouter {
     layout: Layout,
     root_layout: RootLayout,
     on_mount: Vec<OnMount>,
+    hooks: Option<String>,
 }
 
 impl LiveRouter {
@@ -287,7 +290,38 @@ impl LiveRouter {
             layout: default_layout,
             root_layout: default_root_layout,
             on_mount: Vec::new(),
+            hooks: None,
         }
+    }
+
+    /// Gives the client the hooks of the ES module at `url`: every page
+    /// imports the module and passes its **default export**, an object of
+    /// hooks by name, as the `hooks` option of `new LiveSocket(…)`, so an
+    /// element with `phx-hook="Name"` gets the hook `Name`. The module may
+    /// import others (a drag-and-drop library, say) and is served by the
+    /// application, on a route of its own. A module that fails to load
+    /// keeps every page from connecting: the browser's console says why.
+    ///
+    /// ```
+    /// use axum::http::header;
+    /// use axum::routing::get;
+    /// use cinder::live::{Config, LiveRouter};
+    ///
+    /// const HOOKS: &str = r#"
+    /// export default {
+    ///   Focus: { mounted() { this.el.focus(); } },
+    /// };
+    /// "#;
+    ///
+    /// let config = Config::new("a secret of at least thirty-two bytes, from the environment").unwrap();
+    /// let app: axum::Router = LiveRouter::new(config)
+    ///     .hooks("/app/hooks.js")
+    ///     .into_router()
+    ///     .route("/app/hooks.js", get(|| async { ([(header::CONTENT_TYPE, "text/javascript")], HOOKS) }));
+    /// ```
+    pub fn hooks(mut self, url: impl Into<String>) -> LiveRouter {
+        self.hooks = Some(url.into());
+        self
     }
 
     /// Adds a hook that runs before every mount of the views added after
@@ -365,6 +399,7 @@ impl LiveRouter {
             )),
             layout: self.layout,
             root_layout: self.root_layout,
+            hooks: self.hooks,
             routes: self.routes,
             config: self.config,
         });
@@ -477,6 +512,7 @@ async fn page(
                 csrf_token: &secret.token(),
                 title: rendered.title.as_deref().unwrap_or("Cinder"),
                 inner_html: &rendered.html,
+                hooks: state.hooks.as_deref(),
             };
             html(StatusCode::OK, page.to_html(state.root_layout))
         }
