@@ -116,3 +116,29 @@ test("a flash put by a component shows in the view's layout", async () => {
   assert.match(await page.textContent("#flash .flash-info"), /shared its count: 1/);
   await page.context().close();
 });
+
+test("the nested clock view ticks in its own process while the parent updates", async () => {
+  const page = await app.page();
+  const frames = recordFrames(page);
+  await page.goto(`${app.base}/components`);
+  await connected(page);
+  const child = "#nested-clock";
+  await page.waitForSelector(`${child}.phx-connected`);
+  assert.ok(await page.getAttribute(child, "data-phx-parent-id"));
+  const first = await page.textContent(`${child} #clock`);
+  await page.click(`${card(1)} .inc`);
+  await waitForCount(page, 1, "1");
+  await page.waitForFunction(
+    ([selector, first]) => document.querySelector(selector).textContent !== first,
+    [`${child} #clock`, first],
+  );
+  // The child has its own channel; the parent's diffs never carry it.
+  assert.ok(frames.some((f) => f.topic === "lv:nested-clock" && f.event === "diff"));
+  const parentDiffs = frames.filter((f) => f.topic !== "lv:nested-clock" && f.event === "phx_reply");
+  assert.ok(parentDiffs.every((f) => !JSON.stringify(f.payload).includes("UTC time")));
+  await page.click(`${card(1)} .inc`);
+  await waitForCount(page, 1, "2");
+  assert.ok(await page.isVisible(`${child} #clock`));
+  await assertHealthy(page);
+  await page.context().close();
+});

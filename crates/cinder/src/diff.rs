@@ -172,6 +172,13 @@ impl Writer {
                 let _ = write!(self.out, "{}", cid.0);
             }
             Dynamic::Stream(stream) => self.stream(stream, true),
+            Dynamic::LiveChild(child) => {
+                tracing::error!(
+                    child = child.id(),
+                    "a child view outside a view renders as nothing"
+                );
+                self.out.push_str("\"\"");
+            }
             Dynamic::LiveComponent(live) => {
                 // Views resolve components before diffing; a tree diffed
                 // on its own renders the component inline.

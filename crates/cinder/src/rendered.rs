@@ -5,6 +5,7 @@ use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 pub use crate::live::component::LiveComponentRef;
+pub use crate::live::LiveChildRef;
 
 /// The static parts of one template: `N + 1` strings around `N` dynamics.
 ///
@@ -207,6 +208,10 @@ pub enum Dynamic {
     /// A stream's comprehension: the items one render inserts, and what it
     /// deletes (see [`Stream`](crate::live::Stream)).
     Stream(StreamList),
+    /// A live view rendered as a child of the view rendering this tree; the
+    /// view replaces it with the child's container (see
+    /// [`live_render`](crate::live::live_render)).
+    LiveChild(LiveChildRef),
 }
 
 impl Dynamic {
@@ -331,6 +336,8 @@ fn write_dynamic(dynamic: &Dynamic, out: &mut String, component: &mut dyn FnMut(
                 }
             }
         }
+        // Only a view can render a child: it has the signing keys.
+        Dynamic::LiveChild(_) => {}
     }
 }
 
@@ -396,7 +403,16 @@ impl StreamList {
 impl Rendered {
     /// Whether the tree holds a component its view has not resolved yet.
     pub(crate) fn has_live_components(&self) -> bool {
-        self.dynamics.iter().any(Dynamic::has_live_components)
+        self.contains(is_live_component)
+    }
+
+    /// Whether the tree holds a child view its view has not resolved yet.
+    pub(crate) fn has_children(&self) -> bool {
+        self.contains(is_live_child)
+    }
+
+    fn contains(&self, what: fn(&Dynamic) -> bool) -> bool {
+        self.dynamics.iter().any(|dynamic| dynamic.contains(what))
     }
 
     /// Replaces every unresolved component in the tree, depth first in
@@ -406,51 +422,85 @@ impl Rendered {
         &mut self,
         resolve: &mut dyn FnMut(&LiveComponentRef) -> Dynamic,
     ) {
-        resolve_all(&mut self.dynamics, resolve);
+        resolve_all(
+            &mut self.dynamics,
+            is_live_component,
+            &mut |dynamic| match dynamic {
+                Dynamic::LiveComponent(live) => resolve(live),
+                other => other.clone(),
+            },
+        );
     }
+
+    /// Replaces every child view in the tree with what `resolve` returns.
+    pub(crate) fn resolve_children(&mut self, resolve: &mut dyn FnMut(&LiveChildRef) -> Dynamic) {
+        resolve_all(
+            &mut self.dynamics,
+            is_live_child,
+            &mut |dynamic| match dynamic {
+                Dynamic::LiveChild(child) => resolve(child),
+                other => other.clone(),
+            },
+        );
+    }
+}
+
+fn is_live_component(dynamic: &Dynamic) -> bool {
+    matches!(dynamic, Dynamic::LiveComponent(_))
+}
+
+fn is_live_child(dynamic: &Dynamic) -> bool {
+    matches!(dynamic, Dynamic::LiveChild(_))
 }
 
 impl Dynamic {
-    fn has_live_components(&self) -> bool {
+    fn contains(&self, what: fn(&Dynamic) -> bool) -> bool {
+        if what(self) {
+            return true;
+        }
         match self {
-            Dynamic::LiveComponent(_) => true,
-            Dynamic::Nested(tree) => tree.has_live_components(),
+            Dynamic::Nested(tree) => tree.contains(what),
             Dynamic::List(list) => list
                 .entries()
-                .any(|entry| entry.dynamics.iter().any(Dynamic::has_live_components)),
+                .any(|entry| entry.dynamics.iter().any(|d| d.contains(what))),
             Dynamic::Stream(stream) => stream
                 .entries
                 .iter()
-                .any(|entry| entry.iter().any(Dynamic::has_live_components)),
-            Dynamic::Text(_) | Dynamic::Component(_) => false,
+                .any(|entry| entry.iter().any(|d| d.contains(what))),
+            _ => false,
         }
     }
 }
 
-fn resolve_all(dynamics: &mut [Dynamic], resolve: &mut dyn FnMut(&LiveComponentRef) -> Dynamic) {
+fn resolve_all(
+    dynamics: &mut [Dynamic],
+    what: fn(&Dynamic) -> bool,
+    resolve: &mut dyn FnMut(&Dynamic) -> Dynamic,
+) {
     for dynamic in dynamics {
-        if !dynamic.has_live_components() {
+        if !dynamic.contains(what) {
+            continue;
+        }
+        if what(dynamic) {
+            let resolved = resolve(dynamic);
+            *dynamic = resolved;
             continue;
         }
         match dynamic {
-            Dynamic::LiveComponent(live) => {
-                let resolved = resolve(live);
-                *dynamic = resolved;
-            }
-            Dynamic::Nested(tree) => tree.resolve_components(resolve),
+            Dynamic::Nested(tree) => resolve_all(&mut tree.dynamics, what, resolve),
             Dynamic::List(list) => {
                 for chunk in &mut list.chunks {
                     for entry in Arc::make_mut(chunk) {
-                        resolve_all(Arc::make_mut(&mut entry.dynamics), resolve);
+                        resolve_all(Arc::make_mut(&mut entry.dynamics), what, resolve);
                     }
                 }
             }
             Dynamic::Stream(stream) => {
                 for entry in &mut stream.entries {
-                    resolve_all(entry, resolve);
+                    resolve_all(entry, what, resolve);
                 }
             }
-            Dynamic::Text(_) | Dynamic::Component(_) => {}
+            _ => {}
         }
     }
 }

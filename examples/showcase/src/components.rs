@@ -3,11 +3,12 @@
 //! so a click renders that card alone. The view resets every card with
 //! `send_update`, adds and removes cards (removed ones are freed once the
 //! browser drops them), and a card that panics shows an error in its place
-//! while the rest of the page goes on: an error boundary.
+//! while the rest of the page goes on: an error boundary. The page also
+//! holds a nested live view, the clock, with a process of its own.
 
 use cinder::live::{
-    live_component, ComponentSocket, Event, LiveComponent, LiveView, MountError, Params, Session,
-    Socket,
+    live_component, live_render, ComponentSocket, Event, LiveComponent, LiveView, MountError,
+    Params, Session, Socket,
 };
 use cinder::{html, Cid, Component, Rendered};
 
@@ -63,6 +64,8 @@ impl LiveView for Components {
                         {live_component::<Card>(card_id(*card), format!("Card {card}"))}
                     }
                 </div>
+                <h2>"A nested live view"</h2>
+                {live_render::<crate::clock::Clock>("nested-clock", Session::default())}
             </main>
         }
     }

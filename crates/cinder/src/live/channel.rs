@@ -16,6 +16,7 @@ use super::async_work::{AsyncDone, AsyncTasks};
 use super::component::{cids_of, ComponentUpdate, Components, Requests};
 use super::flash::{Flash, Layout};
 use super::form::{decode_form, key_path};
+use super::nested::{bare_layout, Children};
 use super::router::{
     check_on_mount, LiveState, Route, SessionToken, StaticToken, FLASH_MAX_AGE, SESSION_MAX_AGE,
 };
@@ -85,6 +86,11 @@ impl ChannelRouter for LiveChannels {
             let payload: JoinPayload = serde_json::from_str(request.payload.get())
                 .map_err(|_| JoinRefused::reason("stale"))?;
             let token = verify_session(&self.state.session_signer, &payload.session, id)?;
+            if let Some(kind) = &token.child {
+                return self
+                    .join_child(request, kind, token.session.unwrap_or_default())
+                    .await;
+            }
             let rendered = self
                 .state
                 .routes
@@ -109,6 +115,7 @@ impl ChannelRouter for LiveChannels {
                 params: Params::from_query(query),
                 uri: relative_uri(path, query),
                 route: route.path.clone(),
+                container_id: id.to_string(),
                 supervisor: supervisor.clone(),
                 live: self.state.clone(),
                 state: self.state.app_state.clone(),
@@ -127,6 +134,49 @@ impl ChannelRouter for LiveChannels {
 }
 
 impl LiveChannels {
+    /// Joins a child or sticky view: the type its token names, mounted with
+    /// the session the token carries and no URL.
+    async fn join_child(
+        &self,
+        request: JoinRequest<Connection>,
+        kind: &str,
+        session: serde_json::Map<String, Value>,
+    ) -> Result<Joined, JoinRefused> {
+        let Some(route) = self.state.children.get(kind) else {
+            // Signed by a node that has rendered this child; this one has
+            // not yet. The client reloads the page.
+            tracing::info!(
+                child = kind,
+                "a child view this node has not rendered yet; the page reloads"
+            );
+            return Err(JoinRefused::reason("stale"));
+        };
+        let supervisor = self.state.views().await.map_err(|error| {
+            tracing::error!(%error, "the view supervisor could not start");
+            JoinRefused::reason("join crashed")
+        })?;
+        let id = request
+            .topic
+            .strip_prefix("lv:")
+            .unwrap_or_default()
+            .to_string();
+        let start = Start {
+            session: Session(session),
+            params: Params::default(),
+            uri: String::new(),
+            route: route.path.clone(),
+            container_id: id,
+            supervisor: supervisor.clone(),
+            live: self.state.clone(),
+            state: self.state.app_state.clone(),
+            layout: bare_layout,
+            flash: Flash::default(),
+            flash_signer: self.state.flash_signer.clone(),
+            uploads: self.state.uploads.clone(),
+        };
+        (route.join)(request, start).await
+    }
+
     /// The flash the joining view starts with: carried by a live redirect,
     /// or the one the dead render showed, on the page's first join only (the
     /// client counts its joins in `_mounts`; a rejoin after a crash or a
@@ -194,6 +244,8 @@ pub(crate) struct Start {
     pub(crate) uri: String,
     /// The route the view is served on; patches must stay on it.
     pub(crate) route: Arc<str>,
+    /// The id of the view's container (its topic is `lv:<id>`).
+    pub(crate) container_id: String,
     /// The supervisor the view's process starts under.
     pub(crate) supervisor: DynamicSupervisor,
     /// The router's state, where the supervisor of background work is.
@@ -271,6 +323,8 @@ struct Running<V: LiveView> {
     view: V,
     socket: Socket<V>,
     components: Components,
+    children: Children,
+    container_id: String,
     async_tasks: AsyncTasks<V>,
     live: Arc<LiveState>,
     outbox: Outbox,
@@ -310,6 +364,8 @@ async fn run_view<V: LiveView>(
         socket,
         components: Components::new(Some(ctx.pid()), start.state.clone()),
         async_tasks: AsyncTasks::default(),
+        children: Children::default(),
+        container_id: start.container_id,
         live: start.live,
         outbox,
         tree: Rendered::new(&NOTHING_SENT, Vec::new()),
@@ -645,17 +701,25 @@ impl<V: LiveView> Running<V> {
 
     /// Renders the view in its layout, and the components it places.
     fn render(&mut self) -> Rendered {
-        let mut tree = (self.layout)(self.socket.flash(), self.view.render());
+        let mut tree = self.render_with_children();
         let mut requests = Requests::default();
         self.components.resolve(&mut tree, &mut requests);
         if self.apply(requests) {
             // A component mounting or updating changed the flash, which the
             // layout shows.
-            tree = (self.layout)(self.socket.flash(), self.view.render());
+            tree = self.render_with_children();
             let mut requests = Requests::default();
             self.components.resolve(&mut tree, &mut requests);
             self.apply(requests);
         }
+        tree
+    }
+
+    /// Renders the view in its layout, with the containers of its children.
+    fn render_with_children(&mut self) -> Rendered {
+        let mut tree = (self.layout)(self.socket.flash(), self.view.render());
+        self.children
+            .resolve(&mut tree, &self.live, &self.container_id);
         tree
     }
 

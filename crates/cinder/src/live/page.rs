@@ -12,6 +12,8 @@ use base64::Engine;
 
 use super::component::{Components, Requests};
 use super::flash::{Flash, Layout};
+use super::nested::dead_children;
+use super::router::LiveState;
 use super::{Leave, LiveView, MountError, Params, Session, Socket};
 use crate::escape::escape;
 
@@ -24,6 +26,10 @@ pub(crate) struct DeadStart {
     pub(crate) layout: Layout,
     /// The flash a redirect carried here.
     pub(crate) flash: Flash,
+    /// The router's state, which signs the containers of child views.
+    pub(crate) live: Arc<LiveState>,
+    /// The id of the view's container, the parent id of its children.
+    pub(crate) container_id: String,
 }
 
 /// What a dead render produced: the page's HTML, the title and the flash it
@@ -50,6 +56,9 @@ pub(crate) fn dead_render<V: LiveView>(start: DeadStart) -> DeadRender {
         let mut page = (start.layout)(socket.flash(), view.render());
         let mut components = Components::new(None, start.state);
         components.resolve(&mut page, &mut Requests::default());
+        if page.has_children() {
+            dead_children(&mut page, &start.live, &start.container_id).await;
+        }
         let outgoing = socket.take_outgoing();
         Ok(DeadPage {
             html: components.html(&page),
@@ -80,6 +89,8 @@ pub(crate) struct Page<'a> {
     pub(crate) inner_html: &'a str,
     /// The URL of the ES module whose default export is the client's hooks.
     pub(crate) hooks: Option<&'a str>,
+    /// The containers of the sticky views, after the main one.
+    pub(crate) sticky_html: &'a str,
 }
 
 impl Page<'_> {
@@ -110,7 +121,7 @@ window.liveSocket = liveSocket;
             session = escape(self.session_token),
             static_ = escape(self.static_token),
             inner = self.inner_html,
-        );
+        ) + self.sticky_html;
         layout(&RootPage {
             title: self.title,
             head: &head,

@@ -22,6 +22,7 @@ use tokio::sync::OnceCell;
 use super::assets;
 use super::channel::{join_view, Connection, LiveChannels, Start};
 use super::flash::{default_layout, Flash, Layout};
+use super::nested::{child_route, ChildRoutes, Placement};
 use super::page::{
     container_id, dead_render, default_root_layout, error_page, DeadRender, DeadStart, Page,
     RootLayout,
@@ -182,7 +183,14 @@ pub(crate) struct StaticToken {
 #[derive(Serialize, Deserialize)]
 pub(crate) struct SessionToken {
     pub(crate) id: String,
+    /// The index of the view's route; unused for a child or sticky view.
     pub(crate) view: usize,
+    /// The type of a child or sticky view.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) child: Option<String>,
+    /// The session a child or sticky view mounts with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) session: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// The signed cookie: the CSRF secret and the session's data.
@@ -196,13 +204,21 @@ struct CookieSession {
 type JoinFn = fn(JoinRequest<Connection>, Start) -> JoinFuture<'static>;
 type DeadFn = fn(DeadStart) -> DeadRender;
 
+#[derive(Clone)]
 pub(crate) struct Route {
     pub(crate) path: Arc<str>,
     pub(crate) live_session: Arc<str>,
     /// The live session's hooks, run before every mount of this view.
     pub(crate) on_mount: Arc<[OnMount]>,
-    dead: DeadFn,
+    pub(crate) dead: DeadFn,
     pub(crate) join: JoinFn,
+}
+
+/// A view on every page, outside the main view, kept across live navigation.
+struct Sticky {
+    id: String,
+    kind: &'static str,
+    route: Route,
 }
 
 /// A check run before a view of its live session mounts, in the dead render
@@ -245,6 +261,9 @@ pub(crate) struct LiveState {
     /// The URL of the client hooks' module, when the app has one.
     hooks: Option<String>,
     pub(crate) routes: Vec<Route>,
+    /// The views rendered as children, for their joins.
+    pub(crate) children: ChildRoutes,
+    sticky: Vec<Sticky>,
     /// Signs upload tokens and finds the views they name.
     pub(crate) uploads: Arc<UploadService>,
 }
@@ -271,6 +290,7 @@ pub(crate) struct LiveState {
 pub struct LiveRouter {
     config: Config,
     routes: Vec<Route>,
+    sticky: Vec<Sticky>,
     live_session: Arc<str>,
     state: Extensions,
     layout: Layout,
@@ -285,6 +305,7 @@ impl LiveRouter {
         LiveRouter {
             config,
             routes: Vec::new(),
+            sticky: Vec::new(),
             live_session: "default".into(),
             state: Extensions::new(),
             layout: default_layout,
@@ -366,6 +387,19 @@ impl LiveRouter {
         self
     }
 
+    /// Shows the live view `V` on every page of this router, after the main
+    /// view, as a sticky view: live navigation between pages keeps it (its
+    /// process and state), as a music player or a chat box would need.
+    /// `id` is its DOM id. It mounts with the cookie session.
+    pub fn sticky<V: LiveView>(mut self, id: &str) -> LiveRouter {
+        self.sticky.push(Sticky {
+            id: id.to_string(),
+            kind: std::any::type_name::<V>(),
+            route: child_route::<V>(),
+        });
+        self
+    }
+
     /// Serves the view `V` at `path` (an axum path).
     pub fn live<V: LiveView>(mut self, path: &str) -> LiveRouter {
         self.routes.push(Route {
@@ -401,6 +435,8 @@ impl LiveRouter {
             root_layout: self.root_layout,
             hooks: self.hooks,
             routes: self.routes,
+            children: ChildRoutes::default(),
+            sticky: self.sticky,
             config: self.config,
         });
         let mut router = axum::Router::new()
@@ -479,6 +515,7 @@ async fn page(
                 .ok()
         })
         .unwrap_or_default();
+    let id = container_id();
     let start = DeadStart {
         params,
         uri,
@@ -486,7 +523,10 @@ async fn page(
         state: state.app_state.clone(),
         layout: state.layout,
         flash: flash.clone(),
+        live: state.clone(),
+        container_id: id.clone(),
     };
+    let cookie_session = start.session.clone();
     let rendered = match check_on_mount(route, &start.session, &start.params) {
         Ok(()) => (route.dead)(start).await,
         Err(refused) => Err(refused),
@@ -498,12 +538,26 @@ async fn page(
             (StatusCode::FOUND, [(header::LOCATION, to)]).into_response()
         }
         Ok(rendered) => {
-            let id = container_id();
+            let mut sticky_html = String::new();
+            for sticky in &state.sticky {
+                let html = state
+                    .dead_child(
+                        &sticky.id,
+                        sticky.kind,
+                        &sticky.route,
+                        &cookie_session,
+                        Placement::Sticky,
+                    )
+                    .await;
+                sticky_html.push_str(&html);
+            }
             let page = Page {
                 id: &id,
                 session_token: &state.session_signer.sign(&SessionToken {
                     id: id.clone(),
                     view: index,
+                    child: None,
+                    session: None,
                 }),
                 static_token: &state.static_signer.sign(&StaticToken {
                     id: id.clone(),
@@ -513,6 +567,7 @@ async fn page(
                 title: rendered.title.as_deref().unwrap_or("Cinder"),
                 inner_html: &rendered.html,
                 hooks: state.hooks.as_deref(),
+                sticky_html: &sticky_html,
             };
             html(StatusCode::OK, page.to_html(state.root_layout))
         }
