@@ -4,6 +4,7 @@ mod dom;
 mod error;
 mod form;
 mod http;
+pub mod oracle;
 mod query;
 mod socket;
 pub mod tree;

@@ -50,6 +50,8 @@ pub(crate) struct ViewState {
     /// Fields the user has focused or submitted: (form id or selector, name).
     pub(crate) used_fields: HashSet<(String, String)>,
     pub(crate) mounts: u32,
+    /// Every diff received, the join's rendered tree first.
+    pub(crate) received: Vec<Value>,
 }
 
 impl ViewState {
@@ -78,6 +80,7 @@ impl ViewState {
             pushed: 0,
             used_fields: HashSet::new(),
             mounts: 0,
+            received: Vec::new(),
         }
     }
 
@@ -110,6 +113,7 @@ impl ViewState {
         self.broken = None;
         self.tree = None;
         self.dom.clear();
+        self.received.clear();
         self.apply(rendered, false);
         self.mounts += 1;
     }
@@ -119,6 +123,7 @@ impl ViewState {
         if self.broken.is_some() {
             return;
         }
+        self.received.push(diff.clone());
         let extracted = tree::extract(diff);
         if let Some(title) = extracted.title {
             self.title = Some(title);

@@ -100,6 +100,14 @@ impl View {
         self.with_state(ViewState::html)
     }
 
+    /// Every diff the view received since it joined, in order, as the
+    /// server sent them: the join's rendered tree first, then each reply's
+    /// and each push's diff. For debugging, and for replaying a session
+    /// through another client.
+    pub fn diffs(&self) -> Vec<Value> {
+        self.with_state(|view| view.received.clone())
+    }
+
     /// The page's title as the client sets it from the view (`<title>`'s
     /// `data-prefix` and `data-suffix` included), or `None` if the view
     /// never set one.
