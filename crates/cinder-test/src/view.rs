@@ -391,7 +391,7 @@ impl View {
     pub async fn next_update(&self) -> Result<String> {
         let seen = self.with_state(|view| view.pushed);
         self.wait_for("an update from the server", |view| {
-            (view.pushed > seen).then(|| Ok(()))
+            (view.pushed > seen).then_some(Ok(()))
         })
         .await?;
         Ok(self.html())
