@@ -164,7 +164,7 @@ pub enum Error {
     BadDiff(String),
 
     /// An answer did not come in time.
-    #[error("no {what} within {timeout:?}; the view may be stuck, or raise the limit with `LiveTest::timeout`")]
+    #[error("waited {timeout:?} for {what}, which did not come; the view may be stuck, or raise the limit with `LiveTest::timeout`")]
     Timeout {
         /// What was awaited.
         what: String,

@@ -65,7 +65,13 @@ pub(crate) struct Inner {
     router: Mutex<Option<axum::Router>>,
     server: OnceCell<Server>,
     jar: Mutex<http::Jar>,
-    pub(crate) timeout: Duration,
+    timeout_ms: std::sync::atomic::AtomicU64,
+}
+
+impl Inner {
+    pub(crate) fn timeout(&self) -> Duration {
+        Duration::from_millis(self.timeout_ms.load(std::sync::atomic::Ordering::Relaxed))
+    }
 }
 
 struct Server {
@@ -99,23 +105,20 @@ impl LiveTest {
                 router: Mutex::new(Some(router)),
                 server: OnceCell::new(),
                 jar: Mutex::new(http::Jar::default()),
-                timeout: DEFAULT_TIMEOUT,
+                timeout_ms: std::sync::atomic::AtomicU64::new(DEFAULT_TIMEOUT.as_millis() as u64),
             }),
         }
     }
 
     /// How long to wait for each reply and for each awaited update
-    /// ([`DEFAULT_TIMEOUT`] unless set). Set it before the first request.
+    /// ([`DEFAULT_TIMEOUT`] unless set); it applies to every view of this
+    /// browser, from the next step on.
     pub fn timeout(self, timeout: Duration) -> LiveTest {
-        match Arc::try_unwrap(self.inner) {
-            Ok(mut inner) => {
-                inner.timeout = timeout;
-                LiveTest {
-                    inner: Arc::new(inner),
-                }
-            }
-            Err(inner) => LiveTest { inner },
-        }
+        let millis = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+        self.inner
+            .timeout_ms
+            .store(millis, std::sync::atomic::Ordering::Relaxed);
+        self
     }
 
     pub(crate) fn from_inner(inner: Arc<Inner>) -> LiveTest {
@@ -220,7 +223,7 @@ impl LiveTest {
             0,
             None,
         );
-        join(&socket, &topic, payload, path, self.inner.timeout).await?;
+        join(&socket, &topic, payload, path, self.inner.timeout()).await?;
         Ok(view)
     }
 

@@ -62,7 +62,7 @@ impl std::fmt::Debug for View {
 
 impl View {
     pub(crate) fn timeout(&self) -> Duration {
-        self.test.timeout
+        self.test.timeout()
     }
 
     pub(crate) fn with_state<T>(&self, read: impl FnOnce(&ViewState) -> T) -> T {

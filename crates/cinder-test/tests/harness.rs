@@ -479,3 +479,27 @@ async fn a_crash_fails_the_event_with_the_reason() -> cinder_test::Result<()> {
     assert_eq!(last(&view)["event"], "clicked");
     Ok(())
 }
+
+#[tokio::test]
+async fn waiting_for_what_never_comes_ends_with_a_timeout_error() -> cinder_test::Result<()> {
+    let browser = lab().timeout(std::time::Duration::from_millis(300));
+    let view = browser.live("/lab").await?;
+    let error = view.next_update().await.unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "waited 300ms for an update from the server, which did not come; the view may be stuck, or raise the limit with `LiveTest::timeout`"
+    );
+    let error = view.wait_for_element("#never", None).await.unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .starts_with("no element matched `#never` within 300ms; the view's HTML is:"),
+        "{error}"
+    );
+    let error = view.follow_redirect().await.unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "the view has not redirected; there is nothing to follow"
+    );
+    Ok(())
+}
