@@ -252,3 +252,42 @@ fn field(element: ElementRef<'_>) -> Field {
         options,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PAGE: &str = r#"<main><div data-phx-component="3" data-phx-view="phx-v" id="card"><button id="in" phx-target="3">x</button><p><span id="deep">d</span></p></div><span id="out">o</span></main>"#;
+
+    #[test]
+    fn an_element_knows_the_component_it_is_in() {
+        assert_eq!(one(PAGE, "#deep", None).unwrap().component, Some(3));
+        assert_eq!(one(PAGE, "#card", None).unwrap().component, Some(3));
+        assert_eq!(one(PAGE, "#out", None).unwrap().component, None);
+    }
+
+    #[test]
+    fn the_text_filter_keeps_elements_whose_text_contains_it() {
+        assert_eq!(all(PAGE, "span", None).unwrap().len(), 2);
+        assert_eq!(
+            all(PAGE, "span", Some("d")).unwrap()[0].attr("id"),
+            Some("deep")
+        );
+        assert!(matches!(
+            one(PAGE, "span", None),
+            Err(Error::ManyElements { count: 2, .. })
+        ));
+    }
+
+    #[test]
+    fn a_form_collects_its_fields_in_document_order() {
+        let html = r#"<form id="f"><input name="a" value="1"><select name="s"><option>One  Two</option><option value="2" disabled>2</option></select><input type="checkbox" name="c"><input type="checkbox" name="c" value="v" checked><fieldset disabled><input name="d" value="x"></fieldset></form><input name="outside" form="f" value="o"><input name="other" value="n">"#;
+        let (_, fields) = form(html, "#f").unwrap();
+        let entries: Vec<(String, String)> = fields.iter().flat_map(Field::entries).collect();
+        let expected = [("a", "1"), ("s", "One Two"), ("c", "v"), ("outside", "o")];
+        assert_eq!(
+            entries,
+            expected.map(|(name, value)| (name.to_string(), value.to_string()))
+        );
+    }
+}
