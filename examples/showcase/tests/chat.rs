@@ -1,0 +1,54 @@
+//! `/chat` without a browser: two tabs on one room, a message sent in one
+//! appearing in both through PubSub, and who is online.
+
+mod common;
+
+#[tokio::test]
+async fn a_message_reaches_every_tab() -> cinder_test::Result<()> {
+    let browser = common::showcase().await;
+    let ann = browser.live("/chat").await?;
+    let bob = browser.live("/chat").await?;
+    ann.wait_for_element("#online", Some("2")).await?;
+    ann.form("#chat")?
+        .with(&[("message[name]", "Ann"), ("message[text]", "hello, Bob")])
+        .submit()
+        .await?;
+    bob.wait_for_element("#messages li", Some("hello, Bob"))
+        .await?;
+    ann.wait_for_element("#messages li", Some("hello, Bob"))
+        .await?;
+    assert_eq!(bob.texts("#messages li")?, ["Ann: hello, Bob"]);
+    assert_eq!(
+        ann.element("#text", None)?.attr("value")?.as_deref(),
+        Some(""),
+        "the sender's draft is cleared"
+    );
+    bob.wait_for_element("#people li", Some("Ann")).await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_empty_message_is_refused_with_a_reason() -> cinder_test::Result<()> {
+    let view = common::showcase().await.live("/chat").await?;
+    view.form("#chat")?
+        .with(&[("message[name]", "Ann"), ("message[text]", "   ")])
+        .submit()
+        .await?;
+    assert_eq!(
+        view.element("#error", None)?.text()?,
+        "Write a message first."
+    );
+    assert!(!view.has_element("#messages li", None)?);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_closed_tab_leaves_the_room() -> cinder_test::Result<()> {
+    let browser = common::showcase().await;
+    let ann = browser.live("/chat").await?;
+    let bob = browser.live("/chat").await?;
+    ann.wait_for_element("#online", Some("2")).await?;
+    drop(bob);
+    ann.wait_for_element("#online", Some("1")).await?;
+    Ok(())
+}
