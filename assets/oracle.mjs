@@ -9,7 +9,16 @@
 // For every step the client merges `diff` into the tree it holds (the first
 // step's diff is the join's rendered tree) and renders it to HTML. That HTML
 // must equal both a fresh client tree built from `full` (the same state sent
-// as a first render) and `html`, the server's own dead render of the state.
+// as a first render) and `html`, the server's own dead render of the state
+// (`html` may be null: then only `full` is compared).
+//
+// A case with `"components": true` comes from a live view with stateful
+// components, its diffs recorded from one connection and each `full` from a
+// fresh connection to the same state: component ids differ between the two,
+// so `data-phx-component` and `phx-target` values are left out of the
+// comparison, and so is the flash of the default layout (`#flash`), which
+// belongs to one connection. A step's `"prune": [cids]` removes those components from the
+// client's tree first, as the client does when `cids_destroyed` is answered.
 // One JSON line answers each case: {"id": 7, "ok": true} or the details of the
 // first mismatch.
 import { buildSync } from "esbuild";
@@ -60,12 +69,33 @@ function patchRender(rendered) {
   return rendered.toString().buffer;
 }
 
+// The client's tree as a fresh client would hold it: a deep copy without
+// the render bookkeeping (`magicId`, `newRender`) that makes components'
+// unchanged parts render as `data-phx-skip` placeholders for the DOM patch.
+function withoutBookkeeping(tree) {
+  const copy = JSON.parse(JSON.stringify(tree));
+  const strip = (node) => {
+    if (node === null || typeof node !== "object") return;
+    delete node.magicId;
+    delete node.newRender;
+    delete node.reset;
+    for (const key in node) strip(node[key]);
+  };
+  strip(copy);
+  return new Rendered(VIEW_ID, copy);
+}
+
+const CID_VALUES = / (data-phx-component|phx-target)="\d+"/g;
+const FLASH = /^<div id="flash">[\s\S]*?<\/div>\n/;
+
 function runCase(testCase) {
   let client = null;
+  const normalize = testCase.components ? (html) => html.replace(CID_VALUES, ' $1=""').replace(FLASH, "") : (html) => html;
   for (let i = 0; i < testCase.steps.length; i++) {
     const step = testCase.steps[i];
     const wire = JSON.stringify(step.diff);
     try {
+      if (step.prune && client !== null) client.pruneCIDs(step.prune);
       const { diff } = Rendered.extract(JSON.parse(wire));
       if (client === null) {
         client = new Rendered(VIEW_ID, diff);
@@ -73,13 +103,15 @@ function runCase(testCase) {
         client.mergeDiff(diff);
       }
       patchRender(client);
-      const merged = plainHTML(client);
+      const merged = normalize(
+        plainHTML(testCase.components ? withoutBookkeeping(client.rendered) : client),
+      );
       const fresh = new Rendered(
         VIEW_ID,
         Rendered.extract(JSON.parse(JSON.stringify(step.full))).diff,
       );
-      const freshHTML = plainHTML(fresh);
-      if (merged !== freshHTML || merged !== step.html) {
+      const freshHTML = normalize(plainHTML(fresh));
+      if (merged !== freshHTML || (step.html !== null && merged !== step.html)) {
         return {
           id: testCase.id,
           ok: false,
