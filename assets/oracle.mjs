@@ -19,6 +19,11 @@
 // comparison, and so is the flash of the default layout (`#flash`), which
 // belongs to one connection. A step's `"prune": [cids]` removes those components from the
 // client's tree first, as the client does when `cids_destroyed` is answered.
+//
+// A case with `"streams": true` checks streams, which the client keeps in the
+// DOM, not in its tree: after merging each step's `diff`, one render must
+// give `html` (only the items this diff inserts) and report exactly
+// `streams` (`[ref, inserts, deleteIds, reset?]`, what the DOM patch applies).
 // One JSON line answers each case: {"id": 7, "ok": true} or the details of the
 // first mismatch.
 import { buildSync } from "esbuild";
@@ -88,7 +93,34 @@ function withoutBookkeeping(tree) {
 const CID_VALUES = / (data-phx-component|phx-target)="\d+"/g;
 const FLASH = /^<div id="flash">[\s\S]*?<\/div>\n/;
 
+function runStreamCase(testCase) {
+  let client = null;
+  for (let i = 0; i < testCase.steps.length; i++) {
+    const step = testCase.steps[i];
+    const wire = JSON.stringify(step.diff);
+    try {
+      const { diff } = Rendered.extract(JSON.parse(wire));
+      if (client === null) {
+        client = new Rendered(VIEW_ID, diff);
+      } else {
+        client.mergeDiff(diff);
+      }
+      const { buffer, streams } = client.recursiveToString(client.rendered, client.rendered.c, null, false, {}, null);
+      const html = buffer.replace(MAGIC_ID, "");
+      const reported = JSON.stringify([...streams]);
+      const expected = JSON.stringify(step.streams);
+      if (html !== step.html || reported !== expected) {
+        return { id: testCase.id, ok: false, step: i, diff: wire, html, expectedHtml: step.html, streams: reported, expectedStreams: expected };
+      }
+    } catch (err) {
+      return { id: testCase.id, ok: false, step: i, diff: wire, error: String(err && err.stack ? err.stack : err) };
+    }
+  }
+  return { id: testCase.id, ok: true };
+}
+
 function runCase(testCase) {
+  if (testCase.streams) return runStreamCase(testCase);
   let client = null;
   const normalize = testCase.components ? (html) => html.replace(CID_VALUES, ' $1=""').replace(FLASH, "") : (html) => html;
   for (let i = 0; i < testCase.steps.length; i++) {

@@ -7,14 +7,14 @@
 //! `scripts/test.sh` runs). `CINDER_ORACLE_CASES` and `CINDER_ORACLE_SEED`
 //! change the number of cases and the seed.
 
-use std::io::{BufRead, BufReader, Write};
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+#[path = "support/oracle.rs"]
+mod support;
+
+use support::run_oracle;
 
 use cinder::__private::ListBuilder;
 use cinder::memo::RenderCache;
 use cinder::{diff, html, Dynamic, IntoDynamic, Raw, Rendered, Template};
-use serde_json::{json, Value};
 
 const DEFAULT_CASES: usize = 10_000;
 const STEPS: usize = 8;
@@ -403,62 +403,11 @@ fn case_line(id: u64, steps: &[String]) -> String {
     format!(r#"{{"id":{id},"steps":[{}]}}"#, steps.join(","))
 }
 
-fn assets_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../assets")
-}
-
 fn env_number(name: &str, default: u64) -> u64 {
     std::env::var(name)
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-/// Runs `cases` through the client in one node process; returns the failures.
-fn run_oracle(cases: Vec<String>) -> Vec<Value> {
-    let assets = assets_dir();
-    assert!(
-        assets
-            .join("node_modules/phoenix_live_view/assets/js")
-            .is_dir(),
-        "the diff oracle needs the npm packages: run `npm ci --prefix assets` \
-         (scripts/test.sh does) and run the tests again"
-    );
-    let mut node = Command::new("node")
-        .arg(assets.join("oracle.mjs"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("the diff oracle needs `node` on PATH");
-    let mut stdin = node.stdin.take().expect("piped stdin");
-    let count = cases.len();
-    let writer = std::thread::spawn(move || {
-        for case in cases {
-            // A node that died is reported below by the count of answers.
-            if writeln!(stdin, "{case}").is_err() {
-                break;
-            }
-        }
-    });
-    let mut failures = Vec::new();
-    let mut answered = 0;
-    for line in BufReader::new(node.stdout.take().expect("piped stdout")).lines() {
-        let answer: Value =
-            serde_json::from_str(&line.expect("node answers")).expect("answers are JSON");
-        answered += 1;
-        if answer["ok"] != json!(true) {
-            failures.push(answer);
-        }
-        if answered == count {
-            break;
-        }
-    }
-    writer.join().expect("writer thread");
-    drop(node.kill());
-    let _ = node.wait();
-    assert_eq!(answered, count, "node answered {answered} of {count} cases");
-    failures
 }
 
 /// Runs `cases` cases made by `make_case` from consecutive seeds through the

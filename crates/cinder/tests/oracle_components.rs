@@ -11,10 +11,9 @@
 //! template oracle.
 
 mod common;
+#[path = "support/oracle.rs"]
+mod support;
 
-use std::io::{BufRead, BufReader, Write};
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 
 use cinder::live::{
@@ -24,6 +23,7 @@ use cinder::live::{
 use cinder::{html, Cid, Rendered};
 use common::{connect, get, join_at, recv, send, serve, App, Client};
 use serde_json::{json, Value};
+use support::run_oracle;
 
 const CASES: u64 = 40;
 const STEPS: usize = 25;
@@ -343,42 +343,6 @@ async fn random_case(seed: u64) -> String {
 
 fn click(name: &str, n: u64) -> Value {
     json!({"type": "click", "event": name, "value": {"n": n.to_string()}})
-}
-
-fn run_oracle(cases: Vec<String>) -> Vec<Value> {
-    let assets = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../assets");
-    assert!(
-        assets
-            .join("node_modules/phoenix_live_view/assets/js")
-            .is_dir(),
-        "the diff oracle needs the npm packages: run `npm ci --prefix assets` \
-         (scripts/test.sh does) and run the tests again"
-    );
-    let mut node = Command::new("node")
-        .arg(assets.join("oracle.mjs"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("the diff oracle needs `node` on PATH");
-    let mut stdin = node.stdin.take().expect("piped stdin");
-    let count = cases.len();
-    for case in cases {
-        writeln!(stdin, "{case}").expect("node reads the cases");
-    }
-    drop(stdin);
-    let mut failures = Vec::new();
-    let mut answered = 0;
-    for line in BufReader::new(node.stdout.take().expect("piped stdout")).lines() {
-        let answer: Value = serde_json::from_str(&line.expect("node answers")).expect("JSON");
-        answered += 1;
-        if answer["ok"] != json!(true) {
-            failures.push(answer);
-        }
-    }
-    let _ = node.wait();
-    assert_eq!(answered, count, "node answered {answered} of {count} cases");
-    failures
 }
 
 #[tokio::test]

@@ -1,0 +1,56 @@
+//! Runs cases through `assets/oracle.mjs`, the official client's `Rendered`
+//! code in node; shared by the oracle tests.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use serde_json::{json, Value};
+
+/// Runs `cases` (one JSON line each) through the client in one node
+/// process; returns the answers that are not `ok`.
+pub fn run_oracle(cases: Vec<String>) -> Vec<Value> {
+    let assets = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../assets");
+    assert!(
+        assets
+            .join("node_modules/phoenix_live_view/assets/js")
+            .is_dir(),
+        "the diff oracle needs the npm packages: run `npm ci --prefix assets` \
+         (scripts/test.sh does) and run the tests again"
+    );
+    let mut node = Command::new("node")
+        .arg(assets.join("oracle.mjs"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("the diff oracle needs `node` on PATH");
+    let mut stdin = node.stdin.take().expect("piped stdin");
+    let count = cases.len();
+    let writer = std::thread::spawn(move || {
+        for case in cases {
+            // A node that died is reported below by the count of answers.
+            if writeln!(stdin, "{case}").is_err() {
+                break;
+            }
+        }
+    });
+    let mut failures = Vec::new();
+    let mut answered = 0;
+    for line in BufReader::new(node.stdout.take().expect("piped stdout")).lines() {
+        let answer: Value =
+            serde_json::from_str(&line.expect("node answers")).expect("answers are JSON");
+        answered += 1;
+        if answer["ok"] != json!(true) {
+            failures.push(answer);
+        }
+        if answered == count {
+            break;
+        }
+    }
+    writer.join().expect("writer thread");
+    drop(node.kill());
+    let _ = node.wait();
+    assert_eq!(answered, count, "node answered {answered} of {count} cases");
+    failures
+}
