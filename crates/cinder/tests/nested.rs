@@ -117,6 +117,13 @@ async fn the_dead_render_holds_the_child_and_the_sticky_view_rendered() {
     );
     let dock = container(&page.html, "dock");
     assert!(dock.contains("data-phx-sticky"), "{dock}");
+    // Inside the main container, where every page's render keeps it: the
+    // client moves sticky views into the next main view on navigation.
+    let main_end = page
+        .html
+        .find("</div>\n</body>")
+        .expect("the main container ends the body");
+    assert!(page.html.find(r#"<div id="dock""#).unwrap() < main_end);
     assert!(!dock.contains("data-phx-parent-id"), "{dock}");
     assert!(
         dock.contains(r#"<p class="tally">anonymous: 0</p>"#),
@@ -150,7 +157,8 @@ async fn a_child_joins_on_its_own_and_keeps_its_state_while_the_parent_renders()
         json!({"diff": {"1": "1"}})
     );
 
-    // The parent renders again: its diff leaves the child's container alone.
+    // The parent renders again: its diff leaves the child's container alone
+    // (and the sticky views' containers the router puts after the view).
     let topic = format!("lv:{}", page.id);
     send(
         &mut client,
@@ -159,7 +167,7 @@ async fn a_child_joins_on_its_own_and_keeps_its_state_while_the_parent_renders()
     .await;
     assert_eq!(
         recv(&mut client).await[4]["response"],
-        json!({"diff": {"0": "Renamed"}})
+        json!({"diff": {"0": {"0": "Renamed"}}})
     );
 
     send(

@@ -6,6 +6,7 @@ pub mod chat;
 pub mod clock;
 pub mod components;
 pub mod counter;
+pub mod dock;
 pub mod feed;
 pub mod form;
 pub mod game;
@@ -99,6 +100,7 @@ impl Services {
         }
         LiveRouter::new(config)
             .hooks(scripts::HOOKS_URL)
+            .sticky::<dock::Dock>("dock")
             .state(self.room.clone())
             .state(self.kanban.clone())
             .live::<counter::Counter>("/counter")

@@ -116,6 +116,7 @@ impl ChannelRouter for LiveChannels {
                 uri: relative_uri(path, query),
                 route: route.path.clone(),
                 container_id: id.to_string(),
+                main: true,
                 supervisor: supervisor.clone(),
                 live: self.state.clone(),
                 state: self.state.app_state.clone(),
@@ -166,6 +167,7 @@ impl LiveChannels {
             uri: String::new(),
             route: route.path.clone(),
             container_id: id,
+            main: false,
             supervisor: supervisor.clone(),
             live: self.state.clone(),
             state: self.state.app_state.clone(),
@@ -246,6 +248,8 @@ pub(crate) struct Start {
     pub(crate) route: Arc<str>,
     /// The id of the view's container (its topic is `lv:<id>`).
     pub(crate) container_id: String,
+    /// Whether the view is the page's main view (not a child or sticky).
+    pub(crate) main: bool,
     /// The supervisor the view's process starts under.
     pub(crate) supervisor: DynamicSupervisor,
     /// The router's state, where the supervisor of background work is.
@@ -325,6 +329,9 @@ struct Running<V: LiveView> {
     components: Components,
     children: Children,
     container_id: String,
+    /// For the page's main view, when the router has sticky views: the
+    /// session they mount with.
+    sticky_session: Option<Session>,
     async_tasks: AsyncTasks<V>,
     live: Arc<LiveState>,
     outbox: Outbox,
@@ -346,6 +353,8 @@ async fn run_view<V: LiveView>(
 ) -> ExitReason {
     // The view traps exits from its start (see `join_view`): the socket
     // closing or its supervisor stopping ends it through `terminate`.
+    let sticky_session =
+        (start.main && !start.live.sticky.is_empty()).then(|| start.session.clone());
     let mut socket = Socket::for_process(ctx.pid(), start.state.clone());
     socket.set_flash(start.flash.clone());
     socket.uploads.connect(start.uploads.clone());
@@ -366,6 +375,7 @@ async fn run_view<V: LiveView>(
         async_tasks: AsyncTasks::default(),
         children: Children::default(),
         container_id: start.container_id,
+        sticky_session,
         live: start.live,
         outbox,
         tree: Rendered::new(&NOTHING_SENT, Vec::new()),
@@ -720,6 +730,9 @@ impl<V: LiveView> Running<V> {
         let mut tree = (self.layout)(self.socket.flash(), self.view.render());
         self.children
             .resolve(&mut tree, &self.live, &self.container_id);
+        if let Some(session) = &self.sticky_session {
+            tree = self.children.add_sticky(tree, &self.live, session);
+        }
         tree
     }
 

@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use super::channel::join_view;
 use super::flash::Flash;
@@ -17,7 +17,7 @@ use super::page::{dead_render, DeadStart};
 use super::router::{LiveState, Route, SessionToken, StaticToken};
 use super::{LiveView, Params, Session};
 use crate::escape::escape;
-use crate::rendered::{Dynamic, Rendered};
+use crate::rendered::{Dynamic, Rendered, Template};
 
 /// Places the live view `V` in a template, as a child of the view rendering
 /// it: `V` mounts with `session` (and no URL parameters) in a process of its
@@ -241,13 +241,55 @@ pub(crate) async fn dead_children(tree: &mut Rendered, live: &Arc<LiveState>, pa
 }
 
 /// The containers of a connected view's children, signed once per child so
-/// the parent's renders leave them unchanged.
+/// the parent's renders leave them unchanged, and for a main view those of
+/// the router's sticky views.
 #[derive(Default)]
 pub(crate) struct Children {
     containers: HashMap<String, String>,
+    sticky: Option<String>,
+}
+
+/// Puts the sticky views' containers after a main view's tree.
+fn with_sticky(tree: Rendered, sticky: &str) -> Rendered {
+    static AFTER: OnceLock<&'static Template> = OnceLock::new();
+    let template = AFTER.get_or_init(|| Template::leak(vec![String::new(); 3], false));
+    Rendered::new(
+        template,
+        vec![Dynamic::Nested(tree), Dynamic::Text(sticky.to_string())],
+    )
 }
 
 impl Children {
+    /// Ends a main view's tree with the sticky views' containers, empty:
+    /// the client keeps their content, as their own views render it. Every
+    /// render must hold them, or live navigation would drop them.
+    pub(crate) fn add_sticky(
+        &mut self,
+        tree: Rendered,
+        live: &LiveState,
+        session: &Session,
+    ) -> Rendered {
+        if live.sticky.is_empty() {
+            return tree;
+        }
+        let sticky = self.sticky.get_or_insert_with(|| {
+            live.sticky
+                .iter()
+                .map(|sticky| {
+                    live.child_container(
+                        &sticky.id,
+                        sticky.kind,
+                        &sticky.route,
+                        session,
+                        Placement::Sticky,
+                        "",
+                    )
+                })
+                .collect()
+        });
+        with_sticky(tree, sticky)
+    }
+
     /// Replaces each child placed in `tree` with its (empty) container.
     pub(crate) fn resolve(&mut self, tree: &mut Rendered, live: &LiveState, parent_id: &str) {
         if !tree.has_children() {

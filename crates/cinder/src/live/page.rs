@@ -89,8 +89,6 @@ pub(crate) struct Page<'a> {
     pub(crate) inner_html: &'a str,
     /// The URL of the ES module whose default export is the client's hooks.
     pub(crate) hooks: Option<&'a str>,
-    /// The containers of the sticky views, after the main one.
-    pub(crate) sticky_html: &'a str,
 }
 
 impl Page<'_> {
@@ -121,7 +119,7 @@ window.liveSocket = liveSocket;
             session = escape(self.session_token),
             static_ = escape(self.static_token),
             inner = self.inner_html,
-        ) + self.sticky_html;
+        );
         layout(&RootPage {
             title: self.title,
             head: &head,

@@ -214,11 +214,12 @@ pub(crate) struct Route {
     pub(crate) join: JoinFn,
 }
 
-/// A view on every page, outside the main view, kept across live navigation.
-struct Sticky {
-    id: String,
-    kind: &'static str,
-    route: Route,
+/// A view on every page, at the end of the main view's container, kept
+/// across live navigation.
+pub(crate) struct Sticky {
+    pub(crate) id: String,
+    pub(crate) kind: &'static str,
+    pub(crate) route: Route,
 }
 
 /// A check run before a view of its live session mounts, in the dead render
@@ -263,7 +264,7 @@ pub(crate) struct LiveState {
     pub(crate) routes: Vec<Route>,
     /// The views rendered as children, for their joins.
     pub(crate) children: ChildRoutes,
-    sticky: Vec<Sticky>,
+    pub(crate) sticky: Vec<Sticky>,
     /// Signs upload tokens and finds the views they name.
     pub(crate) uploads: Arc<UploadService>,
 }
@@ -387,10 +388,10 @@ impl LiveRouter {
         self
     }
 
-    /// Shows the live view `V` on every page of this router, after the main
-    /// view, as a sticky view: live navigation between pages keeps it (its
-    /// process and state), as a music player or a chat box would need.
-    /// `id` is its DOM id. It mounts with the cookie session.
+    /// Shows the live view `V` on every page of this router, at the end of
+    /// the main view's container, as a sticky view: live navigation between
+    /// pages keeps it (its process and state), as a music player or a chat
+    /// box would need. `id` is its DOM id. It mounts with the cookie session.
     pub fn sticky<V: LiveView>(mut self, id: &str) -> LiveRouter {
         self.sticky.push(Sticky {
             id: id.to_string(),
@@ -537,8 +538,7 @@ async fn page(
             let to = rendered.redirect_to.unwrap_or_default();
             (StatusCode::FOUND, [(header::LOCATION, to)]).into_response()
         }
-        Ok(rendered) => {
-            let mut sticky_html = String::new();
+        Ok(mut rendered) => {
             for sticky in &state.sticky {
                 let html = state
                     .dead_child(
@@ -549,7 +549,7 @@ async fn page(
                         Placement::Sticky,
                     )
                     .await;
-                sticky_html.push_str(&html);
+                rendered.html.push_str(&html);
             }
             let page = Page {
                 id: &id,
@@ -567,7 +567,6 @@ async fn page(
                 title: rendered.title.as_deref().unwrap_or("Cinder"),
                 inner_html: &rendered.html,
                 hooks: state.hooks.as_deref(),
-                sticky_html: &sticky_html,
             };
             html(StatusCode::OK, page.to_html(state.root_layout))
         }

@@ -1,0 +1,40 @@
+// The sticky dock: a live view outside the main one that keeps its process
+// and state across live navigation, through the official client.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { start, connected, recordFrames, assertHealthy } from "./harness.mjs";
+
+let app;
+before(async () => {
+  app = await start();
+});
+after(async () => {
+  await app?.stop();
+});
+
+test("the sticky dock keeps its state while live navigation replaces the main view", async () => {
+  const page = await app.page();
+  const frames = recordFrames(page);
+  await page.goto(`${app.base}/counter`);
+  await connected(page);
+  await page.waitForSelector("#dock.phx-connected");
+  assert.equal(await page.getAttribute("#dock", "data-phx-parent-id"), null);
+  await page.click("#dock-pin");
+  await page.click("#dock-pin");
+  await page.waitForFunction(() => document.querySelector("#dock-pins").textContent === "2");
+  await page.click('#dock a[href="/clock"]');
+  await page.waitForSelector("#clock");
+  await connected(page);
+  assert.equal(new URL(page.url()).pathname, "/clock");
+  // No page load: the dock's channel was joined once and never left.
+  const dockJoins = frames.filter((f) => f.direction === "sent" && f.topic === "lv:dock" && f.event === "phx_join");
+  assert.equal(dockJoins.length, 1);
+  assert.equal(await page.textContent("#dock-pins"), "2");
+  await page.click("#dock-pin");
+  await page.waitForFunction(() => document.querySelector("#dock-pins").textContent === "3");
+  await page.click('#dock a[href="/components"]');
+  await page.waitForSelector("#cards");
+  assert.equal(await page.textContent("#dock-pins"), "3");
+  await assertHealthy(page);
+  await page.context().close();
+});

@@ -1,0 +1,52 @@
+//! The dock: a sticky live view on every page. Its links navigate live
+//! between the demos, and it keeps its process and its state across that
+//! navigation (a player, a chat box or a basket would live here).
+
+use cinder::live::{Event, LiveView, MountError, Params, Session, Socket};
+use cinder::{html, Rendered};
+
+/// Pages the dock links to, navigated live (same live session).
+const LINKS: &[(&str, &str)] = &[
+    ("/counter", "Counter"),
+    ("/clock", "Clock"),
+    ("/components", "Components"),
+    ("/feed", "Feed"),
+];
+
+/// The dock's state: how many times its button was pressed.
+pub struct Dock {
+    pins: u32,
+}
+
+impl LiveView for Dock {
+    type Info = ();
+
+    async fn mount(
+        _params: &Params,
+        _session: &Session,
+        _socket: &mut Socket<Self>,
+    ) -> Result<Self, MountError> {
+        Ok(Dock { pins: 0 })
+    }
+
+    async fn handle_event(&mut self, event: Event, _socket: &mut Socket<Self>) {
+        if event.name() == "pin" {
+            self.pins += 1;
+        }
+    }
+
+    fn render(&self) -> Rendered {
+        html! {
+            <aside class="dock">
+                <nav>
+                    "Sticky dock: "
+                    @for (path, label) in LINKS {
+                        <a href={*path} data-phx-link="redirect" data-phx-link-state="push">{*label}</a>
+                    }
+                    <button id="dock-pin" phx-click="pin">"Pin"</button>
+                    <span id="dock-pins">{self.pins}</span>
+                </nav>
+            </aside>
+        }
+    }
+}
