@@ -15,17 +15,17 @@ after(async () => {
 test("the sticky dock keeps its state while live navigation replaces the main view", async () => {
   const page = await app.page();
   const frames = recordFrames(page);
-  await page.goto(`${app.base}/counter`);
+  await page.goto(`${app.base}/components`);
   await connected(page);
   await page.waitForSelector("#dock.phx-connected");
   assert.equal(await page.getAttribute("#dock", "data-phx-parent-id"), null);
   await page.click("#dock-pin");
   await page.click("#dock-pin");
   await page.waitForFunction(() => document.querySelector("#dock-pins").textContent === "2");
-  await page.click('#dock a[href="/clock"]');
-  await page.waitForSelector("#clock");
+  await page.click('#dock a[href="/feed"]');
+  await page.waitForSelector("#posts");
   await connected(page);
-  assert.equal(new URL(page.url()).pathname, "/clock");
+  assert.equal(new URL(page.url()).pathname, "/feed");
   // No page load: the dock's channel was joined once and never left.
   const dockJoins = frames.filter((f) => f.direction === "sent" && f.topic === "lv:dock" && f.event === "phx_join");
   assert.equal(dockJoins.length, 1);
@@ -35,6 +35,10 @@ test("the sticky dock keeps its state while live navigation replaces the main vi
   await page.click('#dock a[href="/components"]');
   await page.waitForSelector("#cards");
   assert.equal(await page.textContent("#dock-pins"), "3");
+  assert.equal(
+    frames.filter((f) => f.direction === "sent" && f.topic === "lv:dock" && f.event === "phx_join").length,
+    1,
+  );
   await assertHealthy(page);
   await page.context().close();
 });

@@ -1,17 +1,13 @@
-//! The dock: a sticky live view on every page. Its links navigate live
-//! between the demos, and it keeps its process and its state across that
-//! navigation (a player, a chat box or a basket would live here).
+//! The dock: a sticky live view on the pages of the `docked` live session
+//! (`/components`, `/feed`). Its links navigate live between them, and it
+//! keeps its process and its state across that navigation (a player, a
+//! chat box or a basket would live here).
 
 use cinder::live::{Event, LiveView, MountError, Params, Session, Socket};
 use cinder::{html, Rendered};
 
 /// Pages the dock links to, navigated live (same live session).
-const LINKS: &[(&str, &str)] = &[
-    ("/counter", "Counter"),
-    ("/clock", "Clock"),
-    ("/components", "Components"),
-    ("/feed", "Feed"),
-];
+const LINKS: &[(&str, &str)] = &[("/components", "Components"), ("/feed", "Feed")];
 
 /// The dock's state: how many times its button was pressed.
 pub struct Dock {

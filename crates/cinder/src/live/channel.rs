@@ -117,6 +117,7 @@ impl ChannelRouter for LiveChannels {
                 route: route.path.clone(),
                 container_id: id.to_string(),
                 main: true,
+                live_session: route.live_session.clone(),
                 supervisor: supervisor.clone(),
                 live: self.state.clone(),
                 state: self.state.app_state.clone(),
@@ -168,6 +169,7 @@ impl LiveChannels {
             route: route.path.clone(),
             container_id: id,
             main: false,
+            live_session: route.live_session.clone(),
             supervisor: supervisor.clone(),
             live: self.state.clone(),
             state: self.state.app_state.clone(),
@@ -250,6 +252,8 @@ pub(crate) struct Start {
     pub(crate) container_id: String,
     /// Whether the view is the page's main view (not a child or sticky).
     pub(crate) main: bool,
+    /// The live session of the view's route.
+    pub(crate) live_session: Arc<str>,
     /// The supervisor the view's process starts under.
     pub(crate) supervisor: DynamicSupervisor,
     /// The router's state, where the supervisor of background work is.
@@ -329,9 +333,9 @@ struct Running<V: LiveView> {
     components: Components,
     children: Children,
     container_id: String,
-    /// For the page's main view, when the router has sticky views: the
-    /// session they mount with.
-    sticky_session: Option<Session>,
+    /// For the page's main view, when its live session has sticky views:
+    /// the session they mount with, and the live session.
+    sticky: Option<(Session, Arc<str>)>,
     async_tasks: AsyncTasks<V>,
     live: Arc<LiveState>,
     outbox: Outbox,
@@ -353,8 +357,9 @@ async fn run_view<V: LiveView>(
 ) -> ExitReason {
     // The view traps exits from its start (see `join_view`): the socket
     // closing or its supervisor stopping ends it through `terminate`.
-    let sticky_session =
-        (start.main && !start.live.sticky.is_empty()).then(|| start.session.clone());
+    let has_sticky = start.live.stickies(&start.live_session).next().is_some();
+    let sticky =
+        (start.main && has_sticky).then(|| (start.session.clone(), start.live_session.clone()));
     let mut socket = Socket::for_process(ctx.pid(), start.state.clone());
     socket.set_flash(start.flash.clone());
     socket.uploads.connect(start.uploads.clone());
@@ -375,7 +380,7 @@ async fn run_view<V: LiveView>(
         async_tasks: AsyncTasks::default(),
         children: Children::default(),
         container_id: start.container_id,
-        sticky_session,
+        sticky,
         live: start.live,
         outbox,
         tree: Rendered::new(&NOTHING_SENT, Vec::new()),
@@ -730,8 +735,10 @@ impl<V: LiveView> Running<V> {
         let mut tree = (self.layout)(self.socket.flash(), self.view.render());
         self.children
             .resolve(&mut tree, &self.live, &self.container_id);
-        if let Some(session) = &self.sticky_session {
-            tree = self.children.add_sticky(tree, &self.live, session);
+        if let Some((session, live_session)) = &self.sticky {
+            tree = self
+                .children
+                .add_sticky(tree, &self.live, session, live_session);
         }
         tree
     }

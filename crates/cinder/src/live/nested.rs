@@ -268,13 +268,10 @@ impl Children {
         tree: Rendered,
         live: &LiveState,
         session: &Session,
+        live_session: &str,
     ) -> Rendered {
-        if live.sticky.is_empty() {
-            return tree;
-        }
         let sticky = self.sticky.get_or_insert_with(|| {
-            live.sticky
-                .iter()
+            live.stickies(live_session)
                 .map(|sticky| {
                     live.child_container(
                         &sticky.id,

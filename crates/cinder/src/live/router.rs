@@ -217,6 +217,8 @@ pub(crate) struct Route {
 /// A view on every page, at the end of the main view's container, kept
 /// across live navigation.
 pub(crate) struct Sticky {
+    /// The live session whose pages show it.
+    live_session: Arc<str>,
     pub(crate) id: String,
     pub(crate) kind: &'static str,
     pub(crate) route: Route,
@@ -388,12 +390,14 @@ impl LiveRouter {
         self
     }
 
-    /// Shows the live view `V` on every page of this router, at the end of
-    /// the main view's container, as a sticky view: live navigation between
+    /// Shows the live view `V` on every page of the current live session (see
+    /// [`live_session`](LiveRouter::live_session)), at the end of the main
+    /// view's container, as a sticky view: live navigation between those
     /// pages keeps it (its process and state), as a music player or a chat
     /// box would need. `id` is its DOM id. It mounts with the cookie session.
     pub fn sticky<V: LiveView>(mut self, id: &str) -> LiveRouter {
         self.sticky.push(Sticky {
+            live_session: self.live_session.clone(),
             id: id.to_string(),
             kind: std::any::type_name::<V>(),
             route: child_route::<V>(),
@@ -468,6 +472,16 @@ impl LiveState {
         supervisor(&self.sockets).await
     }
 
+    /// The sticky views of the pages of `live_session`.
+    pub(crate) fn stickies<'a>(
+        &'a self,
+        live_session: &'a str,
+    ) -> impl Iterator<Item = &'a Sticky> {
+        self.sticky
+            .iter()
+            .filter(move |sticky| &*sticky.live_session == live_session)
+    }
+
     /// The supervisor of views' background work, started with the first.
     pub(crate) async fn tasks(&self) -> Result<TaskSupervisor, StartError> {
         let supervisor = supervisor(&self.tasks).await?;
@@ -539,7 +553,7 @@ async fn page(
             (StatusCode::FOUND, [(header::LOCATION, to)]).into_response()
         }
         Ok(mut rendered) => {
-            for sticky in &state.sticky {
+            for sticky in state.stickies(&route.live_session) {
                 let html = state
                     .dead_child(
                         &sticky.id,
