@@ -14,9 +14,9 @@ after(async () => {
 /// Scrolls to the bottom every 250 ms until `read()` in the page returns
 /// `expected` (the client throttles viewport events to one per 500 ms).
 async function scrollUntil(page, read, expected) {
-  const deadline = Date.now() + 15_000;
+  const deadline = Date.now() + 30_000;
   while ((await page.evaluate(read)) !== expected) {
-    if (Date.now() > deadline) throw new Error(`scrolled for 15 s without reaching ${expected}`);
+    if (Date.now() > deadline) throw new Error(`scrolled for 30 s without reaching ${expected}`);
     await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
@@ -67,6 +67,27 @@ test("publishing prepends a post, and deleting removes it", async () => {
   const shown = await ids(page);
   assert.equal(shown.length, 19);
   assert.equal(shown[0], "posts-1");
+  await assertHealthy(page);
+  await page.context().close();
+});
+
+test("statistics load in the background: loading first, then the value, or the failure", async () => {
+  const page = await app.page();
+  await page.goto(`${app.base}/feed`);
+  // The dead render and the join show the loading state.
+  assert.match(await page.textContent("#stats"), /Loading statistics/);
+  await connected(page);
+  await page.waitForSelector("#stats .loaded");
+  assert.match(await page.textContent("#stats .loaded"), /readers today/);
+  await page.click("#break-stats");
+  await page.waitForSelector("#stats .loading");
+  await page.waitForSelector("#stats .error");
+  assert.match(await page.textContent("#stats .error"), /the statistics service is down/);
+  // The view lived through the failed task: the feed still works.
+  await page.click("#publish");
+  await page.waitForFunction(() => document.querySelector("#posts > li").id === "posts-1000001");
+  await page.click("#reload-stats");
+  await page.waitForSelector("#stats .loaded");
   await assertHealthy(page);
   await page.context().close();
 });

@@ -3,8 +3,15 @@
 //! elements. Scrolling to the bottom (`phx-viewport-bottom`) loads the next
 //! page, and the stream's limit drops the oldest posts from the page, so
 //! the browser keeps at most [`KEPT`] of them however far one scrolls.
+//!
+//! The feed's statistics load in the background (`assign_async`): the page
+//! shows "Loading…" until they arrive, and a failed load shows why.
 
-use cinder::live::{Event, Insert, LiveView, MountError, Params, Session, Socket, Stream};
+use std::time::Duration;
+
+use cinder::live::{
+    AsyncValue, Event, Insert, LiveView, MountError, Params, Session, Socket, Stream,
+};
 use cinder::{html, Rendered};
 
 /// Posts per page.
@@ -33,11 +40,27 @@ impl Post {
     }
 }
 
-/// The feed's state: where the next page starts, and the stream.
+/// The feed's state: where the next page starts, the stream, and the
+/// statistics loaded in the background.
 pub struct Feed {
     next: u64,
     newest: u64,
     posts: Stream<Post>,
+    stats: AsyncValue<String>,
+}
+
+/// How long the statistics take to "compute": long enough to see the
+/// loading state.
+const STATS_DELAY: Duration = Duration::from_millis(400);
+
+fn load_stats(socket: &mut Socket<Feed>, fail: bool) {
+    socket.assign_async("stats", |feed: &mut Feed| &mut feed.stats, async move {
+        tokio::time::sleep(STATS_DELAY).await;
+        if fail {
+            panic!("the statistics service is down");
+        }
+        "1,024 readers today, 87 posts this hour".to_string()
+    });
 }
 
 impl Feed {
@@ -60,13 +83,19 @@ impl LiveView for Feed {
             next: 1,
             newest: 0,
             posts: socket.stream(|post: &Post| format!("posts-{}", post.id)),
+            stats: AsyncValue::Loading,
         };
+        load_stats(socket, false);
         feed.load_page();
         Ok(feed)
     }
 
-    async fn handle_event(&mut self, event: Event, _socket: &mut Socket<Self>) {
+    async fn handle_event(&mut self, event: Event, socket: &mut Socket<Self>) {
         match event.name() {
+            "reload-stats" | "break-stats" => {
+                self.stats = AsyncValue::Loading;
+                load_stats(socket, event.name() == "break-stats");
+            }
             "load-more" => self.load_page(),
             "publish" => {
                 self.newest += 1;
@@ -92,6 +121,15 @@ impl LiveView for Feed {
                 <p>
                     <button id="publish" phx-click="publish">"Publish a post"</button>
                     " Posts sent so far: "<span id="sent">{self.next - 1 + self.newest}</span>
+                </p>
+                <p id="stats">
+                    @match &self.stats {
+                        AsyncValue::Loading => { <span class="loading">"Loading statistics…"</span> }
+                        AsyncValue::Ok(stats) => { <span class="loaded">{stats}</span> }
+                        AsyncValue::Failed(error) => { <span class="error">"Statistics failed: "{error.to_string()}</span> }
+                    }
+                    " "<button id="reload-stats" phx-click="reload-stats">"Reload"</button>
+                    <button id="break-stats" phx-click="break-stats">"Reload (failing)"</button>
                 </p>
                 <ul id="posts" phx-update="stream" phx-viewport-bottom="load-more" style="list-style: none; padding: 0">
                     {self.posts.render(|dom_id, post| html! {
