@@ -260,3 +260,78 @@ impl<T> std::fmt::Debug for Stream<T> {
             .finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::html;
+
+    struct Item(u32);
+
+    fn items() -> Stream<Item> {
+        Stream::with_reference("3".into(), |item: &Item| format!("items-{}", item.0))
+    }
+
+    fn rendered(stream: &Stream<Item>) -> StreamList {
+        match stream.render(|id, item| html! { <li id={id}>{item.0}</li> }) {
+            Dynamic::Stream(list) => list,
+            other => panic!("a stream renders as a stream, not {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_render_sends_what_changed_once_and_keeps_nothing() {
+        let mut stream = items();
+        stream.insert(Item(1));
+        stream.insert_with(Item(2), Insert::prepend().limit(10));
+        stream.delete(&Item(7));
+        let first = rendered(&stream);
+        assert_eq!(&*first.reference, "3");
+        assert_eq!(first.entries.len(), 2);
+        assert_eq!(
+            first.inserts,
+            vec![
+                StreamInsert {
+                    dom_id: "items-1".into(),
+                    at: -1,
+                    limit: None,
+                    update_only: false
+                },
+                StreamInsert {
+                    dom_id: "items-2".into(),
+                    at: 0,
+                    limit: Some(10),
+                    update_only: false
+                },
+            ]
+        );
+        assert_eq!(first.deletes, vec!["items-7".to_string()]);
+        assert!(!first.reset);
+        assert!(stream.is_empty());
+        let second = rendered(&stream);
+        assert!(second.is_unchanged());
+        // The item template is remembered, so later diffs need no statics.
+        assert!(second.template.is_some());
+    }
+
+    #[test]
+    fn reset_drops_what_was_pending_and_starts_over() {
+        let mut stream = items();
+        stream.insert(Item(1)).delete_by_dom_id("items-0");
+        stream.reset([Item(5), Item(6)]);
+        let list = rendered(&stream);
+        assert!(list.reset);
+        assert!(list.deletes.is_empty());
+        let ids: Vec<&str> = list.inserts.iter().map(|i| i.dom_id.as_str()).collect();
+        assert_eq!(ids, ["items-5", "items-6"]);
+    }
+
+    #[test]
+    fn update_only_inserts_are_marked() {
+        let mut stream = items();
+        stream.insert_with(Item(4), Insert::at(2).update_only());
+        let list = rendered(&stream);
+        assert_eq!(list.inserts[0].at, 2);
+        assert!(list.inserts[0].update_only);
+    }
+}
