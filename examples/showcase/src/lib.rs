@@ -42,14 +42,14 @@ impl Services {
             presence_config = presence_config.node(node);
         }
         let presence = Presence::new(&pubsub, presence_config);
-        let tree = SupervisorSpec::new(Strategy::OneForOne).child(presence.child_spec("presence"));
+        let room = chat::Room::new(pubsub, presence.clone());
+        let tree = SupervisorSpec::new(Strategy::OneForOne)
+            .child(presence.child_spec("presence"))
+            .child(room.roster_child_spec("chat roster"));
         let supervisor = Supervisor::start(tree)
             .await
             .expect("the presence server starts");
-        Services {
-            supervisor,
-            room: chat::Room { pubsub, presence },
-        }
+        Services { supervisor, room }
     }
 
     /// Starts the services of a single node, with PubSub in this process.
