@@ -55,6 +55,7 @@ use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket};
 use cinder_runtime::{Context, ExitReason, Message, Pid, Recipient};
+use futures_util::SinkExt;
 use serde_json::value::RawValue;
 use tokio::time::Instant;
 
@@ -245,36 +246,42 @@ enum Stop {
 /// Serves one WebSocket connection in the calling process until it closes.
 /// The body of the connection's process: spawn it with
 /// [`cinder_runtime::spawn`] on `Context<SocketMessage>`.
-pub async fn serve<R: ChannelRouter>(
+pub fn serve<R: ChannelRouter>(
     mut ctx: Context<SocketMessage>,
     mut ws: WebSocket,
     router: Arc<R>,
     connect: Arc<R::Connect>,
     config: SocketConfig,
-) -> ExitReason {
-    ctx.trap_exit(true);
-    let mut socket = Socket {
-        me: ctx.pid(),
-        router,
-        connect,
-        config,
-        channels: HashMap::new(),
-        topics_by_pid: HashMap::new(),
-        own_frames: Vec::new(),
-    };
-    // The exit reason reaches every linked channel; `{shutdown, closed}` ends them.
-    match socket.run(&mut ctx, &mut ws).await {
-        Stop::Closed => ExitReason::shutdown_with("closed"),
-        Stop::Idle => {
-            close(&mut ws, 1000, "no heartbeat").await;
-            ExitReason::shutdown_with("closed")
+) -> impl Future<Output = ExitReason> + Send {
+    // An `async` block rather than an `async fn`: a block uses what it
+    // captures in place, where a function's future would hold each argument
+    // twice (the WebSocket alone is a few hundred bytes) for the
+    // connection's whole life.
+    async move {
+        ctx.trap_exit(true);
+        let mut socket = Socket {
+            me: ctx.pid(),
+            router,
+            connect,
+            config,
+            channels: HashMap::new(),
+            topics_by_pid: HashMap::new(),
+            own_frames: Vec::new(),
+        };
+        // The exit reason reaches every linked channel; `{shutdown, closed}` ends them.
+        match socket.run(&mut ctx, &mut ws).await {
+            Stop::Closed => ExitReason::shutdown_with("closed"),
+            Stop::Idle => {
+                close(&mut ws, 1000, "no heartbeat").await;
+                ExitReason::shutdown_with("closed")
+            }
+            Stop::BadFrame(error) => {
+                tracing::warn!(%error, "closing a connection that sent a malformed frame");
+                close(&mut ws, POLICY_VIOLATION, &error.to_string()).await;
+                ExitReason::shutdown_with("closed")
+            }
+            Stop::Exit(reason) => reason,
         }
-        Stop::BadFrame(error) => {
-            tracing::warn!(%error, "closing a connection that sent a malformed frame");
-            close(&mut ws, POLICY_VIOLATION, &error.to_string()).await;
-            ExitReason::shutdown_with("closed")
-        }
-        Stop::Exit(reason) => reason,
     }
 }
 
@@ -289,13 +296,28 @@ async fn close(ws: &mut WebSocket, code: u16, reason: &str) {
         .await;
 }
 
+/// The most frames written from the mailbox before the socket flushes them
+/// and looks at the network again.
+const WRITE_BATCH: usize = 64;
+
+/// What to do after a message from the mailbox.
+enum Next {
+    Continue,
+    Stop(Stop),
+}
+
 impl<R: ChannelRouter> Socket<R> {
     async fn run(&mut self, ctx: &mut Context<SocketMessage>, ws: &mut WebSocket) -> Stop {
-        let mut deadline = Instant::now() + self.config.idle_timeout;
+        // One timer for the connection's life: each frame only notes the
+        // time, and the timer, when it fires, moves on to the deadline that
+        // time sets (instead of a new timer per frame).
+        let mut last_heard = Instant::now();
+        let idle = tokio::time::sleep_until(last_heard + self.config.idle_timeout);
+        tokio::pin!(idle);
         loop {
             tokio::select! {
                 frame = ws.recv() => {
-                    deadline = Instant::now() + self.config.idle_timeout;
+                    last_heard = Instant::now();
                     let inbound = match frame {
                         Some(Ok(WsMessage::Text(text))) => decode_text(&text),
                         Some(Ok(WsMessage::Binary(bytes))) => decode_binary(&bytes),
@@ -306,41 +328,69 @@ impl<R: ChannelRouter> Socket<R> {
                         Ok(inbound) => self.handle(inbound, ctx).await,
                         Err(error) => return Stop::BadFrame(error),
                     }
-                    if !self.write_own_frames(ws).await {
+                    if !self.write_own_frames(ws).await || ws.flush().await.is_err() {
                         return Stop::Closed;
                     }
                 }
-                message = ctx.recv() => match message {
-                    Message::User(SocketMessage::Text(frame)) => {
-                        if ws.send(WsMessage::Text(frame.into())).await.is_err() {
-                            return Stop::Closed;
-                        }
+                message = ctx.recv() => {
+                    // Every frame already waiting goes out with this one,
+                    // in one write.
+                    let mut next = self.on_message(message, ws).await;
+                    for _ in 1..WRITE_BATCH {
+                        let Next::Continue = next else { break };
+                        let Some(message) = ctx.try_recv() else { break };
+                        next = self.on_message(message, ws).await;
                     }
-                    Message::User(SocketMessage::Binary(frame)) => {
-                        if ws.send(WsMessage::Binary(frame.into())).await.is_err() {
-                            return Stop::Closed;
-                        }
+                    if let Next::Stop(stop) = next {
+                        return stop;
                     }
-                    Message::Exit { from: Some(pid), reason } if self.topics_by_pid.contains_key(&pid) => {
-                        self.remove_channel(&pid, &reason);
-                        if !self.write_own_frames(ws).await {
-                            return Stop::Closed;
-                        }
+                    if ws.flush().await.is_err() {
+                        return Stop::Closed;
                     }
-                    // An exit signal from anyone else (the socket's supervisor
-                    // shutting down) ends the socket.
-                    Message::Exit { reason, .. } => return Stop::Exit(reason),
-                    Message::Down { .. } => {}
-                },
-                _ = tokio::time::sleep_until(deadline) => return Stop::Idle,
+                }
+                () = &mut idle => {
+                    let deadline = last_heard + self.config.idle_timeout;
+                    if deadline <= Instant::now() {
+                        return Stop::Idle;
+                    }
+                    idle.as_mut().reset(deadline);
+                }
             }
         }
     }
 
-    /// Writes the socket's own frames; false if the connection is gone.
+    /// Queues a frame from a channel for writing, or handles a signal.
+    async fn on_message(&mut self, message: Message<SocketMessage>, ws: &mut WebSocket) -> Next {
+        let written = match message {
+            Message::User(SocketMessage::Text(frame)) => {
+                ws.feed(WsMessage::Text(frame.into())).await.is_ok()
+            }
+            Message::User(SocketMessage::Binary(frame)) => {
+                ws.feed(WsMessage::Binary(frame.into())).await.is_ok()
+            }
+            Message::Exit {
+                from: Some(pid),
+                reason,
+            } if self.topics_by_pid.contains_key(&pid) => {
+                self.remove_channel(&pid, &reason);
+                self.write_own_frames(ws).await
+            }
+            // An exit signal from anyone else (the socket's supervisor
+            // shutting down) ends the socket.
+            Message::Exit { reason, .. } => return Next::Stop(Stop::Exit(reason)),
+            Message::Down { .. } => true,
+        };
+        if written {
+            Next::Continue
+        } else {
+            Next::Stop(Stop::Closed)
+        }
+    }
+
+    /// Queues the socket's own frames for writing; false if the connection is gone.
     async fn write_own_frames(&mut self, ws: &mut WebSocket) -> bool {
         for frame in self.own_frames.drain(..) {
-            if ws.send(WsMessage::Text(frame.into())).await.is_err() {
+            if ws.feed(WsMessage::Text(frame.into())).await.is_err() {
                 return false;
             }
         }
