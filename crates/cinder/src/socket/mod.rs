@@ -47,7 +47,6 @@
 
 pub mod serializer;
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -80,9 +79,10 @@ pub struct SocketConfig {
     /// The largest message a client may send; a larger one closes its
     /// connection. Upload chunks are 64 KiB by default.
     pub max_message_bytes: usize,
-    /// How much each connection reads from the network at once. Client
-    /// frames are small, and this buffer is held (and cleared before every
-    /// read) for as long as the connection lives, so it is kept small.
+    /// How much each connection reads from the network at once (default
+    /// 1 KiB). Client frames are small, and this buffer is held (and cleared
+    /// before every read) for as long as the connection lives, so it is kept
+    /// small; a larger frame (an upload chunk) grows it as needed.
     pub read_buffer_bytes: usize,
 }
 
@@ -92,7 +92,7 @@ impl Default for SocketConfig {
             max_channels: 100,
             idle_timeout: Duration::from_secs(60),
             max_message_bytes: 1024 * 1024,
-            read_buffer_bytes: 4 * 1024,
+            read_buffer_bytes: 1024,
         }
     }
 }
@@ -216,6 +216,7 @@ impl Outbox {
 }
 
 struct Channel {
+    topic: Arc<str>,
     join_ref: Arc<str>,
     inbox: Recipient<ChannelMessage>,
 }
@@ -226,8 +227,10 @@ struct Socket<R: ChannelRouter> {
     router: Arc<R>,
     connect: Arc<R::Connect>,
     config: SocketConfig,
-    channels: HashMap<Arc<str>, Channel>,
-    topics_by_pid: HashMap<Pid, Arc<str>>,
+    /// The joined channels. A page has one per live view on it (usually
+    /// one or two); a short vector searched in order costs less memory per
+    /// connection than maps by topic and by pid.
+    channels: Vec<Channel>,
     /// Frames the socket itself answers with (join replies, errors,
     /// closes). They are written right after the message that caused them,
     /// before anything queued in the mailbox: a join's reply must reach the
@@ -264,8 +267,7 @@ pub fn serve<R: ChannelRouter>(
             router,
             connect,
             config,
-            channels: HashMap::new(),
-            topics_by_pid: HashMap::new(),
+            channels: Vec::new(),
             own_frames: Vec::new(),
         };
         // The exit reason reaches every linked channel; `{shutdown, closed}` ends them.
@@ -371,7 +373,7 @@ impl<R: ChannelRouter> Socket<R> {
             Message::Exit {
                 from: Some(pid),
                 reason,
-            } if self.topics_by_pid.contains_key(&pid) => {
+            } if self.channel_of(&pid).is_some() => {
                 self.remove_channel(&pid, &reason);
                 self.write_own_frames(ws).await
             }
@@ -443,7 +445,7 @@ impl<R: ChannelRouter> Socket<R> {
                 r#"{"reason":"a join takes a JSON payload"}"#,
             );
         };
-        if let Some(old) = self.channels.get(topic.as_str()) {
+        if let Some(old) = self.channel(&topic) {
             let old_pid = old.inbox.pid().clone();
             ctx.unlink(&old_pid);
             cinder_runtime::exit(&old_pid, ExitReason::Shutdown);
@@ -475,15 +477,11 @@ impl<R: ChannelRouter> Socket<R> {
         match self.router.join(request).await {
             Ok(Joined { inbox, response }) => {
                 ctx.link(inbox.pid());
-                self.topics_by_pid
-                    .insert(inbox.pid().clone(), topic.clone());
-                self.channels.insert(
-                    topic.clone(),
-                    Channel {
-                        join_ref: join_ref.clone(),
-                        inbox,
-                    },
-                );
+                self.channels.push(Channel {
+                    topic: topic.clone(),
+                    join_ref: join_ref.clone(),
+                    inbox,
+                });
                 self.reply_raw(
                     Some(&join_ref),
                     msg_ref.as_deref(),
@@ -504,9 +502,23 @@ impl<R: ChannelRouter> Socket<R> {
         }
     }
 
+    /// The channel joined on `topic`.
+    fn channel(&self, topic: &str) -> Option<&Channel> {
+        self.channels
+            .iter()
+            .find(|channel| &*channel.topic == topic)
+    }
+
+    /// Where in `channels` the channel run by `pid` is.
+    fn channel_of(&self, pid: &Pid) -> Option<usize> {
+        self.channels
+            .iter()
+            .position(|channel| channel.inbox.pid() == pid)
+    }
+
     /// Hands a message to its topic's channel, if the join_ref is current.
     fn forward(&mut self, inbound: Inbound, leave: bool) {
-        let Some(channel) = self.channels.get(inbound.topic.as_str()) else {
+        let Some(channel) = self.channel(&inbound.topic) else {
             let refused = JoinRefused::reason("unmatched topic");
             return self.reply_raw(
                 inbound.join_ref.as_deref(),
@@ -533,12 +545,11 @@ impl<R: ChannelRouter> Socket<R> {
 
     /// A channel ended: `phx_close` if it ended cleanly, `phx_error` if it crashed.
     fn remove_channel(&mut self, pid: &Pid, reason: &ExitReason) {
-        let Some(topic) = self.topics_by_pid.remove(pid) else {
+        let Some(index) = self.channel_of(pid) else {
             return;
         };
-        let Some(channel) = self.channels.remove(&topic) else {
-            return;
-        };
+        let channel = self.channels.swap_remove(index);
+        let topic = &channel.topic;
         let (event, payload) = if reason.is_clean() {
             ("phx_close", "{}")
         } else {
@@ -546,7 +557,7 @@ impl<R: ChannelRouter> Socket<R> {
             ("phx_error", r#"{"reason":"channel_crash"}"#)
         };
         let join_ref = Some(&*channel.join_ref);
-        let frame = encode(join_ref, join_ref, &topic, event, payload);
+        let frame = encode(join_ref, join_ref, topic, event, payload);
         self.own_frames.push(frame);
     }
 
