@@ -249,6 +249,8 @@ enum Stop {
 /// Serves one WebSocket connection in the calling process until it closes.
 /// The body of the connection's process: spawn it with
 /// [`cinder_runtime::spawn`] on `Context<SocketMessage>`.
+// Written as a function returning an `async` block on purpose; see the body.
+#[allow(clippy::manual_async_fn)]
 pub fn serve<R: ChannelRouter>(
     mut ctx: Context<SocketMessage>,
     mut ws: WebSocket,
