@@ -415,7 +415,9 @@ impl<R: ChannelRouter> Socket<R> {
             return;
         }
         match inbound.event.as_str() {
-            "phx_join" => self.join(inbound, ctx).await,
+            // Boxed: a join is rare, and its state inline would make every
+            // connection's future larger for its whole life.
+            "phx_join" => Box::pin(self.join(inbound, ctx)).await,
             "phx_leave" => self.forward(inbound, true),
             _ => self.forward(inbound, false),
         }
