@@ -8,7 +8,7 @@
 
 use std::io::ErrorKind;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::value::RawValue;
@@ -54,41 +54,55 @@ pub enum ClientError {
     JoinRefused(String),
 }
 
+/// How many loopback source addresses new connections take turns on.
+const SPREAD: u64 = 32;
+
 /// Which loopback source address new connections come from, shared by all
-/// connections of a run: `127.0.0.1`, then `.2`, `.3`, … as each runs out of
-/// ephemeral ports.
+/// connections of a run. Connections take turns on [`SPREAD`] addresses
+/// (`127.0.0.1` to `127.0.0.32`), so that no address has many of its
+/// ephemeral ports in use: the kernel finds a free port for a connection by
+/// searching its address's range, and that search grows slow (in the
+/// generator's system time, not the server's) as the range fills. An
+/// address that does run out of ports is left for the next ones.
 #[derive(Debug, Default)]
 pub struct Sources {
-    /// 0 means the system's choice (`127.0.0.1`); n means `127.0.0.(n+1)`.
-    current: AtomicU8,
+    /// Connections made so far: the turn of the next one.
+    turn: AtomicU64,
+    /// How many addresses were skipped for running out of ports.
+    skipped: AtomicU8,
 }
 
 impl Sources {
-    /// How many extra source addresses were needed so far.
+    /// How many source addresses beyond `127.0.0.1` were used so far.
     pub fn extra(&self) -> u8 {
-        self.current.load(Ordering::Relaxed)
+        let turns = self.turn.load(Ordering::Relaxed).min(SPREAD) as u8;
+        turns.saturating_sub(1) + self.skipped.load(Ordering::Relaxed)
     }
 
-    /// A TCP connection to `server` from the current source address.
+    /// A TCP connection to `server` from the next source address.
     pub async fn connect(&self, server: SocketAddr) -> Result<TcpStream, ClientError> {
         if !server.ip().is_loopback() {
             return Err(ClientError::NotLoopback(server));
         }
         loop {
-            let index = self.current.load(Ordering::Relaxed);
+            let turn = self.turn.fetch_add(1, Ordering::Relaxed) % SPREAD;
+            let skipped = u64::from(self.skipped.load(Ordering::Relaxed));
+            let Ok(index) = u8::try_from(turn + skipped) else {
+                return Err(ClientError::OutOfPorts);
+            };
+            if index == u8::MAX - 1 {
+                return Err(ClientError::OutOfPorts);
+            }
             match connect_from(index, server).await {
                 Ok(stream) => {
                     stream.set_nodelay(true)?;
                     return Ok(stream);
                 }
                 Err(error) if ports_exhausted(&error) => {
-                    if index == u8::MAX - 1 {
-                        return Err(ClientError::OutOfPorts);
-                    }
-                    // Only the first to see the shortage moves everyone on.
-                    let _ = self.current.compare_exchange(
-                        index,
-                        index + 1,
+                    // Move every turn one address on, past the full one.
+                    let _ = self.skipped.compare_exchange(
+                        skipped as u8,
+                        skipped as u8 + 1,
                         Ordering::Relaxed,
                         Ordering::Relaxed,
                     );
@@ -100,9 +114,6 @@ impl Sources {
 }
 
 async fn connect_from(index: u8, server: SocketAddr) -> std::io::Result<TcpStream> {
-    if index == 0 {
-        return TcpStream::connect(server).await;
-    }
     let socket = TcpSocket::new_v4()?;
     let source = Ipv4Addr::new(127, 0, 0, index + 1);
     socket.bind(SocketAddr::new(IpAddr::V4(source), 0))?;
@@ -282,10 +293,32 @@ impl LiveSession {
         server: SocketAddr,
         path: &str,
     ) -> Result<LiveSession, ClientError> {
-        let page = {
-            let mut http = HttpConnection::open(sources, server).await?;
-            Page::parse(&http.get(path, None).await?)?
+        LiveSession::open_reusing(&mut None, sources, server, path).await
+    }
+
+    /// Like [`open`](LiveSession::open), loading the page over `http`, a
+    /// keep-alive connection kept for the next session (opened when `None`,
+    /// and once more if the server closed it), as a browser loads pages over
+    /// a connection it already has. Only the WebSocket is a new connection.
+    pub async fn open_reusing(
+        http: &mut Option<HttpConnection>,
+        sources: &Sources,
+        server: SocketAddr,
+        path: &str,
+    ) -> Result<LiveSession, ClientError> {
+        let mut kept = None;
+        if let Some(connection) = http.as_mut() {
+            // A failure means the server closed it since: open another.
+            kept = connection.get(path, None).await.ok();
+        }
+        let response = match kept {
+            Some(response) => response,
+            None => {
+                let connection = http.insert(HttpConnection::open(sources, server).await?);
+                connection.get(path, None).await?
+            }
         };
+        let page = Page::parse(&response)?;
         let socket = websocket(sources, server, &page).await?;
         let mut session = LiveSession {
             socket,

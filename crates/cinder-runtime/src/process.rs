@@ -679,7 +679,7 @@ impl Spawn {
         pid.core()
             .body_size
             .store(std::mem::size_of_val(&future), Ordering::Relaxed);
-        tokio::spawn(CURRENT.scope(pid.clone(), drive(future)));
+        tokio::spawn(CURRENT.scope(pid.clone(), drive(Box::pin(future))));
         pid
     }
 }
@@ -698,13 +698,18 @@ where
 }
 
 /// Runs a process body until it returns, panics or is killed, then ends the process.
-async fn drive<Fut>(body: Fut)
+///
+/// The body comes boxed: an `async fn`'s argument is kept twice in its
+/// future (the argument and the local it is moved into), and a body inline
+/// in the task would be stored once for `drive`'s argument and again pinned
+/// inside it. Boxed, the body's state machine exists once, and a process
+/// costs its body plus a small task.
+async fn drive<Fut>(mut body: Pin<Box<Fut>>)
 where
     Fut: Future<Output = ExitReason>,
 {
     let pid = current().expect("a process body runs inside its own task scope");
     let reason = {
-        let mut body = pin!(guarded(body));
         let core = pid.core();
         let mut registered: Option<Waker> = None;
         poll_fn(|cx| {
@@ -717,14 +722,16 @@ where
                     return Poll::Ready(reason);
                 }
             }
-            body.as_mut()
-                .poll(cx)
-                .map(|outcome| outcome.unwrap_or_else(|panic| panic))
+            match catch_unwind(AssertUnwindSafe(|| body.as_mut().poll(cx))) {
+                Ok(poll) => poll,
+                Err(payload) => Poll::Ready(ExitReason::from_panic(payload.as_ref())),
+            }
         })
         .await
-        // The body (and with it the process's state) is dropped here, before
-        // anyone learns of the exit, so a restarted successor never overlaps it.
     };
+    // The body (and with it the process's state) is dropped here, before
+    // anyone learns of the exit, so a restarted successor never overlaps it.
+    drop(body);
     finish(&pid, reason);
 }
 

@@ -101,8 +101,88 @@ struct Inner {
 }
 
 struct State {
-    topics: HashMap<Arc<str>, Vec<Subscription>>,
+    topics: HashMap<Arc<str>, Topic>,
     owners: Owners<Arc<str>>,
+}
+
+/// No subscription: the end of a [`Slot`]'s chain.
+const NONE: u32 = u32::MAX;
+
+/// A subscription in its topic's list, linked to the previous one of the
+/// same subscriber.
+struct Slot {
+    subscription: Subscription,
+    previous_of_pid: u32,
+}
+
+/// One topic's subscriptions, in the order they were made.
+///
+/// A subscriber that leaves is removed in time proportional to its own
+/// subscriptions, not to the topic's: each subscriber's latest slot is found
+/// by its pid, and its others through the chain of `previous_of_pid`.
+/// Removal leaves holes, closed up (in one pass) once they are half the list.
+#[derive(Default)]
+struct Topic {
+    slots: Vec<Option<Slot>>,
+    /// The latest slot of each subscriber, by pid id.
+    latest: HashMap<u64, u32>,
+    live: usize,
+}
+
+impl Topic {
+    fn push(&mut self, subscription: Subscription) {
+        let index =
+            u32::try_from(self.slots.len()).expect("fewer than 2^32 subscriptions to a topic");
+        let previous_of_pid = self
+            .latest
+            .insert(subscription.pid.id(), index)
+            .unwrap_or(NONE);
+        self.slots.push(Some(Slot {
+            subscription,
+            previous_of_pid,
+        }));
+        self.live += 1;
+    }
+
+    fn remove(&mut self, pid: &Pid) {
+        let mut index = self.latest.remove(&pid.id()).unwrap_or(NONE);
+        while index != NONE {
+            let slot = self.slots[index as usize].take();
+            index = slot.map_or(NONE, |slot| {
+                self.live -= 1;
+                slot.previous_of_pid
+            });
+        }
+        if self.live * 2 < self.slots.len() {
+            self.compact();
+        }
+    }
+
+    /// Closes the holes, keeping the order, and relinks the chains.
+    fn compact(&mut self) {
+        self.slots.retain(Option::is_some);
+        self.latest.clear();
+        for (index, slot) in self.slots.iter_mut().enumerate() {
+            let Some(slot) = slot else { continue };
+            let index = index as u32;
+            slot.previous_of_pid = self
+                .latest
+                .insert(slot.subscription.pid.id(), index)
+                .unwrap_or(NONE);
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &Subscription> {
+        self.slots.iter().flatten().map(|slot| &slot.subscription)
+    }
+
+    fn len(&self) -> usize {
+        self.live
+    }
+
+    fn is_empty(&self) -> bool {
+        self.live == 0
+    }
 }
 
 impl Inner {
@@ -135,15 +215,11 @@ impl Inner {
 }
 
 /// Removes `pid`'s subscriptions to `topic`; true if the topic is now empty.
-fn remove_subscriptions(
-    topics: &mut HashMap<Arc<str>, Vec<Subscription>>,
-    topic: &str,
-    pid: &Pid,
-) -> bool {
+fn remove_subscriptions(topics: &mut HashMap<Arc<str>, Topic>, topic: &str, pid: &Pid) -> bool {
     let Some(list) = topics.get_mut(topic) else {
         return false;
     };
-    list.retain(|subscription| &subscription.pid != pid);
+    list.remove(pid);
     if list.is_empty() {
         topics.remove(topic);
         return true;
@@ -306,7 +382,7 @@ impl PubSub {
 
     /// The number of subscriptions to `topic` on this node.
     pub fn subscriber_count(&self, topic: &str) -> usize {
-        self.inner.lock().topics.get(topic).map_or(0, Vec::len)
+        self.inner.lock().topics.get(topic).map_or(0, Topic::len)
     }
 
     /// The topics with subscribers on this node.

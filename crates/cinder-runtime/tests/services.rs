@@ -169,6 +169,42 @@ async fn unsubscribe_and_exit_remove_subscriptions() {
 }
 
 #[tokio::test]
+async fn subscribers_leaving_in_any_order_leave_the_others_subscribed() {
+    let pubsub = PubSub::new();
+    let mut subscribers = Vec::new();
+    for _ in 0..300 {
+        let (pid, inbox) = forwarder::<Chat>();
+        pubsub.subscribe::<Chat>("t", Recipient::new(&pid).unwrap());
+        subscribers.push((pid, inbox));
+    }
+    // One subscriber with two subscriptions of its own on the topic.
+    let (twice, mut twice_inbox) = forwarder::<Chat>();
+    pubsub.subscribe::<Chat>("t", Recipient::new(&twice).unwrap());
+    pubsub.subscribe::<Chat>("t", Recipient::new(&twice).unwrap());
+    assert_eq!(pubsub.subscriber_count("t"), 302);
+    // Two of every three leave, from both ends of the list alike.
+    let mut kept = Vec::new();
+    for (i, (pid, inbox)) in subscribers.into_iter().enumerate() {
+        if i % 3 == 0 {
+            kept.push(inbox);
+        } else if i % 2 == 0 {
+            stop(&pid).await;
+        } else {
+            pubsub.unsubscribe("t", &pid);
+        }
+    }
+    assert_eq!(pubsub.subscriber_count("t"), 102);
+    assert_eq!(pubsub.broadcast("t", chat("after")), 102);
+    for inbox in &mut kept {
+        assert_eq!(next(inbox).await, chat("after"));
+    }
+    assert_eq!(next(&mut twice_inbox).await, chat("after"));
+    assert_eq!(next(&mut twice_inbox).await, chat("after"));
+    pubsub.unsubscribe("t", &twice);
+    assert_eq!(pubsub.subscriber_count("t"), 100);
+}
+
+#[tokio::test]
 async fn a_gen_server_subscribes_through_its_recipient() {
     use cinder_runtime::gen_server::{self, Flow, GenServer, ServerContext};
     struct Listener(mpsc::UnboundedSender<String>);

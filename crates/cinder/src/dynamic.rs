@@ -142,6 +142,37 @@ where
     }
 }
 
+/// Integers: their digits need no escaping, and are written without the
+/// formatting machinery (a render of a list writes many of them).
+macro_rules! integer_dynamic {
+    ($($t:ty),*) => {$(
+        impl IntoDynamic for $t {
+            fn into_dynamic(self) -> Dynamic {
+                Dynamic::Text(itoa::Buffer::new().format(self).to_owned())
+            }
+        }
+        impl IntoDynamic for &$t {
+            fn into_dynamic(self) -> Dynamic {
+                (*self).into_dynamic()
+            }
+        }
+        impl AttrValue for $t {
+            fn write_attr(&self, name: &str, out: &mut String) {
+                let mut digits = itoa::Buffer::new();
+                let digits = digits.format(*self);
+                out.reserve(name.len() + digits.len() + 4);
+                out.push(' ');
+                out.push_str(name);
+                out.push_str("=\"");
+                out.push_str(digits);
+                out.push('"');
+            }
+        }
+    )*};
+}
+
+integer_dynamic!(u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize);
+
 /// Plain values whose `Display` output needs no escaping.
 macro_rules! display_dynamic {
     ($($t:ty),*) => {$(
@@ -163,7 +194,7 @@ macro_rules! display_dynamic {
     )*};
 }
 
-display_dynamic!(u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize, f32, f64);
+display_dynamic!(f32, f64);
 
 impl IntoDynamic for char {
     fn into_dynamic(self) -> Dynamic {
@@ -193,6 +224,8 @@ pub trait AttrValue {
 
 impl AttrValue for str {
     fn write_attr(&self, name: &str, out: &mut String) {
+        // Room for the usual case, text that needs no escaping.
+        out.reserve(name.len() + self.len() + 4);
         out.push(' ');
         out.push_str(name);
         out.push_str("=\"");

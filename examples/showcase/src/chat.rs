@@ -6,40 +6,95 @@
 //! a cross-node adapter on the PubSub (see `main.rs`), the tabs may be served
 //! by different nodes.
 //!
-//! Each connected view also tracks itself on the topic's presence and applies
-//! the [`PresenceDiff`]s that follow. A closed tab ends its view's process,
-//! and its presence goes with it: nothing here has to untrack it.
+//! Each connected view also tracks itself on the topic's presence. Who is
+//! online reaches the views through the room's [`Roster`] process, not as
+//! one presence diff per change: with thousands in the room, every arrival
+//! would otherwise make every view render again (work growing with the
+//! square of the room). The roster applies the diffs as they come and, at
+//! most every [`roster_interval`] (longer in a bigger room), sends the views
+//! a summary: how many are online and the first [`LIST_LIMIT`] of them by
+//! arrival. A closed tab ends its view's process, and its presence goes with
+//! it: nothing here has to untrack it.
 //!
 //! The showcase has no accounts, so every tab counts as one person, named
 //! "Guest 1234" until its user types another name.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::hash::{BuildHasher, RandomState};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use cinder::live::{Event, LiveView, MountError, Params, Session, Socket};
 use cinder::{html, Rendered};
+use cinder_runtime::gen_server::StartError;
 use cinder_runtime::presence::{Presence, PresenceDiff, PresenceMap};
+use cinder_runtime::process::Spawn;
 use cinder_runtime::pubsub::PubSub;
-use cinder_runtime::Pid;
+use cinder_runtime::supervisor::ChildSpec;
+use cinder_runtime::{Context, ExitReason, Message, Pid, Recipient};
 use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
 
 /// The room's topic, for messages and presence alike.
 pub const TOPIC: &str = "chat:lobby";
+/// The local topic on which the roster process sends its summaries.
+const ROSTER_TOPIC: &str = "chat:lobby:roster";
 /// How many messages a view keeps; older ones scroll away.
 const HISTORY: usize = 100;
 /// The longest message accepted, in characters.
 const MAX_TEXT: usize = 500;
 /// The longest name accepted, in characters.
 const MAX_NAME: usize = 40;
+/// How many people the list of who is online shows; the count covers all.
+pub const LIST_LIMIT: usize = 20;
 
 /// The application's PubSub and Presence, which the chat views find with
-/// `socket.state::<Room>()` (see `main.rs`).
+/// `socket.state::<Room>()` (see `lib.rs`), and the room's latest
+/// [`Roster`].
 #[derive(Clone)]
 pub struct Room {
     /// Carries the messages, to every node.
     pub pubsub: PubSub,
     /// Who is online, on every node.
     pub presence: Presence,
+    /// The latest summary of who is online, kept by the roster process.
+    roster: Arc<RwLock<Arc<Roster>>>,
+}
+
+impl Room {
+    /// A room on `pubsub` and `presence`. Start its roster process with
+    /// [`Room::roster_child_spec`] under the supervisor that runs `presence`,
+    /// after it; until then, the room shows nobody online.
+    pub fn new(pubsub: PubSub, presence: Presence) -> Room {
+        Room {
+            pubsub,
+            presence,
+            roster: Arc::default(),
+        }
+    }
+
+    /// The roster process: it follows the room's presence and sends the
+    /// views a [`Roster`] when it changes, at most every [`roster_interval`].
+    pub fn roster_child_spec(&self, id: &str) -> ChildSpec {
+        let room = self.clone();
+        ChildSpec::new(id, move || {
+            let room = room.clone();
+            async move {
+                let parent = cinder_runtime::current().ok_or(StartError::NoCaller)?;
+                Ok(Spawn::new()
+                    .link(&parent)
+                    .spawn(move |ctx| run_roster(ctx, room)))
+            }
+        })
+    }
+
+    /// Who is online now, as last summarized.
+    pub fn roster(&self) -> Arc<Roster> {
+        self.roster
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
 }
 
 fn room<V: LiveView>(socket: &Socket<V>) -> Result<Room, MountError> {
@@ -60,12 +115,21 @@ pub struct Posted {
     text: String,
 }
 
+/// Who is online, as the views show it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Roster {
+    /// How many people are online.
+    pub count: usize,
+    /// The first [`LIST_LIMIT`] of them by arrival: `(presence key, name)`.
+    pub people: Vec<(String, String)>,
+}
+
 /// What a chat view receives besides client events.
 pub enum Info {
     /// A message sent to the room, by anyone.
     Posted(Posted),
-    /// Someone arrived, left or renamed themselves.
-    Presence(PresenceDiff),
+    /// Who is online changed.
+    Roster(Arc<Roster>),
 }
 
 impl From<Posted> for Info {
@@ -74,9 +138,9 @@ impl From<Posted> for Info {
     }
 }
 
-impl From<PresenceDiff> for Info {
-    fn from(diff: PresenceDiff) -> Self {
-        Info::Presence(diff)
+impl From<Arc<Roster>> for Info {
+    fn from(roster: Arc<Roster>) -> Self {
+        Info::Roster(roster)
     }
 }
 
@@ -114,7 +178,7 @@ pub struct Chat {
     draft: String,
     error: Option<String>,
     messages: VecDeque<Posted>,
-    online: Online,
+    roster: Arc<Roster>,
 }
 
 impl LiveView for Chat {
@@ -130,12 +194,8 @@ impl LiveView for Chat {
         if let Some(pid) = socket.pid() {
             chat.join(&room, pid, socket).await;
         }
-        // Listed after subscribing, so no change falls between the two;
-        // the diffs already in the mailbox apply again harmlessly.
-        match room.presence.list(TOPIC).await {
-            Ok(present) => chat.online.join(present),
-            Err(error) => tracing::warn!(%error, "the chat cannot list who is online"),
-        }
+        // Read after subscribing, so no summary falls between the two.
+        chat.roster = room.roster();
         Ok(chat)
     }
 
@@ -166,24 +226,25 @@ impl LiveView for Chat {
                     self.messages.pop_front();
                 }
             }
-            Info::Presence(diff) => {
-                self.online.join(diff.joins);
-                self.online.leave(diff.leaves);
-            }
+            Info::Roster(roster) => self.roster = roster,
         }
     }
 
     fn render(&self) -> Rendered {
-        let count = self.online.people.len();
+        let count = self.roster.count;
+        let more = count.saturating_sub(self.roster.people.len());
         html! {
             <main>
                 <h1>"Chat"</h1>
                 <p><span id="online">{count}</span>" online"</p>
                 <ul id="people">
-                    @for person in &self.online.people, key = person.key {
-                        <li>{person.name()}@if person.key == self.me { " (you)" }</li>
+                    @for (key, name) in &self.roster.people, key = key {
+                        <li>{name}@if *key == self.me { " (you)" }</li>
                     }
                 </ul>
+                @if more > 0 {
+                    <p id="more">"and "{more}" more"</p>
+                }
                 <ul id="messages">
                     @for message in &self.messages, key = message.id {
                         <li><strong>{message.name}</strong>": "{message.text}</li>
@@ -213,18 +274,18 @@ impl Chat {
             draft: String::new(),
             error: None,
             messages: VecDeque::new(),
-            online: Online::default(),
+            roster: Arc::default(),
         }
     }
 
-    /// Subscribes to the room and tracks this view in it.
+    /// Subscribes to the room and its roster, and tracks this view in it.
     async fn join(&self, room: &Room, pid: &Pid, socket: &Socket<Self>) {
         if let Some(messages) = socket.recipient::<Posted>() {
             room.pubsub.subscribe(TOPIC, messages);
         }
-        // Presence diffs are computed on each node; they never cross nodes.
-        if let Some(diffs) = socket.recipient::<PresenceDiff>() {
-            room.pubsub.subscribe_local(TOPIC, diffs);
+        // Summaries are made on each node from its presence; they never cross nodes.
+        if let Some(rosters) = socket.recipient::<Arc<Roster>>() {
+            room.pubsub.subscribe_local(ROSTER_TOPIC, rosters);
         }
         let who = Who {
             name: self.name.clone(),
@@ -294,14 +355,99 @@ fn validate(name: &str, text: &str) -> Result<(String, String), String> {
     Ok((name.to_owned(), text.to_owned()))
 }
 
+/// The shortest time between two summaries: a change in a quiet room shows
+/// this soon after it happens, and changes within it go out together.
+const ROSTER_MIN_INTERVAL: Duration = Duration::from_millis(100);
+/// The longest time between two summaries, however big the room.
+const ROSTER_MAX_INTERVAL: Duration = Duration::from_secs(2);
+
+/// The time between two summaries of a room of `count` people: each
+/// summary makes every view on the node render again, so a bigger room gets
+/// fewer of them (100 ms plus 50 µs a person: about 1 s for 19,000 people).
+pub fn roster_interval(count: usize) -> Duration {
+    let scaled = ROSTER_MIN_INTERVAL + Duration::from_micros(50).saturating_mul(count as u32);
+    scaled.min(ROSTER_MAX_INTERVAL)
+}
+
+/// What the roster process receives.
+enum RosterMessage {
+    Diff(PresenceDiff),
+    Flush,
+}
+
+/// The roster process: applies presence diffs to [`Online`] and sends a
+/// summary when it changed, at most every [`roster_interval`].
+async fn run_roster(mut ctx: Context<RosterMessage>, room: Room) -> ExitReason {
+    let Ok(diffs) = Recipient::mapped(&ctx.pid(), RosterMessage::Diff) else {
+        return ExitReason::error("the roster process cannot receive presence diffs");
+    };
+    room.pubsub.subscribe_local(TOPIC, diffs);
+    let mut online = Online::default();
+    // Listed after subscribing, so no change falls between the two; the
+    // diffs already in the mailbox apply again harmlessly.
+    match room.presence.list(TOPIC).await {
+        Ok(present) => online.join(present),
+        Err(error) => tracing::warn!(%error, "the chat cannot list who is online"),
+    }
+    let me = ctx.pid();
+    let mut last_sent = Instant::now()
+        .checked_sub(ROSTER_MAX_INTERVAL)
+        .unwrap_or_else(Instant::now);
+    let mut flush_pending = false;
+    let mut shown = Arc::new(Roster::default());
+    publish(&room, &mut shown, online.summary());
+    loop {
+        match ctx.recv().await {
+            Message::User(RosterMessage::Diff(diff)) => {
+                online.join(diff.joins);
+                online.leave(diff.leaves);
+                if !flush_pending {
+                    flush_pending = true;
+                    let due = (last_sent + roster_interval(online.len()))
+                        .max(Instant::now() + ROSTER_MIN_INTERVAL / 2);
+                    let _ = cinder_runtime::timer::send_after(
+                        &me,
+                        RosterMessage::Flush,
+                        due - Instant::now(),
+                    );
+                }
+            }
+            Message::User(RosterMessage::Flush) => {
+                flush_pending = false;
+                last_sent = Instant::now();
+                publish(&room, &mut shown, online.summary());
+            }
+            Message::Exit { reason, .. } => return reason,
+            Message::Down { .. } => {}
+        }
+    }
+}
+
+/// Stores `roster` as the room's latest and sends it to the views, unless
+/// it is what they already show.
+fn publish(room: &Room, shown: &mut Arc<Roster>, roster: Roster) {
+    if **shown == roster {
+        return;
+    }
+    *shown = Arc::new(roster);
+    *room
+        .roster
+        .write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner()) = shown.clone();
+    room.pubsub.local_broadcast(ROSTER_TOPIC, shown.clone());
+}
+
 /// Who is online: one person per presence key, in order of arrival.
 #[derive(Default)]
 struct Online {
-    people: Vec<Person>,
+    people: HashMap<String, Person>,
+    /// Presence keys by arrival number.
+    arrivals: BTreeMap<u64, String>,
+    next_arrival: u64,
 }
 
 struct Person {
-    key: String,
+    arrival: u64,
     /// `(phx_ref, name)` of each of its presences, oldest first.
     presences: Vec<(String, String)>,
 }
@@ -318,23 +464,28 @@ impl Online {
     /// that the initial list already reflected changes nothing.
     fn join(&mut self, joins: PresenceMap) {
         for (key, metas) in joins {
-            let index = match self.people.iter().position(|person| person.key == key) {
-                Some(index) => index,
+            let person = match self.people.get_mut(&key) {
+                Some(person) => person,
                 None => {
-                    self.people.push(Person {
-                        key,
+                    let arrival = self.next_arrival;
+                    self.next_arrival += 1;
+                    self.arrivals.insert(arrival, key.clone());
+                    self.people.entry(key).or_insert(Person {
+                        arrival,
                         presences: Vec::new(),
-                    });
-                    self.people.len() - 1
+                    })
                 }
             };
-            let presences = &mut self.people[index].presences;
             for meta in metas.metas {
-                if presences.iter().all(|(known, _)| *known != meta.phx_ref) {
+                if person
+                    .presences
+                    .iter()
+                    .all(|(known, _)| *known != meta.phx_ref)
+                {
                     let name = meta
                         .get::<Who>()
                         .map_or_else(|_| "?".into(), |who| who.name);
-                    presences.push((meta.phx_ref, name));
+                    person.presences.push((meta.phx_ref, name));
                 }
             }
         }
@@ -343,13 +494,37 @@ impl Online {
     /// Removes presences by ref, and the people left with none.
     fn leave(&mut self, leaves: PresenceMap) {
         for (key, metas) in leaves {
-            if let Some(person) = self.people.iter_mut().find(|person| person.key == key) {
-                person
-                    .presences
-                    .retain(|(known, _)| metas.metas.iter().all(|meta| meta.phx_ref != *known));
+            let Some(person) = self.people.get_mut(&key) else {
+                continue;
+            };
+            person
+                .presences
+                .retain(|(known, _)| metas.metas.iter().all(|meta| meta.phx_ref != *known));
+            if person.presences.is_empty() {
+                let arrival = person.arrival;
+                self.people.remove(&key);
+                self.arrivals.remove(&arrival);
             }
         }
-        self.people.retain(|person| !person.presences.is_empty());
+    }
+
+    /// How many people are online.
+    fn len(&self) -> usize {
+        self.people.len()
+    }
+
+    /// The count and the first [`LIST_LIMIT`] people by arrival.
+    fn summary(&self) -> Roster {
+        let people = self
+            .arrivals
+            .values()
+            .take(LIST_LIMIT)
+            .filter_map(|key| Some((key.clone(), self.people.get(key)?.name().to_owned())))
+            .collect();
+        Roster {
+            count: self.people.len(),
+            people,
+        }
     }
 }
 
@@ -382,8 +557,13 @@ mod tests {
         map
     }
 
-    fn names(online: &Online) -> Vec<&str> {
-        online.people.iter().map(Person::name).collect()
+    fn names(online: &Online) -> Vec<String> {
+        online
+            .summary()
+            .people
+            .into_iter()
+            .map(|(_, name)| name)
+            .collect()
     }
 
     #[test]
@@ -408,22 +588,25 @@ mod tests {
     #[test]
     fn a_join_already_listed_changes_nothing() {
         let mut online = Online::default();
-        online.join(map(&[("a", "r1", "Ann"), ("b", "r2", "Bob")]));
+        online.join(map(&[("a", "r1", "Ann")]));
+        online.join(map(&[("b", "r2", "Bob")]));
         online.join(map(&[("b", "r2", "Bob")]));
         assert_eq!(names(&online), ["Ann", "Bob"]);
-        assert_eq!(online.people[1].presences.len(), 1);
+        assert_eq!(online.people["b"].presences.len(), 1);
     }
 
     #[test]
     fn an_update_renames_and_a_last_leave_removes_the_person() {
         let mut online = Online::default();
-        online.join(map(&[("a", "r1", "Guest 1"), ("b", "r2", "Bob")]));
+        online.join(map(&[("a", "r1", "Guest 1")]));
+        online.join(map(&[("b", "r2", "Bob")]));
         // An update arrives as the new meta's join and the old one's leave.
         online.join(map(&[("a", "r3", "Ann")]));
         online.leave(map(&[("a", "r1", "Guest 1")]));
         assert_eq!(names(&online), ["Ann", "Bob"]);
         online.leave(map(&[("b", "r2", "Bob")]));
         assert_eq!(names(&online), ["Ann"]);
+        assert_eq!(online.summary().count, 1);
     }
 
     #[test]
@@ -432,5 +615,32 @@ mod tests {
         online.join(map(&[("a", "r1", "Ann")]));
         online.leave(map(&[("a", "r9", "Ann"), ("z", "r8", "Zoe")]));
         assert_eq!(names(&online), ["Ann"]);
+    }
+
+    #[test]
+    fn a_big_room_lists_its_first_arrivals_and_counts_everyone() {
+        let mut online = Online::default();
+        for i in 0..LIST_LIMIT + 5 {
+            let (key, phx_ref) = (format!("k{i}"), format!("r{i}"));
+            online.join(map(&[(&key, &phx_ref, &format!("P{i}"))]));
+        }
+        online.leave(map(&[("k0", "r0", "P0")]));
+        let summary = online.summary();
+        assert_eq!(summary.count, LIST_LIMIT + 4);
+        assert_eq!(summary.people.len(), LIST_LIMIT);
+        assert_eq!(summary.people[0], ("k1".to_owned(), "P1".to_owned()));
+        assert_eq!(
+            summary.people[LIST_LIMIT - 1].1,
+            format!("P{LIST_LIMIT}"),
+            "the one who left makes room for the next arrival"
+        );
+    }
+
+    #[test]
+    fn a_bigger_room_is_summarized_less_often_within_bounds() {
+        assert_eq!(roster_interval(0), ROSTER_MIN_INTERVAL);
+        assert!(roster_interval(19_000) > Duration::from_millis(900));
+        assert!(roster_interval(19_000) < Duration::from_millis(1100));
+        assert_eq!(roster_interval(10_000_000), ROSTER_MAX_INTERVAL);
     }
 }

@@ -71,16 +71,18 @@ impl Services {
             presence_config = presence_config.node(node);
         }
         let presence = Presence::new(&pubsub, presence_config);
-        let kanban = kanban::Kanban::new(pubsub.clone());
+        let room = chat::Room::new(pubsub.clone(), presence.clone());
+        let kanban = kanban::Kanban::new(pubsub);
         let tree = SupervisorSpec::new(Strategy::OneForOne)
             .child(presence.child_spec("presence"))
+            .child(room.roster_child_spec("chat roster"))
             .child(kanban.child_spec());
         let supervisor = Supervisor::start(tree)
             .await
-            .expect("the presence and kanban servers start");
+            .expect("the presence, chat roster and kanban servers start");
         Services {
             supervisor,
-            room: chat::Room { pubsub, presence },
+            room,
             kanban,
         }
     }

@@ -11,6 +11,8 @@
 //!   with `{"i": "k"}` adds one to row `k`.
 //!
 //! The secret comes from `CINDER_SECRET_KEY_BASE`, or is made up for the run.
+//! Built with `--features mimalloc`, the server allocates with mimalloc
+//! instead of the system allocator.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -18,6 +20,10 @@ use std::process::ExitCode;
 use axum::serve::ListenerExt;
 use cinder::live::{Config, Event, LiveRouter, LiveView, MountError, Params, Session, Socket};
 use cinder::{html, Rendered};
+
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// `/counter`: the smallest view with state.
 struct Counter {

@@ -560,9 +560,14 @@ async fn open_some(setup: Setup) -> Opened {
         failures: 0,
         first_error: None,
     };
+    // Pages load over one keep-alive connection per worker, as a browser
+    // keeps its connection to a site: a connection per page would leave a
+    // port in TIME_WAIT for each session, and the kernel's search for a free
+    // ephemeral port then costs the generator more than the server's work.
+    let mut http = None;
     while setup.next.fetch_add(1, Ordering::Relaxed) < setup.total {
         let started = Instant::now();
-        match LiveSession::open(&setup.sources, setup.addr, &setup.path).await {
+        match LiveSession::open_reusing(&mut http, &setup.sources, setup.addr, &setup.path).await {
             Ok(session) => {
                 let _ = opened.setup_latency.record(micros(started.elapsed()));
                 opened.page_bytes = session.page_bytes;

@@ -127,7 +127,10 @@ impl ChildSpec {
         F: FnOnce() -> Fut + Send + 'static,
         Fut: Future<Output = Result<Pid, StartError>> + Send + 'static,
     {
-        let slot = std::sync::Mutex::new(Some(start));
+        // Boxed, so that what a started child's spec keeps for its life
+        // (its supervisor holds the spec) is an empty slot, not the room
+        // for everything the start function owned.
+        let slot = std::sync::Mutex::new(Some(Box::new(start)));
         ChildSpec::new(id, move || {
             let start = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
             async move {

@@ -47,7 +47,6 @@
 
 pub mod serializer;
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -55,6 +54,7 @@ use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket};
 use cinder_runtime::{Context, ExitReason, Message, Pid, Recipient};
+use futures_util::SinkExt;
 use serde_json::value::RawValue;
 use tokio::time::Instant;
 
@@ -79,9 +79,10 @@ pub struct SocketConfig {
     /// The largest message a client may send; a larger one closes its
     /// connection. Upload chunks are 64 KiB by default.
     pub max_message_bytes: usize,
-    /// How much each connection reads from the network at once. Client
-    /// frames are small, and this buffer is held (and cleared before every
-    /// read) for as long as the connection lives, so it is kept small.
+    /// How much each connection reads from the network at once (default
+    /// 1 KiB). Client frames are small, and this buffer is held (and cleared
+    /// before every read) for as long as the connection lives, so it is kept
+    /// small; a larger frame (an upload chunk) grows it as needed.
     pub read_buffer_bytes: usize,
 }
 
@@ -91,7 +92,7 @@ impl Default for SocketConfig {
             max_channels: 100,
             idle_timeout: Duration::from_secs(60),
             max_message_bytes: 1024 * 1024,
-            read_buffer_bytes: 4 * 1024,
+            read_buffer_bytes: 1024,
         }
     }
 }
@@ -215,6 +216,7 @@ impl Outbox {
 }
 
 struct Channel {
+    topic: Arc<str>,
     join_ref: Arc<str>,
     inbox: Recipient<ChannelMessage>,
 }
@@ -225,8 +227,10 @@ struct Socket<R: ChannelRouter> {
     router: Arc<R>,
     connect: Arc<R::Connect>,
     config: SocketConfig,
-    channels: HashMap<Arc<str>, Channel>,
-    topics_by_pid: HashMap<Pid, Arc<str>>,
+    /// The joined channels. A page has one per live view on it (usually
+    /// one or two); a short vector searched in order costs less memory per
+    /// connection than maps by topic and by pid.
+    channels: Vec<Channel>,
     /// Frames the socket itself answers with (join replies, errors,
     /// closes). They are written right after the message that caused them,
     /// before anything queued in the mailbox: a join's reply must reach the
@@ -245,36 +249,43 @@ enum Stop {
 /// Serves one WebSocket connection in the calling process until it closes.
 /// The body of the connection's process: spawn it with
 /// [`cinder_runtime::spawn`] on `Context<SocketMessage>`.
-pub async fn serve<R: ChannelRouter>(
+// Written as a function returning an `async` block on purpose; see the body.
+#[allow(clippy::manual_async_fn)]
+pub fn serve<R: ChannelRouter>(
     mut ctx: Context<SocketMessage>,
     mut ws: WebSocket,
     router: Arc<R>,
     connect: Arc<R::Connect>,
     config: SocketConfig,
-) -> ExitReason {
-    ctx.trap_exit(true);
-    let mut socket = Socket {
-        me: ctx.pid(),
-        router,
-        connect,
-        config,
-        channels: HashMap::new(),
-        topics_by_pid: HashMap::new(),
-        own_frames: Vec::new(),
-    };
-    // The exit reason reaches every linked channel; `{shutdown, closed}` ends them.
-    match socket.run(&mut ctx, &mut ws).await {
-        Stop::Closed => ExitReason::shutdown_with("closed"),
-        Stop::Idle => {
-            close(&mut ws, 1000, "no heartbeat").await;
-            ExitReason::shutdown_with("closed")
+) -> impl Future<Output = ExitReason> + Send {
+    // An `async` block rather than an `async fn`: a block uses what it
+    // captures in place, where a function's future would hold each argument
+    // twice (the WebSocket alone is a few hundred bytes) for the
+    // connection's whole life.
+    async move {
+        ctx.trap_exit(true);
+        let mut socket = Socket {
+            me: ctx.pid(),
+            router,
+            connect,
+            config,
+            channels: Vec::new(),
+            own_frames: Vec::new(),
+        };
+        // The exit reason reaches every linked channel; `{shutdown, closed}` ends them.
+        match socket.run(&mut ctx, &mut ws).await {
+            Stop::Closed => ExitReason::shutdown_with("closed"),
+            Stop::Idle => {
+                close(&mut ws, 1000, "no heartbeat").await;
+                ExitReason::shutdown_with("closed")
+            }
+            Stop::BadFrame(error) => {
+                tracing::warn!(%error, "closing a connection that sent a malformed frame");
+                close(&mut ws, POLICY_VIOLATION, &error.to_string()).await;
+                ExitReason::shutdown_with("closed")
+            }
+            Stop::Exit(reason) => reason,
         }
-        Stop::BadFrame(error) => {
-            tracing::warn!(%error, "closing a connection that sent a malformed frame");
-            close(&mut ws, POLICY_VIOLATION, &error.to_string()).await;
-            ExitReason::shutdown_with("closed")
-        }
-        Stop::Exit(reason) => reason,
     }
 }
 
@@ -289,13 +300,28 @@ async fn close(ws: &mut WebSocket, code: u16, reason: &str) {
         .await;
 }
 
+/// The most frames written from the mailbox before the socket flushes them
+/// and looks at the network again.
+const WRITE_BATCH: usize = 64;
+
+/// What to do after a message from the mailbox.
+enum Next {
+    Continue,
+    Stop(Stop),
+}
+
 impl<R: ChannelRouter> Socket<R> {
     async fn run(&mut self, ctx: &mut Context<SocketMessage>, ws: &mut WebSocket) -> Stop {
-        let mut deadline = Instant::now() + self.config.idle_timeout;
+        // One timer for the connection's life: each frame only notes the
+        // time, and the timer, when it fires, moves on to the deadline that
+        // time sets (instead of a new timer per frame).
+        let mut last_heard = Instant::now();
+        let idle = tokio::time::sleep_until(last_heard + self.config.idle_timeout);
+        tokio::pin!(idle);
         loop {
             tokio::select! {
                 frame = ws.recv() => {
-                    deadline = Instant::now() + self.config.idle_timeout;
+                    last_heard = Instant::now();
                     let inbound = match frame {
                         Some(Ok(WsMessage::Text(text))) => decode_text(&text),
                         Some(Ok(WsMessage::Binary(bytes))) => decode_binary(&bytes),
@@ -306,41 +332,69 @@ impl<R: ChannelRouter> Socket<R> {
                         Ok(inbound) => self.handle(inbound, ctx).await,
                         Err(error) => return Stop::BadFrame(error),
                     }
-                    if !self.write_own_frames(ws).await {
+                    if !self.write_own_frames(ws).await || ws.flush().await.is_err() {
                         return Stop::Closed;
                     }
                 }
-                message = ctx.recv() => match message {
-                    Message::User(SocketMessage::Text(frame)) => {
-                        if ws.send(WsMessage::Text(frame.into())).await.is_err() {
-                            return Stop::Closed;
-                        }
+                message = ctx.recv() => {
+                    // Every frame already waiting goes out with this one,
+                    // in one write.
+                    let mut next = self.on_message(message, ws).await;
+                    for _ in 1..WRITE_BATCH {
+                        let Next::Continue = next else { break };
+                        let Some(message) = ctx.try_recv() else { break };
+                        next = self.on_message(message, ws).await;
                     }
-                    Message::User(SocketMessage::Binary(frame)) => {
-                        if ws.send(WsMessage::Binary(frame.into())).await.is_err() {
-                            return Stop::Closed;
-                        }
+                    if let Next::Stop(stop) = next {
+                        return stop;
                     }
-                    Message::Exit { from: Some(pid), reason } if self.topics_by_pid.contains_key(&pid) => {
-                        self.remove_channel(&pid, &reason);
-                        if !self.write_own_frames(ws).await {
-                            return Stop::Closed;
-                        }
+                    if ws.flush().await.is_err() {
+                        return Stop::Closed;
                     }
-                    // An exit signal from anyone else (the socket's supervisor
-                    // shutting down) ends the socket.
-                    Message::Exit { reason, .. } => return Stop::Exit(reason),
-                    Message::Down { .. } => {}
-                },
-                _ = tokio::time::sleep_until(deadline) => return Stop::Idle,
+                }
+                () = &mut idle => {
+                    let deadline = last_heard + self.config.idle_timeout;
+                    if deadline <= Instant::now() {
+                        return Stop::Idle;
+                    }
+                    idle.as_mut().reset(deadline);
+                }
             }
         }
     }
 
-    /// Writes the socket's own frames; false if the connection is gone.
+    /// Queues a frame from a channel for writing, or handles a signal.
+    async fn on_message(&mut self, message: Message<SocketMessage>, ws: &mut WebSocket) -> Next {
+        let written = match message {
+            Message::User(SocketMessage::Text(frame)) => {
+                ws.feed(WsMessage::Text(frame.into())).await.is_ok()
+            }
+            Message::User(SocketMessage::Binary(frame)) => {
+                ws.feed(WsMessage::Binary(frame.into())).await.is_ok()
+            }
+            Message::Exit {
+                from: Some(pid),
+                reason,
+            } if self.channel_of(&pid).is_some() => {
+                self.remove_channel(&pid, &reason);
+                self.write_own_frames(ws).await
+            }
+            // An exit signal from anyone else (the socket's supervisor
+            // shutting down) ends the socket.
+            Message::Exit { reason, .. } => return Next::Stop(Stop::Exit(reason)),
+            Message::Down { .. } => true,
+        };
+        if written {
+            Next::Continue
+        } else {
+            Next::Stop(Stop::Closed)
+        }
+    }
+
+    /// Queues the socket's own frames for writing; false if the connection is gone.
     async fn write_own_frames(&mut self, ws: &mut WebSocket) -> bool {
         for frame in self.own_frames.drain(..) {
-            if ws.send(WsMessage::Text(frame.into())).await.is_err() {
+            if ws.feed(WsMessage::Text(frame.into())).await.is_err() {
                 return false;
             }
         }
@@ -361,7 +415,9 @@ impl<R: ChannelRouter> Socket<R> {
             return;
         }
         match inbound.event.as_str() {
-            "phx_join" => self.join(inbound, ctx).await,
+            // Boxed: a join is rare, and its state inline would make every
+            // connection's future larger for its whole life.
+            "phx_join" => Box::pin(self.join(inbound, ctx)).await,
             "phx_leave" => self.forward(inbound, true),
             _ => self.forward(inbound, false),
         }
@@ -393,7 +449,7 @@ impl<R: ChannelRouter> Socket<R> {
                 r#"{"reason":"a join takes a JSON payload"}"#,
             );
         };
-        if let Some(old) = self.channels.get(topic.as_str()) {
+        if let Some(old) = self.channel(&topic) {
             let old_pid = old.inbox.pid().clone();
             ctx.unlink(&old_pid);
             cinder_runtime::exit(&old_pid, ExitReason::Shutdown);
@@ -425,15 +481,11 @@ impl<R: ChannelRouter> Socket<R> {
         match self.router.join(request).await {
             Ok(Joined { inbox, response }) => {
                 ctx.link(inbox.pid());
-                self.topics_by_pid
-                    .insert(inbox.pid().clone(), topic.clone());
-                self.channels.insert(
-                    topic.clone(),
-                    Channel {
-                        join_ref: join_ref.clone(),
-                        inbox,
-                    },
-                );
+                self.channels.push(Channel {
+                    topic: topic.clone(),
+                    join_ref: join_ref.clone(),
+                    inbox,
+                });
                 self.reply_raw(
                     Some(&join_ref),
                     msg_ref.as_deref(),
@@ -454,9 +506,23 @@ impl<R: ChannelRouter> Socket<R> {
         }
     }
 
+    /// The channel joined on `topic`.
+    fn channel(&self, topic: &str) -> Option<&Channel> {
+        self.channels
+            .iter()
+            .find(|channel| &*channel.topic == topic)
+    }
+
+    /// Where in `channels` the channel run by `pid` is.
+    fn channel_of(&self, pid: &Pid) -> Option<usize> {
+        self.channels
+            .iter()
+            .position(|channel| channel.inbox.pid() == pid)
+    }
+
     /// Hands a message to its topic's channel, if the join_ref is current.
     fn forward(&mut self, inbound: Inbound, leave: bool) {
-        let Some(channel) = self.channels.get(inbound.topic.as_str()) else {
+        let Some(channel) = self.channel(&inbound.topic) else {
             let refused = JoinRefused::reason("unmatched topic");
             return self.reply_raw(
                 inbound.join_ref.as_deref(),
@@ -483,12 +549,11 @@ impl<R: ChannelRouter> Socket<R> {
 
     /// A channel ended: `phx_close` if it ended cleanly, `phx_error` if it crashed.
     fn remove_channel(&mut self, pid: &Pid, reason: &ExitReason) {
-        let Some(topic) = self.topics_by_pid.remove(pid) else {
+        let Some(index) = self.channel_of(pid) else {
             return;
         };
-        let Some(channel) = self.channels.remove(&topic) else {
-            return;
-        };
+        let channel = self.channels.swap_remove(index);
+        let topic = &channel.topic;
         let (event, payload) = if reason.is_clean() {
             ("phx_close", "{}")
         } else {
@@ -496,7 +561,7 @@ impl<R: ChannelRouter> Socket<R> {
             ("phx_error", r#"{"reason":"channel_crash"}"#)
         };
         let join_ref = Some(&*channel.join_ref);
-        let frame = encode(join_ref, join_ref, &topic, event, payload);
+        let frame = encode(join_ref, join_ref, topic, event, payload);
         self.own_frames.push(frame);
     }
 
