@@ -207,7 +207,9 @@ pub enum Dynamic {
     LiveComponent(LiveComponentRef),
     /// A stream's comprehension: the items one render inserts, and what it
     /// deletes (see [`Stream`](crate::live::Stream)).
-    Stream(StreamList),
+    /// Boxed: most trees hold none, and every dynamic is as large as the
+    /// largest kind.
+    Stream(Box<StreamList>),
     /// A live view rendered as a child of the view rendering this tree; the
     /// view replaces it with the child's container (see
     /// [`live_render`](crate::live::live_render)).
@@ -661,6 +663,16 @@ impl Entry {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_dynamic_stays_small() {
+        // Each dynamic slot of every render has this size: /rows holds 400.
+        assert!(
+            std::mem::size_of::<Dynamic>() <= 48,
+            "{}",
+            std::mem::size_of::<Dynamic>()
+        );
+    }
 
     #[test]
     fn integer_keys_never_collide() {

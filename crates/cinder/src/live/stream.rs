@@ -238,14 +238,14 @@ impl<T> Stream<T> {
                 update_only: insert.update_only,
             });
         }
-        Dynamic::Stream(StreamList {
+        Dynamic::Stream(Box::new(StreamList {
             reference: self.reference.clone(),
             template: self.template.get().copied(),
             entries,
             inserts,
             deletes,
             reset,
-        })
+        }))
     }
 }
 
@@ -274,7 +274,7 @@ mod tests {
 
     fn rendered(stream: &Stream<Item>) -> StreamList {
         match stream.render(|id, item| html! { <li id={id}>{item.0}</li> }) {
-            Dynamic::Stream(list) => list,
+            Dynamic::Stream(list) => *list,
             other => panic!("a stream renders as a stream, not {other:?}"),
         }
     }
