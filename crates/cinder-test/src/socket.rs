@@ -59,6 +59,11 @@ pub(crate) struct ViewState {
     pub(crate) destroying: usize,
     /// The cids the server confirmed destroyed, in order.
     pub(crate) destroyed: Vec<u64>,
+    /// Child views whose containers the last diffs removed from the page.
+    removed_children: Vec<String>,
+    /// This child view's container left its parent's page, so the client
+    /// left its channel.
+    pub(crate) left_page: bool,
 }
 
 impl ViewState {
@@ -91,6 +96,8 @@ impl ViewState {
             removed: Vec::new(),
             destroying: 0,
             destroyed: Vec::new(),
+            removed_children: Vec::new(),
+            left_page: false,
         }
     }
 
@@ -98,6 +105,11 @@ impl ViewState {
     pub(crate) fn failure(&self) -> Option<Error> {
         if let Some(broken) = &self.broken {
             return Some(Error::BadDiff(broken.clone()));
+        }
+        if self.left_page {
+            return Some(Error::ChildRemoved {
+                id: self.id.clone(),
+            });
         }
         if let Some(reason) = &self.crashed {
             return Some(Error::Crashed {
@@ -127,6 +139,8 @@ impl ViewState {
         self.apply(rendered, false);
         // As the client, no component is reported destroyed on a join.
         self.removed.clear();
+        self.removed_children.clear();
+        self.left_page = false;
         self.mounts += 1;
     }
 
@@ -155,6 +169,7 @@ impl ViewState {
 
     fn merge(&mut self, diff: Value) -> std::result::Result<(), String> {
         let before = dom::component_cids(&self.dom);
+        let children_before = dom::child_views(&self.dom, &self.id);
         let tree = match &mut self.tree {
             Some(tree) => {
                 tree.merge(diff).map_err(|error| error.to_string())?;
@@ -167,6 +182,12 @@ impl ViewState {
         let rendering = tree.render().map_err(|error| error.to_string())?;
         let fresh = dom::parse(&rendering.html);
         self.dom = dom::patch(&self.dom, fresh, &rendering.streams)?;
+        let children_after = dom::child_views(&self.dom, &self.id);
+        for child in children_before {
+            if !children_after.contains(&child) && !self.removed_children.contains(&child) {
+                self.removed_children.push(child);
+            }
+        }
         let after = dom::component_cids(&self.dom);
         for cid in before {
             if !after.contains(&cid) && !self.removed.contains(&cid) {
@@ -480,6 +501,7 @@ fn handle(shared: &Shared, message: Value) {
     let msg_ref = message.get(1).and_then(Value::as_str);
     let payload = message.get(4).cloned().unwrap_or(Value::Null);
     let mut state = shared.lock();
+    let mut leaving = Vec::new();
     if event == "phx_reply" {
         let Some(pending) = msg_ref.and_then(|msg_ref| state.pending.remove(msg_ref)) else {
             return;
@@ -511,6 +533,7 @@ fn handle(shared: &Shared, message: Value) {
                     if let Some(diff) = response.get("diff") {
                         view.apply(diff.clone(), false);
                         report_removed(&shared.destroy, &pending.topic, view);
+                        leaving = std::mem::take(&mut view.removed_children);
                     }
                     if let Some(target) = response.get("redirect") {
                         view.redirect = Some(redirect_of(RedirectKind::Redirect, target));
@@ -544,6 +567,7 @@ fn handle(shared: &Shared, message: Value) {
             "diff" => {
                 view.apply(payload, true);
                 report_removed(&shared.destroy, topic, view);
+                leaving = std::mem::take(&mut view.removed_children);
             }
             "live_patch" => {
                 if let Some(to) = payload.get("to").and_then(Value::as_str) {
@@ -578,7 +602,31 @@ fn handle(shared: &Shared, message: Value) {
             Error::Upload(format!("the server ended the channel {topic} ({event})"))
         });
     }
+    // Child views whose containers left the page: the client destroys
+    // them and leaves their channels.
+    let mut leaves = Vec::new();
+    for id in leaving {
+        let topic = format!("lv:{id}");
+        if let Some(child) = state.views.get_mut(&topic) {
+            if !child.left_page && child.tree.is_some() {
+                child.left_page = true;
+                leaves.push((topic.clone(), child.join_ref.clone()));
+                fail_pending(&mut state, &topic, || Error::ChildRemoved {
+                    id: id.clone(),
+                });
+            }
+        }
+    }
     drop(state);
+    for (topic, join_ref) in leaves {
+        let _ = shared.send(
+            Some(&join_ref),
+            shared.make_ref(),
+            &topic,
+            "phx_leave",
+            json!({}),
+        );
+    }
     shared.changed.notify_waiters();
 }
 
