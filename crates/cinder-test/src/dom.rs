@@ -49,6 +49,51 @@ impl Node {
     }
 }
 
+/// The cids of the components whose roots the page shows
+/// (`data-phx-component`), in page order, each once.
+pub(crate) fn component_cids(nodes: &[Node]) -> Vec<u64> {
+    fn walk(nodes: &[Node], cids: &mut Vec<u64>) {
+        for node in nodes {
+            if let Node::Element(element) = node {
+                if let Some(cid) = element
+                    .attr("data-phx-component")
+                    .and_then(|cid| cid.parse::<u64>().ok())
+                {
+                    if !cids.contains(&cid) {
+                        cids.push(cid);
+                    }
+                }
+                walk(&element.children, cids);
+            }
+        }
+    }
+    let mut cids = Vec::new();
+    walk(nodes, &mut cids);
+    cids
+}
+
+/// The ids of the child views whose containers the page of the view
+/// `parent` shows (`data-phx-parent-id`), in page order.
+pub(crate) fn child_views(nodes: &[Node], parent: &str) -> Vec<String> {
+    fn walk(nodes: &[Node], parent: &str, ids: &mut Vec<String>) {
+        for node in nodes {
+            if let Node::Element(element) = node {
+                if element.attr("data-phx-parent-id") == Some(parent)
+                    && element.attr("data-phx-session").is_some()
+                {
+                    if let Some(id) = element.attr("id") {
+                        ids.push(id.to_string());
+                    }
+                }
+                walk(&element.children, parent, ids);
+            }
+        }
+    }
+    let mut ids = Vec::new();
+    walk(nodes, parent, &mut ids);
+    ids
+}
+
 /// Parses HTML as the body of a page would hold it.
 pub(crate) fn parse(html: &str) -> Vec<Node> {
     let document = Html::parse_fragment(html);

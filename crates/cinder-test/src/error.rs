@@ -117,6 +117,14 @@ pub enum Error {
         after: Option<String>,
     },
 
+    /// A child view's container is no longer on its parent's page; the
+    /// client destroyed the child and left its channel.
+    #[error("the child view `{id}` is no longer on its parent's page, so the client left it; find the page's children again with `live_children`")]
+    ChildRemoved {
+        /// The child's DOM id.
+        id: String,
+    },
+
     /// The view left for another page: a redirect or a live redirect.
     #[error("the view redirected to {}; check it with `assert_redirect` and follow it with `follow_redirect`", .0.to)]
     Redirected(Redirect),

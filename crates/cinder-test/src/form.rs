@@ -234,6 +234,54 @@ impl Form {
         meta
     }
 
+    /// The events a form binding sends: its event name, or the `push`
+    /// commands of a JS command list (`JS.push("add")`), each with the
+    /// values it adds to the meta.
+    fn pushes(
+        &self,
+        form: &Found,
+        attribute: &str,
+        binding: &str,
+    ) -> Result<Vec<(String, Map<String, Value>)>> {
+        if !binding.trim_start().starts_with('[') {
+            return Ok(vec![(binding.to_string(), Map::new())]);
+        }
+        let commands: Vec<Value> = serde_json::from_str(binding).map_err(|error| {
+            Error::Assertion(format!(
+                "`{}` has a {attribute} that is neither an event name nor a JS command list ({error}): {binding}",
+                self.selector
+            ))
+        })?;
+        let pushes: Vec<(String, Map<String, Value>)> = commands
+            .iter()
+            .filter(|command| command.get(0).and_then(Value::as_str) == Some("push"))
+            .map(|command| {
+                let args = command.get(1);
+                let arg = |name: &str| args.and_then(|args| args.get(name));
+                (
+                    arg("event")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string(),
+                    arg("value")
+                        .and_then(Value::as_object)
+                        .cloned()
+                        .unwrap_or_default(),
+                )
+            })
+            .collect();
+        if pushes.is_empty() {
+            return Err(Error::NoBinding {
+                selector: self.selector.clone(),
+                attribute: format!(
+                    "{attribute} with a push command (its other JS commands run only in the browser)"
+                ),
+                element: form.html.clone(),
+            });
+        }
+        Ok(pushes)
+    }
+
     fn cid(&self, form: &Found) -> Result<Option<u64>> {
         match form.attr("phx-target") {
             None => Ok(None),
@@ -301,17 +349,22 @@ impl Form {
             "_target".into(),
             Value::String(target.unwrap_or_else(|| "undefined".into())),
         );
-        let mut payload = json!({
-            "type": "form",
-            "event": event,
-            "value": value,
-            "meta": meta,
-            "uploads": uploads,
-        });
-        if let Some(cid) = self.cid(&form)? {
-            payload["cid"] = cid.into();
+        let cid = self.cid(&form)?;
+        for (event, value_meta) in self.pushes(&form, "phx-change", &event)? {
+            let mut meta = meta.clone();
+            meta.extend(value_meta);
+            let mut payload = json!({
+                "type": "form",
+                "event": event,
+                "value": value,
+                "meta": meta,
+                "uploads": uploads,
+            });
+            if let Some(cid) = cid {
+                payload["cid"] = cid.into();
+            }
+            self.view.push_event(payload).await?;
         }
-        self.view.push_event(payload).await?;
         Ok(self.view.html())
     }
 
@@ -351,16 +404,21 @@ impl Form {
             }
         });
         let value = serialize(&form, &fields, submitter, None, |_| true);
-        let mut payload = json!({
-            "type": "form",
-            "event": event,
-            "value": value,
-            "meta": self.meta(&form),
-        });
-        if let Some(cid) = self.cid(&form)? {
-            payload["cid"] = cid.into();
+        let cid = self.cid(&form)?;
+        for (event, value_meta) in self.pushes(&form, "phx-submit", &event)? {
+            let mut meta = self.meta(&form);
+            meta.extend(value_meta);
+            let mut payload = json!({
+                "type": "form",
+                "event": event,
+                "value": value,
+                "meta": meta,
+            });
+            if let Some(cid) = cid {
+                payload["cid"] = cid.into();
+            }
+            self.view.push_event(payload).await?;
         }
-        self.view.push_event(payload).await?;
         Ok(self.view.html())
     }
 }

@@ -23,6 +23,9 @@ pub(crate) struct Found {
     pub(crate) text: String,
     /// The cid of the closest component root at or above the element.
     pub(crate) component: Option<u64>,
+    /// The ids of the element's first and last element children (`None`
+    /// for a child without an id, or no child).
+    pub(crate) edge_children: (Option<String>, Option<String>),
 }
 
 impl Found {
@@ -49,6 +52,15 @@ impl Found {
             inner_html: element.inner_html(),
             text: element.text().collect(),
             component,
+            edge_children: {
+                let mut children = element.children().filter_map(ElementRef::wrap);
+                let first = children.next();
+                let last = children.last().or(first);
+                let id = |child: Option<ElementRef<'_>>| {
+                    child.and_then(|child| child.attr("id")).map(str::to_string)
+                };
+                (id(first), id(last))
+            },
         }
     }
 }

@@ -52,6 +52,18 @@ pub(crate) struct ViewState {
     pub(crate) mounts: u32,
     /// Every diff received, the join's rendered tree first.
     pub(crate) received: Vec<Value>,
+    /// Components whose roots the last diffs removed from the page, not
+    /// yet reported to the server.
+    removed: Vec<u64>,
+    /// `cids_will_destroy` / `cids_destroyed` round trips under way.
+    pub(crate) destroying: usize,
+    /// The cids the server confirmed destroyed, in order.
+    pub(crate) destroyed: Vec<u64>,
+    /// Child views whose containers the last diffs removed from the page.
+    removed_children: Vec<String>,
+    /// This child view's container left its parent's page, so the client
+    /// left its channel.
+    pub(crate) left_page: bool,
 }
 
 impl ViewState {
@@ -81,6 +93,11 @@ impl ViewState {
             used_fields: HashSet::new(),
             mounts: 0,
             received: Vec::new(),
+            removed: Vec::new(),
+            destroying: 0,
+            destroyed: Vec::new(),
+            removed_children: Vec::new(),
+            left_page: false,
         }
     }
 
@@ -88,6 +105,11 @@ impl ViewState {
     pub(crate) fn failure(&self) -> Option<Error> {
         if let Some(broken) = &self.broken {
             return Some(Error::BadDiff(broken.clone()));
+        }
+        if self.left_page {
+            return Some(Error::ChildRemoved {
+                id: self.id.clone(),
+            });
         }
         if let Some(reason) = &self.crashed {
             return Some(Error::Crashed {
@@ -115,6 +137,10 @@ impl ViewState {
         self.dom.clear();
         self.received.clear();
         self.apply(rendered, false);
+        // As the client, no component is reported destroyed on a join.
+        self.removed.clear();
+        self.removed_children.clear();
+        self.left_page = false;
         self.mounts += 1;
     }
 
@@ -142,6 +168,8 @@ impl ViewState {
     }
 
     fn merge(&mut self, diff: Value) -> std::result::Result<(), String> {
+        let before = dom::component_cids(&self.dom);
+        let children_before = dom::child_views(&self.dom, &self.id);
         let tree = match &mut self.tree {
             Some(tree) => {
                 tree.merge(diff).map_err(|error| error.to_string())?;
@@ -154,6 +182,18 @@ impl ViewState {
         let rendering = tree.render().map_err(|error| error.to_string())?;
         let fresh = dom::parse(&rendering.html);
         self.dom = dom::patch(&self.dom, fresh, &rendering.streams)?;
+        let children_after = dom::child_views(&self.dom, &self.id);
+        for child in children_before {
+            if !children_after.contains(&child) && !self.removed_children.contains(&child) {
+                self.removed_children.push(child);
+            }
+        }
+        let after = dom::component_cids(&self.dom);
+        for cid in before {
+            if !after.contains(&cid) && !self.removed.contains(&cid) {
+                self.removed.push(cid);
+            }
+        }
         Ok(())
     }
 
@@ -188,9 +228,54 @@ pub(crate) struct SocketState {
 pub(crate) struct Shared {
     state: Mutex<SocketState>,
     pub(crate) changed: Notify,
+    out: mpsc::UnboundedSender<Frame>,
+    next_ref: AtomicU64,
+    next_file_ref: AtomicU64,
+    /// Components a diff removed from a view's page: `(topic, cids)`.
+    destroy: mpsc::UnboundedSender<(String, Vec<u64>)>,
 }
 
 impl Shared {
+    pub(crate) fn make_ref(&self) -> String {
+        self.next_ref.fetch_add(1, Ordering::Relaxed).to_string()
+    }
+
+    /// The next upload entry's ref, unique on the page.
+    pub(crate) fn next_file_ref(&self) -> u64 {
+        self.next_file_ref.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Sends a message and returns the receiver of its reply.
+    fn send(
+        &self,
+        join_ref: Option<&str>,
+        msg_ref: String,
+        topic: &str,
+        event: &str,
+        payload: Value,
+    ) -> Result<oneshot::Receiver<Result<Value>>> {
+        let (reply, receiver) = oneshot::channel();
+        {
+            let mut state = self.lock();
+            if let Some(why) = &state.closed {
+                return Err(Error::Connection(why.clone()));
+            }
+            state.pending.insert(
+                msg_ref.clone(),
+                Pending {
+                    topic: topic.to_string(),
+                    event: event.to_string(),
+                    reply,
+                },
+            );
+        }
+        let frame = json!([join_ref, msg_ref, topic, event, payload]);
+        self.out
+            .send(Frame::Text(frame.to_string().into()))
+            .map_err(|_| Error::Connection("the socket is closed".into()))?;
+        Ok(receiver)
+    }
+
     pub(crate) fn lock(&self) -> MutexGuard<'_, SocketState> {
         // A panic while the lock was held left a consistent map behind:
         // every change to it is one statement.
@@ -203,9 +288,7 @@ impl Shared {
 /// A WebSocket to the app and the tasks that drive it.
 pub(crate) struct Socket {
     pub(crate) shared: Arc<Shared>,
-    out: mpsc::UnboundedSender<Frame>,
-    next_ref: AtomicU64,
-    tasks: [JoinHandle<()>; 2],
+    tasks: [JoinHandle<()>; 3],
     pub(crate) address: SocketAddr,
     pub(crate) csrf: String,
 }
@@ -239,11 +322,16 @@ impl Socket {
             .await
             .map_err(|error| Error::Connection(format!("opening /live/websocket: {error}")))?;
         let (mut sink, mut stream) = stream.split();
+        let (out, mut outgoing) = mpsc::unbounded_channel::<Frame>();
+        let (destroy, destroyed) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
             state: Mutex::new(SocketState::default()),
             changed: Notify::new(),
+            out,
+            next_ref: AtomicU64::new(1),
+            next_file_ref: AtomicU64::new(0),
+            destroy,
         });
-        let (out, mut outgoing) = mpsc::unbounded_channel::<Frame>();
         let writer = tokio::spawn(async move {
             while let Some(frame) = outgoing.recv().await {
                 if sink.send(frame).await.is_err() {
@@ -282,49 +370,17 @@ impl Socket {
             drop(state);
             reader_shared.changed.notify_waiters();
         });
+        let destroyer = tokio::spawn(destroy_components(shared.clone(), destroyed));
         Ok(Socket {
             shared,
-            out,
-            next_ref: AtomicU64::new(1),
-            tasks: [reader, writer],
+            tasks: [reader, writer, destroyer],
             address,
             csrf: csrf.to_string(),
         })
     }
 
     pub(crate) fn make_ref(&self) -> String {
-        self.next_ref.fetch_add(1, Ordering::Relaxed).to_string()
-    }
-
-    /// Sends a message and returns the receiver of its reply.
-    fn send(
-        &self,
-        join_ref: Option<&str>,
-        msg_ref: String,
-        topic: &str,
-        event: &str,
-        payload: Value,
-    ) -> Result<oneshot::Receiver<Result<Value>>> {
-        let (reply, receiver) = oneshot::channel();
-        {
-            let mut state = self.shared.lock();
-            if let Some(why) = &state.closed {
-                return Err(Error::Connection(why.clone()));
-            }
-            state.pending.insert(
-                msg_ref.clone(),
-                Pending {
-                    topic: topic.to_string(),
-                    event: event.to_string(),
-                    reply,
-                },
-            );
-        }
-        let frame = json!([join_ref, msg_ref, topic, event, payload]);
-        self.out
-            .send(Frame::Text(frame.to_string().into()))
-            .map_err(|_| Error::Connection("the socket is closed".into()))?;
-        Ok(receiver)
+        self.shared.make_ref()
     }
 
     /// Sends a binary push (`chunk` of an upload) and returns its reply.
@@ -357,7 +413,8 @@ impl Socket {
             frame.extend_from_slice(field.as_bytes());
         }
         frame.extend_from_slice(data);
-        self.out
+        self.shared
+            .out
             .send(Frame::Binary(frame.into()))
             .map_err(|_| Error::Connection("the socket is closed".into()))?;
         Ok((msg_ref, receiver))
@@ -375,7 +432,7 @@ impl Socket {
         if let Some(view) = self.shared.lock().views.get_mut(topic) {
             view.join_ref = join_ref.clone();
         }
-        let receiver = self.send(
+        let receiver = self.shared.send(
             Some(&join_ref),
             join_ref.clone(),
             topic,
@@ -395,7 +452,9 @@ impl Socket {
         payload: Value,
         timeout: Duration,
     ) -> Result<Value> {
-        let receiver = self.send(Some(join_ref), self.make_ref(), topic, event, payload)?;
+        let receiver = self
+            .shared
+            .send(Some(join_ref), self.make_ref(), topic, event, payload)?;
         wait(receiver, timeout, &format!("reply to `{event}` on {topic}")).await
     }
 }
@@ -442,6 +501,7 @@ fn handle(shared: &Shared, message: Value) {
     let msg_ref = message.get(1).and_then(Value::as_str);
     let payload = message.get(4).cloned().unwrap_or(Value::Null);
     let mut state = shared.lock();
+    let mut leaving = Vec::new();
     if event == "phx_reply" {
         let Some(pending) = msg_ref.and_then(|msg_ref| state.pending.remove(msg_ref)) else {
             return;
@@ -472,6 +532,8 @@ fn handle(shared: &Shared, message: Value) {
                 if join_ref.is_none_or(|join_ref| join_ref == view.join_ref) {
                     if let Some(diff) = response.get("diff") {
                         view.apply(diff.clone(), false);
+                        report_removed(&shared.destroy, &pending.topic, view);
+                        leaving = std::mem::take(&mut view.removed_children);
                     }
                     if let Some(target) = response.get("redirect") {
                         view.redirect = Some(redirect_of(RedirectKind::Redirect, target));
@@ -502,7 +564,11 @@ fn handle(shared: &Shared, message: Value) {
             return;
         }
         match event {
-            "diff" => view.apply(payload, true),
+            "diff" => {
+                view.apply(payload, true);
+                report_removed(&shared.destroy, topic, view);
+                leaving = std::mem::take(&mut view.removed_children);
+            }
             "live_patch" => {
                 if let Some(to) = payload.get("to").and_then(Value::as_str) {
                     view.path = to.to_string();
@@ -536,8 +602,132 @@ fn handle(shared: &Shared, message: Value) {
             Error::Upload(format!("the server ended the channel {topic} ({event})"))
         });
     }
+    // Child views whose containers left the page: the client destroys
+    // them and leaves their channels.
+    let mut leaves = Vec::new();
+    for id in leaving {
+        let topic = format!("lv:{id}");
+        if let Some(child) = state.views.get_mut(&topic) {
+            if !child.left_page && child.tree.is_some() {
+                child.left_page = true;
+                leaves.push((topic.clone(), child.join_ref.clone()));
+                fail_pending(&mut state, &topic, || Error::ChildRemoved {
+                    id: id.clone(),
+                });
+            }
+        }
+    }
     drop(state);
+    for (topic, join_ref) in leaves {
+        let _ = shared.send(
+            Some(&join_ref),
+            shared.make_ref(),
+            &topic,
+            "phx_leave",
+            json!({}),
+        );
+    }
     shared.changed.notify_waiters();
+}
+
+/// Hands the components a diff removed from `view`'s page to the task that
+/// tells the server, as the client does after each patch.
+fn report_removed(
+    destroy: &mpsc::UnboundedSender<(String, Vec<u64>)>,
+    topic: &str,
+    view: &mut ViewState,
+) {
+    if view.removed.is_empty() {
+        return;
+    }
+    let removed = std::mem::take(&mut view.removed);
+    if destroy.send((topic.to_string(), removed)).is_ok() {
+        view.destroying += 1;
+    }
+}
+
+/// How long the client's side of destroying components waits for each
+/// reply; a view that does not answer fails the step waiting on it first.
+const DESTROY_PATIENCE: Duration = Duration::from_secs(60);
+
+/// Tells the server about components removed from the page, as the
+/// client's `maybePushComponentsDestroyed` does: `cids_will_destroy` with
+/// the cids gone, then `cids_destroyed` with those still gone once it
+/// replied, and the client forgets the cids the server lists.
+async fn destroy_components(
+    shared: Arc<Shared>,
+    mut removed: mpsc::UnboundedReceiver<(String, Vec<u64>)>,
+) {
+    while let Some((topic, cids)) = removed.recv().await {
+        destroy(&shared, &topic, cids).await;
+        if let Some(view) = shared.lock().views.get_mut(&topic) {
+            view.destroying = view.destroying.saturating_sub(1);
+        }
+        shared.changed.notify_waiters();
+    }
+}
+
+async fn destroy(shared: &Shared, topic: &str, cids: Vec<u64>) {
+    // The cids whose roots are still not on the page, and the join they
+    // belong to; none if the view left.
+    let still_gone = |cids: &[u64]| {
+        let state = shared.lock();
+        let view = state.views.get(topic)?;
+        let shown = dom::component_cids(&view.dom);
+        let gone: Vec<u64> = cids
+            .iter()
+            .copied()
+            .filter(|cid| !shown.contains(cid))
+            .collect();
+        Some((view.join_ref.clone(), gone))
+    };
+    let Some((join_ref, gone)) = still_gone(&cids) else {
+        return;
+    };
+    if gone.is_empty() {
+        return;
+    }
+    let ask = |event: &str, cids: &[u64]| {
+        shared.send(
+            Some(&join_ref),
+            shared.make_ref(),
+            topic,
+            event,
+            json!({ "cids": cids }),
+        )
+    };
+    let Ok(receiver) = ask("cids_will_destroy", &gone) else {
+        return;
+    };
+    if wait(receiver, DESTROY_PATIENCE, "reply to cids_will_destroy")
+        .await
+        .is_err()
+    {
+        return;
+    }
+    let Some((_, gone)) = still_gone(&gone) else {
+        return;
+    };
+    if gone.is_empty() {
+        return;
+    }
+    let Ok(receiver) = ask("cids_destroyed", &gone) else {
+        return;
+    };
+    let Ok(response) = wait(receiver, DESTROY_PATIENCE, "reply to cids_destroyed").await else {
+        return;
+    };
+    let destroyed: Vec<u64> = response
+        .get("cids")
+        .and_then(Value::as_array)
+        .map(|cids| cids.iter().filter_map(Value::as_u64).collect())
+        .unwrap_or_default();
+    if let Some(view) = shared.lock().views.get_mut(topic) {
+        if let Some(tree) = &mut view.tree {
+            tree.prune_cids(&destroyed);
+        }
+        view.destroyed.extend(destroyed);
+    }
 }
 
 fn fail_pending(state: &mut SocketState, topic: &str, error: impl Fn() -> Error) {

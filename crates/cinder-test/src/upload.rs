@@ -42,6 +42,8 @@ impl FileEntry {
 struct EntryState {
     reference: String,
     token: Option<String>,
+    /// Why the server refused the entry (`too_large`, `not_accepted`, …).
+    errors: Vec<String>,
     /// The `lvu:` channel's join ref, once joined.
     join_ref: Option<String>,
     sent: usize,
@@ -102,14 +104,25 @@ impl Upload {
                 ))
             })?
             .to_string();
-        let states = entries
+        if let Some(duplicate) = entries
             .iter()
             .enumerate()
-            .map(|(index, entry)| {
+            .find(|(index, entry)| entries[..*index].iter().any(|e| e.name == entry.name))
+            .map(|(_, entry)| entry.name.clone())
+        {
+            return Err(Error::Upload(format!(
+                "two entries are named {duplicate}; give each file a name of its own, the test finds entries by name"
+            )));
+        }
+        // As the client's, entry refs count up across the page, so that
+        // each entry has an `lvu:` topic of its own.
+        let states = entries
+            .iter()
+            .map(|entry| {
                 (
                     entry.name.clone(),
                     EntryState {
-                        reference: index.to_string(),
+                        reference: view.socket.shared.next_file_ref().to_string(),
                         ..EntryState::default()
                     },
                 )
@@ -163,8 +176,38 @@ impl Upload {
         Ok(html)
     }
 
+    /// The entry reference the client gave the file `name` (`0`, `1`, …
+    /// across the page): what the view sees as the entry's `entry_ref`,
+    /// and what a cancel button sends.
+    pub fn entry_ref(&self, name: &str) -> Option<&str> {
+        self.states.get(name).map(|state| state.reference.as_str())
+    }
+
+    /// Why the server refused the file `name` in the preflight
+    /// (`"too_large"`, `"not_accepted"`, …); empty if it accepted it or no
+    /// preflight ran yet.
+    pub fn errors(&self, name: &str) -> Vec<String> {
+        self.states
+            .get(name)
+            .map(|state| state.errors.clone())
+            .unwrap_or_default()
+    }
+
+    /// The file called `name` whose entry ref is `reference`.
+    fn name_of(&self, reference: &str) -> String {
+        self.states
+            .iter()
+            .find(|(_, state)| state.reference == reference)
+            .map_or_else(|| reference.to_string(), |(name, _)| name.clone())
+    }
+
     /// Asks the server to accept the files (`allow_upload`) and returns its
     /// reply: the config, a token per accepted entry, and errors per entry.
+    ///
+    /// An upload without `auto_upload` is refused as a whole when any file
+    /// breaks a rule: that is an [`Error::Upload`] naming each file and
+    /// reason. With `auto_upload`, the good files get their tokens and the
+    /// others their reasons ([`Upload::errors`]).
     pub async fn preflight(&mut self) -> Result<Value> {
         if !self.registered {
             self.register().await?;
@@ -179,10 +222,49 @@ impl Upload {
             payload["cid"] = cid.into();
         }
         let reply = self.view.push("allow_upload", payload).await?;
+        for state in self.states.values_mut() {
+            state.errors.clear();
+        }
         if let Some(error) = reply.get("error") {
+            let mut reasons = Vec::new();
+            for pair in error.as_array().into_iter().flatten() {
+                let (Some(reference), Some(reason)) = (
+                    pair.get(0).and_then(Value::as_str),
+                    pair.get(1).and_then(Value::as_str),
+                ) else {
+                    continue;
+                };
+                if reference == self.upload_ref {
+                    reasons.push(format!("the upload: {reason}"));
+                    continue;
+                }
+                let name = self.name_of(reference);
+                if let Some(state) = self.states.get_mut(&name) {
+                    state.errors.push(reason.to_string());
+                }
+                reasons.push(format!("{name}: {reason}"));
+            }
+            if reasons.is_empty() {
+                reasons.push(error.to_string());
+            }
             return Err(Error::Upload(format!(
-                "the server refused the upload: {error}"
+                "the server refused the upload ({}); cancel the refused files or pick others",
+                reasons.join(", ")
             )));
+        }
+        if let Some(errors) = reply.get("errors").and_then(Value::as_object) {
+            for (reference, reasons) in errors {
+                let name = self.name_of(reference);
+                if let Some(state) = self.states.get_mut(&name) {
+                    state.errors = reasons
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Value::as_str)
+                        .map(str::to_string)
+                        .collect();
+                }
+            }
         }
         if let Some(size) = reply
             .get("config")
@@ -232,8 +314,14 @@ impl Upload {
         };
         let state = self.states.get(name).cloned().unwrap_or_default();
         let Some(token) = state.token.clone() else {
+            if !state.errors.is_empty() {
+                return Err(Error::Upload(format!(
+                    "the server refused {name}: {}",
+                    state.errors.join(", ")
+                )));
+            }
             return Err(Error::Upload(format!(
-                "the server gave no token for {name}; it refused the entry (see the preflight's \"errors\"), or the view does not allow uploads on `{}`",
+                "the server gave no token for {name}; the upload `{}` takes fewer files than were picked (its max_entries)",
                 self.name
             )));
         };

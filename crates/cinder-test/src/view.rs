@@ -199,6 +199,54 @@ impl View {
         self.send_typed("blur", event, value).await
     }
 
+    /// Presses `key` anywhere on the page: every `phx-window-keydown`
+    /// binding whose `phx-key` lets the key through (all of them without
+    /// one) sends its event with `{"key": key}`, in page order, as the
+    /// client does. Returns the view's HTML after the replies.
+    pub async fn window_keydown(&self, key: &str) -> Result<String> {
+        self.window_key("keydown", key).await
+    }
+
+    /// Releases `key` anywhere on the page: the `phx-window-keyup`
+    /// bindings, as [`View::window_keydown`] does for key presses.
+    pub async fn window_keyup(&self, key: &str) -> Result<String> {
+        self.window_key("keyup", key).await
+    }
+
+    async fn window_key(&self, kind: &str, key: &str) -> Result<String> {
+        let attribute = format!("phx-window-{kind}");
+        let bindings = query::all(&self.html(), &format!("[{attribute}]"), None)?;
+        if bindings.is_empty() {
+            return Err(Error::NoElement {
+                selector: format!("[{attribute}]"),
+                text: None,
+                html: self.html(),
+            });
+        }
+        for found in bindings {
+            if found
+                .attr("phx-key")
+                .is_some_and(|wanted| !wanted.eq_ignore_ascii_case(key))
+            {
+                continue;
+            }
+            let event = found.attr(&attribute).unwrap_or_default().to_string();
+            let value = event_value(&found, None, Some(("key", key)), None);
+            let cid = match found.attr("phx-target") {
+                Some(target) => match target.parse::<u64>() {
+                    Ok(cid) => vec![Some(cid)],
+                    Err(_) => self.selector_targets(target)?,
+                },
+                None => vec![None],
+            };
+            for cid in cid {
+                self.push_event(event_payload(kind, &event, value.clone(), cid))
+                    .await?;
+            }
+        }
+        Ok(self.html())
+    }
+
     /// Sends a hook's `pushEvent(event, value)` and returns the server's
     /// reply to it (`socket.reply`), if any.
     pub async fn render_hook(&self, event: &str, value: Value) -> Result<Option<Value>> {
@@ -257,7 +305,28 @@ impl View {
         if let Some(error) = self.with_state(ViewState::failure) {
             return Err(error);
         }
+        // Components the reply removed are reported to the server before
+        // the step ends, so that the test sees the server's answer.
+        self.wait_for("the server's replies about removed components", |view| {
+            (view.destroying == 0).then_some(Ok(()))
+        })
+        .await?;
         Ok(response)
+    }
+
+    /// The cids of the components the server destroyed since the view
+    /// joined, in order: when a diff removes a component's elements from
+    /// the page, the harness sends `cids_will_destroy` and then
+    /// `cids_destroyed`, as the client does, and forgets the cids the
+    /// server lists in its reply.
+    pub fn destroyed_components(&self) -> Vec<u64> {
+        self.with_state(|view| view.destroyed.clone())
+    }
+
+    /// The cids of the components whose elements the page shows now
+    /// (`data-phx-component`), in page order.
+    pub fn components(&self) -> Vec<u64> {
+        self.with_state(|view| crate::dom::component_cids(&view.dom))
     }
 
     /// Patches the view to `path` as a `data-phx-link="patch"` link does:
@@ -743,54 +812,7 @@ impl Element {
         command: Option<Map<String, Value>>,
         extra: Option<(&str, &str)>,
     ) -> Value {
-        let mut value = Map::new();
-        for (name, attr) in &found.attrs {
-            if let Some(key) = name.strip_prefix("phx-value-") {
-                value.insert(key.to_string(), Value::String(attr.clone()));
-            }
-        }
-        if let Some((key, extra)) = extra {
-            value.insert(key.to_string(), Value::String(extra.to_string()));
-        }
-        let element_value = match found.name.as_str() {
-            "input" => {
-                let kind = found.attr("type").unwrap_or_default().to_ascii_lowercase();
-                let checkable = kind == "checkbox" || kind == "radio";
-                if checkable && found.attr("checked").is_none() {
-                    None
-                } else if checkable {
-                    Some(Value::String(
-                        found.attr("value").unwrap_or("on").to_string(),
-                    ))
-                } else {
-                    Some(Value::String(
-                        found.attr("value").unwrap_or_default().to_string(),
-                    ))
-                }
-            }
-            "button" | "option" | "output" | "data" | "param" => Some(Value::String(
-                found.attr("value").unwrap_or_default().to_string(),
-            )),
-            "textarea" => Some(Value::String(found.text.clone())),
-            "select" => None,
-            "li" => Some(Value::from(
-                found
-                    .attr("value")
-                    .and_then(|value| value.parse::<i64>().ok())
-                    .unwrap_or(0),
-            )),
-            _ => None,
-        };
-        if let Some(element_value) = element_value {
-            value.insert("value".into(), element_value);
-        }
-        if let Some(command) = command {
-            value.extend(command);
-        }
-        if let Some(extra) = &self.value {
-            value.extend(extra.clone());
-        }
-        Value::Object(value)
+        event_value(found, command, extra, self.value.as_ref())
     }
 
     async fn key(&self, kind: &str, key: &str) -> Result<String> {
@@ -858,6 +880,70 @@ impl Element {
         self.focus_event("blur").await
     }
 
+    /// Pushes `event` from the element as script does with
+    /// `liveSocket.js().push(el, event, {value})` (the client's own
+    /// viewport bindings do so): type `js`, the element's `phx-value-*`
+    /// and `value`, to its `phx-target` if it has one. Returns the view's
+    /// HTML after the reply.
+    ///
+    /// ```no_run
+    /// # async fn example(view: cinder_test::View) -> cinder_test::Result<()> {
+    /// use serde_json::json;
+    /// view.element("#posts", None)?.js_push("load-more", json!({"id": "posts-20"})).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn js_push(&self, event: &str, value: Value) -> Result<String> {
+        let found = self.find()?;
+        let value = event_value(
+            &found,
+            value.as_object().cloned(),
+            None,
+            self.value.as_ref(),
+        );
+        for cid in self.targets(&found, None)? {
+            self.view
+                .push_event(event_payload("js", event, value.clone(), cid))
+                .await?;
+        }
+        Ok(self.view.html())
+    }
+
+    /// Scrolls the element's last child into view, as the client's
+    /// `phx-viewport-bottom` binding sees it: pushes the binding's event
+    /// with `{"id": <the last child's id>}`. Returns the view's HTML after
+    /// the reply.
+    pub async fn viewport_bottom(&self) -> Result<String> {
+        self.viewport("phx-viewport-bottom", |found| found.edge_children.1.clone())
+            .await
+    }
+
+    /// Scrolls the element's first child into view, as the client's
+    /// `phx-viewport-top` binding sees it: pushes the binding's event with
+    /// `{"id": <the first child's id>}`.
+    pub async fn viewport_top(&self) -> Result<String> {
+        self.viewport("phx-viewport-top", |found| found.edge_children.0.clone())
+            .await
+    }
+
+    async fn viewport(
+        &self,
+        attribute: &str,
+        child: impl Fn(&Found) -> Option<String>,
+    ) -> Result<String> {
+        let found = self.find()?;
+        let event = found
+            .attr(attribute)
+            .ok_or_else(|| self.no_binding(&found, attribute))?
+            .to_string();
+        let id = child(&found).ok_or_else(|| {
+            Error::Assertion(format!(
+                "`{}` has no child with an id to scroll into view; a stream's children have theirs: {}",
+                self.selector, found.html
+            ))
+        })?;
+        self.js_push(&event, json!({ "id": id })).await
+    }
+
     /// Sends a hook's `pushEvent` from this element: to its component if it
     /// is inside one (`pushEventTo` on the element), otherwise to the view.
     /// Returns the reply.
@@ -869,4 +955,63 @@ impl Element {
             .await?;
         Ok(hook_reply(&response))
     }
+}
+
+/// The value an event from `found` carries: `phx-value-*`, then the
+/// element's value, then the command's and the test's values (the client's
+/// `extractMeta`).
+fn event_value(
+    found: &Found,
+    command: Option<Map<String, Value>>,
+    extra: Option<(&str, &str)>,
+    added: Option<&Map<String, Value>>,
+) -> Value {
+    let mut value = Map::new();
+    for (name, attr) in &found.attrs {
+        if let Some(key) = name.strip_prefix("phx-value-") {
+            value.insert(key.to_string(), Value::String(attr.clone()));
+        }
+    }
+    if let Some((key, extra)) = extra {
+        value.insert(key.to_string(), Value::String(extra.to_string()));
+    }
+    let element_value = match found.name.as_str() {
+        "input" => {
+            let kind = found.attr("type").unwrap_or_default().to_ascii_lowercase();
+            let checkable = kind == "checkbox" || kind == "radio";
+            if checkable && found.attr("checked").is_none() {
+                None
+            } else if checkable {
+                Some(Value::String(
+                    found.attr("value").unwrap_or("on").to_string(),
+                ))
+            } else {
+                Some(Value::String(
+                    found.attr("value").unwrap_or_default().to_string(),
+                ))
+            }
+        }
+        "button" | "option" | "output" | "data" | "param" => Some(Value::String(
+            found.attr("value").unwrap_or_default().to_string(),
+        )),
+        "textarea" => Some(Value::String(found.text.clone())),
+        "select" => None,
+        "li" => Some(Value::from(
+            found
+                .attr("value")
+                .and_then(|value| value.parse::<i64>().ok())
+                .unwrap_or(0),
+        )),
+        _ => None,
+    };
+    if let Some(element_value) = element_value {
+        value.insert("value".into(), element_value);
+    }
+    if let Some(command) = command {
+        value.extend(command);
+    }
+    if let Some(added) = added {
+        value.extend(added.clone());
+    }
+    Value::Object(value)
 }
