@@ -139,6 +139,11 @@ impl<V: LiveView> AsyncRequests<V> {
         let requested = self.lock();
         requested.starts.is_empty() && requested.cancels.is_empty()
     }
+
+    /// Whether a handler asked to start or cancel work.
+    pub(crate) fn is_pending(&self) -> bool {
+        !self.is_empty()
+    }
 }
 
 impl<V: LiveView> Socket<V> {

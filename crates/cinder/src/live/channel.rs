@@ -357,6 +357,27 @@ async fn run_view<V: LiveView>(
 ) -> ExitReason {
     // The view traps exits from its start (see `join_view`): the socket
     // closing or its supervisor stopping ends it through `terminate`.
+    // Mounting runs in a future of its own, boxed, so that what only the
+    // mount needs is freed before the view settles in to serve.
+    let mounted = Box::pin(mount_view::<V>(&ctx, outbox, start, ready)).await;
+    let Some(mut running) = mounted else {
+        return ExitReason::Normal;
+    };
+    let reason = running.serve(&mut ctx).await;
+    // A link carries a crash to the tasks, but not a normal exit.
+    running.async_tasks.stop_all(&ctx);
+    running.view.terminate(&reason, &mut running.socket).await;
+    reason
+}
+
+/// Mounts the view connected and answers the join; `None` when the view
+/// refused, left, or the client is gone.
+async fn mount_view<V: LiveView>(
+    ctx: &Context<ViewMessage<V>>,
+    outbox: Outbox,
+    start: Start,
+    ready: oneshot::Sender<Result<String, JoinRefused>>,
+) -> Option<Running<V>> {
     let has_sticky = start.live.stickies(&start.live_session).next().is_some();
     let sticky =
         (start.main && has_sticky).then(|| (start.session.clone(), start.live_session.clone()));
@@ -368,7 +389,7 @@ async fn run_view<V: LiveView>(
         Err(error) => {
             tracing::info!(view = std::any::type_name::<V>(), %error, "connected mount refused");
             let _ = ready.send(Err(JoinRefused::reason("stale")));
-            return ExitReason::Normal;
+            return None;
         }
     };
     view.handle_params(&start.params, &start.uri, &mut socket)
@@ -390,10 +411,10 @@ async fn run_view<V: LiveView>(
     };
     if let Some(leave) = running.socket.outgoing.leave.take() {
         let _ = ready.send(Err(JoinRefused(running.leave_json(&leave))));
-        return ExitReason::Normal;
+        return None;
     }
     let patched = running.apply_patches().await;
-    running.act_on_async(&ctx).await;
+    running.act_on_async(ctx).await;
     let tree = running.render();
     let rendered = diff::render(&tree).into_string();
     running.tree = tree;
@@ -406,14 +427,8 @@ async fn run_view<V: LiveView>(
         r#"{{"rendered":{},"liveview_version":"{LIVEVIEW_VERSION}"{live_patch}}}"#,
         with_extras(rendered, extras)
     );
-    if ready.send(Ok(response)).is_err() {
-        return ExitReason::Normal;
-    }
-    let reason = running.serve(&mut ctx).await;
-    // A link carries a crash to the tasks, but not a normal exit.
-    running.async_tasks.stop_all(&ctx);
-    running.view.terminate(&reason, &mut running.socket).await;
-    reason
+    ready.send(Ok(response)).ok()?;
+    Some(running)
 }
 
 impl<V: LiveView> Running<V> {
@@ -510,9 +525,16 @@ impl<V: LiveView> Running<V> {
     /// Starts and cancels the background work the last callback asked for.
     /// Returns whether a cancelled task's callback changed the view.
     async fn act_on_async(&mut self, ctx: &Context<ViewMessage<V>>) -> bool {
-        self.async_tasks
-            .act(&mut self.view, &mut self.socket, ctx, &self.live)
-            .await
+        if !self.socket.async_requests.is_pending() {
+            return false;
+        }
+        // Boxed: starting tasks takes a large future, which would otherwise
+        // sit in every view's process for its whole life.
+        Box::pin(
+            self.async_tasks
+                .act(&mut self.view, &mut self.socket, ctx, &self.live),
+        )
+        .await
     }
 
     /// Handles an `event`; returns `false` when the view leaves.
@@ -534,7 +556,8 @@ impl<V: LiveView> Running<V> {
         let from_hook = event.kind() == "hook";
         let mut render = Render::View;
         if let Some(cid) = target {
-            render = self.component_event(cid, event).await;
+            // Boxed: a component event is a large future most views never run.
+            render = Box::pin(self.component_event(cid, event)).await;
         } else if event.name() == "lv:clear-flash" {
             match event.get("key") {
                 Some(kind) => self.socket.clear_flash(kind),
