@@ -17,30 +17,8 @@
 // or {"id": 3, "step": i, "error": "..."} for the first diff the client
 // throws on. Magic ids (`data-phx-id`) are removed: they count renders and
 // mean nothing to a page's reader.
-import { buildSync } from "esbuild";
 import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
-import { dirname, join } from "node:path";
-
-globalThis.window = globalThis;
-
-const here = dirname(fileURLToPath(import.meta.url));
-const entry = join(
-  here,
-  "node_modules/phoenix_live_view/assets/js/phoenix_live_view/rendered.js",
-);
-const bundle = buildSync({
-  entryPoints: [entry],
-  bundle: true,
-  format: "esm",
-  platform: "node",
-  write: false,
-  logLevel: "silent",
-});
-const { default: Rendered } = await import(
-  "data:text/javascript;base64," +
-    Buffer.from(bundle.outputFiles[0].text).toString("base64")
-);
+import Rendered from "./client-rendered.mjs";
 
 const MAGIC_ID = / data-phx-id="[^"]*"/g;
 

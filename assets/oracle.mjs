@@ -26,30 +26,8 @@
 // `streams` (`[ref, inserts, deleteIds, reset?]`, what the DOM patch applies).
 // One JSON line answers each case: {"id": 7, "ok": true} or the details of the
 // first mismatch.
-import { buildSync } from "esbuild";
 import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
-import { dirname, join } from "node:path";
-
-globalThis.window = globalThis;
-
-const here = dirname(fileURLToPath(import.meta.url));
-const entry = join(
-  here,
-  "node_modules/phoenix_live_view/assets/js/phoenix_live_view/rendered.js",
-);
-const bundle = buildSync({
-  entryPoints: [entry],
-  bundle: true,
-  format: "esm",
-  platform: "node",
-  write: false,
-  logLevel: "silent",
-});
-const source = bundle.outputFiles[0].text;
-const { default: Rendered } = await import(
-  "data:text/javascript;base64," + Buffer.from(source).toString("base64")
-);
+import Rendered from "./client-rendered.mjs";
 
 const VIEW_ID = "phx-oracle";
 const MAGIC_ID = / data-phx-id="[^"]*"/g;

@@ -11,6 +11,7 @@
 //! The runtime workloads shared by the criterion benchmarks and
 //! `runtime-bench` live here so they measure the same thing.
 
+pub mod heap;
 pub mod live_client;
 
 use std::time::{Duration, Instant};

@@ -3,41 +3,16 @@
 //! the first thousand. (A view that kept the items as plain structs would
 //! grow by several megabytes.)
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicIsize, Ordering};
 
 use cinder::live::{
     Config, Event, Insert, LiveRouter, LiveView, MountError, Params, Session, Socket, Stream,
 };
 use cinder::{html, Rendered};
+use cinder_bench::heap::{allocated, Counting};
 use cinder_bench::live_client::{next_text, LiveSession, Sources};
 use futures_util::SinkExt;
 use tokio_tungstenite::tungstenite::Message;
-
-/// The system allocator, counting the bytes currently allocated.
-struct Counting;
-
-static ALLOCATED: AtomicIsize = AtomicIsize::new(0);
-
-// SAFETY: every call is forwarded unchanged to the system allocator.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATED.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        ALLOCATED.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATED.fetch_add(
-            new_size as isize - layout.size() as isize,
-            Ordering::Relaxed,
-        );
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
@@ -121,11 +96,11 @@ async fn streaming_100_000_items_leaves_the_heap_where_it_was() {
     for _ in 0..5 {
         more(&mut session).await;
     }
-    let after_warm_up = ALLOCATED.load(Ordering::SeqCst);
+    let after_warm_up = allocated();
     for _ in 5..BATCHES {
         more(&mut session).await;
     }
-    let after_all = ALLOCATED.load(Ordering::SeqCst);
+    let after_all = allocated();
     let growth = after_all - after_warm_up;
     println!(
         "live heap after {} items: {after_warm_up} B; after {} items: {after_all} B; growth {growth} B",

@@ -10,7 +10,7 @@
 #[path = "support/oracle.rs"]
 mod support;
 
-use support::run_oracle;
+use support::{run_oracle, Rng};
 
 use cinder::__private::ListBuilder;
 use cinder::memo::RenderCache;
@@ -20,29 +20,6 @@ const DEFAULT_CASES: usize = 10_000;
 const STEPS: usize = 8;
 
 /// SplitMix64: small, seedable, good enough to explore shapes.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn chance(&mut self, percent: usize) -> bool {
-        self.below(100) < percent
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-}
 
 const TEXTS: &[&str] = &[
     "",

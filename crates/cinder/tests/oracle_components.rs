@@ -23,7 +23,7 @@ use cinder::live::{
 use cinder::{html, Cid, Rendered};
 use common::{connect, get, join_at, recv, send, serve, App, Client};
 use serde_json::{json, Value};
-use support::run_oracle;
+use support::{run_oracle, Rng};
 
 const CASES: u64 = 40;
 const STEPS: usize = 25;
@@ -176,21 +176,6 @@ fn tile_id(id: u32) -> String {
     format!("tile-{id}")
 }
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-}
-
 /// One connection to the deck, recording the diffs it receives.
 struct Connection {
     client: Client,
@@ -284,14 +269,14 @@ async fn random_case(seed: u64) -> String {
         .live::<Table>("/deck")
         .into_router();
     let app = serve(router).await;
-    let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+    let mut rng = Rng(seed);
     let (mut session, rendered) = Connection::open(&app).await;
     let mut cids = Cids::default();
     cids.sync(&card_ids(&store));
     let mut steps = vec![json!({"diff": rendered, "full": rendered, "html": null})];
     for _ in 0..STEPS {
         let cards = card_ids(&store);
-        let n = rng.below(1000);
+        let n = rng.below(1000) as u64;
         let choice = rng.below(9);
         let mut prune = Vec::new();
         let response = match choice {

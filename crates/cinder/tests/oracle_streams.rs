@@ -11,7 +11,7 @@ mod support;
 use cinder::live::{Insert, Stream};
 use cinder::{diff, html, Dynamic, Rendered};
 use serde_json::{json, Value};
-use support::run_oracle;
+use support::{run_oracle, Rng};
 
 const CASES: u64 = 300;
 const STEPS: usize = 12;
@@ -66,23 +66,8 @@ fn page(songs: &Stream<Song>, heading: &str) -> (Rendered, Value) {
     (tree, streams)
 }
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-}
-
 fn random_case(seed: u64) -> String {
-    let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+    let mut rng = Rng(seed);
     let mut songs = Stream::new(|song: &Song| format!("songs-{}", song.id));
     let mut next_id = 0u32;
     let mut heading = "Songs".to_string();
@@ -119,7 +104,7 @@ fn random_case(seed: u64) -> String {
                         );
                     }
                     3 if next_id > 0 => {
-                        let id = 1 + rng.below(next_id as u64) as u32;
+                        let id = 1 + rng.below(next_id as usize) as u32;
                         songs.insert_with(
                             Song {
                                 id,
@@ -129,7 +114,7 @@ fn random_case(seed: u64) -> String {
                         );
                     }
                     4 if next_id > 0 => {
-                        let id = 1 + rng.below(next_id as u64) as u32;
+                        let id = 1 + rng.below(next_id as usize) as u32;
                         songs.delete(&Song {
                             id,
                             title: String::new(),

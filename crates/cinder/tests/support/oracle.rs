@@ -1,5 +1,6 @@
 //! Runs cases through `assets/oracle.mjs`, the official client's `Rendered`
-//! code in node; shared by the oracle tests.
+//! code in node; shared by the oracle tests, each of which uses a part.
+#![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
@@ -53,4 +54,30 @@ pub fn run_oracle(cases: Vec<String>) -> Vec<Value> {
     let _ = node.wait();
     assert_eq!(answered, count, "node answered {answered} of {count} cases");
     failures
+}
+
+/// A small, seeded random number generator (splitmix64), so a failing
+/// case can be run again from its seed.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    pub fn chance(&mut self, percent: usize) -> bool {
+        self.below(100) < percent
+    }
+
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len())]
+    }
 }
