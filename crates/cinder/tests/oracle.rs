@@ -19,8 +19,6 @@ use cinder::{diff, html, Dynamic, IntoDynamic, Raw, Rendered, Template};
 const DEFAULT_CASES: usize = 10_000;
 const STEPS: usize = 8;
 
-/// SplitMix64: small, seedable, good enough to explore shapes.
-
 const TEXTS: &[&str] = &[
     "",
     "1",
