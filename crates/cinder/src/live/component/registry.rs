@@ -107,7 +107,9 @@ impl Components {
             return;
         }
         tree.resolve_components(&mut |placement| {
-            let cid = self.place(placement, requests);
+            let Some(cid) = self.place(placement, requests) else {
+                return Dynamic::empty();
+            };
             if seen.insert(cid) {
                 if let Some(cid) = cid_to_render(cid, self) {
                     queue.push_back((cid, 0));
@@ -123,8 +125,9 @@ impl Components {
         });
     }
 
-    /// The cid of a placement, mounting or updating its component.
-    fn place(&mut self, placement: &LiveComponentRef, requests: &mut Requests) -> Cid {
+    /// The cid of a placement, mounting or updating its component; `None`
+    /// for a placement whose props were already taken by another view.
+    fn place(&mut self, placement: &LiveComponentRef, requests: &mut Requests) -> Option<Cid> {
         let key = (placement.0.kind, placement.0.id.clone());
         let props = placement.take_props();
         if let Some(&cid) = self.cids.get(&key) {
@@ -139,17 +142,17 @@ impl Components {
                     self.mark_dirty(cid);
                 }
             }
-            return cid;
+            return Some(cid);
         }
-        let cid = Cid(self.next_cid);
-        self.next_cid += 1;
         let Some(props) = props else {
             tracing::error!(
                 component = placement.0.type_name,
                 "a component placement was rendered twice; call live_component in render"
             );
-            return cid;
+            return None;
         };
+        let cid = Cid(self.next_cid);
+        self.next_cid += 1;
         let mut socket = self.socket(cid);
         let socket_streams = socket.streams.clone();
         let mounted = catch(|| props.mount(&mut socket));
@@ -178,7 +181,7 @@ impl Components {
             },
         );
         self.mark_dirty(cid);
-        cid
+        Some(cid)
     }
 
     fn update(&mut self, cid: Cid, props: Box<dyn ErasedProps>, requests: &mut Requests) {
