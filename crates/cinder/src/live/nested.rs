@@ -205,7 +205,7 @@ pub(crate) fn bare_layout(_flash: &Flash, view: Rendered) -> Rendered {
 }
 
 /// The children placed in `tree`, in template order.
-pub(crate) fn placements(tree: &mut Rendered) -> Vec<LiveChildRef> {
+fn placements(tree: &mut Rendered) -> Vec<LiveChildRef> {
     let mut found = Vec::new();
     tree.resolve_children(&mut |child| {
         found.push(child.clone());
@@ -216,7 +216,7 @@ pub(crate) fn placements(tree: &mut Rendered) -> Vec<LiveChildRef> {
 
 /// Replaces each child placed in `tree` with its container, from `html`
 /// by id.
-pub(crate) fn fill(tree: &mut Rendered, html: &mut HashMap<String, String>) {
+fn fill(tree: &mut Rendered, html: &HashMap<String, String>) {
     tree.resolve_children(&mut |child| {
         Dynamic::Text(html.get(&child.0.id).cloned().unwrap_or_default())
     });
@@ -237,7 +237,7 @@ pub(crate) async fn dead_children(tree: &mut Rendered, live: &Arc<LiveState>, pa
         .await;
         html.insert(placement.id.clone(), container);
     }
-    fill(tree, &mut html);
+    fill(tree, &html);
 }
 
 /// The containers of a connected view's children, signed once per child so
@@ -307,6 +307,6 @@ impl Children {
                     )
                 });
         }
-        fill(tree, &mut self.containers);
+        fill(tree, &self.containers);
     }
 }
