@@ -11,12 +11,18 @@ after(async () => {
   await app?.stop();
 });
 
-/// Scrolls to the bottom every 250 ms until `read()` in the page returns
-/// `expected` (the client throttles viewport events to one per 500 ms).
+/// Scrolls down to the bottom every 300 ms until `read()` in the page
+/// returns `expected` (the client throttles viewport events to one per
+/// 500 ms).
 async function scrollUntil(page, read, expected) {
   const deadline = Date.now() + 30_000;
   while ((await page.evaluate(read)) !== expected) {
     if (Date.now() > deadline) throw new Error(`scrolled for 30 s without reaching ${expected}`);
+    // Up a little, then down to the bottom: the client only loads more on
+    // a scroll downwards, and pruning the oldest posts can leave the page
+    // already at its bottom.
+    await page.evaluate(() => window.scrollBy(0, -window.innerHeight));
+    await new Promise((resolve) => setTimeout(resolve, 50));
     await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
