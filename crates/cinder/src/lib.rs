@@ -12,6 +12,11 @@
 //!   brings the client from the tree it holds to the new one;
 //! * [`memo::RenderCache`] lets unchanged `for` entries skip evaluation, so a
 //!   render's work follows the size of the change, not of the page;
+//! * [`live`] serves pages as live views on an `axum::Router`, with the
+//!   rest of LiveView's toolkit: stateful components
+//!   ([`live::LiveComponent`]), streams ([`live::Stream`]), uploads
+//!   ([`live::Upload`]), background work ([`live::AsyncValue`]), nested and
+//!   sticky views ([`live::live_render`], [`live::LiveRouter::sticky`]);
 //! * [`socket`] serves one WebSocket connection as a process speaking the
 //!   Phoenix Channels V2 protocol, with a channel process per joined topic;
 //! * [`JS`] writes the client's JS commands (show, hide, transitions,
