@@ -1,33 +1,4 @@
 //! Streams: large or endless collections the server does not keep.
-//!
-//! A [`Stream`] holds only what changed since the last render: items to
-//! insert, DOM ids to delete, and whether to start over. Rendering sends
-//! them and forgets them; the browser keeps the elements in a container
-//! marked `phx-update="stream"`, whose children carry the items' DOM ids.
-//! So a feed of a million items costs the view nothing per item.
-//!
-//! ```
-//! use cinder::live::{Insert, Stream};
-//! use cinder::html;
-//!
-//! struct Song { id: u32, title: String }
-//!
-//! let mut songs = Stream::new(|song: &Song| format!("songs-{}", song.id));
-//! songs.insert(Song { id: 1, title: "Intro".into() });
-//! songs.insert_with(Song { id: 2, title: "Outro".into() }, Insert::at(0).limit(50));
-//!
-//! let page = html! {
-//!     <ul id="songs" phx-update="stream">
-//!         {songs.render(|dom_id, song| html! { <li id={dom_id}>{&song.title}</li> })}
-//!     </ul>
-//! };
-//! assert_eq!(
-//!     page.to_html(),
-//!     "<ul id=\"songs\" phx-update=\"stream\">\n    <li id=\"songs-1\">Intro</li><li id=\"songs-2\">Outro</li>\n</ul>"
-//! );
-//! // Rendering sent the items; the stream keeps none of them.
-//! assert!(songs.is_empty());
-//! ```
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -88,8 +59,36 @@ impl Insert {
     }
 }
 
-/// A collection the browser keeps and the server does not; see the
-/// [module documentation](self).
+/// A large or endless collection the browser keeps and the server does not.
+///
+/// A [`Stream`] holds only what changed since the last render: items to
+/// insert, DOM ids to delete, and whether to start over. Rendering sends
+/// them and forgets them; the browser keeps the elements in a container
+/// marked `phx-update="stream"`, whose children carry the items' DOM ids.
+/// So a feed of a million items costs the view nothing per item.
+///
+/// ```
+/// use cinder::live::{Insert, Stream};
+/// use cinder::html;
+///
+/// struct Song { id: u32, title: String }
+///
+/// let mut songs = Stream::new(|song: &Song| format!("songs-{}", song.id));
+/// songs.insert(Song { id: 1, title: "Intro".into() });
+/// songs.insert_with(Song { id: 2, title: "Outro".into() }, Insert::at(0).limit(50));
+///
+/// let page = html! {
+///     <ul id="songs" phx-update="stream">
+///         {songs.render(|dom_id, song| html! { <li id={dom_id}>{&song.title}</li> })}
+///     </ul>
+/// };
+/// assert_eq!(
+///     page.to_html(),
+///     "<ul id=\"songs\" phx-update=\"stream\">\n    <li id=\"songs-1\">Intro</li><li id=\"songs-2\">Outro</li>\n</ul>"
+/// );
+/// // Rendering sent the items; the stream keeps none of them.
+/// assert!(songs.is_empty());
+/// ```
 ///
 /// Make one per collection, keep it in the view's struct, and render it
 /// inside an element with an `id` and `phx-update="stream"`, giving each

@@ -140,7 +140,7 @@ pub enum UploadError {
     /// The file is larger than [`UploadOptions::max_file_size`].
     TooLarge,
     /// More files were picked than [`UploadOptions::max_entries`] (an error
-    /// of the whole upload, see [`Upload::errors`]).
+    /// of the whole upload, see [`Upload::errors`](super::Upload::errors)).
     TooManyFiles,
     /// The file's type or extension is not in [`UploadOptions::accept`].
     NotAccepted,
