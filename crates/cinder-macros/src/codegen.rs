@@ -95,11 +95,23 @@ impl Builder {
                     name,
                     value: Some(v),
                 } => self.html(&format!(" {name}=\"{}\"", escape(v, true))),
-                Attr::Dynamic { name, value, span } => {
-                    self.dynamic(
+                Attr::Dynamic { name, value, span } => match split_format(value) {
+                    // `name={format!("row-{}", id)}` is always present: its
+                    // literal parts are statics, only the arguments change.
+                    Some((parts, args)) => {
+                        self.html(&format!(" {name}=\"{}", escape(&parts[0], true)));
+                        for (arg, part) in args.iter().zip(&parts[1..]) {
+                            self.dynamic(
+                                quote_spanned!(*span=> ::cinder::__private::attr_text(&(#arg))),
+                            );
+                            self.html(&escape(part, true));
+                        }
+                        self.html("\"");
+                    }
+                    None => self.dynamic(
                         quote_spanned!(*span=> ::cinder::__private::attr(#name, &(#value))),
-                    );
-                }
+                    ),
+                },
                 Attr::Spread(list, span) => {
                     let list = borrow_place(list, *span);
                     self.dynamic(quote_spanned!(*span=> ::cinder::__private::attr_list(#list)));
@@ -114,6 +126,67 @@ impl Builder {
         self.html(&format!("</{}>", element.name));
         Ok(())
     }
+}
+
+/// The literal parts and the arguments of `format!("…", args…)` when its
+/// string holds only `{}` and `{name}` placeholders (and `{{`, `}}`):
+/// `parts` has one more element than `args`. `None` for anything else,
+/// which then renders as a whole dynamic attribute.
+fn split_format(value: &TokenStream) -> Option<(Vec<String>, Vec<TokenStream>)> {
+    let mac: syn::ExprMacro = syn::parse2(value.clone()).ok()?;
+    if !mac.mac.path.is_ident("format") {
+        return None;
+    }
+    let parser = syn::punctuated::Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated;
+    let exprs = syn::parse::Parser::parse2(parser, mac.mac.tokens.clone()).ok()?;
+    let mut exprs = exprs.into_iter();
+    let syn::Expr::Lit(syn::ExprLit {
+        lit: syn::Lit::Str(literal),
+        ..
+    }) = exprs.next()?
+    else {
+        return None;
+    };
+    let mut positional = exprs.map(|expr| quote!(#expr));
+    let text = literal.value();
+    let mut parts = vec![String::new()];
+    let mut args = Vec::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '{' if chars.peek() == Some(&'{') => {
+                chars.next();
+                parts.last_mut()?.push('{');
+            }
+            '}' if chars.peek() == Some(&'}') => {
+                chars.next();
+                parts.last_mut()?.push('}');
+            }
+            '{' => {
+                let mut inside = String::new();
+                for c in chars.by_ref() {
+                    if c == '}' {
+                        break;
+                    }
+                    inside.push(c);
+                }
+                if inside.is_empty() {
+                    args.push(positional.next()?);
+                } else {
+                    let ident: syn::Ident = syn::parse_str(&inside).ok()?;
+                    args.push(quote!(#ident));
+                }
+                parts.push(String::new());
+            }
+            '}' => return None,
+            c => parts.last_mut()?.push(c),
+        }
+    }
+    // Arguments left over are a mistake `format!` itself reports.
+    if positional.next().is_some() {
+        return None;
+    }
+    Some((parts, args))
 }
 
 /// User expressions keep their spans for good error messages, so lints would

@@ -133,6 +133,14 @@ pub mod __private {
         Key::of(value).0
     }
 
+    /// One argument of a `format!` attribute value, escaped for the
+    /// attribute's double quotes.
+    pub fn attr_text<T: std::fmt::Display + ?Sized>(value: &T) -> Dynamic {
+        let mut out = String::new();
+        crate::escape::escape_into(&mut out, &value.to_string());
+        Dynamic::Text(out)
+    }
+
     /// Renders a function component.
     pub fn component<C: crate::Component>(component: C) -> Dynamic {
         Dynamic::Nested(component.render())
