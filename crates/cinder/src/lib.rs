@@ -136,8 +136,17 @@ pub mod __private {
     /// One argument of a `format!` attribute value, escaped for the
     /// attribute's double quotes.
     pub fn attr_text<T: std::fmt::Display + ?Sized>(value: &T) -> Dynamic {
+        use std::fmt::Write as _;
+        /// Escapes what is written through it, straight into the text.
+        struct Escaping<'a>(&'a mut String);
+        impl std::fmt::Write for Escaping<'_> {
+            fn write_str(&mut self, text: &str) -> std::fmt::Result {
+                crate::escape::escape_into(self.0, text);
+                Ok(())
+            }
+        }
         let mut out = String::new();
-        crate::escape::escape_into(&mut out, &value.to_string());
+        let _ = write!(Escaping(&mut out), "{value}");
         Dynamic::Text(out)
     }
 

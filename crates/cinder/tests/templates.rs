@@ -249,17 +249,26 @@ fn optional_slots_and_inner_block() {
 fn a_format_attribute_keeps_its_literal_parts_static() {
     let row = |id: u32| html! { <li id={format!("row-{}", id)}>x</li> };
     let tree = row(7);
-    assert_eq!(tree.template().statics(), [r#"<li id="row-"#, r#"">x</li>"#]);
+    assert_eq!(
+        tree.template().statics(),
+        [r#"<li id="row-"#, r#"">x</li>"#]
+    );
     assert_eq!(tree.to_html(), r#"<li id="row-7">x</li>"#);
     // Only the argument travels in a diff.
-    assert_eq!(cinder::diff::diff(&row(7), &row(8)).as_str(), r#"{"0":"8"}"#);
+    assert_eq!(
+        cinder::diff::diff(&row(7), &row(8)).as_str(),
+        r#"{"0":"8"}"#
+    );
 }
 
 #[test]
 fn a_format_attribute_escapes_literal_and_arguments_and_takes_inline_names() {
     let name = "\"<b>\"";
     let tree = html! { <p title={format!("a&b {{{name}}} {}", 'c')}>x</p> };
-    assert_eq!(tree.to_html(), r#"<p title="a&amp;b {&quot;&lt;b&gt;&quot;} c">x</p>"#);
+    assert_eq!(
+        tree.to_html(),
+        r#"<p title="a&amp;b {&quot;&lt;b&gt;&quot;} c">x</p>"#
+    );
     // Other formats render the whole attribute, as any expression does.
     let debug = html! { <p title={format!("{:?}", "q")}>x</p> };
     assert_eq!(debug.to_html(), r#"<p title="&quot;q&quot;">x</p>"#);
