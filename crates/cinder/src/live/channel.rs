@@ -436,42 +436,8 @@ impl<V: LiveView> Running<V> {
         loop {
             match ctx.recv().await {
                 Message::User(ViewMessage::Channel(ChannelMessage::Event(inbound))) => {
-                    match inbound.event.as_str() {
-                        "event" => {
-                            if !self.event(inbound).await {
-                                return ExitReason::Normal;
-                            }
-                        }
-                        "live_patch" => self.live_patch(inbound).await,
-                        "cids_will_destroy" => {
-                            self.components
-                                .mark_removed(&cids_of(&payload_json(&inbound)));
-                            self.outbox
-                                .reply(inbound.msg_ref.as_deref(), ReplyStatus::Ok, "{}");
-                        }
-                        "cids_destroyed" => {
-                            let destroyed =
-                                self.components.destroy(&cids_of(&payload_json(&inbound)));
-                            let cids: Vec<u32> = destroyed.iter().map(|cid| cid.0).collect();
-                            let reply = serde_json::json!({ "cids": cids }).to_string();
-                            self.outbox
-                                .reply(inbound.msg_ref.as_deref(), ReplyStatus::Ok, &reply);
-                        }
-                        "allow_upload" | "progress" => {
-                            let response = self.socket.uploads.client_message(&inbound);
-                            let diff = self.rerender(Render::View);
-                            let response = upload::with_diff(response, diff);
-                            self.outbox.reply(
-                                inbound.msg_ref.as_deref(),
-                                ReplyStatus::Ok,
-                                &response,
-                            );
-                        }
-                        _ => {
-                            tracing::warn!(event = %inbound.event, "ignoring an unknown message on a view's channel");
-                            self.outbox
-                                .reply(inbound.msg_ref.as_deref(), ReplyStatus::Ok, "{}");
-                        }
+                    if !self.channel_event(inbound).await {
+                        return ExitReason::Normal;
                     }
                 }
                 Message::User(ViewMessage::Channel(ChannelMessage::Leave { msg_ref })) => {
@@ -499,17 +465,17 @@ impl<V: LiveView> Running<V> {
                         return ExitReason::Normal;
                     }
                 }
+                Message::User(ViewMessage::Upload(message)) => {
+                    if self.socket.uploads.handle(message, ctx) {
+                        self.push_diff();
+                    }
+                }
                 // A linked helper that finished normally is no reason to stop.
                 Message::Exit {
                     reason: ExitReason::Normal,
                     ..
                 } => {}
                 Message::Exit { reason, .. } => return reason,
-                Message::User(ViewMessage::Upload(message)) => {
-                    if self.socket.uploads.handle(message, ctx) {
-                        self.push_diff();
-                    }
-                }
                 Message::Down { pid, .. } => {
                     if self.socket.uploads.channel_down(&pid) {
                         self.push_diff();
@@ -520,6 +486,41 @@ impl<V: LiveView> Running<V> {
                 return ExitReason::Normal;
             }
         }
+    }
+
+    /// Handles a message of the client on the view's channel; returns
+    /// `false` when the view leaves.
+    async fn channel_event(&mut self, inbound: Inbound) -> bool {
+        match inbound.event.as_str() {
+            "event" => return self.event(inbound).await,
+            "live_patch" => self.live_patch(inbound).await,
+            "cids_will_destroy" => {
+                self.components
+                    .mark_removed(&cids_of(&payload_json(&inbound)));
+                self.outbox
+                    .reply(inbound.msg_ref.as_deref(), ReplyStatus::Ok, "{}");
+            }
+            "cids_destroyed" => {
+                let destroyed = self.components.destroy(&cids_of(&payload_json(&inbound)));
+                let cids: Vec<u32> = destroyed.iter().map(|cid| cid.0).collect();
+                let reply = serde_json::json!({ "cids": cids }).to_string();
+                self.outbox
+                    .reply(inbound.msg_ref.as_deref(), ReplyStatus::Ok, &reply);
+            }
+            "allow_upload" | "progress" => {
+                let response = self.socket.uploads.client_message(&inbound);
+                let diff = self.rerender(Render::View);
+                let response = upload::with_diff(response, diff);
+                self.outbox
+                    .reply(inbound.msg_ref.as_deref(), ReplyStatus::Ok, &response);
+            }
+            _ => {
+                tracing::warn!(event = %inbound.event, "ignoring an unknown message on a view's channel");
+                self.outbox
+                    .reply(inbound.msg_ref.as_deref(), ReplyStatus::Ok, "{}");
+            }
+        }
+        true
     }
 
     /// Starts and cancels the background work the last callback asked for.
