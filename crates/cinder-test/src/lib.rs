@@ -383,18 +383,7 @@ pub(crate) async fn join(
                 if let Some(target) = response.get(key) {
                     return Err(Error::MountRedirected {
                         path: path.to_string(),
-                        redirect: Redirect {
-                            kind,
-                            to: target
-                                .get("to")
-                                .and_then(Value::as_str)
-                                .unwrap_or_default()
-                                .to_string(),
-                            flash: target
-                                .get("flash")
-                                .and_then(Value::as_str)
-                                .map(str::to_string),
-                        },
+                        redirect: socket::redirect_of(kind, target),
                     });
                 }
             }

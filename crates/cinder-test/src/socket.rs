@@ -474,7 +474,8 @@ pub(crate) async fn wait(
     }
 }
 
-fn redirect_of(kind: RedirectKind, target: &Value) -> Redirect {
+/// The redirect a reply or push carries: where to, and the signed flash.
+pub(crate) fn redirect_of(kind: RedirectKind, target: &Value) -> Redirect {
     Redirect {
         kind,
         to: target

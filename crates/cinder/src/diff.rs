@@ -70,45 +70,37 @@ impl Diff {
 
 /// The full tree, as the join reply sends it to a client that holds nothing.
 pub fn render(tree: &Rendered) -> Diff {
-    let mut w = Writer::default();
-    w.full_tree(tree);
-    w.finish()
+    Writer::changes(None, tree).finish()
 }
 
 /// The changes that turn `old`, the tree the client holds, into `new`.
 pub fn diff(old: &Rendered, new: &Rendered) -> Diff {
-    if !old.template().same_as(new.template()) {
-        return render(new);
-    }
-    let mut w = Writer::default();
-    w.out.push('{');
-    w.diff_dynamics(old.dynamics(), new.dynamics());
-    w.out.push('}');
-    w.finish()
+    Writer::changes(Some(old), new).finish()
 }
 
 /// The full tree of a stateful component. Components never share statics
 /// through `"p"`: the client merges a component's tree over another
 /// component's (statics reuse, `"s": -cid`), which would mix two `"p"` maps.
 pub(crate) fn render_component(tree: &Rendered) -> String {
-    let mut w = Writer::default();
-    w.full_tree(tree);
-    w.inline_statics()
+    Writer::changes(None, tree).inline_statics()
 }
 
 /// The changes of a component's tree, or of a new component's tree against
 /// the tree of the component whose statics it reuses; `None` when nothing
 /// changed. Like [`render_component`], without `"p"`.
 pub(crate) fn diff_component(old: &Rendered, new: &Rendered) -> Option<String> {
-    if !old.template().same_as(new.template()) {
-        return Some(render_component(new));
-    }
-    let mut w = Writer::default();
-    w.out.push('{');
-    w.diff_dynamics(old.dynamics(), new.dynamics());
-    w.out.push('}');
-    let json = w.inline_statics();
+    let json = Writer::changes(Some(old), new).inline_statics();
     (json != "{}").then_some(json)
+}
+
+/// Puts the keys of the JSON object `extra` into the JSON object `json`.
+pub(crate) fn splice(mut json: String, extra: &str) -> String {
+    json.pop();
+    if json.len() > 1 {
+        json.push(',');
+    }
+    json.push_str(&extra[1..]);
+    json
 }
 
 /// Marks where statics go in the first pass; NUL never occurs in the JSON the
@@ -122,6 +114,22 @@ struct Writer {
 }
 
 impl Writer {
+    /// What turns `old` (nothing, for a first render) into `new`: the whole
+    /// tree when the client holds nothing or another template, else only
+    /// the dynamics that changed.
+    fn changes(old: Option<&Rendered>, new: &Rendered) -> Writer {
+        let mut w = Writer::default();
+        match old {
+            Some(old) if old.template().same_as(new.template()) => {
+                w.out.push('{');
+                w.diff_dynamics(old.dynamics(), new.dynamics());
+                w.out.push('}');
+            }
+            _ => w.full_tree(new),
+        }
+        w
+    }
+
     fn key(&mut self, key: usize) {
         if !matches!(self.out.as_bytes().last(), Some(b'{') | Some(b'[') | None) {
             self.out.push(',');

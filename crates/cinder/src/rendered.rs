@@ -434,6 +434,20 @@ impl Rendered {
         );
     }
 
+    /// The child views placed in the tree, in template order; the tree is
+    /// only read, so no shared entry is copied.
+    pub(crate) fn children(&self) -> Vec<LiveChildRef> {
+        let mut found = Vec::new();
+        for dynamic in &self.dynamics {
+            dynamic.visit(is_live_child, &mut |child| {
+                if let Dynamic::LiveChild(child) = child {
+                    found.push(child.clone());
+                }
+            });
+        }
+        found
+    }
+
     /// Replaces every child view in the tree with what `resolve` returns.
     pub(crate) fn resolve_children(&mut self, resolve: &mut dyn FnMut(&LiveChildRef) -> Dynamic) {
         resolve_all(
@@ -456,6 +470,26 @@ fn is_live_child(dynamic: &Dynamic) -> bool {
 }
 
 impl Dynamic {
+    /// Calls `found` with every dynamic under this one, this one included,
+    /// for which `what` holds.
+    fn visit(&self, what: fn(&Dynamic) -> bool, found: &mut dyn FnMut(&Dynamic)) {
+        if what(self) {
+            found(self);
+            return;
+        }
+        let mut all = |dynamics: &[Dynamic]| {
+            for dynamic in dynamics {
+                dynamic.visit(what, found);
+            }
+        };
+        match self {
+            Dynamic::Nested(tree) => all(&tree.dynamics),
+            Dynamic::List(list) => list.entries().for_each(|entry| all(&entry.dynamics)),
+            Dynamic::Stream(stream) => stream.entries.iter().for_each(|entry| all(entry)),
+            _ => {}
+        }
+    }
+
     fn contains(&self, what: fn(&Dynamic) -> bool) -> bool {
         if what(self) {
             return true;

@@ -120,22 +120,14 @@ async fn assign_async_pushes_the_value_when_it_is_ready() {
 async fn a_panicking_task_becomes_a_failed_value_and_the_view_lives_on() {
     let (_app, mut client, topic, _) = joined().await;
     recv(&mut client).await;
-    send(
-        &mut client,
-        json!(["4", "5", topic, "event", {"type": "click", "event": "explode", "value": {}}]),
-    )
-    .await;
+    click(&mut client, &topic, "explode").await;
     assert_eq!(recv(&mut client).await[4]["response"], json!({}));
     let pushed = recv(&mut client).await;
     assert_eq!(
         pushed,
         json!(["4", null, topic, "diff", {"0": "failed: the work panicked: the query failed"}])
     );
-    send(
-        &mut client,
-        json!(["4", "6", topic, "event", {"type": "click", "event": "endless", "value": {}}]),
-    )
-    .await;
+    click(&mut client, &topic, "endless").await;
     assert_eq!(
         recv(&mut client).await[4]["response"],
         json!({"diff": {"1": "running"}})
@@ -146,17 +138,9 @@ async fn a_panicking_task_becomes_a_failed_value_and_the_view_lives_on() {
 async fn cancelling_stops_the_task_and_reports_it() {
     let (_app, mut client, topic, stopped) = joined().await;
     recv(&mut client).await;
-    send(
-        &mut client,
-        json!(["4", "5", topic, "event", {"type": "click", "event": "endless", "value": {}}]),
-    )
-    .await;
+    click(&mut client, &topic, "endless").await;
     recv(&mut client).await;
-    send(
-        &mut client,
-        json!(["4", "6", topic, "event", {"type": "click", "event": "cancel", "value": {}}]),
-    )
-    .await;
+    click(&mut client, &topic, "cancel").await;
     assert_eq!(recv(&mut client).await[4]["response"], json!({}));
     assert_eq!(
         recv(&mut client).await,
@@ -169,15 +153,20 @@ async fn cancelling_stops_the_task_and_reports_it() {
 async fn the_views_exit_stops_its_tasks() {
     let (_app, mut client, topic, stopped) = joined().await;
     recv(&mut client).await;
-    send(
-        &mut client,
-        json!(["4", "5", topic, "event", {"type": "click", "event": "endless", "value": {}}]),
-    )
-    .await;
+    click(&mut client, &topic, "endless").await;
     recv(&mut client).await;
     assert!(!stopped.0.load(Ordering::SeqCst));
     send(&mut client, json!(["4", "7", topic, "phx_leave", {}])).await;
     wait_for(&stopped).await;
+}
+
+/// Sends a click on the event `name` to the view.
+async fn click(client: &mut common::Client, topic: &str, name: &str) {
+    send(
+        client,
+        json!(["4", "5", topic, "event", {"type": "click", "event": name, "value": {}}]),
+    )
+    .await;
 }
 
 async fn wait_for(stopped: &Stopped) {

@@ -135,14 +135,10 @@ impl<V: LiveView> AsyncRequests<V> {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn is_empty(&self) -> bool {
+    /// Whether no handler asked to start or cancel work.
+    pub(crate) fn is_empty(&self) -> bool {
         let requested = self.lock();
         requested.starts.is_empty() && requested.cancels.is_empty()
-    }
-
-    /// Whether a handler asked to start or cancel work.
-    pub(crate) fn is_pending(&self) -> bool {
-        !self.is_empty()
     }
 }
 
@@ -240,9 +236,6 @@ impl<V: LiveView> AsyncTasks<V> {
         ctx: &Context<ViewMessage<V>>,
         live: &LiveState,
     ) -> bool {
-        if socket.async_requests.is_empty() {
-            return false;
-        }
         let Requested { starts, cancels } = std::mem::replace(
             &mut *socket.async_requests.lock(),
             Requested {

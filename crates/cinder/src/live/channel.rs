@@ -22,7 +22,7 @@ use super::router::{
 };
 use super::upload::{self, UploadService};
 use super::{Event, Leave, LiveView, Outgoing, Params, Patch, Session, Socket, LIVEVIEW_VERSION};
-use crate::diff;
+use crate::diff::{self, splice};
 use crate::rendered::{Cid, Rendered, Template};
 use crate::socket::serializer::{Inbound, Payload, ReplyStatus};
 use crate::socket::{
@@ -526,7 +526,7 @@ impl<V: LiveView> Running<V> {
     /// Starts and cancels the background work the last callback asked for.
     /// Returns whether a cancelled task's callback changed the view.
     async fn act_on_async(&mut self, ctx: &Context<ViewMessage<V>>) -> bool {
-        if !self.socket.async_requests.is_pending() {
+        if self.socket.async_requests.is_empty() {
             return false;
         }
         // Boxed: starting tasks takes a large future, which would otherwise
@@ -663,17 +663,12 @@ impl<V: LiveView> Running<V> {
     /// is this view's, `handle_params`; otherwise the client must navigate.
     async fn live_patch(&mut self, inbound: Inbound) {
         let msg_ref = inbound.msg_ref.as_deref();
-        let url = match &inbound.payload {
-            Payload::Json(json) => serde_json::from_str::<Value>(json.get())
-                .ok()
-                .and_then(|payload| payload.get("url")?.as_str().map(str::to_string)),
-            Payload::Binary(_) => None,
-        };
-        let Some(url) = url else {
+        let payload = payload_json(&inbound);
+        let Some(url) = payload.get("url").and_then(Value::as_str) else {
             self.outbox.reply(msg_ref, ReplyStatus::Ok, "{}");
             return;
         };
-        let (path, query) = path_and_query(&url);
+        let (path, query) = path_and_query(url);
         if path != &*self.route {
             self.outbox
                 .reply(msg_ref, ReplyStatus::Ok, r#"{"link_redirect":true}"#);
@@ -882,16 +877,6 @@ fn with_extras(mut diff: String, extras: Outgoing) -> String {
         diff = without_root_flag(diff);
     }
     splice(diff, &Value::Object(keys).to_string())
-}
-
-/// Both are JSON objects: puts the keys of `extra` into `diff`'s braces.
-fn splice(mut diff: String, extra: &str) -> String {
-    diff.pop();
-    if diff.len() > 1 {
-        diff.push(',');
-    }
-    diff.push_str(&extra[1..]);
-    diff
 }
 
 /// The payload of a message as JSON (`null` for a binary one).

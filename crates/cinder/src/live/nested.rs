@@ -204,16 +204,6 @@ pub(crate) fn bare_layout(_flash: &Flash, view: Rendered) -> Rendered {
     view
 }
 
-/// The children placed in `tree`, in template order.
-fn placements(tree: &mut Rendered) -> Vec<LiveChildRef> {
-    let mut found = Vec::new();
-    tree.resolve_children(&mut |child| {
-        found.push(child.clone());
-        Dynamic::LiveChild(child.clone())
-    });
-    found
-}
-
 /// Replaces each child placed in `tree` with its container, from `html`
 /// by id.
 fn fill(tree: &mut Rendered, html: &HashMap<String, String>) {
@@ -225,7 +215,7 @@ fn fill(tree: &mut Rendered, html: &HashMap<String, String>) {
 /// Renders the dead HTML of every child placed in `tree` into it.
 pub(crate) async fn dead_children(tree: &mut Rendered, live: &Arc<LiveState>, parent_id: &str) {
     let mut html = HashMap::new();
-    for child in placements(tree) {
+    for child in tree.children() {
         let placement = &child.0;
         let container = Box::pin(live.dead_child(
             &placement.id,
@@ -292,7 +282,7 @@ impl Children {
         if !tree.has_children() {
             return;
         }
-        for child in placements(tree) {
+        for child in tree.children() {
             let placement = &child.0;
             self.containers
                 .entry(placement.id.clone())

@@ -503,13 +503,8 @@ fn log_crash(component: &str, callback: &str, message: &str) -> String {
 
 /// Splices `"s": reference` into a component's JSON object.
 fn with_static_ref(json: Option<String>, reference: i64) -> String {
-    let mut json = json.unwrap_or_else(|| "{}".to_string());
-    json.pop();
-    if json.len() > 1 {
-        json.push(',');
-    }
-    json.push_str(&format!("\"s\":{reference}}}"));
-    json
+    let json = json.unwrap_or_else(|| "{}".to_string());
+    diff::splice(json, &format!("{{\"s\":{reference}}}"))
 }
 
 /// Awaits `future`, turning a panic into its message.
