@@ -101,9 +101,14 @@ impl Builder {
                     Some((parts, args)) => {
                         self.html(&format!(" {name}=\"{}", escape(&parts[0], true)));
                         for (arg, part) in args.iter().zip(&parts[1..]) {
-                            self.dynamic(
-                                quote_spanned!(*span=> ::cinder::__private::attr_text(&(#arg))),
-                            );
+                            // `(&&AttrText(..))` picks the integer writer
+                            // when the argument is an integer, `Display`
+                            // otherwise (method lookup tries `&AttrText` first).
+                            self.dynamic(quote_spanned!(*span=> {
+                                #[allow(unused_imports)]
+                                use ::cinder::__private::{AttrDisplay as _, AttrInteger as _};
+                                (&&::cinder::__private::AttrText(&(#arg))).attr_text()
+                            }));
                             self.html(&escape(part, true));
                         }
                         self.html("\"");
@@ -297,26 +302,25 @@ fn for_loop(f: &For) -> Result<TokenStream> {
         None => quote!(#list.next_index_key()),
     };
     let allow = allow_user_style();
+    // An array, not a `Vec`: the entry's shared block is then allocated once.
     let dynamics = quote!({
         #allow
-        let __cinder_dynamics = ::std::vec![#(#dynamics),*];
+        let __cinder_dynamics: [::cinder::Dynamic; _] = [#(#dynamics),*];
         __cinder_dynamics
     });
+    let site = f.site ^ fingerprint(&statics, false);
     let (builder, entry) = match &f.memo {
-        Some(stamp) => {
-            let site = f.site ^ fingerprint(&statics, false);
-            (
-                quote!(::cinder::__private::ListBuilder::memoized(&__CINDER_TEMPLATE, 0, #site)),
-                quote! {
-                    let #memo = ::cinder::__private::memo(&(#stamp));
-                    if !#list.reuse(#key, #memo) {
-                        #list.push_memo(#key, #memo, #dynamics);
-                    }
-                },
-            )
-        }
+        Some(stamp) => (
+            quote!(::cinder::__private::ListBuilder::memoized(&__CINDER_TEMPLATE, 0, #site)),
+            quote! {
+                let #memo = ::cinder::__private::memo(&(#stamp));
+                if !#list.reuse(#key, #memo) {
+                    #list.push_memo(#key, #memo, #dynamics);
+                }
+            },
+        ),
         None => (
-            quote!(::cinder::__private::ListBuilder::new(&__CINDER_TEMPLATE, 0)),
+            quote!(::cinder::__private::ListBuilder::shared(&__CINDER_TEMPLATE, 0, #site)),
             quote!(#list.push(#key, #dynamics);),
         ),
     };

@@ -134,7 +134,9 @@ impl Writer {
         if !matches!(self.out.as_bytes().last(), Some(b'{') | Some(b'[') | None) {
             self.out.push(',');
         }
-        let _ = write!(self.out, "\"{key}\":");
+        self.out.push('"');
+        self.out.push_str(itoa::Buffer::new().format(key));
+        self.out.push_str("\":");
     }
 
     fn named(&mut self, name: &str) {
@@ -283,6 +285,9 @@ impl Writer {
             (Dynamic::Text(a), Dynamic::Text(b)) if a == b => {}
             (Dynamic::Component(a), Dynamic::Component(b)) if a == b => {}
             (Dynamic::Nested(a), Dynamic::Nested(b)) if a.template().same_as(b.template()) => {
+                if a.dynamics() == b.dynamics() {
+                    return;
+                }
                 let mark = self.out.len();
                 self.key(key);
                 let open = self.out.len();
@@ -366,7 +371,9 @@ impl Writer {
     /// Writes entry `i`, which the client holds at index `j`; returns whether
     /// that is a move.
     fn diff_entry(&mut self, i: usize, j: usize, old: &Entry, new: &Entry) -> bool {
-        let unchanged = Arc::ptr_eq(old.shared_dynamics(), new.shared_dynamics());
+        // Comparing first is cheaper than writing the entry's key and
+        // taking it back, which is what most entries of a list would cost.
+        let unchanged = old.same_dynamics(new);
         if i == j {
             if !unchanged {
                 let mark = self.out.len();

@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use crate::escape::{escape_into, is_valid_attr_name, Raw};
-use crate::rendered::{Cid, Comprehension, Dynamic, Rendered};
+use crate::rendered::{Cid, Comprehension, Dynamic, Rendered, Text};
 
 /// A value that can fill a dynamic slot of a template.
 ///
@@ -63,9 +63,7 @@ impl IntoDynamic for &Cid {
 
 impl IntoDynamic for &str {
     fn into_dynamic(self) -> Dynamic {
-        let mut out = String::with_capacity(self.len());
-        escape_into(&mut out, self);
-        Dynamic::Text(out)
+        Dynamic::Text(Text::build(|out| escape_into(out, self)))
     }
 }
 
@@ -116,13 +114,13 @@ impl IntoDynamic for &Cow<'_, str> {
 
 impl<T: AsRef<str>> IntoDynamic for Raw<T> {
     fn into_dynamic(self) -> Dynamic {
-        Dynamic::Text(self.0.as_ref().to_owned())
+        Dynamic::Text(self.0.as_ref().into())
     }
 }
 
 impl<T: AsRef<str>> IntoDynamic for &Raw<T> {
     fn into_dynamic(self) -> Dynamic {
-        Dynamic::Text(self.0.as_ref().to_owned())
+        Dynamic::Text(self.0.as_ref().into())
     }
 }
 
@@ -148,7 +146,7 @@ macro_rules! integer_dynamic {
     ($($t:ty),*) => {$(
         impl IntoDynamic for $t {
             fn into_dynamic(self) -> Dynamic {
-                Dynamic::Text(itoa::Buffer::new().format(self).to_owned())
+                Dynamic::Text(itoa::Buffer::new().format(self).into())
             }
         }
         impl IntoDynamic for &$t {
@@ -178,12 +176,14 @@ macro_rules! display_dynamic {
     ($($t:ty),*) => {$(
         impl IntoDynamic for $t {
             fn into_dynamic(self) -> Dynamic {
-                Dynamic::Text(self.to_string())
+                Dynamic::Text(Text::build(|out| {
+                    let _ = write!(out, "{self}");
+                }))
             }
         }
         impl IntoDynamic for &$t {
             fn into_dynamic(self) -> Dynamic {
-                Dynamic::Text(self.to_string())
+                (*self).into_dynamic()
             }
         }
         impl AttrValue for $t {
@@ -321,16 +321,14 @@ where
     I: IntoIterator,
     I::Item: AttrPair,
 {
-    let mut out = String::new();
-    for pair in attrs {
-        pair.write_pair(&mut out);
-    }
-    Dynamic::Text(out)
+    Dynamic::Text(Text::build(|out| {
+        for pair in attrs {
+            pair.write_pair(out);
+        }
+    }))
 }
 
 /// Renders one dynamic attribute, `name={value}`, to the text of a slot.
 pub fn attr<V: AttrValue>(name: &str, value: V) -> Dynamic {
-    let mut out = String::new();
-    value.write_attr(name, &mut out);
-    Dynamic::Text(out)
+    Dynamic::Text(Text::build(|out| value.write_attr(name, out)))
 }

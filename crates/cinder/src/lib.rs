@@ -107,7 +107,7 @@ pub use diff::Diff;
 pub use dynamic::IntoDynamic;
 pub use escape::Raw;
 pub use js::JS;
-pub use rendered::{Cid, Comprehension, Dynamic, Entry, Key, Rendered, ShapeError, Template};
+pub use rendered::{Cid, Comprehension, Dynamic, Entry, Key, Rendered, ShapeError, Template, Text};
 
 /// What the `html!` macro expands to; not a stable API.
 #[doc(hidden)]
@@ -133,21 +133,44 @@ pub mod __private {
         Key::of(value).0
     }
 
-    /// One argument of a `format!` attribute value, escaped for the
-    /// attribute's double quotes.
-    pub fn attr_text<T: std::fmt::Display + ?Sized>(value: &T) -> Dynamic {
-        use std::fmt::Write as _;
-        /// Escapes what is written through it, straight into the text.
-        struct Escaping<'a>(&'a mut String);
-        impl std::fmt::Write for Escaping<'_> {
-            fn write_str(&mut self, text: &str) -> std::fmt::Result {
-                crate::escape::escape_into(self.0, text);
-                Ok(())
-            }
+    /// One argument of a `format!` attribute value, written escaped for the
+    /// attribute's double quotes by [`AttrInteger`] or [`AttrDisplay`].
+    pub struct AttrText<'a, T: ?Sized>(pub &'a T);
+
+    /// Writes an integer argument with `itoa`: a list of rows formats one
+    /// per row, and digits need no escaping.
+    pub trait AttrInteger {
+        /// The argument's text.
+        fn attr_text(&self) -> Dynamic;
+    }
+
+    impl<T: itoa::Integer + Copy> AttrInteger for &AttrText<'_, T> {
+        fn attr_text(&self) -> Dynamic {
+            Dynamic::Text(itoa::Buffer::new().format(*self.0).into())
         }
-        let mut out = String::new();
-        let _ = write!(Escaping(&mut out), "{value}");
-        Dynamic::Text(out)
+    }
+
+    /// Writes any other argument through `Display`, escaping as it goes.
+    pub trait AttrDisplay {
+        /// The argument's text.
+        fn attr_text(&self) -> Dynamic;
+    }
+
+    impl<T: std::fmt::Display + ?Sized> AttrDisplay for AttrText<'_, T> {
+        fn attr_text(&self) -> Dynamic {
+            use std::fmt::Write as _;
+            /// Escapes what is written through it, straight into the text.
+            struct Escaping<'a>(&'a mut String);
+            impl std::fmt::Write for Escaping<'_> {
+                fn write_str(&mut self, text: &str) -> std::fmt::Result {
+                    crate::escape::escape_into(self.0, text);
+                    Ok(())
+                }
+            }
+            Dynamic::Text(crate::rendered::Text::build(|out| {
+                let _ = write!(Escaping(out), "{}", self.0);
+            }))
+        }
     }
 
     /// Renders a function component.

@@ -144,6 +144,9 @@ pub struct ListBuilder {
     /// render's entries at the same index, not yet copied.
     reused_in_place: usize,
     memo: Option<MemoSite>,
+    /// Whether an entry equal to the previous render's entry at its index
+    /// shares that entry instead (a `for` without a memo stamp).
+    share_equal: bool,
 }
 
 struct MemoSite {
@@ -161,6 +164,18 @@ impl ListBuilder {
             current: Vec::new(),
             reused_in_place: 0,
             memo: None,
+            share_equal: false,
+        }
+    }
+
+    /// A comprehension whose entries are always evaluated, and which keeps
+    /// the previous render's entry at `site` wherever the new one equals
+    /// it: the unchanged entries of a list then cost no allocation, the old
+    /// tree's are not freed, and the diff skips them by pointer.
+    pub fn shared(template: &'static Template, size_hint: usize, site: u64) -> Self {
+        ListBuilder {
+            share_equal: true,
+            ..ListBuilder::memoized(template, size_hint, site)
         }
     }
 
@@ -190,12 +205,40 @@ impl ListBuilder {
     }
 
     /// Adds an evaluated entry.
-    pub fn push(&mut self, key: Key, dynamics: Vec<Dynamic>) {
+    pub fn push<D>(&mut self, key: Key, dynamics: D)
+    where
+        D: Into<Arc<[Dynamic]>> + AsRef<[Dynamic]>,
+    {
+        if self.share_equal && self.reuse_equal(key, dynamics.as_ref()) {
+            return;
+        }
         self.add(Entry::new(key, dynamics));
     }
 
+    /// Adds the previous render's entry at this index if it has `key` and
+    /// `dynamics`; returns whether it did.
+    fn reuse_equal(&mut self, key: Key, dynamics: &[Dynamic]) -> bool {
+        let index = self.len();
+        let Some(previous) = self.memo.as_ref().and_then(|m| m.previous.as_ref()) else {
+            return false;
+        };
+        let Some(old) = previous.get(index) else {
+            return false;
+        };
+        if old.key() != key || old.dynamics() != dynamics {
+            return false;
+        }
+        if self.current.is_empty() {
+            self.count_reused_in_place();
+        } else {
+            let old = old.clone();
+            self.add(old);
+        }
+        true
+    }
+
     /// Adds an evaluated entry with its memo stamp.
-    pub fn push_memo(&mut self, key: Key, memo: u64, dynamics: Vec<Dynamic>) {
+    pub fn push_memo(&mut self, key: Key, memo: u64, dynamics: impl Into<Arc<[Dynamic]>>) {
         self.add(Entry::memoized(key, memo, dynamics.into()));
     }
 
@@ -264,13 +307,21 @@ impl ListBuilder {
         if !same {
             return false;
         }
+        self.count_reused_in_place();
+        true
+    }
+
+    /// Counts one more entry reused at the start of the chunk being built,
+    /// sharing the previous render's chunk once all of it is.
+    fn count_reused_in_place(&mut self) {
         self.reused_in_place += 1;
         if self.reused_in_place == CHUNK {
-            let chunk = Arc::clone(chunk);
+            let chunk = self
+                .previous_chunk()
+                .expect("in-place reuses come from a previous chunk");
             self.chunks.push(chunk);
             self.reused_in_place = 0;
         }
-        true
     }
 
     /// The finished comprehension.
@@ -324,7 +375,7 @@ mod tests {
             let key = Key::of(&id);
             if !builder.reuse(key, *version) {
                 *evaluated += 1;
-                builder.push_memo(key, *version, vec![Dynamic::Text(version.to_string())]);
+                builder.push_memo(key, *version, [Dynamic::Text(version.to_string().into())]);
             }
         }
         builder.finish()

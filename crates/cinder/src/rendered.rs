@@ -2,10 +2,14 @@
 //! dynamics computed by one render.
 
 use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 pub use crate::live::component::LiveComponentRef;
 pub use crate::live::LiveChildRef;
+pub use text::Text;
+
+mod text;
 
 /// The static parts of one template: `N + 1` strings around `N` dynamics.
 ///
@@ -194,7 +198,7 @@ impl Hasher for KeyHasher {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Dynamic {
     /// Already escaped HTML (text, or a whole attribute such as ` class="x"`).
-    Text(String),
+    Text(Text),
     /// A nested template.
     Nested(Rendered),
     /// A `for` comprehension.
@@ -219,7 +223,7 @@ pub enum Dynamic {
 impl Dynamic {
     /// The empty text, what an `if` without `else` renders when false.
     pub fn empty() -> Dynamic {
-        Dynamic::Text(String::new())
+        Dynamic::Text(Text::new())
     }
 }
 
@@ -227,7 +231,9 @@ impl Dynamic {
 #[derive(Clone, Debug)]
 pub struct Rendered {
     template: &'static Template,
-    dynamics: Vec<Dynamic>,
+    /// Boxed rather than a `Vec`: a nested tree is one dynamic slot, and
+    /// every slot is as large as the largest kind.
+    dynamics: Box<[Dynamic]>,
 }
 
 impl PartialEq for Rendered {
@@ -261,7 +267,10 @@ impl Rendered {
         dynamics: Vec<Dynamic>,
     ) -> Result<Rendered, ShapeError> {
         check_shape(template, dynamics.len())?;
-        Ok(Rendered { template, dynamics })
+        Ok(Rendered {
+            template,
+            dynamics: dynamics.into_boxed_slice(),
+        })
     }
 
     /// The template.
@@ -276,7 +285,7 @@ impl Rendered {
 
     /// The dynamics, owned.
     pub fn into_dynamics(self) -> Vec<Dynamic> {
-        self.dynamics
+        self.dynamics.into_vec()
     }
 
     /// Renders the whole tree to HTML, as the dead render sends it.
@@ -402,18 +411,46 @@ impl StreamList {
     }
 }
 
+/// How many component and child view placements exist in the process.
+static PLACEMENTS: AtomicUsize = AtomicUsize::new(0);
+
+/// Held by every component or child view placement while it exists, so a
+/// view can tell without walking its tree that the tree holds none: most
+/// pages place neither, and walking every dynamic of every render to find
+/// out cost more than the rest of a small list's diff.
+#[derive(Debug)]
+pub(crate) struct PlacementCount(());
+
+impl PlacementCount {
+    pub(crate) fn new() -> PlacementCount {
+        PLACEMENTS.fetch_add(1, Ordering::Relaxed);
+        PlacementCount(())
+    }
+}
+
+impl Drop for PlacementCount {
+    fn drop(&mut self) {
+        PLACEMENTS.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Whether any placement exists at all; when none does, no tree holds one.
+fn placements_exist() -> bool {
+    PLACEMENTS.load(Ordering::Relaxed) > 0
+}
+
 impl Rendered {
     /// Whether the tree holds a component its view has not resolved yet.
     pub(crate) fn has_live_components(&self) -> bool {
-        self.contains(is_live_component)
+        placements_exist() && self.contains(is_live_component)
     }
 
     /// Whether the tree holds a child view its view has not resolved yet.
     pub(crate) fn has_children(&self) -> bool {
-        self.contains(is_live_child)
+        placements_exist() && self.contains(is_live_child)
     }
 
-    fn contains(&self, what: fn(&Dynamic) -> bool) -> bool {
+    fn contains(&self, what: impl Fn(&Dynamic) -> bool + Copy) -> bool {
         self.dynamics.iter().any(|dynamic| dynamic.contains(what))
     }
 
@@ -490,7 +527,9 @@ impl Dynamic {
         }
     }
 
-    fn contains(&self, what: fn(&Dynamic) -> bool) -> bool {
+    /// Generic rather than a function pointer: every render of a view asks
+    /// this of every dynamic, so the test should inline to a tag compare.
+    fn contains(&self, what: impl Fn(&Dynamic) -> bool + Copy) -> bool {
         if what(self) {
             return true;
         }
@@ -525,7 +564,7 @@ fn resolve_all(
         match dynamic {
             Dynamic::Nested(tree) => resolve_all(&mut tree.dynamics, what, resolve),
             Dynamic::List(list) => {
-                for chunk in &mut list.chunks {
+                for chunk in list.chunks.iter_mut() {
                     for entry in Arc::make_mut(chunk) {
                         resolve_all(Arc::make_mut(&mut entry.dynamics), what, resolve);
                     }
@@ -552,15 +591,16 @@ pub const CHUNK: usize = 64;
 #[derive(Clone, Debug)]
 pub struct Comprehension {
     template: &'static Template,
-    /// Every chunk holds [`CHUNK`] entries except the last, which is never empty.
-    chunks: Vec<Arc<[Entry]>>,
-    len: usize,
+    /// Every chunk holds [`CHUNK`] entries except the last, which is never
+    /// empty. Boxed, and the length derived from it, to keep a dynamic slot
+    /// small.
+    chunks: Box<[Arc<[Entry]>]>,
 }
 
 impl PartialEq for Comprehension {
     fn eq(&self, other: &Self) -> bool {
         self.template.same_as(other.template)
-            && self.len == other.len
+            && self.len() == other.len()
             && self.entries().eq(other.entries())
     }
 }
@@ -586,24 +626,17 @@ impl Comprehension {
         for entry in &entries {
             check_shape(template, entry.dynamics.len())?;
         }
-        let len = entries.len();
         let chunks = entries.chunks(CHUNK).map(Arc::from).collect();
-        Ok(Comprehension {
-            template,
-            chunks,
-            len,
-        })
+        Ok(Comprehension { template, chunks })
     }
 
     pub(crate) fn from_chunks(
         template: &'static Template,
         chunks: Vec<Arc<[Entry]>>,
     ) -> Comprehension {
-        let len = chunks.iter().map(|c| c.len()).sum();
         Comprehension {
             template,
-            chunks,
-            len,
+            chunks: chunks.into_boxed_slice(),
         }
     }
 
@@ -614,12 +647,15 @@ impl Comprehension {
 
     /// The number of entries.
     pub fn len(&self) -> usize {
-        self.len
+        match self.chunks.split_last() {
+            Some((last, full)) => full.len() * CHUNK + last.len(),
+            None => 0,
+        }
     }
 
     /// Whether there are no entries.
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.chunks.is_empty()
     }
 
     /// The entry at `index`.
@@ -653,7 +689,10 @@ impl PartialEq for Entry {
 
 impl Entry {
     /// An entry with its key and dynamics.
-    pub fn new(key: Key, dynamics: Vec<Dynamic>) -> Entry {
+    ///
+    /// An array of dynamics (what a template's `for` builds) becomes the
+    /// shared block in one allocation; a `Vec` is copied into one.
+    pub fn new(key: Key, dynamics: impl Into<Arc<[Dynamic]>>) -> Entry {
         Entry {
             key,
             memo: None,
@@ -684,10 +723,6 @@ impl Entry {
         &self.dynamics
     }
 
-    pub(crate) fn shared_dynamics(&self) -> &Arc<[Dynamic]> {
-        &self.dynamics
-    }
-
     /// Same dynamics, answered in O(1) when both entries share them.
     pub(crate) fn same_dynamics(&self, other: &Entry) -> bool {
         Arc::ptr_eq(&self.dynamics, &other.dynamics) || self.dynamics == other.dynamics
@@ -700,9 +735,10 @@ mod tests {
 
     #[test]
     fn a_dynamic_stays_small() {
-        // Each dynamic slot of every render has this size: /rows holds 400.
+        // Each dynamic slot of every render has this size: /rows holds 400,
+        // kept from one render to the next.
         assert!(
-            std::mem::size_of::<Dynamic>() <= 48,
+            std::mem::size_of::<Dynamic>() <= 32,
             "{}",
             std::mem::size_of::<Dynamic>()
         );

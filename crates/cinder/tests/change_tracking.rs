@@ -1,11 +1,15 @@
 //! A render's work follows the change, not the page: with 10,000 rows and one
 //! changed, one row's dynamics are evaluated and the diff carries one entry.
 
-use std::cell::Cell;
+mod common;
 
+use std::cell::Cell;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use cinder::live::{Config, Event, LiveRouter, LiveView, MountError, Params, Session, Socket};
 use cinder::memo::RenderCache;
-use cinder::{diff, html, Rendered};
-use serde_json::Value;
+use cinder::{diff, html, Dynamic, Rendered};
+use serde_json::{json, Value};
 
 thread_local! {
     static EVALUATED: Cell<usize> = const { Cell::new(0) };
@@ -153,4 +157,102 @@ fn a_stale_stamp_is_the_only_way_to_reuse_an_entry() {
     state[1].version += 1;
     let fresh = cache.render(|| memoized_table(&state));
     assert!(fresh.to_html().contains("renamed"));
+}
+
+/// The entry at `index` of the comprehension in the tree's first dynamic.
+fn entry(tree: &Rendered, index: usize) -> &[Dynamic] {
+    let [Dynamic::List(list)] = tree.dynamics() else {
+        panic!("a table holding one list");
+    };
+    list.get(index).expect("an entry").dynamics()
+}
+
+#[test]
+fn a_plain_for_keeps_the_previous_entries_that_did_not_change() {
+    let mut state = rows(300);
+    let mut cache = RenderCache::default();
+    let before = cache.render(|| plain_table(&state));
+    touch(&mut state[200]);
+    let after = cache.render(|| plain_table(&state));
+    assert_eq!(evaluated(), 600, "a plain `for` evaluates every row");
+
+    // Unchanged entries are the previous render's, not equal copies.
+    assert!(std::ptr::eq(entry(&before, 0), entry(&after, 0)));
+    assert!(std::ptr::eq(entry(&before, 199), entry(&after, 199)));
+    assert!(!std::ptr::eq(entry(&before, 200), entry(&after, 200)));
+    assert_eq!(entry(&after, 200)[1], Dynamic::Text("changed".into()));
+
+    let change = diff::diff(&before, &after);
+    assert_eq!(
+        change.as_str(),
+        r#"{"0":{"k":{"200":{"1":"changed","2":"1401"},"kc":300}}}"#
+    );
+    assert_eq!(after.to_html(), plain_table(&state).to_html());
+}
+
+static VIEW_ROWS_EVALUATED: AtomicUsize = AtomicUsize::new(0);
+
+/// A view whose list is memoized on each row's version.
+struct Versioned {
+    rows: Vec<Row>,
+}
+
+fn count_view_row(name: &str) -> &str {
+    VIEW_ROWS_EVALUATED.fetch_add(1, Ordering::SeqCst);
+    name
+}
+
+impl LiveView for Versioned {
+    type Info = ();
+
+    async fn mount(_: &Params, _: &Session, _: &mut Socket<Self>) -> Result<Self, MountError> {
+        Ok(Versioned { rows: rows(100) })
+    }
+
+    async fn handle_event(&mut self, event: Event, _: &mut Socket<Self>) {
+        if let Some(i) = event.get("i").and_then(|i| i.parse::<usize>().ok()) {
+            touch(&mut self.rows[i]);
+        }
+    }
+
+    fn render(&self) -> Rendered {
+        html! {
+            <ul>
+                @for row in &self.rows, key = row.id, memo = row.version {
+                    <li>{count_view_row(&row.name)}</li>
+                }
+            </ul>
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_view_reuses_its_memoized_rows_from_one_render_to_the_next() {
+    let router = LiveRouter::new(Config::new([7u8; 32]).unwrap())
+        .live::<Versioned>("/versioned")
+        .into_router();
+    let app = common::serve(router).await;
+    let page = common::get(&app, "/versioned").await;
+    let mut client = common::connect(&app, &page.cookie, &page.csrf, None)
+        .await
+        .unwrap();
+    common::join_at(&mut client, &page, "http://localhost/versioned").await;
+    let after_join = VIEW_ROWS_EVALUATED.load(Ordering::SeqCst);
+
+    let topic = format!("lv:{}", page.id);
+    common::send(
+        &mut client,
+        json!(["4", "5", topic, "event", {"type": "click", "event": "touch", "value": {"i": "7"}}]),
+    )
+    .await;
+    let reply = common::recv(&mut client).await;
+    assert_eq!(
+        VIEW_ROWS_EVALUATED.load(Ordering::SeqCst) - after_join,
+        1,
+        "one row changed, one row evaluated"
+    );
+    assert_eq!(
+        reply[4]["response"]["diff"],
+        json!({"0": {"k": {"7": {"0": "changed"}, "kc": 100}}})
+    );
 }

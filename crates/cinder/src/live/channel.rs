@@ -23,6 +23,7 @@ use super::router::{
 use super::upload::{self, UploadService};
 use super::{Event, Leave, LiveView, Outgoing, Params, Patch, Session, Socket, LIVEVIEW_VERSION};
 use crate::diff::{self, splice};
+use crate::memo::RenderCache;
 use crate::rendered::{Cid, Rendered, Template};
 use crate::socket::serializer::{Inbound, Payload, ReplyStatus};
 use crate::socket::{
@@ -340,6 +341,9 @@ struct Running<V: LiveView> {
     live: Arc<LiveState>,
     outbox: Outbox,
     tree: Rendered,
+    /// The lists of the last render, which the next one shares unchanged
+    /// entries with (and takes memoized ones from).
+    render_cache: RenderCache,
     route: Arc<str>,
     layout: Layout,
     flash_signer: Signer,
@@ -405,6 +409,7 @@ async fn mount_view<V: LiveView>(
         live: start.live,
         outbox,
         tree: Rendered::new(&NOTHING_SENT, Vec::new()),
+        render_cache: RenderCache::default(),
         route: start.route,
         layout: start.layout,
         flash_signer: start.flash_signer,
@@ -751,7 +756,9 @@ impl<V: LiveView> Running<V> {
 
     /// Renders the view in its layout, with the containers of its children.
     fn render_with_children(&mut self) -> Rendered {
-        let mut tree = (self.layout)(self.socket.flash(), self.view.render());
+        let mut tree = self
+            .render_cache
+            .render(|| (self.layout)(self.socket.flash(), self.view.render()));
         self.children
             .resolve(&mut tree, &self.live, &self.container_id);
         if let Some((session, live_session)) = &self.sticky {

@@ -17,7 +17,7 @@ use super::page::{dead_render, DeadStart};
 use super::router::{LiveState, Route, SessionToken, StaticToken};
 use super::{LiveView, Params, Session};
 use crate::escape::escape;
-use crate::rendered::{Dynamic, Rendered, Template};
+use crate::rendered::{Dynamic, PlacementCount, Rendered, Template, Text};
 
 /// Places the live view `V` in a template, as a child of the view rendering
 /// it: `V` mounts with `session` (and no URL parameters) in a process of its
@@ -49,6 +49,7 @@ pub fn live_render<V: LiveView>(id: impl Into<String>, session: Session) -> Dyna
         session,
         route: child_route::<V>(),
         kind: std::any::type_name::<V>(),
+        _count: PlacementCount::new(),
     })))
 }
 
@@ -61,6 +62,7 @@ pub(crate) struct ChildPlacement {
     session: Session,
     route: Route,
     kind: &'static str,
+    _count: PlacementCount,
 }
 
 impl LiveChildRef {
@@ -208,7 +210,10 @@ pub(crate) fn bare_layout(_flash: &Flash, view: Rendered) -> Rendered {
 /// by id.
 fn fill(tree: &mut Rendered, html: &HashMap<String, String>) {
     tree.resolve_children(&mut |child| {
-        Dynamic::Text(html.get(&child.0.id).cloned().unwrap_or_default())
+        Dynamic::Text(
+            html.get(&child.0.id)
+                .map_or_else(Text::new, |h| h.as_str().into()),
+        )
     });
 }
 
@@ -245,7 +250,10 @@ fn with_sticky(tree: Rendered, sticky: &str) -> Rendered {
     let template = AFTER.get_or_init(|| Template::leak(vec![String::new(); 3], false));
     Rendered::new(
         template,
-        vec![Dynamic::Nested(tree), Dynamic::Text(sticky.to_string())],
+        vec![
+            Dynamic::Nested(tree),
+            Dynamic::Text(sticky.to_string().into()),
+        ],
     )
 }
 

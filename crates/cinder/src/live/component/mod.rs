@@ -63,7 +63,7 @@ use axum::http::Extensions;
 use cinder_runtime::Pid;
 
 use super::{Event, Outgoing};
-use crate::rendered::{Cid, Dynamic, Rendered};
+use crate::rendered::{Cid, Dynamic, PlacementCount, Rendered};
 use crate::{html, IntoDynamic};
 
 /// A stateful component: its own state, events and renders, inside a view.
@@ -126,6 +126,7 @@ pub fn live_component<C: LiveComponent>(id: impl Into<String>, props: C::Props) 
         type_name: std::any::type_name::<C>(),
         id: id.into(),
         props: Mutex::new(Some(Box::new(Props::<C>(props)))),
+        _count: PlacementCount::new(),
     })))
 }
 
@@ -140,6 +141,7 @@ struct Placement {
     id: String,
     /// Taken by the view the first time it resolves the placement.
     props: Mutex<Option<Box<dyn ErasedProps>>>,
+    _count: PlacementCount,
 }
 
 impl LiveComponentRef {

@@ -1,0 +1,230 @@
+//! The text of one dynamic slot, kept inline when it is short.
+
+use std::cell::RefCell;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::ops::Deref;
+
+/// The longest text kept inside a [`Text`] rather than in a heap block.
+const INLINE: usize = 22;
+
+/// Escaped HTML filling one dynamic slot: text, or a whole attribute such
+/// as ` class="x"`.
+///
+/// Most slots of a render are short (a number, a word, one attribute), and
+/// a list of rows holds hundreds of them, each kept until the next render
+/// so the diff can compare. Text of up to 22 bytes therefore lives inside
+/// the slot itself, with no heap block of its own; longer text is one boxed
+/// `str`. Either way it reads as a `&str`.
+///
+/// ```
+/// use cinder::rendered::Text;
+///
+/// let short = Text::from("42");
+/// assert_eq!(short, "42");
+/// assert_eq!(short.len(), 2);
+/// let long = Text::from(" class=\"button button-primary\"".to_string());
+/// assert!(long.starts_with(" class="));
+/// ```
+#[derive(Clone, Default)]
+pub struct Text(Repr);
+
+#[derive(Clone)]
+enum Repr {
+    /// Unused bytes are zero, so two inline texts compare as arrays.
+    Inline { len: u8, bytes: [u8; INLINE] },
+    /// Only text longer than `INLINE`: every text has one representation.
+    Heap(Box<str>),
+}
+
+impl Default for Repr {
+    fn default() -> Self {
+        Repr::Inline {
+            len: 0,
+            bytes: [0; INLINE],
+        }
+    }
+}
+
+impl Text {
+    /// The empty text.
+    pub const fn new() -> Text {
+        Text(Repr::Inline {
+            len: 0,
+            bytes: [0; INLINE],
+        })
+    }
+
+    /// The text as a string slice.
+    pub fn as_str(&self) -> &str {
+        match &self.0 {
+            Repr::Inline { len, bytes } => std::str::from_utf8(&bytes[..usize::from(*len)])
+                .expect("inline text is copied whole from a `str`"),
+            Repr::Heap(text) => text,
+        }
+    }
+
+    /// Builds a text by writing it into a scratch buffer, so text that fits
+    /// inline costs no allocation and longer text exactly one.
+    pub(crate) fn build(write: impl FnOnce(&mut String)) -> Text {
+        thread_local! {
+            static SCRATCH: RefCell<String> = const { RefCell::new(String::new()) };
+        }
+        SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+            Ok(mut buffer) => {
+                buffer.clear();
+                write(&mut buffer);
+                let text = Text::from(buffer.as_str());
+                if buffer.capacity() > SCRATCH_KEPT {
+                    *buffer = String::new();
+                }
+                text
+            }
+            // A writer that renders a template itself (a `Display` built on
+            // `html!`) finds the scratch buffer taken.
+            Err(_) => {
+                let mut buffer = String::new();
+                write(&mut buffer);
+                Text::from(buffer)
+            }
+        })
+    }
+}
+
+/// The scratch buffer [`Text::build`] keeps between calls; a larger one,
+/// grown by a long text, is given back.
+const SCRATCH_KEPT: usize = 4096;
+
+impl Deref for Text {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<str> for Text {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl From<&str> for Text {
+    fn from(text: &str) -> Text {
+        if text.len() <= INLINE {
+            let mut bytes = [0; INLINE];
+            bytes[..text.len()].copy_from_slice(text.as_bytes());
+            Text(Repr::Inline {
+                len: text.len() as u8,
+                bytes,
+            })
+        } else {
+            Text(Repr::Heap(text.into()))
+        }
+    }
+}
+
+impl From<String> for Text {
+    fn from(text: String) -> Text {
+        if text.len() <= INLINE {
+            Text::from(text.as_str())
+        } else {
+            Text(Repr::Heap(text.into_boxed_str()))
+        }
+    }
+}
+
+impl From<Text> for String {
+    fn from(text: Text) -> String {
+        match text.0 {
+            Repr::Heap(text) => text.into(),
+            inline => Text(inline).as_str().to_owned(),
+        }
+    }
+}
+
+impl PartialEq for Text {
+    fn eq(&self, other: &Text) -> bool {
+        match (&self.0, &other.0) {
+            (Repr::Inline { len: a, bytes: x }, Repr::Inline { len: b, bytes: y }) => {
+                a == b && x == y
+            }
+            (Repr::Heap(a), Repr::Heap(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Text {}
+
+impl PartialEq<str> for Text {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for Text {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl PartialEq<String> for Text {
+    fn eq(&self, other: &String) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl Hash for Text {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl fmt::Debug for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_text_is_three_words() {
+        assert_eq!(std::mem::size_of::<Text>(), 24);
+    }
+
+    #[test]
+    fn every_length_round_trips_and_compares() {
+        let source = "0123456789abcdefghijklmnopqrstuvwxyzé";
+        for end in (0..=source.len()).filter(|&end| source.is_char_boundary(end)) {
+            let piece = &source[..end];
+            let text = Text::from(piece);
+            assert_eq!(text.as_str(), piece);
+            assert_eq!(text, Text::from(piece.to_string()));
+            assert_eq!(String::from(text.clone()), piece);
+            assert_ne!(text, Text::from(format!("{piece}!")));
+        }
+    }
+
+    #[test]
+    fn built_text_matches_written_text() {
+        let short = Text::build(|out| out.push_str("<b>"));
+        assert_eq!(short, "<b>");
+        let long = Text::build(|out| out.push_str(&"x".repeat(5000)));
+        assert_eq!(long.len(), 5000);
+        let nested = Text::build(|out| {
+            let inner = Text::build(|inner| inner.push_str("inner"));
+            out.push_str(&inner);
+        });
+        assert_eq!(nested, "inner");
+    }
+}
