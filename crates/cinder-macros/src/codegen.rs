@@ -296,6 +296,10 @@ fn for_loop(f: &For) -> Result<TokenStream> {
     let list = syn::Ident::new("__cinder_list", Span::mixed_site());
     let key = syn::Ident::new("__cinder_key", Span::mixed_site());
     let memo = syn::Ident::new("__cinder_memo", Span::mixed_site());
+    let entries = syn::Ident::new("__cinder_entries", Span::mixed_site());
+    // Sizes the list's storage, so a list of known length is built without
+    // growing.
+    let hint = syn::Ident::new("__cinder_hint", Span::mixed_site());
     let (pattern, iter) = (&f.pattern, &f.iter);
     let key_expr = match &f.key {
         Some(k) => quote!(::cinder::__private::key(&(#k))),
@@ -311,7 +315,7 @@ fn for_loop(f: &For) -> Result<TokenStream> {
     let site = f.site ^ fingerprint(&statics, false);
     let (builder, entry) = match &f.memo {
         Some(stamp) => (
-            quote!(::cinder::__private::ListBuilder::memoized(&__CINDER_TEMPLATE, 0, #site)),
+            quote!(::cinder::__private::ListBuilder::memoized(&__CINDER_TEMPLATE, #hint, #site)),
             quote! {
                 let #memo = ::cinder::__private::memo(&(#stamp));
                 if !#list.reuse(#key, #memo) {
@@ -320,14 +324,16 @@ fn for_loop(f: &For) -> Result<TokenStream> {
             },
         ),
         None => (
-            quote!(::cinder::__private::ListBuilder::shared(&__CINDER_TEMPLATE, 0, #site)),
+            quote!(::cinder::__private::ListBuilder::shared(&__CINDER_TEMPLATE, #hint, #site)),
             quote!(#list.push(#key, #dynamics);),
         ),
     };
     Ok(quote! {{
         #template
+        let #entries = ::core::iter::IntoIterator::into_iter(#iter);
+        let #hint = ::core::iter::Iterator::size_hint(&#entries).0;
         let mut #list = #builder;
-        for #pattern in #iter {
+        for #pattern in #entries {
             let #key = #key_expr;
             #entry
         }

@@ -32,7 +32,7 @@ use std::sync::Arc;
 
 use crate::escape::json_string;
 use crate::rendered::{
-    Comprehension, Dynamic, Entry, Key, Rendered, StreamInsert, StreamList, Template, CHUNK,
+    Comprehension, Dynamic, EntryRef, Key, Rendered, StreamInsert, StreamList, Template, CHUNK,
 };
 
 /// One diff, as the JSON text sent to the client.
@@ -268,7 +268,7 @@ impl Writer {
         let _ = write!(self.out, "{}}}}}", list.len());
     }
 
-    fn full_entry(&mut self, entry: &Entry) {
+    fn full_entry(&mut self, entry: EntryRef<'_>) {
         self.out.push('{');
         self.full_dynamics(entry.dynamics());
         self.out.push('}');
@@ -338,13 +338,14 @@ impl Writer {
         let open = self.out.len() - 1;
         let mut finder = OldEntries::new(old);
         let mut moved = false;
+        let width = new.width();
         for (c, chunk) in new.chunks().iter().enumerate() {
             if old.chunks().get(c).is_some_and(|o| Arc::ptr_eq(o, chunk)) {
                 // A chunk shared with the old tree holds the same entries at
                 // the same indices: nothing in it changed.
                 continue;
             }
-            for (offset, entry) in chunk.iter().enumerate() {
+            for (offset, entry) in chunk.entries(width).enumerate() {
                 let i = c * CHUNK + offset;
                 match finder.find(i, entry.key()) {
                     Some((j, old_entry)) => moved |= self.diff_entry(i, j, old_entry, entry),
@@ -370,10 +371,10 @@ impl Writer {
 
     /// Writes entry `i`, which the client holds at index `j`; returns whether
     /// that is a move.
-    fn diff_entry(&mut self, i: usize, j: usize, old: &Entry, new: &Entry) -> bool {
+    fn diff_entry(&mut self, i: usize, j: usize, old: EntryRef<'_>, new: EntryRef<'_>) -> bool {
         // Comparing first is cheaper than writing the entry's key and
         // taking it back, which is what most entries of a list would cost.
-        let unchanged = old.same_dynamics(new);
+        let unchanged = old.same_dynamics(&new);
         if i == j {
             if !unchanged {
                 let mark = self.out.len();
@@ -440,7 +441,7 @@ impl<'a> OldEntries<'a> {
         OldEntries { old, by_key: None }
     }
 
-    fn find(&mut self, i: usize, key: Key) -> Option<(usize, &'a Entry)> {
+    fn find(&mut self, i: usize, key: Key) -> Option<(usize, EntryRef<'a>)> {
         let old = self.old;
         if let Some(entry) = old.get(i).filter(|e| e.key() == key) {
             return Some((i, entry));

@@ -107,7 +107,9 @@ pub use diff::Diff;
 pub use dynamic::IntoDynamic;
 pub use escape::Raw;
 pub use js::JS;
-pub use rendered::{Cid, Comprehension, Dynamic, Entry, Key, Rendered, ShapeError, Template, Text};
+pub use rendered::{
+    Cid, Comprehension, Dynamic, Entry, EntryRef, Key, Rendered, ShapeError, Template, Text,
+};
 
 /// What the `html!` macro expands to; not a stable API.
 #[doc(hidden)]

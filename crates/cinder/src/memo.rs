@@ -25,7 +25,9 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::rendered::{Comprehension, Dynamic, Entry, Key, Template, CHUNK};
+use crate::rendered::{
+    Chunk, ChunkBuilder, Comprehension, Dynamic, EntryRef, Key, Template, CHUNK,
+};
 
 /// Keeps what one render's memoized `for`s produced, for the next render.
 ///
@@ -133,19 +135,24 @@ fn record(site: u64, list: &Comprehension) {
 /// Entries reused at the index they had before are not copied at once: the
 /// builder only counts them, and when a whole chunk turns out to be reused
 /// in place it shares the previous render's chunk. So an unchanged run of
-/// entries costs a key and stamp comparison each and nothing else.
+/// entries costs a key and stamp comparison each (or, without a stamp, a
+/// comparison of the entry's dynamics) and nothing else.
 #[doc(hidden)]
 pub struct ListBuilder {
     template: &'static Template,
-    chunks: Vec<Arc<[Entry]>>,
+    chunks: Vec<Arc<Chunk>>,
     /// Entries of the chunk being built, after any pending reuses.
-    current: Vec<Entry>,
+    current: ChunkBuilder,
     /// Entries at the start of the chunk being built that equal the previous
     /// render's entries at the same index, not yet copied.
     reused_in_place: usize,
+    /// Entries the loop is expected to produce, to size chunks.
+    size_hint: usize,
     memo: Option<MemoSite>,
+    /// Whether entries carry memo stamps (a `for` with `memo =`).
+    stamped: bool,
     /// Whether an entry equal to the previous render's entry at its index
-    /// shares that entry instead (a `for` without a memo stamp).
+    /// counts as a reuse of it (a `for` without a memo stamp).
     share_equal: bool,
 }
 
@@ -161,21 +168,12 @@ impl ListBuilder {
         ListBuilder {
             template,
             chunks: Vec::with_capacity(size_hint.div_ceil(CHUNK)),
-            current: Vec::new(),
+            current: ChunkBuilder::new(template.dynamic_count(), size_hint.min(CHUNK), false),
             reused_in_place: 0,
+            size_hint,
             memo: None,
+            stamped: false,
             share_equal: false,
-        }
-    }
-
-    /// A comprehension whose entries are always evaluated, and which keeps
-    /// the previous render's entry at `site` wherever the new one equals
-    /// it: the unchanged entries of a list then cost no allocation, the old
-    /// tree's are not freed, and the diff skips them by pointer.
-    pub fn shared(template: &'static Template, size_hint: usize, site: u64) -> Self {
-        ListBuilder {
-            share_equal: true,
-            ..ListBuilder::memoized(template, size_hint, site)
         }
     }
 
@@ -185,13 +183,34 @@ impl ListBuilder {
         let hint = previous
             .as_ref()
             .map_or(size_hint, |p| p.len().max(size_hint));
+        let mut builder = ListBuilder::new(template, hint);
+        builder.current = ChunkBuilder::new(template.dynamic_count(), hint.min(CHUNK), true);
         ListBuilder {
             memo: Some(MemoSite {
                 site,
                 previous,
                 by_key: None,
             }),
-            ..ListBuilder::new(template, hint)
+            stamped: true,
+            ..builder
+        }
+    }
+
+    /// A comprehension whose entries are always evaluated, and which keeps
+    /// the previous render's chunks at `site` wherever the new entries
+    /// equal them: an unchanged list then costs no allocation, the old
+    /// tree's chunks are not freed, and the diff skips them by pointer.
+    pub fn shared(template: &'static Template, size_hint: usize, site: u64) -> Self {
+        let mut builder = ListBuilder::memoized(template, size_hint, site);
+        builder.current = ChunkBuilder::new(
+            template.dynamic_count(),
+            builder.size_hint.min(CHUNK),
+            false,
+        );
+        ListBuilder {
+            stamped: false,
+            share_equal: true,
+            ..builder
         }
     }
 
@@ -207,48 +226,33 @@ impl ListBuilder {
     /// Adds an evaluated entry.
     pub fn push<D>(&mut self, key: Key, dynamics: D)
     where
-        D: Into<Arc<[Dynamic]>> + AsRef<[Dynamic]>,
+        D: IntoIterator<Item = Dynamic> + AsRef<[Dynamic]>,
     {
         if self.share_equal && self.reuse_equal(key, dynamics.as_ref()) {
             return;
         }
-        self.add(Entry::new(key, dynamics));
-    }
-
-    /// Adds the previous render's entry at this index if it has `key` and
-    /// `dynamics`; returns whether it did.
-    fn reuse_equal(&mut self, key: Key, dynamics: &[Dynamic]) -> bool {
-        let index = self.len();
-        let Some(previous) = self.memo.as_ref().and_then(|m| m.previous.as_ref()) else {
-            return false;
-        };
-        let Some(old) = previous.get(index) else {
-            return false;
-        };
-        if old.key() != key || old.dynamics() != dynamics {
-            return false;
-        }
-        if self.current.is_empty() {
-            self.count_reused_in_place();
-        } else {
-            let old = old.clone();
-            self.add(old);
-        }
-        true
+        self.add(key, None, dynamics);
     }
 
     /// Adds an evaluated entry with its memo stamp.
-    pub fn push_memo(&mut self, key: Key, memo: u64, dynamics: impl Into<Arc<[Dynamic]>>) {
-        self.add(Entry::memoized(key, memo, dynamics.into()));
+    pub fn push_memo(&mut self, key: Key, memo: u64, dynamics: impl IntoIterator<Item = Dynamic>) {
+        self.add(key, Some(memo), dynamics);
     }
 
-    fn add(&mut self, entry: Entry) {
+    fn add(&mut self, key: Key, memo: Option<u64>, dynamics: impl IntoIterator<Item = Dynamic>) {
         self.copy_reused();
-        self.current.push(entry);
+        self.current.push(key, memo, dynamics);
         if self.current.len() == CHUNK {
-            let chunk = std::mem::take(&mut self.current);
-            self.chunks.push(chunk.into());
+            self.seal();
         }
+    }
+
+    /// Ends the chunk being built and starts the next one.
+    fn seal(&mut self) {
+        let left = self.size_hint.saturating_sub(self.len()).min(CHUNK);
+        let next = ChunkBuilder::new(self.template.dynamic_count(), left, self.stamped);
+        let chunk = std::mem::replace(&mut self.current, next);
+        self.chunks.push(Arc::new(chunk.finish()));
     }
 
     /// Copies the pending in-place reuses into the chunk being built.
@@ -259,13 +263,16 @@ impl ListBuilder {
         let chunk = self
             .previous_chunk()
             .expect("in-place reuses come from a previous chunk");
-        self.current
-            .extend_from_slice(&chunk[..self.reused_in_place]);
+        let width = self.template.dynamic_count();
+        for entry in chunk.entries(width).take(self.reused_in_place) {
+            self.current
+                .push(entry.key(), entry.memo(), entry.dynamics().iter().cloned());
+        }
         self.reused_in_place = 0;
     }
 
     /// The previous render's chunk at the position of the chunk being built.
-    fn previous_chunk(&self) -> Option<Arc<[Entry]>> {
+    fn previous_chunk(&self) -> Option<Arc<Chunk>> {
         let previous = self.memo.as_ref()?.previous.as_ref()?;
         previous.chunks().get(self.chunks.len()).cloned()
     }
@@ -286,29 +293,44 @@ impl ListBuilder {
         if old.memo() != Some(memo) {
             return false;
         }
-        let reused = old.clone();
-        self.add(reused);
+        let dynamics = old.dynamics().to_vec();
+        self.add(key, Some(memo), dynamics);
         true
     }
 
     fn reuse_in_place(&mut self, key: Key, memo: u64) -> bool {
-        if !self.current.is_empty() {
-            return false;
-        }
-        let Some(previous) = self.memo.as_ref().and_then(|m| m.previous.as_ref()) else {
-            return false;
-        };
-        let Some(chunk) = previous.chunks().get(self.chunks.len()) else {
-            return false;
-        };
-        let same = chunk
-            .get(self.reused_in_place)
+        let same = self
+            .previous_in_place()
             .is_some_and(|old| old.key() == key && old.memo() == Some(memo));
-        if !same {
-            return false;
+        if same {
+            self.count_reused_in_place();
         }
-        self.count_reused_in_place();
-        true
+        same
+    }
+
+    /// Counts the previous render's entry at this index as reused if it has
+    /// `key` and `dynamics` and nothing new precedes it in its chunk;
+    /// returns whether it did. Elsewhere the new entry is kept: it is equal,
+    /// and already made.
+    fn reuse_equal(&mut self, key: Key, dynamics: &[Dynamic]) -> bool {
+        let same = self
+            .previous_in_place()
+            .is_some_and(|old| old.key() == key && old.dynamics() == dynamics);
+        if same {
+            self.count_reused_in_place();
+        }
+        same
+    }
+
+    /// The previous render's entry at this index, while the chunk being
+    /// built holds nothing new.
+    fn previous_in_place(&self) -> Option<EntryRef<'_>> {
+        if !self.current.is_empty() {
+            return None;
+        }
+        let previous = self.memo.as_ref()?.previous.as_ref()?;
+        let chunk = previous.chunks().get(self.chunks.len())?;
+        chunk.entry(self.reused_in_place, self.template.dynamic_count())
     }
 
     /// Counts one more entry reused at the start of the chunk being built,
@@ -336,8 +358,7 @@ impl ListBuilder {
             }
         }
         if !self.current.is_empty() {
-            let last = std::mem::take(&mut self.current);
-            self.chunks.push(last.into());
+            self.seal();
         }
         let list = Comprehension::from_chunks(self.template, self.chunks);
         if let Some(site) = &self.memo {
@@ -348,10 +369,10 @@ impl ListBuilder {
 }
 
 impl MemoSite {
-    fn find(&mut self, index: usize, key: Key) -> Option<&Entry> {
+    fn find(&mut self, index: usize, key: Key) -> Option<EntryRef<'_>> {
         let previous = self.previous.as_ref()?;
-        if previous.get(index).is_some_and(|e| e.key() == key) {
-            return previous.get(index);
+        if let Some(entry) = previous.get(index).filter(|e| e.key() == key) {
+            return Some(entry);
         }
         let by_key = self.by_key.get_or_insert_with(|| {
             let mut map = HashMap::with_capacity(previous.len());

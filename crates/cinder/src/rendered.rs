@@ -335,7 +335,7 @@ fn write_dynamic(dynamic: &Dynamic, out: &mut String, component: &mut dyn FnMut(
         Dynamic::Nested(tree) => tree.write_html_with(out, component),
         Dynamic::List(list) => {
             for entry in list.entries() {
-                write_parts(list.template.statics, &entry.dynamics, out, component);
+                write_parts(list.template.statics, entry.dynamics, out, component);
             }
         }
         Dynamic::Component(cid) => component(*cid, out),
@@ -521,7 +521,7 @@ impl Dynamic {
         };
         match self {
             Dynamic::Nested(tree) => all(&tree.dynamics),
-            Dynamic::List(list) => list.entries().for_each(|entry| all(&entry.dynamics)),
+            Dynamic::List(list) => list.chunks.iter().for_each(|chunk| all(&chunk.dynamics)),
             Dynamic::Stream(stream) => stream.entries.iter().for_each(|entry| all(entry)),
             _ => {}
         }
@@ -536,8 +536,9 @@ impl Dynamic {
         match self {
             Dynamic::Nested(tree) => tree.contains(what),
             Dynamic::List(list) => list
-                .entries()
-                .any(|entry| entry.dynamics.iter().any(|d| d.contains(what))),
+                .chunks
+                .iter()
+                .any(|chunk| chunk.dynamics.iter().any(|d| d.contains(what))),
             Dynamic::Stream(stream) => stream
                 .entries
                 .iter()
@@ -565,8 +566,8 @@ fn resolve_all(
             Dynamic::Nested(tree) => resolve_all(&mut tree.dynamics, what, resolve),
             Dynamic::List(list) => {
                 for chunk in list.chunks.iter_mut() {
-                    for entry in Arc::make_mut(chunk) {
-                        resolve_all(Arc::make_mut(&mut entry.dynamics), what, resolve);
+                    if chunk.dynamics.iter().any(|d| d.contains(what)) {
+                        resolve_all(&mut Arc::make_mut(chunk).dynamics, what, resolve);
                     }
                 }
             }
@@ -587,14 +588,14 @@ fn resolve_all(
 /// entry, and the diff skips a shared chunk with one pointer comparison.
 pub const CHUNK: usize = 64;
 
-/// The result of a `for`: one template and, per entry, its dynamics.
+/// The result of a `for`: one template and, per entry, its key and dynamics.
 #[derive(Clone, Debug)]
 pub struct Comprehension {
     template: &'static Template,
     /// Every chunk holds [`CHUNK`] entries except the last, which is never
     /// empty. Boxed, and the length derived from it, to keep a dynamic slot
     /// small.
-    chunks: Box<[Arc<[Entry]>]>,
+    chunks: Box<[Arc<Chunk>]>,
 }
 
 impl PartialEq for Comprehension {
@@ -619,6 +620,18 @@ impl Comprehension {
     }
 
     /// A comprehension over `entries`, or why an entry does not fit `template`.
+    ///
+    /// ```
+    /// use cinder::{Comprehension, Dynamic, Entry, Key, Template};
+    ///
+    /// let item = Template::leak(vec!["<li>".into(), "</li>".into()], true);
+    /// let list = Comprehension::try_new(
+    ///     item,
+    ///     vec![Entry::new(Key(1), vec![Dynamic::Text("a".into())])],
+    /// )
+    /// .unwrap();
+    /// assert_eq!(list.get(0).unwrap().dynamics(), [Dynamic::Text("a".into())]);
+    /// ```
     pub fn try_new(
         template: &'static Template,
         entries: Vec<Entry>,
@@ -626,14 +639,23 @@ impl Comprehension {
         for entry in &entries {
             check_shape(template, entry.dynamics.len())?;
         }
-        let chunks = entries.chunks(CHUNK).map(Arc::from).collect();
-        Ok(Comprehension { template, chunks })
+        let width = template.dynamic_count();
+        let mut left = entries.len();
+        let mut entries = entries.into_iter();
+        let mut chunks = Vec::with_capacity(left.div_ceil(CHUNK));
+        while left > 0 {
+            let size = left.min(CHUNK);
+            let mut chunk = ChunkBuilder::new(width, size, false);
+            for entry in entries.by_ref().take(size) {
+                chunk.push(entry.key, None, entry.dynamics);
+            }
+            chunks.push(Arc::new(chunk.finish()));
+            left -= size;
+        }
+        Ok(Comprehension::from_chunks(template, chunks))
     }
 
-    pub(crate) fn from_chunks(
-        template: &'static Template,
-        chunks: Vec<Arc<[Entry]>>,
-    ) -> Comprehension {
+    pub(crate) fn from_chunks(template: &'static Template, chunks: Vec<Arc<Chunk>>) -> Self {
         Comprehension {
             template,
             chunks: chunks.into_boxed_slice(),
@@ -659,55 +681,142 @@ impl Comprehension {
     }
 
     /// The entry at `index`.
-    pub fn get(&self, index: usize) -> Option<&Entry> {
-        self.chunks.get(index / CHUNK)?.get(index % CHUNK)
+    pub fn get(&self, index: usize) -> Option<EntryRef<'_>> {
+        self.chunks
+            .get(index / CHUNK)?
+            .entry(index % CHUNK, self.width())
     }
 
     /// The entries, in order.
-    pub fn entries(&self) -> impl Iterator<Item = &Entry> {
-        self.chunks.iter().flat_map(|chunk| chunk.iter())
+    pub fn entries(&self) -> impl Iterator<Item = EntryRef<'_>> {
+        let width = self.width();
+        self.chunks
+            .iter()
+            .flat_map(move |chunk| chunk.entries(width))
     }
 
-    pub(crate) fn chunks(&self) -> &[Arc<[Entry]>] {
+    /// How many dynamics each entry has.
+    pub(crate) fn width(&self) -> usize {
+        self.template.dynamic_count()
+    }
+
+    pub(crate) fn chunks(&self) -> &[Arc<Chunk>] {
         &self.chunks
     }
 }
 
-/// One entry of a comprehension.
+/// Up to [`CHUNK`] consecutive entries of a comprehension, their dynamics
+/// stored one entry after another: a row costs its dynamics and its key,
+/// with no allocation of its own.
 #[derive(Clone, Debug)]
-pub struct Entry {
-    key: Key,
-    memo: Option<u64>,
-    dynamics: Arc<[Dynamic]>,
+pub(crate) struct Chunk {
+    keys: Box<[Key]>,
+    /// One stamp per entry when the `for` has a memo stamp.
+    memos: Option<Box<[u64]>>,
+    dynamics: Box<[Dynamic]>,
 }
 
-impl PartialEq for Entry {
+impl Chunk {
+    /// The number of entries.
+    pub(crate) fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Entry `index`, for entries of `width` dynamics.
+    pub(crate) fn entry(&self, index: usize, width: usize) -> Option<EntryRef<'_>> {
+        let key = *self.keys.get(index)?;
+        Some(EntryRef {
+            key,
+            memo: self.memos.as_ref().map(|memos| memos[index]),
+            dynamics: &self.dynamics[index * width..(index + 1) * width],
+        })
+    }
+
+    /// The entries, for entries of `width` dynamics.
+    pub(crate) fn entries(&self, width: usize) -> impl Iterator<Item = EntryRef<'_>> {
+        (0..self.len()).filter_map(move |index| self.entry(index, width))
+    }
+}
+
+/// Builds one [`Chunk`] entry by entry.
+pub(crate) struct ChunkBuilder {
+    keys: Vec<Key>,
+    memos: Option<Vec<u64>>,
+    dynamics: Vec<Dynamic>,
+}
+
+impl ChunkBuilder {
+    /// Room for `entries` entries of `width` dynamics; `memoized` when each
+    /// entry carries a memo stamp.
+    pub(crate) fn new(width: usize, entries: usize, memoized: bool) -> ChunkBuilder {
+        ChunkBuilder {
+            keys: Vec::with_capacity(entries),
+            memos: memoized.then(|| Vec::with_capacity(entries)),
+            dynamics: Vec::with_capacity(entries * width),
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// Adds an entry; its dynamics are moved in.
+    pub(crate) fn push(
+        &mut self,
+        key: Key,
+        memo: Option<u64>,
+        dynamics: impl IntoIterator<Item = Dynamic>,
+    ) {
+        self.keys.push(key);
+        if let Some(memos) = &mut self.memos {
+            memos.push(memo.unwrap_or_default());
+        }
+        self.dynamics.extend(dynamics);
+    }
+
+    pub(crate) fn finish(self) -> Chunk {
+        Chunk {
+            keys: self.keys.into_boxed_slice(),
+            memos: self.memos.map(Vec::into_boxed_slice),
+            dynamics: self.dynamics.into_boxed_slice(),
+        }
+    }
+}
+
+/// One entry of a comprehension being built by hand: its key and dynamics
+/// (see [`Comprehension::new`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Entry {
+    key: Key,
+    dynamics: Vec<Dynamic>,
+}
+
+impl Entry {
+    /// An entry with its key and dynamics.
+    pub fn new(key: Key, dynamics: Vec<Dynamic>) -> Entry {
+        Entry { key, dynamics }
+    }
+}
+
+/// One entry of a [`Comprehension`], as read from it.
+#[derive(Clone, Copy, Debug)]
+pub struct EntryRef<'a> {
+    key: Key,
+    memo: Option<u64>,
+    dynamics: &'a [Dynamic],
+}
+
+impl PartialEq for EntryRef<'_> {
     fn eq(&self, other: &Self) -> bool {
         self.key == other.key && self.same_dynamics(other)
     }
 }
 
-impl Entry {
-    /// An entry with its key and dynamics.
-    ///
-    /// An array of dynamics (what a template's `for` builds) becomes the
-    /// shared block in one allocation; a `Vec` is copied into one.
-    pub fn new(key: Key, dynamics: impl Into<Arc<[Dynamic]>>) -> Entry {
-        Entry {
-            key,
-            memo: None,
-            dynamics: dynamics.into(),
-        }
-    }
-
-    pub(crate) fn memoized(key: Key, memo: u64, dynamics: Arc<[Dynamic]>) -> Entry {
-        Entry {
-            key,
-            memo: Some(memo),
-            dynamics,
-        }
-    }
-
+impl<'a> EntryRef<'a> {
     /// The entry's key.
     pub fn key(&self) -> Key {
         self.key
@@ -719,13 +828,14 @@ impl Entry {
     }
 
     /// The entry's dynamics.
-    pub fn dynamics(&self) -> &[Dynamic] {
-        &self.dynamics
+    pub fn dynamics(&self) -> &'a [Dynamic] {
+        self.dynamics
     }
 
-    /// Same dynamics, answered in O(1) when both entries share them.
-    pub(crate) fn same_dynamics(&self, other: &Entry) -> bool {
-        Arc::ptr_eq(&self.dynamics, &other.dynamics) || self.dynamics == other.dynamics
+    /// Same dynamics, answered at once when both are the same entry of a
+    /// shared chunk.
+    pub(crate) fn same_dynamics(&self, other: &EntryRef<'_>) -> bool {
+        std::ptr::eq(self.dynamics, other.dynamics) || self.dynamics == other.dynamics
     }
 }
 
