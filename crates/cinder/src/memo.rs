@@ -165,35 +165,12 @@ struct MemoSite {
 impl ListBuilder {
     /// A comprehension whose entries are always evaluated.
     pub fn new(template: &'static Template, size_hint: usize) -> Self {
-        ListBuilder {
-            template,
-            chunks: Vec::with_capacity(size_hint.div_ceil(CHUNK)),
-            current: ChunkBuilder::new(template.dynamic_count(), size_hint.min(CHUNK), false),
-            reused_in_place: 0,
-            size_hint,
-            memo: None,
-            stamped: false,
-            share_equal: false,
-        }
+        ListBuilder::with(template, size_hint, None, false)
     }
 
     /// A comprehension that may reuse the previous render's entries at `site`.
     pub fn memoized(template: &'static Template, size_hint: usize, site: u64) -> Self {
-        let previous = take_previous(site).filter(|p| p.template().same_as(template));
-        let hint = previous
-            .as_ref()
-            .map_or(size_hint, |p| p.len().max(size_hint));
-        let mut builder = ListBuilder::new(template, hint);
-        builder.current = ChunkBuilder::new(template.dynamic_count(), hint.min(CHUNK), true);
-        ListBuilder {
-            memo: Some(MemoSite {
-                site,
-                previous,
-                by_key: None,
-            }),
-            stamped: true,
-            ..builder
-        }
+        ListBuilder::with(template, size_hint, Some(site), true)
     }
 
     /// A comprehension whose entries are always evaluated, and which keeps
@@ -201,16 +178,39 @@ impl ListBuilder {
     /// equal them: an unchanged list then costs no allocation, the old
     /// tree's chunks are not freed, and the diff skips them by pointer.
     pub fn shared(template: &'static Template, size_hint: usize, site: u64) -> Self {
-        let mut builder = ListBuilder::memoized(template, size_hint, site);
-        builder.current = ChunkBuilder::new(
-            template.dynamic_count(),
-            builder.size_hint.min(CHUNK),
-            false,
-        );
         ListBuilder {
-            stamped: false,
             share_equal: true,
-            ..builder
+            ..ListBuilder::with(template, size_hint, Some(site), false)
+        }
+    }
+
+    /// A builder at `site` (if any), its entries stamped or not. Its first
+    /// chunk takes memory only once an entry is not a reuse.
+    fn with(
+        template: &'static Template,
+        size_hint: usize,
+        site: Option<u64>,
+        stamped: bool,
+    ) -> Self {
+        let memo = site.map(|site| MemoSite {
+            site,
+            previous: take_previous(site).filter(|p| p.template().same_as(template)),
+            by_key: None,
+        });
+        let previous_len = memo
+            .as_ref()
+            .and_then(|m| m.previous.as_ref())
+            .map_or(0, Comprehension::len);
+        let size_hint = size_hint.max(previous_len);
+        ListBuilder {
+            template,
+            chunks: Vec::with_capacity(size_hint.div_ceil(CHUNK)),
+            current: ChunkBuilder::new(template.dynamic_count(), 0, stamped),
+            reused_in_place: 0,
+            size_hint,
+            memo,
+            stamped,
+            share_equal: false,
         }
     }
 
@@ -240,6 +240,12 @@ impl ListBuilder {
     }
 
     fn add(&mut self, key: Key, memo: Option<u64>, dynamics: impl IntoIterator<Item = Dynamic>) {
+        if self.current.is_empty() {
+            // Room for the rest of this chunk, taken only now: a chunk
+            // reused whole never needs it.
+            let room = self.size_hint.saturating_sub(self.chunks.len() * CHUNK);
+            self.current.reserve(room.clamp(1, CHUNK));
+        }
         self.copy_reused();
         self.current.push(key, memo, dynamics);
         if self.current.len() == CHUNK {
@@ -249,8 +255,7 @@ impl ListBuilder {
 
     /// Ends the chunk being built and starts the next one.
     fn seal(&mut self) {
-        let left = self.size_hint.saturating_sub(self.len()).min(CHUNK);
-        let next = ChunkBuilder::new(self.template.dynamic_count(), left, self.stamped);
+        let next = ChunkBuilder::new(self.template.dynamic_count(), 0, self.stamped);
         let chunk = std::mem::replace(&mut self.current, next);
         self.chunks.push(Arc::new(chunk.finish()));
     }

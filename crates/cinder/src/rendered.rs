@@ -740,6 +740,7 @@ impl Chunk {
 
 /// Builds one [`Chunk`] entry by entry.
 pub(crate) struct ChunkBuilder {
+    width: usize,
     keys: Vec<Key>,
     memos: Option<Vec<u64>>,
     dynamics: Vec<Dynamic>,
@@ -750,6 +751,7 @@ impl ChunkBuilder {
     /// entry carries a memo stamp.
     pub(crate) fn new(width: usize, entries: usize, memoized: bool) -> ChunkBuilder {
         ChunkBuilder {
+            width,
             keys: Vec::with_capacity(entries),
             memos: memoized.then(|| Vec::with_capacity(entries)),
             dynamics: Vec::with_capacity(entries * width),
@@ -762,6 +764,15 @@ impl ChunkBuilder {
 
     pub(crate) fn is_empty(&self) -> bool {
         self.keys.is_empty()
+    }
+
+    /// Makes room for `entries` more entries.
+    pub(crate) fn reserve(&mut self, entries: usize) {
+        self.keys.reserve_exact(entries);
+        if let Some(memos) = &mut self.memos {
+            memos.reserve_exact(entries);
+        }
+        self.dynamics.reserve_exact(entries * self.width);
     }
 
     /// Adds an entry; its dynamics are moved in.

@@ -7,11 +7,11 @@ mod common;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
 use cinder::socket::serializer::{Payload, ReplyStatus};
+use cinder::socket::websocket::WebSocketUpgrade;
 use cinder::socket::{
     serve, ChannelMessage, ChannelRouter, JoinFuture, JoinRefused, JoinRequest, Joined, Outbox,
     SocketConfig,
@@ -353,5 +353,255 @@ async fn binary_chunks_reach_the_channel() {
     assert_eq!(
         recv(&mut client).await,
         json!(["1", "2", "echo:up", "phx_reply", {"status": "ok", "response": {"bytes": 5}}])
+    );
+}
+
+/// A WebSocket client written frame by frame, to send what a well-behaved
+/// client library never would.
+mod raw {
+    use std::net::SocketAddr;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+
+    pub const TEXT: u8 = 0x1;
+    pub const CONTINUATION: u8 = 0x0;
+    pub const CLOSE: u8 = 0x8;
+    pub const PING: u8 = 0x9;
+    pub const PONG: u8 = 0xA;
+
+    /// Sends the handshake; returns the connection and the response head.
+    pub async fn handshake(address: SocketAddr, extra: &str) -> (TcpStream, String) {
+        let mut stream = TcpStream::connect(address).await.unwrap();
+        let request =
+            format!("GET /live/websocket?vsn=2.0.0 HTTP/1.1\r\nHost: {address}\r\n{extra}\r\n");
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut head = Vec::new();
+        while !head.ends_with(b"\r\n\r\n") {
+            let mut byte = [0];
+            if stream.read(&mut byte).await.unwrap() == 0 {
+                break;
+            }
+            head.push(byte[0]);
+        }
+        (stream, String::from_utf8(head).unwrap())
+    }
+
+    pub const UPGRADE: &str = "Connection: Upgrade\r\nUpgrade: websocket\r\n\
+        Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
+
+    pub async fn connect(address: SocketAddr) -> TcpStream {
+        let (stream, head) = handshake(address, UPGRADE).await;
+        assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+        stream
+    }
+
+    /// A client frame: masked, as RFC 6455 requires.
+    pub fn frame(fin: bool, opcode: u8, payload: &[u8]) -> Vec<u8> {
+        let mask = [0x0f, 0xa1, 0x5c, 0x33];
+        let mut bytes = vec![u8::from(fin) << 7 | opcode];
+        match payload.len() {
+            len @ 0..=125 => bytes.push(0x80 | len as u8),
+            len @ 126..=0xFFFF => {
+                bytes.push(0x80 | 126);
+                bytes.extend_from_slice(&(len as u16).to_be_bytes());
+            }
+            len => {
+                bytes.push(0x80 | 127);
+                bytes.extend_from_slice(&(len as u64).to_be_bytes());
+            }
+        }
+        bytes.extend_from_slice(&mask);
+        bytes.extend(payload.iter().zip(mask.iter().cycle()).map(|(b, m)| b ^ m));
+        bytes
+    }
+
+    /// Reads one server frame: its opcode and payload.
+    pub async fn read_frame(stream: &mut TcpStream) -> (u8, Vec<u8>) {
+        let mut head = [0; 2];
+        stream.read_exact(&mut head).await.unwrap();
+        assert_eq!(head[1] & 0x80, 0, "server frames are not masked");
+        let len = match head[1] & 0x7F {
+            126 => usize::from(stream.read_u16().await.unwrap()),
+            127 => stream.read_u64().await.unwrap() as usize,
+            len => usize::from(len),
+        };
+        let mut payload = vec![0; len];
+        stream.read_exact(&mut payload).await.unwrap();
+        (head[0] & 0x0F, payload)
+    }
+
+    /// Reads the close frame the server ends with: its code and reason.
+    pub async fn read_close(stream: &mut TcpStream) -> (u16, String) {
+        let (opcode, payload) = read_frame(stream).await;
+        assert_eq!(opcode, CLOSE, "{}", String::from_utf8_lossy(&payload));
+        let code = u16::from_be_bytes([payload[0], payload[1]]);
+        (code, String::from_utf8(payload[2..].to_vec()).unwrap())
+    }
+
+    pub async fn send(stream: &mut TcpStream, bytes: &[u8]) {
+        stream.write_all(bytes).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn the_handshake_answers_with_the_accept_key_of_rfc_6455() {
+    let server = server(SocketConfig::default()).await;
+    let (_stream, head) = raw::handshake(server.address, raw::UPGRADE).await;
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    let head = head.to_ascii_lowercase();
+    assert!(
+        head.contains("sec-websocket-accept: s3pplmbitxaq9kygzzhzrbk+xoo="),
+        "{head}"
+    );
+}
+
+#[tokio::test]
+async fn a_request_that_is_not_a_handshake_is_told_what_is_missing() {
+    let server = server(SocketConfig::default()).await;
+    let (mut stream, head) = raw::handshake(server.address, "").await;
+    assert!(head.starts_with("HTTP/1.1 400"), "{head}");
+    let mut body = vec![0; 512];
+    let n = tokio::io::AsyncReadExt::read(&mut stream, &mut body)
+        .await
+        .unwrap();
+    let body = String::from_utf8_lossy(&body[..n]);
+    assert!(body.contains("`Upgrade: websocket`"), "{body}");
+
+    let old_version = raw::UPGRADE.replace("Version: 13", "Version: 8");
+    let (_stream, head) = raw::handshake(server.address, &old_version).await;
+    assert!(head.starts_with("HTTP/1.1 426"), "{head}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("sec-websocket-version: 13"),
+        "{head}"
+    );
+}
+
+#[tokio::test]
+async fn fragments_and_frames_split_across_reads_arrive_whole() {
+    let server = server(SocketConfig::default()).await;
+    let mut stream = raw::connect(server.address).await;
+    let join = br#"["1","1","echo:f","phx_join",{"params":{"long":"#;
+    let rest = format!(r#""{}"}}}}]"#, "x".repeat(150));
+    let mut bytes = raw::frame(false, raw::TEXT, &join[..10]);
+    bytes.extend(raw::frame(false, raw::CONTINUATION, &join[10..]));
+    // A ping between fragments is answered and does not break the message.
+    bytes.extend(raw::frame(true, raw::PING, b"between"));
+    bytes.extend(raw::frame(true, raw::CONTINUATION, rest.as_bytes()));
+    // Written a few bytes at a time, so frames and headers straddle reads.
+    for piece in bytes.chunks(7) {
+        raw::send(&mut stream, piece).await;
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    assert_eq!(
+        raw::read_frame(&mut stream).await,
+        (raw::PONG, b"between".to_vec())
+    );
+    let (opcode, reply) = raw::read_frame(&mut stream).await;
+    assert_eq!(opcode, raw::TEXT);
+    let reply: Value = serde_json::from_slice(&reply).unwrap();
+    assert_eq!(reply[4]["status"], "ok");
+    assert_eq!(
+        reply[4]["response"]["payload"]["params"]["long"]
+            .as_str()
+            .unwrap()
+            .len(),
+        150
+    );
+}
+
+#[tokio::test]
+async fn several_frames_in_one_write_are_each_answered() {
+    let server = server(SocketConfig::default()).await;
+    let mut stream = raw::connect(server.address).await;
+    let mut bytes = Vec::new();
+    for n in 1..=3 {
+        let heartbeat = format!(r#"[null,"{n}","phoenix","heartbeat",{{}}]"#);
+        bytes.extend(raw::frame(true, raw::TEXT, heartbeat.as_bytes()));
+    }
+    raw::send(&mut stream, &bytes).await;
+    for n in 1..=3 {
+        let (_, reply) = raw::read_frame(&mut stream).await;
+        let reply: Value = serde_json::from_slice(&reply).unwrap();
+        assert_eq!(reply[1], n.to_string());
+    }
+}
+
+/// Sends `bytes` on a fresh connection and returns the close the server
+/// answers with; a bystander connection goes on working meanwhile.
+async fn closed_for(config: SocketConfig, bytes: &[u8]) -> (u16, String) {
+    let server = server(config).await;
+    let mut bystander = connect(&server).await;
+    join(&mut bystander, "echo:b", "1").await;
+    let mut offender = raw::connect(server.address).await;
+    raw::send(&mut offender, bytes).await;
+    let close = tokio::time::timeout(PATIENCE, raw::read_close(&mut offender))
+        .await
+        .expect("the server closes the offending connection");
+    send(&mut bystander, json!(["1", "2", "echo:b", "ping", {}])).await;
+    assert_eq!(recv(&mut bystander).await[4]["status"], "ok");
+    close
+}
+
+#[tokio::test]
+async fn an_unmasked_frame_is_a_protocol_error() {
+    let mut unmasked = raw::frame(true, raw::TEXT, b"[]");
+    unmasked[1] &= 0x7F;
+    unmasked.drain(2..6);
+    let (code, reason) = closed_for(SocketConfig::default(), &unmasked).await;
+    assert_eq!(code, 1002);
+    assert!(reason.contains("must be masked"), "{reason}");
+}
+
+#[tokio::test]
+async fn a_message_over_the_limit_is_refused_before_it_is_read() {
+    let config = SocketConfig {
+        max_message_bytes: 1000,
+        ..SocketConfig::default()
+    };
+    // Only the header: the server refuses on the announced length.
+    let header = &raw::frame(true, raw::TEXT, &[b' '; 5000])[..8];
+    let (code, reason) = closed_for(config.clone(), header).await;
+    assert_eq!(code, 1009);
+    assert!(reason.contains("the limit is 1000 bytes"), "{reason}");
+
+    // Fragments that add up to more than the limit.
+    let mut fragments = raw::frame(false, raw::TEXT, &[b' '; 600]);
+    fragments.extend(raw::frame(true, raw::CONTINUATION, &[b' '; 600]));
+    assert_eq!(closed_for(config, &fragments).await.0, 1009);
+}
+
+#[tokio::test]
+async fn text_that_is_not_utf8_is_refused() {
+    let frame = raw::frame(true, raw::TEXT, &[b'[', 0xff, 0xfe, b']']);
+    let (code, reason) = closed_for(SocketConfig::default(), &frame).await;
+    assert_eq!(code, 1007);
+    assert!(reason.contains("UTF-8"), "{reason}");
+}
+
+#[tokio::test]
+async fn a_continuation_with_nothing_to_continue_is_refused() {
+    let frame = raw::frame(true, raw::CONTINUATION, b"[]");
+    assert_eq!(closed_for(SocketConfig::default(), &frame).await.0, 1002);
+}
+
+#[tokio::test]
+async fn a_client_close_is_echoed_and_ends_the_channels() {
+    let server = server(SocketConfig::default()).await;
+    let mut stream = raw::connect(server.address).await;
+    let join = br#"["1","1","echo:c","phx_join",{}]"#;
+    raw::send(&mut stream, &raw::frame(true, raw::TEXT, join)).await;
+    raw::read_frame(&mut stream).await;
+    let mut going_away = 1001u16.to_be_bytes().to_vec();
+    going_away.extend_from_slice(b"bye");
+    raw::send(&mut stream, &raw::frame(true, raw::CLOSE, &going_away)).await;
+    assert_eq!(raw::read_close(&mut stream).await.0, 1001);
+    let channel = server.router.started.lock().unwrap()[0].clone();
+    assert_eq!(
+        tokio::time::timeout(PATIENCE, channel.exited())
+            .await
+            .unwrap(),
+        ExitReason::shutdown_with("closed")
     );
 }

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{RawQuery, State};
 use axum::http::{header, Extensions, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -30,6 +29,7 @@ use super::page::{
 use super::upload::UploadService;
 use super::{LiveView, MountError, Params, Session};
 use crate::csrf::CsrfSecret;
+use crate::socket::websocket::WebSocketUpgrade;
 use crate::socket::{serve, JoinFuture, JoinRequest, SocketConfig};
 use crate::token::Signer;
 
@@ -664,11 +664,6 @@ async fn websocket(
             .into_response();
     }
     let connect = Arc::new(connection(&state, &headers, query.as_deref()));
-    let socket = &state.config.socket;
-    let upgrade = upgrade
-        .max_message_size(socket.max_message_bytes)
-        .max_frame_size(socket.max_message_bytes)
-        .read_buffer_size(socket.read_buffer_bytes);
     upgrade.on_upgrade(move |ws| async move {
         let sockets = match state.sockets().await {
             Ok(sockets) => sockets.clone(),

@@ -22,7 +22,8 @@
 //!
 //! ```no_run
 //! use std::sync::Arc;
-//! use axum::{extract::ws::WebSocketUpgrade, response::Response, routing::get, Router};
+//! use axum::{response::Response, routing::get, Router};
+//! use cinder::socket::websocket::WebSocketUpgrade;
 //! use cinder::socket::{serve, ChannelRouter, JoinFuture, JoinRefused, JoinRequest, SocketConfig};
 //!
 //! struct NoChannels;
@@ -46,15 +47,14 @@
 //! ```
 
 pub mod serializer;
+pub mod websocket;
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket};
 use cinder_runtime::{Context, ExitReason, Message, Pid, Recipient};
-use futures_util::SinkExt;
 use serde_json::value::RawValue;
 use tokio::time::Instant;
 
@@ -62,6 +62,7 @@ use serializer::{
     decode_binary, decode_text, encode, encode_push, encode_reply, FrameError, Inbound, Payload,
     ReplyStatus,
 };
+use websocket::{Incoming, WebSocket, WebSocketError};
 
 /// The topic of the socket's own messages (heartbeats).
 const PHOENIX_TOPIC: &str = "phoenix";
@@ -77,13 +78,8 @@ pub struct SocketConfig {
     /// sends a heartbeat every 30 s.
     pub idle_timeout: Duration,
     /// The largest message a client may send; a larger one closes its
-    /// connection. Upload chunks are 64 KiB by default.
+    /// connection (close code 1009). Upload chunks are 64 KiB by default.
     pub max_message_bytes: usize,
-    /// How much each connection reads from the network at once (default
-    /// 1 KiB). Client frames are small, and this buffer is held (and cleared
-    /// before every read) for as long as the connection lives, so it is kept
-    /// small; a larger frame (an upload chunk) grows it as needed.
-    pub read_buffer_bytes: usize,
 }
 
 impl Default for SocketConfig {
@@ -92,7 +88,6 @@ impl Default for SocketConfig {
             max_channels: 100,
             idle_timeout: Duration::from_secs(60),
             max_message_bytes: 1024 * 1024,
-            read_buffer_bytes: 1024,
         }
     }
 }
@@ -242,6 +237,7 @@ struct Socket<R: ChannelRouter> {
 enum Stop {
     Closed,
     BadFrame(FrameError),
+    BadWebSocket(WebSocketError),
     Idle,
     Exit(ExitReason),
 }
@@ -260,10 +256,10 @@ pub fn serve<R: ChannelRouter>(
 ) -> impl Future<Output = ExitReason> + Send {
     // An `async` block rather than an `async fn`: a block uses what it
     // captures in place, where a function's future would hold each argument
-    // twice (the WebSocket alone is a few hundred bytes) for the
-    // connection's whole life.
+    // twice for the connection's whole life.
     async move {
         ctx.trap_exit(true);
+        ws.set_max_message_bytes(config.max_message_bytes);
         let mut socket = Socket {
             me: ctx.pid(),
             router,
@@ -274,14 +270,22 @@ pub fn serve<R: ChannelRouter>(
         };
         // The exit reason reaches every linked channel; `{shutdown, closed}` ends them.
         match socket.run(&mut ctx, &mut ws).await {
-            Stop::Closed => ExitReason::shutdown_with("closed"),
+            Stop::Closed => {
+                ws.close(1000, "").await;
+                ExitReason::shutdown_with("closed")
+            }
             Stop::Idle => {
-                close(&mut ws, 1000, "no heartbeat").await;
+                ws.close(1000, "no heartbeat").await;
                 ExitReason::shutdown_with("closed")
             }
             Stop::BadFrame(error) => {
                 tracing::warn!(%error, "closing a connection that sent a malformed frame");
-                close(&mut ws, POLICY_VIOLATION, &error.to_string()).await;
+                ws.close(POLICY_VIOLATION, &error.to_string()).await;
+                ExitReason::shutdown_with("closed")
+            }
+            Stop::BadWebSocket(error) => {
+                tracing::warn!(%error, "closing a connection that broke the WebSocket protocol");
+                ws.close(error.close_code(), &error.to_string()).await;
                 ExitReason::shutdown_with("closed")
             }
             Stop::Exit(reason) => reason,
@@ -289,25 +293,16 @@ pub fn serve<R: ChannelRouter>(
     }
 }
 
-async fn close(ws: &mut WebSocket, code: u16, reason: &str) {
-    // A close reason is limited to 123 bytes.
-    let reason: String = reason.chars().take(100).collect();
-    let _ = ws
-        .send(WsMessage::Close(Some(CloseFrame {
-            code,
-            reason: reason.into(),
-        })))
-        .await;
-}
-
 /// The most frames written from the mailbox before the socket flushes them
 /// and looks at the network again.
 const WRITE_BATCH: usize = 64;
 
-/// What to do after a message from the mailbox.
-enum Next {
-    Continue,
-    Stop(Stop),
+/// Decodes a client message where it lies in the read buffer.
+fn decode(message: Incoming<'_>) -> Result<Inbound, FrameError> {
+    match message {
+        Incoming::Text(text) => decode_text(text),
+        Incoming::Binary(bytes) => decode_binary(bytes),
+    }
 }
 
 impl<R: ChannelRouter> Socket<R> {
@@ -320,32 +315,34 @@ impl<R: ChannelRouter> Socket<R> {
         tokio::pin!(idle);
         loop {
             tokio::select! {
-                frame = ws.recv() => {
+                frame = ws.recv(decode) => {
                     last_heard = Instant::now();
                     let inbound = match frame {
-                        Some(Ok(WsMessage::Text(text))) => decode_text(&text),
-                        Some(Ok(WsMessage::Binary(bytes))) => decode_binary(&bytes),
-                        Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => continue,
-                        Some(Ok(WsMessage::Close(_))) | Some(Err(_)) | None => return Stop::Closed,
+                        Ok(Some(inbound)) => inbound,
+                        Ok(None) | Err(WebSocketError::Io(_)) => return Stop::Closed,
+                        Err(error) => return Stop::BadWebSocket(error),
                     };
                     match inbound {
                         Ok(inbound) => self.handle(inbound, ctx).await,
                         Err(error) => return Stop::BadFrame(error),
                     }
-                    if !self.write_own_frames(ws).await || ws.flush().await.is_err() {
+                    self.write_own_frames(ws);
+                    if ws.flush().await.is_err() {
                         return Stop::Closed;
                     }
                 }
                 message = ctx.recv() => {
                     // Every frame already waiting goes out with this one,
                     // in one write.
-                    let mut next = self.on_message(message, ws).await;
+                    let mut stop = self.on_message(message, ws);
                     for _ in 1..WRITE_BATCH {
-                        let Next::Continue = next else { break };
+                        if stop.is_some() {
+                            break;
+                        }
                         let Some(message) = ctx.try_recv() else { break };
-                        next = self.on_message(message, ws).await;
+                        stop = self.on_message(message, ws);
                     }
-                    if let Next::Stop(stop) = next {
+                    if let Some(stop) = stop {
                         return stop;
                     }
                     if ws.flush().await.is_err() {
@@ -363,42 +360,32 @@ impl<R: ChannelRouter> Socket<R> {
         }
     }
 
-    /// Queues a frame from a channel for writing, or handles a signal.
-    async fn on_message(&mut self, message: Message<SocketMessage>, ws: &mut WebSocket) -> Next {
-        let written = match message {
-            Message::User(SocketMessage::Text(frame)) => {
-                ws.feed(WsMessage::Text(frame.into())).await.is_ok()
-            }
-            Message::User(SocketMessage::Binary(frame)) => {
-                ws.feed(WsMessage::Binary(frame.into())).await.is_ok()
-            }
+    /// Queues a frame from a channel for writing, or handles a signal;
+    /// `Some` when the socket must stop.
+    fn on_message(&mut self, message: Message<SocketMessage>, ws: &mut WebSocket) -> Option<Stop> {
+        match message {
+            Message::User(SocketMessage::Text(frame)) => ws.feed_text(&frame),
+            Message::User(SocketMessage::Binary(frame)) => ws.feed_binary(&frame),
             Message::Exit {
                 from: Some(pid),
                 reason,
             } if self.channel_of(&pid).is_some() => {
                 self.remove_channel(&pid, &reason);
-                self.write_own_frames(ws).await
+                self.write_own_frames(ws);
             }
             // An exit signal from anyone else (the socket's supervisor
             // shutting down) ends the socket.
-            Message::Exit { reason, .. } => return Next::Stop(Stop::Exit(reason)),
-            Message::Down { .. } => true,
-        };
-        if written {
-            Next::Continue
-        } else {
-            Next::Stop(Stop::Closed)
+            Message::Exit { reason, .. } => return Some(Stop::Exit(reason)),
+            Message::Down { .. } => {}
         }
+        None
     }
 
-    /// Queues the socket's own frames for writing; false if the connection is gone.
-    async fn write_own_frames(&mut self, ws: &mut WebSocket) -> bool {
+    /// Queues the socket's own frames for writing.
+    fn write_own_frames(&mut self, ws: &mut WebSocket) {
         for frame in self.own_frames.drain(..) {
-            if ws.feed(WsMessage::Text(frame.into())).await.is_err() {
-                return false;
-            }
+            ws.feed_text(&frame);
         }
-        true
     }
 
     async fn handle(&mut self, inbound: Inbound, ctx: &Context<SocketMessage>) {
