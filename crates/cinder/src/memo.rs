@@ -205,7 +205,7 @@ impl ListBuilder {
         ListBuilder {
             template,
             chunks: Vec::with_capacity(size_hint.div_ceil(CHUNK)),
-            current: ChunkBuilder::new(template.dynamic_count(), 0, stamped),
+            current: ChunkBuilder::new(template.dynamic_count(), stamped),
             reused_in_place: 0,
             size_hint,
             memo,
@@ -255,7 +255,7 @@ impl ListBuilder {
 
     /// Ends the chunk being built and starts the next one.
     fn seal(&mut self) {
-        let next = ChunkBuilder::new(self.template.dynamic_count(), 0, self.stamped);
+        let next = ChunkBuilder::new(self.template.dynamic_count(), self.stamped);
         let chunk = std::mem::replace(&mut self.current, next);
         self.chunks.push(Arc::new(chunk.finish()));
     }
@@ -351,8 +351,13 @@ impl ListBuilder {
         }
     }
 
+    /// The finished comprehension, as the dynamic slot of its `for`.
+    pub fn finish(self) -> Dynamic {
+        Dynamic::List(self.into_comprehension())
+    }
+
     /// The finished comprehension.
-    pub fn finish(mut self) -> Dynamic {
+    pub(crate) fn into_comprehension(mut self) -> Comprehension {
         if self.reused_in_place > 0 {
             match self.previous_chunk() {
                 Some(chunk) if chunk.len() == self.reused_in_place => {
@@ -369,7 +374,7 @@ impl ListBuilder {
         if let Some(site) = &self.memo {
             record(site.site, &list);
         }
-        Dynamic::List(list)
+        list
     }
 }
 

@@ -639,20 +639,11 @@ impl Comprehension {
         for entry in &entries {
             check_shape(template, entry.dynamics.len())?;
         }
-        let width = template.dynamic_count();
-        let mut left = entries.len();
-        let mut entries = entries.into_iter();
-        let mut chunks = Vec::with_capacity(left.div_ceil(CHUNK));
-        while left > 0 {
-            let size = left.min(CHUNK);
-            let mut chunk = ChunkBuilder::new(width, size, false);
-            for entry in entries.by_ref().take(size) {
-                chunk.push(entry.key, None, entry.dynamics);
-            }
-            chunks.push(Arc::new(chunk.finish()));
-            left -= size;
+        let mut list = crate::memo::ListBuilder::new(template, entries.len());
+        for entry in entries {
+            list.push(entry.key, entry.dynamics);
         }
-        Ok(Comprehension::from_chunks(template, chunks))
+        Ok(list.into_comprehension())
     }
 
     pub(crate) fn from_chunks(template: &'static Template, chunks: Vec<Arc<Chunk>>) -> Self {
@@ -747,14 +738,15 @@ pub(crate) struct ChunkBuilder {
 }
 
 impl ChunkBuilder {
-    /// Room for `entries` entries of `width` dynamics; `memoized` when each
-    /// entry carries a memo stamp.
-    pub(crate) fn new(width: usize, entries: usize, memoized: bool) -> ChunkBuilder {
+    /// An empty chunk of entries of `width` dynamics, taking no memory
+    /// until [`reserve`](ChunkBuilder::reserve); `memoized` when each entry
+    /// carries a memo stamp.
+    pub(crate) fn new(width: usize, memoized: bool) -> ChunkBuilder {
         ChunkBuilder {
             width,
-            keys: Vec::with_capacity(entries),
-            memos: memoized.then(|| Vec::with_capacity(entries)),
-            dynamics: Vec::with_capacity(entries * width),
+            keys: Vec::new(),
+            memos: memoized.then(Vec::new),
+            dynamics: Vec::new(),
         }
     }
 
