@@ -7,7 +7,7 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
-use crate::escape::{escape_into, is_valid_attr_name, Raw};
+use crate::escape::{escape_into, is_valid_attr_name, needs_escaping, Raw};
 use crate::rendered::{Cid, Comprehension, Dynamic, Rendered, Text};
 
 /// A value that can fill a dynamic slot of a template.
@@ -63,7 +63,11 @@ impl IntoDynamic for &Cid {
 
 impl IntoDynamic for &str {
     fn into_dynamic(self) -> Dynamic {
-        Dynamic::Text(Text::build(|out| escape_into(out, self)))
+        if needs_escaping(self) {
+            Dynamic::Text(Text::build(|out| escape_into(out, self)))
+        } else {
+            Dynamic::Text(self.into())
+        }
     }
 }
 
@@ -165,6 +169,11 @@ macro_rules! integer_dynamic {
                 out.push_str(digits);
                 out.push('"');
             }
+
+            fn attr_text(&self, name: &str) -> Text {
+                let mut digits = itoa::Buffer::new();
+                Text::concat(&[" ", name, "=\"", digits.format(*self), "\""])
+            }
         }
     )*};
 }
@@ -220,6 +229,14 @@ impl IntoDynamic for &char {
 pub trait AttrValue {
     /// Writes ` name="value"` (or nothing) to `out`; `name` is already valid.
     fn write_attr(&self, name: &str, out: &mut String);
+
+    /// The attribute as the text of its dynamic slot: what
+    /// [`write_attr`](AttrValue::write_attr) writes. Numbers, plain strings
+    /// and booleans override it to make the text directly, without a
+    /// buffer in between; a list of rows makes one per row.
+    fn attr_text(&self, name: &str) -> Text {
+        Text::build(|out| self.write_attr(name, out))
+    }
 }
 
 impl AttrValue for str {
@@ -232,17 +249,33 @@ impl AttrValue for str {
         escape_into(out, self);
         out.push('"');
     }
+
+    fn attr_text(&self, name: &str) -> Text {
+        if needs_escaping(self) {
+            Text::build(|out| self.write_attr(name, out))
+        } else {
+            Text::concat(&[" ", name, "=\"", self, "\""])
+        }
+    }
 }
 
 impl AttrValue for String {
     fn write_attr(&self, name: &str, out: &mut String) {
         self.as_str().write_attr(name, out);
     }
+
+    fn attr_text(&self, name: &str) -> Text {
+        self.as_str().attr_text(name)
+    }
 }
 
 impl AttrValue for Cow<'_, str> {
     fn write_attr(&self, name: &str, out: &mut String) {
         self.as_ref().write_attr(name, out);
+    }
+
+    fn attr_text(&self, name: &str) -> Text {
+        self.as_ref().attr_text(name)
     }
 }
 
@@ -251,6 +284,14 @@ impl AttrValue for bool {
         if *self {
             out.push(' ');
             out.push_str(name);
+        }
+    }
+
+    fn attr_text(&self, name: &str) -> Text {
+        if *self {
+            Text::concat(&[" ", name])
+        } else {
+            Text::new()
         }
     }
 }
@@ -279,11 +320,20 @@ impl<T: AttrValue> AttrValue for Option<T> {
             value.write_attr(name, out);
         }
     }
+
+    fn attr_text(&self, name: &str) -> Text {
+        self.as_ref()
+            .map_or_else(Text::new, |value| value.attr_text(name))
+    }
 }
 
 impl<T: AttrValue + ?Sized> AttrValue for &T {
     fn write_attr(&self, name: &str, out: &mut String) {
         (**self).write_attr(name, out);
+    }
+
+    fn attr_text(&self, name: &str) -> Text {
+        (**self).attr_text(name)
     }
 }
 
@@ -330,5 +380,55 @@ where
 
 /// Renders one dynamic attribute, `name={value}`, to the text of a slot.
 pub fn attr<V: AttrValue>(name: &str, value: V) -> Dynamic {
-    Dynamic::Text(Text::build(|out| value.write_attr(name, out)))
+    Dynamic::Text(value.attr_text(name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `write_attr` writes, to compare `attr_text` with.
+    fn written(value: &dyn AttrValue, name: &str) -> String {
+        let mut out = String::new();
+        value.write_attr(name, &mut out);
+        out
+    }
+
+    #[test]
+    fn an_attribute_text_is_what_write_attr_writes() {
+        let long = "a value long enough to need a heap block".to_string();
+        let values: Vec<Box<dyn AttrValue>> = vec![
+            Box::new(42u32),
+            Box::new(-7i64),
+            Box::new(u128::MAX),
+            Box::new("plain"),
+            Box::new("<needs> \"escaping\" & 'quotes'"),
+            Box::new(long.clone()),
+            Box::new(Cow::Borrowed("cow")),
+            Box::new(true),
+            Box::new(false),
+            Box::new(Some(3u8)),
+            Box::new(None::<u8>),
+            Box::new('"'),
+            Box::new(Raw("<b>")),
+            Box::new(1.5f64),
+        ];
+        for name in ["i", "phx-value-identifier"] {
+            for value in &values {
+                let text = value.attr_text(name);
+                assert_eq!(text.as_str(), written(value.as_ref(), name));
+            }
+        }
+        assert_eq!(7u16.attr_text("phx-value-i"), " phx-value-i=\"7\"");
+        assert_eq!(false.attr_text("disabled"), "");
+    }
+
+    #[test]
+    fn text_that_needs_no_escaping_is_kept_as_it_is() {
+        assert_eq!("Row 7".into_dynamic(), Dynamic::Text("Row 7".into()));
+        assert_eq!(
+            "a < b & 'c'".into_dynamic(),
+            Dynamic::Text("a &lt; b &amp; &#39;c&#39;".into())
+        );
+    }
 }

@@ -36,6 +36,13 @@ pub fn escape_into(out: &mut String, text: &str) {
     out.push_str(&text[start..]);
 }
 
+/// Whether [`escape_into`] would change `text`: most text of a page (names,
+/// numbers, class lists) needs no escaping and can be copied as it is.
+pub(crate) fn needs_escaping(text: &str) -> bool {
+    text.bytes()
+        .any(|byte| matches!(byte, b'&' | b'<' | b'>' | b'"' | b'\''))
+}
+
 /// Returns `text` escaped for use in HTML text or a quoted attribute value.
 ///
 /// ```

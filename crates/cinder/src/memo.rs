@@ -23,6 +23,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use crate::rendered::{
@@ -48,17 +49,45 @@ use crate::rendered::{
 /// ```
 #[derive(Default, Debug)]
 pub struct RenderCache {
-    previous: HashMap<u64, Vec<Comprehension>>,
+    previous: BySite,
+}
+
+/// Each `for` site's comprehensions, in the order a render made them.
+type BySite = HashMap<u64, Vec<Comprehension>, BuildHasherDefault<SiteHasher>>;
+
+/// Hashes a site, which is already a fingerprint of the `for`'s place and
+/// template: one multiplication spreads it over the table, where the
+/// default hasher would spend a keyed hash on every lookup of every render.
+#[derive(Default)]
+struct SiteHasher(u64);
+
+impl Hasher for SiteHasher {
+    fn finish(&self) -> u64 {
+        self.0.wrapping_mul(0x9e37_79b9_7f4a_7c15)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(byte);
+        }
+    }
+
+    fn write_u64(&mut self, site: u64) {
+        self.0 = site;
+    }
 }
 
 impl RenderCache {
     /// Runs `render` with the previous render's memoized entries available,
     /// and keeps this render's for the next call.
     pub fn render<R>(&mut self, render: impl FnOnce() -> R) -> R {
+        let mut previous = std::mem::take(&mut self.previous);
+        // Each site's lists are taken in the order they were made: reversed,
+        // the next one is the last, and is moved out rather than cloned.
+        previous.values_mut().for_each(|lists| lists.reverse());
         let scope = Scope::enter(Frame {
-            previous: std::mem::take(&mut self.previous),
-            taken: HashMap::new(),
-            recorded: HashMap::new(),
+            previous,
+            recorded: BySite::default(),
         });
         let result = render();
         self.previous = scope.exit();
@@ -76,9 +105,9 @@ thread_local! {
 }
 
 struct Frame {
-    previous: HashMap<u64, Vec<Comprehension>>,
-    taken: HashMap<u64, usize>,
-    recorded: HashMap<u64, Vec<Comprehension>>,
+    /// The previous render's lists not yet taken, each site's in reverse.
+    previous: BySite,
+    recorded: BySite,
 }
 
 /// One render's frame on this thread. A render inside a render (a component
@@ -95,7 +124,7 @@ impl Scope {
     }
 
     /// Ends the render and returns what its memoized `for`s recorded.
-    fn exit(mut self) -> HashMap<u64, Vec<Comprehension>> {
+    fn exit(mut self) -> BySite {
         let outer = self.outer.take().flatten();
         let frame = ACTIVE.with(|active| std::mem::replace(&mut *active.borrow_mut(), outer));
         frame.map(|f| f.recorded).unwrap_or_default()
@@ -112,14 +141,7 @@ impl Drop for Scope {
 
 /// The previous render's comprehension for the next occurrence of `site`.
 fn take_previous(site: u64) -> Option<Comprehension> {
-    ACTIVE.with(|active| {
-        let mut active = active.borrow_mut();
-        let frame = active.as_mut()?;
-        let n = frame.taken.entry(site).or_insert(0);
-        let found = frame.previous.get(&site)?.get(*n).cloned();
-        *n += 1;
-        found
-    })
+    ACTIVE.with(|active| active.borrow_mut().as_mut()?.previous.get_mut(&site)?.pop())
 }
 
 fn record(site: u64, list: &Comprehension) {

@@ -565,7 +565,7 @@ fn resolve_all(
         match dynamic {
             Dynamic::Nested(tree) => resolve_all(&mut tree.dynamics, what, resolve),
             Dynamic::List(list) => {
-                for chunk in list.chunks.iter_mut() {
+                for chunk in Arc::make_mut(&mut list.chunks) {
                     if chunk.dynamics.iter().any(|d| d.contains(what)) {
                         resolve_all(&mut Arc::make_mut(chunk).dynamics, what, resolve);
                     }
@@ -586,16 +586,16 @@ fn resolve_all(
 /// Entries are kept in chunks so that a render which reuses a whole run of
 /// unchanged entries shares the chunk (one reference count) instead of every
 /// entry, and the diff skips a shared chunk with one pointer comparison.
-pub const CHUNK: usize = 64;
+pub const CHUNK: usize = 16;
 
 /// The result of a `for`: one template and, per entry, its key and dynamics.
 #[derive(Clone, Debug)]
 pub struct Comprehension {
     template: &'static Template,
     /// Every chunk holds [`CHUNK`] entries except the last, which is never
-    /// empty. Boxed, and the length derived from it, to keep a dynamic slot
-    /// small.
-    chunks: Box<[Arc<Chunk>]>,
+    /// empty. Shared, so the render cache keeps the list without copying
+    /// it; the length is derived from it, to keep a dynamic slot small.
+    chunks: Arc<[Arc<Chunk>]>,
 }
 
 impl PartialEq for Comprehension {
@@ -649,7 +649,7 @@ impl Comprehension {
     pub(crate) fn from_chunks(template: &'static Template, chunks: Vec<Arc<Chunk>>) -> Self {
         Comprehension {
             template,
-            chunks: chunks.into_boxed_slice(),
+            chunks: chunks.into(),
         }
     }
 
@@ -701,10 +701,38 @@ impl Comprehension {
 /// with no allocation of its own.
 #[derive(Clone, Debug)]
 pub(crate) struct Chunk {
-    keys: Box<[Key]>,
+    keys: Keys,
     /// One stamp per entry when the `for` has a memo stamp.
     memos: Option<Box<[u64]>>,
     dynamics: Box<[Dynamic]>,
+}
+
+/// The keys of a chunk's entries.
+#[derive(Clone, Debug)]
+enum Keys {
+    /// `first`, `first + 1`, …: a `for` without `key =` numbers its entries
+    /// by index, and such a chunk stores no key at all.
+    Consecutive { first: u64, len: usize },
+    /// Any other keys, one per entry.
+    Listed(Box<[Key]>),
+}
+
+impl Keys {
+    fn len(&self) -> usize {
+        match self {
+            Keys::Consecutive { len, .. } => *len,
+            Keys::Listed(keys) => keys.len(),
+        }
+    }
+
+    fn get(&self, index: usize) -> Option<Key> {
+        match self {
+            Keys::Consecutive { first, len } => {
+                (index < *len).then(|| Key(first.wrapping_add(index as u64)))
+            }
+            Keys::Listed(keys) => keys.get(index).copied(),
+        }
+    }
 }
 
 impl Chunk {
@@ -715,7 +743,7 @@ impl Chunk {
 
     /// Entry `index`, for entries of `width` dynamics.
     pub(crate) fn entry(&self, index: usize, width: usize) -> Option<EntryRef<'_>> {
-        let key = *self.keys.get(index)?;
+        let key = self.keys.get(index)?;
         Some(EntryRef {
             key,
             memo: self.memos.as_ref().map(|memos| memos[index]),
@@ -732,6 +760,11 @@ impl Chunk {
 /// Builds one [`Chunk`] entry by entry.
 pub(crate) struct ChunkBuilder {
     width: usize,
+    /// The first key and the number of entries.
+    first: u64,
+    len: usize,
+    /// Every entry's key, once one of them does not follow the one before;
+    /// empty while they are consecutive.
     keys: Vec<Key>,
     memos: Option<Vec<u64>>,
     dynamics: Vec<Dynamic>,
@@ -744,6 +777,8 @@ impl ChunkBuilder {
     pub(crate) fn new(width: usize, memoized: bool) -> ChunkBuilder {
         ChunkBuilder {
             width,
+            first: 0,
+            len: 0,
             keys: Vec::new(),
             memos: memoized.then(Vec::new),
             dynamics: Vec::new(),
@@ -751,16 +786,15 @@ impl ChunkBuilder {
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.keys.len()
+        self.len
     }
 
     pub(crate) fn is_empty(&self) -> bool {
-        self.keys.is_empty()
+        self.len == 0
     }
 
     /// Makes room for `entries` more entries.
     pub(crate) fn reserve(&mut self, entries: usize) {
-        self.keys.reserve_exact(entries);
         if let Some(memos) = &mut self.memos {
             memos.reserve_exact(entries);
         }
@@ -774,16 +808,41 @@ impl ChunkBuilder {
         memo: Option<u64>,
         dynamics: impl IntoIterator<Item = Dynamic>,
     ) {
-        self.keys.push(key);
+        self.push_key(key);
         if let Some(memos) = &mut self.memos {
             memos.push(memo.unwrap_or_default());
         }
         self.dynamics.extend(dynamics);
     }
 
+    fn push_key(&mut self, key: Key) {
+        if self.len == 0 {
+            self.first = key.0;
+        } else if !self.keys.is_empty() {
+            self.keys.push(key);
+        } else if key.0 != self.first.wrapping_add(self.len as u64) {
+            let first = self.first;
+            // As many as the chunk has room for, as `reserve` sized it.
+            let room = self.dynamics.capacity() / self.width.max(1);
+            self.keys.reserve_exact(room.max(self.len + 1));
+            self.keys
+                .extend((0..self.len as u64).map(|i| Key(first.wrapping_add(i))));
+            self.keys.push(key);
+        }
+        self.len += 1;
+    }
+
     pub(crate) fn finish(self) -> Chunk {
+        let keys = if self.keys.is_empty() {
+            Keys::Consecutive {
+                first: self.first,
+                len: self.len,
+            }
+        } else {
+            Keys::Listed(self.keys.into_boxed_slice())
+        };
         Chunk {
-            keys: self.keys.into_boxed_slice(),
+            keys,
             memos: self.memos.map(Vec::into_boxed_slice),
             dynamics: self.dynamics.into_boxed_slice(),
         }
@@ -845,6 +904,46 @@ impl<'a> EntryRef<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_chunk_stores_keys_only_when_they_are_not_consecutive() {
+        let build = |keys: &[u64]| {
+            let mut builder = ChunkBuilder::new(1, false);
+            builder.reserve(keys.len());
+            for &key in keys {
+                builder.push(Key(key), None, [Dynamic::Text(key.to_string().into())]);
+            }
+            builder.finish()
+        };
+        let read = |chunk: &Chunk| -> Vec<(u64, Dynamic)> {
+            chunk
+                .entries(1)
+                .map(|entry| (entry.key().0, entry.dynamics()[0].clone()))
+                .collect()
+        };
+        for keys in [
+            &[][..],
+            &[7],
+            &[3, 4, 5, 6],
+            &[3, 4, 9, 10],
+            &[9, 1],
+            &[u64::MAX, 0],
+        ] {
+            let chunk = build(keys);
+            let expected: Vec<(u64, Dynamic)> = keys
+                .iter()
+                .map(|&key| (key, Dynamic::Text(key.to_string().into())))
+                .collect();
+            assert_eq!(read(&chunk), expected, "keys {keys:?}");
+            assert_eq!(chunk.len(), keys.len());
+            assert!(chunk.entry(keys.len(), 1).is_none());
+        }
+        assert!(matches!(
+            build(&[3, 4, 5]).keys,
+            Keys::Consecutive { first: 3, len: 3 }
+        ));
+        assert!(matches!(build(&[3, 4, 9]).keys, Keys::Listed(_)));
+    }
 
     #[test]
     fn a_dynamic_stays_small() {

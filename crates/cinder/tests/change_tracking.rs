@@ -260,3 +260,41 @@ async fn a_view_reuses_its_memoized_rows_from_one_render_to_the_next() {
         json!({"0": {"k": {"7": {"0": "changed"}, "kc": 100}}})
     );
 }
+
+/// Groups of rows, each group's rows in a memoized `for` inside the
+/// group's entry: the inner `for` runs once per group, and each run must
+/// find its own group's previous entries.
+fn grouped_table(groups: &[Vec<Row>]) -> Rendered {
+    html! {
+        @for (index, group) in groups.iter().enumerate() {
+            <section id={format!("group-{index}")}>
+                @for row in group, key = row.id, memo = row.version {
+                    <p>{counted(&row.name)}</p>
+                }
+            </section>
+        }
+    }
+}
+
+#[test]
+fn each_run_of_an_inner_for_reuses_its_own_previous_entries() {
+    let mut groups: Vec<Vec<Row>> = (0..3).map(|_| rows(40)).collect();
+    let mut cache = RenderCache::default();
+    let before = cache.render(|| grouped_table(&groups));
+    assert_eq!(evaluated(), 120);
+
+    touch(&mut groups[1][7]);
+    let after = cache.render(|| grouped_table(&groups));
+    assert_eq!(evaluated(), 1, "only the changed row of the middle group");
+    assert_eq!(after.to_html(), grouped_table(&groups).to_html());
+    assert_eq!(evaluated(), 120);
+    let html = after.to_html();
+    assert_eq!(html.matches("<p>changed</p>").count(), 1);
+    assert!(!diff::diff(&before, &after).is_empty());
+
+    // Fewer groups than before: the runs left over are dropped, not misused.
+    groups.truncate(2);
+    let shorter = cache.render(|| grouped_table(&groups));
+    assert_eq!(evaluated(), 0);
+    assert_eq!(shorter.to_html(), grouped_table(&groups).to_html());
+}

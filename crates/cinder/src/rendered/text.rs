@@ -59,8 +59,32 @@ impl Text {
     pub fn as_str(&self) -> &str {
         match &self.0 {
             Repr::Inline { len, bytes } => std::str::from_utf8(&bytes[..usize::from(*len)])
-                .expect("inline text is copied whole from a `str`"),
+                .expect("inline text is copied whole from `str`s"),
             Repr::Heap(text) => text,
+        }
+    }
+
+    /// The text of `parts` written one after another, made without a
+    /// scratch buffer: inline when they fit, else in one exact allocation.
+    pub(crate) fn concat(parts: &[&str]) -> Text {
+        let len: usize = parts.iter().map(|part| part.len()).sum();
+        if len <= INLINE {
+            let mut bytes = [0; INLINE];
+            let mut at = 0;
+            for part in parts {
+                bytes[at..at + part.len()].copy_from_slice(part.as_bytes());
+                at += part.len();
+            }
+            Text(Repr::Inline {
+                len: len as u8,
+                bytes,
+            })
+        } else {
+            let mut text = String::with_capacity(len);
+            for part in parts {
+                text.push_str(part);
+            }
+            Text(Repr::Heap(text.into_boxed_str()))
         }
     }
 
@@ -213,6 +237,16 @@ mod tests {
             assert_eq!(String::from(text.clone()), piece);
             assert_ne!(text, Text::from(format!("{piece}!")));
         }
+    }
+
+    #[test]
+    fn concatenated_parts_read_back_whole() {
+        assert_eq!(Text::concat(&[]), "");
+        assert_eq!(Text::concat(&[" id=\"", "42", "\""]), " id=\"42\"");
+        let long = Text::concat(&[" phx-value-identifier=\"", "1234567890", "\""]);
+        assert_eq!(long, " phx-value-identifier=\"1234567890\"");
+        assert_eq!(long, Text::from(long.as_str().to_string()));
+        assert_eq!(Text::concat(&["é", "日本"]), "é日本");
     }
 
     #[test]
