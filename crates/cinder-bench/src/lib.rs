@@ -7,12 +7,16 @@
 //! - `cinder-bench-server` and `cinder-loadgen`: a LiveView server with the
 //!   pages Phoenix LiveView was measured on, and a load generator that speaks
 //!   the LiveView protocol to any server over loopback ([`live_client`]).
+//! - `cinder-floor`: the same traffic served by a bare tokio TCP server, to
+//!   show what the kernel and tokio alone cost on the machine.
 //!
 //! The runtime workloads shared by the criterion benchmarks and
 //! `runtime-bench` live here so they measure the same thing.
 
 pub mod heap;
 pub mod live_client;
+pub mod measure;
+pub mod options;
 
 use std::time::{Duration, Instant};
 

@@ -1,5 +1,6 @@
-//! A short run of each `cinder-loadgen` mode against `cinder-bench-server`
-//! on loopback, to prove the tools work end to end. Nothing here looks at
+//! A short run of each `cinder-loadgen` mode against `cinder-bench-server`,
+//! and of each `cinder-floor` mode against its own bare server, on loopback,
+//! to prove the tools work end to end. Nothing here looks at
 //! speed: the figures are measured by hand, on pinned cores, in release.
 //!
 //! `broadcast` needs the showcase's `/chat`; it runs when a `showcase`
@@ -16,6 +17,7 @@ use serde_json::Value;
 
 const LOADGEN: &str = env!("CARGO_BIN_EXE_cinder-loadgen");
 const SERVER: &str = env!("CARGO_BIN_EXE_cinder-bench-server");
+const FLOOR: &str = env!("CARGO_BIN_EXE_cinder-floor");
 
 /// A server process, killed when dropped so a failing test leaves none behind.
 struct Server {
@@ -79,10 +81,16 @@ fn wait_until_listening(server: &mut Server) {
 /// Runs the load generator and returns its JSON summary, the last line of
 /// its output.
 fn loadgen(args: &[&str]) -> Value {
-    let output = Command::new(LOADGEN)
+    summary_of(LOADGEN, args)
+}
+
+/// Runs `program` with `args` and returns its JSON summary, the last line
+/// of its output.
+fn summary_of(program: &str, args: &[&str]) -> Value {
+    let output = Command::new(program)
         .args(args)
         .output()
-        .expect("the load generator runs");
+        .expect("the tool runs");
     assert!(
         output.status.success(),
         "{args:?} failed: {}",
@@ -212,4 +220,67 @@ fn broadcast_reaches_every_chat_session_when_the_showcase_is_built() {
     assert_eq!(number(&summary, "delivered"), 50.0, "{summary}");
     assert_eq!(number(&summary, "missing"), 0.0, "{summary}");
     assert_latency_reported(&summary, "arrival");
+}
+
+#[test]
+fn the_floor_tool_measures_its_bare_server() {
+    let server = start(Path::new(FLOOR), &["serve"], free_port());
+    let (addr, pid) = (server.addr(), server.pid());
+
+    let events = summary_of(
+        FLOOR,
+        &[
+            "events",
+            "--addr",
+            &addr,
+            "--sessions",
+            "50",
+            "--rate",
+            "500",
+            "--duration",
+            "1",
+            "--server-pid",
+            &pid,
+        ],
+    );
+    assert_eq!(number(&events, "sent"), 500.0, "{events}");
+    assert_eq!(number(&events, "replies"), 500.0, "{events}");
+    assert_eq!(number(&events, "unanswered"), 0.0, "{events}");
+    assert!(
+        number(&events, "server_cpu_us_per_event") >= 0.0,
+        "{events}"
+    );
+    assert_latency_reported(&events, "latency");
+
+    let broadcast = summary_of(
+        FLOOR,
+        &[
+            "broadcast",
+            "--addr",
+            &addr,
+            "--sessions",
+            "200",
+            "--server-pid",
+            &pid,
+        ],
+    );
+    assert_eq!(number(&broadcast, "delivered"), 200.0, "{broadcast}");
+    assert_eq!(number(&broadcast, "missing"), 0.0, "{broadcast}");
+    assert_latency_reported(&broadcast, "arrival");
+}
+
+#[test]
+fn the_floor_tool_refuses_what_it_cannot_measure() {
+    for args in [
+        &["serve", "--port", "seventy"][..],
+        &["events", "--addr", "10.1.2.3:4300"],
+        &["events", "--sessions", "0"],
+        &["broadcast", "--message-bytes", "0"],
+        &["echo"],
+    ] {
+        let output = Command::new(FLOOR).args(args).output().expect("runs");
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("usage: cinder-floor"), "{args:?}: {stderr}");
+    }
 }

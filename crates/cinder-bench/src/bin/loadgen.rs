@@ -33,6 +33,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use cinder_bench::live_client::{Frame, HttpConnection, LiveSession, Sources};
+use cinder_bench::measure::{histogram, micros, per, quantiles, raise_open_files_limit, server};
+use cinder_bench::options::{parse, seconds};
 use futures_util::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
 use serde_json::{json, Value};
@@ -180,17 +182,6 @@ impl Options {
     }
 }
 
-fn parse<T: std::str::FromStr>(flag: &str, value: &str) -> Result<T, String> {
-    value
-        .parse()
-        .map_err(|_| format!("{flag}: cannot read {value:?}"))
-}
-
-fn seconds(flag: &str, value: &str) -> Result<Duration, String> {
-    let seconds: f64 = parse(flag, value)?;
-    Duration::try_from_secs_f64(seconds).map_err(|_| format!("{flag}: {value} is not a duration"))
-}
-
 /// The event each benchmark page answers: `bump` on `/rows`, `inc` elsewhere.
 fn default_event(path: &str) -> &'static str {
     if path.starts_with("/rows") {
@@ -198,91 +189,6 @@ fn default_event(path: &str) -> &'static str {
     } else {
         "inc"
     }
-}
-
-/// Raises this process's soft open-files limit to its hard limit, since
-/// each held session is a socket. Returns the limit in force.
-fn raise_open_files_limit() -> u64 {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: `limit` is a valid, writable rlimit for the duration of the calls.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
-            return 0;
-        }
-        if limit.rlim_cur < limit.rlim_max {
-            let raised = libc::rlimit {
-                rlim_cur: limit.rlim_max,
-                rlim_max: limit.rlim_max,
-            };
-            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
-                limit = raised;
-            }
-        }
-    }
-    limit.rlim_cur
-}
-
-/// What `/proc` says about the server process.
-mod server {
-    /// Resident memory in KiB (`VmRSS` of `/proc/<pid>/status`).
-    pub fn rss_kib(pid: Option<u32>) -> Option<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", pid?)).ok()?;
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix("VmRSS:"))?
-            .trim()
-            .trim_end_matches("kB")
-            .trim()
-            .parse()
-            .ok()
-    }
-
-    /// User plus system CPU time in microseconds (`utime + stime` of
-    /// `/proc/<pid>/stat`).
-    pub fn cpu_micros(pid: Option<u32>) -> Option<u64> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid?)).ok()?;
-        // The command name may hold spaces; fields are counted after its ')'.
-        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-        let utime: u64 = fields.get(11)?.parse().ok()?;
-        let stime: u64 = fields.get(12)?.parse().ok()?;
-        // SAFETY: sysconf only reads a configuration value.
-        let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-        let ticks = u64::try_from(ticks).ok().filter(|&t| t > 0)?;
-        Some((utime + stime) * 1_000_000 / ticks)
-    }
-}
-
-/// A latency histogram in microseconds, up to a minute.
-fn histogram() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, 60_000_000, 3).expect("valid histogram bounds")
-}
-
-fn micros(duration: Duration) -> u64 {
-    u64::try_from(duration.as_micros())
-        .unwrap_or(u64::MAX)
-        .max(1)
-}
-
-/// Quantiles of a microsecond histogram, in milliseconds.
-fn quantiles(histogram: &Histogram<u64>) -> Value {
-    let ms = |micros: u64| micros as f64 / 1000.0;
-    if histogram.is_empty() {
-        return Value::Null;
-    }
-    json!({
-        "p50_ms": ms(histogram.value_at_quantile(0.50)),
-        "p90_ms": ms(histogram.value_at_quantile(0.90)),
-        "p99_ms": ms(histogram.value_at_quantile(0.99)),
-        "p999_ms": ms(histogram.value_at_quantile(0.999)),
-        "max_ms": ms(histogram.max()),
-    })
-}
-
-fn per(numerator: f64, denominator: f64) -> Option<f64> {
-    (denominator > 0.0).then(|| (numerator / denominator * 100.0).round() / 100.0)
 }
 
 /// What every session's task adds up.

@@ -1,0 +1,435 @@
+//! `cinder-floor`: the floor under the benchmark server's figures.
+//!
+//! The same traffic as `cinder-loadgen events` and `broadcast` (the same
+//! number of connections, the same schedule, replies of the same size),
+//! served by a bare tokio TCP server with one worker thread that reads each
+//! request and writes its reply, with no HTTP, WebSocket, JSON, LiveView or
+//! process in between. What that server costs is what the kernel's loopback
+//! TCP and tokio cost for this traffic on this machine: no server built on
+//! them can go below it.
+//!
+//! ```text
+//! taskset -c 0 cinder-floor serve --port 4300 & PID=$!
+//! taskset -c 1 cinder-floor events    --addr 127.0.0.1:4300 --sessions 1000 --rate 10000 --duration 10 --server-pid $PID
+//! taskset -c 1 cinder-floor broadcast --addr 127.0.0.1:4300 --sessions 19000 --server-pid $PID
+//! ```
+//!
+//! - `serve` answers every request of `--request-bytes` with a reply of
+//!   `--reply-bytes` (95 by default, the size of a `/counter` reply frame).
+//!   A request whose first byte is `b` instead makes it write one message of
+//!   `--message-bytes` to every connection, one write each, in one loop.
+//! - `events` sends `--rate` requests a second over the sessions on the
+//!   fixed 1 ms schedule of `cinder-loadgen events`, and reports the round
+//!   trip and the server's CPU time per request.
+//! - `broadcast` asks for one message to every session and reports how long
+//!   until all have it, and the server's CPU time per session.
+//!
+//! Every run ends with a one-line JSON summary on stdout.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use cinder_bench::live_client::Sources;
+use cinder_bench::measure::{histogram, micros, per, quantiles, raise_open_files_limit, server};
+use cinder_bench::options::{parse, seconds};
+use hdrhistogram::Histogram;
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+use tokio::time::{Instant, MissedTickBehavior};
+
+const USAGE: &str = "usage: cinder-floor serve [--port 4300] [--request-bytes 128] [--reply-bytes 95] [--message-bytes 256]
+       cinder-floor events [--addr 127.0.0.1:4300] [--sessions N] [--rate N] [--duration SECONDS] [--server-pid PID] [--request-bytes 128] [--reply-bytes 95]
+       cinder-floor broadcast [--addr 127.0.0.1:4300] [--sessions N] [--server-pid PID] [--request-bytes 128] [--message-bytes 256]
+(the sizes must be the same for the server and the generator)";
+
+/// How long `events` waits for replies still due after its schedule.
+const DRAIN: Duration = Duration::from_secs(5);
+/// How long `broadcast` waits for every session's message.
+const PATIENCE: Duration = Duration::from_secs(60);
+/// How many connections are being opened at a time.
+const CONNECTING: usize = 50;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Mode {
+    Serve,
+    Events,
+    Broadcast,
+}
+
+#[derive(Clone, Debug)]
+struct Options {
+    mode: Mode,
+    port: u16,
+    addr: SocketAddr,
+    sessions: usize,
+    rate: f64,
+    duration: Duration,
+    server_pid: Option<u32>,
+    request_bytes: usize,
+    reply_bytes: usize,
+    message_bytes: usize,
+}
+
+impl Options {
+    fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
+        let mode = match args.next().as_deref() {
+            Some("serve") => Mode::Serve,
+            Some("events") => Mode::Events,
+            Some("broadcast") => Mode::Broadcast,
+            Some(other) => return Err(format!("unknown mode {other}")),
+            None => return Err("which mode?".into()),
+        };
+        let mut options = Options {
+            mode,
+            port: 4300,
+            addr: SocketAddr::from(([127, 0, 0, 1], 4300)),
+            sessions: 1000,
+            rate: 10_000.0,
+            duration: Duration::from_secs(10),
+            server_pid: None,
+            request_bytes: 128,
+            reply_bytes: 95,
+            message_bytes: 256,
+        };
+        while let Some(flag) = args.next() {
+            let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
+            match flag.as_str() {
+                "--port" => options.port = parse(&flag, &value)?,
+                "--addr" => options.addr = parse(&flag, &value)?,
+                "--sessions" => options.sessions = parse(&flag, &value)?,
+                "--rate" => options.rate = parse(&flag, &value)?,
+                "--duration" => options.duration = seconds(&flag, &value)?,
+                "--server-pid" => options.server_pid = Some(parse(&flag, &value)?),
+                "--request-bytes" => options.request_bytes = parse(&flag, &value)?,
+                "--reply-bytes" => options.reply_bytes = parse(&flag, &value)?,
+                "--message-bytes" => options.message_bytes = parse(&flag, &value)?,
+                _ => return Err(format!("unknown option {flag}")),
+            }
+        }
+        if !options.addr.ip().is_loopback() {
+            return Err(format!("{} is not a loopback address", options.addr));
+        }
+        if options.request_bytes == 0 || options.reply_bytes == 0 || options.message_bytes == 0 {
+            return Err("sizes are at least one byte".into());
+        }
+        if options.sessions == 0 || options.rate <= 0.0 {
+            return Err("--sessions and --rate are positive".into());
+        }
+        Ok(options)
+    }
+}
+
+fn main() -> ExitCode {
+    let options = match Options::parse(std::env::args().skip(1)) {
+        Ok(options) => options,
+        Err(error) => {
+            eprintln!("{error}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    raise_open_files_limit();
+    if options.mode == Mode::Serve {
+        // One worker thread, as the benchmark server runs with `--workers 1`.
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("the tokio runtime starts");
+        return match runtime.block_on(serve(options)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("{error}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("the tokio runtime starts");
+    let summary = runtime.block_on(async {
+        match options.mode {
+            Mode::Events => events(&options).await,
+            _ => broadcast(&options).await,
+        }
+    });
+    println!("{summary}");
+    ExitCode::SUCCESS
+}
+
+/// A connection's write half, shared with broadcasts.
+type SharedWriter = Arc<tokio::sync::Mutex<OwnedWriteHalf>>;
+
+/// The server's connections by number, for a broadcast to write to in
+/// the order they came.
+#[derive(Default)]
+struct Hub {
+    writers: Mutex<BTreeMap<u64, SharedWriter>>,
+}
+
+async fn serve(options: Options) -> Result<(), String> {
+    let address = SocketAddr::from(([127, 0, 0, 1], options.port));
+    let listener = TcpListener::bind(address)
+        .await
+        .map_err(|error| format!("cannot listen on {address}: {error}"))?;
+    println!("listening on {address}");
+    let hub = Arc::new(Hub::default());
+    let reply: Arc<[u8]> = vec![b'r'; options.reply_bytes].into();
+    let message: Arc<[u8]> = vec![b'm'; options.message_bytes].into();
+    for number in 0.. {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let (reader, writer) = stream.into_split();
+        let writer = Arc::new(tokio::sync::Mutex::new(writer));
+        hub.writers
+            .lock()
+            .expect("not poisoned")
+            .insert(number, writer.clone());
+        let connection = Connection {
+            number,
+            reader,
+            writer,
+            hub: hub.clone(),
+            reply: reply.clone(),
+            message: message.clone(),
+        };
+        tokio::spawn(connection.run(options.request_bytes));
+    }
+    Ok(())
+}
+
+/// One connection of the bare server.
+struct Connection {
+    number: u64,
+    reader: OwnedReadHalf,
+    writer: SharedWriter,
+    hub: Arc<Hub>,
+    reply: Arc<[u8]>,
+    message: Arc<[u8]>,
+}
+
+impl Connection {
+    async fn run(mut self, request_bytes: usize) {
+        let mut request = vec![0; request_bytes];
+        while self.reader.read_exact(&mut request).await.is_ok() {
+            let written = if request[0] == b'b' {
+                self.broadcast().await;
+                Ok(())
+            } else {
+                self.writer.lock().await.write_all(&self.reply).await
+            };
+            if written.is_err() {
+                break;
+            }
+        }
+        self.hub
+            .writers
+            .lock()
+            .expect("not poisoned")
+            .remove(&self.number);
+    }
+
+    /// One write of the message to every connection, in one loop: the
+    /// least a server can do to tell every session something.
+    async fn broadcast(&self) {
+        let writers: Vec<SharedWriter> = self
+            .hub
+            .writers
+            .lock()
+            .expect("not poisoned")
+            .values()
+            .cloned()
+            .collect();
+        for writer in writers {
+            let _ = writer.lock().await.write_all(&self.message).await;
+        }
+    }
+}
+
+/// Opens `count` connections, [`CONNECTING`] at a time.
+async fn open(options: &Options) -> Result<Vec<TcpStream>, String> {
+    let sources = Arc::new(Sources::default());
+    let mut streams = Vec::with_capacity(options.sessions);
+    while streams.len() < options.sessions {
+        let batch = CONNECTING.min(options.sessions - streams.len());
+        let mut pending = Vec::with_capacity(batch);
+        for _ in 0..batch {
+            let sources = sources.clone();
+            let addr = options.addr;
+            pending.push(tokio::spawn(async move { sources.connect(addr).await }));
+        }
+        for connecting in pending {
+            match connecting.await {
+                Ok(Ok(stream)) => streams.push(stream),
+                Ok(Err(error)) => return Err(format!("connect: {error}")),
+                Err(error) => return Err(format!("connect: {error}")),
+            }
+        }
+    }
+    Ok(streams)
+}
+
+/// What the sessions of `events` add up.
+struct Tally {
+    latency: Mutex<Histogram<u64>>,
+    replies: AtomicU64,
+}
+
+/// `events`: requests on the fixed schedule of `cinder-loadgen events`.
+async fn events(options: &Options) -> Value {
+    let streams = match open(options).await {
+        Ok(streams) => streams,
+        Err(error) => return json!({ "mode": "events", "error": error }),
+    };
+    let tally = Arc::new(Tally {
+        latency: Mutex::new(histogram()),
+        replies: AtomicU64::new(0),
+    });
+    let pushes: Vec<mpsc::UnboundedSender<()>> = streams
+        .into_iter()
+        .map(|stream| session(stream, options, tally.clone()))
+        .collect();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let cpu_before = server::cpu_micros(options.server_pid);
+    let started = Instant::now();
+    let total = (options.rate * options.duration.as_secs_f64()) as u64;
+    let mut tick = tokio::time::interval(Duration::from_millis(1));
+    tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    let mut sent = 0u64;
+    while sent < total {
+        tick.tick().await;
+        let due = ((started.elapsed().as_secs_f64() * options.rate) as u64).min(total);
+        while sent < due {
+            let _ = pushes[(sent % pushes.len() as u64) as usize].send(());
+            sent += 1;
+        }
+    }
+    let sending = started.elapsed();
+    let deadline = Instant::now() + DRAIN;
+    while tally.replies.load(Ordering::Relaxed) < sent && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let cpu = server::cpu_micros(options.server_pid)
+        .zip(cpu_before)
+        .map(|(after, before)| after - before);
+    let replies = tally.replies.load(Ordering::Relaxed);
+    let latency = tally.latency.lock().expect("not poisoned").clone();
+    json!({
+        "mode": "events",
+        "sessions": options.sessions,
+        "target_rate": options.rate,
+        "rate_achieved": per(sent as f64, sending.as_secs_f64()),
+        "sent": sent,
+        "replies": replies,
+        "unanswered": sent - replies.min(sent),
+        "latency": quantiles(&latency),
+        "request_bytes": options.request_bytes,
+        "reply_bytes": options.reply_bytes,
+        "server_cpu_us_per_event": cpu.and_then(|cpu| per(cpu as f64, replies as f64)),
+    })
+}
+
+/// Runs one session of `events`: a request for each push, and its reply's
+/// round trip into the histogram. Replies come in the order of requests.
+fn session(stream: TcpStream, options: &Options, tally: Arc<Tally>) -> mpsc::UnboundedSender<()> {
+    let (mut reader, mut writer) = stream.into_split();
+    let (push, mut pushes) = mpsc::unbounded_channel::<()>();
+    let sent_at = Arc::new(Mutex::new(VecDeque::<Instant>::new()));
+    let request = vec![b'e'; options.request_bytes];
+    let waiting = sent_at.clone();
+    tokio::spawn(async move {
+        while pushes.recv().await.is_some() {
+            waiting
+                .lock()
+                .expect("not poisoned")
+                .push_back(Instant::now());
+            if writer.write_all(&request).await.is_err() {
+                return;
+            }
+        }
+    });
+    let mut reply = vec![0; options.reply_bytes];
+    tokio::spawn(async move {
+        while reader.read_exact(&mut reply).await.is_ok() {
+            let now = Instant::now();
+            let Some(sent) = sent_at.lock().expect("not poisoned").pop_front() else {
+                continue;
+            };
+            let _ = tally
+                .latency
+                .lock()
+                .expect("not poisoned")
+                .record(micros(now - sent));
+            tally.replies.fetch_add(1, Ordering::Relaxed);
+        }
+    });
+    push
+}
+
+/// `broadcast`: one message to every session, timed until all have it.
+async fn broadcast(options: &Options) -> Value {
+    let streams = match open(options).await {
+        Ok(streams) => streams,
+        Err(error) => return json!({ "mode": "broadcast", "error": error }),
+    };
+    let posted: Arc<OnceLock<Instant>> = Arc::default();
+    let arrivals = Arc::new(Mutex::new(histogram()));
+    let arrived = Arc::new(AtomicU64::new(0));
+    // Kept open until the end: a dropped write half would end its session.
+    let mut writers = Vec::with_capacity(streams.len());
+    for stream in streams {
+        let (mut reader, writer) = stream.into_split();
+        writers.push(writer);
+        let posted = posted.clone();
+        let arrivals = arrivals.clone();
+        let arrived = arrived.clone();
+        let mut message = vec![0; options.message_bytes];
+        tokio::spawn(async move {
+            if reader.read_exact(&mut message).await.is_ok() {
+                if let Some(posted) = posted.get() {
+                    let _ = arrivals
+                        .lock()
+                        .expect("not poisoned")
+                        .record(micros(posted.elapsed()));
+                }
+                arrived.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let cpu_before = server::cpu_micros(options.server_pid);
+    let _ = posted.set(Instant::now());
+    let request = vec![b'b'; options.request_bytes];
+    if let Err(error) = writers[0].write_all(&request).await {
+        return json!({ "mode": "broadcast", "error": error.to_string() });
+    }
+    let deadline = Instant::now() + PATIENCE;
+    let sessions = options.sessions as u64;
+    while arrived.load(Ordering::Relaxed) < sessions && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let cpu = server::cpu_micros(options.server_pid)
+        .zip(cpu_before)
+        .map(|(after, before)| after - before);
+    let arrivals = arrivals.lock().expect("not poisoned").clone();
+    let delivered = arrived.load(Ordering::Relaxed);
+    json!({
+        "mode": "broadcast",
+        "sessions": options.sessions,
+        "delivered": delivered,
+        "missing": sessions - delivered.min(sessions),
+        "all_delivered_ms": (!arrivals.is_empty()).then(|| arrivals.max() as f64 / 1000.0),
+        "arrival": quantiles(&arrivals),
+        "message_bytes": options.message_bytes,
+        "server_cpu_us_per_session": cpu.and_then(|cpu| per(cpu as f64, delivered as f64)),
+    })
+}
