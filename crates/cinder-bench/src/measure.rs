@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use hdrhistogram::Histogram;
 use serde_json::{json, Value};
+use tokio::time::{Instant, MissedTickBehavior};
 
 /// Raises this process's soft open-files limit to its hard limit, since
 /// each held session is a socket. Returns the limit in force.
@@ -92,4 +93,34 @@ pub fn quantiles(histogram: &Histogram<u64>) -> Value {
 /// nothing to divide by.
 pub fn per(numerator: f64, denominator: f64) -> Option<f64> {
     (denominator > 0.0).then(|| (numerator / denominator * 100.0).round() / 100.0)
+}
+
+/// Hands out `rate` events a second for `duration`, open loop: event `n`
+/// is due `n / rate` seconds after the start, whatever the replies do. The
+/// timer wakes every millisecond (tokio's resolution) and calls `send` with
+/// the number of each event that fell due since. Returns how many events
+/// were handed out, and a histogram of how late against their schedule.
+pub async fn open_loop(
+    rate: f64,
+    duration: Duration,
+    mut send: impl FnMut(u64),
+) -> (u64, Histogram<u64>) {
+    let mut lag = histogram();
+    let started = Instant::now();
+    let total = (rate * duration.as_secs_f64()) as u64;
+    let mut tick = tokio::time::interval(Duration::from_millis(1));
+    tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    let mut n = 0u64;
+    while n < total {
+        tick.tick().await;
+        let elapsed = started.elapsed();
+        let due = ((elapsed.as_secs_f64() * rate) as u64).min(total);
+        while n < due {
+            let scheduled = Duration::from_secs_f64(n as f64 / rate);
+            let _ = lag.record(micros(elapsed.saturating_sub(scheduled)));
+            send(n);
+            n += 1;
+        }
+    }
+    (n, lag)
 }

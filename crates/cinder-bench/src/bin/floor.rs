@@ -34,7 +34,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use cinder_bench::live_client::Sources;
-use cinder_bench::measure::{histogram, micros, per, quantiles, raise_open_files_limit, server};
+use cinder_bench::measure::{
+    histogram, micros, open_loop, per, quantiles, raise_open_files_limit, server,
+};
 use cinder_bench::options::{parse, seconds};
 use hdrhistogram::Histogram;
 use serde_json::{json, Value};
@@ -42,7 +44,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
-use tokio::time::{Instant, MissedTickBehavior};
+use tokio::time::Instant;
 
 const USAGE: &str = "usage: cinder-floor serve [--port 4300] [--request-bytes 128] [--reply-bytes 95] [--message-bytes 256]
        cinder-floor events [--addr 127.0.0.1:4300] [--sessions N] [--rate N] [--duration SECONDS] [--server-pid PID] [--request-bytes 128] [--reply-bytes 95]
@@ -301,18 +303,10 @@ async fn events(options: &Options) -> Value {
     tokio::time::sleep(Duration::from_millis(500)).await;
     let cpu_before = server::cpu_micros(options.server_pid);
     let started = Instant::now();
-    let total = (options.rate * options.duration.as_secs_f64()) as u64;
-    let mut tick = tokio::time::interval(Duration::from_millis(1));
-    tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
-    let mut sent = 0u64;
-    while sent < total {
-        tick.tick().await;
-        let due = ((started.elapsed().as_secs_f64() * options.rate) as u64).min(total);
-        while sent < due {
-            let _ = pushes[(sent % pushes.len() as u64) as usize].send(());
-            sent += 1;
-        }
-    }
+    let (sent, lag) = open_loop(options.rate, options.duration, |n| {
+        let _ = pushes[(n % pushes.len() as u64) as usize].send(());
+    })
+    .await;
     let sending = started.elapsed();
     let deadline = Instant::now() + DRAIN;
     while tally.replies.load(Ordering::Relaxed) < sent && Instant::now() < deadline {
@@ -332,6 +326,7 @@ async fn events(options: &Options) -> Value {
         "replies": replies,
         "unanswered": sent - replies.min(sent),
         "latency": quantiles(&latency),
+        "send_lag": quantiles(&lag),
         "request_bytes": options.request_bytes,
         "reply_bytes": options.reply_bytes,
         "server_cpu_us_per_event": cpu.and_then(|cpu| per(cpu as f64, replies as f64)),

@@ -33,7 +33,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use cinder_bench::live_client::{Frame, HttpConnection, LiveSession, Sources};
-use cinder_bench::measure::{histogram, micros, per, quantiles, raise_open_files_limit, server};
+use cinder_bench::measure::{
+    histogram, micros, open_loop, per, quantiles, raise_open_files_limit, server,
+};
 use cinder_bench::options::{parse, seconds};
 use futures_util::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
@@ -587,35 +589,19 @@ async fn events(options: &Options) -> Value {
     summary
 }
 
-/// Hands out events on schedule for `options.duration`: event `n` is due
-/// `n / rate` seconds after the start, whatever the replies do. The timer
-/// wakes every millisecond and sends what fell due since. Returns how many
-/// events were handed out and how late against their schedule.
+/// Hands out the run's events to the sessions, round-robin, on the open-loop
+/// schedule of [`open_loop`].
 async fn schedule(options: &Options, sessions: &Sessions) -> (u64, Histogram<u64>) {
-    let mut lag = histogram();
     if sessions.pushes.is_empty() {
-        return (0, lag);
+        return (0, histogram());
     }
-    let started = Instant::now();
-    let total = (options.rate * options.duration.as_secs_f64()) as u64;
-    let mut tick = tokio::time::interval(Duration::from_millis(1));
-    tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
-    let mut n = 0u64;
-    while n < total {
-        tick.tick().await;
-        let elapsed = started.elapsed();
-        let due = ((elapsed.as_secs_f64() * options.rate) as u64).min(total);
-        while n < due {
-            let scheduled = Duration::from_secs_f64(n as f64 / options.rate);
-            let _ = lag.record(micros(elapsed.saturating_sub(scheduled)));
-            let session = &sessions.pushes[(n % sessions.pushes.len() as u64) as usize];
-            let _ = session.send(Push {
-                payload: event_payload(&options.event, n),
-            });
-            n += 1;
-        }
-    }
-    (n, lag)
+    open_loop(options.rate, options.duration, |n| {
+        let session = &sessions.pushes[(n % sessions.pushes.len() as u64) as usize];
+        let _ = session.send(Push {
+            payload: event_payload(&options.event, n),
+        });
+    })
+    .await
 }
 
 /// Waits until `scheduled` events are answered, or for [`DRAIN`].
