@@ -32,7 +32,7 @@ use std::sync::Arc;
 
 use crate::escape::json_string;
 use crate::rendered::{
-    Comprehension, Dynamic, EntryRef, Key, Rendered, StreamInsert, StreamList, Template, CHUNK,
+    Comprehension, Dynamic, EntryRef, Key, Rendered, StreamInsert, StreamList, Template,
 };
 
 /// One diff, as the JSON text sent to the client.
@@ -339,6 +339,7 @@ impl Writer {
         let mut finder = OldEntries::new(old);
         let mut moved = false;
         let width = new.width();
+        let size = new.chunk_size();
         for (c, chunk) in new.chunks().iter().enumerate() {
             if old.chunks().get(c).is_some_and(|o| Arc::ptr_eq(o, chunk)) {
                 // A chunk shared with the old tree holds the same entries at
@@ -346,7 +347,7 @@ impl Writer {
                 continue;
             }
             for (offset, entry) in chunk.entries(width).enumerate() {
-                let i = c * CHUNK + offset;
+                let i = c * size + offset;
                 match finder.find(i, entry.key()) {
                     Some((j, old_entry)) => moved |= self.diff_entry(i, j, old_entry, entry),
                     None => {

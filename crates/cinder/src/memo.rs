@@ -11,9 +11,10 @@
 //! the new tree shares the old entry's dynamics. The diff engine sees the
 //! shared dynamics and skips the entry in O(1), so a change to one row of ten
 //! thousand evaluates one row's dynamics, writes one entry into the diff and
-//! spends only a key comparison on each other row. Entries live in chunks of
-//! [`CHUNK`]; a chunk whose entries are all reused in place is shared whole
-//! with the previous render, and the diff skips it with one pointer compare.
+//! spends only a key comparison on each other row. Entries live in chunks
+//! (16 to 64 entries, by the list's length); a chunk whose entries are all
+//! reused in place is shared whole with the previous render, and the diff
+//! skips it with one pointer compare.
 //!
 //! The stamp is a promise: whatever the entry's body reads must be the same
 //! whenever key and stamp are. A version counter bumped on every change, a
@@ -27,7 +28,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use crate::rendered::{
-    Chunk, ChunkBuilder, Comprehension, Dynamic, EntryRef, Key, Template, CHUNK,
+    chunk_size, Chunk, ChunkBuilder, Comprehension, Dynamic, EntryRef, Key, Template,
 };
 
 /// Keeps what one render's memoized `for`s produced, for the next render.
@@ -170,6 +171,8 @@ pub struct ListBuilder {
     reused_in_place: usize,
     /// Entries the loop is expected to produce, to size chunks.
     size_hint: usize,
+    /// How many entries each chunk holds, from the expected length.
+    chunk_size: usize,
     memo: Option<MemoSite>,
     /// Whether entries carry memo stamps (a `for` with `memo =`).
     stamped: bool,
@@ -224,12 +227,14 @@ impl ListBuilder {
             .and_then(|m| m.previous.as_ref())
             .map_or(0, Comprehension::len);
         let size_hint = size_hint.max(previous_len);
+        let chunk_size = chunk_size(size_hint);
         ListBuilder {
             template,
-            chunks: Vec::with_capacity(size_hint.div_ceil(CHUNK)),
-            current: ChunkBuilder::new(template.dynamic_count(), stamped),
+            chunks: Vec::with_capacity(size_hint.div_ceil(chunk_size)),
+            current: ChunkBuilder::new(template.dynamic_count(), chunk_size, stamped),
             reused_in_place: 0,
             size_hint,
+            chunk_size,
             memo,
             stamped,
             share_equal: false,
@@ -237,7 +242,7 @@ impl ListBuilder {
     }
 
     fn len(&self) -> usize {
-        self.chunks.len() * CHUNK + self.reused_in_place + self.current.len()
+        self.chunks.len() * self.chunk_size + self.reused_in_place + self.current.len()
     }
 
     /// The key of the next entry when the `for` names none: its index.
@@ -265,19 +270,21 @@ impl ListBuilder {
         if self.current.is_empty() {
             // Room for the rest of this chunk, taken only now: a chunk
             // reused whole never needs it.
-            let room = self.size_hint.saturating_sub(self.chunks.len() * CHUNK);
-            self.current.reserve(room.clamp(1, CHUNK));
+            let room = self
+                .size_hint
+                .saturating_sub(self.chunks.len() * self.chunk_size);
+            self.current.reserve(room.clamp(1, self.chunk_size));
         }
         self.copy_reused();
         self.current.push(key, memo, dynamics);
-        if self.current.len() == CHUNK {
+        if self.current.len() == self.chunk_size {
             self.seal();
         }
     }
 
     /// Ends the chunk being built and starts the next one.
     fn seal(&mut self) {
-        let next = ChunkBuilder::new(self.template.dynamic_count(), self.stamped);
+        let next = ChunkBuilder::new(self.template.dynamic_count(), self.chunk_size, self.stamped);
         let chunk = std::mem::replace(&mut self.current, next);
         self.chunks.push(Arc::new(chunk.finish()));
     }
@@ -357,6 +364,11 @@ impl ListBuilder {
         }
         let previous = self.memo.as_ref()?.previous.as_ref()?;
         let chunk = previous.chunks().get(self.chunks.len())?;
+        // A list whose length crossed a chunk size since the previous
+        // render is chunked differently: no chunk is in the same place.
+        if chunk.size() != self.chunk_size {
+            return None;
+        }
         chunk.entry(self.reused_in_place, self.template.dynamic_count())
     }
 
@@ -364,7 +376,7 @@ impl ListBuilder {
     /// sharing the previous render's chunk once all of it is.
     fn count_reused_in_place(&mut self) {
         self.reused_in_place += 1;
-        if self.reused_in_place == CHUNK {
+        if self.reused_in_place == self.chunk_size {
             let chunk = self
                 .previous_chunk()
                 .expect("in-place reuses come from a previous chunk");
@@ -438,7 +450,8 @@ mod tests {
     fn whole_chunks_are_shared_and_changed_ones_rebuilt() {
         let template = Template::leak(vec!["<i>".into(), "</i>".into()], true);
         let mut cache = RenderCache::default();
-        let mut versions = vec![0; CHUNK * 3 + 5];
+        let size = chunk_size(100);
+        let mut versions = vec![0; size * 3 + 5];
         let mut evaluated = 0;
         let Dynamic::List(first) = cache.render(|| list(template, &versions, &mut evaluated))
         else {
@@ -446,7 +459,7 @@ mod tests {
         };
         assert_eq!(evaluated, versions.len());
 
-        versions[CHUNK + 3] = 1;
+        versions[size + 3] = 1;
         evaluated = 0;
         let Dynamic::List(second) = cache.render(|| list(template, &versions, &mut evaluated))
         else {
@@ -458,7 +471,7 @@ mod tests {
             .collect();
         assert_eq!(shared, [true, false, true, true]);
         assert_eq!(
-            second.get(CHUNK + 3).unwrap().dynamics(),
+            second.get(size + 3).unwrap().dynamics(),
             [Dynamic::Text("1".into())]
         );
     }

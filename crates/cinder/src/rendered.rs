@@ -581,19 +581,29 @@ fn resolve_all(
     }
 }
 
-/// How many entries share one allocation in a [`Comprehension`].
+/// How many entries share one allocation in a [`Comprehension`] of
+/// `entries` entries.
 ///
 /// Entries are kept in chunks so that a render which reuses a whole run of
 /// unchanged entries shares the chunk (one reference count) instead of every
-/// entry, and the diff skips a shared chunk with one pointer comparison.
-pub const CHUNK: usize = 16;
+/// entry, and the diff skips a shared chunk with one pointer comparison. A
+/// change copies and compares the chunk around it, so a short list gets
+/// small chunks; a long one gets larger chunks, so that a render which
+/// changes nothing walks fewer of them.
+pub(crate) fn chunk_size(entries: usize) -> usize {
+    match entries {
+        0..=256 => 16,
+        257..=4096 => 32,
+        _ => 64,
+    }
+}
 
 /// The result of a `for`: one template and, per entry, its key and dynamics.
 #[derive(Clone, Debug)]
 pub struct Comprehension {
     template: &'static Template,
-    /// Every chunk holds [`CHUNK`] entries except the last, which is never
-    /// empty. Shared, so the render cache keeps the list without copying
+    /// Every chunk holds the first chunk's [`size`](Chunk) of entries
+    /// except the last, which is never empty. Shared, so the render cache keeps the list without copying
     /// it; the length is derived from it, to keep a dynamic slot small.
     chunks: Arc<[Arc<Chunk>]>,
 }
@@ -661,9 +671,14 @@ impl Comprehension {
     /// The number of entries.
     pub fn len(&self) -> usize {
         match self.chunks.split_last() {
-            Some((last, full)) => full.len() * CHUNK + last.len(),
+            Some((last, full)) => full.len() * self.chunk_size() + last.len(),
             None => 0,
         }
+    }
+
+    /// How many entries each chunk but the last holds.
+    pub(crate) fn chunk_size(&self) -> usize {
+        self.chunks.first().map_or(1, |chunk| chunk.size)
     }
 
     /// Whether there are no entries.
@@ -673,9 +688,10 @@ impl Comprehension {
 
     /// The entry at `index`.
     pub fn get(&self, index: usize) -> Option<EntryRef<'_>> {
+        let size = self.chunk_size();
         self.chunks
-            .get(index / CHUNK)?
-            .entry(index % CHUNK, self.width())
+            .get(index / size)?
+            .entry(index % size, self.width())
     }
 
     /// The entries, in order.
@@ -696,11 +712,13 @@ impl Comprehension {
     }
 }
 
-/// Up to [`CHUNK`] consecutive entries of a comprehension, their dynamics
+/// Up to `size` consecutive entries of a comprehension, their dynamics
 /// stored one entry after another: a row costs its dynamics and its key,
 /// with no allocation of its own.
 #[derive(Clone, Debug)]
 pub(crate) struct Chunk {
+    /// How many entries a full chunk of its list holds (see [`chunk_size`]).
+    size: usize,
     keys: Keys,
     /// One stamp per entry when the `for` has a memo stamp.
     memos: Option<Box<[u64]>>,
@@ -741,6 +759,11 @@ impl Chunk {
         self.keys.len()
     }
 
+    /// How many entries a full chunk of its list holds.
+    pub(crate) fn size(&self) -> usize {
+        self.size
+    }
+
     /// Entry `index`, for entries of `width` dynamics.
     pub(crate) fn entry(&self, index: usize, width: usize) -> Option<EntryRef<'_>> {
         let key = self.keys.get(index)?;
@@ -760,6 +783,7 @@ impl Chunk {
 /// Builds one [`Chunk`] entry by entry.
 pub(crate) struct ChunkBuilder {
     width: usize,
+    size: usize,
     /// The first key and the number of entries.
     first: u64,
     len: usize,
@@ -771,12 +795,13 @@ pub(crate) struct ChunkBuilder {
 }
 
 impl ChunkBuilder {
-    /// An empty chunk of entries of `width` dynamics, taking no memory
-    /// until [`reserve`](ChunkBuilder::reserve); `memoized` when each entry
-    /// carries a memo stamp.
-    pub(crate) fn new(width: usize, memoized: bool) -> ChunkBuilder {
+    /// An empty chunk of up to `size` entries of `width` dynamics, taking
+    /// no memory until [`reserve`](ChunkBuilder::reserve); `memoized` when
+    /// each entry carries a memo stamp.
+    pub(crate) fn new(width: usize, size: usize, memoized: bool) -> ChunkBuilder {
         ChunkBuilder {
             width,
+            size,
             first: 0,
             len: 0,
             keys: Vec::new(),
@@ -842,6 +867,7 @@ impl ChunkBuilder {
             Keys::Listed(self.keys.into_boxed_slice())
         };
         Chunk {
+            size: self.size,
             keys,
             memos: self.memos.map(Vec::into_boxed_slice),
             dynamics: self.dynamics.into_boxed_slice(),
@@ -908,7 +934,7 @@ mod tests {
     #[test]
     fn a_chunk_stores_keys_only_when_they_are_not_consecutive() {
         let build = |keys: &[u64]| {
-            let mut builder = ChunkBuilder::new(1, false);
+            let mut builder = ChunkBuilder::new(1, 16, false);
             builder.reserve(keys.len());
             for &key in keys {
                 builder.push(Key(key), None, [Dynamic::Text(key.to_string().into())]);

@@ -298,3 +298,41 @@ fn each_run_of_an_inner_for_reuses_its_own_previous_entries() {
     assert_eq!(evaluated(), 0);
     assert_eq!(shorter.to_html(), grouped_table(&groups).to_html());
 }
+
+/// A plain, unkeyed `for`, as most pages write one.
+fn plain_list(rows: &[Row]) -> Rendered {
+    html! { <ul>@for row in rows { <li>{counted(&row.name)}" "{row.score}</li> }</ul> }
+}
+
+#[test]
+fn a_list_that_grows_past_a_chunk_size_stays_right() {
+    // 16 entries a chunk up to 256 entries, 32 beyond: the list below is
+    // chunked differently before and after it grows.
+    for view in [memoized_table as fn(&[Row]) -> Rendered, plain_list] {
+        let mut state = rows(250);
+        let mut cache = RenderCache::default();
+        let small = cache.render(|| view(&state));
+        evaluated();
+
+        state.extend(rows(300).into_iter().skip(250));
+        let grown = cache.render(|| view(&state));
+        assert_eq!(grown.to_html(), view(&state).to_html());
+        let change = diff::diff(&small, &grown).to_value();
+        assert_eq!(change["0"]["k"]["kc"], 300, "{change}");
+
+        evaluated();
+        touch(&mut state[260]);
+        let touched = cache.render(|| view(&state));
+        assert_eq!(touched.to_html(), view(&state).to_html());
+        let change = diff::diff(&grown, &touched).to_value();
+        assert_eq!(entry_keys(&change), ["260"], "{change}");
+
+        state.truncate(100);
+        let shrunk = cache.render(|| view(&state));
+        assert_eq!(shrunk.to_html(), view(&state).to_html());
+        assert_eq!(
+            diff::diff(&touched, &shrunk).to_value()["0"]["k"]["kc"],
+            100
+        );
+    }
+}
