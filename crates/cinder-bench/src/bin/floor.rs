@@ -187,6 +187,9 @@ async fn serve(options: Options) -> Result<(), String> {
     let message: Arc<[u8]> = vec![b'm'; options.message_bytes].into();
     for number in 0.. {
         let Ok((stream, _)) = listener.accept().await else {
+            // Out of file descriptors, most likely: wait for some to close
+            // rather than spin.
+            tokio::time::sleep(Duration::from_millis(10)).await;
             continue;
         };
         let _ = stream.set_nodelay(true);
@@ -257,7 +260,7 @@ impl Connection {
     }
 }
 
-/// Opens `count` connections, [`CONNECTING`] at a time.
+/// Opens `options.sessions` connections, [`CONNECTING`] at a time.
 async fn open(options: &Options) -> Result<Vec<TcpStream>, String> {
     let sources = Arc::new(Sources::default());
     let mut streams = Vec::with_capacity(options.sessions);
