@@ -171,11 +171,11 @@ pub struct ListBuilder {
     reused_in_place: usize,
     /// Entries the loop is expected to produce, to size chunks.
     size_hint: usize,
-    /// How many entries each chunk holds, from the expected length.
-    chunk_size: usize,
+    /// Whether the previous render's chunks hold as many entries as this
+    /// one's, so that its chunk at a position can be reused in place: a
+    /// list whose length crossed a chunk size is chunked differently.
+    in_place: bool,
     memo: Option<MemoSite>,
-    /// Whether entries carry memo stamps (a `for` with `memo =`).
-    stamped: bool,
     /// Whether an entry equal to the previous render's entry at its index
     /// counts as a reuse of it (a `for` without a memo stamp).
     share_equal: bool,
@@ -222,11 +222,8 @@ impl ListBuilder {
             previous: take_previous(site).filter(|p| p.template().same_as(template)),
             by_key: None,
         });
-        let previous_len = memo
-            .as_ref()
-            .and_then(|m| m.previous.as_ref())
-            .map_or(0, Comprehension::len);
-        let size_hint = size_hint.max(previous_len);
+        let previous = memo.as_ref().and_then(|m| m.previous.as_ref());
+        let size_hint = size_hint.max(previous.map_or(0, Comprehension::len));
         let chunk_size = chunk_size(size_hint);
         ListBuilder {
             template,
@@ -234,15 +231,19 @@ impl ListBuilder {
             current: ChunkBuilder::new(template.dynamic_count(), chunk_size, stamped),
             reused_in_place: 0,
             size_hint,
-            chunk_size,
+            in_place: previous.is_some_and(|p| p.chunk_size() == chunk_size),
             memo,
-            stamped,
             share_equal: false,
         }
     }
 
+    /// How many entries each chunk holds.
+    fn chunk_size(&self) -> usize {
+        self.current.size()
+    }
+
     fn len(&self) -> usize {
-        self.chunks.len() * self.chunk_size + self.reused_in_place + self.current.len()
+        self.chunks.len() * self.chunk_size() + self.reused_in_place + self.current.len()
     }
 
     /// The key of the next entry when the `for` names none: its index.
@@ -272,19 +273,19 @@ impl ListBuilder {
             // reused whole never needs it.
             let room = self
                 .size_hint
-                .saturating_sub(self.chunks.len() * self.chunk_size);
-            self.current.reserve(room.clamp(1, self.chunk_size));
+                .saturating_sub(self.chunks.len() * self.chunk_size());
+            self.current.reserve(room.clamp(1, self.chunk_size()));
         }
         self.copy_reused();
         self.current.push(key, memo, dynamics);
-        if self.current.len() == self.chunk_size {
+        if self.current.len() == self.chunk_size() {
             self.seal();
         }
     }
 
     /// Ends the chunk being built and starts the next one.
     fn seal(&mut self) {
-        let next = ChunkBuilder::new(self.template.dynamic_count(), self.chunk_size, self.stamped);
+        let next = self.current.next();
         let chunk = std::mem::replace(&mut self.current, next);
         self.chunks.push(Arc::new(chunk.finish()));
     }
@@ -359,16 +360,11 @@ impl ListBuilder {
     /// The previous render's entry at this index, while the chunk being
     /// built holds nothing new.
     fn previous_in_place(&self) -> Option<EntryRef<'_>> {
-        if !self.current.is_empty() {
+        if !self.in_place || !self.current.is_empty() {
             return None;
         }
         let previous = self.memo.as_ref()?.previous.as_ref()?;
         let chunk = previous.chunks().get(self.chunks.len())?;
-        // A list whose length crossed a chunk size since the previous
-        // render is chunked differently: no chunk is in the same place.
-        if chunk.size() != self.chunk_size {
-            return None;
-        }
         chunk.entry(self.reused_in_place, self.template.dynamic_count())
     }
 
@@ -376,7 +372,7 @@ impl ListBuilder {
     /// sharing the previous render's chunk once all of it is.
     fn count_reused_in_place(&mut self) {
         self.reused_in_place += 1;
-        if self.reused_in_place == self.chunk_size {
+        if self.reused_in_place == self.chunk_size() {
             let chunk = self
                 .previous_chunk()
                 .expect("in-place reuses come from a previous chunk");

@@ -603,8 +603,9 @@ pub(crate) fn chunk_size(entries: usize) -> usize {
 pub struct Comprehension {
     template: &'static Template,
     /// Every chunk holds the first chunk's [`size`](Chunk) of entries
-    /// except the last, which is never empty. Shared, so the render cache keeps the list without copying
-    /// it; the length is derived from it, to keep a dynamic slot small.
+    /// except the last, which is never empty. Shared, so the render cache
+    /// keeps the list without copying it; the length is derived from it, to
+    /// keep a dynamic slot small.
     chunks: Arc<[Arc<Chunk>]>,
 }
 
@@ -759,11 +760,6 @@ impl Chunk {
         self.keys.len()
     }
 
-    /// How many entries a full chunk of its list holds.
-    pub(crate) fn size(&self) -> usize {
-        self.size
-    }
-
     /// Entry `index`, for entries of `width` dynamics.
     pub(crate) fn entry(&self, index: usize, width: usize) -> Option<EntryRef<'_>> {
         let key = self.keys.get(index)?;
@@ -816,6 +812,17 @@ impl ChunkBuilder {
 
     pub(crate) fn is_empty(&self) -> bool {
         self.len == 0
+    }
+
+    /// How many entries the chunk holds when full.
+    pub(crate) fn size(&self) -> usize {
+        self.size
+    }
+
+    /// An empty builder for the chunk after this one: the same width, size
+    /// and stamping.
+    pub(crate) fn next(&self) -> ChunkBuilder {
+        ChunkBuilder::new(self.width, self.size, self.memos.is_some())
     }
 
     /// Makes room for `entries` more entries.

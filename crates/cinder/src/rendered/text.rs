@@ -135,16 +135,7 @@ impl AsRef<str> for Text {
 
 impl From<&str> for Text {
     fn from(text: &str) -> Text {
-        if text.len() <= INLINE {
-            let mut bytes = [0; INLINE];
-            bytes[..text.len()].copy_from_slice(text.as_bytes());
-            Text(Repr::Inline {
-                len: text.len() as u8,
-                bytes,
-            })
-        } else {
-            Text(Repr::Heap(text.into()))
-        }
+        Text::concat(&[text])
     }
 }
 
