@@ -150,7 +150,7 @@ macro_rules! integer_dynamic {
     ($($t:ty),*) => {$(
         impl IntoDynamic for $t {
             fn into_dynamic(self) -> Dynamic {
-                Dynamic::Text(itoa::Buffer::new().format(self).into())
+                Dynamic::Text(Text::decimal(self))
             }
         }
         impl IntoDynamic for &$t {

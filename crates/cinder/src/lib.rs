@@ -139,16 +139,16 @@ pub mod __private {
     /// attribute's double quotes by [`AttrInteger`] or [`AttrDisplay`].
     pub struct AttrText<'a, T: ?Sized>(pub &'a T);
 
-    /// Writes an integer argument with `itoa`: a list of rows formats one
-    /// per row, and digits need no escaping.
+    /// Writes an integer argument's digits straight into its text: a list
+    /// of rows formats one per row, and digits need no escaping.
     pub trait AttrInteger {
         /// The argument's text.
         fn attr_text(&self) -> Dynamic;
     }
 
-    impl<T: itoa::Integer + Copy> AttrInteger for &AttrText<'_, T> {
+    impl<T: crate::rendered::Decimal> AttrInteger for &AttrText<'_, T> {
         fn attr_text(&self) -> Dynamic {
-            Dynamic::Text(itoa::Buffer::new().format(*self.0).into())
+            Dynamic::Text(crate::rendered::Text::decimal(*self.0))
         }
     }
 

@@ -7,6 +7,8 @@ use std::sync::Arc;
 
 pub use crate::live::component::LiveComponentRef;
 pub use crate::live::LiveChildRef;
+#[doc(hidden)]
+pub use text::Decimal;
 pub use text::Text;
 
 mod text;
@@ -195,7 +197,7 @@ impl Hasher for KeyHasher {
 }
 
 /// One dynamic slot of a rendered template.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub enum Dynamic {
     /// Already escaped HTML (text, or a whole attribute such as ` class="x"`).
     Text(Text),
@@ -218,6 +220,35 @@ pub enum Dynamic {
     /// view replaces it with the child's container (see
     /// [`live_render`](crate::live::live_render)).
     LiveChild(LiveChildRef),
+}
+
+impl PartialEq for Dynamic {
+    fn eq(&self, other: &Dynamic) -> bool {
+        // Texts are most of a list's slots, and a list of rows compares all
+        // of them on every render: they are told apart here, before the
+        // match over every kind, whose set-up would cost more than they do.
+        match (self, other) {
+            (Dynamic::Text(a), Dynamic::Text(b)) => a == b,
+            (Dynamic::Text(_), _) | (_, Dynamic::Text(_)) => false,
+            _ => self.same_structure(other),
+        }
+    }
+}
+
+impl Dynamic {
+    /// Compares two dynamics that are not texts.
+    #[inline(never)]
+    fn same_structure(&self, other: &Dynamic) -> bool {
+        match (self, other) {
+            (Dynamic::Nested(a), Dynamic::Nested(b)) => a == b,
+            (Dynamic::List(a), Dynamic::List(b)) => a == b,
+            (Dynamic::Component(a), Dynamic::Component(b)) => a == b,
+            (Dynamic::LiveComponent(a), Dynamic::LiveComponent(b)) => a == b,
+            (Dynamic::Stream(a), Dynamic::Stream(b)) => a == b,
+            (Dynamic::LiveChild(a), Dynamic::LiveChild(b)) => a == b,
+            _ => false,
+        }
+    }
 }
 
 impl Dynamic {

@@ -115,6 +115,101 @@ impl Text {
     }
 }
 
+/// An integer's sign and magnitude: the integers a template writes as
+/// decimal text.
+pub trait Decimal: Copy {
+    /// Whether the value is below zero, and its absolute value.
+    fn sign_and_magnitude(self) -> (bool, u128);
+}
+
+macro_rules! unsigned_decimal {
+    ($($t:ty),*) => {$(
+        impl Decimal for $t {
+            #[allow(clippy::unnecessary_cast)]
+            fn sign_and_magnitude(self) -> (bool, u128) {
+                (false, self as u128)
+            }
+        }
+    )*};
+}
+
+macro_rules! signed_decimal {
+    ($($t:ty),*) => {$(
+        impl Decimal for $t {
+            #[allow(clippy::unnecessary_cast)]
+            fn sign_and_magnitude(self) -> (bool, u128) {
+                (self < 0, self.unsigned_abs() as u128)
+            }
+        }
+    )*};
+}
+
+unsigned_decimal!(u8, u16, u32, u64, u128, usize);
+signed_decimal!(i8, i16, i32, i64, i128, isize);
+
+/// Magnitudes below this have at most 15 digits: with a sign, 16 bytes,
+/// which [`Text::decimal`] assembles in one `u128`.
+const REGISTER_DECIMAL_LIMIT: u64 = 1_000_000_000_000_000;
+
+/// The two ASCII digits of 0 to 99, the tens first in memory.
+const DIGIT_PAIRS: [u16; 100] = {
+    let mut pairs = [0; 100];
+    let mut i = 0;
+    while i < 100 {
+        pairs[i] = u16::from_le_bytes([b'0' + (i / 10) as u8, b'0' + (i % 10) as u8]);
+        i += 1;
+    }
+    pairs
+};
+
+impl Text {
+    /// The decimal text of an integer.
+    ///
+    /// Rows of a list hold many numbers, and a text written a byte at a time
+    /// and then moved whole makes the processor wait for the small writes
+    /// to land before it can read them back. So the digits are gathered in
+    /// a register, lowest first, each shifting the ones before it up, and
+    /// reach memory in one write.
+    pub(crate) fn decimal(value: impl Decimal) -> Text {
+        let (negative, magnitude) = value.sign_and_magnitude();
+        match u64::try_from(magnitude) {
+            Ok(magnitude) if magnitude < REGISTER_DECIMAL_LIMIT => {
+                Text::register_decimal(negative, magnitude)
+            }
+            _ => {
+                let mut digits = itoa::Buffer::new();
+                let digits = digits.format(magnitude);
+                Text::concat(&[if negative { "-" } else { "" }, digits])
+            }
+        }
+    }
+
+    fn register_decimal(negative: bool, mut magnitude: u64) -> Text {
+        let mut gathered: u128 = 0;
+        let mut len = 0;
+        while magnitude >= 100 {
+            let pair = DIGIT_PAIRS[(magnitude % 100) as usize];
+            gathered = (gathered << 16) | u128::from(pair);
+            magnitude /= 100;
+            len += 2;
+        }
+        if magnitude >= 10 {
+            gathered = (gathered << 16) | u128::from(DIGIT_PAIRS[magnitude as usize]);
+            len += 2;
+        } else {
+            gathered = (gathered << 8) | u128::from(b'0' + magnitude as u8);
+            len += 1;
+        }
+        if negative {
+            gathered = (gathered << 8) | u128::from(b'-');
+            len += 1;
+        }
+        let mut bytes = [0; INLINE];
+        bytes[..16].copy_from_slice(&gathered.to_le_bytes());
+        Text(Repr::Inline { len, bytes })
+    }
+}
+
 /// The scratch buffer [`Text::build`] keeps between calls; a larger one,
 /// grown by a long text, is given back.
 const SCRATCH_KEPT: usize = 4096;
@@ -238,6 +333,52 @@ mod tests {
         assert_eq!(long, " phx-value-identifier=\"1234567890\"");
         assert_eq!(long, Text::from(long.as_str().to_string()));
         assert_eq!(Text::concat(&["é", "日本"]), "é日本");
+    }
+
+    #[test]
+    fn decimals_read_as_their_digits() {
+        let limit = REGISTER_DECIMAL_LIMIT;
+        for value in [
+            0,
+            1,
+            9,
+            10,
+            99,
+            100,
+            101,
+            999,
+            1000,
+            65_535,
+            limit - 1,
+            limit,
+            u64::MAX,
+        ] {
+            assert_eq!(Text::decimal(value), value.to_string().as_str(), "{value}");
+            assert_eq!(
+                Text::decimal(value),
+                Text::from(value.to_string()),
+                "{value}"
+            );
+        }
+        for value in [
+            -1i64,
+            -9,
+            -10,
+            -12_345,
+            1 - limit as i64,
+            -(limit as i64),
+            i64::MIN,
+        ] {
+            assert_eq!(Text::decimal(value), value.to_string().as_str(), "{value}");
+            assert_eq!(
+                Text::decimal(value),
+                Text::from(value.to_string()),
+                "{value}"
+            );
+        }
+        assert_eq!(Text::decimal(u128::MAX), u128::MAX.to_string().as_str());
+        assert_eq!(Text::decimal(i128::MIN), i128::MIN.to_string().as_str());
+        assert_eq!(Text::decimal(i8::MIN), "-128");
     }
 
     #[test]
