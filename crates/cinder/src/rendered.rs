@@ -1052,6 +1052,34 @@ mod tests {
     }
 
     #[test]
+    fn dynamics_are_equal_only_in_kind_and_content() {
+        let row = Template::leak(vec!["<li>".into(), "</li>".into()], true);
+        let text = |s: &str| Dynamic::Text(s.into());
+        let nested = |s: &str| Dynamic::Nested(Rendered::new(row, vec![text(s)]));
+        let list = |s: &str| {
+            Dynamic::List(Comprehension::new(row, vec![Entry::new(Key(1), vec![text(s)])]))
+        };
+        let kinds = [
+            text("1"),
+            nested("1"),
+            list("1"),
+            Dynamic::Component(Cid(1)),
+        ];
+        for (i, a) in kinds.iter().enumerate() {
+            for (j, b) in kinds.iter().enumerate() {
+                assert_eq!(a == b, i == j, "{a:?} == {b:?}");
+            }
+        }
+        assert_eq!(text("1"), text("1"));
+        assert_ne!(text("1"), text("2"));
+        assert_eq!(nested("1"), nested("1"));
+        assert_ne!(nested("1"), nested("2"));
+        assert_eq!(list("1"), list("1"));
+        assert_ne!(list("1"), list("2"));
+        assert_ne!(Dynamic::Component(Cid(1)), Dynamic::Component(Cid(2)));
+    }
+
+    #[test]
     fn components_are_written_by_the_caller() {
         let page = Template::leak(vec!["<div>".into(), "</div>".into()], true);
         let tree = Rendered::new(page, vec![Dynamic::Component(Cid(3))]);
