@@ -107,7 +107,9 @@ pub(crate) fn splice(mut json: String, extra: &str) -> String {
 /// writer produces because strings escape it.
 const MARK: char = '\0';
 
-#[derive(Default)]
+/// The room a diff starts with.
+const DIFF_CAPACITY: usize = 64;
+
 struct Writer {
     out: String,
     statics: Vec<&'static Template>,
@@ -118,7 +120,12 @@ impl Writer {
     /// tree when the client holds nothing or another template, else only
     /// the dynamics that changed.
     fn changes(old: Option<&Rendered>, new: &Rendered) -> Writer {
-        let mut w = Writer::default();
+        let mut w = Writer {
+            // Most diffs of an event fit: one allocation instead of a
+            // growth from a few bytes.
+            out: String::with_capacity(DIFF_CAPACITY),
+            statics: Vec::new(),
+        };
         match old {
             Some(old) if old.template().same_as(new.template()) => {
                 w.out.push('{');

@@ -1057,7 +1057,10 @@ mod tests {
         let text = |s: &str| Dynamic::Text(s.into());
         let nested = |s: &str| Dynamic::Nested(Rendered::new(row, vec![text(s)]));
         let list = |s: &str| {
-            Dynamic::List(Comprehension::new(row, vec![Entry::new(Key(1), vec![text(s)])]))
+            Dynamic::List(Comprehension::new(
+                row,
+                vec![Entry::new(Key(1), vec![text(s)])],
+            ))
         };
         let kinds = [
             text("1"),

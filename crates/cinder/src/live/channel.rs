@@ -1,6 +1,7 @@
 //! The `lv:` channel: joining starts the view's process, which mounts the
 //! view connected, then serves its events and messages until it stops.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use axum::http::Extensions;
@@ -729,8 +730,8 @@ impl<V: LiveView> Running<V> {
     fn reply_with_diff(&mut self, msg_ref: Option<&str>, render: Render) {
         match self.rerender(render) {
             Some(diff) => {
-                let response = format!(r#"{{"diff":{diff}}}"#);
-                self.outbox.reply(msg_ref, ReplyStatus::Ok, &response);
+                self.outbox
+                    .reply_parts(msg_ref, ReplyStatus::Ok, &[r#"{"diff":"#, &diff, "}"]);
             }
             None => {
                 self.outbox.reply(msg_ref, ReplyStatus::Ok, "{}");
@@ -913,9 +914,9 @@ fn without_root_flag(diff: String) -> String {
 /// change also carries the files picked in its file inputs (`uploads`).
 fn decode_event(inbound: &Inbound) -> Option<DecodedEvent> {
     #[derive(Deserialize)]
-    struct Wire {
-        #[serde(rename = "type")]
-        kind: String,
+    struct Wire<'a> {
+        #[serde(rename = "type", borrow)]
+        kind: Cow<'a, str>,
         event: String,
         #[serde(default)]
         value: Value,
@@ -928,13 +929,13 @@ fn decode_event(inbound: &Inbound) -> Option<DecodedEvent> {
     let Payload::Json(json) = &inbound.payload else {
         return None;
     };
-    let wire: Wire = serde_json::from_str(json.get()).ok()?;
+    let wire: Wire<'_> = serde_json::from_str(json.get()).ok()?;
     let value = match wire.value {
         Value::String(encoded) if wire.kind == "form" => form_value(&encoded, wire.meta),
         value => value,
     };
     Some(DecodedEvent {
-        event: Event::new(wire.event, wire.kind, value),
+        event: Event::new(wire.event, &wire.kind, value),
         target: wire.cid.map(Cid),
         uploads: wire.uploads,
     })

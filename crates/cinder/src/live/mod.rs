@@ -56,6 +56,7 @@ mod router;
 mod stream;
 mod upload;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
@@ -205,12 +206,19 @@ impl Session {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Event {
     name: String,
-    kind: String,
+    kind: Cow<'static, str>,
     value: Value,
 }
 
+/// The kinds of event the client sends, kept without an allocation each.
+const EVENT_KINDS: [&str; 7] = ["click", "keyup", "keydown", "focus", "blur", "form", "hook"];
+
 impl Event {
-    pub(crate) fn new(name: String, kind: String, value: Value) -> Self {
+    pub(crate) fn new(name: String, kind: &str, value: Value) -> Self {
+        let kind = match EVENT_KINDS.iter().find(|known| **known == kind) {
+            Some(known) => Cow::Borrowed(*known),
+            None => Cow::Owned(kind.to_owned()),
+        };
         Event { name, kind, value }
     }
 

@@ -59,8 +59,8 @@ use serde_json::value::RawValue;
 use tokio::time::Instant;
 
 use serializer::{
-    decode_binary, decode_text, encode, encode_push, encode_reply, FrameError, Inbound, Payload,
-    ReplyStatus,
+    decode_binary, decode_text, encode, encode_push, encode_reply, encode_reply_parts, FrameError,
+    Inbound, Payload, ReplyStatus,
 };
 use websocket::{Incoming, WebSocket, WebSocketError};
 
@@ -197,6 +197,23 @@ impl Outbox {
     /// Replies to the message `msg_ref` with a JSON `response`. False if the socket is gone.
     pub fn reply(&self, msg_ref: Option<&str>, status: ReplyStatus, response: &str) -> bool {
         self.send(encode_reply(
+            Some(&self.join_ref),
+            msg_ref,
+            &self.topic,
+            status,
+            response,
+        ))
+    }
+
+    /// Replies with a response made of `parts` of JSON text, written into
+    /// the frame without putting them together first.
+    pub(crate) fn reply_parts(
+        &self,
+        msg_ref: Option<&str>,
+        status: ReplyStatus,
+        response: &[&str],
+    ) -> bool {
+        self.send(encode_reply_parts(
             Some(&self.join_ref),
             msg_ref,
             &self.topic,

@@ -154,11 +154,26 @@ pub fn encode_reply(
     status: ReplyStatus,
     response: &str,
 ) -> String {
-    let mut frame = header(join_ref, msg_ref, topic, "phx_reply", 32 + response.len());
+    encode_reply_parts(join_ref, msg_ref, topic, status, &[response])
+}
+
+/// A reply whose response is the JSON text `response` holds in parts, put
+/// together in the frame itself.
+pub(crate) fn encode_reply_parts(
+    join_ref: Option<&str>,
+    msg_ref: Option<&str>,
+    topic: &str,
+    status: ReplyStatus,
+    response: &[&str],
+) -> String {
+    let len: usize = response.iter().map(|part| part.len()).sum();
+    let mut frame = header(join_ref, msg_ref, topic, "phx_reply", 32 + len);
     frame.push_str(r#"{"status":""#);
     frame.push_str(status.as_str());
     frame.push_str(r#"","response":"#);
-    frame.push_str(response);
+    for part in response {
+        frame.push_str(part);
+    }
     frame.push_str("}]");
     frame
 }
