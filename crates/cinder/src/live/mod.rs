@@ -531,3 +531,18 @@ impl<V: LiveView> Socket<V> {
         .ok()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_keeps_its_kind_known_or_not() {
+        for kind in EVENT_KINDS.into_iter().chain(["viewport", ""]) {
+            let event = Event::new("save".into(), kind, Value::Null);
+            assert_eq!((event.name(), event.kind()), ("save", kind));
+        }
+        let known = Event::new("save".into(), "click", Value::Null);
+        assert!(matches!(known.kind, Cow::Borrowed(_)));
+    }
+}

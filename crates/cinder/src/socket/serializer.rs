@@ -325,6 +325,22 @@ mod tests {
     #[test]
     fn replies_and_pushes_match_the_client_format() {
         assert_eq!(
+            encode_reply_parts(
+                Some("3"),
+                Some("4"),
+                "lv:phx-GBs",
+                ReplyStatus::Ok,
+                &[r#"{"diff":"#, r#"{"3":"1"}"#, "}"]
+            ),
+            encode_reply(
+                Some("3"),
+                Some("4"),
+                "lv:phx-GBs",
+                ReplyStatus::Ok,
+                r#"{"diff":{"3":"1"}}"#
+            )
+        );
+        assert_eq!(
             encode_reply(
                 Some("3"),
                 Some("4"),
