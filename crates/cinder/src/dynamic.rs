@@ -171,8 +171,7 @@ macro_rules! integer_dynamic {
             }
 
             fn attr_text(&self, name: &str) -> Text {
-                let mut digits = itoa::Buffer::new();
-                Text::concat(&[" ", name, "=\"", digits.format(*self), "\""])
+                Text::decimal_attribute(name, *self)
             }
         }
     )*};
@@ -421,6 +420,34 @@ mod tests {
         }
         assert_eq!(7u16.attr_text("phx-value-i"), " phx-value-i=\"7\"");
         assert_eq!(false.attr_text("disabled"), "");
+    }
+
+    #[test]
+    fn an_integer_attribute_is_written_whole_at_every_length() {
+        let numbers: [i128; 9] = [
+            0,
+            7,
+            -7,
+            42,
+            123_456,
+            999_999_999_999_999,
+            1_000_000_000_000_000,
+            i128::from(i64::MIN),
+            i128::MAX,
+        ];
+        // Names from one byte to long enough that no attribute fits inline,
+        // so every total length around the inline limit is written.
+        let names: Vec<String> = (1..=20).map(|n| "x".repeat(n)).collect();
+        for name in &names {
+            for number in numbers {
+                let text = number.attr_text(name);
+                assert_eq!(text.as_str(), written(&number, name), "{name} {number}");
+                assert_eq!(text, Text::from(written(&number, name)), "{name} {number}");
+            }
+            for number in [0u8, 9, 255] {
+                assert_eq!(number.attr_text(name).as_str(), written(&number, name));
+            }
+        }
     }
 
     #[test]

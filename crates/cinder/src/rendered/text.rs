@@ -184,30 +184,72 @@ impl Text {
         }
     }
 
-    fn register_decimal(negative: bool, mut magnitude: u64) -> Text {
-        let mut gathered: u128 = 0;
-        let mut len = 0;
-        while magnitude >= 100 {
-            let pair = DIGIT_PAIRS[(magnitude % 100) as usize];
-            gathered = (gathered << 16) | u128::from(pair);
-            magnitude /= 100;
-            len += 2;
-        }
-        if magnitude >= 10 {
-            gathered = (gathered << 16) | u128::from(DIGIT_PAIRS[magnitude as usize]);
-            len += 2;
-        } else {
-            gathered = (gathered << 8) | u128::from(b'0' + magnitude as u8);
-            len += 1;
-        }
-        if negative {
-            gathered = (gathered << 8) | u128::from(b'-');
-            len += 1;
-        }
+    fn register_decimal(negative: bool, magnitude: u64) -> Text {
+        let (gathered, len) = register_digits(negative, magnitude);
         let mut bytes = [0; INLINE];
         bytes[..16].copy_from_slice(&gathered.to_le_bytes());
         Text(Repr::Inline { len, bytes })
     }
+
+    /// The attribute ` name="…"` of an integer, as [`Text::decimal`] makes
+    /// its digits: a list of rows writes one per row (`phx-value-id={id}`).
+    pub(crate) fn decimal_attribute(name: &str, value: impl Decimal) -> Text {
+        let (negative, magnitude) = value.sign_and_magnitude();
+        let digits = u64::try_from(magnitude)
+            .ok()
+            .filter(|&magnitude| magnitude < REGISTER_DECIMAL_LIMIT)
+            .map(|magnitude| register_digits(negative, magnitude));
+        match digits {
+            Some((gathered, digits)) if name.len() + 4 + usize::from(digits) <= INLINE => {
+                // ` name="`, then the 16 bytes of digits in one write (zeros
+                // past the last digit), then the closing quote.
+                let mut scratch = [0u8; INLINE + 20];
+                let at = name.len() + 3;
+                scratch[0] = b' ';
+                scratch[1..at - 2].copy_from_slice(name.as_bytes());
+                scratch[at - 2..at].copy_from_slice(b"=\"");
+                scratch[at..at + 16].copy_from_slice(&gathered.to_le_bytes());
+                let len = at + usize::from(digits);
+                scratch[len] = b'"';
+                let mut bytes = [0; INLINE];
+                bytes.copy_from_slice(&scratch[..INLINE]);
+                Text(Repr::Inline {
+                    len: (len + 1) as u8,
+                    bytes,
+                })
+            }
+            _ => {
+                let digits = Text::decimal(value);
+                Text::concat(&[" ", name, "=\"", &digits, "\""])
+            }
+        }
+    }
+}
+
+/// An integer's digits (and sign) below [`REGISTER_DECIMAL_LIMIT`], gathered
+/// in a register lowest first, each step shifting the ones before it up: the
+/// first byte in memory is the highest digit. Returns them with their count.
+fn register_digits(negative: bool, mut magnitude: u64) -> (u128, u8) {
+    let mut gathered: u128 = 0;
+    let mut len = 0;
+    while magnitude >= 100 {
+        let pair = DIGIT_PAIRS[(magnitude % 100) as usize];
+        gathered = (gathered << 16) | u128::from(pair);
+        magnitude /= 100;
+        len += 2;
+    }
+    if magnitude >= 10 {
+        gathered = (gathered << 16) | u128::from(DIGIT_PAIRS[magnitude as usize]);
+        len += 2;
+    } else {
+        gathered = (gathered << 8) | u128::from(b'0' + magnitude as u8);
+        len += 1;
+    }
+    if negative {
+        gathered = (gathered << 8) | u128::from(b'-');
+        len += 1;
+    }
+    (gathered, len)
 }
 
 /// The scratch buffer [`Text::build`] keeps between calls; a larger one,
