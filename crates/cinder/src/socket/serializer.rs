@@ -324,32 +324,15 @@ mod tests {
 
     #[test]
     fn replies_and_pushes_match_the_client_format() {
+        let (join_ref, msg_ref, topic) = (Some("3"), Some("4"), "lv:phx-GBs");
+        let parts = [r#"{"diff":"#, r#"{"3":"1"}"#, "}"];
+        let whole = encode_reply(join_ref, msg_ref, topic, ReplyStatus::Ok, &parts.concat());
         assert_eq!(
-            encode_reply_parts(
-                Some("3"),
-                Some("4"),
-                "lv:phx-GBs",
-                ReplyStatus::Ok,
-                &[r#"{"diff":"#, r#"{"3":"1"}"#, "}"]
-            ),
-            encode_reply(
-                Some("3"),
-                Some("4"),
-                "lv:phx-GBs",
-                ReplyStatus::Ok,
-                r#"{"diff":{"3":"1"}}"#
-            )
-        );
-        assert_eq!(
-            encode_reply(
-                Some("3"),
-                Some("4"),
-                "lv:phx-GBs",
-                ReplyStatus::Ok,
-                r#"{"diff":{"3":"1"}}"#
-            ),
+            whole,
             r#"["3","4","lv:phx-GBs","phx_reply",{"status":"ok","response":{"diff":{"3":"1"}}}]"#
         );
+        let in_parts = encode_reply_parts(join_ref, msg_ref, topic, ReplyStatus::Ok, &parts);
+        assert_eq!(in_parts, whole);
         assert_eq!(
             encode_reply(
                 Some("3"),
