@@ -196,13 +196,7 @@ impl Outbox {
 
     /// Replies to the message `msg_ref` with a JSON `response`. False if the socket is gone.
     pub fn reply(&self, msg_ref: Option<&str>, status: ReplyStatus, response: &str) -> bool {
-        self.send(encode_reply(
-            Some(&self.join_ref),
-            msg_ref,
-            &self.topic,
-            status,
-            response,
-        ))
+        self.reply_parts(msg_ref, status, &[response])
     }
 
     /// Replies with a response made of `parts` of JSON text, written into
