@@ -171,12 +171,14 @@ impl Text {
     /// a register, lowest first, each shifting the ones before it up, and
     /// reach memory in one write.
     pub(crate) fn decimal(value: impl Decimal) -> Text {
-        let (negative, magnitude) = value.sign_and_magnitude();
-        match u64::try_from(magnitude) {
-            Ok(magnitude) if magnitude < REGISTER_DECIMAL_LIMIT => {
-                Text::register_decimal(negative, magnitude)
+        match register_digits(value) {
+            Some((gathered, len)) => {
+                let mut bytes = [0; INLINE];
+                bytes[..16].copy_from_slice(&gathered.to_le_bytes());
+                Text(Repr::Inline { len, bytes })
             }
-            _ => {
+            None => {
+                let (negative, magnitude) = value.sign_and_magnitude();
                 let mut digits = itoa::Buffer::new();
                 let digits = digits.format(magnitude);
                 Text::concat(&[if negative { "-" } else { "" }, digits])
@@ -184,22 +186,10 @@ impl Text {
         }
     }
 
-    fn register_decimal(negative: bool, magnitude: u64) -> Text {
-        let (gathered, len) = register_digits(negative, magnitude);
-        let mut bytes = [0; INLINE];
-        bytes[..16].copy_from_slice(&gathered.to_le_bytes());
-        Text(Repr::Inline { len, bytes })
-    }
-
     /// The attribute ` name="…"` of an integer, as [`Text::decimal`] makes
     /// its digits: a list of rows writes one per row (`phx-value-id={id}`).
     pub(crate) fn decimal_attribute(name: &str, value: impl Decimal) -> Text {
-        let (negative, magnitude) = value.sign_and_magnitude();
-        let digits = u64::try_from(magnitude)
-            .ok()
-            .filter(|&magnitude| magnitude < REGISTER_DECIMAL_LIMIT)
-            .map(|magnitude| register_digits(negative, magnitude));
-        match digits {
+        match register_digits(value) {
             Some((gathered, digits)) if name.len() + 4 + usize::from(digits) <= INLINE => {
                 // ` name="`, then the 16 bytes of digits in one write (zeros
                 // past the last digit), then the closing quote.
@@ -226,10 +216,19 @@ impl Text {
     }
 }
 
-/// An integer's digits (and sign) below [`REGISTER_DECIMAL_LIMIT`], gathered
-/// in a register lowest first, each step shifting the ones before it up: the
-/// first byte in memory is the highest digit. Returns them with their count.
-fn register_digits(negative: bool, mut magnitude: u64) -> (u128, u8) {
+/// An integer's digits (and sign) gathered in a register, with their count;
+/// `None` from [`REGISTER_DECIMAL_LIMIT`] on, where they may not fit.
+fn register_digits(value: impl Decimal) -> Option<(u128, u8)> {
+    let (negative, magnitude) = value.sign_and_magnitude();
+    let magnitude = u64::try_from(magnitude)
+        .ok()
+        .filter(|&magnitude| magnitude < REGISTER_DECIMAL_LIMIT)?;
+    Some(gather_digits(negative, magnitude))
+}
+
+/// Gathers digits lowest first, each step shifting the ones before it up:
+/// the first byte in memory is the highest digit.
+fn gather_digits(negative: bool, mut magnitude: u64) -> (u128, u8) {
     let mut gathered: u128 = 0;
     let mut len = 0;
     while magnitude >= 100 {
