@@ -323,10 +323,30 @@ fn for_loop(f: &For) -> Result<TokenStream> {
                 }
             },
         ),
-        None => (
-            quote!(::cinder::__private::ListBuilder::shared(&__CINDER_TEMPLATE, #hint, #site)),
-            quote!(#list.push(#key, #dynamics);),
-        ),
+        None => match crate::reads::body_reads(&f.body) {
+            Some(reads) => (
+                quote!(::cinder::__private::ListBuilder::tracked(&__CINDER_TEMPLATE, #hint, #site)),
+                quote! {
+                    let #memo = {
+                        #[allow(unused_imports)]
+                        use ::cinder::__private::{FedRead as _, UnfedRead as _};
+                        let mut __cinder_reads = ::cinder::__private::ReadStamp::new();
+                        #allow
+                        {
+                            #((&::cinder::__private::Read(&(#reads))).feed(&mut __cinder_reads);)*
+                        }
+                        __cinder_reads.finish()
+                    };
+                    if !#list.reuse_read(#key, #memo) {
+                        #list.push_read(#key, #memo, #dynamics);
+                    }
+                },
+            ),
+            None => (
+                quote!(::cinder::__private::ListBuilder::shared(&__CINDER_TEMPLATE, #hint, #site)),
+                quote!(#list.push(#key, #dynamics);),
+            ),
+        },
     };
     Ok(quote! {{
         #template

@@ -4,6 +4,7 @@
 mod ast;
 mod codegen;
 mod parse;
+mod reads;
 
 use proc_macro::TokenStream;
 

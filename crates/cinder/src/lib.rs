@@ -86,6 +86,19 @@
 //! entries is shared, and skipped by the diff, a whole chunk at a time. With 10,000 rows and one changed,
 //! a render evaluates one row, compares 10,000 keys and stamps, and the diff
 //! holds one entry.
+//!
+//! A `for` without a memo stamp gets one from what its body reads: the
+//! macro lists the places the body reads (`row.id`, `row.name`, outer names
+//! such as `selected`, and `format!` arguments) and stamps each entry with
+//! a keyed hash of their values, so an entry whose reads did not change is
+//! reused. This needs every value read to be an integer, `bool`, `char`,
+//! string, or an option, tuple, slice or vector of them (or a type that
+//! implements [`memo::StampValue`]), and the body to be made of places,
+//! literals, operators, `format!` and calls through a path
+//! (`helpers::label(row.kind)`, taken to depend on their arguments only).
+//! Anything else (a closure, a block, another macro, a component, a call
+//! through a bare name) leaves the `for` as it was: every entry evaluated
+//! and compared.
 
 extern crate self as cinder;
 
@@ -115,6 +128,7 @@ pub use rendered::{
 #[doc(hidden)]
 pub mod __private {
     pub use crate::dynamic::{attr, attr_list};
+    pub use crate::memo::reads::{FedRead, Read, ReadStamp, UnfedRead};
     pub use crate::memo::ListBuilder;
 
     use crate::dynamic::IntoDynamic;

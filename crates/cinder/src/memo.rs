@@ -19,8 +19,16 @@
 //! The stamp is a promise: whatever the entry's body reads must be the same
 //! whenever key and stamp are. A version counter bumped on every change, a
 //! hash of the row, or the row itself (for small rows) all keep it.
-//! Without a stamp every entry is evaluated on every render and the diff
-//! engine compares the results, which is still correct, only slower.
+//! Without a stamp, `html!` makes one from the values the body reads when
+//! it can list them all (see the crate's "Change tracking"), so
+//!
+//! ```text
+//! @for row in &rows { <li>{row.name}": "{row.score}</li> }
+//! ```
+//!
+//! evaluates only the rows whose `name` or `score` changed. When it cannot,
+//! every entry is evaluated on every render and the diff engine compares
+//! the results, which is still correct, only slower.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -30,6 +38,10 @@ use std::sync::Arc;
 use crate::rendered::{
     chunk_size, Chunk, ChunkBuilder, Comprehension, Dynamic, EntryRef, Key, Template,
 };
+
+pub(crate) mod reads;
+
+pub use reads::StampValue;
 
 /// Keeps what one render's memoized `for`s produced, for the next render.
 ///
@@ -206,6 +218,41 @@ impl ListBuilder {
         ListBuilder {
             share_equal: true,
             ..ListBuilder::with(template, size_hint, Some(site), false)
+        }
+    }
+
+    /// A comprehension whose entries carry the stamp of what their body
+    /// reads ([`reuse_read`](ListBuilder::reuse_read)), or, when what it
+    /// reads cannot be stamped, are kept as [`shared`](ListBuilder::shared)
+    /// ones are.
+    pub fn tracked(template: &'static Template, size_hint: usize, site: u64) -> Self {
+        ListBuilder::shared(template, size_hint, site)
+    }
+
+    /// Adds the previous render's entry for `key` if it was made from the
+    /// same reads; returns whether it did. Every entry of a `for` is
+    /// stamped or none is, as the types read decide, so the first stamp
+    /// turns the list into a stamped one.
+    pub fn reuse_read(&mut self, key: Key, stamp: Option<u64>) -> bool {
+        let Some(stamp) = stamp else {
+            return false;
+        };
+        if self.share_equal {
+            self.share_equal = false;
+            self.current =
+                ChunkBuilder::new(self.template.dynamic_count(), self.chunk_size(), true);
+        }
+        self.reuse(key, stamp)
+    }
+
+    /// Adds an evaluated entry with the stamp of its reads, if it has one.
+    pub fn push_read<D>(&mut self, key: Key, stamp: Option<u64>, dynamics: D)
+    where
+        D: IntoIterator<Item = Dynamic> + AsRef<[Dynamic]>,
+    {
+        match stamp {
+            Some(stamp) => self.push_memo(key, stamp, dynamics),
+            None => self.push(key, dynamics),
         }
     }
 

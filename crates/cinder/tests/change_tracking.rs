@@ -336,3 +336,201 @@ fn a_list_that_grows_past_a_chunk_size_stays_right() {
         );
     }
 }
+
+/// A plain `for` whose body reads the row's fields and one outer value:
+/// each entry is stamped with what it read.
+fn tracked_table(rows: &[Row], highlight: u32) -> Rendered {
+    html! {
+        <table><tbody>
+            @for row in rows {
+                <tr id={format!("row-{}", row.id)} class={(row.id == highlight).then_some("on")}>
+                    <td>{self::counted(&row.name)}</td><td>{row.score}</td>
+                </tr>
+            }
+        </tbody></table>
+    }
+}
+
+#[test]
+fn a_plain_for_evaluates_only_the_entries_whose_reads_changed() {
+    let mut state = rows(300);
+    let mut cache = RenderCache::default();
+    let before = cache.render(|| tracked_table(&state, 5));
+    assert_eq!(evaluated(), 300);
+
+    touch(&mut state[200]);
+    let after = cache.render(|| tracked_table(&state, 5));
+    assert_eq!(evaluated(), 1, "one row's reads changed");
+    assert!(std::ptr::eq(entry(&before, 0), entry(&after, 0)));
+    assert!(std::ptr::eq(entry(&before, 256), entry(&after, 256)));
+    assert_eq!(
+        diff::diff(&before, &after).as_str(),
+        r#"{"0":{"k":{"200":{"2":"changed","3":"1401"},"kc":300}}}"#
+    );
+    assert_eq!(after.to_html(), tracked_table(&state, 5).to_html());
+    evaluated();
+
+    let unchanged = cache.render(|| tracked_table(&state, 5));
+    assert_eq!(evaluated(), 0);
+    assert!(diff::diff(&after, &unchanged).is_empty());
+}
+
+#[test]
+fn an_outer_value_the_body_reads_is_part_of_every_stamp() {
+    let state = rows(40);
+    let mut cache = RenderCache::default();
+    let before = cache.render(|| tracked_table(&state, 5));
+    evaluated();
+
+    let after = cache.render(|| tracked_table(&state, 6));
+    assert_eq!(evaluated(), 40, "every entry read the highlight");
+    assert_eq!(
+        diff::diff(&before, &after).as_str(),
+        r#"{"0":{"k":{"5":{"1":""},"6":{"1":" class=\"on\""},"kc":40}}}"#
+    );
+    assert_eq!(after.to_html(), tracked_table(&state, 6).to_html());
+}
+
+/// Renders a row from the whole row: `Row` says nothing of how it hashes.
+fn row_cell(row: &Row) -> String {
+    EVALUATED.with(|n| n.set(n.get() + 1));
+    format!("{}: {}", row.name, row.score)
+}
+
+/// A tag whose hash covers all of it, and says so.
+#[derive(Hash)]
+struct Tag(String);
+
+impl cinder::memo::StampValue for Tag {}
+
+impl std::fmt::Display for Tag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        EVALUATED.with(|n| n.set(n.get() + 1));
+        f.write_str(&self.0)
+    }
+}
+
+#[test]
+fn a_value_read_whole_is_stamped_only_when_its_type_vouches_for_its_hash() {
+    let mut state = rows(20);
+    let mut cache = RenderCache::default();
+    let whole =
+        |rows: &[Row]| html! { <ul>@for row in rows { <li>{self::row_cell(row)}</li> }</ul> };
+    cache.render(|| whole(&state));
+    touch(&mut state[3]);
+    evaluated();
+    let after = cache.render(|| whole(&state));
+    assert_eq!(evaluated(), 20, "rows read whole are evaluated every time");
+    assert_eq!(after.to_html(), whole(&state).to_html());
+
+    let mut tags: Vec<Tag> = (0..20).map(|i| Tag(format!("t{i}"))).collect();
+    let mut cache = RenderCache::default();
+    let tagged = |tags: &[Tag]| html! { <ul>@for tag in tags { <li>{tag.to_string()}</li> }</ul> };
+    cache.render(|| tagged(&tags));
+    tags[4].0.push('!');
+    evaluated();
+    let after = cache.render(|| tagged(&tags));
+    assert_eq!(evaluated(), 1, "a `StampValue` is stamped whole");
+    assert!(after.to_html().contains("<li>t4!</li>"));
+}
+
+/// Sections of rows: the inner `for` reads its own row and the outer
+/// section's title, through a name a `format!` string captures.
+fn sections(groups: &[(String, Vec<Row>)]) -> Rendered {
+    html! {
+        @for (title, group) in groups {
+            <section>
+                @for row in group {
+                    @if let Some(first) = row.name.split(' ').next() {
+                        @if row.score > 0 {
+                            <p>{format!("{title}/{first}")}{self::counted(&row.name)}</p>
+                        }
+                    }
+                    @match row.id % 3 { 0 => { <b>"fizz"</b> } n => { <i>{n}</i> } }
+                }
+            </section>
+        }
+    }
+}
+
+#[test]
+fn inner_bodies_follow_the_outer_values_they_read() {
+    let mut groups: Vec<(String, Vec<Row>)> = (0..3).map(|g| (format!("g{g}"), rows(10))).collect();
+    let mut cache = RenderCache::default();
+    cache.render(|| sections(&groups));
+    evaluated();
+
+    groups[1].0 = "renamed".into();
+    let after = cache.render(|| sections(&groups));
+    let fresh = sections(&groups).to_html();
+    assert_eq!(after.to_html(), fresh);
+    assert_eq!(fresh.matches("renamed/row").count(), 9);
+    assert_eq!(
+        evaluated(),
+        9 + 27,
+        "the renamed group's rows, then the fresh render's"
+    );
+}
+
+static BUMPED_ROWS_EVALUATED: AtomicUsize = AtomicUsize::new(0);
+
+fn count_bumped_row(id: u32) -> u32 {
+    BUMPED_ROWS_EVALUATED.fetch_add(1, Ordering::SeqCst);
+    id
+}
+
+/// A view with a plain `for`, no key and no memo.
+struct Bumps {
+    rows: Vec<Row>,
+}
+
+impl LiveView for Bumps {
+    type Info = ();
+
+    async fn mount(_: &Params, _: &Session, _: &mut Socket<Self>) -> Result<Self, MountError> {
+        Ok(Bumps { rows: rows(100) })
+    }
+
+    async fn handle_event(&mut self, event: Event, _: &mut Socket<Self>) {
+        if let Some(i) = event.get("i").and_then(|i| i.parse::<usize>().ok()) {
+            self.rows[i].score += 1;
+        }
+    }
+
+    fn render(&self) -> Rendered {
+        html! {
+            <ul>
+                @for row in &self.rows {
+                    <li phx-value-i={row.id}>{self::count_bumped_row(row.id)}": "{row.score}</li>
+                }
+            </ul>
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_view_with_a_plain_for_evaluates_the_changed_row_alone() {
+    let router = LiveRouter::new(Config::new([7u8; 32]).unwrap())
+        .live::<Bumps>("/bumps")
+        .into_router();
+    let app = common::serve(router).await;
+    let page = common::get(&app, "/bumps").await;
+    let mut client = common::connect(&app, &page.cookie, &page.csrf, None)
+        .await
+        .unwrap();
+    common::join_at(&mut client, &page, "http://localhost/bumps").await;
+    let after_join = BUMPED_ROWS_EVALUATED.load(Ordering::SeqCst);
+
+    let topic = format!("lv:{}", page.id);
+    common::send(
+        &mut client,
+        json!(["4", "5", topic, "event", {"type": "click", "event": "bump", "value": {"i": "7"}}]),
+    )
+    .await;
+    let reply = common::recv(&mut client).await;
+    assert_eq!(BUMPED_ROWS_EVALUATED.load(Ordering::SeqCst) - after_join, 1);
+    assert_eq!(
+        reply[4]["response"]["diff"],
+        json!({"0": {"k": {"7": {"2": "50"}, "kc": 100}}})
+    );
+}

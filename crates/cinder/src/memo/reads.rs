@@ -1,0 +1,291 @@
+//! Stamps made of what a `for` body reads.
+//!
+//! For a `for` without a memo stamp, `html!` lists the values the body reads
+//! (the loop's bindings and their fields, outer names, `format!` arguments)
+//! and feeds each to a [`ReadStamp`]. An entry whose stamp and key equal
+//! those of the previous render's entry at its place is reused, as with an
+//! explicit stamp. The values are compared through a hash keyed with
+//! secrets drawn once per process, so text chosen to collide without
+//! knowing them cannot make an entry look unchanged. It is a folded
+//! multiply per eight bytes rather than SipHash: a row of two integers
+//! costs a few instructions, where SipHash cost more than rendering it.
+//!
+//! Only values whose `Hash` covers everything their rendering shows are
+//! fed: integers, `bool`, `char`, strings, and options, tuples, slices,
+//! vectors and pointers of them. A type of the application's may hash by
+//! identity alone (an id), so reading one whole leaves the entry unstamped
+//! and evaluated every time; reading its fields does not.
+
+use std::borrow::Cow;
+use std::hash::{BuildHasher, Hash, Hasher, RandomState};
+use std::rc::Rc;
+use std::sync::{Arc, OnceLock};
+
+/// The stamp of one entry's reads, fed one value at a time.
+pub struct ReadStamp {
+    hasher: StampHasher,
+    complete: bool,
+}
+
+impl ReadStamp {
+    /// A stamp with nothing read yet.
+    #[inline]
+    pub fn new() -> ReadStamp {
+        ReadStamp {
+            hasher: StampHasher::new(),
+            complete: true,
+        }
+    }
+
+    /// The stamp, or `None` when a value read could not be fed.
+    #[inline]
+    pub fn finish(&self) -> Option<u64> {
+        self.complete.then(|| self.hasher.finish())
+    }
+}
+
+impl Default for ReadStamp {
+    fn default() -> Self {
+        ReadStamp::new()
+    }
+}
+
+/// The process's secrets: the starting state and the multiplier of the
+/// final mix.
+fn secrets() -> (u64, u64) {
+    static SECRETS: OnceLock<(u64, u64)> = OnceLock::new();
+    *SECRETS.get_or_init(|| {
+        let random = RandomState::new();
+        (random.hash_one(1u8), random.hash_one(2u8))
+    })
+}
+
+/// Multiplies in 128 bits and folds the halves: every input bit reaches
+/// every output bit, in one multiplication.
+#[inline]
+fn folded_multiply(a: u64, b: u64) -> u64 {
+    let product = u128::from(a) * u128::from(b);
+    (product as u64) ^ ((product >> 64) as u64)
+}
+
+/// Mixes each word into a secret state; integers are one word each.
+struct StampHasher {
+    state: u64,
+    finish_with: u64,
+}
+
+impl StampHasher {
+    /// An odd constant (the golden ratio's digits) that spreads each word.
+    const SPREAD: u64 = 0x9e37_79b9_7f4a_7c15;
+
+    #[inline]
+    fn new() -> StampHasher {
+        let (state, finish_with) = secrets();
+        StampHasher { state, finish_with }
+    }
+
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.state = folded_multiply(self.state ^ word, Self::SPREAD);
+    }
+}
+
+impl Hasher for StampHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+        // The length tells `"a"` from `"a\0"`, which pad to the same word.
+        self.add(bytes.len() as u64);
+    }
+
+    #[inline]
+    fn write_u8(&mut self, n: u8) {
+        self.add(u64::from(n));
+    }
+
+    #[inline]
+    fn write_u16(&mut self, n: u16) {
+        self.add(u64::from(n));
+    }
+
+    #[inline]
+    fn write_u32(&mut self, n: u32) {
+        self.add(u64::from(n));
+    }
+
+    #[inline]
+    fn write_u64(&mut self, n: u64) {
+        self.add(n);
+    }
+
+    #[inline]
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        folded_multiply(self.state, self.finish_with)
+    }
+}
+
+/// One value a body reads. `(&Read(&value)).feed(&mut stamp)` feeds it when
+/// it is a [`StampValue`] and marks the stamp incomplete otherwise (method
+/// lookup tries `Read` before `&Read`).
+pub struct Read<'a, T: ?Sized>(pub &'a T);
+
+/// Feeds a value whose hash covers all of it.
+pub trait FedRead {
+    /// Adds the value to the stamp.
+    fn feed(&self, stamp: &mut ReadStamp);
+}
+
+impl<T: StampValue + ?Sized> FedRead for Read<'_, T> {
+    #[inline]
+    fn feed(&self, stamp: &mut ReadStamp) {
+        self.0.hash(&mut stamp.hasher);
+    }
+}
+
+/// Gives up on a value the stamp cannot vouch for.
+pub trait UnfedRead {
+    /// Marks the stamp incomplete.
+    fn feed(&self, stamp: &mut ReadStamp);
+}
+
+impl<T: ?Sized> UnfedRead for &Read<'_, T> {
+    #[inline]
+    fn feed(&self, stamp: &mut ReadStamp) {
+        stamp.complete = false;
+    }
+}
+
+/// A value whose `Hash` feeds everything its rendering shows, so a `for`
+/// body that reads it whole can be stamped with it.
+///
+/// Implement it for a type of yours whose `Hash` is derived over all its
+/// fields; never for one that hashes by identity alone (an id), or a
+/// changed name would look unchanged.
+///
+/// ```
+/// use cinder::{html, memo::{RenderCache, StampValue}};
+///
+/// #[derive(Hash)]
+/// struct Tag(String);
+/// impl StampValue for Tag {}
+///
+/// let tags = vec![Tag("a".into()), Tag("b".into())];
+/// let view = |tags: &[Tag]| html! { <ul>@for tag in tags { <li>{tag.0.as_str()}</li> }</ul> };
+/// let mut cache = RenderCache::default();
+/// let first = cache.render(|| view(&tags));
+/// let second = cache.render(|| view(&tags));
+/// assert!(cinder::diff::diff(&first, &second).is_empty());
+/// ```
+pub trait StampValue: Hash {}
+
+macro_rules! stamp_values {
+    ($($t:ty),*) => { $(impl StampValue for $t {})* };
+}
+
+stamp_values!(
+    u8,
+    u16,
+    u32,
+    u64,
+    u128,
+    usize,
+    i8,
+    i16,
+    i32,
+    i64,
+    i128,
+    isize,
+    bool,
+    char,
+    str,
+    String,
+    ()
+);
+
+impl<T: StampValue + ?Sized> StampValue for &T {}
+impl<T: StampValue + ?Sized> StampValue for &mut T {}
+impl<T: StampValue + ?Sized> StampValue for Box<T> {}
+impl<T: StampValue + ?Sized> StampValue for Rc<T> {}
+impl<T: StampValue + ?Sized> StampValue for Arc<T> {}
+impl<T: StampValue + ToOwned + ?Sized> StampValue for Cow<'_, T> {}
+impl<T: StampValue> StampValue for Option<T> {}
+impl<T: StampValue> StampValue for [T] {}
+impl<T: StampValue, const N: usize> StampValue for [T; N] {}
+impl<T: StampValue> StampValue for Vec<T> {}
+impl<A: StampValue, B: StampValue> StampValue for (A, B) {}
+impl<A: StampValue, B: StampValue, C: StampValue> StampValue for (A, B, C) {}
+
+// The borrow in `(&Read(..)).feed(..)` is how `html!` picks between the two
+// traits; for a fed value it is needless, which is the point.
+#[cfg(test)]
+#[allow(clippy::needless_borrow)]
+mod tests {
+    use super::*;
+
+    fn stamp_of(feed: impl FnOnce(&mut ReadStamp)) -> Option<u64> {
+        let mut stamp = ReadStamp::new();
+        feed(&mut stamp);
+        stamp.finish()
+    }
+
+    /// Hashes by id alone, as entity types often do.
+    #[derive(Hash)]
+    struct User {
+        id: u32,
+    }
+
+    #[test]
+    fn values_that_hash_whole_make_a_stamp_that_follows_them() {
+        let a = stamp_of(|s| {
+            (&Read(&7u32)).feed(s);
+            (&Read(&"ab".to_string())).feed(s);
+        });
+        let b = stamp_of(|s| {
+            (&Read(&7u32)).feed(s);
+            (&Read(&"ab".to_string())).feed(s);
+        });
+        let c = stamp_of(|s| {
+            (&Read(&7u32)).feed(s);
+            (&Read(&"a".to_string())).feed(s);
+        });
+        assert!(a.is_some());
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        let split = |x: &str, y: &str| {
+            stamp_of(|s| {
+                (&Read(&x)).feed(s);
+                (&Read(&y)).feed(s);
+            })
+        };
+        assert_ne!(split("ab", "c"), split("a", "bc"));
+        assert_ne!(split("a", ""), split("a\0", ""));
+        let numbers = |x: u64, y: u64| {
+            stamp_of(|s| {
+                (&Read(&x)).feed(s);
+                (&Read(&y)).feed(s);
+            })
+        };
+        assert_ne!(numbers(1, 2), numbers(2, 1));
+        assert_ne!(numbers(0, 0), numbers(0, 1));
+    }
+
+    #[test]
+    fn a_value_of_another_type_leaves_the_stamp_incomplete() {
+        let user = User { id: 1 };
+        let stamp = stamp_of(|s| {
+            (&Read(&7u32)).feed(s);
+            (&Read(&user)).feed(s);
+        });
+        assert_eq!(stamp, None);
+        assert_eq!(stamp_of(|s| (&Read(&1.5f64)).feed(s)), None);
+        assert!(stamp_of(|s| (&Read(&Some(vec![(1u8, 'x')]))).feed(s)).is_some());
+    }
+}
