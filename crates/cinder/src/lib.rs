@@ -91,9 +91,10 @@
 //! macro lists the places the body reads (`row.id`, `row.name`, outer names
 //! such as `selected`, and `format!` arguments) and stamps each entry with
 //! a keyed hash of their values, so an entry whose reads did not change is
-//! reused. This needs every value read to be an integer, `bool`, `char`,
-//! string, or an option, tuple, slice or vector of them (or a type that
-//! implements [`memo::StampValue`]), and the body to be made of places,
+//! reused. This needs every value read to be an integer, `bool`, `char`, or
+//! an option, tuple, slice or vector of them, or a type that implements
+//! [`memo::StampValue`] (a string is copied about as fast as it is hashed,
+//! so a body reading one is evaluated as before), and the body to be made of places,
 //! literals, operators, `format!` and calls through a path
 //! (`helpers::label(row.kind)`, taken to depend on their arguments only).
 //! Anything else (a closure, a block, another macro, a component, a call

@@ -23,10 +23,10 @@
 //! it can list them all (see the crate's "Change tracking"), so
 //!
 //! ```text
-//! @for row in &rows { <li>{row.name}": "{row.score}</li> }
+//! @for row in &rows { <li id={format!("row-{}", row.id)}>{row.score}</li> }
 //! ```
 //!
-//! evaluates only the rows whose `name` or `score` changed. When it cannot,
+//! evaluates only the rows whose `id` or `score` changed. When it cannot,
 //! every entry is evaluated on every render and the diff engine compares
 //! the results, which is still correct, only slower.
 
