@@ -23,9 +23,9 @@ use syn::{Expr, Pat, Token};
 
 use crate::ast::{Attr, Node};
 
-/// The expressions a `for` body reads, each once; `None` when the body does something whose inputs cannot be
-/// listed. Reads of the loop's own bindings are included: they are what
-/// changes from one entry to the next.
+/// The expressions a `for` body reads, each once; `None` when the body
+/// does something whose inputs cannot be listed. Reads of the loop's own
+/// bindings are included: they are what changes from one entry to the next.
 pub fn body_reads(body: &[Node]) -> Option<Vec<TokenStream>> {
     let mut reads = Reads::default();
     reads.nodes(body)?;
@@ -188,8 +188,7 @@ impl Reads {
     /// `format!` and `format_args!`, whose arguments and the names their
     /// string captures are the reads; any other macro may read anything.
     fn format_macro(&mut self, mac: &syn::Macro) -> Option<()> {
-        let name = mac.path.segments.last()?.ident.to_string();
-        if !matches!(name.as_str(), "format" | "format_args") {
+        if !is_std_format(&mac.path) {
             return None;
         }
         let parser = Punctuated::<Expr, Token![,]>::parse_terminated;
@@ -219,6 +218,18 @@ impl Reads {
             }
         }
         Some(())
+    }
+}
+
+/// `format`, `format_args`, or either through `std`, `alloc` or `core`: a
+/// macro of the same name elsewhere may do anything.
+fn is_std_format(path: &syn::Path) -> bool {
+    let names: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+    match names.as_slice() {
+        [.., last] if !matches!(last.as_str(), "format" | "format_args") => false,
+        [_] => true,
+        [krate, _] => matches!(krate.as_str(), "std" | "alloc" | "core"),
+        _ => false,
     }
 }
 
@@ -372,7 +383,7 @@ mod tests {
             @for row in rows { {format!("{prefix}-{:>width$}-{n}", row.id, n = row.n)} }
         });
         assert_eq!(reads.unwrap(), ["row.id", "row.n", "prefix", "width"]);
-        let exponent = reads_of(quote!(@for row in rows { {format!("{:w$e}", row.x)} }));
+        let exponent = reads_of(quote!(@for row in rows { {std::format!("{:w$e}", row.x)} }));
         assert_eq!(exponent.unwrap(), ["row.x", "w"]);
     }
 
@@ -417,6 +428,7 @@ mod tests {
                 }
             }),
             quote!({ my_macro!(row) }),
+            quote!({ other::format!("{}", row.n) }),
             quote!({ label(row) }),
             quote!({ live_component::<Card>(row.id, ()) }),
             quote!(<Badge n={row.n} />),

@@ -88,18 +88,18 @@
 //! holds one entry.
 //!
 //! A `for` without a memo stamp gets one from what its body reads: the
-//! macro lists the places the body reads (`row.id`, `row.name`, outer names
-//! such as `selected`, and `format!` arguments) and stamps each entry with
-//! a keyed hash of their values, so an entry whose reads did not change is
-//! reused. This needs every value read to be an integer, `bool`, `char`, or
-//! an option, tuple, slice or vector of them, or a type that implements
-//! [`memo::StampValue`] (a string is copied about as fast as it is hashed,
-//! so a body reading one is evaluated as before), and the body to be made of places,
-//! literals, operators, `format!` and calls through a path
-//! (`helpers::label(row.kind)`, taken to depend on their arguments only).
-//! Anything else (a closure, a block, another macro, a component, a call
-//! through a bare name) leaves the `for` as it was: every entry evaluated
-//! and compared.
+//! macro lists the places the body reads (`row.id`, `row.score`, outer
+//! names such as `selected`, and `format!` arguments) and stamps each entry
+//! with a keyed hash of their values, so an entry whose reads did not
+//! change is reused. This needs every value read to be an integer, `bool`,
+//! `char`, or an option, tuple, slice or vector of them, or a type that
+//! implements [`memo::StampValue`] (a string is copied about as fast as it
+//! is hashed, so a body reading one is evaluated as before), and the body
+//! to be made of places, literals, operators, `format!` and calls through a
+//! path (`helpers::label(row.kind)`, taken to depend on their arguments
+//! only). Anything else (a closure, a block, another macro, a component, a
+//! call through a bare name) leaves the `for` as it was: every entry
+//! evaluated and compared.
 
 extern crate self as cinder;
 

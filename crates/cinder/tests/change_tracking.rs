@@ -230,31 +230,40 @@ impl LiveView for Versioned {
     }
 }
 
-#[tokio::test]
-async fn a_view_reuses_its_memoized_rows_from_one_render_to_the_next() {
+/// Serves `V` at `path`, joins it, clicks `event` with `{"i": row}`, and
+/// returns how far `evaluated` moved during the click, and the reply.
+async fn click_after_join<V: LiveView>(
+    path: &str,
+    event: &str,
+    row: &str,
+    evaluated: &AtomicUsize,
+) -> (usize, Value) {
     let router = LiveRouter::new(Config::new([7u8; 32]).unwrap())
-        .live::<Versioned>("/versioned")
+        .live::<V>(path)
         .into_router();
     let app = common::serve(router).await;
-    let page = common::get(&app, "/versioned").await;
+    let page = common::get(&app, path).await;
     let mut client = common::connect(&app, &page.cookie, &page.csrf, None)
         .await
         .unwrap();
-    common::join_at(&mut client, &page, "http://localhost/versioned").await;
-    let after_join = VIEW_ROWS_EVALUATED.load(Ordering::SeqCst);
+    common::join_at(&mut client, &page, &format!("http://localhost{path}")).await;
+    let after_join = evaluated.load(Ordering::SeqCst);
 
     let topic = format!("lv:{}", page.id);
     common::send(
         &mut client,
-        json!(["4", "5", topic, "event", {"type": "click", "event": "touch", "value": {"i": "7"}}]),
+        json!(["4", "5", topic, "event", {"type": "click", "event": event, "value": {"i": row}}]),
     )
     .await;
     let reply = common::recv(&mut client).await;
-    assert_eq!(
-        VIEW_ROWS_EVALUATED.load(Ordering::SeqCst) - after_join,
-        1,
-        "one row changed, one row evaluated"
-    );
+    (evaluated.load(Ordering::SeqCst) - after_join, reply)
+}
+
+#[tokio::test]
+async fn a_view_reuses_its_memoized_rows_from_one_render_to_the_next() {
+    let (evaluated, reply) =
+        click_after_join::<Versioned>("/versioned", "touch", "7", &VIEW_ROWS_EVALUATED).await;
+    assert_eq!(evaluated, 1, "one row changed, one row evaluated");
     assert_eq!(
         reply[4]["response"]["diff"],
         json!({"0": {"k": {"7": {"0": "changed"}, "kc": 100}}})
@@ -524,25 +533,9 @@ impl LiveView for Bumps {
 
 #[tokio::test]
 async fn a_view_with_a_plain_for_evaluates_the_changed_row_alone() {
-    let router = LiveRouter::new(Config::new([7u8; 32]).unwrap())
-        .live::<Bumps>("/bumps")
-        .into_router();
-    let app = common::serve(router).await;
-    let page = common::get(&app, "/bumps").await;
-    let mut client = common::connect(&app, &page.cookie, &page.csrf, None)
-        .await
-        .unwrap();
-    common::join_at(&mut client, &page, "http://localhost/bumps").await;
-    let after_join = BUMPED_ROWS_EVALUATED.load(Ordering::SeqCst);
-
-    let topic = format!("lv:{}", page.id);
-    common::send(
-        &mut client,
-        json!(["4", "5", topic, "event", {"type": "click", "event": "bump", "value": {"i": "7"}}]),
-    )
-    .await;
-    let reply = common::recv(&mut client).await;
-    assert_eq!(BUMPED_ROWS_EVALUATED.load(Ordering::SeqCst) - after_join, 1);
+    let (evaluated, reply) =
+        click_after_join::<Bumps>("/bumps", "bump", "7", &BUMPED_ROWS_EVALUATED).await;
+    assert_eq!(evaluated, 1);
     assert_eq!(
         reply[4]["response"]["diff"],
         json!({"0": {"k": {"7": {"2": "50"}, "kc": 100}}})

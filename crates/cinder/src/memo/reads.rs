@@ -93,11 +93,7 @@ impl StampHasher {
 
 impl Hasher for StampHasher {
     fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut word = [0; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.add(u64::from_le_bytes(word));
-        }
+        crate::rendered::words(bytes).for_each(|word| self.add(word));
         // The length tells `"a"` from `"a\0"`, which pad to the same word.
         self.add(bytes.len() as u64);
     }
