@@ -4,11 +4,11 @@
 //! (the loop's bindings and their fields, outer names, `format!` arguments)
 //! and feeds each to a [`ReadStamp`]. An entry whose stamp and key equal
 //! those of the previous render's entry at its place is reused, as with an
-//! explicit stamp. The values are compared through a hash keyed with
-//! secrets drawn once per process, so text chosen to collide without
-//! knowing them cannot make an entry look unchanged. It is a folded
-//! multiply per eight bytes rather than SipHash: a row of two integers
-//! costs a few instructions, where SipHash cost more than rendering it.
+//! explicit stamp. The values are compared through a hash started from a
+//! secret drawn once per process, so values chosen to collide cannot be
+//! aimed at a stamp without it. It is a folded multiply per eight bytes
+//! rather than SipHash: a row of two integers costs a few instructions,
+//! where SipHash cost more than rendering it.
 //!
 //! Only values whose `Hash` covers everything their rendering shows, and
 //! which cost less to hash than to render, are fed: integers, `bool`,
