@@ -142,17 +142,8 @@ fn split_format(value: &TokenStream) -> Option<(Vec<String>, Vec<TokenStream>)> 
     if !mac.mac.path.is_ident("format") {
         return None;
     }
-    let parser = syn::punctuated::Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated;
-    let exprs = syn::parse::Parser::parse2(parser, mac.mac.tokens.clone()).ok()?;
-    let mut exprs = exprs.into_iter();
-    let syn::Expr::Lit(syn::ExprLit {
-        lit: syn::Lit::Str(literal),
-        ..
-    }) = exprs.next()?
-    else {
-        return None;
-    };
-    let mut positional = exprs.map(|expr| quote!(#expr));
+    let (literal, exprs) = format_string_and_args(&mac.mac)?;
+    let mut positional = exprs.into_iter().map(|expr| quote!(#expr));
     let text = literal.value();
     let mut parts = vec![String::new()];
     let mut args = Vec::new();
@@ -192,6 +183,22 @@ fn split_format(value: &TokenStream) -> Option<(Vec<String>, Vec<TokenStream>)> 
         return None;
     }
     Some((parts, args))
+}
+
+/// The string literal of a `format!`-like macro call and the arguments
+/// after it; `None` when the first argument is not a string literal.
+pub fn format_string_and_args(mac: &syn::Macro) -> Option<(syn::LitStr, Vec<syn::Expr>)> {
+    let parser = syn::punctuated::Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated;
+    let exprs = syn::parse::Parser::parse2(parser, mac.tokens.clone()).ok()?;
+    let mut exprs = exprs.into_iter();
+    let syn::Expr::Lit(syn::ExprLit {
+        lit: syn::Lit::Str(literal),
+        ..
+    }) = exprs.next()?
+    else {
+        return None;
+    };
+    Some((literal, exprs.collect()))
 }
 
 /// User expressions keep their spans for good error messages, so lints would

@@ -18,8 +18,7 @@ use std::collections::HashSet;
 
 use proc_macro2::{TokenStream, TokenTree};
 use quote::ToTokens;
-use syn::punctuated::Punctuated;
-use syn::{Expr, Pat, Token};
+use syn::{Expr, Pat};
 
 use crate::ast::{Attr, Node};
 
@@ -191,16 +190,7 @@ impl Reads {
         if !is_std_format(&mac.path) {
             return None;
         }
-        let parser = Punctuated::<Expr, Token![,]>::parse_terminated;
-        let args = syn::parse::Parser::parse2(parser, mac.tokens.clone()).ok()?;
-        let mut args = args.into_iter();
-        let Expr::Lit(syn::ExprLit {
-            lit: syn::Lit::Str(text),
-            ..
-        }) = args.next()?
-        else {
-            return None;
-        };
+        let (text, args) = crate::codegen::format_string_and_args(mac)?;
         let mut named = Vec::new();
         for arg in args {
             match arg {

@@ -15,9 +15,14 @@ thread_local! {
     static EVALUATED: Cell<usize> = const { Cell::new(0) };
 }
 
+/// Counts one evaluation of a row's body.
+fn count_evaluation() {
+    EVALUATED.with(|n| n.set(n.get() + 1));
+}
+
 /// Counts evaluations of a row's body.
 fn counted(name: &str) -> &str {
-    EVALUATED.with(|n| n.set(n.get() + 1));
+    count_evaluation();
     name
 }
 
@@ -348,7 +353,7 @@ fn a_list_that_grows_past_a_chunk_size_stays_right() {
 
 /// Counts evaluations of a row's score.
 fn counted_score(score: u32) -> u32 {
-    EVALUATED.with(|n| n.set(n.get() + 1));
+    count_evaluation();
     score
 }
 
@@ -408,7 +413,7 @@ fn an_outer_value_the_body_reads_is_part_of_every_stamp() {
 
 /// Renders a row from the whole row: `Row` says nothing of how it hashes.
 fn row_cell(row: &Row) -> String {
-    EVALUATED.with(|n| n.set(n.get() + 1));
+    count_evaluation();
     format!("{}: {}", row.name, row.score)
 }
 
@@ -420,7 +425,7 @@ impl cinder::memo::StampValue for Tag {}
 
 impl std::fmt::Display for Tag {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        EVALUATED.with(|n| n.set(n.get() + 1));
+        count_evaluation();
         f.write_str(&self.0)
     }
 }
