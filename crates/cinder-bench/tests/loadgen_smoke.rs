@@ -146,6 +146,10 @@ fn every_mode_runs_against_the_bench_server() {
     assert_eq!(number(&connect, "closed_while_held"), 0.0, "{connect}");
     assert!(number(&connect, "server_rss_held_kib") > 0.0, "{connect}");
     assert!(number(&connect, "join_reply_bytes") > 0.0, "{connect}");
+    assert!(
+        number(&connect, "server_cpu_us_per_setup") >= 0.0,
+        "{connect}"
+    );
 
     for path in ["/counter", "/rows"] {
         let events = loadgen(&[
@@ -267,6 +271,30 @@ fn the_floor_tool_measures_its_bare_server() {
     assert_eq!(number(&broadcast, "delivered"), 200.0, "{broadcast}");
     assert_eq!(number(&broadcast, "missing"), 0.0, "{broadcast}");
     assert_latency_reported(&broadcast, "arrival");
+
+    // The server answers every size it is asked for; the generator reads
+    // exactly the sizes it is told, so a mismatch would hang or fail here.
+    let sizes = ["--page-bytes", "7511", "--join-reply-bytes", "6106"];
+    let rows_sized = start(
+        Path::new(FLOOR),
+        &[&["serve"][..], &sizes].concat(),
+        free_port(),
+    );
+    let setup = summary_of(
+        FLOOR,
+        &[
+            &["setup", "--addr", &rows_sized.addr(), "--sessions", "200"][..],
+            &["--server-pid", &rows_sized.pid()],
+            &sizes,
+        ]
+        .concat(),
+    );
+    assert_eq!(number(&setup, "sessions_joined"), 200.0, "{setup}");
+    assert!(setup["first_error"].is_null(), "{setup}");
+    assert!(number(&setup, "setup_per_sec") > 0.0, "{setup}");
+    assert!(number(&setup, "server_cpu_us_per_setup") >= 0.0, "{setup}");
+    assert_eq!(number(&setup, "join_reply_bytes"), 6106.0, "{setup}");
+    assert_latency_reported(&setup, "setup_latency");
 }
 
 #[test]
@@ -276,6 +304,7 @@ fn the_floor_tool_refuses_what_it_cannot_measure() {
         &["events", "--addr", "10.1.2.3:4300"],
         &["events", "--sessions", "0"],
         &["broadcast", "--message-bytes", "0"],
+        &["setup", "--page-bytes", "0"],
         &["echo"],
     ] {
         let output = Command::new(FLOOR).args(args).output().expect("runs");

@@ -98,24 +98,81 @@ impl<T: fmt::Display> fmt::Display for Raw<T> {
 /// Writes `text` as a JSON string literal (the diff and the socket's
 /// frames both write strings this way, without an allocation).
 pub(crate) fn json_string(out: &mut String, text: &str) {
+    let bytes = text.as_bytes();
+    if bytes.len() > SHORT_JSON {
+        return json_string_long(out, text);
+    }
+    // A diff is mostly short texts, many with quotes (` id="row-1"`):
+    // pushing their ASCII bytes one by one costs less than a copy per piece
+    // between escapes.
+    out.reserve(bytes.len() + 2);
+    out.push('"');
+    let mut i = 0;
+    while let Some(&byte) = bytes.get(i) {
+        if byte.is_ascii() {
+            push_json_ascii(out, byte);
+            i += 1;
+        } else {
+            // A run of other characters ends before an ASCII byte, which is
+            // always a character boundary.
+            let end = bytes[i..]
+                .iter()
+                .position(u8::is_ascii)
+                .map_or(bytes.len(), |run| i + run);
+            out.push_str(&text[i..end]);
+            i = end;
+        }
+    }
+    out.push('"');
+}
+
+/// Pushes one ASCII byte of a JSON string, escaped if it must be.
+#[inline]
+fn push_json_ascii(out: &mut String, byte: u8) {
+    match JSON_ESCAPES[usize::from(byte)] {
+        0 => out.push(char::from(byte)),
+        b'u' => {
+            let _ = write!(out, "\\u{byte:04x}");
+        }
+        short => {
+            out.push('\\');
+            out.push(char::from(short));
+        }
+    }
+}
+
+/// The longest text [`json_string`] writes byte by byte.
+const SHORT_JSON: usize = 64;
+
+/// For each byte, how JSON escapes it: 0 not at all, `u` as `\u00XX`, any
+/// other as a backslash and that character.
+static JSON_ESCAPES: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut byte = 0;
+    while byte < 0x20 {
+        table[byte] = b'u';
+        byte += 1;
+    }
+    table[b'\n' as usize] = b'n';
+    table[b'\r' as usize] = b'r';
+    table[b'\t' as usize] = b't';
+    table[b'"' as usize] = b'"';
+    table[b'\\' as usize] = b'\\';
+    table
+};
+
+/// [`json_string`] for long texts: copied in pieces between escapes.
+fn json_string_long(out: &mut String, text: &str) {
+    out.reserve(text.len() + 2);
     out.push('"');
     let mut start = 0;
-    for (i, byte) in text.bytes().enumerate() {
-        let escaped = match byte {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0..=0x1f => "",
-            _ => continue,
-        };
-        out.push_str(&text[start..i]);
-        if escaped.is_empty() {
-            let _ = write!(out, "\\u{byte:04x}");
-        } else {
-            out.push_str(escaped);
+    for (i, &byte) in text.as_bytes().iter().enumerate() {
+        let escape = JSON_ESCAPES[usize::from(byte)];
+        if escape == 0 {
+            continue;
         }
+        out.push_str(&text[start..i]);
+        push_json_ascii(out, byte);
         start = i + 1;
     }
     out.push_str(&text[start..]);
@@ -133,6 +190,33 @@ mod tests {
         assert_eq!(out, r#""a\"b\\c\n\u0000\u001fé""#);
         let parsed: String = serde_json::from_str(&out).unwrap();
         assert_eq!(parsed, "a\"b\\c\n\u{0}\u{1f}é");
+    }
+
+    /// Short texts are written byte by byte, long ones in pieces: both give
+    /// a JSON string that reads back as the text, at every length around
+    /// the switch, with every byte that needs an escape, and with runs of
+    /// characters beyond ASCII.
+    #[test]
+    fn json_strings_read_back_at_every_length() {
+        let mut pieces: Vec<String> = (0u8..0x20)
+            .map(|byte| char::from(byte).to_string())
+            .collect();
+        pieces.extend(["a", "é", "\"", "\\", "✓", "\u{7f}", "/"].map(String::from));
+        for length in 0..=SHORT_JSON + 2 {
+            for (n, piece) in pieces.iter().enumerate() {
+                let mixed: String = (0..length)
+                    .map(|i| pieces[(i + n) % pieces.len()].as_str())
+                    .collect();
+                for text in [mixed, piece.repeat(length)] {
+                    let mut out = String::from("[");
+                    json_string(&mut out, &text);
+                    let literal = &out[1..];
+                    assert!(!literal.bytes().any(|byte| byte < 0x20), "{literal:?}");
+                    let read: String = serde_json::from_str(literal).unwrap();
+                    assert_eq!(read, text);
+                }
+            }
+        }
     }
 
     #[test]

@@ -223,3 +223,31 @@ fn diffs_are_no_larger_than_phoenix_s_for_the_reference_examples() {
         );
     }
 }
+
+fn numbered(values: &[u32]) -> Rendered {
+    html! { @for value in values { <i>{value}</i> } }
+}
+
+/// Keys below ten are written from a table and the rest digit by digit;
+/// the separating commas must come out the same either way.
+#[test]
+fn keys_on_both_sides_of_ten_are_separated_alike() {
+    let before: Vec<u32> = (0..12).collect();
+    let first = diff::render(&numbered(&before));
+    let entries: Vec<String> = (0..12).map(|i| format!(r#""{i}":{{"0":"{i}"}}"#)).collect();
+    assert!(
+        first
+            .as_str()
+            .contains(&format!(r#""k":{{{},"kc":12}}"#, entries.join(","))),
+        "{}",
+        first.as_str()
+    );
+    let mut after = before.clone();
+    for i in [0, 9, 10, 11] {
+        after[i] += 100;
+    }
+    assert_eq!(
+        diff::diff(&numbered(&before), &numbered(&after)).as_str(),
+        r#"{"0":{"k":{"0":{"0":"100"},"9":{"0":"109"},"10":{"0":"110"},"11":{"0":"111"},"kc":12}}}"#
+    );
+}

@@ -53,7 +53,8 @@ async fn main() {
     };
     tracing::info!("showcase listening on http://{address}");
     let shutdown = cinder_runtime::signal::shutdown_signal().expect("signal handlers install");
-    axum::serve(listener, app)
+    // A make-service prepares the routes once instead of for every connection.
+    axum::serve(listener, app.into_make_service())
         .with_graceful_shutdown(shutdown)
         .await
         .expect("the server runs");

@@ -149,7 +149,9 @@ async fn serve(port: u16) -> Result<(), String> {
         });
     // The load generator waits for this line before it starts.
     println!("listening on http://{address}");
-    axum::serve(listener, app)
+    // Served as a make-service so the routes are prepared once: a plain
+    // `Router` rebuilds its route table for every connection it accepts.
+    axum::serve(listener, app.into_make_service())
         .await
         .map_err(|error| format!("the server stopped: {error}"))
 }

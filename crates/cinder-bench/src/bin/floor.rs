@@ -1,7 +1,8 @@
 //! `cinder-floor`: the floor under the benchmark server's figures.
 //!
-//! The same traffic as `cinder-loadgen events` and `broadcast` (the same
-//! number of connections, the same schedule, replies of the same size),
+//! The same traffic as `cinder-loadgen events`, `broadcast` and `connect`
+//! (the same number of connections, the same schedule, replies of the same
+//! size),
 //! served by a bare tokio TCP server with one worker thread that reads each
 //! request and writes its reply, with no HTTP, WebSocket, JSON, LiveView or
 //! process in between. What that server costs is what the kernel's loopback
@@ -12,17 +13,26 @@
 //! taskset -c 0 cinder-floor serve --port 4300 & PID=$!
 //! taskset -c 1 cinder-floor events    --addr 127.0.0.1:4300 --sessions 1000 --rate 10000 --duration 10 --server-pid $PID
 //! taskset -c 1 cinder-floor broadcast --addr 127.0.0.1:4300 --sessions 19000 --server-pid $PID
+//! taskset -c 1 cinder-floor setup     --addr 127.0.0.1:4300 --sessions 6000 --server-pid $PID
 //! ```
 //!
 //! - `serve` answers every request of `--request-bytes` with a reply of
 //!   `--reply-bytes` (95 by default, the size of a `/counter` reply frame).
 //!   A request whose first byte is `b` instead makes it write one message of
 //!   `--message-bytes` to every connection, one write each, in one loop.
+//!   The steps of a session's setup are requests too: `g` is answered with
+//!   `--page-bytes` (the page), `u` with the 129 bytes of a WebSocket
+//!   upgrade's `101` response, and `j` with `--join-reply-bytes` (the join
+//!   reply).
 //! - `events` sends `--rate` requests a second over the sessions on the
 //!   fixed 1 ms schedule of `cinder-loadgen events`, and reports the round
 //!   trip and the server's CPU time per request.
 //! - `broadcast` asks for one message to every session and reports how long
 //!   until all have it, and the server's CPU time per session.
+//! - `setup` opens sessions as `cinder-loadgen connect` does, 50 at a time:
+//!   the page over a keep-alive connection of each of the 50, then a new
+//!   connection with an upgrade request and a join, each answered. It
+//!   reports the setup rate and the server's CPU time per session.
 //!
 //! Every run ends with a one-line JSON summary on stdout.
 
@@ -49,6 +59,7 @@ use tokio::time::Instant;
 const USAGE: &str = "usage: cinder-floor serve [--port 4300] [--request-bytes 128] [--reply-bytes 95] [--message-bytes 256]
        cinder-floor events [--addr 127.0.0.1:4300] [--sessions N] [--rate N] [--duration SECONDS] [--server-pid PID] [--request-bytes 128] [--reply-bytes 95]
        cinder-floor broadcast [--addr 127.0.0.1:4300] [--sessions N] [--server-pid PID] [--request-bytes 128] [--message-bytes 256]
+       cinder-floor setup [--addr 127.0.0.1:4300] [--sessions N] [--server-pid PID] [--request-bytes 128] [--page-bytes 1171] [--join-reply-bytes 189]
 (the sizes must be the same for the server and the generator)";
 
 /// How long `events` waits for replies still due after its schedule.
@@ -57,12 +68,15 @@ const DRAIN: Duration = Duration::from_secs(5);
 const PATIENCE: Duration = Duration::from_secs(60);
 /// How many connections are being opened at a time.
 const CONNECTING: usize = 50;
+/// The size of the `101 Switching Protocols` response to a WebSocket upgrade.
+const UPGRADE_REPLY_BYTES: usize = 129;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Mode {
     Serve,
     Events,
     Broadcast,
+    Setup,
 }
 
 #[derive(Clone, Debug)]
@@ -77,6 +91,8 @@ struct Options {
     request_bytes: usize,
     reply_bytes: usize,
     message_bytes: usize,
+    page_bytes: usize,
+    join_reply_bytes: usize,
 }
 
 impl Options {
@@ -85,6 +101,7 @@ impl Options {
             Some("serve") => Mode::Serve,
             Some("events") => Mode::Events,
             Some("broadcast") => Mode::Broadcast,
+            Some("setup") => Mode::Setup,
             Some(other) => return Err(format!("unknown mode {other}")),
             None => return Err("which mode?".into()),
         };
@@ -99,6 +116,9 @@ impl Options {
             request_bytes: 128,
             reply_bytes: 95,
             message_bytes: 256,
+            // The sizes of `/counter`'s page and join reply.
+            page_bytes: 1171,
+            join_reply_bytes: 189,
         };
         while let Some(flag) = args.next() {
             let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
@@ -112,13 +132,22 @@ impl Options {
                 "--request-bytes" => options.request_bytes = parse(&flag, &value)?,
                 "--reply-bytes" => options.reply_bytes = parse(&flag, &value)?,
                 "--message-bytes" => options.message_bytes = parse(&flag, &value)?,
+                "--page-bytes" => options.page_bytes = parse(&flag, &value)?,
+                "--join-reply-bytes" => options.join_reply_bytes = parse(&flag, &value)?,
                 _ => return Err(format!("unknown option {flag}")),
             }
         }
         if !options.addr.ip().is_loopback() {
             return Err(format!("{} is not a loopback address", options.addr));
         }
-        if options.request_bytes == 0 || options.reply_bytes == 0 || options.message_bytes == 0 {
+        let sizes = [
+            options.request_bytes,
+            options.reply_bytes,
+            options.message_bytes,
+            options.page_bytes,
+            options.join_reply_bytes,
+        ];
+        if sizes.contains(&0) {
             return Err("sizes are at least one byte".into());
         }
         if options.sessions == 0 || options.rate <= 0.0 {
@@ -159,6 +188,7 @@ fn main() -> ExitCode {
     let summary = runtime.block_on(async {
         match options.mode {
             Mode::Events => events(&options).await,
+            Mode::Setup => setup(&options).await,
             _ => broadcast(&options).await,
         }
     });
@@ -183,7 +213,12 @@ async fn serve(options: Options) -> Result<(), String> {
         .map_err(|error| format!("cannot listen on {address}: {error}"))?;
     println!("listening on {address}");
     let hub = Arc::new(Hub::default());
-    let reply: Arc<[u8]> = vec![b'r'; options.reply_bytes].into();
+    let replies = Arc::new(Replies {
+        event: vec![b'r'; options.reply_bytes],
+        page: vec![b'p'; options.page_bytes],
+        upgrade: vec![b'u'; UPGRADE_REPLY_BYTES],
+        join: vec![b'j'; options.join_reply_bytes],
+    });
     let message: Arc<[u8]> = vec![b'm'; options.message_bytes].into();
     for number in 0.. {
         let Ok((stream, _)) = listener.accept().await else {
@@ -204,12 +239,32 @@ async fn serve(options: Options) -> Result<(), String> {
             reader,
             writer,
             hub: hub.clone(),
-            reply: reply.clone(),
+            replies: replies.clone(),
             message: message.clone(),
         };
         tokio::spawn(connection.run(options.request_bytes));
     }
     Ok(())
+}
+
+/// What the bare server answers each kind of request with.
+struct Replies {
+    event: Vec<u8>,
+    page: Vec<u8>,
+    upgrade: Vec<u8>,
+    join: Vec<u8>,
+}
+
+impl Replies {
+    /// The reply to a request that starts with `kind`.
+    fn to(&self, kind: u8) -> &[u8] {
+        match kind {
+            b'g' => &self.page,
+            b'u' => &self.upgrade,
+            b'j' => &self.join,
+            _ => &self.event,
+        }
+    }
 }
 
 /// One connection of the bare server.
@@ -218,7 +273,7 @@ struct Connection {
     reader: OwnedReadHalf,
     writer: SharedWriter,
     hub: Arc<Hub>,
-    reply: Arc<[u8]>,
+    replies: Arc<Replies>,
     message: Arc<[u8]>,
 }
 
@@ -230,7 +285,8 @@ impl Connection {
                 self.broadcast().await;
                 Ok(())
             } else {
-                self.writer.lock().await.write_all(&self.reply).await
+                let reply = self.replies.to(request[0]);
+                self.writer.lock().await.write_all(reply).await
             };
             if written.is_err() {
                 break;
@@ -270,12 +326,11 @@ async fn open(options: &Options) -> Result<Vec<TcpStream>, String> {
         for _ in 0..batch {
             let sources = sources.clone();
             let addr = options.addr;
-            pending.push(tokio::spawn(async move { sources.connect(addr).await }));
+            pending.push(tokio::spawn(async move { connect(&sources, addr).await }));
         }
         for connecting in pending {
             match connecting.await {
-                Ok(Ok(stream)) => streams.push(stream),
-                Ok(Err(error)) => return Err(format!("connect: {error}")),
+                Ok(connected) => streams.push(connected?),
                 Err(error) => return Err(format!("connect: {error}")),
             }
         }
@@ -430,4 +485,97 @@ async fn broadcast(options: &Options) -> Value {
         "message_bytes": options.message_bytes,
         "server_cpu_us_per_session": cpu.and_then(|cpu| per(cpu as f64, delivered as f64)),
     })
+}
+
+/// What the workers of `setup` add up.
+struct Opened {
+    held: Mutex<Vec<TcpStream>>,
+    latency: Mutex<Histogram<u64>>,
+    next: AtomicU64,
+}
+
+/// `setup`: sessions opened as `cinder-loadgen connect` opens them.
+async fn setup(options: &Options) -> Value {
+    let sources = Arc::new(Sources::default());
+    let opened = Arc::new(Opened {
+        held: Mutex::new(Vec::with_capacity(options.sessions)),
+        latency: Mutex::new(histogram()),
+        next: AtomicU64::new(0),
+    });
+    let cpu_before = server::cpu_micros(options.server_pid);
+    let started = Instant::now();
+    let workers: Vec<_> = (0..CONNECTING)
+        .map(|_| tokio::spawn(open_some(options.clone(), sources.clone(), opened.clone())))
+        .collect();
+    let mut first_error = None;
+    for worker in workers {
+        if let Ok(Err(error)) = worker.await {
+            first_error.get_or_insert(error);
+        }
+    }
+    let setup = started.elapsed();
+    let cpu = server::cpu_micros(options.server_pid)
+        .zip(cpu_before)
+        .map(|(after, before)| after.saturating_sub(before));
+    let held = std::mem::take(&mut *opened.held.lock().expect("not poisoned"));
+    let latency = opened.latency.lock().expect("not poisoned").clone();
+    let joined = held.len() as f64;
+    json!({
+        "mode": "setup",
+        "sessions": options.sessions,
+        "concurrency": CONNECTING,
+        "sessions_joined": held.len(),
+        "first_error": first_error,
+        "setup_seconds": setup.as_secs_f64(),
+        "setup_per_sec": per(joined, setup.as_secs_f64()),
+        "setup_latency": quantiles(&latency),
+        "page_bytes": options.page_bytes,
+        "join_reply_bytes": options.join_reply_bytes,
+        "server_cpu_us_per_setup": cpu.and_then(|cpu| per(cpu as f64, joined)),
+    })
+}
+
+/// One worker of `setup`: its keep-alive connection for pages, and a new
+/// connection for each session, kept open to the end of the run.
+async fn open_some(
+    options: Options,
+    sources: Arc<Sources>,
+    opened: Arc<Opened>,
+) -> Result<(), String> {
+    let request = |kind| {
+        let mut request = vec![b'.'; options.request_bytes];
+        request[0] = kind;
+        request
+    };
+    let (page_request, upgrade_request, join_request) =
+        (request(b'g'), request(b'u'), request(b'j'));
+    let mut page = vec![0; options.page_bytes];
+    let mut upgrade = vec![0; UPGRADE_REPLY_BYTES];
+    let mut join = vec![0; options.join_reply_bytes];
+    let mut pages = connect(&sources, options.addr).await?;
+    let io = |error: std::io::Error| error.to_string();
+    while opened.next.fetch_add(1, Ordering::Relaxed) < options.sessions as u64 {
+        let started = Instant::now();
+        pages.write_all(&page_request).await.map_err(io)?;
+        pages.read_exact(&mut page).await.map_err(io)?;
+        let mut socket = connect(&sources, options.addr).await?;
+        socket.write_all(&upgrade_request).await.map_err(io)?;
+        socket.read_exact(&mut upgrade).await.map_err(io)?;
+        socket.write_all(&join_request).await.map_err(io)?;
+        socket.read_exact(&mut join).await.map_err(io)?;
+        let _ = opened
+            .latency
+            .lock()
+            .expect("not poisoned")
+            .record(micros(started.elapsed()));
+        opened.held.lock().expect("not poisoned").push(socket);
+    }
+    Ok(())
+}
+
+async fn connect(sources: &Sources, addr: SocketAddr) -> Result<TcpStream, String> {
+    sources
+        .connect(addr)
+        .await
+        .map_err(|error| format!("connect: {error}"))
 }

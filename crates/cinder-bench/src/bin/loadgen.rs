@@ -508,7 +508,9 @@ fn hold(session: LiveSession, setup: &Setup) -> mpsc::UnboundedSender<Push> {
 async fn connect(options: &Options) -> Value {
     let shared = Shared::new();
     let rss_before = server::rss_kib(options.server_pid);
+    let cpu_before = server::cpu_micros(options.server_pid);
     let sessions = open_sessions(options, &shared).await;
+    let cpu_after = server::cpu_micros(options.server_pid);
     // Let the last joins' replies and the server's allocator settle.
     tokio::time::sleep(Duration::from_secs(1)).await;
     let rss_joined = server::rss_kib(options.server_pid);
@@ -531,6 +533,12 @@ async fn connect(options: &Options) -> Value {
         "server_rss_joined_kib": rss_joined,
         "server_rss_held_kib": rss_held,
         "server_bytes_per_session": per_session,
+        // The server's CPU from the first request to the last join reply,
+        // per session opened: what a session's setup costs it, whatever
+        // limits the rate.
+        "server_cpu_us_per_setup": cpu_after
+            .zip(cpu_before)
+            .and_then(|(after, before)| per(after.saturating_sub(before) as f64, joined)),
     });
     merge(&mut summary, sessions.summary());
     summary

@@ -125,7 +125,6 @@ impl ChannelRouter for LiveChannels {
                 state: self.state.app_state.clone(),
                 layout: self.state.layout,
                 flash,
-                flash_signer: self.state.flash_signer.clone(),
                 uploads: self.state.uploads.clone(),
             };
             if let Err(refused) = check_on_mount(route, &start.session, &start.params) {
@@ -177,7 +176,6 @@ impl LiveChannels {
             state: self.state.app_state.clone(),
             layout: bare_layout,
             flash: Flash::default(),
-            flash_signer: self.state.flash_signer.clone(),
             uploads: self.state.uploads.clone(),
         };
         (route.join)(request, start).await
@@ -266,8 +264,6 @@ pub(crate) struct Start {
     pub(crate) layout: Layout,
     /// The flash to show from the start.
     pub(crate) flash: Flash,
-    /// Signs the flash a leaving view carries to the next page.
-    pub(crate) flash_signer: Signer,
     /// Signs upload tokens and finds their views.
     pub(crate) uploads: Arc<UploadService>,
 }
@@ -347,7 +343,6 @@ struct Running<V: LiveView> {
     render_cache: RenderCache,
     route: Arc<str>,
     layout: Layout,
-    flash_signer: Signer,
 }
 
 /// How many patches a handler may chain (a patch's `handle_params` may patch
@@ -413,7 +408,6 @@ async fn mount_view<V: LiveView>(
         render_cache: RenderCache::default(),
         route: start.route,
         layout: start.layout,
-        flash_signer: start.flash_signer,
     };
     if let Some(leave) = running.socket.outgoing.leave.take() {
         let _ = ready.send(Err(JoinRefused(running.leave_json(&leave))));
@@ -795,7 +789,7 @@ impl<V: LiveView> Running<V> {
     /// name for a push and its payload.
     fn leave_target(&self, leave: &Leave) -> (&'static str, Value) {
         let flash = self.socket.flash();
-        let flash = (!flash.is_empty()).then(|| self.flash_signer.sign(flash));
+        let flash = (!flash.is_empty()).then(|| self.live.flash_signer.sign(flash));
         let mut target = match leave {
             Leave::Navigate(to) => serde_json::json!({"to": to, "kind": "push"}),
             Leave::Redirect(to) => serde_json::json!({ "to": to }),
