@@ -30,7 +30,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use crate::escape::json_string;
+use crate::escape::{json_string, json_text};
 use crate::rendered::{
     Comprehension, Dynamic, EntryRef, Key, Rendered, StreamInsert, StreamList, Template,
 };
@@ -193,7 +193,7 @@ impl Writer {
 
     fn full_dynamic(&mut self, dynamic: &Dynamic) {
         match dynamic {
-            Dynamic::Text(text) => json_string(&mut self.out, text),
+            Dynamic::Text(text) => json_text(&mut self.out, text),
             Dynamic::Nested(tree) => self.full_tree(tree),
             Dynamic::List(list) if list.is_empty() => self.out.push_str("\"\""),
             Dynamic::List(list) => self.full_list(list),

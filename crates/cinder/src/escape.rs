@@ -9,6 +9,8 @@ use std::fmt::Write as _;
 
 use std::fmt;
 
+use crate::rendered::Text;
+
 /// Appends `text` to `out` with `&`, `<`, `>`, `"` and `'` replaced by
 /// character references.
 ///
@@ -98,13 +100,25 @@ impl<T: fmt::Display> fmt::Display for Raw<T> {
 /// Writes `text` as a JSON string literal (the diff and the socket's
 /// frames both write strings this way, without an allocation).
 pub(crate) fn json_string(out: &mut String, text: &str) {
-    let bytes = text.as_bytes();
-    if bytes.len() > SHORT_JSON {
+    if text.len() > SHORT_JSON {
         return json_string_long(out, text);
     }
-    // A diff is mostly short texts, many with quotes (` id="row-1"`):
-    // pushing their ASCII bytes one by one costs less than a copy per piece
-    // between escapes.
+    json_string_short(out, text.as_bytes());
+}
+
+/// Writes a dynamic's text as a JSON string literal; inline text is read
+/// as bytes, without the UTF-8 check its `&str` would cost.
+pub(crate) fn json_text(out: &mut String, text: &Text) {
+    match text.inline_bytes() {
+        Some(bytes) => json_string_short(out, bytes),
+        None => json_string(out, text),
+    }
+}
+
+/// [`json_string`] for short UTF-8 `bytes`. A diff is mostly short texts,
+/// many with quotes (` id="row-1"`): pushing their ASCII bytes one by one
+/// costs less than a copy per piece between escapes.
+fn json_string_short(out: &mut String, bytes: &[u8]) {
     out.reserve(bytes.len() + 2);
     out.push('"');
     let mut i = 0;
@@ -114,12 +128,12 @@ pub(crate) fn json_string(out: &mut String, text: &str) {
             i += 1;
         } else {
             // A run of other characters ends before an ASCII byte, which is
-            // always a character boundary.
+            // always a character boundary, so the run is whole characters.
             let end = bytes[i..]
                 .iter()
                 .position(u8::is_ascii)
                 .map_or(bytes.len(), |run| i + run);
-            out.push_str(&text[i..end]);
+            out.push_str(std::str::from_utf8(&bytes[i..end]).expect("text is UTF-8"));
             i = end;
         }
     }
@@ -192,7 +206,8 @@ mod tests {
         assert_eq!(parsed, "a\"b\\c\n\u{0}\u{1f}é");
     }
 
-    /// Short texts are written byte by byte, long ones in pieces: both give
+    /// Short texts are written byte by byte, long ones in pieces, a
+    /// dynamic's text (inline or not) as its string: all give
     /// a JSON string that reads back as the text, at every length around
     /// the switch, with every byte that needs an escape, and with runs of
     /// characters beyond ASCII.
@@ -214,6 +229,9 @@ mod tests {
                     assert!(!literal.bytes().any(|byte| byte < 0x20), "{literal:?}");
                     let read: String = serde_json::from_str(literal).unwrap();
                     assert_eq!(read, text);
+                    let mut from_text = String::from("[");
+                    json_text(&mut from_text, &Text::from(text.as_str()));
+                    assert_eq!(from_text, out, "{text:?}");
                 }
             }
         }

@@ -64,6 +64,15 @@ impl Text {
         }
     }
 
+    /// The bytes of an inline text, which are UTF-8 but were not checked
+    /// again: a writer that escapes byte by byte needs no `&str`.
+    pub(crate) fn inline_bytes(&self) -> Option<&[u8]> {
+        match &self.0 {
+            Repr::Inline { len, bytes } => Some(&bytes[..usize::from(*len)]),
+            Repr::Heap(_) => None,
+        }
+    }
+
     /// The text of `parts` written one after another, made without a
     /// scratch buffer: inline when they fit, else in one exact allocation.
     pub(crate) fn concat(parts: &[&str]) -> Text {
@@ -363,6 +372,8 @@ mod tests {
             assert_eq!(text, Text::from(piece.to_string()));
             assert_eq!(String::from(text.clone()), piece);
             assert_ne!(text, Text::from(format!("{piece}!")));
+            let inline = end <= INLINE;
+            assert_eq!(text.inline_bytes(), inline.then_some(piece.as_bytes()));
         }
     }
 
