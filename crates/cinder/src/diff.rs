@@ -110,13 +110,6 @@ const MARK: char = '\0';
 /// The room a diff starts with.
 const DIFF_CAPACITY: usize = 64;
 
-/// The keys 0 to 9 of a JSON object, each after the comma that separates
-/// it from the one before.
-const SMALL_KEYS: [&str; 10] = [
-    r#","0":"#, r#","1":"#, r#","2":"#, r#","3":"#, r#","4":"#, r#","5":"#, r#","6":"#, r#","7":"#,
-    r#","8":"#, r#","9":"#,
-];
-
 struct Writer {
     out: String,
     statics: Vec<&'static Template>,
@@ -146,12 +139,19 @@ impl Writer {
 
     fn key(&mut self, key: usize) {
         let first = matches!(self.out.as_bytes().last(), Some(b'{') | Some(b'[') | None);
-        // Most keys are one of a tree's first few dynamics: one copy each.
-        if let Some(small) = SMALL_KEYS.get(key) {
-            return self.out.push_str(&small[usize::from(first)..]);
-        }
         if !first {
             self.out.push(',');
+        }
+        // Most keys are one of a tree's first few dynamics: a single digit,
+        // pushed with its quotes without formatting or copying a string.
+        let digit = u32::try_from(key)
+            .ok()
+            .and_then(|key| char::from_digit(key, 10));
+        if let Some(digit) = digit {
+            self.out.push('"');
+            self.out.push(digit);
+            self.out.push_str("\":");
+            return;
         }
         self.out.push('"');
         self.out.push_str(itoa::Buffer::new().format(key));
