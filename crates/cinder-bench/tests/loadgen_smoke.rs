@@ -219,10 +219,16 @@ fn broadcast_reaches_every_chat_session_when_the_showcase_is_built() {
         "/chat",
         "--sessions",
         "50",
+        "--server-pid",
+        &server.pid(),
     ]);
     assert_all_joined(&summary, 50.0);
     assert_eq!(number(&summary, "delivered"), 50.0, "{summary}");
     assert_eq!(number(&summary, "missing"), 0.0, "{summary}");
+    assert!(
+        number(&summary, "server_cpu_us_per_session") >= 0.0,
+        "{summary}"
+    );
     assert_latency_reported(&summary, "arrival");
 }
 

@@ -647,6 +647,7 @@ async fn broadcast(options: &Options) -> Value {
     // the message is timed once those updates have stopped arriving.
     let quiet_since = quiet(&shared, Duration::from_secs(1), BROADCAST_PATIENCE).await;
     let marker = format!("bench-{}", shared.origin.elapsed().as_nanos());
+    let cpu_before = server::cpu_micros(options.server_pid);
     let posted = Instant::now();
     let _ = shared.marker.set((marker.clone(), posted));
     let joined = sessions.pushes.len() as u64;
@@ -660,6 +661,10 @@ async fn broadcast(options: &Options) -> Value {
     while Shared::count(&shared.arrived) < joined && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
+    let cpu = server::cpu_micros(options.server_pid)
+        .zip(cpu_before)
+        .map(|(after, before)| after.saturating_sub(before));
+    let delivered = Shared::count(&shared.arrived);
     let _ = sessions.stop.send(true);
     if let Some(poster) = &poster {
         let _ = poster.stop.send(true);
@@ -670,10 +675,13 @@ async fn broadcast(options: &Options) -> Value {
         "path": options.path,
         "sessions": options.sessions,
         "quiet_before_post": quiet_since,
-        "delivered": Shared::count(&shared.arrived),
-        "missing": joined - Shared::count(&shared.arrived).min(joined),
+        "delivered": delivered,
+        "missing": joined - delivered.min(joined),
         "all_delivered_ms": (!arrivals.is_empty()).then(|| arrivals.max() as f64 / 1000.0),
         "arrival": quantiles(&arrivals),
+        // The server's CPU from the post to the last arrival, per session
+        // reached: the same measure as `cinder-floor broadcast`'s.
+        "server_cpu_us_per_session": cpu.and_then(|cpu| per(cpu as f64, delivered as f64)),
     });
     merge(&mut summary, sessions.summary());
     summary
