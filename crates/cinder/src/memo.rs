@@ -385,8 +385,8 @@ impl ListBuilder {
     #[inline]
     fn reuse_in_place(&mut self, key: Key, memo: u64) -> bool {
         let same = self
-            .previous_in_place()
-            .is_some_and(|old| old.key() == key && old.memo() == Some(memo));
+            .previous_chunk_in_place()
+            .is_some_and(|chunk| chunk.entry_is(self.reused_in_place, key, memo));
         if same {
             self.count_reused_in_place();
         }
@@ -411,12 +411,19 @@ impl ListBuilder {
     /// built holds nothing new.
     #[inline]
     fn previous_in_place(&self) -> Option<EntryRef<'_>> {
+        let chunk = self.previous_chunk_in_place()?;
+        chunk.entry(self.reused_in_place, self.template.dynamic_count())
+    }
+
+    /// The previous render's chunk at the position of the chunk being
+    /// built, while that holds nothing new.
+    #[inline]
+    fn previous_chunk_in_place(&self) -> Option<&Arc<Chunk>> {
         if !self.in_place || !self.current.is_empty() {
             return None;
         }
         let previous = self.memo.as_ref()?.previous.as_ref()?;
-        let chunk = previous.chunks().get(self.chunks.len())?;
-        chunk.entry(self.reused_in_place, self.template.dynamic_count())
+        previous.chunks().get(self.chunks.len())
     }
 
     /// Counts one more entry reused at the start of the chunk being built,

@@ -806,6 +806,15 @@ impl Chunk {
         })
     }
 
+    /// Whether the entry at `index` has `key` and the memo stamp `memo`:
+    /// what a stamped `for` asks of each previous entry, without making a
+    /// view of its dynamics.
+    #[inline]
+    pub(crate) fn entry_is(&self, index: usize, key: Key, memo: u64) -> bool {
+        let memos = self.memos.as_deref().unwrap_or_default();
+        memos.get(index) == Some(&memo) && self.keys.get(index) == Some(key)
+    }
+
     /// The entries, for entries of `width` dynamics.
     pub(crate) fn entries(&self, width: usize) -> impl Iterator<Item = EntryRef<'_>> {
         (0..self.len()).filter_map(move |index| self.entry(index, width))
@@ -973,6 +982,35 @@ impl<'a> EntryRef<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `entry_is` answers what `entry` would, for consecutive and listed
+    /// keys, and never for a chunk without stamps or past its end.
+    #[test]
+    fn an_entry_is_its_key_and_stamp() {
+        let build = |keys: &[u64], memoized: bool| {
+            let mut builder = ChunkBuilder::new(1, 16, memoized);
+            builder.reserve(keys.len());
+            for &key in keys {
+                let memo = memoized.then_some(key * 10);
+                builder.push(Key(key), memo, [Dynamic::Text(key.to_string().into())]);
+            }
+            builder.finish()
+        };
+        for keys in [&[3, 4, 5][..], &[9, 1, 7]] {
+            let stamped = build(keys, true);
+            let unstamped = build(keys, false);
+            for (index, &key) in keys.iter().enumerate() {
+                assert!(
+                    stamped.entry_is(index, Key(key), key * 10),
+                    "{keys:?} {index}"
+                );
+                assert!(!stamped.entry_is(index, Key(key), key * 10 + 1));
+                assert!(!stamped.entry_is(index, Key(key + 1), key * 10));
+                assert!(!unstamped.entry_is(index, Key(key), key * 10));
+            }
+            assert!(!stamped.entry_is(keys.len(), Key(0), 0));
+        }
+    }
 
     #[test]
     fn a_chunk_stores_keys_only_when_they_are_not_consecutive() {
