@@ -4,13 +4,13 @@
 //! Registries and PubSub are not processes, so they watch their members with
 //! callback monitors: one per member process, however many keys it holds.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Weak};
 
+use crate::ids::IdMap;
 use crate::process::{self, MonitorRef, Pid};
 
 pub(crate) struct Owners<K> {
-    by_pid: HashMap<u64, Owner<K>>,
+    by_pid: IdMap<Owner<K>>,
 }
 
 struct Owner<K> {
@@ -21,7 +21,7 @@ struct Owner<K> {
 impl<K: PartialEq> Owners<K> {
     pub(crate) fn new() -> Self {
         Owners {
-            by_pid: HashMap::new(),
+            by_pid: IdMap::default(),
         }
     }
 

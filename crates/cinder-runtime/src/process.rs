@@ -32,7 +32,6 @@
 //! ```
 
 use std::any::Any;
-use std::collections::HashMap;
 use std::fmt;
 use std::future::{poll_fn, Future};
 use std::hash::{Hash, Hasher};
@@ -46,6 +45,7 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 
 use crate::exit::ExitReason;
+use crate::ids::IdMap;
 use crate::mailbox::Mailbox;
 use crate::table;
 
@@ -242,7 +242,7 @@ struct State {
     /// A fatal signal waiting for the driver to end the body.
     pending_exit: Option<ExitReason>,
     driver_waker: Option<Waker>,
-    relations: HashMap<u64, Relation>,
+    relations: IdMap<Relation>,
     name: Option<Arc<str>>,
 }
 
@@ -265,7 +265,7 @@ impl Core {
                 trap_exit,
                 pending_exit: None,
                 driver_waker: None,
-                relations: HashMap::new(),
+                relations: IdMap::default(),
                 name: None,
             }),
             fatal: AtomicBool::new(false),

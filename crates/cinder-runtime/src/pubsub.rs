@@ -36,6 +36,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::ids::IdMap;
 use crate::owners::{self, Owners};
 use crate::process::{self, Pid};
 use crate::recipient::Recipient;
@@ -125,7 +126,7 @@ struct Slot {
 struct Topic {
     slots: Vec<Option<Slot>>,
     /// The latest slot of each subscriber, by pid id.
-    latest: HashMap<u64, u32>,
+    latest: IdMap<u32>,
     live: usize,
 }
 

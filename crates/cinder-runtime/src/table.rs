@@ -3,25 +3,25 @@
 //! Sharded by pid so that spawns and exits on different threads rarely meet
 //! on the same lock.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{LazyLock, Mutex, MutexGuard};
 
+use crate::ids::IdMap;
 use crate::process::Pid;
 
 const SHARDS: usize = 64;
 
 struct Table {
-    shards: [Mutex<HashMap<u64, Pid>>; SHARDS],
+    shards: [Mutex<IdMap<Pid>>; SHARDS],
     count: AtomicUsize,
 }
 
 static TABLE: LazyLock<Table> = LazyLock::new(|| Table {
-    shards: std::array::from_fn(|_| Mutex::new(HashMap::new())),
+    shards: std::array::from_fn(|_| Mutex::new(IdMap::default())),
     count: AtomicUsize::new(0),
 });
 
-fn shard(id: u64) -> MutexGuard<'static, HashMap<u64, Pid>> {
+fn shard(id: u64) -> MutexGuard<'static, IdMap<Pid>> {
     TABLE.shards[(id as usize) % SHARDS]
         .lock()
         .unwrap_or_else(|p| p.into_inner())
