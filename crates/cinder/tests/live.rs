@@ -107,6 +107,23 @@ async fn a_forged_csrf_token_makes_every_join_stale() {
     );
 }
 
+/// The socket's query is URL-decoded before its token is checked, as a
+/// client that escapes every character would send it; an empty token is
+/// no token.
+#[tokio::test]
+async fn the_socket_reads_its_csrf_token_decoded_from_the_query() {
+    let app = app().await;
+    let page = get(&app, "/counter").await;
+    let escaped: String = page.csrf.bytes().map(|b| format!("%{b:02X}")).collect();
+    let mut client = connect(&app, &page.cookie, &escaped, None).await.unwrap();
+    assert_eq!(join(&mut client, &page, "").await[4]["status"], "ok");
+    let mut client = connect(&app, &page.cookie, "", None).await.unwrap();
+    assert_eq!(
+        join(&mut client, &page, "").await[4]["response"]["reason"],
+        "stale"
+    );
+}
+
 #[tokio::test]
 async fn a_session_token_for_another_container_or_tampered_is_stale() {
     let app = app().await;

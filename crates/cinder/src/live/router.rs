@@ -649,11 +649,15 @@ fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 /// The socket's session: the cookie session, if the connection's CSRF token
 /// was made from its secret.
 fn connection(state: &LiveState, headers: &HeaderMap, query: Option<&str>) -> Connection {
-    let params = Params::from_query(query.unwrap_or(""));
+    // Only the token is read: decoding the whole query into owned
+    // parameters cost every connection a map and four strings.
+    let token = form_urlencoded::parse(query.unwrap_or("").as_bytes())
+        .find_map(|(name, value)| (name == "_csrf_token").then_some(value));
     let session = read_cookie(state, headers).and_then(|cookie| {
         let secret = CsrfSecret::decode(&cookie.csrf)?;
-        let token = params.get("_csrf_token")?;
-        secret.verify(token).then_some(Session(cookie.data))
+        secret
+            .verify(token.as_deref()?)
+            .then_some(Session(cookie.data))
     });
     if session.is_none() {
         tracing::info!(
