@@ -15,7 +15,7 @@ use super::flash::{Flash, Layout};
 use super::nested::dead_children;
 use super::router::LiveState;
 use super::{Leave, LiveView, MountError, Params, Session, Socket};
-use crate::escape::escape;
+use crate::escape::{escape, escape_into};
 
 /// What a dead render starts from.
 pub(crate) struct DeadStart {
@@ -76,7 +76,10 @@ pub(crate) fn dead_render<V: LiveView>(start: DeadStart) -> DeadRender {
 pub(crate) fn container_id() -> String {
     let mut bytes = [0u8; 12];
     getrandom::fill(&mut bytes).expect("the operating system provides random bytes");
-    format!("phx-{}", URL_SAFE_NO_PAD.encode(bytes))
+    let mut id = String::with_capacity(20);
+    id.push_str("phx-");
+    URL_SAFE_NO_PAD.encode_string(bytes, &mut id);
+    id
 }
 
 /// What goes into one page.
@@ -94,39 +97,77 @@ pub(crate) struct Page<'a> {
 impl Page<'_> {
     /// The whole document: the root layout around the view's container.
     pub(crate) fn to_html(&self, layout: RootLayout) -> String {
-        let (import_hooks, hooks) = match self.hooks {
-            Some(url) => (
-                format!("import hooks from {};\n", script_string(url)),
-                "hooks, ",
-            ),
-            None => (String::new(), ""),
-        };
-        let head = format!(
-            r#"<meta name="csrf-token" content="{csrf}">
+        layout(&RootPage {
+            title: self.title,
+            head: &self.head(),
+            container: &self.container(),
+        })
+    }
+
+    /// The CSRF meta tag and the scripts that load and connect the client.
+    /// Written piece by piece into one buffer of the right size: every page
+    /// of every session is made here.
+    fn head(&self) -> String {
+        let hooks = self.hooks.map(script_string);
+        let mut head = String::with_capacity(
+            HEAD_SCRIPT_BYTES + self.csrf_token.len() + hooks.as_ref().map_or(0, String::len),
+        );
+        head.push_str(r#"<meta name="csrf-token" content=""#);
+        escape_into(&mut head, self.csrf_token);
+        head.push_str(
+            r#"">
 <script src="/assets/phoenix/phoenix.min.js"></script>
 <script type="module">
-import {{ LiveSocket }} from "/assets/phoenix_live_view/phoenix_live_view.esm.js";
-{import_hooks}const csrfToken = document.querySelector("meta[name='csrf-token']").getAttribute("content");
-const liveSocket = new LiveSocket("/live", window.Phoenix.Socket, {{ {hooks}params: {{ _csrf_token: csrfToken }} }});
+import { LiveSocket } from "/assets/phoenix_live_view/phoenix_live_view.esm.js";
+"#,
+        );
+        if let Some(hooks) = &hooks {
+            head.push_str("import hooks from ");
+            head.push_str(hooks);
+            head.push_str(";\n");
+        }
+        head.push_str(
+            r#"const csrfToken = document.querySelector("meta[name='csrf-token']").getAttribute("content");
+const liveSocket = new LiveSocket("/live", window.Phoenix.Socket, { "#,
+        );
+        if hooks.is_some() {
+            head.push_str("hooks, ");
+        }
+        head.push_str(
+            r#"params: { _csrf_token: csrfToken } });
 liveSocket.connect();
 window.liveSocket = liveSocket;
 </script>"#,
-            csrf = escape(self.csrf_token),
         );
-        let container = format!(
-            r#"<div id="{id}" data-phx-main data-phx-session="{session}" data-phx-static="{static_}">{inner}</div>"#,
-            id = escape(self.id),
-            session = escape(self.session_token),
-            static_ = escape(self.static_token),
-            inner = self.inner_html,
+        head
+    }
+
+    /// The view's container, with the tokens the client joins with.
+    fn container(&self) -> String {
+        let mut container = String::with_capacity(
+            CONTAINER_TAG_BYTES
+                + self.id.len()
+                + self.session_token.len()
+                + self.static_token.len()
+                + self.inner_html.len(),
         );
-        layout(&RootPage {
-            title: self.title,
-            head: &head,
-            container: &container,
-        })
+        container.push_str(r#"<div id=""#);
+        escape_into(&mut container, self.id);
+        container.push_str(r#"" data-phx-main data-phx-session=""#);
+        escape_into(&mut container, self.session_token);
+        container.push_str(r#"" data-phx-static=""#);
+        escape_into(&mut container, self.static_token);
+        container.push_str(r#"">"#);
+        container.push_str(self.inner_html);
+        container.push_str("</div>");
+        container
     }
 }
+
+/// The bytes of the head's fixed text, with room for a few escapes.
+const HEAD_SCRIPT_BYTES: usize = 640;
+/// The bytes of the container's fixed text, with room for a few escapes.
+const CONTAINER_TAG_BYTES: usize = 96;
 
 /// `text` as a JavaScript string literal that is safe inside a `<script>`
 /// element: JSON, with `<` written as `\u003c` so no `</script>` can end it.
@@ -164,25 +205,36 @@ pub type RootLayout = fn(&RootPage<'_>) -> String;
 /// assert!(html.contains("<title>A &amp; B</title>"));
 /// ```
 pub fn default_root_layout(page: &RootPage<'_>) -> String {
-    format!(
-        r#"<!DOCTYPE html>
+    const BEFORE_TITLE: &str = r#"<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title>
+<title>"#;
+    const AFTER_TITLE: &str = r#"</title>
 <link rel="stylesheet" href="/assets/cinder.css">
-{head}
-</head>
-<body>
-{container}
-</body>
-</html>
-"#,
-        title = escape(page.title),
-        head = page.head,
-        container = page.container,
-    )
+"#;
+    const AFTER_HEAD: &str = "\n</head>\n<body>\n";
+    const AFTER_CONTAINER: &str = "\n</body>\n</html>\n";
+    let mut html = String::with_capacity(
+        BEFORE_TITLE.len()
+            + page.title.len()
+            + AFTER_TITLE.len()
+            + page.head.len()
+            + AFTER_HEAD.len()
+            + page.container.len()
+            + AFTER_CONTAINER.len()
+            // Room for escapes in the title.
+            + 16,
+    );
+    html.push_str(BEFORE_TITLE);
+    escape_into(&mut html, page.title);
+    html.push_str(AFTER_TITLE);
+    html.push_str(page.head);
+    html.push_str(AFTER_HEAD);
+    html.push_str(page.container);
+    html.push_str(AFTER_CONTAINER);
+    html
 }
 
 /// The page for a mount that refused: its status and message, escaped.
@@ -193,4 +245,77 @@ pub(crate) fn error_page(error: &MountError) -> String {
         status = error.status,
         message = escape(&error.message),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(hooks: Option<&'static str>) -> Page<'static> {
+        Page {
+            id: "phx-<id>",
+            session_token: "s&t",
+            static_token: "st\"x",
+            csrf_token: "c'f",
+            title: "T <1>",
+            inner_html: "<p>inner</p>",
+            hooks,
+        }
+    }
+
+    /// The page, byte for byte, with every token escaped and the hooks'
+    /// URL kept from ending its script.
+    #[test]
+    fn a_page_is_the_layout_around_the_head_and_container() {
+        assert_eq!(page(None).to_html(default_root_layout), PLAIN);
+        let with_hooks = page(Some("/a</script>.js")).to_html(default_root_layout);
+        assert_eq!(with_hooks, HOOKS);
+    }
+
+    const PLAIN: &str = r##"<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>T &lt;1&gt;</title>
+<link rel="stylesheet" href="/assets/cinder.css">
+<meta name="csrf-token" content="c&#39;f">
+<script src="/assets/phoenix/phoenix.min.js"></script>
+<script type="module">
+import { LiveSocket } from "/assets/phoenix_live_view/phoenix_live_view.esm.js";
+const csrfToken = document.querySelector("meta[name='csrf-token']").getAttribute("content");
+const liveSocket = new LiveSocket("/live", window.Phoenix.Socket, { params: { _csrf_token: csrfToken } });
+liveSocket.connect();
+window.liveSocket = liveSocket;
+</script>
+</head>
+<body>
+<div id="phx-&lt;id&gt;" data-phx-main data-phx-session="s&amp;t" data-phx-static="st&quot;x"><p>inner</p></div>
+</body>
+</html>
+"##;
+
+    const HOOKS: &str = r##"<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>T &lt;1&gt;</title>
+<link rel="stylesheet" href="/assets/cinder.css">
+<meta name="csrf-token" content="c&#39;f">
+<script src="/assets/phoenix/phoenix.min.js"></script>
+<script type="module">
+import { LiveSocket } from "/assets/phoenix_live_view/phoenix_live_view.esm.js";
+import hooks from "/a\u003c/script>.js";
+const csrfToken = document.querySelector("meta[name='csrf-token']").getAttribute("content");
+const liveSocket = new LiveSocket("/live", window.Phoenix.Socket, { hooks, params: { _csrf_token: csrfToken } });
+liveSocket.connect();
+window.liveSocket = liveSocket;
+</script>
+</head>
+<body>
+<div id="phx-&lt;id&gt;" data-phx-main data-phx-session="s&amp;t" data-phx-static="st&quot;x"><p>inner</p></div>
+</body>
+</html>
+"##;
 }
