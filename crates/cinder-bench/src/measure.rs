@@ -60,6 +60,14 @@ pub mod server {
         let ticks = u64::try_from(ticks).ok().filter(|&t| t > 0)?;
         Some((utime + stime) * 1_000_000 / ticks)
     }
+
+    /// The CPU time the server spent since `before`, a reading of
+    /// [`cpu_micros`], in microseconds.
+    pub fn cpu_since(pid: Option<u32>, before: Option<u64>) -> Option<u64> {
+        cpu_micros(pid)
+            .zip(before)
+            .map(|(after, before)| after.saturating_sub(before))
+    }
 }
 
 /// A latency histogram in microseconds, up to a minute.

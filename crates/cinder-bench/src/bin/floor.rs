@@ -370,9 +370,7 @@ async fn events(options: &Options) -> Value {
     while tally.replies.load(Ordering::Relaxed) < sent && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    let cpu = server::cpu_micros(options.server_pid)
-        .zip(cpu_before)
-        .map(|(after, before)| after - before);
+    let cpu = server::cpu_since(options.server_pid, cpu_before);
     let replies = tally.replies.load(Ordering::Relaxed);
     let latency = tally.latency.lock().expect("not poisoned").clone();
     json!({
@@ -470,9 +468,7 @@ async fn broadcast(options: &Options) -> Value {
     while arrived.load(Ordering::Relaxed) < sessions && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
-    let cpu = server::cpu_micros(options.server_pid)
-        .zip(cpu_before)
-        .map(|(after, before)| after - before);
+    let cpu = server::cpu_since(options.server_pid, cpu_before);
     let arrivals = arrivals.lock().expect("not poisoned").clone();
     let delivered = arrived.load(Ordering::Relaxed);
     json!({
@@ -514,9 +510,7 @@ async fn setup(options: &Options) -> Value {
         }
     }
     let setup = started.elapsed();
-    let cpu = server::cpu_micros(options.server_pid)
-        .zip(cpu_before)
-        .map(|(after, before)| after.saturating_sub(before));
+    let cpu = server::cpu_since(options.server_pid, cpu_before);
     let held = std::mem::take(&mut *opened.held.lock().expect("not poisoned"));
     let latency = opened.latency.lock().expect("not poisoned").clone();
     let joined = held.len() as f64;

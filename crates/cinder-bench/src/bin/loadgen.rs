@@ -510,7 +510,7 @@ async fn connect(options: &Options) -> Value {
     let rss_before = server::rss_kib(options.server_pid);
     let cpu_before = server::cpu_micros(options.server_pid);
     let sessions = open_sessions(options, &shared).await;
-    let cpu_after = server::cpu_micros(options.server_pid);
+    let cpu = server::cpu_since(options.server_pid, cpu_before);
     // Let the last joins' replies and the server's allocator settle.
     tokio::time::sleep(Duration::from_secs(1)).await;
     let rss_joined = server::rss_kib(options.server_pid);
@@ -536,9 +536,7 @@ async fn connect(options: &Options) -> Value {
         // The server's CPU from the first request to the last join reply,
         // per session opened: what a session's setup costs it, whatever
         // limits the rate.
-        "server_cpu_us_per_setup": cpu_after
-            .zip(cpu_before)
-            .and_then(|(after, before)| per(after.saturating_sub(before) as f64, joined)),
+        "server_cpu_us_per_setup": cpu.and_then(|cpu| per(cpu as f64, joined)),
     });
     merge(&mut summary, sessions.summary());
     summary
@@ -569,10 +567,9 @@ async fn events(options: &Options) -> Value {
     let (scheduled, lag) = schedule(options, &sessions).await;
     let sending = started.elapsed();
     drain(&shared, scheduled).await;
-    let cpu_after = server::cpu_micros(options.server_pid);
+    let cpu = server::cpu_since(options.server_pid, cpu_before);
     let _ = sessions.stop.send(true);
     let replies = Shared::count(&shared.replies);
-    let cpu = cpu_after.zip(cpu_before).map(|(a, b)| a - b);
     let latency = shared.latency.lock().expect("not poisoned").clone();
     let mut summary = json!({
         "mode": "events",
@@ -661,9 +658,7 @@ async fn broadcast(options: &Options) -> Value {
     while Shared::count(&shared.arrived) < joined && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
-    let cpu = server::cpu_micros(options.server_pid)
-        .zip(cpu_before)
-        .map(|(after, before)| after.saturating_sub(before));
+    let cpu = server::cpu_since(options.server_pid, cpu_before);
     let delivered = Shared::count(&shared.arrived);
     let _ = sessions.stop.send(true);
     if let Some(poster) = &poster {
@@ -735,9 +730,7 @@ async fn render(options: &Options) -> Value {
         }
     }
     let elapsed = started.elapsed().as_secs_f64();
-    let cpu = server::cpu_micros(options.server_pid)
-        .zip(cpu_before)
-        .map(|(a, b)| a - b);
+    let cpu = server::cpu_since(options.server_pid, cpu_before);
     json!({
         "mode": "render",
         "path": options.path,
