@@ -486,6 +486,14 @@ struct Shared {
 
 impl Shared {
     fn plan(statics: &[&'static Template]) -> Shared {
+        let mut shared = Shared {
+            index: HashMap::new(),
+            order: Vec::new(),
+        };
+        // A template used once is never shared; most diffs bring one.
+        if statics.len() < 2 {
+            return shared;
+        }
         let mut uses: HashMap<u64, (usize, &'static Template)> = HashMap::new();
         let mut first_seen = Vec::new();
         for template in statics {
@@ -495,10 +503,6 @@ impl Shared {
             });
             slot.0 += 1;
         }
-        let mut shared = Shared {
-            index: HashMap::new(),
-            order: Vec::new(),
-        };
         for template in first_seen {
             let count = uses[&template.fingerprint()].0;
             if shared.saves_bytes(template, count) {
@@ -517,7 +521,7 @@ impl Shared {
         if count < 2 {
             return false;
         }
-        let len = statics_json_len(template);
+        let len = template.statics_json().len();
         let index_len = decimal_len(self.order.len());
         let shared = len + index_len + 4 + count * index_len;
         shared < len * count
@@ -533,7 +537,7 @@ impl Shared {
                 Some(shared) => {
                     let _ = write!(json, "{shared}");
                 }
-                None => statics_json(&mut json, template),
+                None => json.push_str(template.statics_json()),
             }
             json.push_str(rest);
         }
@@ -545,7 +549,7 @@ impl Shared {
                     json.push(',');
                 }
                 let _ = write!(json, "\"{i}\":");
-                statics_json(&mut json, template);
+                json.push_str(template.statics_json());
             }
             json.push_str("}}");
         }
@@ -555,23 +559,6 @@ impl Shared {
 
 fn decimal_len(n: usize) -> usize {
     n.checked_ilog10().unwrap_or(0) as usize + 1
-}
-
-fn statics_json(out: &mut String, template: &Template) {
-    out.push('[');
-    for (i, part) in template.statics().iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        json_string(out, part);
-    }
-    out.push(']');
-}
-
-fn statics_json_len(template: &Template) -> usize {
-    let mut out = String::new();
-    statics_json(&mut out, template);
-    out.len()
 }
 
 #[cfg(test)]

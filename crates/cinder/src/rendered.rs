@@ -3,7 +3,7 @@
 
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 pub use crate::live::component::LiveComponentRef;
 pub use crate::live::LiveChildRef;
@@ -23,6 +23,9 @@ pub struct Template {
     statics: &'static [&'static str],
     fingerprint: u64,
     root: bool,
+    /// The statics as a JSON array, written on first need: every diff
+    /// that brings the client a new entry or branch carries them.
+    statics_json: OnceLock<Box<str>>,
 }
 
 impl Template {
@@ -35,6 +38,7 @@ impl Template {
             statics,
             fingerprint,
             root,
+            statics_json: OnceLock::new(),
         }
     }
 
@@ -63,6 +67,21 @@ impl Template {
     /// The static strings.
     pub fn statics(&self) -> &'static [&'static str] {
         self.statics
+    }
+
+    /// The statics as a JSON array of strings, as a diff's `"s"` holds them.
+    pub(crate) fn statics_json(&self) -> &str {
+        self.statics_json.get_or_init(|| {
+            let mut json = String::from("[");
+            for (i, part) in self.statics.iter().enumerate() {
+                if i > 0 {
+                    json.push(',');
+                }
+                crate::escape::json_string(&mut json, part);
+            }
+            json.push(']');
+            json.into_boxed_str()
+        })
     }
 
     /// The fingerprint identifying these statics.
@@ -162,18 +181,46 @@ impl KeyHasher {
     }
 }
 
-/// `bytes` as little-endian words of eight, the last one padded with zeros.
-pub(crate) fn words(bytes: &[u8]) -> impl Iterator<Item = u64> + '_ {
-    bytes.chunks(8).map(|chunk| {
-        let mut word = [0; 8];
-        word[..chunk.len()].copy_from_slice(chunk);
-        u64::from_le_bytes(word)
-    })
+/// Calls `add` with `bytes` as little-endian words of eight, the last one
+/// padded with zeros.
+#[inline]
+pub(crate) fn for_each_word(bytes: &[u8], mut add: impl FnMut(u64)) {
+    let mut words = bytes.chunks_exact(8);
+    for word in &mut words {
+        add(u64::from_le_bytes(word.try_into().expect("eight bytes")));
+    }
+    let rest = words.remainder();
+    if !rest.is_empty() {
+        add(short_word(rest));
+    }
+}
+
+/// Up to seven bytes as one little-endian word, read in at most three
+/// loads: a copy of a length known only at run time would call `memcpy`,
+/// which costs more than hashing a short key whole.
+#[inline]
+fn short_word(mut rest: &[u8]) -> u64 {
+    let mut word = 0;
+    let mut shift = 0;
+    if let Some((four, tail)) = rest.split_first_chunk::<4>() {
+        word = u64::from(u32::from_le_bytes(*four));
+        (rest, shift) = (tail, 32);
+    }
+    if let Some((two, tail)) = rest.split_first_chunk::<2>() {
+        word |= u64::from(u16::from_le_bytes(*two)) << shift;
+        (rest, shift) = (tail, shift + 16);
+    }
+    if let [byte] = rest {
+        word |= u64::from(*byte) << shift;
+    }
+    word
 }
 
 impl Hasher for KeyHasher {
     fn write(&mut self, bytes: &[u8]) {
-        words(bytes).for_each(|word| self.add(word));
+        for_each_word(bytes, |word| self.add(word));
+        // The length tells `"a"` from `"a\0"`, which pad to the same word.
+        self.add(bytes.len() as u64);
     }
 
     fn write_u8(&mut self, n: u8) {
@@ -1068,6 +1115,34 @@ mod tests {
         let keys: std::collections::HashSet<Key> = (0u32..100_000).map(|n| Key::of(&n)).collect();
         assert_eq!(keys.len(), 100_000);
         assert_ne!(Key::of("ab"), Key::of("ba"));
+    }
+
+    #[test]
+    fn string_keys_differing_in_padding_do_not_collide() {
+        assert_ne!(Key::of("a"), Key::of("a\0"));
+        assert_ne!(
+            Key::of(b"abcdefgh".as_slice()),
+            Key::of(b"abcdefgh\0".as_slice())
+        );
+        assert_ne!(Key::of(""), Key::of("\0"));
+    }
+
+    #[test]
+    fn words_are_the_bytes_little_endian_and_zero_padded() {
+        let bytes: Vec<u8> = (1..=24).collect();
+        for len in 0..=bytes.len() {
+            let mut words = Vec::new();
+            for_each_word(&bytes[..len], |word| words.push(word));
+            let expected: Vec<u64> = bytes[..len]
+                .chunks(8)
+                .map(|chunk| {
+                    let mut word = [0; 8];
+                    word[..chunk.len()].copy_from_slice(chunk);
+                    u64::from_le_bytes(word)
+                })
+                .collect();
+            assert_eq!(words, expected, "{len} bytes");
+        }
     }
 
     #[test]

@@ -93,7 +93,7 @@ impl StampHasher {
 
 impl Hasher for StampHasher {
     fn write(&mut self, bytes: &[u8]) {
-        crate::rendered::words(bytes).for_each(|word| self.add(word));
+        crate::rendered::for_each_word(bytes, |word| self.add(word));
         // The length tells `"a"` from `"a\0"`, which pad to the same word.
         self.add(bytes.len() as u64);
     }
