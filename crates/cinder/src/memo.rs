@@ -30,7 +30,7 @@
 //! every entry is evaluated on every render and the diff engine compares
 //! the results, which is still correct, only slower.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
@@ -100,10 +100,23 @@ impl RenderCache {
         previous.values_mut().for_each(|lists| lists.reverse());
         let scope = Scope::enter(Frame {
             previous,
-            recorded: BySite::default(),
+            recorded: SPARE_RECORDED.take(),
         });
         let result = render();
-        self.previous = scope.exit();
+        let Frame {
+            mut previous,
+            mut recorded,
+        } = scope.exit();
+        // What this render did not take is gone from the page. The map
+        // and its vectors are kept for this render's lists: a view
+        // rendered again and again allocates none of them.
+        previous.values_mut().for_each(Vec::clear);
+        for (site, list) in recorded.drain(..) {
+            previous.entry(site).or_default().push(list);
+        }
+        previous.retain(|_, lists| !lists.is_empty());
+        SPARE_RECORDED.set(recorded);
+        self.previous = previous;
         result
     }
 
@@ -115,12 +128,16 @@ impl RenderCache {
 
 thread_local! {
     static ACTIVE: RefCell<Option<Frame>> = const { RefCell::new(None) };
+    /// The buffer a render records its lists in, kept empty between renders
+    /// by whichever render on this thread used it last.
+    static SPARE_RECORDED: Cell<Vec<(u64, Comprehension)>> = const { Cell::new(Vec::new()) };
 }
 
 struct Frame {
     /// The previous render's lists not yet taken, each site's in reverse.
     previous: BySite,
-    recorded: BySite,
+    /// This render's lists and their sites, in the order it made them.
+    recorded: Vec<(u64, Comprehension)>,
 }
 
 /// One render's frame on this thread. A render inside a render (a component
@@ -136,11 +153,11 @@ impl Scope {
         Scope { outer: Some(outer) }
     }
 
-    /// Ends the render and returns what its memoized `for`s recorded.
-    fn exit(mut self) -> BySite {
+    /// Ends the render and returns its frame.
+    fn exit(mut self) -> Frame {
         let outer = self.outer.take().flatten();
         let frame = ACTIVE.with(|active| std::mem::replace(&mut *active.borrow_mut(), outer));
-        frame.map(|f| f.recorded).unwrap_or_default()
+        frame.expect("a render's frame stays in place until the render ends")
     }
 }
 
@@ -160,7 +177,7 @@ fn take_previous(site: u64) -> Option<Comprehension> {
 fn record(site: u64, list: &Comprehension) {
     ACTIVE.with(|active| {
         if let Some(frame) = active.borrow_mut().as_mut() {
-            frame.recorded.entry(site).or_default().push(list.clone());
+            frame.recorded.push((site, list.clone()));
         }
     });
 }
@@ -369,14 +386,18 @@ impl ListBuilder {
         let Some(site) = self.memo.as_mut() else {
             return false;
         };
-        let Some(old) = site.find(index, key) else {
+        let Some((chunk, offset)) = site.find(index, key) else {
             return false;
         };
-        if old.memo() != Some(memo) {
+        // The chunk is held apart from the builder, so the entry's dynamics
+        // are cloned straight into the chunk being built.
+        let old = chunk
+            .entry(offset, self.template.dynamic_count())
+            .filter(|old| old.memo() == Some(memo));
+        let Some(old) = old else {
             return false;
-        }
-        let dynamics = old.dynamics().to_vec();
-        self.add(key, Some(memo), dynamics);
+        };
+        self.add(key, Some(memo), old.dynamics().iter().cloned());
         true
     }
 
@@ -468,19 +489,26 @@ impl ListBuilder {
 }
 
 impl MemoSite {
-    fn find(&mut self, index: usize, key: Key) -> Option<EntryRef<'_>> {
+    /// The previous render's chunk holding the entry for `key`, and the
+    /// entry's place in it; looked for at `index` first.
+    fn find(&mut self, index: usize, key: Key) -> Option<(Arc<Chunk>, usize)> {
         let previous = self.previous.as_ref()?;
-        if let Some(entry) = previous.get(index).filter(|e| e.key() == key) {
-            return Some(entry);
-        }
-        let by_key = self.by_key.get_or_insert_with(|| {
-            let mut map = HashMap::with_capacity(previous.len());
-            for (j, entry) in previous.entries().enumerate() {
-                map.entry(entry.key()).or_insert(j);
-            }
-            map
-        });
-        by_key.get(&key).and_then(|&j| previous.get(j))
+        let at_index = previous.get(index).is_some_and(|e| e.key() == key);
+        let j = if at_index {
+            index
+        } else {
+            let by_key = self.by_key.get_or_insert_with(|| {
+                let mut map = HashMap::with_capacity(previous.len());
+                for (j, entry) in previous.entries().enumerate() {
+                    map.entry(entry.key()).or_insert(j);
+                }
+                map
+            });
+            *by_key.get(&key)?
+        };
+        let size = previous.chunk_size();
+        let chunk = previous.chunks().get(j / size)?;
+        Some((chunk.clone(), j % size))
     }
 }
 
@@ -529,6 +557,22 @@ mod tests {
             second.get(size + 3).unwrap().dynamics(),
             [Dynamic::Text("1".into())]
         );
+    }
+
+    #[test]
+    fn a_list_left_out_of_a_render_is_evaluated_again_when_it_returns() {
+        let template = Template::leak(vec!["<u>".into(), "</u>".into()], true);
+        let mut cache = RenderCache::default();
+        let mut evaluated = 0;
+        for _ in 0..3 {
+            cache.render(|| list(template, &[1, 2], &mut evaluated));
+        }
+        assert_eq!(evaluated, 2, "reused while rendered every time");
+        cache.render(Dynamic::empty);
+        cache.render(|| list(template, &[1, 2], &mut evaluated));
+        assert_eq!(evaluated, 4);
+        cache.render(|| list(template, &[1, 2], &mut evaluated));
+        assert_eq!(evaluated, 4);
     }
 
     #[test]

@@ -926,6 +926,9 @@ impl ChunkBuilder {
     }
 
     /// Adds an entry; its dynamics are moved in.
+    // Inlined into each caller, a fixed-size array of dynamics is moved
+    // in without a loop.
+    #[inline]
     pub(crate) fn push(
         &mut self,
         key: Key,
