@@ -233,12 +233,16 @@ impl LiveView for Chat {
     fn render(&self) -> Rendered {
         let count = self.roster.count;
         let more = count.saturating_sub(self.roster.people.len());
+        // The stamps let a render skip the entries that did not change: a
+        // person's shows their name, and whether the key is this tab's,
+        // which the key decides; a message never changes once posted, so
+        // its key says it all and its stamp is `()`.
         html! {
             <main>
                 <h1>"Chat"</h1>
                 <p><span id="online">{count}</span>" online"</p>
                 <ul id="people">
-                    @for (key, name) in &self.roster.people, key = key {
+                    @for (key, name) in &self.roster.people, key = key, memo = name {
                         <li>{name}@if *key == self.me { " (you)" }</li>
                     }
                 </ul>
@@ -246,7 +250,7 @@ impl LiveView for Chat {
                     <p id="more">"and "{more}" more"</p>
                 }
                 <ul id="messages">
-                    @for message in &self.messages, key = message.id {
+                    @for message in &self.messages, key = message.id, memo = () {
                         <li><strong>{message.name}</strong>": "{message.text}</li>
                     }
                 </ul>
