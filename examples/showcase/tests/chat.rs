@@ -52,3 +52,35 @@ async fn a_closed_tab_leaves_the_room() -> cinder_test::Result<()> {
     ann.wait_for_element("#online", Some("1")).await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn messages_and_names_stay_right_as_the_room_changes() -> cinder_test::Result<()> {
+    let browser = common::showcase().await;
+    let ann = browser.live("/chat").await?;
+    let bob = browser.live("/chat").await?;
+    ann.wait_for_element("#online", Some("2")).await?;
+    for (tab, name, text) in [
+        (&ann, "Ann", "one"),
+        (&bob, "Bob", "two"),
+        (&ann, "Annie", "three"),
+    ] {
+        tab.form("#chat")?
+            .with(&[("message[name]", name), ("message[text]", text)])
+            .submit()
+            .await?;
+        bob.wait_for_element("#messages li", Some(text)).await?;
+        ann.wait_for_element("#messages li", Some(text)).await?;
+    }
+    let expected = ["Ann: one", "Bob: two", "Annie: three"];
+    assert_eq!(ann.texts("#messages li")?, expected);
+    assert_eq!(bob.texts("#messages li")?, expected);
+    // A new name replaces the old one in each list; only a tab's own entry
+    // is marked as its own.
+    bob.wait_for_element("#people li", Some("Annie")).await?;
+    ann.wait_for_element("#people li", Some("Annie (you)"))
+        .await?;
+    let mut bobs_view = bob.texts("#people li")?;
+    bobs_view.sort();
+    assert_eq!(bobs_view, ["Annie", "Bob (you)"]);
+    Ok(())
+}
