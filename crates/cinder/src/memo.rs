@@ -379,7 +379,7 @@ impl ListBuilder {
     /// Adds the previous render's entry for `key` if its stamp is `memo`;
     /// returns whether it did, so the caller knows to evaluate otherwise.
     pub fn reuse(&mut self, key: Key, memo: u64) -> bool {
-        if self.reuse_in_place(key, memo) {
+        if self.reuse_in_place(key, memo) || self.copy_from_same_place(key, memo) {
             return true;
         }
         let index = self.len();
@@ -412,6 +412,37 @@ impl ListBuilder {
             self.count_reused_in_place();
         }
         same
+    }
+
+    /// Copies the previous render's entry at this index into the chunk
+    /// being built if it has `key` and the stamp `memo`; returns whether it
+    /// did. This is the lot of every entry after a changed one in its
+    /// chunk, which is built anew: its place tells where the old entry is,
+    /// without a search.
+    #[inline]
+    fn copy_from_same_place(&mut self, key: Key, memo: u64) -> bool {
+        // Pending in-place reuses are copied in before anything else is
+        // added, so with an entry already built the index is its length.
+        if !self.in_place || self.current.is_empty() {
+            return false;
+        }
+        let offset = self.current.len();
+        let previous = self.memo.as_ref().and_then(|site| site.previous.as_ref());
+        let Some(chunk) = previous.and_then(|list| list.chunks().get(self.chunks.len())) else {
+            return false;
+        };
+        if !chunk.entry_is(offset, key, memo) {
+            return false;
+        }
+        let Some(old) = chunk.entry(offset, self.template.dynamic_count()) else {
+            return false;
+        };
+        self.current
+            .push(key, Some(memo), old.dynamics().iter().cloned());
+        if self.current.len() == self.chunk_size() {
+            self.seal();
+        }
+        true
     }
 
     /// Counts the previous render's entry at this index as reused if it has
@@ -553,10 +584,15 @@ mod tests {
             .map(|c| Arc::ptr_eq(&first.chunks()[c], &second.chunks()[c]))
             .collect();
         assert_eq!(shared, [true, false, true, true]);
-        assert_eq!(
-            second.get(size + 3).unwrap().dynamics(),
-            [Dynamic::Text("1".into())]
-        );
+        let texts: Vec<_> = second.entries().map(|e| e.dynamics().to_vec()).collect();
+        let expected: Vec<_> = versions
+            .iter()
+            .map(|v| vec![Dynamic::Text(v.to_string().into())])
+            .collect();
+        assert_eq!(texts, expected);
+        let keys: Vec<_> = second.entries().map(|e| e.key()).collect();
+        let expected: Vec<_> = (0..versions.len()).map(|id| Key::of(&id)).collect();
+        assert_eq!(keys, expected, "the rebuilt chunk keeps every key in place");
     }
 
     #[test]
