@@ -379,9 +379,16 @@ impl ListBuilder {
     /// Adds the previous render's entry for `key` if its stamp is `memo`;
     /// returns whether it did, so the caller knows to evaluate otherwise.
     pub fn reuse(&mut self, key: Key, memo: u64) -> bool {
-        if self.reuse_in_place(key, memo) || self.copy_from_same_place(key, memo) {
+        if self.in_place && (self.reuse_in_place(key, memo) || self.copy_from_same_place(key, memo))
+        {
             return true;
         }
+        self.reuse_found(key, memo)
+    }
+
+    /// [`reuse`](ListBuilder::reuse) of an entry looked for by its key: one
+    /// that moved, or any entry when the list has no previous render.
+    fn reuse_found(&mut self, key: Key, memo: u64) -> bool {
         let index = self.len();
         let Some(site) = self.memo.as_mut() else {
             return false;
@@ -418,12 +425,12 @@ impl ListBuilder {
     /// being built if it has `key` and the stamp `memo`; returns whether it
     /// did. This is the lot of every entry after a changed one in its
     /// chunk, which is built anew: its place tells where the old entry is,
-    /// without a search.
+    /// without a search. Only for a list [`in_place`](ListBuilder::in_place).
     #[inline]
     fn copy_from_same_place(&mut self, key: Key, memo: u64) -> bool {
         // Pending in-place reuses are copied in before anything else is
         // added, so with an entry already built the index is its length.
-        if !self.in_place || self.current.is_empty() {
+        if self.current.is_empty() {
             return false;
         }
         let offset = self.current.len();
