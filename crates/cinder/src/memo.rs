@@ -250,16 +250,23 @@ impl ListBuilder {
     /// same reads; returns whether it did. Every entry of a `for` is
     /// stamped or none is, as the types read decide, so the first stamp
     /// turns the list into a stamped one.
+    #[inline]
     pub fn reuse_read(&mut self, key: Key, stamp: Option<u64>) -> bool {
         let Some(stamp) = stamp else {
             return false;
         };
         if self.share_equal {
-            self.share_equal = false;
-            self.current =
-                ChunkBuilder::new(self.template.dynamic_count(), self.chunk_size(), true);
+            self.become_stamped();
         }
         self.reuse(key, stamp)
+    }
+
+    /// Turns a list that was to keep equal entries into a stamped one, at
+    /// its first entry.
+    #[cold]
+    fn become_stamped(&mut self) {
+        self.share_equal = false;
+        self.current = ChunkBuilder::new(self.template.dynamic_count(), self.chunk_size(), true);
     }
 
     /// Adds an evaluated entry with the stamp of its reads, if it has one.
@@ -378,9 +385,19 @@ impl ListBuilder {
 
     /// Adds the previous render's entry for `key` if its stamp is `memo`;
     /// returns whether it did, so the caller knows to evaluate otherwise.
+    // Inlined into the template's loop: most entries of a list that changed
+    // little are reused in place, in a few instructions, and only the rest
+    // pay for a call.
+    #[inline]
     pub fn reuse(&mut self, key: Key, memo: u64) -> bool {
-        if self.in_place && (self.reuse_in_place(key, memo) || self.copy_from_same_place(key, memo))
-        {
+        self.reuse_in_place(key, memo) || self.reuse_elsewhere(key, memo)
+    }
+
+    /// [`reuse`](ListBuilder::reuse) of an entry that is not the next one
+    /// of an unchanged chunk.
+    #[inline(never)]
+    fn reuse_elsewhere(&mut self, key: Key, memo: u64) -> bool {
+        if self.in_place && self.copy_from_same_place(key, memo) {
             return true;
         }
         self.reuse_found(key, memo)
