@@ -442,7 +442,7 @@ impl ListBuilder {
     /// being built if it has `key` and the stamp `memo`; returns whether it
     /// did. This is the lot of every entry after a changed one in its
     /// chunk, which is built anew: its place tells where the old entry is,
-    /// without a search. Only for a list [`in_place`](ListBuilder::in_place).
+    /// without a search. Only for a list whose previous chunks are in place.
     #[inline]
     fn copy_from_same_place(&mut self, key: Key, memo: u64) -> bool {
         // Pending in-place reuses are copied in before anything else is

@@ -3,12 +3,20 @@
 
 mod common;
 
-#[tokio::test]
-async fn a_message_reaches_every_tab() -> cinder_test::Result<()> {
+use cinder_test::View;
+
+/// Two tabs on the room, each seeing both online.
+async fn ann_and_bob() -> cinder_test::Result<(View, View)> {
     let browser = common::showcase().await;
     let ann = browser.live("/chat").await?;
     let bob = browser.live("/chat").await?;
     ann.wait_for_element("#online", Some("2")).await?;
+    Ok((ann, bob))
+}
+
+#[tokio::test]
+async fn a_message_reaches_every_tab() -> cinder_test::Result<()> {
+    let (ann, bob) = ann_and_bob().await?;
     ann.form("#chat")?
         .with(&[("message[name]", "Ann"), ("message[text]", "hello, Bob")])
         .submit()
@@ -44,10 +52,7 @@ async fn an_empty_message_is_refused_with_a_reason() -> cinder_test::Result<()> 
 
 #[tokio::test]
 async fn a_closed_tab_leaves_the_room() -> cinder_test::Result<()> {
-    let browser = common::showcase().await;
-    let ann = browser.live("/chat").await?;
-    let bob = browser.live("/chat").await?;
-    ann.wait_for_element("#online", Some("2")).await?;
+    let (ann, bob) = ann_and_bob().await?;
     drop(bob);
     ann.wait_for_element("#online", Some("1")).await?;
     Ok(())
@@ -55,10 +60,7 @@ async fn a_closed_tab_leaves_the_room() -> cinder_test::Result<()> {
 
 #[tokio::test]
 async fn messages_and_names_stay_right_as_the_room_changes() -> cinder_test::Result<()> {
-    let browser = common::showcase().await;
-    let ann = browser.live("/chat").await?;
-    let bob = browser.live("/chat").await?;
-    ann.wait_for_element("#online", Some("2")).await?;
+    let (ann, bob) = ann_and_bob().await?;
     for (tab, name, text) in [
         (&ann, "Ann", "one"),
         (&bob, "Bob", "two"),
