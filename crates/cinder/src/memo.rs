@@ -18,7 +18,13 @@
 //!
 //! The stamp is a promise: whatever the entry's body reads must be the same
 //! whenever key and stamp are. A version counter bumped on every change, a
-//! hash of the row, or the row itself (for small rows) all keep it.
+//! hash of the row, or the row itself (for small rows) all keep it. When
+//! the key alone decides what the body shows, as for chat messages that
+//! never change once posted, the stamp can be `()`:
+//!
+//! ```text
+//! @for message in &messages, key = message.id, memo = () { <li>{message.text}</li> }
+//! ```
 //! Without a stamp, `html!` makes one from the values the body reads when
 //! it can list them all (see the crate's "Change tracking"), so
 //!
