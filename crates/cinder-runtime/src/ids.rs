@@ -1,21 +1,30 @@
-//! Maps keyed by the runtime's own ids (pids, monitor references).
+//! Maps keyed by ids the program makes itself: the runtime's pids and
+//! monitor references, or fingerprints computed from its own code.
 //!
-//! The ids come from one counter and are never chosen by a client, so the
-//! maps keyed by them need no keyed hash against collisions chosen on
-//! purpose: one multiplication, folded, spreads an id, where the default
-//! hasher spends SipHash on every link, monitor and subscription.
+//! Such ids are never chosen by a client, so the maps keyed by them need no
+//! keyed hash against collisions chosen on purpose: one multiplication,
+//! folded, spreads an id, where the default hasher spends SipHash on every
+//! link, monitor and subscription.
+//!
+//! ```
+//! use cinder_runtime::ids::IdMap;
+//!
+//! let mut names: IdMap<&str> = IdMap::default();
+//! names.insert(7, "seven");
+//! assert_eq!(names.get(&7), Some(&"seven"));
+//! ```
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-/// A map keyed by a pid's or a monitor's id.
-pub(crate) type IdMap<V> = HashMap<u64, V, BuildHasherDefault<IdHasher>>;
+/// A map keyed by an id the program made, such as a pid's or a monitor's.
+pub type IdMap<V> = HashMap<u64, V, BuildHasherDefault<IdHasher>>;
 
 /// Hashes one id. Ids that share their low bits (the table's shards hold
 /// ids of one remainder) still spread: the folded product mixes the high
 /// bits into the low ones the map's buckets are chosen by.
 #[derive(Default, Clone, Copy)]
-pub(crate) struct IdHasher(u64);
+pub struct IdHasher(u64);
 
 impl IdHasher {
     /// An odd constant (the golden ratio's digits).

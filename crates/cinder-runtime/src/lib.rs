@@ -61,7 +61,7 @@
 
 pub mod exit;
 pub mod gen_server;
-mod ids;
+pub mod ids;
 pub mod introspection;
 mod mailbox;
 mod owners;

@@ -38,8 +38,9 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
+
+use cinder_runtime::ids::IdMap;
 
 use crate::rendered::{
     chunk_size, Chunk, ChunkBuilder, Comprehension, Dynamic, EntryRef, Key, Template,
@@ -72,29 +73,11 @@ pub struct RenderCache {
 }
 
 /// Each `for` site's comprehensions, in the order a render made them.
-type BySite = HashMap<u64, Vec<Comprehension>, BuildHasherDefault<SiteHasher>>;
-
-/// Hashes a site, which is already a fingerprint of the `for`'s place and
-/// template: one multiplication spreads it over the table, where the
-/// default hasher would spend a keyed hash on every lookup of every render.
-#[derive(Default)]
-struct SiteHasher(u64);
-
-impl Hasher for SiteHasher {
-    fn finish(&self) -> u64 {
-        self.0.wrapping_mul(0x9e37_79b9_7f4a_7c15)
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &byte in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(byte);
-        }
-    }
-
-    fn write_u64(&mut self, site: u64) {
-        self.0 = site;
-    }
-}
+///
+/// A site is already a fingerprint of the `for`'s place and template, so
+/// the map spreads it with one multiplication, where the default hasher
+/// would spend a keyed hash on every lookup of every render.
+type BySite = IdMap<Vec<Comprehension>>;
 
 impl RenderCache {
     /// Runs `render` with the previous render's memoized entries available,
@@ -461,10 +444,10 @@ impl ListBuilder {
         let Some(chunk) = previous.and_then(|list| list.chunks().get(self.chunks.len())) else {
             return false;
         };
-        if !chunk.entry_is(offset, key, memo) {
-            return false;
-        }
-        let Some(old) = chunk.entry(offset, self.template.dynamic_count()) else {
+        let old = chunk
+            .entry(offset, self.template.dynamic_count())
+            .filter(|old| old.key() == key && old.memo() == Some(memo));
+        let Some(old) = old else {
             return false;
         };
         self.current
