@@ -27,7 +27,6 @@
 //! ```
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::sync::Arc;
 
 use crate::escape::{json_string, json_text};
@@ -103,16 +102,23 @@ pub(crate) fn splice(mut json: String, extra: &str) -> String {
     json
 }
 
-/// Marks where statics go in the first pass; NUL never occurs in the JSON the
-/// writer produces because strings escape it.
-const MARK: char = '\0';
-
 /// The room a diff starts with.
 const DIFF_CAPACITY: usize = 64;
 
+/// Writes a diff as bytes: every piece comes from a `str` or a `Text`, so
+/// the whole is checked as UTF-8 once, at the end, instead of piece by piece.
 struct Writer {
-    out: String,
-    statics: Vec<&'static Template>,
+    out: Vec<u8>,
+    /// Where each template's statics go in `out`, in order: they are
+    /// written once every use is known, inline or shared through `"p"`.
+    statics: Vec<StaticsAt>,
+}
+
+/// A template whose statics go at an offset of the first pass's JSON.
+#[derive(Clone, Copy)]
+struct StaticsAt {
+    offset: usize,
+    template: &'static Template,
 }
 
 impl Writer {
@@ -123,14 +129,14 @@ impl Writer {
         let mut w = Writer {
             // Most diffs of an event fit: one allocation instead of a
             // growth from a few bytes.
-            out: String::with_capacity(DIFF_CAPACITY),
+            out: Vec::with_capacity(DIFF_CAPACITY),
             statics: Vec::new(),
         };
         match old {
             Some(old) if old.template().same_as(new.template()) => {
-                w.out.push('{');
+                w.out.push(b'{');
                 w.diff_dynamics(old.dynamics(), new.dynamics());
-                w.out.push('}');
+                w.out.push(b'}');
             }
             _ => w.full_tree(new),
         }
@@ -138,50 +144,62 @@ impl Writer {
     }
 
     fn key(&mut self, key: usize) {
-        let first = matches!(self.out.as_bytes().last(), Some(b'{') | Some(b'[') | None);
+        let first = matches!(self.out.last(), Some(b'{') | Some(b'[') | None);
         if !first {
-            self.out.push(',');
+            self.out.push(b',');
         }
         // Most keys are one of a tree's first few dynamics: a single digit,
         // pushed with its quotes without formatting or copying a string.
-        let digit = u32::try_from(key)
-            .ok()
-            .and_then(|key| char::from_digit(key, 10));
-        if let Some(digit) = digit {
-            self.out.push('"');
-            self.out.push(digit);
-            self.out.push_str("\":");
+        if key < 10 {
+            // `key < 10`, so the cast keeps it whole.
+            self.out
+                .extend_from_slice(&[b'"', b'0' + key as u8, b'"', b':']);
             return;
         }
-        self.out.push('"');
-        self.out.push_str(itoa::Buffer::new().format(key));
-        self.out.push_str("\":");
+        self.out.push(b'"');
+        self.number(key);
+        self.out.extend_from_slice(b"\":");
     }
 
     fn named(&mut self, name: &str) {
-        if !matches!(self.out.as_bytes().last(), Some(b'{') | None) {
-            self.out.push(',');
+        if !matches!(self.out.last(), Some(b'{') | None) {
+            self.out.push(b',');
         }
-        self.out.push('"');
-        self.out.push_str(name);
-        self.out.push_str("\":");
+        self.out.push(b'"');
+        self.out.extend_from_slice(name.as_bytes());
+        self.out.extend_from_slice(b"\":");
+    }
+
+    /// Takes back what was written from `len` on, with any statics in it.
+    fn truncate(&mut self, len: usize) {
+        self.out.truncate(len);
+        while self.statics.last().is_some_and(|at| at.offset >= len) {
+            self.statics.pop();
+        }
+    }
+
+    fn number(&mut self, number: impl itoa::Integer) {
+        self.out
+            .extend_from_slice(itoa::Buffer::new().format(number).as_bytes());
     }
 
     fn statics(&mut self, template: &'static Template) {
         self.named("s");
-        let _ = write!(self.out, "{MARK}{}{MARK}", self.statics.len());
-        self.statics.push(template);
+        self.statics.push(StaticsAt {
+            offset: self.out.len(),
+            template,
+        });
     }
 
     fn full_tree(&mut self, tree: &Rendered) {
-        self.out.push('{');
+        self.out.push(b'{');
         self.full_dynamics(tree.dynamics());
         self.statics(tree.template());
         if tree.template().is_root() {
             self.named("r");
-            self.out.push('1');
+            self.out.push(b'1');
         }
-        self.out.push('}');
+        self.out.push(b'}');
     }
 
     fn full_dynamics(&mut self, dynamics: &[Dynamic]) {
@@ -195,10 +213,10 @@ impl Writer {
         match dynamic {
             Dynamic::Text(text) => json_text(&mut self.out, text),
             Dynamic::Nested(tree) => self.full_tree(tree),
-            Dynamic::List(list) if list.is_empty() => self.out.push_str("\"\""),
+            Dynamic::List(list) if list.is_empty() => self.out.extend_from_slice(b"\"\""),
             Dynamic::List(list) => self.full_list(list),
             Dynamic::Component(cid) => {
-                let _ = write!(self.out, "{}", cid.0);
+                self.number(cid.0);
             }
             Dynamic::Stream(stream) => self.stream(stream, true),
             Dynamic::LiveChild(child) => {
@@ -206,7 +224,7 @@ impl Writer {
                     child = child.id(),
                     "a child view outside a view renders as nothing"
                 );
-                self.out.push_str("\"\"");
+                self.out.extend_from_slice(b"\"\"");
             }
             Dynamic::LiveComponent(live) => {
                 // Views resolve components before diffing; a tree diffed
@@ -219,78 +237,80 @@ impl Writer {
     /// A stream's comprehension: its inserted entries, always whole (the
     /// client keeps no entry of a stream), and the `"stream"` annotation.
     fn stream(&mut self, stream: &StreamList, with_statics: bool) {
-        self.out.push('{');
+        self.out.push(b'{');
         if let (true, Some(template)) = (with_statics, stream.template) {
             self.statics(template);
         }
         self.named("k");
-        self.out.push('{');
+        self.out.push(b'{');
         for (i, entry) in stream.entries.iter().enumerate() {
             self.key(i);
-            self.out.push('{');
+            self.out.push(b'{');
             self.full_dynamics(entry);
-            self.out.push('}');
+            self.out.push(b'}');
         }
         self.named("kc");
-        let _ = write!(self.out, "{}}}", stream.entries.len());
+        self.number(stream.entries.len());
+        self.out.push(b'}');
         self.named("stream");
-        self.out.push('[');
+        self.out.push(b'[');
         json_string(&mut self.out, &stream.reference);
-        self.out.push_str(",[");
+        self.out.extend_from_slice(b",[");
         for (i, insert) in stream.inserts.iter().enumerate() {
             if i > 0 {
-                self.out.push(',');
+                self.out.push(b',');
             }
             self.stream_insert(insert);
         }
-        self.out.push_str("],[");
+        self.out.extend_from_slice(b"],[");
         for (i, id) in stream.deletes.iter().enumerate() {
             if i > 0 {
-                self.out.push(',');
+                self.out.push(b',');
             }
             json_string(&mut self.out, id);
         }
-        self.out.push(']');
+        self.out.push(b']');
         if stream.reset {
-            self.out.push_str(",true");
+            self.out.extend_from_slice(b",true");
         }
-        self.out.push_str("]}");
+        self.out.extend_from_slice(b"]}");
     }
 
     fn stream_insert(&mut self, insert: &StreamInsert) {
-        self.out.push('[');
+        self.out.push(b'[');
         json_string(&mut self.out, &insert.dom_id);
-        let _ = write!(self.out, ",{},", insert.at);
+        self.out.push(b',');
+        self.number(insert.at);
+        self.out.push(b',');
         match insert.limit {
-            Some(limit) => {
-                let _ = write!(self.out, "{limit}");
-            }
-            None => self.out.push_str("null"),
+            Some(limit) => self.number(limit),
+            None => self.out.extend_from_slice(b"null"),
         }
-        self.out.push_str(if insert.update_only {
-            ",true]"
+        self.out.extend_from_slice(if insert.update_only {
+            b",true]"
         } else {
-            ",null]"
+            b",null]"
         });
     }
 
     fn full_list(&mut self, list: &Comprehension) {
-        self.out.push('{');
+        self.out.push(b'{');
         self.statics(list.template());
         self.named("k");
-        self.out.push('{');
+        self.out.push(b'{');
         for (i, entry) in list.entries().enumerate() {
             self.key(i);
             self.full_entry(entry);
         }
         self.named("kc");
-        let _ = write!(self.out, "{}}}}}", list.len());
+        self.number(list.len());
+        self.out.extend_from_slice(b"}}");
     }
 
     fn full_entry(&mut self, entry: EntryRef<'_>) {
-        self.out.push('{');
+        self.out.push(b'{');
         self.full_dynamics(entry.dynamics());
-        self.out.push('}');
+        self.out.push(b'}');
     }
 
     fn diff_dynamics(&mut self, old: &[Dynamic], new: &[Dynamic]) {
@@ -310,7 +330,7 @@ impl Writer {
                 let mark = self.out.len();
                 self.key(key);
                 let open = self.out.len();
-                self.out.push('{');
+                self.out.push(b'{');
                 self.diff_dynamics(a.dynamics(), b.dynamics());
                 self.close_or_drop(mark, open);
             }
@@ -342,10 +362,10 @@ impl Writer {
     /// on when nothing was written into it.
     fn close_or_drop(&mut self, mark: usize, open: usize) -> bool {
         if self.out.len() == open + 1 {
-            self.out.truncate(mark);
+            self.truncate(mark);
             false
         } else {
-            self.out.push('}');
+            self.out.push(b'}');
             true
         }
     }
@@ -353,7 +373,7 @@ impl Writer {
     fn diff_list(&mut self, key: usize, old: &Comprehension, new: &Comprehension) {
         let mark = self.out.len();
         self.key(key);
-        self.out.push_str("{\"k\":{");
+        self.out.extend_from_slice(b"{\"k\":{");
         let open = self.out.len() - 1;
         let mut finder = OldEntries::new(old);
         let mut moved = false;
@@ -378,15 +398,15 @@ impl Writer {
         }
         let changed = self.out.len() > open + 1;
         if !changed && new.len() == old.len() {
-            self.out.truncate(mark);
+            self.truncate(mark);
             return;
         }
         self.named("kc");
-        let _ = write!(self.out, "{}", new.len());
+        self.number(new.len());
         if moved {
-            self.out.push_str(",\"km\":true");
+            self.out.extend_from_slice(b",\"km\":true");
         }
-        self.out.push_str("}}");
+        self.out.extend_from_slice(b"}}");
     }
 
     /// Writes entry `i`, which the client holds at index `j`; returns whether
@@ -400,7 +420,7 @@ impl Writer {
                 let mark = self.out.len();
                 self.key(i);
                 let open = self.out.len();
-                self.out.push('{');
+                self.out.push(b'{');
                 self.diff_dynamics(old.dynamics(), new.dynamics());
                 self.close_or_drop(mark, open);
             }
@@ -409,17 +429,19 @@ impl Writer {
         self.key(i);
         let mark = self.out.len();
         if !unchanged {
-            let _ = write!(self.out, "[{j},");
+            self.out.push(b'[');
+            self.number(j);
+            self.out.push(b',');
             let open = self.out.len();
-            self.out.push('{');
+            self.out.push(b'{');
             self.diff_dynamics(old.dynamics(), new.dynamics());
             if self.out.len() > open + 1 {
-                self.out.push_str("}]");
+                self.out.extend_from_slice(b"}]");
                 return true;
             }
-            self.out.truncate(mark);
+            self.truncate(mark);
         }
-        let _ = write!(self.out, "{j}");
+        self.number(j);
         true
     }
 
@@ -427,25 +449,32 @@ impl Writer {
     fn inline_statics(self) -> String {
         let Writer { out, statics } = self;
         if statics.is_empty() {
-            return out;
+            return into_text(out);
         }
         let none = Shared {
             index: HashMap::new(),
             order: Vec::new(),
         };
-        none.resolve(&out, &statics)
+        into_text(none.resolve(&out, &statics))
     }
 
     fn finish(self) -> Diff {
         let Writer { out, statics } = self;
         if statics.is_empty() {
-            return Diff { json: out };
+            return Diff {
+                json: into_text(out),
+            };
         }
-        let shared = Shared::plan(&statics);
+        let shared = Shared::plan(statics.iter().map(|at| at.template));
         Diff {
-            json: shared.resolve(&out, &statics),
+            json: into_text(shared.resolve(&out, &statics)),
         }
     }
+}
+
+/// The written JSON as text, checked as UTF-8 once for the whole diff.
+fn into_text(json: Vec<u8>) -> String {
+    String::from_utf8(json).expect("a diff is written from strings and texts")
 }
 
 /// Finds where the client holds an entry: at the same index when the key
@@ -485,7 +514,7 @@ struct Shared {
 }
 
 impl Shared {
-    fn plan(statics: &[&'static Template]) -> Shared {
+    fn plan(statics: impl ExactSizeIterator<Item = &'static Template>) -> Shared {
         let mut shared = Shared {
             index: HashMap::new(),
             order: Vec::new(),
@@ -498,7 +527,7 @@ impl Shared {
         let mut first_seen = Vec::new();
         for template in statics {
             let slot = uses.entry(template.fingerprint()).or_insert_with(|| {
-                first_seen.push(*template);
+                first_seen.push(template);
                 (0, template)
             });
             slot.0 += 1;
@@ -527,31 +556,36 @@ impl Shared {
         shared < len * count
     }
 
-    fn resolve(&self, out: &str, statics: &[&'static Template]) -> String {
-        let mut json = String::with_capacity(out.len() + 64);
-        let mut parts = out.split(MARK);
-        json.push_str(parts.next().unwrap_or_default());
-        while let (Some(number), Some(rest)) = (parts.next(), parts.next()) {
-            let template = statics[number.parse::<usize>().expect("marks hold indices")];
-            match self.index.get(&template.fingerprint()) {
-                Some(shared) => {
-                    let _ = write!(json, "{shared}");
-                }
-                None => json.push_str(template.statics_json()),
+    fn resolve(&self, out: &[u8], statics: &[StaticsAt]) -> Vec<u8> {
+        let inline: usize = statics
+            .iter()
+            .map(|at| at.template.statics_json().len())
+            .sum();
+        let mut json = Vec::with_capacity(out.len() + inline + 64);
+        let mut digits = itoa::Buffer::new();
+        let mut written = 0;
+        for at in statics {
+            json.extend_from_slice(&out[written..at.offset]);
+            written = at.offset;
+            match self.index.get(&at.template.fingerprint()) {
+                Some(&shared) => json.extend_from_slice(digits.format(shared).as_bytes()),
+                None => json.extend_from_slice(at.template.statics_json().as_bytes()),
             }
-            json.push_str(rest);
         }
+        json.extend_from_slice(&out[written..]);
         if !self.order.is_empty() {
             json.pop();
-            json.push_str(",\"p\":{");
+            json.extend_from_slice(b",\"p\":{");
             for (i, template) in self.order.iter().enumerate() {
                 if i > 0 {
-                    json.push(',');
+                    json.push(b',');
                 }
-                let _ = write!(json, "\"{i}\":");
-                json.push_str(template.statics_json());
+                json.push(b'"');
+                json.extend_from_slice(digits.format(i).as_bytes());
+                json.extend_from_slice(b"\":");
+                json.extend_from_slice(template.statics_json().as_bytes());
             }
-            json.push_str("}}");
+            json.extend_from_slice(b"}}");
         }
         json
     }

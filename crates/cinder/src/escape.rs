@@ -5,8 +5,6 @@
 //! characters that can end a text node or a quoted attribute value, so a value
 //! is safe in either place.
 
-use std::fmt::Write as _;
-
 use std::fmt;
 
 use crate::rendered::Text;
@@ -97,27 +95,142 @@ impl<T: fmt::Display> fmt::Display for Raw<T> {
     }
 }
 
+/// Where JSON text is written: a `String` (a frame's header), or the bytes
+/// of a diff, which are checked as UTF-8 once, when the diff is whole,
+/// instead of text by text.
+pub(crate) trait JsonOut {
+    /// Appends `text` as a JSON string literal.
+    fn push_json(&mut self, text: &str);
+}
+
+impl JsonOut for String {
+    fn push_json(&mut self, text: &str) {
+        if text.len() > SHORT_JSON {
+            return json_string_long(self, text);
+        }
+        json_string_short(self, text.as_bytes());
+    }
+}
+
+impl JsonOut for Vec<u8> {
+    fn push_json(&mut self, text: &str) {
+        json_bytes(self, text.as_bytes());
+    }
+}
+
 /// Writes `text` as a JSON string literal (the diff and the socket's
 /// frames both write strings this way, without an allocation).
-pub(crate) fn json_string(out: &mut String, text: &str) {
-    if text.len() > SHORT_JSON {
-        return json_string_long(out, text);
-    }
-    json_string_short(out, text.as_bytes());
+pub(crate) fn json_string(out: &mut impl JsonOut, text: &str) {
+    out.push_json(text);
 }
 
-/// Writes a dynamic's text as a JSON string literal; inline text is read
-/// as bytes, without the UTF-8 check its `&str` would cost.
-pub(crate) fn json_text(out: &mut String, text: &Text) {
-    match text.inline_bytes() {
-        Some(bytes) => json_string_short(out, bytes),
-        None => json_string(out, text),
+/// Writes a dynamic's text as a JSON string literal, from its bytes: an
+/// inline text read as a `&str` would be checked as UTF-8 again.
+pub(crate) fn json_text(out: &mut Vec<u8>, text: &Text) {
+    json_bytes(out, text.as_bytes());
+}
+
+/// Writes UTF-8 `bytes` as a JSON string literal. Bytes beyond ASCII
+/// never need an escape, so a text is copied in runs between escapes.
+fn json_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+    if json_bytes_small(out, bytes) {
+        return;
+    }
+    out.reserve(bytes.len() + 8);
+    out.push(b'"');
+    let mut start = 0;
+    for (i, &byte) in bytes.iter().enumerate() {
+        if needs_json_escape(byte) {
+            out.extend_from_slice(&bytes[start..i]);
+            out.extend_from_slice(json_escape(byte).as_slice());
+            start = i + 1;
+        }
+    }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
+}
+
+/// The longest text [`json_bytes_small`] writes: as long as a dynamic's
+/// inline text, which most texts of a diff are.
+const SMALL_JSON: usize = 22;
+
+/// [`json_bytes`] for a text of up to [`SMALL_JSON`] bytes without control
+/// characters, such as `42` or ` phx-value-id="1"`; returns `false`, having
+/// written nothing, for any other. The literal is escaped into a buffer on
+/// the stack and appended whole, then cut to its length: one copy of a
+/// fixed size instead of a copy per run between escapes, each a call.
+fn json_bytes_small(out: &mut Vec<u8>, bytes: &[u8]) -> bool {
+    if bytes.len() > SMALL_JSON {
+        return false;
+    }
+    // Each byte takes at most two (`\"`), so the literal takes at most 46
+    // of the 64 bytes: masking an index with 63 never changes it, and lets
+    // the loop go without bounds checks.
+    let mut literal = [0u8; 64];
+    literal[0] = b'"';
+    let mut len = 1;
+    for &byte in bytes {
+        match JSON_ESCAPES[usize::from(byte)] {
+            0 => {
+                literal[len & 63] = byte;
+                len += 1;
+            }
+            b'u' => return false,
+            short => {
+                literal[len & 63] = b'\\';
+                literal[(len + 1) & 63] = short;
+                len += 2;
+            }
+        }
+    }
+    literal[len & 63] = b'"';
+    let end = out.len() + len + 1;
+    out.extend_from_slice(&literal);
+    out.truncate(end);
+    true
+}
+
+#[inline]
+fn needs_json_escape(byte: u8) -> bool {
+    JSON_ESCAPES[usize::from(byte)] != 0
+}
+
+/// The escape of one byte in a JSON string: `\"`, `\n`, … or `\u00XX`.
+struct JsonEscape {
+    bytes: [u8; 6],
+    len: usize,
+}
+
+impl JsonEscape {
+    fn as_slice(&self) -> &[u8] {
+        &self.bytes[..self.len]
     }
 }
 
-/// [`json_string`] for short UTF-8 `bytes`. A diff is mostly short texts,
-/// many with quotes (` id="row-1"`): pushing their ASCII bytes one by one
-/// costs less than a copy per piece between escapes.
+#[inline]
+fn json_escape(byte: u8) -> JsonEscape {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    match JSON_ESCAPES[usize::from(byte)] {
+        b'u' => JsonEscape {
+            bytes: [
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[usize::from(byte >> 4)],
+                HEX[usize::from(byte & 0xf)],
+            ],
+            len: 6,
+        },
+        short => JsonEscape {
+            bytes: [b'\\', short, 0, 0, 0, 0],
+            len: 2,
+        },
+    }
+}
+
+/// A short JSON string for a `String`, whose ASCII bytes are pushed one by
+/// one: a copy per piece between escapes costs more on short texts.
 fn json_string_short(out: &mut String, bytes: &[u8]) {
     out.reserve(bytes.len() + 2);
     out.push('"');
@@ -143,19 +256,15 @@ fn json_string_short(out: &mut String, bytes: &[u8]) {
 /// Pushes one ASCII byte of a JSON string, escaped if it must be.
 #[inline]
 fn push_json_ascii(out: &mut String, byte: u8) {
-    match JSON_ESCAPES[usize::from(byte)] {
-        0 => out.push(char::from(byte)),
-        b'u' => {
-            let _ = write!(out, "\\u{byte:04x}");
-        }
-        short => {
-            out.push('\\');
-            out.push(char::from(short));
-        }
+    if !needs_json_escape(byte) {
+        return out.push(char::from(byte));
+    }
+    for &escaped in json_escape(byte).as_slice() {
+        out.push(char::from(escaped));
     }
 }
 
-/// The longest text [`json_string`] writes byte by byte.
+/// The longest text written through the paths for short texts.
 const SHORT_JSON: usize = 64;
 
 /// For each byte, how JSON escapes it: 0 not at all, `u` as `\u00XX`, any
@@ -175,14 +284,13 @@ static JSON_ESCAPES: [u8; 256] = {
     table
 };
 
-/// [`json_string`] for long texts: copied in pieces between escapes.
+/// A long JSON string for a `String`: copied in pieces between escapes.
 fn json_string_long(out: &mut String, text: &str) {
     out.reserve(text.len() + 2);
     out.push('"');
     let mut start = 0;
     for (i, &byte) in text.as_bytes().iter().enumerate() {
-        let escape = JSON_ESCAPES[usize::from(byte)];
-        if escape == 0 {
+        if !needs_json_escape(byte) {
             continue;
         }
         out.push_str(&text[start..i]);
@@ -206,11 +314,11 @@ mod tests {
         assert_eq!(parsed, "a\"b\\c\n\u{0}\u{1f}é");
     }
 
-    /// Short texts are written byte by byte, long ones in pieces, a
-    /// dynamic's text (inline or not) as its string: all give
-    /// a JSON string that reads back as the text, at every length around
-    /// the switch, with every byte that needs an escape, and with runs of
-    /// characters beyond ASCII.
+    /// Into a `String` or into bytes, from a `str` or from a dynamic's text
+    /// (inline or not), short texts and long: all give the same JSON string,
+    /// which reads back as the text, at every length around the switch, with
+    /// every byte that needs an escape, and with runs of characters beyond
+    /// ASCII.
     #[test]
     fn json_strings_read_back_at_every_length() {
         let mut pieces: Vec<String> = (0u8..0x20)
@@ -229,9 +337,12 @@ mod tests {
                     assert!(!literal.bytes().any(|byte| byte < 0x20), "{literal:?}");
                     let read: String = serde_json::from_str(literal).unwrap();
                     assert_eq!(read, text);
-                    let mut from_text = String::from("[");
+                    let mut bytes = b"[".to_vec();
+                    json_string(&mut bytes, &text);
+                    assert_eq!(bytes, out.as_bytes(), "{text:?}");
+                    let mut from_text = b"[".to_vec();
                     json_text(&mut from_text, &Text::from(text.as_str()));
-                    assert_eq!(from_text, out, "{text:?}");
+                    assert_eq!(from_text, out.as_bytes(), "{text:?}");
                 }
             }
         }

@@ -382,39 +382,77 @@ impl Rendered {
     /// assert_eq!(html! { <p>Hello {name}</p> }.to_html(), "<p>Hello &lt;world&gt;</p>");
     /// ```
     pub fn to_html(&self) -> String {
-        let mut out = String::with_capacity(self.html_size_hint());
+        let mut out = Vec::with_capacity(self.html_size_hint());
         self.write_html_with(&mut out, &mut |_, _| {});
-        out
+        String::from_utf8(out).expect("a template writes UTF-8")
     }
 
-    /// Renders the tree to `out`, calling `component` for each component
-    /// reference so the caller can write that component's HTML.
-    pub fn write_html_with(&self, out: &mut String, component: &mut dyn FnMut(Cid, &mut String)) {
+    /// Writes the tree's HTML to `out` as UTF-8, calling `component` for
+    /// each component reference so the caller can write that component's
+    /// HTML. Bytes, not a `String`: a page is hundreds of short texts, and
+    /// a `String` would check each of them as UTF-8 again on its way in.
+    ///
+    /// ```
+    /// use cinder::html;
+    /// let mut out = Vec::new();
+    /// html! { <p>"hi"</p> }.write_html_with(&mut out, &mut |_, _| {});
+    /// assert_eq!(out, b"<p>hi</p>");
+    /// ```
+    pub fn write_html_with(&self, out: &mut Vec<u8>, component: &mut dyn FnMut(Cid, &mut Vec<u8>)) {
         write_parts(self.template.statics, &self.dynamics, out, component);
     }
 
-    fn html_size_hint(&self) -> usize {
-        self.template.statics.iter().map(|s| s.len()).sum::<usize>() * 2
+    /// About how long the HTML is: the statics, those of each list entry
+    /// and a few bytes a dynamic, so most pages are written without the
+    /// buffer growing.
+    pub(crate) fn html_size_hint(&self) -> usize {
+        parts_size_hint(self.template, &self.dynamics)
     }
 }
+
+fn parts_size_hint(template: &Template, dynamics: &[Dynamic]) -> usize {
+    let statics: usize = template.statics.iter().map(|s| s.len()).sum();
+    let dynamics: usize = dynamics
+        .iter()
+        .map(|dynamic| match dynamic {
+            Dynamic::Text(text) => text.as_bytes().len(),
+            Dynamic::Nested(tree) => tree.html_size_hint(),
+            Dynamic::List(list) => {
+                let template = list.template();
+                let statics: usize = template.statics.iter().map(|s| s.len()).sum();
+                list.len() * (statics + DYNAMIC_SIZE_HINT * template.dynamic_count())
+            }
+            _ => DYNAMIC_SIZE_HINT,
+        })
+        .sum();
+    statics + dynamics
+}
+
+/// The bytes [`Rendered::html_size_hint`] counts for a dynamic it does not
+/// read.
+const DYNAMIC_SIZE_HINT: usize = 8;
 
 fn write_parts(
     statics: &[&str],
     dynamics: &[Dynamic],
-    out: &mut String,
-    component: &mut dyn FnMut(Cid, &mut String),
+    out: &mut Vec<u8>,
+    component: &mut dyn FnMut(Cid, &mut Vec<u8>),
 ) {
     for (i, part) in statics.iter().enumerate() {
-        out.push_str(part);
+        out.extend_from_slice(part.as_bytes());
         if let Some(dynamic) = dynamics.get(i) {
             write_dynamic(dynamic, out, component);
         }
     }
 }
 
-fn write_dynamic(dynamic: &Dynamic, out: &mut String, component: &mut dyn FnMut(Cid, &mut String)) {
+fn write_dynamic(
+    dynamic: &Dynamic,
+    out: &mut Vec<u8>,
+    component: &mut dyn FnMut(Cid, &mut Vec<u8>),
+) {
     match dynamic {
-        Dynamic::Text(text) => out.push_str(text),
+        Dynamic::Text(text) => out.extend_from_slice(text.as_bytes()),
         Dynamic::Nested(tree) => tree.write_html_with(out, component),
         Dynamic::List(list) => {
             for entry in list.entries() {
@@ -1207,10 +1245,10 @@ mod tests {
     fn components_are_written_by_the_caller() {
         let page = Template::leak(vec!["<div>".into(), "</div>".into()], true);
         let tree = Rendered::new(page, vec![Dynamic::Component(Cid(3))]);
-        let mut out = String::new();
+        let mut out = Vec::new();
         tree.write_html_with(&mut out, &mut |cid, out| {
-            out.push_str(&format!("[{}]", cid.0))
+            out.extend_from_slice(format!("[{}]", cid.0).as_bytes())
         });
-        assert_eq!(out, "<div>[3]</div>");
+        assert_eq!(out, b"<div>[3]</div>");
     }
 }

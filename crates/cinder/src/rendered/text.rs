@@ -64,12 +64,12 @@ impl Text {
         }
     }
 
-    /// The bytes of an inline text, which are UTF-8 but were not checked
-    /// again: a writer that escapes byte by byte needs no `&str`.
-    pub(crate) fn inline_bytes(&self) -> Option<&[u8]> {
+    /// The text's UTF-8 bytes, without the check of [`Text::as_str`]: a
+    /// writer of bytes copies them as they are.
+    pub(crate) fn as_bytes(&self) -> &[u8] {
         match &self.0 {
-            Repr::Inline { len, bytes } => Some(&bytes[..usize::from(*len)]),
-            Repr::Heap(_) => None,
+            Repr::Inline { len, bytes } => &bytes[..usize::from(*len)],
+            Repr::Heap(text) => text.as_bytes(),
         }
     }
 
@@ -372,8 +372,9 @@ mod tests {
             assert_eq!(text, Text::from(piece.to_string()));
             assert_eq!(String::from(text.clone()), piece);
             assert_ne!(text, Text::from(format!("{piece}!")));
+            assert_eq!(text.as_bytes(), piece.as_bytes());
             let inline = end <= INLINE;
-            assert_eq!(text.inline_bytes(), inline.then_some(piece.as_bytes()));
+            assert_eq!(matches!(text.0, Repr::Inline { .. }), inline);
         }
     }
 

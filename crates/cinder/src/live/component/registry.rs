@@ -413,12 +413,12 @@ impl Components {
     /// The HTML of `tree`, with the markup of the components it places (the
     /// dead render).
     pub(crate) fn html(&self, tree: &Rendered) -> String {
-        let mut out = String::new();
+        let mut out = Vec::with_capacity(tree.html_size_hint());
         self.write_html(tree, &mut out, 0);
-        out
+        String::from_utf8(out).expect("a template writes UTF-8")
     }
 
-    fn write_html(&self, tree: &Rendered, out: &mut String, depth: usize) {
+    fn write_html(&self, tree: &Rendered, out: &mut Vec<u8>, depth: usize) {
         tree.write_html_with(out, &mut |cid, out| {
             let slot = self.slots.get(&cid);
             if let Some(component) = slot.and_then(|slot| slot.fresh.as_ref()) {
