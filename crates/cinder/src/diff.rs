@@ -148,17 +148,26 @@ impl Writer {
         if !first {
             self.out.push(b',');
         }
-        // Most keys are one of a tree's first few dynamics: a single digit,
-        // pushed with its quotes without formatting or copying a string.
-        if key < 10 {
-            // `key < 10`, so the cast keeps it whole.
-            self.out
-                .extend_from_slice(&[b'"', b'0' + key as u8, b'"', b':']);
-            return;
+        // Most keys are a tree's first few dynamics or a short list's
+        // indices: written with their quotes as one array of a fixed size,
+        // which is copied without a call. The casts take digits below 10.
+        match key {
+            0..=9 => self
+                .out
+                .extend_from_slice(&[b'"', b'0' + key as u8, b'"', b':']),
+            10..=99 => self.out.extend_from_slice(&[
+                b'"',
+                b'0' + (key / 10) as u8,
+                b'0' + (key % 10) as u8,
+                b'"',
+                b':',
+            ]),
+            _ => {
+                self.out.push(b'"');
+                self.number(key);
+                self.out.extend_from_slice(b"\":");
+            }
         }
-        self.out.push(b'"');
-        self.number(key);
-        self.out.extend_from_slice(b"\":");
     }
 
     fn named(&mut self, name: &str) {

@@ -194,6 +194,9 @@ pub struct ListBuilder {
     /// list whose length crossed a chunk size is chunked differently.
     in_place: bool,
     memo: Option<MemoSite>,
+    /// Whether the site has a previous render to reuse entries from: a
+    /// first render (a dead render, a join) checks this and nothing else.
+    has_previous: bool,
     /// Whether an entry equal to the previous render's entry at its index
     /// counts as a reuse of it (a `for` without a memo stamp).
     share_equal: bool,
@@ -292,6 +295,7 @@ impl ListBuilder {
             reused_in_place: 0,
             size_hint,
             in_place: previous.is_some_and(|p| p.chunk_size() == chunk_size),
+            has_previous: previous.is_some(),
             memo,
             share_equal: false,
         }
@@ -336,7 +340,9 @@ impl ListBuilder {
                 .saturating_sub(self.chunks.len() * self.chunk_size());
             self.current.reserve(room.clamp(1, self.chunk_size()));
         }
-        self.copy_reused();
+        if self.reused_in_place > 0 {
+            self.copy_reused();
+        }
         self.current.push(key, memo, dynamics);
         if self.current.len() == self.chunk_size() {
             self.seal();
@@ -351,10 +357,8 @@ impl ListBuilder {
     }
 
     /// Copies the pending in-place reuses into the chunk being built.
+    #[inline(never)]
     fn copy_reused(&mut self) {
-        if self.reused_in_place == 0 {
-            return;
-        }
         let chunk = self
             .previous_chunk()
             .expect("in-place reuses come from a previous chunk");
@@ -379,7 +383,7 @@ impl ListBuilder {
     // pay for a call.
     #[inline]
     pub fn reuse(&mut self, key: Key, memo: u64) -> bool {
-        self.reuse_in_place(key, memo) || self.reuse_elsewhere(key, memo)
+        self.has_previous && (self.reuse_in_place(key, memo) || self.reuse_elsewhere(key, memo))
     }
 
     /// [`reuse`](ListBuilder::reuse) of an entry that is not the next one
@@ -393,7 +397,7 @@ impl ListBuilder {
     }
 
     /// [`reuse`](ListBuilder::reuse) of an entry looked for by its key: one
-    /// that moved, or any entry when the list has no previous render.
+    /// that moved, or any entry of a list whose chunks are not in place.
     fn reuse_found(&mut self, key: Key, memo: u64) -> bool {
         let index = self.len();
         let Some(site) = self.memo.as_mut() else {

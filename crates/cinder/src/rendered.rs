@@ -452,7 +452,7 @@ fn write_dynamic(
     component: &mut dyn FnMut(Cid, &mut Vec<u8>),
 ) {
     match dynamic {
-        Dynamic::Text(text) => out.extend_from_slice(text.as_bytes()),
+        Dynamic::Text(text) => text.write_to(out),
         Dynamic::Nested(tree) => tree.write_html_with(out, component),
         Dynamic::List(list) => {
             for entry in list.entries() {

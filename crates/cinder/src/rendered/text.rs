@@ -73,6 +73,20 @@ impl Text {
         }
     }
 
+    /// Appends the text's bytes to `out`. An inline text is copied whole,
+    /// all its room, and `out` cut back to its length: one copy of a fixed
+    /// size costs less than a call to copy a few bytes.
+    pub(crate) fn write_to(&self, out: &mut Vec<u8>) {
+        match &self.0 {
+            Repr::Inline { len, bytes } => {
+                let end = out.len() + usize::from(*len);
+                out.extend_from_slice(bytes);
+                out.truncate(end);
+            }
+            Repr::Heap(text) => out.extend_from_slice(text.as_bytes()),
+        }
+    }
+
     /// The text of `parts` written one after another, made without a
     /// scratch buffer: inline when they fit, else in one exact allocation.
     pub(crate) fn concat(parts: &[&str]) -> Text {
@@ -373,6 +387,9 @@ mod tests {
             assert_eq!(String::from(text.clone()), piece);
             assert_ne!(text, Text::from(format!("{piece}!")));
             assert_eq!(text.as_bytes(), piece.as_bytes());
+            let mut written = b"<".to_vec();
+            text.write_to(&mut written);
+            assert_eq!(written, [b"<", piece.as_bytes()].concat());
             let inline = end <= INLINE;
             assert_eq!(matches!(text.0, Repr::Inline { .. }), inline);
         }

@@ -77,6 +77,9 @@ struct TextFrame(
 
 /// Reads a text frame.
 pub fn decode_text(text: &str) -> Result<Inbound, FrameError> {
+    if let Some(inbound) = decode_plain_text(text) {
+        return Ok(inbound);
+    }
     let TextFrame(join_ref, msg_ref, topic, event, payload) =
         serde_json::from_str(text).map_err(|error| FrameError::Text(error.to_string()))?;
     Ok(Inbound {
@@ -86,6 +89,53 @@ pub fn decode_text(text: &str) -> Result<Inbound, FrameError> {
         event,
         payload: Payload::Json(payload),
     })
+}
+
+/// [`decode_text`] of a frame as the client writes them, without a
+/// general JSON reader for its head: refs, topic and event are strings
+/// without escapes (or `null`), with no space between the fields. The
+/// payload is checked as JSON as a whole. `None` for any other frame,
+/// which the general reader then reads, or refuses with its reason.
+fn decode_plain_text(text: &str) -> Option<Inbound> {
+    let mut head = text.strip_prefix('[')?;
+    let join_ref = plain_optional_field(&mut head)?;
+    let msg_ref = plain_optional_field(&mut head)?;
+    let topic = plain_field(&mut head)?.to_owned();
+    let event = plain_field(&mut head)?.to_owned();
+    let payload = head.strip_suffix(']')?;
+    // The general reader keeps a payload without the spaces around it.
+    if payload.trim().len() != payload.len() {
+        return None;
+    }
+    let payload = RawValue::from_string(payload.to_owned()).ok()?;
+    Some(Inbound {
+        join_ref,
+        msg_ref,
+        topic,
+        event,
+        payload: Payload::Json(payload),
+    })
+}
+
+/// A field of the head that may be `null`, and the comma after it.
+fn plain_optional_field(head: &mut &str) -> Option<Option<String>> {
+    if let Some(rest) = head.strip_prefix("null,") {
+        *head = rest;
+        return Some(None);
+    }
+    plain_field(head).map(|field| Some(field.to_owned()))
+}
+
+/// A string field of the head without escapes or control characters, and
+/// the comma after it.
+fn plain_field<'a>(head: &mut &'a str) -> Option<&'a str> {
+    let rest = head.strip_prefix('"')?;
+    let end = rest
+        .bytes()
+        .position(|byte| byte == b'"' || byte == b'\\' || byte < 0x20)?;
+    let (field, after) = rest.split_at(end);
+    *head = after.strip_prefix("\",")?;
+    Some(field)
 }
 
 /// The kind byte of a client push in a binary frame.
@@ -300,6 +350,52 @@ mod tests {
                 payload: raw(r#"{"url":"http://localhost/","params":{"_mounts":0}}"#),
             }
         );
+    }
+
+    /// Frames with escapes, spaces or `null`s in their head are read by
+    /// the general reader; every frame reads the same either way.
+    #[test]
+    fn frames_read_alike_with_or_without_escapes() {
+        let frames = [
+            r#"["3","3","lv:phx-GBs","event",{"type":"click","event":"inc","value":{}}]"#,
+            r#"[null,"5","phoenix","heartbeat",{}]"#,
+            r#"[null,null,"phoenix","heartbeat",{}]"#,
+            r#"["3","4","lv:x","event", {} ]"#,
+            r#"[ "3" , "4" , "lv:x" , "event" , { "a" : [1, 2] } ]"#,
+            r#"["3","4","lv:\u0078","ev\"ent",{}]"#,
+            r#"["3","4","lv:x","event","text"]"#,
+            r#"["3","4","lv:x","event",null]"#,
+        ];
+        for frame in frames {
+            let TextFrame(join_ref, msg_ref, topic, event, payload) =
+                serde_json::from_str(frame).unwrap();
+            let read = decode_text(frame).unwrap();
+            assert_eq!(read.join_ref, join_ref, "{frame}");
+            assert_eq!(read.msg_ref, msg_ref, "{frame}");
+            assert_eq!(read.topic, topic, "{frame}");
+            assert_eq!(read.event, event, "{frame}");
+            assert_eq!(read.payload, Payload::Json(payload), "{frame}");
+        }
+        assert!(decode_plain_text(frames[0]).is_some());
+        assert!(decode_plain_text(frames[5]).is_none());
+    }
+
+    /// A head that looks plain but whose payload is not JSON, or which has
+    /// more fields, is refused as the general reader refuses it.
+    #[test]
+    fn plain_frames_with_bad_payloads_are_refused() {
+        for frame in [
+            r#"["3","4","lv:x","event",{]"#,
+            r#"["3","4","lv:x","event",{}],[]"#,
+            r#"["3","4","lv:x","event",{},{}]"#,
+            r#"["3","4","lv:x","event",]"#,
+            "[\"3\",\"4\",\"lv:\u{1}\",\"event\",{}]",
+        ] {
+            assert!(
+                matches!(decode_text(frame), Err(FrameError::Text(_))),
+                "{frame}"
+            );
+        }
     }
 
     #[test]
