@@ -105,6 +105,14 @@ pub(crate) trait JsonOut {
 
 impl JsonOut for String {
     fn push_json(&mut self, text: &str) {
+        // A frame's topic, event and refs never need an escape: copied whole.
+        if !text.bytes().any(needs_json_escape) {
+            self.reserve(text.len() + 2);
+            self.push('"');
+            self.push_str(text);
+            self.push('"');
+            return;
+        }
         if text.len() > SHORT_JSON {
             return json_string_long(self, text);
         }

@@ -25,6 +25,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use cinder::live::{Event, LiveView, MountError, Params, Session, Socket};
+use cinder::rendered::Key;
 use cinder::{html, Rendered};
 use cinder_runtime::gen_server::StartError;
 use cinder_runtime::presence::{Presence, PresenceDiff, PresenceMap};
@@ -120,8 +121,33 @@ pub struct Posted {
 pub struct Roster {
     /// How many people are online.
     pub count: usize,
-    /// The first [`LIST_LIMIT`] of them by arrival: `(presence key, name)`.
-    pub people: Vec<(String, String)>,
+    /// The first [`LIST_LIMIT`] of them by arrival.
+    pub people: Vec<Listed>,
+}
+
+/// One person in the list of who is online.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Listed {
+    /// Their presence key.
+    pub key: String,
+    /// The name they go by.
+    pub name: String,
+    /// The key and the stamp of their entry in the list, hashed from `key`
+    /// and `name` once, by the roster process: every view renders the same
+    /// list, and would otherwise hash both strings in each render.
+    entry_key: Key,
+    entry_stamp: u64,
+}
+
+impl Listed {
+    fn new(key: String, name: String) -> Listed {
+        Listed {
+            entry_key: Key::of(&key),
+            entry_stamp: Key::of(&name).0,
+            key,
+            name,
+        }
+    }
 }
 
 /// What a chat view receives besides client events.
@@ -177,7 +203,9 @@ pub struct Chat {
     name: String,
     draft: String,
     error: Option<String>,
-    messages: VecDeque<Posted>,
+    /// Each message with the key of its entry, hashed from its id once,
+    /// when it arrives, rather than in every render.
+    messages: VecDeque<(Key, Posted)>,
     roster: Arc<Roster>,
 }
 
@@ -221,7 +249,7 @@ impl LiveView for Chat {
     async fn handle_info(&mut self, info: Info, _socket: &mut Socket<Self>) {
         match info {
             Info::Posted(posted) => {
-                self.messages.push_back(posted);
+                self.messages.push_back((Key::of(&posted.id), posted));
                 while self.messages.len() > HISTORY {
                     self.messages.pop_front();
                 }
@@ -235,22 +263,23 @@ impl LiveView for Chat {
         let more = count.saturating_sub(self.roster.people.len());
         // The stamps let a render skip the entries that did not change: a
         // person's shows their name, and whether the key is this tab's,
-        // which the key decides; a message never changes once posted, so
-        // its key says it all and its stamp is `()`.
+        // which the key decides (both come hashed with the roster); a
+        // message never changes once posted, so its key says it all and its
+        // stamp is `()`.
         html! {
             <main>
                 <h1>"Chat"</h1>
                 <p><span id="online">{count}</span>" online"</p>
                 <ul id="people">
-                    @for (key, name) in &self.roster.people, key = key, memo = name {
-                        <li>{name}@if *key == self.me { " (you)" }</li>
+                    @for person in &self.roster.people, key = person.entry_key, memo = person.entry_stamp {
+                        <li>{person.name}@if person.key == self.me { " (you)" }</li>
                     }
                 </ul>
                 @if more > 0 {
                     <p id="more">"and "{more}" more"</p>
                 }
                 <ul id="messages">
-                    @for message in &self.messages, key = message.id, memo = () {
+                    @for (entry_key, message) in &self.messages, key = entry_key, memo = () {
                         <li><strong>{message.name}</strong>": "{message.text}</li>
                     }
                 </ul>
@@ -523,7 +552,10 @@ impl Online {
             .arrivals
             .values()
             .take(LIST_LIMIT)
-            .filter_map(|key| Some((key.clone(), self.people.get(key)?.name().to_owned())))
+            .filter_map(|key| {
+                let name = self.people.get(key)?.name().to_owned();
+                Some(Listed::new(key.clone(), name))
+            })
             .collect();
         Roster {
             count: self.people.len(),
@@ -566,7 +598,7 @@ mod tests {
             .summary()
             .people
             .into_iter()
-            .map(|(_, name)| name)
+            .map(|person| person.name)
             .collect()
     }
 
@@ -632,9 +664,9 @@ mod tests {
         let summary = online.summary();
         assert_eq!(summary.count, LIST_LIMIT + 4);
         assert_eq!(summary.people.len(), LIST_LIMIT);
-        assert_eq!(summary.people[0], ("k1".to_owned(), "P1".to_owned()));
+        assert_eq!(summary.people[0], Listed::new("k1".into(), "P1".into()));
         assert_eq!(
-            summary.people[LIST_LIMIT - 1].1,
+            summary.people[LIST_LIMIT - 1].name,
             format!("P{LIST_LIMIT}"),
             "the one who left makes room for the next arrival"
         );
