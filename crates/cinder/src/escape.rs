@@ -192,7 +192,14 @@ fn json_bytes_small(out: &mut Vec<u8>, bytes: &[u8]) -> bool {
         }
     }
     literal[len & 63] = b'"';
-    let end = out.len() + len + 1;
+    let written = &literal[..=len & 63];
+    if out.capacity() - out.len() < literal.len() {
+        // The whole buffer would not fit: copying only what was written
+        // keeps the output from growing for bytes it then drops.
+        out.extend_from_slice(written);
+        return true;
+    }
+    let end = out.len() + written.len();
     out.extend_from_slice(&literal);
     out.truncate(end);
     true
@@ -272,7 +279,7 @@ fn push_json_ascii(out: &mut String, byte: u8) {
     }
 }
 
-/// The longest text written through the paths for short texts.
+/// The longest text with escapes that a `String` takes byte by byte.
 const SHORT_JSON: usize = 64;
 
 /// For each byte, how JSON escapes it: 0 not at all, `u` as `\u00XX`, any
@@ -345,12 +352,17 @@ mod tests {
                     assert!(!literal.bytes().any(|byte| byte < 0x20), "{literal:?}");
                     let read: String = serde_json::from_str(literal).unwrap();
                     assert_eq!(read, text);
-                    let mut bytes = b"[".to_vec();
-                    json_string(&mut bytes, &text);
-                    assert_eq!(bytes, out.as_bytes(), "{text:?}");
-                    let mut from_text = b"[".to_vec();
-                    json_text(&mut from_text, &Text::from(text.as_str()));
-                    assert_eq!(from_text, out.as_bytes(), "{text:?}");
+                    // Bytes with no room to spare, and with room.
+                    for room in [0, 256] {
+                        let mut bytes = Vec::with_capacity(1 + room);
+                        bytes.push(b'[');
+                        json_string(&mut bytes, &text);
+                        assert_eq!(bytes, out.as_bytes(), "{text:?}");
+                        let mut from_text = Vec::with_capacity(1 + room);
+                        from_text.push(b'[');
+                        json_text(&mut from_text, &Text::from(text.as_str()));
+                        assert_eq!(from_text, out.as_bytes(), "{text:?}");
+                    }
                 }
             }
         }

@@ -76,13 +76,17 @@ impl Text {
     /// Appends the text's bytes to `out`. An inline text is copied whole,
     /// all its room, and `out` cut back to its length: one copy of a fixed
     /// size costs less than a call to copy a few bytes.
+    #[inline]
     pub(crate) fn write_to(&self, out: &mut Vec<u8>) {
         match &self.0 {
-            Repr::Inline { len, bytes } => {
+            // Near the end of its room, `out` takes only the text, so that
+            // it does not grow for bytes it then drops.
+            Repr::Inline { len, bytes } if out.capacity() - out.len() >= INLINE => {
                 let end = out.len() + usize::from(*len);
                 out.extend_from_slice(bytes);
                 out.truncate(end);
             }
+            Repr::Inline { len, bytes } => out.extend_from_slice(&bytes[..usize::from(*len)]),
             Repr::Heap(text) => out.extend_from_slice(text.as_bytes()),
         }
     }
@@ -387,9 +391,12 @@ mod tests {
             assert_eq!(String::from(text.clone()), piece);
             assert_ne!(text, Text::from(format!("{piece}!")));
             assert_eq!(text.as_bytes(), piece.as_bytes());
-            let mut written = b"<".to_vec();
-            text.write_to(&mut written);
-            assert_eq!(written, [b"<", piece.as_bytes()].concat());
+            for room in [0, 64] {
+                let mut written = Vec::with_capacity(1 + room);
+                written.push(b'<');
+                text.write_to(&mut written);
+                assert_eq!(written, [b"<", piece.as_bytes()].concat());
+            }
             let inline = end <= INLINE;
             assert_eq!(matches!(text.0, Repr::Inline { .. }), inline);
         }
