@@ -460,11 +460,7 @@ impl Writer {
         if statics.is_empty() {
             return into_text(out);
         }
-        let none = Shared {
-            index: HashMap::new(),
-            order: Vec::new(),
-        };
-        into_text(none.resolve(&out, &statics))
+        into_text(Shared::default().resolve(&out, &statics))
     }
 
     fn finish(self) -> Diff {
@@ -517,6 +513,7 @@ impl<'a> OldEntries<'a> {
 }
 
 /// Which statics of one diff go into `"p"`, and under which index.
+#[derive(Default)]
 struct Shared {
     index: HashMap<u64, usize>,
     order: Vec<&'static Template>,
@@ -524,10 +521,7 @@ struct Shared {
 
 impl Shared {
     fn plan(statics: impl ExactSizeIterator<Item = &'static Template>) -> Shared {
-        let mut shared = Shared {
-            index: HashMap::new(),
-            order: Vec::new(),
-        };
+        let mut shared = Shared::default();
         // A template used once is never shared; most diffs bring one.
         if statics.len() < 2 {
             return shared;

@@ -113,10 +113,11 @@ impl JsonOut for String {
             self.push('"');
             return;
         }
-        if text.len() > SHORT_JSON {
-            return json_string_long(self, text);
-        }
-        json_string_short(self, text.as_bytes());
+        // The rare text with escapes goes through the one escaper, that of
+        // bytes; escaping keeps whole characters, so the result is UTF-8.
+        let mut literal = Vec::with_capacity(text.len() + 8);
+        json_bytes(&mut literal, text.as_bytes());
+        self.push_str(std::str::from_utf8(&literal).expect("an escaped string is UTF-8"));
     }
 }
 
@@ -244,44 +245,6 @@ fn json_escape(byte: u8) -> JsonEscape {
     }
 }
 
-/// A short JSON string for a `String`, whose ASCII bytes are pushed one by
-/// one: a copy per piece between escapes costs more on short texts.
-fn json_string_short(out: &mut String, bytes: &[u8]) {
-    out.reserve(bytes.len() + 2);
-    out.push('"');
-    let mut i = 0;
-    while let Some(&byte) = bytes.get(i) {
-        if byte.is_ascii() {
-            push_json_ascii(out, byte);
-            i += 1;
-        } else {
-            // A run of other characters ends before an ASCII byte, which is
-            // always a character boundary, so the run is whole characters.
-            let end = bytes[i..]
-                .iter()
-                .position(u8::is_ascii)
-                .map_or(bytes.len(), |run| i + run);
-            out.push_str(std::str::from_utf8(&bytes[i..end]).expect("text is UTF-8"));
-            i = end;
-        }
-    }
-    out.push('"');
-}
-
-/// Pushes one ASCII byte of a JSON string, escaped if it must be.
-#[inline]
-fn push_json_ascii(out: &mut String, byte: u8) {
-    if !needs_json_escape(byte) {
-        return out.push(char::from(byte));
-    }
-    for &escaped in json_escape(byte).as_slice() {
-        out.push(char::from(escaped));
-    }
-}
-
-/// The longest text with escapes that a `String` takes byte by byte.
-const SHORT_JSON: usize = 64;
-
 /// For each byte, how JSON escapes it: 0 not at all, `u` as `\u00XX`, any
 /// other as a backslash and that character.
 static JSON_ESCAPES: [u8; 256] = {
@@ -299,23 +262,6 @@ static JSON_ESCAPES: [u8; 256] = {
     table
 };
 
-/// A long JSON string for a `String`: copied in pieces between escapes.
-fn json_string_long(out: &mut String, text: &str) {
-    out.reserve(text.len() + 2);
-    out.push('"');
-    let mut start = 0;
-    for (i, &byte) in text.as_bytes().iter().enumerate() {
-        if !needs_json_escape(byte) {
-            continue;
-        }
-        out.push_str(&text[start..i]);
-        push_json_ascii(out, byte);
-        start = i + 1;
-    }
-    out.push_str(&text[start..]);
-    out.push('"');
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -330,7 +276,7 @@ mod tests {
     }
 
     /// Into a `String` or into bytes, from a `str` or from a dynamic's text
-    /// (inline or not), short texts and long: all give the same JSON string,
+    /// (inline or not), small texts and longer: all give the same JSON string,
     /// which reads back as the text, at every length around the switch, with
     /// every byte that needs an escape, and with runs of characters beyond
     /// ASCII.
@@ -340,7 +286,7 @@ mod tests {
             .map(|byte| char::from(byte).to_string())
             .collect();
         pieces.extend(["a", "é", "\"", "\\", "✓", "\u{7f}", "/"].map(String::from));
-        for length in 0..=SHORT_JSON + 2 {
+        for length in 0..=SMALL_JSON * 3 {
             for (n, piece) in pieces.iter().enumerate() {
                 let mixed: String = (0..length)
                     .map(|i| pieces[(i + n) % pieces.len()].as_str())

@@ -372,8 +372,7 @@ impl ListBuilder {
 
     /// The previous render's chunk at the position of the chunk being built.
     fn previous_chunk(&self) -> Option<Arc<Chunk>> {
-        let previous = self.memo.as_ref()?.previous.as_ref()?;
-        previous.chunks().get(self.chunks.len()).cloned()
+        previous_chunk_at(&self.memo, self.chunks.len()).cloned()
     }
 
     /// Adds the previous render's entry for `key` if its stamp is `memo`;
@@ -444,8 +443,9 @@ impl ListBuilder {
             return false;
         }
         let offset = self.current.len();
-        let previous = self.memo.as_ref().and_then(|site| site.previous.as_ref());
-        let Some(chunk) = previous.and_then(|list| list.chunks().get(self.chunks.len())) else {
+        // Borrowed field by field: the old entry is read while the chunk
+        // being built takes its copy.
+        let Some(chunk) = previous_chunk_at(&self.memo, self.chunks.len()) else {
             return false;
         };
         let old = chunk
@@ -491,8 +491,7 @@ impl ListBuilder {
         if !self.in_place || !self.current.is_empty() {
             return None;
         }
-        let previous = self.memo.as_ref()?.previous.as_ref()?;
-        previous.chunks().get(self.chunks.len())
+        previous_chunk_at(&self.memo, self.chunks.len())
     }
 
     /// Counts one more entry reused at the start of the chunk being built,
@@ -534,6 +533,13 @@ impl ListBuilder {
         }
         list
     }
+}
+
+/// The previous render's chunk at `position` of the list at `site`.
+#[inline]
+fn previous_chunk_at(site: &Option<MemoSite>, position: usize) -> Option<&Arc<Chunk>> {
+    let previous = site.as_ref()?.previous.as_ref()?;
+    previous.chunks().get(position)
 }
 
 impl MemoSite {

@@ -69,6 +69,11 @@ impl Template {
         self.statics
     }
 
+    /// The length of the statics together, in bytes.
+    fn statics_len(&self) -> usize {
+        self.statics.iter().map(|part| part.len()).sum()
+    }
+
     /// The statics as a JSON array of strings, as a diff's `"s"` holds them.
     pub(crate) fn statics_json(&self) -> &str {
         self.statics_json.get_or_init(|| {
@@ -181,6 +186,14 @@ impl KeyHasher {
     }
 }
 
+/// Feeds `bytes` to a word hasher's `add`: its words, then its length,
+/// which tells `"a"` from `"a\0"` (both pad to the same word).
+#[inline]
+pub(crate) fn add_bytes(bytes: &[u8], mut add: impl FnMut(u64)) {
+    for_each_word(bytes, &mut add);
+    add(bytes.len() as u64);
+}
+
 /// Calls `add` with `bytes` as little-endian words of eight, the last one
 /// padded with zeros.
 #[inline]
@@ -218,9 +231,7 @@ fn short_word(mut rest: &[u8]) -> u64 {
 
 impl Hasher for KeyHasher {
     fn write(&mut self, bytes: &[u8]) {
-        for_each_word(bytes, |word| self.add(word));
-        // The length tells `"a"` from `"a\0"`, which pad to the same word.
-        self.add(bytes.len() as u64);
+        add_bytes(bytes, |word| self.add(word));
     }
 
     fn write_u8(&mut self, n: u8) {
@@ -406,26 +417,22 @@ impl Rendered {
     /// and a few bytes a dynamic, so most pages are written without the
     /// buffer growing.
     pub(crate) fn html_size_hint(&self) -> usize {
-        parts_size_hint(self.template, &self.dynamics)
+        let dynamics: usize = self
+            .dynamics
+            .iter()
+            .map(|dynamic| match dynamic {
+                Dynamic::Text(text) => text.as_bytes().len(),
+                Dynamic::Nested(tree) => tree.html_size_hint(),
+                Dynamic::List(list) => {
+                    let template = list.template();
+                    list.len()
+                        * (template.statics_len() + DYNAMIC_SIZE_HINT * template.dynamic_count())
+                }
+                _ => DYNAMIC_SIZE_HINT,
+            })
+            .sum();
+        self.template.statics_len() + dynamics
     }
-}
-
-fn parts_size_hint(template: &Template, dynamics: &[Dynamic]) -> usize {
-    let statics: usize = template.statics.iter().map(|s| s.len()).sum();
-    let dynamics: usize = dynamics
-        .iter()
-        .map(|dynamic| match dynamic {
-            Dynamic::Text(text) => text.as_bytes().len(),
-            Dynamic::Nested(tree) => tree.html_size_hint(),
-            Dynamic::List(list) => {
-                let template = list.template();
-                let statics: usize = template.statics.iter().map(|s| s.len()).sum();
-                list.len() * (statics + DYNAMIC_SIZE_HINT * template.dynamic_count())
-            }
-            _ => DYNAMIC_SIZE_HINT,
-        })
-        .sum();
-    statics + dynamics
 }
 
 /// The bytes [`Rendered::html_size_hint`] counts for a dynamic it does not

@@ -93,9 +93,7 @@ impl StampHasher {
 
 impl Hasher for StampHasher {
     fn write(&mut self, bytes: &[u8]) {
-        crate::rendered::for_each_word(bytes, |word| self.add(word));
-        // The length tells `"a"` from `"a\0"`, which pad to the same word.
-        self.add(bytes.len() as u64);
+        crate::rendered::add_bytes(bytes, |word| self.add(word));
     }
 
     #[inline]
