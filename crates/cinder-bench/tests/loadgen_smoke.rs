@@ -278,22 +278,23 @@ fn the_floor_tool_measures_its_bare_server() {
     assert_eq!(number(&broadcast, "missing"), 0.0, "{broadcast}");
     assert_latency_reported(&broadcast, "arrival");
 
-    // The server answers every size it is asked for; the generator reads
-    // exactly the sizes it is told, so a mismatch would hang or fail here.
-    let sizes = ["--page-bytes", "7511", "--join-reply-bytes", "6106"];
-    let rows_sized = start(
-        Path::new(FLOOR),
-        &[&["serve"][..], &sizes].concat(),
-        free_port(),
-    );
+    // Each request asks for the size of its answer, so the same server
+    // serves the `/rows` sizes, which are not its defaults.
     let setup = summary_of(
         FLOOR,
         &[
-            &["setup", "--addr", &rows_sized.addr(), "--sessions", "200"][..],
-            &["--server-pid", &rows_sized.pid()],
-            &sizes,
-        ]
-        .concat(),
+            "setup",
+            "--addr",
+            &addr,
+            "--sessions",
+            "200",
+            "--server-pid",
+            &pid,
+            "--page-bytes",
+            "7511",
+            "--join-reply-bytes",
+            "6106",
+        ],
     );
     assert_eq!(number(&setup, "sessions_joined"), 200.0, "{setup}");
     assert!(setup["first_error"].is_null(), "{setup}");
@@ -311,6 +312,8 @@ fn the_floor_tool_refuses_what_it_cannot_measure() {
         &["events", "--sessions", "0"],
         &["broadcast", "--message-bytes", "0"],
         &["setup", "--page-bytes", "0"],
+        &["events", "--request-bytes", "8"],
+        &["serve", "--page-bytes", "7511"],
         &["echo"],
     ] {
         let output = Command::new(FLOOR).args(args).output().expect("runs");

@@ -36,7 +36,7 @@ impl std::fmt::Debug for CsrfSecret {
 impl CsrfSecret {
     /// A new random secret.
     pub fn generate() -> Self {
-        CsrfSecret(random())
+        CsrfSecret(crate::random::bytes())
     }
 
     /// The secret as text, to store in the cookie session.
@@ -52,7 +52,7 @@ impl CsrfSecret {
 
     /// A masked token for a page: a random mask followed by the secret XOR the mask.
     pub fn token(&self) -> String {
-        let mask: [u8; LEN] = random();
+        let mask: [u8; LEN] = crate::random::bytes();
         let mut bytes = [0u8; 2 * LEN];
         bytes[..LEN].copy_from_slice(&mask);
         for (index, byte) in bytes[LEN..].iter_mut().enumerate() {
@@ -73,12 +73,6 @@ impl CsrfSecret {
         let unmasked: Vec<u8> = mask.iter().zip(masked).map(|(m, x)| m ^ x).collect();
         unmasked.ct_eq(&self.0).into()
     }
-}
-
-fn random<const N: usize>() -> [u8; N] {
-    let mut bytes = [0u8; N];
-    getrandom::fill(&mut bytes).expect("the operating system provides random bytes");
-    bytes
 }
 
 #[cfg(test)]

@@ -111,6 +111,7 @@ pub mod escape;
 pub mod js;
 pub mod live;
 pub mod memo;
+mod random;
 pub mod rendered;
 pub mod socket;
 pub mod token;

@@ -16,23 +16,25 @@
 //! taskset -c 1 cinder-floor setup     --addr 127.0.0.1:4300 --sessions 6000 --server-pid $PID
 //! ```
 //!
-//! - `serve` answers every request of `--request-bytes` with a reply of
-//!   `--reply-bytes` (95 by default, the size of a `/counter` reply frame).
-//!   A request whose first byte is `b` instead makes it write one message of
-//!   `--message-bytes` to every connection, one write each, in one loop.
-//!   The steps of a session's setup are requests too: `g` is answered with
-//!   `--page-bytes` (the page), `u` with the 129 bytes of a WebSocket
-//!   upgrade's `101` response, and `j` with `--join-reply-bytes` (the join
-//!   reply).
-//! - `events` sends `--rate` requests a second over the sessions on the
-//!   fixed 1 ms schedule of `cinder-loadgen events`, and reports the round
-//!   trip and the server's CPU time per request.
-//! - `broadcast` asks for one message to every session and reports how long
-//!   until all have it, and the server's CPU time per session.
+//! - `serve` answers every request with as many bytes as the request asks
+//!   for: each request says its own length and the length of its answer in
+//!   its first bytes, so one server serves generators of any sizes. A
+//!   request of kind `b` instead makes it write one message of the asked
+//!   length to every connection, one write each, in one loop.
+//! - `events` sends `--rate` requests of `--request-bytes` a second over the
+//!   sessions on the fixed 1 ms schedule of `cinder-loadgen events`, each
+//!   asking for `--reply-bytes` (95 by default, the size of a `/counter`
+//!   reply frame), and reports the round trip and the server's CPU time per
+//!   request.
+//! - `broadcast` asks for one message of `--message-bytes` to every session
+//!   and reports how long until all have it, and the server's CPU time per
+//!   session.
 //! - `setup` opens sessions as `cinder-loadgen connect` does, 50 at a time:
-//!   the page over a keep-alive connection of each of the 50, then a new
-//!   connection with an upgrade request and a join, each answered. It
-//!   reports the setup rate and the server's CPU time per session.
+//!   the page (`--page-bytes`) over a keep-alive connection of each of the
+//!   50, then a new connection with an upgrade request (answered with the
+//!   129 bytes of a WebSocket upgrade's `101` response) and a join (answered
+//!   with `--join-reply-bytes`). It reports the setup rate and the server's
+//!   CPU time per session.
 //!
 //! Every run ends with a one-line JSON summary on stdout.
 
@@ -50,17 +52,17 @@ use cinder_bench::measure::{
 use cinder_bench::options::{parse, seconds};
 use hdrhistogram::Histogram;
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-const USAGE: &str = "usage: cinder-floor serve [--port 4300] [--request-bytes 128] [--reply-bytes 95] [--message-bytes 256]
+const USAGE: &str = "usage: cinder-floor serve [--port 4300]
        cinder-floor events [--addr 127.0.0.1:4300] [--sessions N] [--rate N] [--duration SECONDS] [--server-pid PID] [--request-bytes 128] [--reply-bytes 95]
        cinder-floor broadcast [--addr 127.0.0.1:4300] [--sessions N] [--server-pid PID] [--request-bytes 128] [--message-bytes 256]
        cinder-floor setup [--addr 127.0.0.1:4300] [--sessions N] [--server-pid PID] [--request-bytes 128] [--page-bytes 1171] [--join-reply-bytes 189]
-(the sizes must be the same for the server and the generator)";
+(each request tells the server the size of its answer)";
 
 /// How long `events` waits for replies still due after its schedule.
 const DRAIN: Duration = Duration::from_secs(5);
@@ -70,6 +72,14 @@ const PATIENCE: Duration = Duration::from_secs(60);
 const CONNECTING: usize = 50;
 /// The size of the `101 Switching Protocols` response to a WebSocket upgrade.
 const UPGRADE_REPLY_BYTES: usize = 129;
+/// A request's head: its kind, then its own length and the length of the
+/// answer it asks for, each a little-endian `u32`.
+const REQUEST_HEAD: usize = 9;
+/// The largest answer the server writes; a request asking for more ends
+/// its connection.
+const MAX_ANSWER_BYTES: usize = 64 << 20;
+/// The server's read buffer per connection: room for a few requests.
+const READ_BUFFER_BYTES: usize = 1024;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Mode {
@@ -94,6 +104,15 @@ struct Options {
     page_bytes: usize,
     join_reply_bytes: usize,
 }
+
+/// The flags that size requests and answers, which only a generator takes.
+const SIZE_FLAGS: [&str; 5] = [
+    "--request-bytes",
+    "--reply-bytes",
+    "--message-bytes",
+    "--page-bytes",
+    "--join-reply-bytes",
+];
 
 impl Options {
     fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
@@ -122,6 +141,12 @@ impl Options {
         };
         while let Some(flag) = args.next() {
             let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
+            if mode == Mode::Serve && SIZE_FLAGS.contains(&flag.as_str()) {
+                return Err(format!(
+                    "serve takes no {flag}: each request asks for the size of its answer, \
+                     so give the sizes to the generator"
+                ));
+            }
             match flag.as_str() {
                 "--port" => options.port = parse(&flag, &value)?,
                 "--addr" => options.addr = parse(&flag, &value)?,
@@ -149,6 +174,12 @@ impl Options {
         ];
         if sizes.contains(&0) {
             return Err("sizes are at least one byte".into());
+        }
+        if options.request_bytes < REQUEST_HEAD {
+            return Err(format!("--request-bytes is at least {REQUEST_HEAD}"));
+        }
+        if sizes.iter().any(|&size| size > MAX_ANSWER_BYTES) {
+            return Err(format!("sizes are at most {MAX_ANSWER_BYTES} bytes"));
         }
         if options.sessions == 0 || options.rate <= 0.0 {
             return Err("--sessions and --rate are positive".into());
@@ -213,13 +244,6 @@ async fn serve(options: Options) -> Result<(), String> {
         .map_err(|error| format!("cannot listen on {address}: {error}"))?;
     println!("listening on {address}");
     let hub = Arc::new(Hub::default());
-    let replies = Arc::new(Replies {
-        event: vec![b'r'; options.reply_bytes],
-        page: vec![b'p'; options.page_bytes],
-        upgrade: vec![b'u'; UPGRADE_REPLY_BYTES],
-        join: vec![b'j'; options.join_reply_bytes],
-    });
-    let message: Arc<[u8]> = vec![b'm'; options.message_bytes].into();
     for number in 0.. {
         let Ok((stream, _)) = listener.accept().await else {
             // Out of file descriptors, most likely: wait for some to close
@@ -239,32 +263,34 @@ async fn serve(options: Options) -> Result<(), String> {
             reader,
             writer,
             hub: hub.clone(),
-            replies: replies.clone(),
-            message: message.clone(),
         };
-        tokio::spawn(connection.run(options.request_bytes));
+        tokio::spawn(connection.run());
     }
     Ok(())
 }
 
-/// What the bare server answers each kind of request with.
-struct Replies {
-    event: Vec<u8>,
-    page: Vec<u8>,
-    upgrade: Vec<u8>,
-    join: Vec<u8>,
+/// A request of `request_bytes` asking for an answer of `answer_bytes`:
+/// [`REQUEST_HEAD`] bytes saying so, then filler.
+fn request(kind: u8, request_bytes: usize, answer_bytes: usize) -> Vec<u8> {
+    let length = |bytes: usize| {
+        u32::try_from(bytes)
+            .expect("sizes are checked")
+            .to_le_bytes()
+    };
+    let mut request = vec![b'.'; request_bytes];
+    request[0] = kind;
+    request[1..5].copy_from_slice(&length(request_bytes));
+    request[5..REQUEST_HEAD].copy_from_slice(&length(answer_bytes));
+    request
 }
 
-impl Replies {
-    /// The reply to a request that starts with `kind`.
-    fn to(&self, kind: u8) -> &[u8] {
-        match kind {
-            b'g' => &self.page,
-            b'u' => &self.upgrade,
-            b'j' => &self.join,
-            _ => &self.event,
-        }
-    }
+/// What a request's head says: its kind, its whole length and the length
+/// of the answer it asks for. `None` for a head no generator writes.
+fn read_head(head: &[u8; REQUEST_HEAD]) -> Option<(u8, usize, usize)> {
+    let length = |bytes: &[u8]| u32::from_le_bytes(bytes.try_into().expect("four bytes")) as usize;
+    let (request_bytes, answer_bytes) = (length(&head[1..5]), length(&head[5..]));
+    let sane = request_bytes >= REQUEST_HEAD && answer_bytes <= MAX_ANSWER_BYTES;
+    sane.then_some((head[0], request_bytes, answer_bytes))
 }
 
 /// One connection of the bare server.
@@ -273,20 +299,31 @@ struct Connection {
     reader: OwnedReadHalf,
     writer: SharedWriter,
     hub: Arc<Hub>,
-    replies: Arc<Replies>,
-    message: Arc<[u8]>,
 }
 
 impl Connection {
-    async fn run(mut self, request_bytes: usize) {
-        let mut request = vec![0; request_bytes];
-        while self.reader.read_exact(&mut request).await.is_ok() {
-            let written = if request[0] == b'b' {
-                self.broadcast().await;
+    async fn run(self) {
+        // Buffered, so a request is taken from the socket in one read
+        // however it is split into head and filler; small, as there may be
+        // 20,000 connections.
+        let mut reader = BufReader::with_capacity(READ_BUFFER_BYTES, self.reader);
+        let mut head = [0; REQUEST_HEAD];
+        let mut filler = Vec::new();
+        let mut answer = Vec::new();
+        while reader.read_exact(&mut head).await.is_ok() {
+            let Some((kind, request_bytes, answer_bytes)) = read_head(&head) else {
+                break;
+            };
+            filler.resize(request_bytes - REQUEST_HEAD, 0);
+            if reader.read_exact(&mut filler).await.is_err() {
+                break;
+            }
+            let written = if kind == b'b' {
+                broadcast_message(&self.hub, answer_bytes).await;
                 Ok(())
             } else {
-                let reply = self.replies.to(request[0]);
-                self.writer.lock().await.write_all(reply).await
+                answer.resize(answer_bytes, b'a');
+                self.writer.lock().await.write_all(&answer).await
             };
             if written.is_err() {
                 break;
@@ -298,21 +335,21 @@ impl Connection {
             .expect("not poisoned")
             .remove(&self.number);
     }
+}
 
-    /// One write of the message to every connection, in one loop: the
-    /// least a server can do to tell every session something.
-    async fn broadcast(&self) {
-        let writers: Vec<SharedWriter> = self
-            .hub
-            .writers
-            .lock()
-            .expect("not poisoned")
-            .values()
-            .cloned()
-            .collect();
-        for writer in writers {
-            let _ = writer.lock().await.write_all(&self.message).await;
-        }
+/// One write of a message of `message_bytes` to every connection, in one
+/// loop: the least a server can do to tell every session something.
+async fn broadcast_message(hub: &Hub, message_bytes: usize) {
+    let message = vec![b'm'; message_bytes];
+    let writers: Vec<SharedWriter> = hub
+        .writers
+        .lock()
+        .expect("not poisoned")
+        .values()
+        .cloned()
+        .collect();
+    for writer in writers {
+        let _ = writer.lock().await.write_all(&message).await;
     }
 }
 
@@ -395,7 +432,7 @@ fn session(stream: TcpStream, options: &Options, tally: Arc<Tally>) -> mpsc::Unb
     let (mut reader, mut writer) = stream.into_split();
     let (push, mut pushes) = mpsc::unbounded_channel::<()>();
     let sent_at = Arc::new(Mutex::new(VecDeque::<Instant>::new()));
-    let request = vec![b'e'; options.request_bytes];
+    let request = request(b'e', options.request_bytes, options.reply_bytes);
     let waiting = sent_at.clone();
     tokio::spawn(async move {
         while pushes.recv().await.is_some() {
@@ -459,7 +496,7 @@ async fn broadcast(options: &Options) -> Value {
     tokio::time::sleep(Duration::from_secs(1)).await;
     let cpu_before = server::cpu_micros(options.server_pid);
     let _ = posted.set(Instant::now());
-    let request = vec![b'b'; options.request_bytes];
+    let request = request(b'b', options.request_bytes, options.message_bytes);
     if let Err(error) = writers[0].write_all(&request).await {
         return json!({ "mode": "broadcast", "error": error.to_string() });
     }
@@ -536,13 +573,12 @@ async fn open_some(
     sources: Arc<Sources>,
     opened: Arc<Opened>,
 ) -> Result<(), String> {
-    let request = |kind| {
-        let mut request = vec![b'.'; options.request_bytes];
-        request[0] = kind;
-        request
-    };
-    let (page_request, upgrade_request, join_request) =
-        (request(b'g'), request(b'u'), request(b'j'));
+    let sized = |kind, answer_bytes| request(kind, options.request_bytes, answer_bytes);
+    let (page_request, upgrade_request, join_request) = (
+        sized(b'g', options.page_bytes),
+        sized(b'u', UPGRADE_REPLY_BYTES),
+        sized(b'j', options.join_reply_bytes),
+    );
     let mut page = vec![0; options.page_bytes];
     let mut upgrade = vec![0; UPGRADE_REPLY_BYTES];
     let mut join = vec![0; options.join_reply_bytes];

@@ -74,8 +74,7 @@ pub(crate) fn dead_render<V: LiveView>(start: DeadStart) -> DeadRender {
 
 /// A fresh container id, `phx-` and 12 random bytes, as Phoenix makes them.
 pub(crate) fn container_id() -> String {
-    let mut bytes = [0u8; 12];
-    getrandom::fill(&mut bytes).expect("the operating system provides random bytes");
+    let bytes: [u8; 12] = crate::random::bytes();
     let mut id = String::with_capacity(20);
     id.push_str("phx-");
     URL_SAFE_NO_PAD.encode_string(bytes, &mut id);

@@ -122,8 +122,7 @@ impl Config {
     /// Settings with a random secret, for development: sessions and pages
     /// signed by one process are refused by the next, and by other nodes.
     pub fn random() -> Config {
-        let mut secret = [0u8; 64];
-        getrandom::fill(&mut secret).expect("the operating system provides random bytes");
+        let secret: [u8; 64] = crate::random::bytes();
         Config::new(secret).expect("64 bytes are enough")
     }
 

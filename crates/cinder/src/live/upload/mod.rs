@@ -986,8 +986,7 @@ impl Drop for TempFile {
 }
 
 fn random_id(prefix: &str) -> String {
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).expect("the operating system provides random bytes");
+    let bytes: [u8; 16] = crate::random::bytes();
     format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes))
 }
 
