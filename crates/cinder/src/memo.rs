@@ -182,10 +182,11 @@ fn record(site: u64, list: &Comprehension) {
 pub struct ListBuilder {
     template: &'static Template,
     chunks: Vec<Arc<Chunk>>,
-    /// Entries of the chunk being built, after any pending reuses.
+    /// Entries of the chunk being built, before any pending reuses.
     current: ChunkBuilder,
-    /// Entries at the start of the chunk being built that equal the previous
-    /// render's entries at the same index, not yet copied.
+    /// Entries after those of the chunk being built that equal the previous
+    /// render's entries at the same index, not yet copied: a run that is
+    /// copied in one go when it ends, or shared whole when it fills a chunk.
     reused_in_place: usize,
     /// Entries the loop is expected to produce, to size chunks.
     size_hint: usize,
@@ -286,6 +287,9 @@ impl ListBuilder {
             by_key: None,
         });
         let previous = memo.as_ref().and_then(|m| m.previous.as_ref());
+        if let Some(previous) = previous {
+            previous.warm_stamps();
+        }
         let size_hint = size_hint.max(previous.map_or(0, Comprehension::len));
         let chunk_size = chunk_size(size_hint);
         ListBuilder {
@@ -356,17 +360,16 @@ impl ListBuilder {
         self.chunks.push(Arc::new(chunk.finish()));
     }
 
-    /// Copies the pending in-place reuses into the chunk being built.
+    /// Copies the pending in-place reuses into the chunk being built, in
+    /// one go.
     #[inline(never)]
     fn copy_reused(&mut self) {
-        let chunk = self
-            .previous_chunk()
+        // Borrowed field by field: the old chunk is read while the chunk
+        // being built takes its copy.
+        let chunk = previous_chunk_at(&self.memo, self.chunks.len())
             .expect("in-place reuses come from a previous chunk");
-        let width = self.template.dynamic_count();
-        for entry in chunk.entries(width).take(self.reused_in_place) {
-            self.current
-                .push(entry.key(), entry.memo(), entry.dynamics().iter().cloned());
-        }
+        let from = self.current.len();
+        self.current.extend_from(chunk, from, self.reused_in_place);
         self.reused_in_place = 0;
     }
 
@@ -382,21 +385,12 @@ impl ListBuilder {
     // pay for a call.
     #[inline]
     pub fn reuse(&mut self, key: Key, memo: u64) -> bool {
-        self.has_previous && (self.reuse_in_place(key, memo) || self.reuse_elsewhere(key, memo))
-    }
-
-    /// [`reuse`](ListBuilder::reuse) of an entry that is not the next one
-    /// of an unchanged chunk.
-    #[inline(never)]
-    fn reuse_elsewhere(&mut self, key: Key, memo: u64) -> bool {
-        if self.in_place && self.copy_from_same_place(key, memo) {
-            return true;
-        }
-        self.reuse_found(key, memo)
+        self.has_previous && (self.reuse_in_place(key, memo) || self.reuse_found(key, memo))
     }
 
     /// [`reuse`](ListBuilder::reuse) of an entry looked for by its key: one
     /// that moved, or any entry of a list whose chunks are not in place.
+    #[inline(never)]
     fn reuse_found(&mut self, key: Key, memo: u64) -> bool {
         let index = self.len();
         let Some(site) = self.memo.as_mut() else {
@@ -421,45 +415,14 @@ impl ListBuilder {
     // inlined, an unchanged row of 100 costs 24 instructions fewer.
     #[inline]
     fn reuse_in_place(&mut self, key: Key, memo: u64) -> bool {
-        let same = self
-            .previous_chunk_in_place()
-            .is_some_and(|chunk| chunk.entry_is(self.reused_in_place, key, memo));
+        let index = self.current.len() + self.reused_in_place;
+        let same = self.in_place
+            && previous_chunk_at(&self.memo, self.chunks.len())
+                .is_some_and(|chunk| chunk.entry_is(index, key, memo));
         if same {
             self.count_reused_in_place();
         }
         same
-    }
-
-    /// Copies the previous render's entry at this index into the chunk
-    /// being built if it has `key` and the stamp `memo`; returns whether it
-    /// did. This is the lot of every entry after a changed one in its
-    /// chunk, which is built anew: its place tells where the old entry is,
-    /// without a search. Only for a list whose previous chunks are in place.
-    #[inline]
-    fn copy_from_same_place(&mut self, key: Key, memo: u64) -> bool {
-        // Pending in-place reuses are copied in before anything else is
-        // added, so with an entry already built the index is its length.
-        if self.current.is_empty() {
-            return false;
-        }
-        let offset = self.current.len();
-        // Borrowed field by field: the old entry is read while the chunk
-        // being built takes its copy.
-        let Some(chunk) = previous_chunk_at(&self.memo, self.chunks.len()) else {
-            return false;
-        };
-        let old = chunk
-            .entry(offset, self.template.dynamic_count())
-            .filter(|old| old.key() == key && old.memo() == Some(memo));
-        let Some(old) = old else {
-            return false;
-        };
-        self.current
-            .push(key, Some(memo), old.dynamics().iter().cloned());
-        if self.current.len() == self.chunk_size() {
-            self.seal();
-        }
-        true
     }
 
     /// Counts the previous render's entry at this index as reused if it has
@@ -480,31 +443,36 @@ impl ListBuilder {
     /// built holds nothing new.
     #[inline]
     fn previous_in_place(&self) -> Option<EntryRef<'_>> {
-        let chunk = self.previous_chunk_in_place()?;
-        chunk.entry(self.reused_in_place, self.template.dynamic_count())
-    }
-
-    /// The previous render's chunk at the position of the chunk being
-    /// built, while that holds nothing new.
-    #[inline]
-    fn previous_chunk_in_place(&self) -> Option<&Arc<Chunk>> {
         if !self.in_place || !self.current.is_empty() {
             return None;
         }
-        previous_chunk_at(&self.memo, self.chunks.len())
+        previous_chunk_at(&self.memo, self.chunks.len())?
+            .entry(self.reused_in_place, self.template.dynamic_count())
     }
 
-    /// Counts one more entry reused at the start of the chunk being built,
-    /// sharing the previous render's chunk once all of it is.
+    /// Counts one more entry reused in place, ending the chunk when it is
+    /// full.
     #[inline]
     fn count_reused_in_place(&mut self) {
         self.reused_in_place += 1;
-        if self.reused_in_place == self.chunk_size() {
+        if self.current.len() + self.reused_in_place == self.chunk_size() {
+            self.end_chunk_reused_in_place();
+        }
+    }
+
+    /// Ends a chunk whose last entries are reused in place: the previous
+    /// render's chunk is shared when all of it is reused, and copied from
+    /// otherwise.
+    fn end_chunk_reused_in_place(&mut self) {
+        if self.current.is_empty() {
             let chunk = self
                 .previous_chunk()
                 .expect("in-place reuses come from a previous chunk");
             self.chunks.push(chunk);
             self.reused_in_place = 0;
+        } else {
+            self.copy_reused();
+            self.seal();
         }
     }
 
@@ -517,7 +485,7 @@ impl ListBuilder {
     pub(crate) fn into_comprehension(mut self) -> Comprehension {
         if self.reused_in_place > 0 {
             match self.previous_chunk() {
-                Some(chunk) if chunk.len() == self.reused_in_place => {
+                Some(chunk) if self.current.is_empty() && chunk.len() == self.reused_in_place => {
                     self.chunks.push(chunk);
                     self.reused_in_place = 0;
                 }
@@ -616,6 +584,67 @@ mod tests {
         let keys: Vec<_> = second.entries().map(|e| e.key()).collect();
         let expected: Vec<_> = (0..versions.len()).map(|id| Key::of(&id)).collect();
         assert_eq!(keys, expected, "the rebuilt chunk keeps every key in place");
+    }
+
+    #[test]
+    fn entries_around_changes_inside_a_chunk_are_kept_in_place() {
+        let template = Template::leak(vec!["<b>".into(), "</b>".into()], true);
+        let mut cache = RenderCache::default();
+        let size = chunk_size(100);
+        let mut versions = vec![0; size * 2 + 5];
+        let mut evaluated = 0;
+        let render = |cache: &mut RenderCache, versions: &[u64], evaluated: &mut usize| {
+            let Dynamic::List(list) = cache.render(|| list(template, versions, evaluated)) else {
+                unreachable!()
+            };
+            list
+        };
+        render(&mut cache, &versions, &mut evaluated);
+
+        // Two changes in the first chunk, the last entry of the second and
+        // of the (partial) third: the runs of unchanged entries between and
+        // after them are copied from the previous render.
+        for changed in [2, size - 5, size * 2 - 1, size * 2 + 4] {
+            versions[changed] = 1;
+        }
+        evaluated = 0;
+        let changed = render(&mut cache, &versions, &mut evaluated);
+        assert_eq!(evaluated, 4);
+        let texts: Vec<_> = changed.entries().map(|e| e.dynamics().to_vec()).collect();
+        let expected: Vec<_> = versions
+            .iter()
+            .map(|v| vec![Dynamic::Text(v.to_string().into())])
+            .collect();
+        assert_eq!(texts, expected);
+        let keys: Vec<_> = changed.entries().map(|e| e.key()).collect();
+        let expected: Vec<_> = (0..versions.len()).map(|id| Key::of(&id)).collect();
+        assert_eq!(keys, expected);
+
+        // Every copied entry kept its stamp: nothing is evaluated again, and
+        // every chunk is shared.
+        evaluated = 0;
+        let unchanged = render(&mut cache, &versions, &mut evaluated);
+        assert_eq!(evaluated, 0);
+        assert_eq!(unchanged.chunks().len(), 3);
+        for (old, new) in changed.chunks().iter().zip(unchanged.chunks()) {
+            assert!(Arc::ptr_eq(old, new));
+        }
+
+        // An entry added at the end of the partial chunk: the entries
+        // before it in that chunk are copied, the full chunks shared.
+        versions.push(7);
+        evaluated = 0;
+        let grown = render(&mut cache, &versions, &mut evaluated);
+        assert_eq!(evaluated, 1);
+        assert_eq!(grown.len(), versions.len());
+        let shared: Vec<bool> = (0..3)
+            .map(|c| Arc::ptr_eq(&unchanged.chunks()[c], &grown.chunks()[c]))
+            .collect();
+        assert_eq!(shared, [true, true, false]);
+        assert_eq!(
+            grown.get(versions.len() - 2).unwrap().dynamics(),
+            [Dynamic::Text("1".into())]
+        );
     }
 
     #[test]

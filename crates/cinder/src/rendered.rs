@@ -839,7 +839,29 @@ impl Comprehension {
     pub(crate) fn chunks(&self) -> &[Arc<Chunk>] {
         &self.chunks
     }
+
+    /// Reads the stamps of the first chunks, so that a render comparing
+    /// its entries with them finds them in the cache.
+    ///
+    /// A session's previous render is seldom in the cache when its next
+    /// event comes, and the render's loop reaches each chunk's stamps only
+    /// after the entries before it: waiting for memory once per chunk, in
+    /// turn. Here the reads do not depend on each other, so the processor
+    /// makes them all at once.
+    pub(crate) fn warm_stamps(&self) {
+        let mut seen = 0;
+        for chunk in self.chunks.iter().take(WARMED_CHUNKS) {
+            if let Some(memos) = chunk.memos.as_deref() {
+                seen ^= memos.first().copied().unwrap_or(0) ^ memos.last().copied().unwrap_or(0);
+            }
+        }
+        std::hint::black_box(seen);
+    }
 }
+
+/// How many chunks [`Comprehension::warm_stamps`] reads: enough for the
+/// lists most pages show whole, few enough to stay in the cache.
+const WARMED_CHUNKS: usize = 64;
 
 /// Up to `size` consecutive entries of a comprehension, their dynamics
 /// stored one entry after another: a row costs its dynamics and its key,
@@ -985,6 +1007,23 @@ impl ChunkBuilder {
             memos.push(memo.unwrap_or_default());
         }
         self.dynamics.extend(dynamics);
+    }
+
+    /// Adds `count` entries of `chunk` from its entry `from` on, their
+    /// dynamics cloned in one go.
+    pub(crate) fn extend_from(&mut self, chunk: &Chunk, from: usize, count: usize) {
+        let entries = from..from + count;
+        for index in entries.clone() {
+            self.push_key(chunk.keys.get(index).expect("the entries are in the chunk"));
+        }
+        if let Some(memos) = &mut self.memos {
+            match &chunk.memos {
+                Some(old) => memos.extend_from_slice(&old[entries]),
+                None => memos.resize(memos.len() + count, 0),
+            }
+        }
+        self.dynamics
+            .extend_from_slice(&chunk.dynamics[from * self.width..(from + count) * self.width]);
     }
 
     fn push_key(&mut self, key: Key) {
