@@ -551,6 +551,19 @@ mod tests {
         builder.finish()
     }
 
+    /// [`list`] rendered through `cache`.
+    fn render_list(
+        cache: &mut RenderCache,
+        template: &'static Template,
+        versions: &[u64],
+        evaluated: &mut usize,
+    ) -> Comprehension {
+        let Dynamic::List(list) = cache.render(|| list(template, versions, evaluated)) else {
+            unreachable!()
+        };
+        list
+    }
+
     #[test]
     fn whole_chunks_are_shared_and_changed_ones_rebuilt() {
         let template = Template::leak(vec!["<i>".into(), "</i>".into()], true);
@@ -558,32 +571,32 @@ mod tests {
         let size = chunk_size(100);
         let mut versions = vec![0; size * 3 + 5];
         let mut evaluated = 0;
-        let Dynamic::List(first) = cache.render(|| list(template, &versions, &mut evaluated))
-        else {
-            unreachable!()
-        };
+        let first = render_list(&mut cache, template, &versions, &mut evaluated);
         assert_eq!(evaluated, versions.len());
 
         versions[size + 3] = 1;
         evaluated = 0;
-        let Dynamic::List(second) = cache.render(|| list(template, &versions, &mut evaluated))
-        else {
-            unreachable!()
-        };
+        let second = render_list(&mut cache, template, &versions, &mut evaluated);
         assert_eq!(evaluated, 1);
         let shared: Vec<bool> = (0..4)
             .map(|c| Arc::ptr_eq(&first.chunks()[c], &second.chunks()[c]))
             .collect();
         assert_eq!(shared, [true, false, true, true]);
-        let texts: Vec<_> = second.entries().map(|e| e.dynamics().to_vec()).collect();
+        assert_entries_show(&second, &versions);
+    }
+
+    /// Asserts that `list`, made by [`list`], has an entry for each of
+    /// `versions` in order, with its key and its text.
+    fn assert_entries_show(list: &Comprehension, versions: &[u64]) {
+        let texts: Vec<_> = list.entries().map(|e| e.dynamics().to_vec()).collect();
         let expected: Vec<_> = versions
             .iter()
             .map(|v| vec![Dynamic::Text(v.to_string().into())])
             .collect();
         assert_eq!(texts, expected);
-        let keys: Vec<_> = second.entries().map(|e| e.key()).collect();
+        let keys: Vec<_> = list.entries().map(|e| e.key()).collect();
         let expected: Vec<_> = (0..versions.len()).map(|id| Key::of(&id)).collect();
-        assert_eq!(keys, expected, "the rebuilt chunk keeps every key in place");
+        assert_eq!(keys, expected, "every entry keeps its key in place");
     }
 
     #[test]
@@ -593,13 +606,7 @@ mod tests {
         let size = chunk_size(100);
         let mut versions = vec![0; size * 2 + 5];
         let mut evaluated = 0;
-        let render = |cache: &mut RenderCache, versions: &[u64], evaluated: &mut usize| {
-            let Dynamic::List(list) = cache.render(|| list(template, versions, evaluated)) else {
-                unreachable!()
-            };
-            list
-        };
-        render(&mut cache, &versions, &mut evaluated);
+        render_list(&mut cache, template, &versions, &mut evaluated);
 
         // Two changes in the first chunk, the last entry of the second and
         // of the (partial) third: the runs of unchanged entries between and
@@ -608,22 +615,14 @@ mod tests {
             versions[changed] = 1;
         }
         evaluated = 0;
-        let changed = render(&mut cache, &versions, &mut evaluated);
+        let changed = render_list(&mut cache, template, &versions, &mut evaluated);
         assert_eq!(evaluated, 4);
-        let texts: Vec<_> = changed.entries().map(|e| e.dynamics().to_vec()).collect();
-        let expected: Vec<_> = versions
-            .iter()
-            .map(|v| vec![Dynamic::Text(v.to_string().into())])
-            .collect();
-        assert_eq!(texts, expected);
-        let keys: Vec<_> = changed.entries().map(|e| e.key()).collect();
-        let expected: Vec<_> = (0..versions.len()).map(|id| Key::of(&id)).collect();
-        assert_eq!(keys, expected);
+        assert_entries_show(&changed, &versions);
 
         // Every copied entry kept its stamp: nothing is evaluated again, and
         // every chunk is shared.
         evaluated = 0;
-        let unchanged = render(&mut cache, &versions, &mut evaluated);
+        let unchanged = render_list(&mut cache, template, &versions, &mut evaluated);
         assert_eq!(evaluated, 0);
         assert_eq!(unchanged.chunks().len(), 3);
         for (old, new) in changed.chunks().iter().zip(unchanged.chunks()) {
@@ -634,17 +633,13 @@ mod tests {
         // before it in that chunk are copied, the full chunks shared.
         versions.push(7);
         evaluated = 0;
-        let grown = render(&mut cache, &versions, &mut evaluated);
+        let grown = render_list(&mut cache, template, &versions, &mut evaluated);
         assert_eq!(evaluated, 1);
-        assert_eq!(grown.len(), versions.len());
         let shared: Vec<bool> = (0..3)
             .map(|c| Arc::ptr_eq(&unchanged.chunks()[c], &grown.chunks()[c]))
             .collect();
         assert_eq!(shared, [true, true, false]);
-        assert_eq!(
-            grown.get(versions.len() - 2).unwrap().dynamics(),
-            [Dynamic::Text("1".into())]
-        );
+        assert_entries_show(&grown, &versions);
     }
 
     #[test]
