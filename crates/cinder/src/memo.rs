@@ -175,7 +175,8 @@ fn record(site: u64, list: &Comprehension) {
 ///
 /// Entries reused at the index they had before are not copied at once: the
 /// builder only counts them, and when a whole chunk turns out to be reused
-/// in place it shares the previous render's chunk. So an unchanged run of
+/// in place it shares the previous render's chunk; a run in a chunk that
+/// changed elsewhere is copied in one go when it ends. So an unchanged run of
 /// entries costs a key and stamp comparison each (or, without a stamp, a
 /// comparison of the entry's dynamics) and nothing else.
 #[doc(hidden)]
