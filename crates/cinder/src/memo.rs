@@ -344,6 +344,11 @@ impl ListBuilder {
                 .size_hint
                 .saturating_sub(self.chunks.len() * self.chunk_size());
             self.current.reserve(room.clamp(1, self.chunk_size()));
+            if let Some(chunk) = previous_chunk_at(&self.memo, self.chunks.len()) {
+                if self.in_place {
+                    chunk.warm_dynamics();
+                }
+            }
         }
         if self.reused_in_place > 0 {
             self.copy_reused();

@@ -920,6 +920,20 @@ impl Chunk {
         })
     }
 
+    /// Reads one dynamic of each cache line of the chunk's dynamics, so
+    /// that copying its entries finds them in the cache: the reads do not
+    /// depend on each other, so the processor makes them all at once.
+    pub(crate) fn warm_dynamics(&self) {
+        let per_line = (64 / std::mem::size_of::<Dynamic>()).max(1);
+        let texts = self
+            .dynamics
+            .iter()
+            .step_by(per_line)
+            .filter(|dynamic| matches!(dynamic, Dynamic::Text(_)))
+            .count();
+        std::hint::black_box(texts);
+    }
+
     /// Whether the entry at `index` has `key` and the memo stamp `memo`:
     /// what a stamped `for` asks of each previous entry, without making a
     /// view of its dynamics.
