@@ -863,6 +863,10 @@ impl Comprehension {
 /// lists most pages show whole, few enough to stay in the cache.
 const WARMED_CHUNKS: usize = 64;
 
+/// The size of the processor's cache line on the machines Cinder runs on
+/// (x86-64, most ARM cores), which [`Chunk::warm_dynamics`] reads one of.
+const CACHE_LINE_BYTES: usize = 64;
+
 /// Up to `size` consecutive entries of a comprehension, their dynamics
 /// stored one entry after another: a row costs its dynamics and its key,
 /// with no allocation of its own.
@@ -924,7 +928,7 @@ impl Chunk {
     /// that copying its entries finds them in the cache: the reads do not
     /// depend on each other, so the processor makes them all at once.
     pub(crate) fn warm_dynamics(&self) {
-        let per_line = (64 / std::mem::size_of::<Dynamic>()).max(1);
+        let per_line = (CACHE_LINE_BYTES / std::mem::size_of::<Dynamic>()).max(1);
         let texts = self
             .dynamics
             .iter()
