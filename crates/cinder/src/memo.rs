@@ -344,12 +344,6 @@ impl ListBuilder {
                 .size_hint
                 .saturating_sub(self.chunks.len() * self.chunk_size());
             self.current.reserve(room.clamp(1, self.chunk_size()));
-            // The chunk is being rebuilt, and its unchanged entries will be
-            // copied from the previous render's.
-            let previous = previous_chunk_at(&self.memo, self.chunks.len());
-            if let Some(chunk) = previous.filter(|_| self.in_place) {
-                chunk.warm_dynamics();
-            }
         }
         if self.reused_in_place > 0 {
             self.copy_reused();

@@ -864,7 +864,7 @@ impl Comprehension {
 const WARMED_CHUNKS: usize = 64;
 
 /// The size of the processor's cache line on the machines Cinder runs on
-/// (x86-64, most ARM cores), which [`Chunk::warm_dynamics`] reads one of.
+/// (x86-64, most ARM cores): reading ahead, one read per line is enough.
 const CACHE_LINE_BYTES: usize = 64;
 
 /// Up to `size` consecutive entries of a comprehension, their dynamics
@@ -924,13 +924,13 @@ impl Chunk {
         })
     }
 
-    /// Reads one dynamic of each cache line of the chunk's dynamics, so
-    /// that copying its entries finds them in the cache: the reads do not
-    /// depend on each other, so the processor makes them all at once.
-    pub(crate) fn warm_dynamics(&self) {
+    /// Reads one dynamic of each cache line of `dynamics`, so that cloning
+    /// them finds them in the cache: the reads do not depend on each other,
+    /// so the processor makes them all at once, where the clones would wait
+    /// for each line in turn.
+    fn warm(dynamics: &[Dynamic]) {
         let per_line = (CACHE_LINE_BYTES / std::mem::size_of::<Dynamic>()).max(1);
-        let texts = self
-            .dynamics
+        let texts = dynamics
             .iter()
             .step_by(per_line)
             .filter(|dynamic| matches!(dynamic, Dynamic::Text(_)))
@@ -1040,8 +1040,9 @@ impl ChunkBuilder {
                 None => memos.resize(memos.len() + count, 0),
             }
         }
-        self.dynamics
-            .extend_from_slice(&chunk.dynamics[from * self.width..(from + count) * self.width]);
+        let dynamics = &chunk.dynamics[from * self.width..(from + count) * self.width];
+        Chunk::warm(dynamics);
+        self.dynamics.extend_from_slice(dynamics);
     }
 
     fn push_key(&mut self, key: Key) {
