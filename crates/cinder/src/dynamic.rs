@@ -6,13 +6,17 @@
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 use crate::escape::{escape_into, is_valid_attr_name, needs_escaping, Raw};
 use crate::rendered::{Cid, Comprehension, Dynamic, Rendered, Text};
 
 /// A value that can fill a dynamic slot of a template.
 ///
-/// Text (strings, numbers, `char`) is escaped; [`Rendered`] nests a template;
+/// Text (strings, numbers, `char`) is escaped; strings may be `&str`,
+/// `String`, `Cow<str>`, `Box<str>` or `Arc<str>`, so state that shares one
+/// string among many views renders it without converting it first.
+/// [`Rendered`] nests a template;
 /// [`Cid`] references a stateful component; `Option` renders `None` as
 /// nothing; [`Raw`] inserts HTML unescaped.
 #[diagnostic::on_unimplemented(
@@ -113,6 +117,30 @@ impl IntoDynamic for Cow<'_, str> {
 impl IntoDynamic for &Cow<'_, str> {
     fn into_dynamic(self) -> Dynamic {
         self.as_ref().into_dynamic()
+    }
+}
+
+impl IntoDynamic for Arc<str> {
+    fn into_dynamic(self) -> Dynamic {
+        (*self).into_dynamic()
+    }
+}
+
+impl IntoDynamic for &Arc<str> {
+    fn into_dynamic(self) -> Dynamic {
+        (**self).into_dynamic()
+    }
+}
+
+impl IntoDynamic for Box<str> {
+    fn into_dynamic(self) -> Dynamic {
+        (*self).into_dynamic()
+    }
+}
+
+impl IntoDynamic for &Box<str> {
+    fn into_dynamic(self) -> Dynamic {
+        (**self).into_dynamic()
     }
 }
 
@@ -278,6 +306,26 @@ impl AttrValue for Cow<'_, str> {
     }
 }
 
+impl AttrValue for Arc<str> {
+    fn write_attr(&self, name: &str, out: &mut String) {
+        (**self).write_attr(name, out);
+    }
+
+    fn attr_text(&self, name: &str) -> Text {
+        (**self).attr_text(name)
+    }
+}
+
+impl AttrValue for Box<str> {
+    fn write_attr(&self, name: &str, out: &mut String) {
+        (**self).write_attr(name, out);
+    }
+
+    fn attr_text(&self, name: &str) -> Text {
+        (**self).attr_text(name)
+    }
+}
+
 impl AttrValue for bool {
     fn write_attr(&self, name: &str, out: &mut String) {
         if *self {
@@ -404,6 +452,8 @@ mod tests {
             Box::new("<needs> \"escaping\" & 'quotes'"),
             Box::new(long.clone()),
             Box::new(Cow::Borrowed("cow")),
+            Box::new(Arc::<str>::from("shared <text>")),
+            Box::new(Box::<str>::from("boxed & owned")),
             Box::new(true),
             Box::new(false),
             Box::new(Some(3u8)),
@@ -447,6 +497,23 @@ mod tests {
             for number in [0u8, 9, 255] {
                 assert_eq!(number.attr_text(name).as_str(), written(&number, name));
             }
+        }
+    }
+
+    #[test]
+    fn shared_and_boxed_strings_render_as_their_text() {
+        for text in [
+            "plain",
+            "a < b & 'c'",
+            "long enough for a heap block of its own",
+        ] {
+            let expected = text.into_dynamic();
+            let shared: Arc<str> = text.into();
+            let boxed: Box<str> = text.into();
+            assert_eq!((&shared).into_dynamic(), expected);
+            assert_eq!(shared.into_dynamic(), expected);
+            assert_eq!((&boxed).into_dynamic(), expected);
+            assert_eq!(boxed.into_dynamic(), expected);
         }
     }
 

@@ -107,13 +107,15 @@ fn room<V: LiveView>(socket: &Socket<V>) -> Result<Room, MountError> {
     })
 }
 
-/// A message, as it travels on the topic, possibly to other nodes.
+/// A message, as it travels on the topic, possibly to other nodes. Its
+/// strings are shared: every view in the room keeps the same message, and
+/// a copy each would cost the room one allocation per string per view.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Posted {
     /// Unique across nodes: the key of the message's `<li>`.
-    id: String,
-    name: String,
-    text: String,
+    id: Arc<str>,
+    name: Arc<str>,
+    text: Arc<str>,
 }
 
 /// Who is online, as the views show it.
@@ -342,9 +344,9 @@ impl Chat {
         };
         let Ok(room) = room(socket) else { return };
         let posted = Posted {
-            id: format!("{:016x}", random()),
-            name: name.clone(),
-            text,
+            id: format!("{:016x}", random()).into(),
+            name: name.as_str().into(),
+            text: text.into(),
         };
         room.pubsub.broadcast(TOPIC, posted);
         self.draft.clear();
