@@ -6,6 +6,7 @@
 //! Loopback only: every address it connects to or binds is in `127.0.0.0/8`,
 //! and when one source address runs out of ports it moves on to the next.
 
+use std::borrow::Cow;
 use std::io::ErrorKind;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
@@ -16,7 +17,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use tokio_tungstenite::WebSocketStream;
 
 /// Why a step of the client failed.
@@ -360,7 +361,7 @@ impl LiveSession {
             let frame = Frame::parse(&text)?;
             if frame.msg_ref.as_deref() == Some(&self.join_ref) {
                 self.join_reply_bytes = text.len();
-                return match frame.status()? {
+                return match &*frame.status()? {
                     "ok" => Ok(()),
                     _ => Err(ClientError::JoinRefused(frame.payload.get().to_owned())),
                 };
@@ -412,11 +413,13 @@ async fn websocket(
     Ok(socket)
 }
 
-/// The next text frame, skipping pings and pongs; `None` once closed.
-pub async fn next_text(socket: &mut Socket) -> Result<Option<String>, ClientError> {
+/// The next text frame, skipping pings and pongs; `None` once closed. The
+/// text is the frame's own buffer, not a copy: a join reply of the `/rows`
+/// page is 6 KiB.
+pub async fn next_text(socket: &mut Socket) -> Result<Option<Utf8Bytes>, ClientError> {
     while let Some(message) = socket.next().await {
         match message? {
-            Message::Text(text) => return Ok(Some(text.as_str().to_owned())),
+            Message::Text(text) => return Ok(Some(text)),
             Message::Close(_) => return Ok(None),
             _ => continue,
         }
@@ -424,25 +427,34 @@ pub async fn next_text(socket: &mut Socket) -> Result<Option<String>, ClientErro
     Ok(None)
 }
 
-/// One received message: `[join_ref, ref, topic, event, payload]`.
+/// One received message: `[join_ref, ref, topic, event, payload]`, read in
+/// place from its text.
 #[derive(Debug)]
-pub struct Frame {
+pub struct Frame<'a> {
     /// The channel's join reference, if any.
-    pub join_ref: Option<String>,
+    pub join_ref: Option<Cow<'a, str>>,
     /// The message reference: set on replies, `null` on pushes.
-    pub msg_ref: Option<String>,
+    pub msg_ref: Option<Cow<'a, str>>,
     /// The topic.
-    pub topic: String,
+    pub topic: Cow<'a, str>,
     /// `phx_reply`, `diff`, `phx_close`, …
-    pub event: String,
+    pub event: Cow<'a, str>,
     /// The payload, unparsed.
-    pub payload: Box<RawValue>,
+    pub payload: &'a RawValue,
 }
 
-impl Frame {
+impl<'a> Frame<'a> {
     /// Parses a text frame.
-    pub fn parse(text: &str) -> Result<Frame, ClientError> {
-        let (join_ref, msg_ref, topic, event, payload) =
+    pub fn parse(text: &'a str) -> Result<Frame<'a>, ClientError> {
+        #[derive(serde::Deserialize)]
+        struct Parts<'a>(
+            #[serde(borrow)] Option<Cow<'a, str>>,
+            #[serde(borrow)] Option<Cow<'a, str>>,
+            #[serde(borrow)] Cow<'a, str>,
+            #[serde(borrow)] Cow<'a, str>,
+            #[serde(borrow)] &'a RawValue,
+        );
+        let Parts(join_ref, msg_ref, topic, event, payload) =
             serde_json::from_str(text).map_err(|error| ClientError::Frame(error.to_string()))?;
         Ok(Frame {
             join_ref,
@@ -454,12 +466,16 @@ impl Frame {
     }
 
     /// The `status` of a `phx_reply`.
-    pub fn status(&self) -> Result<&str, ClientError> {
+    pub fn status(&self) -> Result<Cow<'a, str>, ClientError> {
+        if let Some(status) = leading_or_trailing_status(self.payload.get()) {
+            return Ok(Cow::Borrowed(status));
+        }
         #[derive(serde::Deserialize)]
         struct Reply<'a> {
-            status: &'a str,
+            #[serde(borrow)]
+            status: Cow<'a, str>,
         }
-        serde_json::from_str::<Reply<'_>>(self.payload.get())
+        serde_json::from_str::<Reply<'a>>(self.payload.get())
             .map(|reply| reply.status)
             .map_err(|error| ClientError::Frame(error.to_string()))
     }
@@ -468,6 +484,28 @@ impl Frame {
     pub fn ref_number(&self) -> Option<u64> {
         self.msg_ref.as_deref()?.parse().ok()
     }
+}
+
+/// The status of a reply that starts or ends with it, read without going
+/// through the response again: the frame has been checked whole already,
+/// and a `/rows` join reply's response is 6 KiB of escaped HTML. Cinder
+/// writes `{"status":"ok","response":{…}}`, Phoenix
+/// `{"response":{…},"status":"ok"}`. As `payload` is valid JSON, a status
+/// without quote or backslash at either end can only be a member of the
+/// object itself. `None` for any other payload.
+fn leading_or_trailing_status(payload: &str) -> Option<&str> {
+    let simple = |status: &str| !status.contains('\\');
+    if let Some(rest) = payload.strip_prefix(r#"{"status":""#) {
+        let (status, after) = rest.split_once('"')?;
+        let member_ends = after.starts_with(',') || after.starts_with('}');
+        return (simple(status) && member_ends).then_some(status);
+    }
+    let rest = payload.strip_suffix("\"}")?;
+    let start = rest.rfind('"')?;
+    let status = &rest[start + 1..];
+    let member = rest[..start].strip_suffix(r#""status":"#)?;
+    let member_starts = member.ends_with(',') || member.ends_with('{');
+    (simple(status) && member_starts).then_some(status)
 }
 
 #[cfg(test)]
@@ -524,6 +562,38 @@ mod tests {
         assert_eq!(frame.topic, "lv:phx-A1");
         assert_eq!(frame.event, "phx_reply");
         assert_eq!(frame.status().unwrap(), "ok");
+    }
+
+    #[test]
+    fn a_status_is_read_wherever_the_reply_puts_it() {
+        let cases = [
+            (
+                r#"{"response":{"rendered":{"0":"a\"b"}},"status":"ok"}"#,
+                "ok",
+            ),
+            (
+                r#"{"status":"error","response":{"reason":"stale"}}"#,
+                "error",
+            ),
+            (r#"{"response":{},"status": "ok"}"#, "ok"),
+            (r#"{"status":"ok"}"#, "ok"),
+            (r#"{"response":{"status":"ok"},"status":"error"}"#, "error"),
+            (
+                r#"{"status":"error","response":{"x":"\",\"status\":\"ok"}}"#,
+                "error",
+            ),
+        ];
+        for (payload, status) in cases {
+            let text = format!(r#"["1","2","lv:phx-A1","phx_reply",{payload}]"#);
+            let frame = Frame::parse(&text).unwrap();
+            assert_eq!(frame.status().unwrap(), status, "{payload}");
+        }
+        let read = leading_or_trailing_status;
+        assert_eq!(read(r#"{"a":"x","status":"ok"}"#), Some("ok"));
+        assert_eq!(read(r#"{"status":"ok","response":{"a":"\""}}"#), Some("ok"));
+        assert_eq!(read(r#"{"status":"o\"k"}"#), None);
+        assert_eq!(read(r#"{"status":"o\\","response":{}}"#), None);
+        assert_eq!(read(r#"{"a":"x\"status\":\"ok"}"#), None);
     }
 
     #[test]

@@ -330,7 +330,7 @@ impl Driver {
             return;
         };
         let shared = &self.shared;
-        if frame.status().ok() != Some("ok") {
+        if frame.status().ok().as_deref() != Some("ok") {
             shared.errors.fetch_add(1, Ordering::Relaxed);
             return;
         }
