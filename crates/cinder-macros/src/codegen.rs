@@ -263,7 +263,7 @@ fn borrow_place(tokens: &TokenStream, span: Span) -> TokenStream {
 
 fn nested(nodes: &[Node]) -> Result<TokenStream> {
     let tree = template(nodes)?;
-    Ok(quote!(::cinder::Dynamic::Nested(#tree)))
+    Ok(quote!(::cinder::Dynamic::Nested(::std::boxed::Box::new(#tree))))
 }
 
 fn if_chain(chain: &If) -> Result<TokenStream> {

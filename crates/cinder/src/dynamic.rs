@@ -37,19 +37,19 @@ impl IntoDynamic for Dynamic {
 
 impl IntoDynamic for Rendered {
     fn into_dynamic(self) -> Dynamic {
-        Dynamic::Nested(self)
+        Dynamic::Nested(Box::new(self))
     }
 }
 
 impl IntoDynamic for &Rendered {
     fn into_dynamic(self) -> Dynamic {
-        Dynamic::Nested(self.clone())
+        Dynamic::Nested(Box::new(self.clone()))
     }
 }
 
 impl IntoDynamic for Comprehension {
     fn into_dynamic(self) -> Dynamic {
-        Dynamic::List(self)
+        Dynamic::List(Box::new(self))
     }
 }
 
@@ -92,7 +92,7 @@ impl IntoDynamic for &Dynamic {
 
 impl IntoDynamic for &Comprehension {
     fn into_dynamic(self) -> Dynamic {
-        Dynamic::List(self.clone())
+        Dynamic::List(Box::new(self.clone()))
     }
 }
 

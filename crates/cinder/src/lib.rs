@@ -193,6 +193,6 @@ pub mod __private {
 
     /// Renders a function component.
     pub fn component<C: crate::Component>(component: C) -> Dynamic {
-        Dynamic::Nested(component.render())
+        Dynamic::Nested(Box::new(component.render()))
     }
 }

@@ -479,7 +479,7 @@ impl ListBuilder {
 
     /// The finished comprehension, as the dynamic slot of its `for`.
     pub fn finish(self) -> Dynamic {
-        Dynamic::List(self.into_comprehension())
+        Dynamic::List(Box::new(self.into_comprehension()))
     }
 
     /// The finished comprehension.
@@ -562,7 +562,7 @@ mod tests {
         let Dynamic::List(list) = cache.render(|| list(template, versions, evaluated)) else {
             unreachable!()
         };
-        list
+        *list
     }
 
     #[test]

@@ -302,10 +302,12 @@ impl World {
         match (value, slot) {
             (Value_::Text(text), _) => text.as_str().into_dynamic(),
             (Value_::Attr(value), _) => cinder::dynamic::attr("data-v", value),
-            (Value_::Nested(node), Slot::Nested(s)) => Dynamic::Nested(self.render(node, s)),
+            (Value_::Nested(node), Slot::Nested(s)) => {
+                Dynamic::Nested(Box::new(self.render(node, s)))
+            }
             (Value_::Branch(None), _) => Dynamic::empty(),
             (Value_::Branch(Some((first, node))), Slot::Branch(a, b)) => {
-                Dynamic::Nested(self.render(node, if *first { a } else { b }))
+                Dynamic::Nested(Box::new(self.render(node, if *first { a } else { b })))
             }
             (Value_::List(items), Slot::List { entry, keyed, memo }) => {
                 self.list(items, entry, keyed, memo)

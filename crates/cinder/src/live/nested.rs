@@ -251,7 +251,7 @@ fn with_sticky(tree: Rendered, sticky: &str) -> Rendered {
     Rendered::new(
         template,
         vec![
-            Dynamic::Nested(tree),
+            Dynamic::Nested(Box::new(tree)),
             Dynamic::Text(sticky.to_string().into()),
         ],
     )

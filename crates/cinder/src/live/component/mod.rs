@@ -178,7 +178,7 @@ impl LiveComponentRef {
             Ok(mut tree) => {
                 if tree.has_live_components() {
                     tree.resolve_components(&mut |nested| {
-                        Dynamic::Nested(nested.render_detached())
+                        Dynamic::Nested(Box::new(nested.render_detached()))
                     });
                 }
                 tree
