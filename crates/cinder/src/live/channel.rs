@@ -300,9 +300,15 @@ pub(crate) fn join_view<V: LiveView>(
         let supervisor = start.supervisor.clone();
         let spec = ChildSpec::once(std::any::type_name::<V>(), move || async move {
             let parent = cinder_runtime::current().ok_or(StartError::NoCaller)?;
-            Ok(Spawn::new().link(&parent).trap_exit(true).spawn(
-                move |ctx: Context<ViewMessage<V>>| run_view::<V>(ctx, outbox, start, ready),
-            ))
+            let mount = Box::new(Mount {
+                outbox,
+                start,
+                ready,
+            });
+            Ok(Spawn::new()
+                .link(&parent)
+                .trap_exit(true)
+                .spawn(move |ctx: Context<ViewMessage<V>>| run_view::<V>(ctx, mount)))
         });
         let pid = supervisor.start_child(spec).await.map_err(|error| {
             tracing::error!(%error, "a view process could not start");
@@ -349,18 +355,27 @@ struct Running<V: LiveView> {
 /// again) before the view is taken to be looping.
 const MAX_PATCHES: usize = 20;
 
-async fn run_view<V: LiveView>(
-    mut ctx: Context<ViewMessage<V>>,
+/// What a view's process mounts with, boxed: a process's future keeps its
+/// arguments for its whole life, and these are only needed to mount.
+struct Mount {
     outbox: Outbox,
     start: Start,
     ready: oneshot::Sender<Result<String, JoinRefused>>,
-) -> ExitReason {
+}
+
+async fn run_view<V: LiveView>(mut ctx: Context<ViewMessage<V>>, mount: Box<Mount>) -> ExitReason {
     // The view traps exits from its start (see `join_view`): the socket
     // closing or its supervisor stopping ends it through `terminate`.
     // Mounting runs in a future of its own, boxed, so that what only the
-    // mount needs is freed before the view settles in to serve.
-    let mounted = Box::pin(mount_view::<V>(&ctx, outbox, start, ready)).await;
-    let Some(mut running) = mounted else {
+    // mount needs is freed before the view settles in to serve. The view
+    // is bound straight from it: a variable for the mount's result would
+    // keep a second view's worth of room in this future.
+    let Mount {
+        outbox,
+        start,
+        ready,
+    } = *mount;
+    let Some(mut running) = Box::pin(mount_view::<V>(&ctx, outbox, start, ready)).await else {
         return ExitReason::Normal;
     };
     let reason = running.serve(&mut ctx).await;
@@ -436,7 +451,10 @@ impl<V: LiveView> Running<V> {
         loop {
             match ctx.recv().await {
                 Message::User(ViewMessage::Channel(ChannelMessage::Event(inbound))) => {
-                    if !self.channel_event(inbound).await {
+                    // Boxed: handling an event takes several times the room
+                    // of anything else a view waits on, and an idle view's
+                    // future would otherwise keep that room between events.
+                    if !Box::pin(self.channel_event(inbound)).await {
                         return ExitReason::Normal;
                     }
                 }

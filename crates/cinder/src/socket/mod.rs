@@ -328,14 +328,17 @@ impl<R: ChannelRouter> Socket<R> {
             tokio::select! {
                 frame = ws.recv(decode) => {
                     last_heard = Instant::now();
-                    let inbound = match frame {
-                        Ok(Some(inbound)) => inbound,
-                        Ok(None) | Err(WebSocketError::Io(_)) => return Stop::Closed,
-                        Err(error) => return Stop::BadWebSocket(error),
-                    };
-                    match inbound {
-                        Ok(inbound) => self.handle(inbound, ctx).await,
-                        Err(error) => return Stop::BadFrame(error),
+                    // A join is rare: its state is boxed, and nothing else
+                    // is kept across it, or every connection's future would
+                    // hold that room for its whole life.
+                    {
+                        let joining = match self.take_frame(frame) {
+                            Ok(join) => join.map(|join| Box::pin(self.join(join, ctx))),
+                            Err(stop) => return stop,
+                        };
+                        if let Some(joining) = joining {
+                            joining.await;
+                        }
                     }
                     self.write_own_frames(ws);
                     if ws.flush().await.is_err() {
@@ -399,7 +402,23 @@ impl<R: ChannelRouter> Socket<R> {
         }
     }
 
-    async fn handle(&mut self, inbound: Inbound, ctx: &Context<SocketMessage>) {
+    /// Takes in what the WebSocket read: handles the message, except a
+    /// join, which it hands back to be made, or says why the socket stops.
+    fn take_frame(
+        &mut self,
+        frame: Result<Option<Result<Inbound, FrameError>>, WebSocketError>,
+    ) -> Result<Option<Inbound>, Stop> {
+        match frame {
+            Ok(Some(Ok(inbound))) => Ok(self.handle(inbound)),
+            Ok(Some(Err(error))) => Err(Stop::BadFrame(error)),
+            Ok(None) | Err(WebSocketError::Io(_)) => Err(Stop::Closed),
+            Err(error) => Err(Stop::BadWebSocket(error)),
+        }
+    }
+
+    /// Handles a client message, except a join, which it hands back to be
+    /// made.
+    fn handle(&mut self, inbound: Inbound) -> Option<Inbound> {
         if inbound.topic == PHOENIX_TOPIC {
             if inbound.event == "heartbeat" {
                 self.reply_raw(
@@ -410,15 +429,14 @@ impl<R: ChannelRouter> Socket<R> {
                     "{}",
                 );
             }
-            return;
+            return None;
         }
         match inbound.event.as_str() {
-            // Boxed: a join is rare, and its state inline would make every
-            // connection's future larger for its whole life.
-            "phx_join" => Box::pin(self.join(inbound, ctx)).await,
+            "phx_join" => return Some(inbound),
             "phx_leave" => self.forward(inbound, true),
             _ => self.forward(inbound, false),
         }
+        None
     }
 
     async fn join(&mut self, inbound: Inbound, ctx: &Context<SocketMessage>) {
