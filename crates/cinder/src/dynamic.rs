@@ -120,29 +120,35 @@ impl IntoDynamic for &Cow<'_, str> {
     }
 }
 
-impl IntoDynamic for Arc<str> {
-    fn into_dynamic(self) -> Dynamic {
-        (*self).into_dynamic()
-    }
+/// A string behind a pointer renders as its `str`, in a text slot or as
+/// an attribute's value.
+macro_rules! owned_str_dynamic {
+    ($($t:ty),*) => {$(
+        impl IntoDynamic for $t {
+            fn into_dynamic(self) -> Dynamic {
+                (*self).into_dynamic()
+            }
+        }
+
+        impl IntoDynamic for &$t {
+            fn into_dynamic(self) -> Dynamic {
+                (**self).into_dynamic()
+            }
+        }
+
+        impl AttrValue for $t {
+            fn write_attr(&self, name: &str, out: &mut String) {
+                (**self).write_attr(name, out);
+            }
+
+            fn attr_text(&self, name: &str) -> Text {
+                (**self).attr_text(name)
+            }
+        }
+    )*};
 }
 
-impl IntoDynamic for &Arc<str> {
-    fn into_dynamic(self) -> Dynamic {
-        (**self).into_dynamic()
-    }
-}
-
-impl IntoDynamic for Box<str> {
-    fn into_dynamic(self) -> Dynamic {
-        (*self).into_dynamic()
-    }
-}
-
-impl IntoDynamic for &Box<str> {
-    fn into_dynamic(self) -> Dynamic {
-        (**self).into_dynamic()
-    }
-}
+owned_str_dynamic!(Arc<str>, Box<str>);
 
 impl<T: AsRef<str>> IntoDynamic for Raw<T> {
     fn into_dynamic(self) -> Dynamic {
@@ -303,26 +309,6 @@ impl AttrValue for Cow<'_, str> {
 
     fn attr_text(&self, name: &str) -> Text {
         self.as_ref().attr_text(name)
-    }
-}
-
-impl AttrValue for Arc<str> {
-    fn write_attr(&self, name: &str, out: &mut String) {
-        (**self).write_attr(name, out);
-    }
-
-    fn attr_text(&self, name: &str) -> Text {
-        (**self).attr_text(name)
-    }
-}
-
-impl AttrValue for Box<str> {
-    fn write_attr(&self, name: &str, out: &mut String) {
-        (**self).write_attr(name, out);
-    }
-
-    fn attr_text(&self, name: &str) -> Text {
-        (**self).attr_text(name)
     }
 }
 
