@@ -126,10 +126,16 @@ impl Writer {
     /// tree when the client holds nothing or another template, else only
     /// the dynamics that changed.
     fn changes(old: Option<&Rendered>, new: &Rendered) -> Writer {
+        // Most diffs of an event fit in a few bytes. A whole tree takes
+        // about as much room as its HTML, which the tree estimates: one
+        // allocation instead of a growth through every power of two, each
+        // copying what was written so far (a `/rows` join's is 6 KiB).
+        let capacity = match old {
+            Some(_) => DIFF_CAPACITY,
+            None => new.html_size_hint(),
+        };
         let mut w = Writer {
-            // Most diffs of an event fit: one allocation instead of a
-            // growth from a few bytes.
-            out: Vec::with_capacity(DIFF_CAPACITY),
+            out: Vec::with_capacity(capacity),
             statics: Vec::new(),
         };
         match old {

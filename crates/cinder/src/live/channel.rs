@@ -438,10 +438,7 @@ async fn mount_view<V: LiveView>(
     let live_patch = patched.map_or(String::new(), |patch| {
         format!(r#","live_patch":{}"#, patch_json(&patch))
     });
-    let response = format!(
-        r#"{{"rendered":{},"liveview_version":"{LIVEVIEW_VERSION}"{live_patch}}}"#,
-        with_extras(rendered, extras)
-    );
+    let response = join_response(&with_extras(rendered, extras), &live_patch);
     ready.send(Ok(response)).ok()?;
     Some(running)
 }
@@ -879,6 +876,27 @@ fn patch_json(patch: &Patch) -> String {
 
 /// Adds the diff's extra keys: `"e"` (pushed events), `"t"` (the title)
 /// and `"r"` (a hook's reply).
+/// The join reply's response around the first render: written into one
+/// buffer of its final size, as the render is a page's worth of JSON.
+fn join_response(rendered: &str, live_patch: &str) -> String {
+    const BEFORE: &str = r#"{"rendered":"#;
+    const VERSION: &str = r#","liveview_version":""#;
+    let len = BEFORE.len() + rendered.len() + VERSION.len() + LIVEVIEW_VERSION.len();
+    let mut response = String::with_capacity(len + live_patch.len() + 2);
+    for part in [
+        BEFORE,
+        rendered,
+        VERSION,
+        LIVEVIEW_VERSION,
+        "\"",
+        live_patch,
+        "}",
+    ] {
+        response.push_str(part);
+    }
+    response
+}
+
 fn with_extras(mut diff: String, extras: Outgoing) -> String {
     let mut keys = serde_json::Map::new();
     if !extras.events.is_empty() {
