@@ -232,26 +232,22 @@ fn broadcast_reaches_every_chat_session_when_the_showcase_is_built() {
     assert_latency_reported(&summary, "arrival");
 }
 
+/// The summary of `cinder-floor <mode>` against `server`, with `args`.
+fn floor_summary(mode: &str, server: &Server, args: &[&str]) -> Value {
+    let (addr, pid) = (server.addr(), server.pid());
+    let mut all = vec![mode, "--addr", &addr, "--server-pid", &pid];
+    all.extend_from_slice(args);
+    summary_of(FLOOR, &all)
+}
+
 #[test]
 fn the_floor_tool_measures_its_bare_server() {
     let server = start(Path::new(FLOOR), &["serve"], free_port());
-    let (addr, pid) = (server.addr(), server.pid());
 
-    let events = summary_of(
-        FLOOR,
-        &[
-            "events",
-            "--addr",
-            &addr,
-            "--sessions",
-            "50",
-            "--rate",
-            "500",
-            "--duration",
-            "1",
-            "--server-pid",
-            &pid,
-        ],
+    let events = floor_summary(
+        "events",
+        &server,
+        &["--sessions", "50", "--rate", "500", "--duration", "1"],
     );
     assert_eq!(number(&events, "sent"), 500.0, "{events}");
     assert_eq!(number(&events, "replies"), 500.0, "{events}");
@@ -262,34 +258,19 @@ fn the_floor_tool_measures_its_bare_server() {
     );
     assert_latency_reported(&events, "latency");
 
-    let broadcast = summary_of(
-        FLOOR,
-        &[
-            "broadcast",
-            "--addr",
-            &addr,
-            "--sessions",
-            "200",
-            "--server-pid",
-            &pid,
-        ],
-    );
+    let broadcast = floor_summary("broadcast", &server, &["--sessions", "200"]);
     assert_eq!(number(&broadcast, "delivered"), 200.0, "{broadcast}");
     assert_eq!(number(&broadcast, "missing"), 0.0, "{broadcast}");
     assert_latency_reported(&broadcast, "arrival");
 
     // Each request asks for the size of its answer, so the same server
     // serves the `/rows` sizes, which are not its defaults.
-    let setup = summary_of(
-        FLOOR,
+    let setup = floor_summary(
+        "setup",
+        &server,
         &[
-            "setup",
-            "--addr",
-            &addr,
             "--sessions",
             "200",
-            "--server-pid",
-            &pid,
             "--page-bytes",
             "7511",
             "--join-reply-bytes",
