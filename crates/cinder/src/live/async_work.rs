@@ -112,7 +112,10 @@ pub(crate) struct AsyncStart<V: LiveView> {
 
 /// What handlers asked of background work, kept in the socket until the
 /// view's process acts on it. In a mutex only so that the socket is `Sync`.
-pub(crate) struct AsyncRequests<V: LiveView>(Mutex<Requested<V>>);
+///
+/// Boxed when a handler first asks: most views never start any work, and
+/// between handlers none is waiting.
+pub(crate) struct AsyncRequests<V: LiveView>(Mutex<Option<Box<Requested<V>>>>);
 
 struct Requested<V: LiveView> {
     starts: Vec<AsyncStart<V>>,
@@ -121,24 +124,36 @@ struct Requested<V: LiveView> {
 
 impl<V: LiveView> Default for AsyncRequests<V> {
     fn default() -> Self {
-        AsyncRequests(Mutex::new(Requested {
-            starts: Vec::new(),
-            cancels: Vec::new(),
-        }))
+        AsyncRequests(Mutex::new(None))
     }
 }
 
 impl<V: LiveView> AsyncRequests<V> {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Requested<V>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Box<Requested<V>>>> {
         self.0
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// Adds a request, making room for requests on the first.
+    fn request(&self, add: impl FnOnce(&mut Requested<V>)) {
+        let mut requested = self.lock();
+        add(requested.get_or_insert_with(|| {
+            Box::new(Requested {
+                starts: Vec::new(),
+                cancels: Vec::new(),
+            })
+        }));
+    }
+
+    /// The requests made since the last call, taken.
+    fn take(&self) -> Option<Box<Requested<V>>> {
+        self.lock().take()
+    }
+
     /// Whether no handler asked to start or cancel work.
     pub(crate) fn is_empty(&self) -> bool {
-        let requested = self.lock();
-        requested.starts.is_empty() && requested.cancels.is_empty()
+        self.lock().is_none()
     }
 }
 
@@ -166,11 +181,13 @@ impl<V: LiveView> Socket<V> {
             });
             done(view, result, socket);
         });
-        self.async_requests.lock().starts.push(AsyncStart {
+        let start = AsyncStart {
             name: name.into(),
             work,
             done,
-        });
+        };
+        self.async_requests
+            .request(|requested| requested.starts.push(start));
     }
 
     /// Loads a field of the view in the background: `field` picks it (set
@@ -194,13 +211,19 @@ impl<V: LiveView> Socket<V> {
     /// Stops the background work `name`; its `done` runs with
     /// [`AsyncError::Cancelled`].
     pub fn cancel_async(&mut self, name: impl Into<String>) {
-        self.async_requests.lock().cancels.push(name.into());
+        let name = name.into();
+        self.async_requests
+            .request(|requested| requested.cancels.push(name));
     }
 }
 
 /// The background work of one view's process.
 pub(crate) struct AsyncTasks<V: LiveView> {
-    running: HashMap<String, Running<V>>,
+    /// The tasks running by name; boxed when the first starts, as most
+    /// views never start one.
+    // The box is for the map's own 48 bytes, which every view would keep.
+    #[allow(clippy::box_collection)]
+    running: Option<Box<HashMap<String, Running<V>>>>,
     generation: u64,
 }
 
@@ -220,7 +243,7 @@ pub(crate) struct AsyncDone {
 impl<V: LiveView> Default for AsyncTasks<V> {
     fn default() -> Self {
         AsyncTasks {
-            running: HashMap::new(),
+            running: None,
             generation: 0,
         }
     }
@@ -236,13 +259,10 @@ impl<V: LiveView> AsyncTasks<V> {
         ctx: &Context<ViewMessage<V>>,
         live: &LiveState,
     ) -> bool {
-        let Requested { starts, cancels } = std::mem::replace(
-            &mut *socket.async_requests.lock(),
-            Requested {
-                starts: Vec::new(),
-                cancels: Vec::new(),
-            },
-        );
+        let Some(requested) = socket.async_requests.take() else {
+            return false;
+        };
+        let Requested { starts, cancels } = *requested;
         let mut changed = false;
         for name in cancels {
             if let Some(running) = self.stop(&name, ctx) {
@@ -282,7 +302,7 @@ impl<V: LiveView> AsyncTasks<V> {
                 .await;
             match task {
                 Ok(task) => {
-                    self.running.insert(
+                    self.running.get_or_insert_with(Box::default).insert(
                         start.name,
                         Running {
                             generation,
@@ -302,7 +322,11 @@ impl<V: LiveView> AsyncTasks<V> {
 
     /// Kills every task, as the view stops.
     pub(crate) fn stop_all(&mut self, ctx: &Context<ViewMessage<V>>) {
-        let names: Vec<String> = self.running.keys().cloned().collect();
+        let names: Vec<String> = self
+            .running
+            .iter()
+            .flat_map(|running| running.keys().cloned())
+            .collect();
         for name in names {
             self.stop(&name, ctx);
         }
@@ -310,7 +334,7 @@ impl<V: LiveView> AsyncTasks<V> {
 
     /// Kills the task `name`, if running, and returns it.
     fn stop(&mut self, name: &str, ctx: &Context<ViewMessage<V>>) -> Option<Running<V>> {
-        let running = self.running.remove(name)?;
+        let running = self.running.as_mut()?.remove(name)?;
         // Unlinked first: its death is no reason for the view to stop.
         ctx.unlink(&running.pid);
         cinder_runtime::exit(&running.pid, ExitReason::Kill);
@@ -325,14 +349,16 @@ impl<V: LiveView> AsyncTasks<V> {
         view: &mut V,
         socket: &mut Socket<V>,
     ) -> bool {
-        let current = self
-            .running
+        let Some(tasks) = self.running.as_mut() else {
+            return false;
+        };
+        let current = tasks
             .get(&finished.name)
             .is_some_and(|running| running.generation == finished.generation);
         if !current {
             return false;
         }
-        let running = self.running.remove(&finished.name).expect("checked above");
+        let running = tasks.remove(&finished.name).expect("checked above");
         (running.done)(view, finished.result, socket);
         true
     }

@@ -338,8 +338,9 @@ struct Running<V: LiveView> {
     children: Children,
     container_id: String,
     /// For the page's main view, when its live session has sticky views:
-    /// the session they mount with, and the live session.
-    sticky: Option<(Session, Arc<str>)>,
+    /// the session they mount with, and the live session. Boxed: few
+    /// views have them.
+    sticky: Option<Box<(Session, Arc<str>)>>,
     async_tasks: AsyncTasks<V>,
     live: Arc<LiveState>,
     outbox: Outbox,
@@ -394,8 +395,8 @@ async fn mount_view<V: LiveView>(
     ready: oneshot::Sender<Result<String, JoinRefused>>,
 ) -> Option<Running<V>> {
     let has_sticky = start.live.stickies(&start.live_session).next().is_some();
-    let sticky =
-        (start.main && has_sticky).then(|| (start.session.clone(), start.live_session.clone()));
+    let sticky = (start.main && has_sticky)
+        .then(|| Box::new((start.session.clone(), start.live_session.clone())));
     let mut socket = Socket::for_process(ctx.pid(), start.state.clone());
     socket.set_flash(start.flash.clone());
     socket.uploads.connect(start.uploads.clone());
@@ -424,7 +425,7 @@ async fn mount_view<V: LiveView>(
         route: start.route,
         layout: start.layout,
     };
-    if let Some(leave) = running.socket.outgoing.leave.take() {
+    if let Some(leave) = running.socket.take_leave() {
         let _ = ready.send(Err(JoinRefused(running.leave_json(&leave))));
         return None;
     }
@@ -466,7 +467,7 @@ impl<V: LiveView> Running<V> {
                     }
                 }
                 Message::User(ViewMessage::Update(update)) => {
-                    self.socket.outgoing.updates.push(update);
+                    self.socket.queue_update(update);
                     if !self.after_info(Render::Components).await {
                         return ExitReason::Normal;
                     }
@@ -586,9 +587,9 @@ impl<V: LiveView> Running<V> {
         }
         if !from_hook {
             // Only a hook's pushEvent has a callback to receive a reply.
-            self.socket.outgoing.reply = None;
+            self.socket.drop_reply();
         }
-        if let Some(leave) = self.socket.outgoing.leave.take() {
+        if let Some(leave) = self.socket.take_leave() {
             self.push_pending_events();
             self.outbox
                 .reply(msg_ref, ReplyStatus::Ok, &self.leave_json(&leave));
@@ -628,7 +629,7 @@ impl<V: LiveView> Running<V> {
     /// view's flash changed.
     fn apply(&mut self, requests: Requests) -> bool {
         for outgoing in requests.outgoing {
-            self.socket.outgoing.absorb(outgoing);
+            self.socket.absorb(outgoing);
         }
         let flash_changed = !requests.flash.is_empty();
         for (kind, message) in requests.flash {
@@ -649,7 +650,7 @@ impl<V: LiveView> Running<V> {
 
     /// Events pushed by a handler that then left go out first, on their own.
     fn push_pending_events(&mut self) {
-        let events = std::mem::take(&mut self.socket.outgoing.events);
+        let events = self.socket.take_events();
         if !events.is_empty() {
             let diff = serde_json::json!({ "e": events }).to_string();
             self.outbox.push("diff", &diff);
@@ -659,7 +660,7 @@ impl<V: LiveView> Running<V> {
     /// After `handle_info` or an update for a component: leave if asked
     /// to, otherwise send what changed. Returns `false` when the view leaves.
     async fn after_info(&mut self, mut render: Render) -> bool {
-        if let Some(leave) = self.socket.outgoing.leave.take() {
+        if let Some(leave) = self.socket.take_leave() {
             self.push_pending_events();
             let (event, target) = self.leave_target(&leave);
             self.outbox.push(event, &target.to_string());
@@ -714,7 +715,7 @@ impl<V: LiveView> Running<V> {
     async fn apply_patches(&mut self) -> Option<Patch> {
         let mut last = None;
         for _ in 0..MAX_PATCHES {
-            let Some(patch) = self.socket.outgoing.patch.take() else {
+            let Some(patch) = self.socket.take_patch() else {
                 return last;
             };
             let (path, query) = path_and_query(&patch.to);
@@ -771,7 +772,7 @@ impl<V: LiveView> Running<V> {
             .render(|| (self.layout)(self.socket.flash(), self.view.render()));
         self.children
             .resolve(&mut tree, &self.live, &self.container_id);
-        if let Some((session, live_session)) = &self.sticky {
+        if let Some((session, live_session)) = self.sticky.as_deref() {
             tree = self
                 .children
                 .add_sticky(tree, &self.live, session, live_session);
@@ -783,7 +784,7 @@ impl<V: LiveView> Running<V> {
     /// delivering the `send_update`s waiting, so they render once.
     fn with_component_changes(&mut self, diff: String) -> String {
         for _ in 0..MAX_UPDATE_ROUNDS {
-            let updates = std::mem::take(&mut self.socket.outgoing.updates);
+            let updates = self.socket.take_updates();
             if updates.is_empty() {
                 break;
             }

@@ -238,9 +238,14 @@ pub(crate) async fn dead_children(tree: &mut Rendered, live: &Arc<LiveState>, pa
 /// The containers of a connected view's children, signed once per child so
 /// the parent's renders leave them unchanged, and for a main view those of
 /// the router's sticky views.
+///
+/// Most views have neither: a view keeps nothing for them until it has one.
 #[derive(Default)]
-pub(crate) struct Children {
-    containers: HashMap<String, String>,
+pub(crate) struct Children(Option<Box<Containers>>);
+
+#[derive(Default)]
+struct Containers {
+    children: HashMap<String, String>,
     sticky: Option<String>,
 }
 
@@ -268,7 +273,8 @@ impl Children {
         session: &Session,
         live_session: &str,
     ) -> Rendered {
-        let sticky = self.sticky.get_or_insert_with(|| {
+        let containers = self.0.get_or_insert_with(Box::default);
+        let sticky = containers.sticky.get_or_insert_with(|| {
             live.stickies(live_session)
                 .map(|sticky| {
                     live.child_container(
@@ -290,21 +296,20 @@ impl Children {
         if !tree.has_children() {
             return;
         }
+        let containers = &mut self.0.get_or_insert_with(Box::default).children;
         for child in tree.children() {
             let placement = &child.0;
-            self.containers
-                .entry(placement.id.clone())
-                .or_insert_with(|| {
-                    live.child_container(
-                        &placement.id,
-                        placement.kind,
-                        &placement.route,
-                        &placement.session,
-                        Placement::Child { parent_id },
-                        "",
-                    )
-                });
+            containers.entry(placement.id.clone()).or_insert_with(|| {
+                live.child_container(
+                    &placement.id,
+                    placement.kind,
+                    &placement.route,
+                    &placement.session,
+                    Placement::Child { parent_id },
+                    "",
+                )
+            });
         }
-        fill(tree, &self.containers);
+        fill(tree, containers);
     }
 }

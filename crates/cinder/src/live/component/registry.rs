@@ -39,7 +39,104 @@ struct Slot {
 
 /// The stateful components of one view: their states, cids, and the trees
 /// the client holds.
+///
+/// Most views place none: their registry takes no room until a render
+/// places the first.
 pub(crate) struct Components {
+    pid: Option<Pid>,
+    state: Arc<Extensions>,
+    registry: Option<Box<Registry>>,
+}
+
+impl Components {
+    pub(crate) fn new(pid: Option<Pid>, state: Arc<Extensions>) -> Self {
+        Components {
+            pid,
+            state,
+            registry: None,
+        }
+    }
+
+    /// The registry, made at its first use.
+    fn registry(&mut self) -> &mut Registry {
+        self.registry
+            .get_or_insert_with(|| Box::new(Registry::new(self.pid.clone(), self.state.clone())))
+    }
+
+    /// [`Registry::resolve`], once `tree` places a component.
+    pub(crate) fn resolve(&mut self, tree: &mut Rendered, requests: &mut Requests) {
+        if tree.has_live_components() {
+            self.registry().resolve(tree, requests);
+        }
+    }
+
+    /// [`Registry::render_dirty`].
+    pub(crate) fn render_dirty(&mut self, requests: &mut Requests) {
+        if let Some(registry) = self.registry.as_mut() {
+            registry.render_dirty(requests);
+        }
+    }
+
+    /// [`Registry::handle_event`]; `false` without components.
+    pub(crate) async fn handle_event(
+        &mut self,
+        cid: Cid,
+        event: Event,
+        requests: &mut Requests,
+    ) -> bool {
+        match self.registry.as_mut() {
+            Some(registry) => registry.handle_event(cid, event, requests).await,
+            None => false,
+        }
+    }
+
+    /// [`Registry::deliver`].
+    pub(crate) fn deliver(&mut self, updates: Vec<ComponentUpdate>, requests: &mut Requests) {
+        if !updates.is_empty() {
+            self.registry().deliver(updates, requests);
+        }
+    }
+
+    /// [`Registry::take_changes`].
+    pub(crate) fn take_changes(&mut self) -> Option<String> {
+        self.registry.as_mut()?.take_changes()
+    }
+
+    /// The HTML of `tree`, with the markup of the components it places (the
+    /// dead render).
+    pub(crate) fn html(&self, tree: &Rendered) -> String {
+        let mut out = Vec::with_capacity(tree.html_size_hint());
+        match &self.registry {
+            Some(registry) => registry.write_html(tree, &mut out, 0),
+            None => tree.write_html_with(&mut out, &mut |_, _| {}),
+        }
+        String::from_utf8(out).expect("a template writes UTF-8")
+    }
+
+    /// [`Registry::resend_all`].
+    pub(crate) fn resend_all(&mut self) {
+        if let Some(registry) = self.registry.as_mut() {
+            registry.resend_all();
+        }
+    }
+
+    /// [`Registry::mark_removed`].
+    pub(crate) fn mark_removed(&mut self, cids: &[Cid]) {
+        if let Some(registry) = self.registry.as_mut() {
+            registry.mark_removed(cids);
+        }
+    }
+
+    /// [`Registry::destroy`].
+    pub(crate) fn destroy(&mut self, cids: &[Cid]) -> Vec<Cid> {
+        self.registry
+            .as_mut()
+            .map_or_else(Vec::new, |registry| registry.destroy(cids))
+    }
+}
+
+/// The components of a view that placed one.
+struct Registry {
     next_cid: u32,
     cids: HashMap<(TypeId, String), Cid>,
     slots: BTreeMap<Cid, Slot>,
@@ -60,9 +157,9 @@ pub(crate) struct Requests {
 /// tree to be recursive.
 const MAX_DEPTH: usize = 64;
 
-impl Components {
-    pub(crate) fn new(pid: Option<Pid>, state: Arc<Extensions>) -> Self {
-        Components {
+impl Registry {
+    fn new(pid: Option<Pid>, state: Arc<Extensions>) -> Self {
+        Registry {
             next_cid: 1,
             cids: HashMap::new(),
             slots: BTreeMap::new(),
@@ -90,7 +187,7 @@ impl Components {
     /// Gives every component placed in `tree` its cid, mounting new ones and
     /// updating those whose props changed, then renders each of them (and
     /// the components their markup places).
-    pub(crate) fn resolve(&mut self, tree: &mut Rendered, requests: &mut Requests) {
+    fn resolve(&mut self, tree: &mut Rendered, requests: &mut Requests) {
         let mut queue = VecDeque::new();
         self.resolve_placements(tree, &mut queue, &mut HashSet::new(), requests);
         self.render_queue(queue, requests);
@@ -261,7 +358,7 @@ impl Components {
     }
 
     /// Renders every component marked dirty and not rendered yet.
-    pub(crate) fn render_dirty(&mut self, requests: &mut Requests) {
+    fn render_dirty(&mut self, requests: &mut Requests) {
         let queue = self
             .dirty
             .iter()
@@ -273,12 +370,7 @@ impl Components {
 
     /// Runs the event on the component `cid`. Returns `false` when there is
     /// no such component (it was removed).
-    pub(crate) async fn handle_event(
-        &mut self,
-        cid: Cid,
-        event: Event,
-        requests: &mut Requests,
-    ) -> bool {
+    async fn handle_event(&mut self, cid: Cid, event: Event, requests: &mut Requests) -> bool {
         let mut socket = self.socket(cid);
         let Some(slot) = self.slots.get_mut(&cid) else {
             return false;
@@ -300,7 +392,7 @@ impl Components {
     }
 
     /// Delivers `send_update`s; unknown targets are logged.
-    pub(crate) fn deliver(&mut self, updates: Vec<ComponentUpdate>, requests: &mut Requests) {
+    fn deliver(&mut self, updates: Vec<ComponentUpdate>, requests: &mut Requests) {
         for update in updates {
             let Some(&cid) = self.cids.get(&(update.kind, update.id.clone())) else {
                 tracing::warn!(
@@ -331,7 +423,7 @@ impl Components {
 
     /// The `"c"` map of the next diff (`None` if no component changed), and
     /// from then on the trees the client holds.
-    pub(crate) fn take_changes(&mut self) -> Option<String> {
+    fn take_changes(&mut self) -> Option<String> {
         let dirty = std::mem::take(&mut self.dirty);
         let mut entries = Vec::new();
         for &cid in &dirty {
@@ -410,14 +502,6 @@ impl Components {
         diff::render_component(fresh)
     }
 
-    /// The HTML of `tree`, with the markup of the components it places (the
-    /// dead render).
-    pub(crate) fn html(&self, tree: &Rendered) -> String {
-        let mut out = Vec::with_capacity(tree.html_size_hint());
-        self.write_html(tree, &mut out, 0);
-        String::from_utf8(out).expect("a template writes UTF-8")
-    }
-
     fn write_html(&self, tree: &Rendered, out: &mut Vec<u8>, depth: usize) {
         tree.write_html_with(out, &mut |cid, out| {
             let slot = self.slots.get(&cid);
@@ -432,7 +516,7 @@ impl Components {
     /// The client is about to replace its whole tree (the root template
     /// changed), which drops every component it holds: send them all again,
     /// whole.
-    pub(crate) fn resend_all(&mut self) {
+    fn resend_all(&mut self) {
         let cids: Vec<Cid> = self
             .slots
             .iter_mut()
@@ -450,7 +534,7 @@ impl Components {
     }
 
     /// `cids_will_destroy`: the client removed these components' elements.
-    pub(crate) fn mark_removed(&mut self, cids: &[Cid]) {
+    fn mark_removed(&mut self, cids: &[Cid]) {
         for cid in cids {
             if let Some(slot) = self.slots.get_mut(cid) {
                 slot.marked = true;
@@ -459,7 +543,7 @@ impl Components {
     }
 
     /// `cids_destroyed`: frees the components still removed; returns them.
-    pub(crate) fn destroy(&mut self, cids: &[Cid]) -> Vec<Cid> {
+    fn destroy(&mut self, cids: &[Cid]) -> Vec<Cid> {
         let mut destroyed = Vec::new();
         for cid in cids {
             if self.slots.get(cid).is_some_and(|slot| slot.marked) {
@@ -473,7 +557,7 @@ impl Components {
     }
 }
 
-fn cid_to_render(cid: Cid, components: &Components) -> Option<Cid> {
+fn cid_to_render(cid: Cid, components: &Registry) -> Option<Cid> {
     components
         .slots
         .get(&cid)
