@@ -727,7 +727,14 @@ impl UploadService {
 #[derive(Default)]
 pub(crate) struct Uploads {
     service: Option<Arc<UploadService>>,
-    /// The view's key in the service's registry, once it allowed an upload.
+    /// Boxed when the view allows its first upload: most views never do.
+    allowed: Option<Box<Allowed>>,
+}
+
+/// The uploads a view allowed.
+#[derive(Default)]
+struct Allowed {
+    /// The view's key in the service's registry, once connected.
     key: Option<Arc<str>>,
     uploads: Vec<Upload>,
 }
@@ -747,25 +754,39 @@ impl Uploads {
         options: UploadOptions,
         view: Option<(&Pid, Recipient<ToView>)>,
     ) -> Upload {
-        if let (Some(service), Some((pid, recipient)), None) = (&self.service, view, &self.key) {
+        let allowed = self.allowed.get_or_insert_with(Box::default);
+        if let (Some(service), Some((pid, recipient)), None) = (&self.service, view, &allowed.key) {
             let key: Arc<str> = random_id("").into();
             match service.views.register(key.clone(), pid, recipient) {
-                Ok(()) => self.key = Some(key),
+                Ok(()) => allowed.key = Some(key),
                 Err(error) => tracing::error!(%error, "could not register a view for uploads"),
             }
         }
         let upload = Upload::new(name, options);
-        if let Some(old) = self.uploads.iter_mut().find(|old| old.name() == name) {
+        if let Some(old) = allowed.uploads.iter_mut().find(|old| old.name() == name) {
             old.cancel_all();
             *old = upload.clone();
         } else {
-            self.uploads.push(upload.clone());
+            allowed.uploads.push(upload.clone());
         }
         upload
     }
 
+    /// The uploads the view allowed.
+    fn uploads(&self) -> &[Upload] {
+        self.allowed
+            .as_deref()
+            .map_or(&[], |allowed| &allowed.uploads)
+    }
+
+    /// The view's key in the service's registry, once it allowed an
+    /// upload connected.
+    fn key(&self) -> Option<&Arc<str>> {
+        self.allowed.as_deref()?.key.as_ref()
+    }
+
     fn by_ref(&self, upload_ref: &str) -> Option<&Upload> {
-        self.uploads
+        self.uploads()
             .iter()
             .find(|upload| upload.upload_ref() == upload_ref)
     }
@@ -815,7 +836,7 @@ impl Uploads {
             response
         };
         let (Some(upload), Some(service), Some(key)) =
-            (self.by_ref(upload_ref), &self.service, &self.key)
+            (self.by_ref(upload_ref), &self.service, self.key())
         else {
             tracing::warn!(
                 upload_ref,
@@ -906,7 +927,7 @@ impl Uploads {
     /// A monitored process ended; if it was an upload channel, its entry
     /// goes. Returns whether the page changed.
     pub(crate) fn channel_down(&self, pid: &Pid) -> bool {
-        self.uploads.iter().any(|upload| upload.channel_down(pid))
+        self.uploads().iter().any(|upload| upload.channel_down(pid))
     }
 }
 
