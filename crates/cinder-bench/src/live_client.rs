@@ -11,6 +11,7 @@ use std::io::ErrorKind;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 
+use cinder::socket::serializer::PlainFrame;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::value::RawValue;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -490,26 +491,20 @@ impl<'a> Frame<'a> {
         })
     }
 
-    /// A frame whose refs, topic and event are strings without escapes (or
-    /// `null`), with nothing between the fields but commas, and whose
+    /// A frame as Cinder and Phoenix write it ([`PlainFrame`]) whose
     /// payload is an object. `None` for any other frame, which the JSON
     /// parser then reads, or refuses with its reason.
     fn parse_plain(text: &'a str) -> Option<Frame<'a>> {
-        let mut head = text.strip_prefix('[')?;
-        let join_ref = plain_optional_field(&mut head)?;
-        let msg_ref = plain_optional_field(&mut head)?;
-        let topic = plain_field(&mut head)?;
-        let event = plain_field(&mut head)?;
-        let payload = head.strip_suffix(']')?;
-        if !(payload.starts_with('{') && payload.ends_with('}')) {
+        let frame = PlainFrame::read(text)?;
+        if !(frame.payload.starts_with('{') && frame.payload.ends_with('}')) {
             return None;
         }
         Some(Frame {
-            join_ref: join_ref.map(Cow::Borrowed),
-            msg_ref: msg_ref.map(Cow::Borrowed),
-            topic: Cow::Borrowed(topic),
-            event: Cow::Borrowed(event),
-            payload,
+            join_ref: frame.join_ref.map(Cow::Borrowed),
+            msg_ref: frame.msg_ref.map(Cow::Borrowed),
+            topic: Cow::Borrowed(frame.topic),
+            event: Cow::Borrowed(frame.event),
+            payload: frame.payload,
         })
     }
 
@@ -553,27 +548,6 @@ fn leading_or_trailing_status(payload: &str) -> Option<&str> {
     let member = rest[..start].strip_suffix(r#""status":"#)?;
     let member_starts = member.ends_with(',') || member.ends_with('{');
     (simple(status) && member_starts).then_some(status)
-}
-
-/// A field of a frame's head that may be `null`, and the comma after it.
-fn plain_optional_field<'a>(head: &mut &'a str) -> Option<Option<&'a str>> {
-    if let Some(rest) = head.strip_prefix("null,") {
-        *head = rest;
-        return Some(None);
-    }
-    plain_field(head).map(Some)
-}
-
-/// A string field of a frame's head without escapes or control characters,
-/// and the comma after it.
-fn plain_field<'a>(head: &mut &'a str) -> Option<&'a str> {
-    let rest = head.strip_prefix('"')?;
-    let end = rest
-        .bytes()
-        .position(|byte| byte == b'"' || byte == b'\\' || byte < 0x20)?;
-    let (field, after) = rest.split_at(end);
-    *head = after.strip_prefix("\",")?;
-    Some(field)
 }
 
 #[cfg(test)]

@@ -624,8 +624,8 @@ mod tests {
         assert!(std::mem::size_of::<nested::Children>() <= 8);
     }
 
-    #[tokio::test]
-    async fn a_socket_takes_what_callbacks_send_and_keeps_nothing_after() {
+    #[test]
+    fn a_socket_takes_what_callbacks_send_and_keeps_nothing_after() {
         let mut socket = Socket::<Plain>::disconnected(Arc::new(Extensions::default()));
         assert!(socket.outgoing.is_none());
         assert!(socket.take_leave().is_none() && socket.take_events().is_empty());

@@ -91,39 +91,81 @@ pub fn decode_text(text: &str) -> Result<Inbound, FrameError> {
     })
 }
 
-/// [`decode_text`] of a frame as the client writes them, without a
-/// general JSON reader for its head: refs, topic and event are strings
-/// without escapes (or `null`), with no space between the fields. The
-/// payload is checked as JSON as a whole. `None` for any other frame,
-/// which the general reader then reads, or refuses with its reason.
+/// [`decode_text`] of a frame as the client writes them: see
+/// [`PlainFrame`]. The payload is checked as JSON as a whole. `None` for
+/// any other frame, which the general reader then reads, or refuses with
+/// its reason.
 fn decode_plain_text(text: &str) -> Option<Inbound> {
-    let mut head = text.strip_prefix('[')?;
-    let join_ref = plain_optional_field(&mut head)?;
-    let msg_ref = plain_optional_field(&mut head)?;
-    let topic = plain_field(&mut head)?.to_owned();
-    let event = plain_field(&mut head)?.to_owned();
-    let payload = head.strip_suffix(']')?;
+    let frame = PlainFrame::read(text)?;
     // The general reader keeps a payload without the spaces around it.
-    if payload.trim().len() != payload.len() {
+    if frame.payload.trim().len() != frame.payload.len() {
         return None;
     }
-    let payload = RawValue::from_string(payload.to_owned()).ok()?;
+    let payload = RawValue::from_string(frame.payload.to_owned()).ok()?;
     Some(Inbound {
-        join_ref,
-        msg_ref,
-        topic,
-        event,
+        join_ref: frame.join_ref.map(str::to_owned),
+        msg_ref: frame.msg_ref.map(str::to_owned),
+        topic: frame.topic.to_owned(),
+        event: frame.event.to_owned(),
         payload: Payload::Json(payload),
     })
 }
 
+/// A text frame read in place, without a JSON reader, as the official
+/// client and Cinder write frames: refs, topic and event are strings
+/// without escapes or control characters (or `null` refs), with nothing
+/// between the fields but commas. The payload is the text between the
+/// event and the closing bracket, unchecked.
+///
+/// ```
+/// use cinder::socket::serializer::PlainFrame;
+///
+/// let frame = PlainFrame::read(r#"["1",null,"lv:phx-A1","diff",{"0":"2"}]"#).unwrap();
+/// assert_eq!((frame.join_ref, frame.msg_ref), (Some("1"), None));
+/// assert_eq!((frame.topic, frame.event, frame.payload), ("lv:phx-A1", "diff", r#"{"0":"2"}"#));
+/// // Escapes or spaces in the head need a JSON reader.
+/// assert!(PlainFrame::read(r#"["1", null,"lv:phx-A1","diff",{}]"#).is_none());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlainFrame<'a> {
+    /// The join reference, if not `null`.
+    pub join_ref: Option<&'a str>,
+    /// The message reference, if not `null`.
+    pub msg_ref: Option<&'a str>,
+    /// The topic.
+    pub topic: &'a str,
+    /// The event.
+    pub event: &'a str,
+    /// The payload's text, not checked as JSON.
+    pub payload: &'a str,
+}
+
+impl<'a> PlainFrame<'a> {
+    /// Reads `text`; `None` for a frame of any other shape.
+    pub fn read(text: &'a str) -> Option<PlainFrame<'a>> {
+        let mut head = text.strip_prefix('[')?;
+        let join_ref = plain_optional_field(&mut head)?;
+        let msg_ref = plain_optional_field(&mut head)?;
+        let topic = plain_field(&mut head)?;
+        let event = plain_field(&mut head)?;
+        let payload = head.strip_suffix(']')?;
+        Some(PlainFrame {
+            join_ref,
+            msg_ref,
+            topic,
+            event,
+            payload,
+        })
+    }
+}
+
 /// A field of the head that may be `null`, and the comma after it.
-fn plain_optional_field(head: &mut &str) -> Option<Option<String>> {
+fn plain_optional_field<'a>(head: &mut &'a str) -> Option<Option<&'a str>> {
     if let Some(rest) = head.strip_prefix("null,") {
         *head = rest;
         return Some(None);
     }
-    plain_field(head).map(|field| Some(field.to_owned()))
+    plain_field(head).map(Some)
 }
 
 /// A string field of the head without escapes or control characters, and
