@@ -780,7 +780,7 @@ impl Uploads {
     }
 
     /// The view's key in the service's registry, once it allowed an
-    /// upload connected.
+    /// upload while connected.
     fn key(&self) -> Option<&Arc<str>> {
         self.allowed.as_deref()?.key.as_ref()
     }
