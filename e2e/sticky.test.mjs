@@ -19,7 +19,10 @@ test("the sticky dock keeps its state while live navigation replaces the main vi
   await connected(page);
   await page.waitForSelector("#dock.phx-connected");
   assert.equal(await page.getAttribute("#dock", "data-phx-parent-id"), null);
+  // The client ignores a click on an element still awaiting the reply to
+  // its last event: the second click waits for the first one's answer.
   await page.click("#dock-pin");
+  await page.waitForFunction(() => document.querySelector("#dock-pins").textContent === "1");
   await page.click("#dock-pin");
   await page.waitForFunction(() => document.querySelector("#dock-pins").textContent === "2");
   await page.click('#dock a[href="/feed"]');

@@ -39,6 +39,10 @@ impl ChannelRouter for EchoRouter {
             if !request.topic.starts_with("echo:") {
                 return Err(JoinRefused::reason("unmatched topic"));
             }
+            if request.topic == "echo:slow" {
+                // A join that keeps the socket waiting a moment.
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
             let outbox = request.outbox;
             let pid = spawn(move |ctx: Context<ChannelMessage>| echo_channel(ctx, outbox));
             self.started.lock().unwrap().push(pid.clone());
@@ -256,6 +260,47 @@ async fn joining_a_joined_topic_closes_the_old_channel_first() {
         tokio::time::timeout(PATIENCE, old.exited()).await.unwrap(),
         ExitReason::Shutdown
     );
+}
+
+/// A join of a topic whose channel has ended, before the socket has taken
+/// in the channel's exit: the socket goes on, whichever of the two it
+/// handles first.
+#[tokio::test]
+async fn a_rejoin_racing_the_old_channels_exit_keeps_the_connection() {
+    let server = server(SocketConfig::default()).await;
+    let mut stream = raw::connect(server.address).await;
+    let text = |frame: String| raw::frame(true, raw::TEXT, frame.as_bytes());
+    raw::send(
+        &mut stream,
+        &text(r#"["0","0","echo:x","phx_join",{}]"#.into()),
+    )
+    .await;
+    for round in 1..=20 {
+        // In one write: `echo:x` is told to stop, then a slow join of
+        // another topic, during which `echo:x` ends, then a join of
+        // `echo:x` again. The socket finds that join and the old
+        // channel's exit waiting together, and takes either first.
+        let old = round - 1;
+        let mut bytes = text(format!(r#"["{old}","s{round}","echo:x","stop",{{}}]"#));
+        bytes.extend(text(format!(
+            r#"["b{round}","b{round}","echo:slow","phx_join",{{}}]"#
+        )));
+        bytes.extend(text(format!(
+            r#"["{round}","{round}","echo:x","phx_join",{{}}]"#
+        )));
+        bytes.extend(text(format!(
+            r#"[null,"hb{round}","phoenix","heartbeat",{{}}]"#
+        )));
+        raw::send(&mut stream, &bytes).await;
+        loop {
+            let (opcode, payload) = raw::read_frame(&mut stream).await;
+            assert_eq!(opcode, raw::TEXT, "the connection closed in round {round}");
+            let frame: Value = serde_json::from_slice(&payload).unwrap();
+            if frame[1] == format!("hb{round}") {
+                break;
+            }
+        }
+    }
 }
 
 #[tokio::test]

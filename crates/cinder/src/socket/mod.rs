@@ -242,7 +242,16 @@ struct Socket<R: ChannelRouter> {
     /// before anything queued in the mailbox: a join's reply must reach the
     /// client before the first update of the channel it started.
     own_frames: Vec<String>,
+    /// Channels a join of their topic replaced after they had exited on
+    /// their own: their exit signals were sent before the socket unlinked
+    /// them, and are still to come. Until then, one such signal must not
+    /// pass for the socket's supervisor shutting it down.
+    replaced: Vec<Pid>,
 }
+
+/// How many replaced channels the socket remembers until their exit
+/// signals arrive; far more than a client ever leaves waiting.
+const MAX_REPLACED: usize = 16;
 
 /// Why the socket loop stopped.
 enum Stop {
@@ -278,6 +287,7 @@ pub fn serve<R: ChannelRouter>(
             config,
             channels: Vec::new(),
             own_frames: Vec::new(),
+            replaced: Vec::new(),
         };
         // The exit reason reaches every linked channel; `{shutdown, closed}` ends them.
         match socket.run(&mut ctx, &mut ws).await {
@@ -387,6 +397,9 @@ impl<R: ChannelRouter> Socket<R> {
                 self.remove_channel(&pid, &reason);
                 self.write_own_frames(ws);
             }
+            Message::Exit {
+                from: Some(pid), ..
+            } if self.forget_replaced(&pid) => {}
             // An exit signal from anyone else (the socket's supervisor
             // shutting down) ends the socket.
             Message::Exit { reason, .. } => return Some(Stop::Exit(reason)),
@@ -468,6 +481,10 @@ impl<R: ChannelRouter> Socket<R> {
         if let Some(old) = self.channel(&topic) {
             let old_pid = old.inbox.pid().clone();
             ctx.unlink(&old_pid);
+            if !old_pid.is_alive() {
+                // It exited before the unlink: its exit signal is on its way.
+                self.remember_replaced(old_pid.clone());
+            }
             cinder_runtime::exit(&old_pid, ExitReason::Shutdown);
             self.remove_channel(&old_pid, &ExitReason::Shutdown);
         }
@@ -520,6 +537,25 @@ impl<R: ChannelRouter> Socket<R> {
                 );
             }
         }
+    }
+
+    /// Awaits the exit signal of a replaced channel, forgetting the oldest
+    /// one awaited when there are too many.
+    fn remember_replaced(&mut self, pid: Pid) {
+        if self.replaced.len() == MAX_REPLACED {
+            self.replaced.remove(0);
+        }
+        self.replaced.push(pid);
+    }
+
+    /// Whether `pid` is a replaced channel whose exit signal was awaited;
+    /// it no longer is.
+    fn forget_replaced(&mut self, pid: &Pid) -> bool {
+        let Some(index) = self.replaced.iter().position(|replaced| replaced == pid) else {
+            return false;
+        };
+        self.replaced.swap_remove(index);
+        true
     }
 
     /// The channel joined on `topic`.
