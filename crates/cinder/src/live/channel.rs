@@ -880,22 +880,16 @@ fn patch_json(patch: &Patch) -> String {
 /// The join reply's response around the first render: written into one
 /// buffer of its final size, as the render is a page's worth of JSON.
 fn join_response(rendered: &str, live_patch: &str) -> String {
-    const BEFORE: &str = r#"{"rendered":"#;
-    const VERSION: &str = r#","liveview_version":""#;
-    let len = BEFORE.len() + rendered.len() + VERSION.len() + LIVEVIEW_VERSION.len();
-    let mut response = String::with_capacity(len + live_patch.len() + 2);
-    for part in [
-        BEFORE,
+    [
+        r#"{"rendered":"#,
         rendered,
-        VERSION,
+        r#","liveview_version":""#,
         LIVEVIEW_VERSION,
         "\"",
         live_patch,
         "}",
-    ] {
-        response.push_str(part);
-    }
-    response
+    ]
+    .concat()
 }
 
 fn with_extras(mut diff: String, extras: Outgoing) -> String {

@@ -396,35 +396,37 @@ impl<V: LiveView> Socket<V> {
         self.outgoing.get_or_insert_with(Box::default)
     }
 
+    /// One part of what the running callback asked to send, taken; its
+    /// empty value when the callback asked nothing.
+    fn take_part<T: Default>(&mut self, part: impl FnOnce(&mut Outgoing) -> &mut T) -> T {
+        self.outgoing
+            .as_deref_mut()
+            .map_or_else(T::default, |outgoing| std::mem::take(part(outgoing)))
+    }
+
     /// The navigation the running callback asked for, taken.
     pub(crate) fn take_leave(&mut self) -> Option<Leave> {
-        self.outgoing.as_mut()?.leave.take()
+        self.take_part(|outgoing| &mut outgoing.leave)
     }
 
     /// The patch the running callback asked for, taken.
     pub(crate) fn take_patch(&mut self) -> Option<Patch> {
-        self.outgoing.as_mut()?.patch.take()
+        self.take_part(|outgoing| &mut outgoing.patch)
     }
 
     /// The events pushed so far, taken.
     pub(crate) fn take_events(&mut self) -> Vec<Value> {
-        self.outgoing
-            .as_mut()
-            .map_or_else(Vec::new, |outgoing| std::mem::take(&mut outgoing.events))
+        self.take_part(|outgoing| &mut outgoing.events)
     }
 
     /// The `send_update`s waiting, taken.
     pub(crate) fn take_updates(&mut self) -> Vec<component::ComponentUpdate> {
-        self.outgoing
-            .as_mut()
-            .map_or_else(Vec::new, |outgoing| std::mem::take(&mut outgoing.updates))
+        self.take_part(|outgoing| &mut outgoing.updates)
     }
 
     /// Drops a reply, which only a hook's `pushEvent` can receive.
     pub(crate) fn drop_reply(&mut self) {
-        if let Some(outgoing) = self.outgoing.as_mut() {
-            outgoing.reply = None;
-        }
+        self.take_part(|outgoing| &mut outgoing.reply);
     }
 
     /// Adds what a component asked to send.
