@@ -8,10 +8,8 @@
 //! and is skipped otherwise.
 
 use std::io::{BufRead, BufReader};
-use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -42,40 +40,44 @@ impl Server {
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free loopback port")
-        .port()
-}
-
-fn start(program: &Path, args: &[&str], port: u16) -> Server {
-    let child = Command::new(program)
+/// Starts `program` on a port the system picks (`--port 0`) and waits for
+/// the line that names it. A port chosen by the test and then handed over
+/// could be handed to a server of another test running beside this one too.
+fn start(program: &Path, args: &[&str]) -> Server {
+    let mut child = Command::new(program)
         .args(args)
-        .args(["--port", &port.to_string()])
+        .args(["--port", "0"])
+        .env("NO_COLOR", "1")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
         .unwrap_or_else(|error| panic!("{} starts: {error}", program.display()));
-    let mut server = Server { child, port };
-    wait_until_listening(&mut server);
-    server
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let mut lines = BufReader::new(stdout).lines();
+    let port = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|line| listening_port(&line));
+    // The rest is drained on a thread so a chatty server never blocks on it.
+    std::thread::spawn(move || lines.for_each(drop));
+    let Some(port) = port else {
+        panic!(
+            "{} exited before it listened: {:?}",
+            program.display(),
+            child.wait()
+        );
+    };
+    Server { child, port }
 }
 
-fn wait_until_listening(server: &mut Server) {
-    // The output is drained on a thread so a chatty server never blocks on it.
-    let stdout = server.child.stdout.take().expect("stdout is piped");
-    std::thread::spawn(move || for _ in BufReader::new(stdout).lines() {});
-    let addr = SocketAddr::from(([127, 0, 0, 1], server.port));
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while TcpStream::connect(addr).is_err() {
-        assert!(Instant::now() < deadline, "the server never listened");
-        assert!(
-            server.child.try_wait().expect("status").is_none(),
-            "the server exited"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+/// The port in a server's `listening on [http://]127.0.0.1:PORT` line.
+fn listening_port(line: &str) -> Option<u16> {
+    let (_, rest) = line.split_once("listening on ")?;
+    let (_, port) = rest.split_once("127.0.0.1:")?;
+    let digits = port
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(port.len());
+    port[..digits].parse().ok()
 }
 
 /// Runs the load generator and returns its JSON summary, the last line of
@@ -124,7 +126,7 @@ fn assert_all_joined(summary: &Value, sessions: f64) {
 
 #[test]
 fn every_mode_runs_against_the_bench_server() {
-    let server = start(Path::new(SERVER), &["--workers", "1"], free_port());
+    let server = start(Path::new(SERVER), &["--workers", "1"]);
     let (addr, pid) = (server.addr(), server.pid());
 
     let connect = loadgen(&[
@@ -210,7 +212,7 @@ fn broadcast_reaches_every_chat_session_when_the_showcase_is_built() {
         eprintln!("skipped: no showcase binary next to cinder-loadgen (cargo build -p showcase)");
         return;
     };
-    let server = start(&showcase, &[], free_port());
+    let server = start(&showcase, &[]);
     let summary = loadgen(&[
         "broadcast",
         "--addr",
@@ -242,7 +244,7 @@ fn floor_summary(mode: &str, server: &Server, args: &[&str]) -> Value {
 
 #[test]
 fn the_floor_tool_measures_its_bare_server() {
-    let server = start(Path::new(FLOOR), &["serve"], free_port());
+    let server = start(Path::new(FLOOR), &["serve"]);
 
     let events = floor_summary(
         "events",

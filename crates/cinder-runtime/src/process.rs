@@ -573,12 +573,15 @@ impl<M: Send + 'static> Context<M> {
             id: next_id(),
             target: target.clone(),
         };
-        if add_watcher(target, monitor.id, Watcher::Process(me.clone())) {
-            me.core()
-                .lock()
-                .relations
-                .insert(monitor.id, Relation::Watching(target.clone()));
-        } else {
+        // Recorded here first: a target that exits as soon as it is watched
+        // removes this entry when it fires, which it cannot do before the
+        // entry exists.
+        me.core()
+            .lock()
+            .relations
+            .insert(monitor.id, Relation::Watching(target.clone()));
+        if !add_watcher(target, monitor.id, Watcher::Process(me.clone())) {
+            me.core().lock().relations.remove(&monitor.id);
             me.0.push_signal(Signal::Down {
                 monitor: monitor.clone(),
                 pid: target.clone(),
@@ -828,9 +831,13 @@ fn deliver_exit(target: &Pid, from: Option<Pid>, reason: ExitReason, via_link: b
     if state.pending_exit.is_none() {
         state.pending_exit = Some(fatal);
     }
+    // Raised under the lock: the driver registers its waker under it and
+    // reads the flag after, so either it sees the flag or the waker is
+    // already here to be woken. Raised after the unlock, a driver polled
+    // for the first time in between would see neither and never wake.
+    core.fatal.store(true, Ordering::Release);
     let waker = state.driver_waker.clone();
     drop(state);
-    core.fatal.store(true, Ordering::Release);
     if let Some(waker) = waker {
         waker.wake();
     }
@@ -922,4 +929,53 @@ pub(crate) fn monitor_with(
 pub(crate) fn demonitor(monitor: &MonitorRef) -> bool {
     let removed = monitor.target.core().lock().relations.remove(&monitor.id);
     matches!(removed, Some(Relation::WatchedBy(_)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A monitor whose target exits while it is being set up must leave no
+    /// entry behind in the watcher: a long-lived process that monitors many
+    /// short-lived ones would otherwise keep every one of them allocated.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_monitor_that_fired_leaves_nothing_in_the_watcher() {
+        const TARGETS: usize = 5_000;
+        let (report, relations_left) = tokio::sync::oneshot::channel();
+        // The killer is a thread of its own, so exits land while the
+        // watcher is in the middle of `monitor`, on the other worker.
+        let (doom, doomed) = std::sync::mpsc::channel::<Pid>();
+        std::thread::spawn(move || {
+            for target in doomed {
+                exit(&target, ExitReason::Shutdown);
+            }
+        });
+        spawn(move |mut ctx: Context<()>| async move {
+            for _ in 0..TARGETS {
+                let target = spawn(|mut ctx: Context<()>| async move {
+                    loop {
+                        ctx.recv().await;
+                    }
+                });
+                // Polled once, the target is woken by its exit and ends on
+                // whichever worker is free.
+                tokio::task::yield_now().await;
+                doom.send(target.clone()).expect("the killer runs");
+                ctx.monitor(&target);
+            }
+            let mut downs = 0;
+            while downs < TARGETS {
+                if let Message::Down { .. } = ctx.recv().await {
+                    downs += 1;
+                }
+            }
+            let _ = report.send(ctx.pid().core().lock().relations.len());
+            ExitReason::Normal
+        });
+        let left = tokio::time::timeout(std::time::Duration::from_secs(30), relations_left)
+            .await
+            .expect("every Down arrives")
+            .expect("the watcher reports");
+        assert_eq!(left, 0);
+    }
 }

@@ -113,3 +113,37 @@ async fn every_link_and_monitor_yields_exactly_one_signal_whatever_the_interleav
         }
     }
 }
+
+/// An exit signal sent from another thread just as a process is first polled
+/// must still end it: the driver registers its waker and then reads the
+/// fatal flag, while the sender raises the flag and then reads the waker, so
+/// one of the two must see the other's write.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_exit_signal_racing_a_process_start_always_ends_it() {
+    const ROUNDS: usize = 20_000;
+    // The killer is a thread of its own, so exits land while the workers
+    // poll the new processes.
+    let (doom, doomed) = std::sync::mpsc::channel::<Pid>();
+    let killer = std::thread::spawn(move || {
+        for target in doomed {
+            exit(&target, ExitReason::Shutdown);
+        }
+    });
+    let mut exits = Vec::with_capacity(ROUNDS);
+    for round in 0..ROUNDS {
+        let pid = target();
+        exits.push(pid.exited());
+        doom.send(pid).expect("the killer runs");
+        if round % 8 == 0 {
+            tokio::task::yield_now().await;
+        }
+    }
+    drop(doom);
+    killer.join().expect("the killer ends");
+    for (index, exited) in exits.into_iter().enumerate() {
+        let reason = tokio::time::timeout(PATIENCE, exited)
+            .await
+            .unwrap_or_else(|_| panic!("process {index} outlived its exit signal"));
+        assert_eq!(reason, ExitReason::Shutdown);
+    }
+}

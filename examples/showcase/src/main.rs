@@ -51,6 +51,8 @@ async fn main() {
             std::process::exit(1);
         }
     };
+    // With `--port 0` the system picks the port; the log line tells which.
+    let address = listener.local_addr().unwrap_or(address);
     tracing::info!("showcase listening on http://{address}");
     let shutdown = cinder_runtime::signal::shutdown_signal().expect("signal handlers install");
     // A make-service prepares the routes once instead of for every connection.

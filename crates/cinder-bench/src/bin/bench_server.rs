@@ -10,6 +10,9 @@
 //! - `/rows`: 100 rows `{id, value}` in an ordinary `@for`; the event `bump`
 //!   with `{"i": "k"}` adds one to row `k`.
 //!
+//! `--port 0` lets the system pick a free port; the `listening on` line
+//! printed at start names it.
+//!
 //! The secret comes from `CINDER_SECRET_KEY_BASE`, or is made up for the run.
 //! Built with `--features mimalloc`, the server allocates with mimalloc
 //! instead of the system allocator.
@@ -141,7 +144,12 @@ async fn serve(port: u16) -> Result<(), String> {
     let address = SocketAddr::from(([127, 0, 0, 1], port));
     let listener = tokio::net::TcpListener::bind(address)
         .await
-        .map_err(|error| format!("cannot listen on {address}: {error}"))?
+        .map_err(|error| format!("cannot listen on {address}: {error}"))?;
+    // With `--port 0` the system picks the port; this line tells which.
+    let address = listener
+        .local_addr()
+        .map_err(|error| format!("cannot read the listening address: {error}"))?;
+    let listener = listener
         // Replies are small frames sent while others may be unacknowledged;
         // Nagle's algorithm would hold them back for the peer's delayed ACK.
         .tap_io(|stream| {

@@ -242,6 +242,10 @@ async fn serve(options: Options) -> Result<(), String> {
     let listener = TcpListener::bind(address)
         .await
         .map_err(|error| format!("cannot listen on {address}: {error}"))?;
+    // With `--port 0` the system picks the port; this line tells which.
+    let address = listener
+        .local_addr()
+        .map_err(|error| format!("cannot read the listening address: {error}"))?;
     println!("listening on {address}");
     let hub = Arc::new(Hub::default());
     for number in 0.. {
