@@ -60,7 +60,7 @@ pub enum ClientError {
 const SPREAD: u64 = 32;
 
 /// Which loopback source address new connections come from, shared by all
-/// connections of a run. Connections take turns on [`SPREAD`] addresses
+/// connections of a run. Connections take turns on 32 addresses
 /// (`127.0.0.1` to `127.0.0.32`), so that no address has many of its
 /// ephemeral ports in use: the kernel finds a free port for a connection by
 /// searching its address's range, and that search grows slow (in the

@@ -47,9 +47,46 @@ pub mod server {
             .ok()
     }
 
-    /// User plus system CPU time in microseconds (`utime + stime` of
-    /// `/proc/<pid>/stat`).
-    pub fn cpu_micros(pid: Option<u32>) -> Option<u64> {
+    /// The CPU time a process has used, split as the kernel counts it.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct CpuTime {
+        /// In the process's own code and its libraries (`utime`), in µs.
+        pub user_us: u64,
+        /// In the kernel on the process's behalf (`stime`): system calls,
+        /// and the network stack's work charged to them, in µs.
+        pub system_us: u64,
+    }
+
+    impl CpuTime {
+        /// User plus system time, in µs.
+        pub fn total_us(self) -> u64 {
+            self.user_us + self.system_us
+        }
+
+        /// The time used since `before`, an earlier reading.
+        pub fn since(self, before: CpuTime) -> CpuTime {
+            CpuTime {
+                user_us: self.user_us.saturating_sub(before.user_us),
+                system_us: self.system_us.saturating_sub(before.system_us),
+            }
+        }
+
+        /// Each part divided by `count` (events, sessions, pages), as JSON
+        /// `{"user": µs, "system": µs}`; `null` when there is no count.
+        pub fn split_per(self, count: f64) -> serde_json::Value {
+            match (
+                super::per(self.user_us as f64, count),
+                super::per(self.system_us as f64, count),
+            ) {
+                (Some(user), Some(system)) => serde_json::json!({"user": user, "system": system}),
+                _ => serde_json::Value::Null,
+            }
+        }
+    }
+
+    /// The CPU time of process `pid` so far (`utime` and `stime` of
+    /// `/proc/<pid>/stat`), at the clock tick's resolution (10 ms, usually).
+    pub fn cpu_time(pid: Option<u32>) -> Option<CpuTime> {
         let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid?)).ok()?;
         // The command name may hold spaces; fields are counted after its ')'.
         let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
@@ -58,15 +95,34 @@ pub mod server {
         // SAFETY: sysconf only reads a configuration value.
         let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
         let ticks = u64::try_from(ticks).ok().filter(|&t| t > 0)?;
-        Some((utime + stime) * 1_000_000 / ticks)
+        Some(CpuTime {
+            user_us: utime * 1_000_000 / ticks,
+            system_us: stime * 1_000_000 / ticks,
+        })
     }
 
-    /// The CPU time the server spent since `before`, a reading of
-    /// [`cpu_micros`], in microseconds.
-    pub fn cpu_since(pid: Option<u32>, before: Option<u64>) -> Option<u64> {
-        cpu_micros(pid)
+    /// The CPU time the server used since `before`, a reading of
+    /// [`cpu_time`].
+    pub fn cpu_since(pid: Option<u32>, before: Option<CpuTime>) -> Option<CpuTime> {
+        cpu_time(pid)
             .zip(before)
-            .map(|(after, before)| after.saturating_sub(before))
+            .map(|(after, before)| after.since(before))
+    }
+
+    /// The summary's two CPU fields for `count` units of work: the total per
+    /// unit under `total_key`, and its user/system split under
+    /// `total_key` + `_split`.
+    pub fn cpu_fields(cpu: Option<CpuTime>, count: f64, total_key: &str) -> serde_json::Value {
+        let total = cpu.and_then(|cpu| super::per(cpu.total_us() as f64, count));
+        let split = cpu.map_or(serde_json::Value::Null, |cpu| cpu.split_per(count));
+        serde_json::json!({ total_key: total, format!("{total_key}_split"): split })
+    }
+}
+
+/// Adds the fields of the JSON object `from` to the object `into`.
+pub fn merge(into: &mut Value, from: Value) {
+    if let (Value::Object(into), Value::Object(from)) = (into, from) {
+        into.extend(from);
     }
 }
 
@@ -131,4 +187,60 @@ pub async fn open_loop(
         }
     }
     (n, lag)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::server::{cpu_fields, cpu_time, CpuTime};
+    use super::*;
+
+    #[test]
+    fn cpu_time_is_split_into_user_and_system_per_unit() {
+        let before = CpuTime {
+            user_us: 1_000,
+            system_us: 5_000,
+        };
+        let after = CpuTime {
+            user_us: 4_000,
+            system_us: 11_000,
+        };
+        let used = after.since(before);
+        assert_eq!(used.total_us(), 9_000);
+        let fields = cpu_fields(Some(used), 1_000.0, "server_cpu_us_per_event");
+        assert_eq!(
+            fields,
+            json!({
+                "server_cpu_us_per_event": 9.0,
+                "server_cpu_us_per_event_split": {"user": 3.0, "system": 6.0},
+            })
+        );
+        // Without a reading or a count, both fields are there, empty.
+        assert_eq!(
+            cpu_fields(None, 1_000.0, "server_cpu_us_per_page"),
+            json!({"server_cpu_us_per_page": null, "server_cpu_us_per_page_split": null})
+        );
+        assert_eq!(used.split_per(0.0), Value::Null);
+    }
+
+    #[test]
+    fn a_reading_never_goes_backwards() {
+        let me = Some(std::process::id());
+        let first = cpu_time(me).expect("this process is readable");
+        let mut spin = 0u64;
+        for i in 0..2_000_000u64 {
+            spin = spin.wrapping_add(std::hint::black_box(i));
+        }
+        std::hint::black_box(spin);
+        let second = cpu_time(me).expect("this process is readable");
+        assert!(second.user_us >= first.user_us && second.system_us >= first.system_us);
+        // An earlier reading taken as "since" a later one counts nothing.
+        assert_eq!(first.since(second).total_us(), 0);
+    }
+
+    #[test]
+    fn merge_adds_fields() {
+        let mut into = json!({"a": 1});
+        merge(&mut into, json!({"b": 2}));
+        assert_eq!(into, json!({"a": 1, "b": 2}));
+    }
 }

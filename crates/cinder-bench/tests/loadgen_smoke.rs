@@ -118,6 +118,18 @@ fn assert_latency_reported(summary: &Value, key: &str) {
     }
 }
 
+/// The server's CPU per unit, and its split into user and system time.
+fn assert_cpu_reported(summary: &Value, key: &str) {
+    assert!(number(summary, key) >= 0.0, "{summary}");
+    let split = &summary[format!("{key}_split")];
+    for part in ["user", "system"] {
+        assert!(
+            split[part].as_f64().is_some_and(|us| us >= 0.0),
+            "{key}_split.{part} in {summary}"
+        );
+    }
+}
+
 fn assert_all_joined(summary: &Value, sessions: f64) {
     assert_eq!(number(summary, "sessions_joined"), sessions, "{summary}");
     assert_eq!(number(summary, "failures"), 0.0, "{summary}");
@@ -148,10 +160,7 @@ fn every_mode_runs_against_the_bench_server() {
     assert_eq!(number(&connect, "closed_while_held"), 0.0, "{connect}");
     assert!(number(&connect, "server_rss_held_kib") > 0.0, "{connect}");
     assert!(number(&connect, "join_reply_bytes") > 0.0, "{connect}");
-    assert!(
-        number(&connect, "server_cpu_us_per_setup") >= 0.0,
-        "{connect}"
-    );
+    assert_cpu_reported(&connect, "server_cpu_us_per_setup");
 
     for path in ["/counter", "/rows"] {
         let events = loadgen(&[
@@ -175,10 +184,7 @@ fn every_mode_runs_against_the_bench_server() {
         assert!(number(&events, "replies") > 0.0, "{events}");
         assert!(number(&events, "rate_achieved") > 0.0, "{events}");
         assert!(number(&events, "bytes_per_reply") > 0.0, "{events}");
-        assert!(
-            number(&events, "server_cpu_us_per_event") >= 0.0,
-            "{events}"
-        );
+        assert_cpu_reported(&events, "server_cpu_us_per_event");
         assert_latency_reported(&events, "latency");
     }
 
@@ -198,6 +204,7 @@ fn every_mode_runs_against_the_bench_server() {
     assert_eq!(number(&render, "errors"), 0.0, "{render}");
     assert!(number(&render, "pages_per_sec") > 0.0, "{render}");
     assert!(number(&render, "bytes_per_page") > 0.0, "{render}");
+    assert_cpu_reported(&render, "server_cpu_us_per_page");
     assert_latency_reported(&render, "latency");
 }
 
@@ -227,10 +234,7 @@ fn broadcast_reaches_every_chat_session_when_the_showcase_is_built() {
     assert_all_joined(&summary, 50.0);
     assert_eq!(number(&summary, "delivered"), 50.0, "{summary}");
     assert_eq!(number(&summary, "missing"), 0.0, "{summary}");
-    assert!(
-        number(&summary, "server_cpu_us_per_session") >= 0.0,
-        "{summary}"
-    );
+    assert_cpu_reported(&summary, "server_cpu_us_per_session");
     assert_latency_reported(&summary, "arrival");
 }
 
@@ -254,15 +258,13 @@ fn the_floor_tool_measures_its_bare_server() {
     assert_eq!(number(&events, "sent"), 500.0, "{events}");
     assert_eq!(number(&events, "replies"), 500.0, "{events}");
     assert_eq!(number(&events, "unanswered"), 0.0, "{events}");
-    assert!(
-        number(&events, "server_cpu_us_per_event") >= 0.0,
-        "{events}"
-    );
+    assert_cpu_reported(&events, "server_cpu_us_per_event");
     assert_latency_reported(&events, "latency");
 
     let broadcast = floor_summary("broadcast", &server, &["--sessions", "200"]);
     assert_eq!(number(&broadcast, "delivered"), 200.0, "{broadcast}");
     assert_eq!(number(&broadcast, "missing"), 0.0, "{broadcast}");
+    assert_cpu_reported(&broadcast, "server_cpu_us_per_session");
     assert_latency_reported(&broadcast, "arrival");
 
     // Each request asks for the size of its answer, so the same server
@@ -282,7 +284,7 @@ fn the_floor_tool_measures_its_bare_server() {
     assert_eq!(number(&setup, "sessions_joined"), 200.0, "{setup}");
     assert!(setup["first_error"].is_null(), "{setup}");
     assert!(number(&setup, "setup_per_sec") > 0.0, "{setup}");
-    assert!(number(&setup, "server_cpu_us_per_setup") >= 0.0, "{setup}");
+    assert_cpu_reported(&setup, "server_cpu_us_per_setup");
     assert_eq!(number(&setup, "join_reply_bytes"), 6106.0, "{setup}");
     assert_latency_reported(&setup, "setup_latency");
 }

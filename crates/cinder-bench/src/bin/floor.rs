@@ -36,7 +36,9 @@
 //!   with `--join-reply-bytes`). It reports the setup rate and the server's
 //!   CPU time per session.
 //!
-//! Every run ends with a one-line JSON summary on stdout.
+//! Every run ends with a one-line JSON summary on stdout. Beside each CPU
+//! figure, its split into the server's own time (`user`) and the kernel's
+//! (`system`), as `cinder-loadgen` reports them.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
@@ -47,7 +49,7 @@ use std::time::Duration;
 
 use cinder_bench::live_client::Sources;
 use cinder_bench::measure::{
-    histogram, micros, open_loop, per, quantiles, raise_open_files_limit, server,
+    histogram, merge, micros, open_loop, per, quantiles, raise_open_files_limit, server,
 };
 use cinder_bench::options::{parse, seconds};
 use hdrhistogram::Histogram;
@@ -400,7 +402,7 @@ async fn events(options: &Options) -> Value {
         .map(|stream| session(stream, options, tally.clone()))
         .collect();
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let cpu_before = server::cpu_micros(options.server_pid);
+    let cpu_before = server::cpu_time(options.server_pid);
     let started = Instant::now();
     let (sent, lag) = open_loop(options.rate, options.duration, |n| {
         let _ = pushes[(n % pushes.len() as u64) as usize].send(());
@@ -414,7 +416,7 @@ async fn events(options: &Options) -> Value {
     let cpu = server::cpu_since(options.server_pid, cpu_before);
     let replies = tally.replies.load(Ordering::Relaxed);
     let latency = tally.latency.lock().expect("not poisoned").clone();
-    json!({
+    let mut summary = json!({
         "mode": "events",
         "sessions": options.sessions,
         "target_rate": options.rate,
@@ -426,8 +428,12 @@ async fn events(options: &Options) -> Value {
         "send_lag": quantiles(&lag),
         "request_bytes": options.request_bytes,
         "reply_bytes": options.reply_bytes,
-        "server_cpu_us_per_event": cpu.and_then(|cpu| per(cpu as f64, replies as f64)),
-    })
+    });
+    merge(
+        &mut summary,
+        server::cpu_fields(cpu, replies as f64, "server_cpu_us_per_event"),
+    );
+    summary
 }
 
 /// Runs one session of `events`: a request for each push, and its reply's
@@ -498,7 +504,7 @@ async fn broadcast(options: &Options) -> Value {
         });
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let cpu_before = server::cpu_micros(options.server_pid);
+    let cpu_before = server::cpu_time(options.server_pid);
     let _ = posted.set(Instant::now());
     let request = request(b'b', options.request_bytes, options.message_bytes);
     if let Err(error) = writers[0].write_all(&request).await {
@@ -512,7 +518,7 @@ async fn broadcast(options: &Options) -> Value {
     let cpu = server::cpu_since(options.server_pid, cpu_before);
     let arrivals = arrivals.lock().expect("not poisoned").clone();
     let delivered = arrived.load(Ordering::Relaxed);
-    json!({
+    let mut summary = json!({
         "mode": "broadcast",
         "sessions": options.sessions,
         "delivered": delivered,
@@ -520,8 +526,12 @@ async fn broadcast(options: &Options) -> Value {
         "all_delivered_ms": (!arrivals.is_empty()).then(|| arrivals.max() as f64 / 1000.0),
         "arrival": quantiles(&arrivals),
         "message_bytes": options.message_bytes,
-        "server_cpu_us_per_session": cpu.and_then(|cpu| per(cpu as f64, delivered as f64)),
-    })
+    });
+    merge(
+        &mut summary,
+        server::cpu_fields(cpu, delivered as f64, "server_cpu_us_per_session"),
+    );
+    summary
 }
 
 /// What the workers of `setup` add up.
@@ -539,7 +549,7 @@ async fn setup(options: &Options) -> Value {
         latency: Mutex::new(histogram()),
         next: AtomicU64::new(0),
     });
-    let cpu_before = server::cpu_micros(options.server_pid);
+    let cpu_before = server::cpu_time(options.server_pid);
     let started = Instant::now();
     let workers: Vec<_> = (0..CONNECTING)
         .map(|_| tokio::spawn(open_some(options.clone(), sources.clone(), opened.clone())))
@@ -555,7 +565,7 @@ async fn setup(options: &Options) -> Value {
     let held = std::mem::take(&mut *opened.held.lock().expect("not poisoned"));
     let latency = opened.latency.lock().expect("not poisoned").clone();
     let joined = held.len() as f64;
-    json!({
+    let mut summary = json!({
         "mode": "setup",
         "sessions": options.sessions,
         "concurrency": CONNECTING,
@@ -566,8 +576,12 @@ async fn setup(options: &Options) -> Value {
         "setup_latency": quantiles(&latency),
         "page_bytes": options.page_bytes,
         "join_reply_bytes": options.join_reply_bytes,
-        "server_cpu_us_per_setup": cpu.and_then(|cpu| per(cpu as f64, joined)),
-    })
+    });
+    merge(
+        &mut summary,
+        server::cpu_fields(cpu, joined, "server_cpu_us_per_setup"),
+    );
+    summary
 }
 
 /// One worker of `setup`: its keep-alive connection for pages, and a new

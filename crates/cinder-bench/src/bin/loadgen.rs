@@ -10,7 +10,11 @@
 //! ```
 //!
 //! Every run ends with a one-line JSON summary on stdout. The generator runs
-//! on one thread, so `taskset -c 1` gives it exactly one core.
+//! on one thread, so `taskset -c 1` gives it exactly one core. With
+//! `--server-pid`, each mode reports the server's CPU time per unit of work
+//! (`server_cpu_us_per_…`) and, beside it (`…_split`), how much of that was
+//! its own code (`user`) and how much the kernel's (`system`), which is what
+//! `cinder-floor` shows a bare server's to be.
 //!
 //! - `connect` opens the sessions (GET, cookie, CSRF token, WebSocket,
 //!   `phx_join`), `--concurrency` at a time, holds them for `--duration`
@@ -34,7 +38,7 @@ use std::time::Duration;
 
 use cinder_bench::live_client::{Frame, HttpConnection, LiveSession, Sources};
 use cinder_bench::measure::{
-    histogram, micros, open_loop, per, quantiles, raise_open_files_limit, server,
+    histogram, merge, micros, open_loop, per, quantiles, raise_open_files_limit, server,
 };
 use cinder_bench::options::{parse, seconds};
 use futures_util::{SinkExt, StreamExt};
@@ -508,7 +512,7 @@ fn hold(session: LiveSession, setup: &Setup) -> mpsc::UnboundedSender<Push> {
 async fn connect(options: &Options) -> Value {
     let shared = Shared::new();
     let rss_before = server::rss_kib(options.server_pid);
-    let cpu_before = server::cpu_micros(options.server_pid);
+    let cpu_before = server::cpu_time(options.server_pid);
     let sessions = open_sessions(options, &shared).await;
     let cpu = server::cpu_since(options.server_pid, cpu_before);
     // Let the last joins' replies and the server's allocator settle.
@@ -533,11 +537,14 @@ async fn connect(options: &Options) -> Value {
         "server_rss_joined_kib": rss_joined,
         "server_rss_held_kib": rss_held,
         "server_bytes_per_session": per_session,
-        // The server's CPU from the first request to the last join reply,
-        // per session opened: what a session's setup costs it, whatever
-        // limits the rate.
-        "server_cpu_us_per_setup": cpu.and_then(|cpu| per(cpu as f64, joined)),
     });
+    // The server's CPU from the first request to the last join reply,
+    // per session opened: what a session's setup costs it, whatever
+    // limits the rate.
+    merge(
+        &mut summary,
+        server::cpu_fields(cpu, joined, "server_cpu_us_per_setup"),
+    );
     merge(&mut summary, sessions.summary());
     summary
 }
@@ -562,7 +569,7 @@ async fn events(options: &Options) -> Value {
     let shared = Shared::new();
     let sessions = open_sessions(options, &shared).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let cpu_before = server::cpu_micros(options.server_pid);
+    let cpu_before = server::cpu_time(options.server_pid);
     let started = Instant::now();
     let (scheduled, lag) = schedule(options, &sessions).await;
     let sending = started.elapsed();
@@ -588,8 +595,11 @@ async fn events(options: &Options) -> Value {
         "bytes_per_reply": per(Shared::count(&shared.reply_bytes) as f64, replies as f64),
         "latency": quantiles(&latency),
         "send_lag": quantiles(&lag),
-        "server_cpu_us_per_event": cpu.and_then(|cpu| per(cpu as f64, replies as f64)),
     });
+    merge(
+        &mut summary,
+        server::cpu_fields(cpu, replies as f64, "server_cpu_us_per_event"),
+    );
     merge(&mut summary, sessions.summary());
     summary
 }
@@ -644,7 +654,7 @@ async fn broadcast(options: &Options) -> Value {
     // the message is timed once those updates have stopped arriving.
     let quiet_since = quiet(&shared, Duration::from_secs(1), BROADCAST_PATIENCE).await;
     let marker = format!("bench-{}", shared.origin.elapsed().as_nanos());
-    let cpu_before = server::cpu_micros(options.server_pid);
+    let cpu_before = server::cpu_time(options.server_pid);
     let posted = Instant::now();
     let _ = shared.marker.set((marker.clone(), posted));
     let joined = sessions.pushes.len() as u64;
@@ -674,10 +684,13 @@ async fn broadcast(options: &Options) -> Value {
         "missing": joined - delivered.min(joined),
         "all_delivered_ms": (!arrivals.is_empty()).then(|| arrivals.max() as f64 / 1000.0),
         "arrival": quantiles(&arrivals),
-        // The server's CPU from the post to the last arrival, per session
-        // reached: the same measure as `cinder-floor broadcast`'s.
-        "server_cpu_us_per_session": cpu.and_then(|cpu| per(cpu as f64, delivered as f64)),
     });
+    // The server's CPU from the post to the last arrival, per session
+    // reached: the same measure as `cinder-floor broadcast`'s.
+    merge(
+        &mut summary,
+        server::cpu_fields(cpu, delivered as f64, "server_cpu_us_per_session"),
+    );
     merge(&mut summary, sessions.summary());
     summary
 }
@@ -708,7 +721,7 @@ struct Rendered {
 /// `render`: dead renders over keep-alive connections for a while.
 async fn render(options: &Options) -> Value {
     let sources = Arc::new(Sources::default());
-    let cpu_before = server::cpu_micros(options.server_pid);
+    let cpu_before = server::cpu_time(options.server_pid);
     let started = Instant::now();
     let deadline = started + options.duration;
     let workers: Vec<_> = (0..options.connections)
@@ -731,7 +744,7 @@ async fn render(options: &Options) -> Value {
     }
     let elapsed = started.elapsed().as_secs_f64();
     let cpu = server::cpu_since(options.server_pid, cpu_before);
-    json!({
+    let mut summary = json!({
         "mode": "render",
         "path": options.path,
         "connections": options.connections,
@@ -742,9 +755,13 @@ async fn render(options: &Options) -> Value {
         "pages_per_sec": per(total.pages as f64, elapsed),
         "bytes_per_page": per(total.bytes as f64, total.pages as f64),
         "latency": quantiles(&latency),
-        "server_cpu_us_per_page": cpu.and_then(|cpu| per(cpu as f64, total.pages as f64)),
         "extra_source_addresses": sources.extra(),
-    })
+    });
+    merge(
+        &mut summary,
+        server::cpu_fields(cpu, total.pages as f64, "server_cpu_us_per_page"),
+    );
+    summary
 }
 
 async fn render_loop(
@@ -797,12 +814,6 @@ async fn render_once(
     Ok(response.body.len())
 }
 
-fn merge(into: &mut Value, from: Value) {
-    if let (Value::Object(into), Value::Object(from)) = (into, from) {
-        into.extend(from);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -849,7 +860,7 @@ mod tests {
     fn the_server_is_read_from_proc() {
         let me = Some(std::process::id());
         assert!(server::rss_kib(me).unwrap() > 0);
-        assert!(server::cpu_micros(me).is_some());
+        assert!(server::cpu_time(me).is_some());
         assert_eq!(server::rss_kib(None), None);
     }
 }
