@@ -109,13 +109,21 @@ pub mod server {
             .map(|(after, before)| after.since(before))
     }
 
-    /// The summary's two CPU fields for `count` units of work: the total per
-    /// unit under `total_key`, and its user/system split under
+    /// Adds a summary's two CPU fields for `count` units of work: the total
+    /// per unit under `total_key`, and its user/system split under
     /// `total_key` + `_split`.
-    pub fn cpu_fields(cpu: Option<CpuTime>, count: f64, total_key: &str) -> serde_json::Value {
+    pub fn add_cpu_fields(
+        summary: &mut serde_json::Value,
+        cpu: Option<CpuTime>,
+        count: f64,
+        total_key: &str,
+    ) {
         let total = cpu.and_then(|cpu| super::per(cpu.total_us() as f64, count));
         let split = cpu.map_or(serde_json::Value::Null, |cpu| cpu.split_per(count));
-        serde_json::json!({ total_key: total, format!("{total_key}_split"): split })
+        super::merge(
+            summary,
+            serde_json::json!({ total_key: total, format!("{total_key}_split"): split }),
+        );
     }
 }
 
@@ -191,7 +199,7 @@ pub async fn open_loop(
 
 #[cfg(test)]
 mod tests {
-    use super::server::{cpu_fields, cpu_time, CpuTime};
+    use super::server::{add_cpu_fields, cpu_time, CpuTime};
     use super::*;
 
     #[test]
@@ -206,7 +214,8 @@ mod tests {
         };
         let used = after.since(before);
         assert_eq!(used.total_us(), 9_000);
-        let fields = cpu_fields(Some(used), 1_000.0, "server_cpu_us_per_event");
+        let mut fields = json!({});
+        add_cpu_fields(&mut fields, Some(used), 1_000.0, "server_cpu_us_per_event");
         assert_eq!(
             fields,
             json!({
@@ -215,8 +224,10 @@ mod tests {
             })
         );
         // Without a reading or a count, both fields are there, empty.
+        let mut empty = json!({});
+        add_cpu_fields(&mut empty, None, 1_000.0, "server_cpu_us_per_page");
         assert_eq!(
-            cpu_fields(None, 1_000.0, "server_cpu_us_per_page"),
+            empty,
             json!({"server_cpu_us_per_page": null, "server_cpu_us_per_page_split": null})
         );
         assert_eq!(used.split_per(0.0), Value::Null);

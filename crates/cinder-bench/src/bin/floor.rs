@@ -49,7 +49,7 @@ use std::time::Duration;
 
 use cinder_bench::live_client::Sources;
 use cinder_bench::measure::{
-    histogram, merge, micros, open_loop, per, quantiles, raise_open_files_limit, server,
+    histogram, micros, open_loop, per, quantiles, raise_open_files_limit, server,
 };
 use cinder_bench::options::{parse, seconds};
 use hdrhistogram::Histogram;
@@ -429,10 +429,7 @@ async fn events(options: &Options) -> Value {
         "request_bytes": options.request_bytes,
         "reply_bytes": options.reply_bytes,
     });
-    merge(
-        &mut summary,
-        server::cpu_fields(cpu, replies as f64, "server_cpu_us_per_event"),
-    );
+    server::add_cpu_fields(&mut summary, cpu, replies as f64, "server_cpu_us_per_event");
     summary
 }
 
@@ -527,9 +524,11 @@ async fn broadcast(options: &Options) -> Value {
         "arrival": quantiles(&arrivals),
         "message_bytes": options.message_bytes,
     });
-    merge(
+    server::add_cpu_fields(
         &mut summary,
-        server::cpu_fields(cpu, delivered as f64, "server_cpu_us_per_session"),
+        cpu,
+        delivered as f64,
+        "server_cpu_us_per_session",
     );
     summary
 }
@@ -577,10 +576,7 @@ async fn setup(options: &Options) -> Value {
         "page_bytes": options.page_bytes,
         "join_reply_bytes": options.join_reply_bytes,
     });
-    merge(
-        &mut summary,
-        server::cpu_fields(cpu, joined, "server_cpu_us_per_setup"),
-    );
+    server::add_cpu_fields(&mut summary, cpu, joined, "server_cpu_us_per_setup");
     summary
 }
 

@@ -541,10 +541,7 @@ async fn connect(options: &Options) -> Value {
     // The server's CPU from the first request to the last join reply,
     // per session opened: what a session's setup costs it, whatever
     // limits the rate.
-    merge(
-        &mut summary,
-        server::cpu_fields(cpu, joined, "server_cpu_us_per_setup"),
-    );
+    server::add_cpu_fields(&mut summary, cpu, joined, "server_cpu_us_per_setup");
     merge(&mut summary, sessions.summary());
     summary
 }
@@ -596,10 +593,7 @@ async fn events(options: &Options) -> Value {
         "latency": quantiles(&latency),
         "send_lag": quantiles(&lag),
     });
-    merge(
-        &mut summary,
-        server::cpu_fields(cpu, replies as f64, "server_cpu_us_per_event"),
-    );
+    server::add_cpu_fields(&mut summary, cpu, replies as f64, "server_cpu_us_per_event");
     merge(&mut summary, sessions.summary());
     summary
 }
@@ -687,9 +681,11 @@ async fn broadcast(options: &Options) -> Value {
     });
     // The server's CPU from the post to the last arrival, per session
     // reached: the same measure as `cinder-floor broadcast`'s.
-    merge(
+    server::add_cpu_fields(
         &mut summary,
-        server::cpu_fields(cpu, delivered as f64, "server_cpu_us_per_session"),
+        cpu,
+        delivered as f64,
+        "server_cpu_us_per_session",
     );
     merge(&mut summary, sessions.summary());
     summary
@@ -757,9 +753,11 @@ async fn render(options: &Options) -> Value {
         "latency": quantiles(&latency),
         "extra_source_addresses": sources.extra(),
     });
-    merge(
+    server::add_cpu_fields(
         &mut summary,
-        server::cpu_fields(cpu, total.pages as f64, "server_cpu_us_per_page"),
+        cpu,
+        total.pages as f64,
+        "server_cpu_us_per_page",
     );
     summary
 }
