@@ -530,6 +530,16 @@ async fn bad_input_gets_its_answer_and_a_neighbour_never_notices() {
     )
     .await;
     assert_eq!(recv(&mut client).await[4]["response"], json!({}));
+    // An event whose payload is not JSON: the same, the view goes on.
+    let not_json =
+        format!(r#"["4","6","{topic}","event",{{"type":"click","event":"next","value":}}]"#);
+    client
+        .send(tokio_tungstenite::tungstenite::Message::Text(
+            not_json.into(),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(recv(&mut client).await[4]["response"], json!({}));
     send(
         &mut client,
         json!(["4", "6", topic, "event", {"type": "click", "event": "next", "value": {}}]),

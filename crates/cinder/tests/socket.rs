@@ -59,13 +59,17 @@ async fn echo_channel(mut ctx: Context<ChannelMessage>, outbox: Outbox) -> ExitR
     loop {
         match ctx.recv().await {
             Message::User(ChannelMessage::Event(inbound)) => {
-                let payload = match &inbound.payload {
-                    Payload::Json(json) => json.get().to_string(),
+                let payload = match inbound.payload() {
+                    // The text is read before it is written back: a frame
+                    // only promises brackets that close.
+                    Payload::Json(json) => serde_json::from_str::<serde_json::Value>(json)
+                        .unwrap_or_else(|_| json!({"unreadable": json}))
+                        .to_string(),
                     Payload::Binary(bytes) => json!({"bytes": bytes.len()}).to_string(),
                 };
-                match inbound.event.as_str() {
+                match inbound.event() {
                     "ping" => {
-                        outbox.reply(inbound.msg_ref.as_deref(), ReplyStatus::Ok, &payload);
+                        outbox.reply(inbound.msg_ref(), ReplyStatus::Ok, &payload);
                     }
                     "push" => {
                         outbox.push("pushed", &payload);
@@ -350,6 +354,44 @@ async fn a_malformed_frame_closes_that_connection_only() {
         }
         other => panic!("expected a close frame, got {other:?}"),
     }
+    send(&mut bystander, json!(["1", "2", "echo:b", "ping", {}])).await;
+    assert_eq!(recv(&mut bystander).await[4]["status"], "ok");
+}
+
+/// A frame whose payload's brackets close but whose JSON does not read is
+/// a well-formed frame with a bad payload: its handler refuses the payload,
+/// and the connection and its neighbours carry on.
+#[tokio::test]
+async fn a_payload_that_is_not_json_is_refused_by_its_reader_only() {
+    let server = server(SocketConfig::default()).await;
+    let mut bystander = connect(&server).await;
+    join(&mut bystander, "echo:b", "1").await;
+    let mut offender = connect(&server).await;
+    join(&mut offender, "echo:o", "1").await;
+    let text = |frame: &str| Frame::Text(frame.to_string().into());
+    offender
+        .send(text(r#"["1","2","echo:o","ping",{"a" 1}]"#))
+        .await
+        .unwrap();
+    assert_eq!(
+        recv(&mut offender).await[4]["response"],
+        json!({"unreadable": r#"{"a" 1}"#})
+    );
+    offender
+        .send(text(r#"["3","3","echo:p","phx_join",{"params":}]"#))
+        .await
+        .unwrap();
+    assert_eq!(
+        recv(&mut offender).await[4],
+        json!({"status": "error", "response": {"reason": "a join takes a JSON payload"}})
+    );
+    offender
+        .send(text(r#"[null,"4","phoenix","heartbeat",{"a" 1}]"#))
+        .await
+        .unwrap();
+    assert_eq!(recv(&mut offender).await[4]["status"], "ok");
+    send(&mut offender, json!(["1", "5", "echo:o", "ping", {"b": 2}])).await;
+    assert_eq!(recv(&mut offender).await[4]["response"], json!({"b": 2}));
     send(&mut bystander, json!(["1", "2", "echo:b", "ping", {}])).await;
     assert_eq!(recv(&mut bystander).await[4]["status"], "ok");
 }

@@ -507,33 +507,31 @@ impl<V: LiveView> Running<V> {
     /// Handles a message of the client on the view's channel; returns
     /// `false` when the view leaves.
     async fn channel_event(&mut self, inbound: Inbound) -> bool {
-        match inbound.event.as_str() {
+        match inbound.event() {
             "event" => return self.event(inbound).await,
             "live_patch" => self.live_patch(inbound).await,
             "cids_will_destroy" => {
                 self.components
                     .mark_removed(&cids_of(&payload_json(&inbound)));
-                self.outbox
-                    .reply(inbound.msg_ref.as_deref(), ReplyStatus::Ok, "{}");
+                self.outbox.reply(inbound.msg_ref(), ReplyStatus::Ok, "{}");
             }
             "cids_destroyed" => {
                 let destroyed = self.components.destroy(&cids_of(&payload_json(&inbound)));
                 let cids: Vec<u32> = destroyed.iter().map(|cid| cid.0).collect();
                 let reply = serde_json::json!({ "cids": cids }).to_string();
                 self.outbox
-                    .reply(inbound.msg_ref.as_deref(), ReplyStatus::Ok, &reply);
+                    .reply(inbound.msg_ref(), ReplyStatus::Ok, &reply);
             }
             "allow_upload" | "progress" => {
                 let response = self.socket.uploads.client_message(&inbound);
                 let diff = self.rerender(Render::View);
                 let response = upload::with_diff(response, diff);
                 self.outbox
-                    .reply(inbound.msg_ref.as_deref(), ReplyStatus::Ok, &response);
+                    .reply(inbound.msg_ref(), ReplyStatus::Ok, &response);
             }
             _ => {
-                tracing::warn!(event = %inbound.event, "ignoring an unknown message on a view's channel");
-                self.outbox
-                    .reply(inbound.msg_ref.as_deref(), ReplyStatus::Ok, "{}");
+                tracing::warn!(event = %inbound.event(), "ignoring an unknown message on a view's channel");
+                self.outbox.reply(inbound.msg_ref(), ReplyStatus::Ok, "{}");
             }
         }
         true
@@ -556,14 +554,14 @@ impl<V: LiveView> Running<V> {
 
     /// Handles an `event`; returns `false` when the view leaves.
     async fn event(&mut self, inbound: Inbound) -> bool {
-        let msg_ref = inbound.msg_ref.as_deref();
+        let msg_ref = inbound.msg_ref();
         let Some(DecodedEvent {
             event,
             target,
             uploads,
         }) = decode_event(&inbound)
         else {
-            tracing::warn!(event = %inbound.event, "ignoring a malformed event payload");
+            tracing::warn!(event = %inbound.event(), "ignoring a malformed event payload");
             self.outbox.reply(msg_ref, ReplyStatus::Ok, "{}");
             return true;
         };
@@ -678,7 +676,7 @@ impl<V: LiveView> Running<V> {
     /// The client followed a patch link or went back or forward: if the URL
     /// is this view's, `handle_params`; otherwise the client must navigate.
     async fn live_patch(&mut self, inbound: Inbound) {
-        let msg_ref = inbound.msg_ref.as_deref();
+        let msg_ref = inbound.msg_ref();
         let payload = payload_json(&inbound);
         let Some(url) = payload.get("url").and_then(Value::as_str) else {
             self.outbox.reply(msg_ref, ReplyStatus::Ok, "{}");
@@ -914,8 +912,8 @@ fn with_extras(mut diff: String, extras: Outgoing) -> String {
 
 /// The payload of a message as JSON (`null` for a binary one).
 fn payload_json(inbound: &Inbound) -> Value {
-    match &inbound.payload {
-        Payload::Json(json) => serde_json::from_str(json.get()).unwrap_or(Value::Null),
+    match inbound.payload() {
+        Payload::Json(json) => serde_json::from_str(json).unwrap_or(Value::Null),
         Payload::Binary(_) => Value::Null,
     }
 }
@@ -951,10 +949,10 @@ fn decode_event(inbound: &Inbound) -> Option<DecodedEvent> {
         #[serde(default)]
         uploads: Option<Value>,
     }
-    let Payload::Json(json) = &inbound.payload else {
+    let Payload::Json(json) = inbound.payload() else {
         return None;
     };
-    let wire: Wire<'_> = serde_json::from_str(json.get()).ok()?;
+    let wire: Wire<'_> = serde_json::from_str(json).ok()?;
     let value = match wire.value {
         Value::String(encoded) if wire.kind == "form" => form_value(&encoded, wire.meta),
         value => value,

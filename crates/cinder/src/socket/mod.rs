@@ -19,6 +19,9 @@
 //! connection that sends nothing (not even a heartbeat) for
 //! [`idle_timeout`](SocketConfig::idle_timeout) is closed; a malformed
 //! frame closes the offending connection with a close frame saying why.
+//! A payload is read, and so checked as JSON, by its handler: a join whose
+//! payload is not JSON gets an error reply, and a channel refuses or
+//! ignores a message it cannot read (a live view replies with nothing).
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -98,7 +101,8 @@ pub struct JoinRequest<C> {
     pub topic: String,
     /// The join's reference; every frame of this channel carries it.
     pub join_ref: String,
-    /// The join payload.
+    /// The join payload, checked as JSON: the socket refuses a join whose
+    /// payload is not.
     pub payload: Box<RawValue>,
     /// Where the channel sends its frames.
     pub outbox: Outbox,
@@ -432,11 +436,11 @@ impl<R: ChannelRouter> Socket<R> {
     /// Handles a client message, except a join, which it hands back to be
     /// made.
     fn handle(&mut self, inbound: Inbound) -> Option<Inbound> {
-        if inbound.topic == PHOENIX_TOPIC {
-            if inbound.event == "heartbeat" {
+        if inbound.topic() == PHOENIX_TOPIC {
+            if inbound.event() == "heartbeat" {
                 self.reply_raw(
                     None,
-                    inbound.msg_ref.as_deref(),
+                    inbound.msg_ref(),
                     PHOENIX_TOPIC,
                     ReplyStatus::Ok,
                     "{}",
@@ -444,7 +448,7 @@ impl<R: ChannelRouter> Socket<R> {
             }
             return None;
         }
-        match inbound.event.as_str() {
+        match inbound.event() {
             "phx_join" => return Some(inbound),
             "phx_leave" => self.forward(inbound, true),
             _ => self.forward(inbound, false),
@@ -453,14 +457,9 @@ impl<R: ChannelRouter> Socket<R> {
     }
 
     async fn join(&mut self, inbound: Inbound, ctx: &Context<SocketMessage>) {
-        let Inbound {
-            join_ref,
-            msg_ref,
-            topic,
-            payload,
-            ..
-        } = inbound;
-        let Some(join_ref) = join_ref.or_else(|| msg_ref.clone()) else {
+        let topic: Arc<str> = inbound.topic().into();
+        let msg_ref = inbound.msg_ref().map(str::to_owned);
+        let Some(join_ref) = inbound.join_ref().or(inbound.msg_ref()) else {
             return self.reply_raw(
                 None,
                 None,
@@ -469,7 +468,13 @@ impl<R: ChannelRouter> Socket<R> {
                 r#"{"reason":"join without a join_ref"}"#,
             );
         };
-        let Payload::Json(payload) = payload else {
+        let join_ref: Arc<str> = join_ref.into();
+        // The payload is read here, whole, so a router is handed checked JSON.
+        let payload = match inbound.payload() {
+            Payload::Json(json) => RawValue::from_string(json.to_owned()).ok(),
+            Payload::Binary(_) => None,
+        };
+        let Some(payload) = payload else {
             return self.reply_raw(
                 Some(&join_ref),
                 msg_ref.as_deref(),
@@ -478,6 +483,8 @@ impl<R: ChannelRouter> Socket<R> {
                 r#"{"reason":"a join takes a JSON payload"}"#,
             );
         };
+        // Nothing of the frame is kept across the join's await.
+        drop(inbound);
         if let Some(old) = self.channel(&topic) {
             let old_pid = old.inbox.pid().clone();
             ctx.unlink(&old_pid);
@@ -498,8 +505,6 @@ impl<R: ChannelRouter> Socket<R> {
                 &refused.0,
             );
         }
-        let topic: Arc<str> = topic.into();
-        let join_ref: Arc<str> = join_ref.into();
         let request = JoinRequest {
             topic: topic.to_string(),
             join_ref: join_ref.to_string(),
@@ -574,23 +579,23 @@ impl<R: ChannelRouter> Socket<R> {
 
     /// Hands a message to its topic's channel, if the join_ref is current.
     fn forward(&mut self, inbound: Inbound, leave: bool) {
-        let Some(channel) = self.channel(&inbound.topic) else {
+        let Some(channel) = self.channel(inbound.topic()) else {
             let refused = JoinRefused::reason("unmatched topic");
             return self.reply_raw(
-                inbound.join_ref.as_deref(),
-                inbound.msg_ref.as_deref(),
-                &inbound.topic,
+                inbound.join_ref(),
+                inbound.msg_ref(),
+                inbound.topic(),
                 ReplyStatus::Error,
                 &refused.0,
             );
         };
-        if inbound.join_ref.as_deref() != Some(&*channel.join_ref) {
-            tracing::debug!(topic = %inbound.topic, "ignoring a message for an earlier join");
+        if inbound.join_ref() != Some(&*channel.join_ref) {
+            tracing::debug!(topic = %inbound.topic(), "ignoring a message for an earlier join");
             return;
         }
         let message = if leave {
             ChannelMessage::Leave {
-                msg_ref: inbound.msg_ref,
+                msg_ref: inbound.msg_ref().map(str::to_owned),
             }
         } else {
             ChannelMessage::Event(inbound)

@@ -3,16 +3,18 @@
 //!
 //! A text frame is a JSON array `[join_ref, ref, topic, event, payload]`. A
 //! binary frame (sent by the client only for upload chunks) carries the same
-//! fields as length-prefixed strings followed by raw bytes. Payloads are kept
-//! as raw JSON until a handler asks for a type, so routing a message never
-//! parses its payload twice.
+//! fields as length-prefixed strings followed by raw bytes. A message keeps
+//! its strings in one buffer and its payload as the JSON text the client
+//! sent: the socket checks only that the frame is an array of five, and the
+//! payload's handler reads it, which checks the rest of its JSON, once.
 //!
 //! ```
 //! use cinder::socket::serializer::{decode_text, encode_reply, Payload, ReplyStatus};
 //!
 //! let message = decode_text(r#"[null,"5","phoenix","heartbeat",{}]"#).unwrap();
-//! assert_eq!((message.topic.as_str(), message.event.as_str()), ("phoenix", "heartbeat"));
-//! let reply = encode_reply(None, message.msg_ref.as_deref(), &message.topic, ReplyStatus::Ok, "{}");
+//! assert_eq!((message.topic(), message.event()), ("phoenix", "heartbeat"));
+//! assert_eq!(message.payload(), Payload::Json("{}"));
+//! let reply = encode_reply(None, message.msg_ref(), message.topic(), ReplyStatus::Ok, "{}");
 //! assert_eq!(reply, r#"[null,"5","phoenix","phx_reply",{"status":"ok","response":{}}]"#);
 //! ```
 
@@ -21,37 +23,134 @@ use serde_json::value::RawValue;
 
 use crate::escape::json_string;
 
-/// A message from the client.
-#[derive(Debug, PartialEq)]
+/// A message from the client: its strings, kept in one buffer, and its
+/// payload.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Inbound {
-    /// The join this message belongs to (`null` for the `phoenix` topic).
-    pub join_ref: Option<String>,
-    /// The message's reference, echoed in the reply.
-    pub msg_ref: Option<String>,
-    /// The channel topic, such as `lv:phx-…` or `phoenix`.
-    pub topic: String,
-    /// The event name, such as `phx_join`, `event` or `heartbeat`.
-    pub event: String,
-    /// The payload.
-    pub payload: Payload,
+    /// The strings the spans below point into. For a text frame the
+    /// client writes, the frame itself.
+    text: Box<str>,
+    join_ref: Option<Span>,
+    msg_ref: Option<Span>,
+    topic: Span,
+    event: Span,
+    body: Body,
 }
 
-/// A message's payload: JSON text, or bytes from a binary frame.
-#[derive(Debug)]
-pub enum Payload {
-    /// Raw JSON, parsed when a handler asks for a type.
-    Json(Box<RawValue>),
-    /// Bytes of a binary frame (upload chunks).
+/// Where a string lies in an [`Inbound`]'s buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Span {
+    start: u32,
+    end: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Body {
+    Json(Span),
     Binary(Vec<u8>),
 }
 
-impl PartialEq for Payload {
-    fn eq(&self, other: &Self) -> bool {
-        match (self, other) {
-            (Payload::Json(a), Payload::Json(b)) => a.get() == b.get(),
-            (Payload::Binary(a), Payload::Binary(b)) => a == b,
-            _ => false,
+/// A message's payload, borrowed from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Payload<'a> {
+    /// The JSON text the client sent. The socket checks it only as far as
+    /// the frame needs (its brackets and strings close), so read it, with
+    /// `serde_json::from_str` for example, before using it or writing it
+    /// anywhere; a text that does not read is a malformed payload.
+    Json(&'a str),
+    /// Bytes of a binary frame (upload chunks).
+    Binary(&'a [u8]),
+}
+
+impl Inbound {
+    /// The join this message belongs to (`None` for the `phoenix` topic).
+    pub fn join_ref(&self) -> Option<&str> {
+        self.join_ref.map(|span| self.get(span))
+    }
+
+    /// The message's reference, echoed in the reply.
+    pub fn msg_ref(&self) -> Option<&str> {
+        self.msg_ref.map(|span| self.get(span))
+    }
+
+    /// The channel topic, such as `lv:phx-…` or `phoenix`.
+    pub fn topic(&self) -> &str {
+        self.get(self.topic)
+    }
+
+    /// The event name, such as `phx_join`, `event` or `heartbeat`.
+    pub fn event(&self) -> &str {
+        self.get(self.event)
+    }
+
+    /// The payload.
+    pub fn payload(&self) -> Payload<'_> {
+        match &self.body {
+            Body::Json(span) => Payload::Json(self.get(*span)),
+            Body::Binary(bytes) => Payload::Binary(bytes),
         }
+    }
+
+    fn get(&self, span: Span) -> &str {
+        &self.text[span.start as usize..span.end as usize]
+    }
+}
+
+impl std::fmt::Debug for Inbound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inbound")
+            .field("join_ref", &self.join_ref())
+            .field("msg_ref", &self.msg_ref())
+            .field("topic", &self.topic())
+            .field("event", &self.event())
+            .field("payload", &self.payload())
+            .finish()
+    }
+}
+
+/// Puts an [`Inbound`]'s strings together, one after another, in one
+/// buffer: the frames that are not [`PlainFrame`]s.
+struct InboundBuilder {
+    text: String,
+}
+
+impl InboundBuilder {
+    fn with_capacity(capacity: usize) -> Self {
+        InboundBuilder {
+            text: String::with_capacity(capacity),
+        }
+    }
+
+    fn push(&mut self, field: &str) -> Span {
+        let start = self.text.len();
+        self.text.push_str(field);
+        span(start, self.text.len())
+    }
+
+    fn finish(
+        self,
+        [join_ref, msg_ref]: [Option<Span>; 2],
+        [topic, event]: [Span; 2],
+        body: Body,
+    ) -> Inbound {
+        Inbound {
+            text: self.text.into_boxed_str(),
+            join_ref,
+            msg_ref,
+            topic,
+            event,
+            body,
+        }
+    }
+}
+
+/// The span from `start` to `end`. Frames are read from a WebSocket whose
+/// messages are far shorter than 4 GiB, so both fit in a `u32`.
+fn span(start: usize, end: usize) -> Span {
+    let narrow = |at: usize| u32::try_from(at).expect("a frame is shorter than 4 GiB");
+    Span {
+        start: narrow(start),
+        end: narrow(end),
     }
 }
 
@@ -66,49 +165,123 @@ pub enum FrameError {
     Binary(&'static str),
 }
 
+/// A text frame as the general reader reads it: any frame the format
+/// allows, with escapes and spaces.
 #[derive(Deserialize)]
-struct TextFrame(
+struct TextFrame<'a>(
     Option<String>,
     Option<String>,
     String,
     String,
-    Box<RawValue>,
+    #[serde(borrow)] &'a RawValue,
 );
+
+/// The longest text frame read: a message's strings are kept at offsets
+/// that fit in 32 bits.
+const MAX_TEXT_FRAME: usize = u32::MAX as usize;
 
 /// Reads a text frame.
 pub fn decode_text(text: &str) -> Result<Inbound, FrameError> {
+    if text.len() > MAX_TEXT_FRAME {
+        return Err(FrameError::Text("the frame is longer than 4 GiB".into()));
+    }
     if let Some(inbound) = decode_plain_text(text) {
         return Ok(inbound);
     }
     let TextFrame(join_ref, msg_ref, topic, event, payload) =
         serde_json::from_str(text).map_err(|error| FrameError::Text(error.to_string()))?;
-    Ok(Inbound {
-        join_ref,
-        msg_ref,
-        topic,
-        event,
-        payload: Payload::Json(payload),
-    })
+    let mut builder = InboundBuilder::with_capacity(text.len());
+    let refs = [join_ref, msg_ref].map(|field| field.map(|field| builder.push(&field)));
+    let names = [topic, event].map(|field| builder.push(&field));
+    let payload = builder.push(payload.get());
+    Ok(builder.finish(refs, names, Body::Json(payload)))
 }
 
 /// [`decode_text`] of a frame as the client writes them: see
-/// [`PlainFrame`]. The payload is checked as JSON as a whole. `None` for
-/// any other frame, which the general reader then reads, or refuses with
-/// its reason.
+/// [`PlainFrame`]. Its payload must be an object or array that
+/// [`closes_where_it_ends`] says is whole; the frame is kept as it is, its
+/// fields where they lie in it. `None` for any other frame, which the
+/// general reader then reads, or refuses with its reason.
 fn decode_plain_text(text: &str) -> Option<Inbound> {
     let frame = PlainFrame::read(text)?;
-    // The general reader keeps a payload without the spaces around it.
-    if frame.payload.trim().len() != frame.payload.len() {
+    if !closes_where_it_ends(frame.payload) {
         return None;
     }
-    let payload = RawValue::from_string(frame.payload.to_owned()).ok()?;
+    // The frame's fields are slices of `text`: where each lies in it.
+    let at = |field: &str| {
+        let start = field.as_ptr() as usize - text.as_ptr() as usize;
+        span(start, start + field.len())
+    };
     Some(Inbound {
-        join_ref: frame.join_ref.map(str::to_owned),
-        msg_ref: frame.msg_ref.map(str::to_owned),
-        topic: frame.topic.to_owned(),
-        event: frame.event.to_owned(),
-        payload: Payload::Json(payload),
+        join_ref: frame.join_ref.map(at),
+        msg_ref: frame.msg_ref.map(at),
+        topic: at(frame.topic),
+        event: at(frame.event),
+        body: Body::Json(at(frame.payload)),
+        text: text.into(),
     })
+}
+
+/// Whether `json` is one object or array whose brackets pair up and whose
+/// strings close, with nothing after it: what makes a plain frame an
+/// array of five. The rest of its JSON (literals, numbers, commas, colons,
+/// escapes) is checked by whoever reads it. `false` also for nesting deeper
+/// than 64, which the general reader then reads.
+fn closes_where_it_ends(json: &str) -> bool {
+    let bytes = json.as_bytes();
+    if !matches!(bytes.first(), Some(b'{' | b'[')) {
+        return false;
+    }
+    // One bit per open bracket, innermost lowest: 1 for `{`, 0 for `[`.
+    let mut open: u64 = 0;
+    let mut depth = 0u32;
+    let mut at = 0;
+    while at < bytes.len() {
+        match bytes[at] {
+            b'"' => match string_end(bytes, at + 1) {
+                Some(end) => at = end,
+                None => return false,
+            },
+            byte @ (b'{' | b'[') => {
+                if depth == 64 {
+                    return false;
+                }
+                open = open << 1 | u64::from(byte == b'{');
+                depth += 1;
+            }
+            byte @ (b'}' | b']') => {
+                if depth == 0 || (open & 1 == 1) != (byte == b'}') {
+                    return false;
+                }
+                open >>= 1;
+                depth -= 1;
+                if depth == 0 {
+                    return at + 1 == bytes.len();
+                }
+            }
+            _ => {}
+        }
+        at += 1;
+    }
+    false
+}
+
+/// Where the string whose text starts at `from` ends: the index of its
+/// closing quote, past any escaped character.
+fn string_end(bytes: &[u8], mut from: usize) -> Option<usize> {
+    loop {
+        let stop = from
+            + bytes[from..]
+                .iter()
+                .position(|&b| b == b'"' || b == b'\\')?;
+        if bytes[stop] == b'"' {
+            return Some(stop);
+        }
+        from = stop + 2;
+        if from > bytes.len() {
+            return None;
+        }
+    }
 }
 
 /// A text frame read in place, without a JSON reader, as the official
@@ -198,25 +371,22 @@ pub fn decode_binary(bytes: &[u8]) -> Result<Inbound, FrameError> {
         .get(..4)
         .ok_or(FrameError::Binary("header too short"))?;
     let mut rest = &rest[4..];
-    let mut field = |length: u8| -> Result<String, FrameError> {
+    let mut builder = InboundBuilder::with_capacity(lengths.iter().map(|&l| usize::from(l)).sum());
+    let mut fields = [span(0, 0); 4];
+    for (field, &length) in fields.iter_mut().zip(lengths) {
         let length = usize::from(length);
         let text = rest
             .get(..length)
             .ok_or(FrameError::Binary("field longer than the frame"))?;
         rest = &rest[length..];
-        String::from_utf8(text.to_vec()).map_err(|_| FrameError::Binary("field is not UTF-8"))
-    };
-    let join_ref = field(lengths[0])?;
-    let msg_ref = field(lengths[1])?;
-    let topic = field(lengths[2])?;
-    let event = field(lengths[3])?;
-    Ok(Inbound {
-        join_ref: Some(join_ref).filter(|r| !r.is_empty()),
-        msg_ref: Some(msg_ref).filter(|r| !r.is_empty()),
-        topic,
-        event,
-        payload: Payload::Binary(rest.to_vec()),
-    })
+        let text =
+            std::str::from_utf8(text).map_err(|_| FrameError::Binary("field is not UTF-8"))?;
+        *field = builder.push(text);
+    }
+    let [join_ref, msg_ref, topic, event] = fields;
+    // An empty ref is an absent one.
+    let refs = [join_ref, msg_ref].map(|field| Some(field).filter(|span| span.start < span.end));
+    Ok(builder.finish(refs, [topic, event], Body::Binary(rest.to_vec())))
 }
 
 /// The status of a reply.
@@ -375,22 +545,29 @@ fn push_optional(frame: &mut String, value: Option<&str>) {
 mod tests {
     use super::*;
 
-    fn raw(json: &str) -> Payload {
-        Payload::Json(RawValue::from_string(json.to_string()).unwrap())
+    /// What a message says, field by field.
+    fn parts(inbound: &Inbound) -> (Option<&str>, Option<&str>, &str, &str, Payload<'_>) {
+        (
+            inbound.join_ref(),
+            inbound.msg_ref(),
+            inbound.topic(),
+            inbound.event(),
+            inbound.payload(),
+        )
     }
 
     #[test]
     fn a_join_decodes_with_its_payload_untouched() {
         let frame = r#"["3","3","lv:phx-GBs","phx_join",{"url":"http://localhost/","params":{"_mounts":0}}]"#;
         assert_eq!(
-            decode_text(frame).unwrap(),
-            Inbound {
-                join_ref: Some("3".into()),
-                msg_ref: Some("3".into()),
-                topic: "lv:phx-GBs".into(),
-                event: "phx_join".into(),
-                payload: raw(r#"{"url":"http://localhost/","params":{"_mounts":0}}"#),
-            }
+            parts(&decode_text(frame).unwrap()),
+            (
+                Some("3"),
+                Some("3"),
+                "lv:phx-GBs",
+                "phx_join",
+                Payload::Json(r#"{"url":"http://localhost/","params":{"_mounts":0}}"#),
+            )
         );
     }
 
@@ -411,23 +588,29 @@ mod tests {
         for frame in frames {
             let TextFrame(join_ref, msg_ref, topic, event, payload) =
                 serde_json::from_str(frame).unwrap();
-            let read = decode_text(frame).unwrap();
-            assert_eq!(read.join_ref, join_ref, "{frame}");
-            assert_eq!(read.msg_ref, msg_ref, "{frame}");
-            assert_eq!(read.topic, topic, "{frame}");
-            assert_eq!(read.event, event, "{frame}");
-            assert_eq!(read.payload, Payload::Json(payload), "{frame}");
+            let expected = (
+                join_ref.as_deref(),
+                msg_ref.as_deref(),
+                topic.as_str(),
+                event.as_str(),
+                Payload::Json(payload.get()),
+            );
+            assert_eq!(parts(&decode_text(frame).unwrap()), expected, "{frame}");
         }
         assert!(decode_plain_text(frames[0]).is_some());
         assert!(decode_plain_text(frames[5]).is_none());
     }
 
-    /// A head that looks plain but whose payload is not JSON, or which has
-    /// more fields, is refused as the general reader refuses it.
+    /// A head that looks plain but whose payload does not close where it
+    /// ends, or which has more fields, is refused as the general reader
+    /// refuses it.
     #[test]
     fn plain_frames_with_bad_payloads_are_refused() {
         for frame in [
             r#"["3","4","lv:x","event",{]"#,
+            r#"["3","4","lv:x","event",[}]"#,
+            r#"["3","4","lv:x","event",{"a":"}]"#,
+            r#"["3","4","lv:x","event",{"a":"\"}]"#,
             r#"["3","4","lv:x","event",{}],[]"#,
             r#"["3","4","lv:x","event",{},{}]"#,
             r#"["3","4","lv:x","event",]"#,
@@ -437,6 +620,134 @@ mod tests {
                 matches!(decode_text(frame), Err(FrameError::Text(_))),
                 "{frame}"
             );
+        }
+    }
+
+    /// The socket checks a plain frame's payload only as far as the frame
+    /// needs: its brackets and strings. Its handler's reading checks the
+    /// rest, and refuses what is not JSON.
+    #[test]
+    fn a_plain_frame_keeps_its_payload_for_its_handler_to_read() {
+        for payload in [
+            r#"{"a":"}],[{\"","b":["{",[]]}"#,
+            r#"{"a" 1}"#,
+            r#"{"a":tru}"#,
+            r#"[1,,2]"#,
+        ] {
+            let frame = format!(r#"["3","4","lv:x","event",{payload}]"#);
+            let read = decode_text(&frame).unwrap();
+            assert_eq!(read.payload(), Payload::Json(payload), "{frame}");
+            let readable = serde_json::from_str::<serde_json::Value>(payload).is_ok();
+            assert_eq!(readable, payload.starts_with(r#"{"a":"}"#), "{payload}");
+        }
+    }
+
+    /// Nesting deeper than the plain reader tracks goes to the general
+    /// reader, which reads it whole.
+    #[test]
+    fn deeply_nested_payloads_are_read_whole() {
+        let payload = format!("{}{}", "[".repeat(100), "]".repeat(100));
+        let frame = format!(r#"["3","4","lv:x","event",{payload}]"#);
+        assert!(decode_plain_text(&frame).is_none());
+        assert_eq!(
+            decode_text(&frame).unwrap().payload(),
+            Payload::Json(&payload)
+        );
+    }
+
+    /// Every JSON object or array is whole for the plain reader, so a
+    /// client's frame never needs the general one: checked for every text
+    /// of up to five characters from the ones that matter to it.
+    #[test]
+    fn every_json_object_or_array_closes_where_it_ends() {
+        const ALPHABET: &[u8] = br#"{}[]"\a1,:"#;
+        let mut texts = vec![Vec::new()];
+        for _ in 0..5 {
+            let longer: Vec<Vec<u8>> = texts
+                .iter()
+                .filter(|text| text.len() == texts.last().map_or(0, Vec::len))
+                .flat_map(|text| {
+                    ALPHABET.iter().map(move |&byte| {
+                        let mut longer = text.clone();
+                        longer.push(byte);
+                        longer
+                    })
+                })
+                .collect();
+            texts.extend(longer);
+        }
+        let mut json = 0;
+        for text in &texts {
+            let text = std::str::from_utf8(text).unwrap();
+            let is_json = matches!(text.as_bytes().first(), Some(b'{' | b'['))
+                && serde_json::from_str::<serde_json::Value>(text).is_ok();
+            if is_json {
+                json += 1;
+                assert!(closes_where_it_ends(text), "{text}");
+            }
+            if closes_where_it_ends(text) {
+                let frame = format!(r#"["1","2","t","e",{text}]"#);
+                assert_eq!(decode_text(&frame).unwrap().payload(), Payload::Json(text));
+            }
+        }
+        assert!(json > 10, "only {json} JSON texts");
+    }
+
+    /// The same for longer JSON: objects and arrays of strings full of
+    /// brackets, quotes and backslashes, nested, with and without spaces.
+    #[test]
+    fn generated_json_closes_where_it_ends() {
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        for _ in 0..2_000 {
+            let value = generated(&mut seed, 0);
+            for text in [
+                value.to_string(),
+                serde_json::to_string_pretty(&value).unwrap(),
+            ] {
+                assert!(closes_where_it_ends(&text), "{text}");
+            }
+        }
+    }
+
+    use serde_json::Value;
+
+    /// The next number of a xorshift generator.
+    fn next(seed: &mut u64) -> u64 {
+        *seed ^= *seed << 13;
+        *seed ^= *seed >> 7;
+        *seed ^= *seed << 17;
+        *seed
+    }
+
+    /// A text of pieces that a reader of brackets could trip on.
+    fn tricky_text(seed: &mut u64) -> String {
+        const PIECES: [&str; 11] = ["{", "}", "[", "]", "\"", "\\", "a", ",", ":", "\u{1}", "é"];
+        let bits = next(seed);
+        (0..bits % 7)
+            .map(|i| PIECES[((bits >> (4 + 4 * i)) % PIECES.len() as u64) as usize])
+            .collect()
+    }
+
+    /// A JSON value: an object or array at the top, at most four deep.
+    fn generated(seed: &mut u64, depth: u32) -> Value {
+        let kind = match depth {
+            0 => next(seed) % 2,
+            4 => 2,
+            _ => next(seed) % 6,
+        };
+        match kind {
+            0 => (0..next(seed) % 4)
+                .map(|_| (tricky_text(seed), generated(seed, depth + 1)))
+                .collect::<serde_json::Map<_, _>>()
+                .into(),
+            1 => (0..next(seed) % 4)
+                .map(|_| generated(seed, depth + 1))
+                .collect::<Vec<_>>()
+                .into(),
+            2 => Value::String(tricky_text(seed)),
+            3 => (next(seed) % 1000).into(),
+            4 => Value::Bool(next(seed) % 2 == 0),
+            _ => Value::Null,
         }
     }
 
@@ -497,14 +808,19 @@ mod tests {
         frame.extend_from_slice(b"1213lvu:abcchunk");
         frame.extend_from_slice(&[0xff, 0x00, 0x7f]);
         assert_eq!(
-            decode_binary(&frame).unwrap(),
-            Inbound {
-                join_ref: Some("12".into()),
-                msg_ref: Some("13".into()),
-                topic: "lvu:abc".into(),
-                event: "chunk".into(),
-                payload: Payload::Binary(vec![0xff, 0x00, 0x7f]),
-            }
+            parts(&decode_binary(&frame).unwrap()),
+            (
+                Some("12"),
+                Some("13"),
+                "lvu:abc",
+                "chunk",
+                Payload::Binary(&[0xff, 0x00, 0x7f]),
+            )
+        );
+        let no_refs = [0, 0, 0, 1, 1, b't', b'e'];
+        assert_eq!(
+            parts(&decode_binary(&no_refs).unwrap()),
+            (None, None, "t", "e", Payload::Binary(&[]))
         );
     }
 

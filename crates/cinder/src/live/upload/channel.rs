@@ -174,13 +174,13 @@ impl Receiver {
 
     /// Handles a message; returns a reason to stop.
     async fn event(&mut self, inbound: Inbound) -> Option<ExitReason> {
-        let msg_ref = inbound.msg_ref.as_deref();
-        let Payload::Binary(bytes) = &inbound.payload else {
+        let msg_ref = inbound.msg_ref();
+        let Payload::Binary(bytes) = inbound.payload() else {
             let response = r#"{"reason":"an upload channel takes binary chunk pushes only"}"#;
             self.outbox.reply(msg_ref, ReplyStatus::Error, response);
             return None;
         };
-        if inbound.event != "chunk" {
+        if inbound.event() != "chunk" {
             let response = r#"{"reason":"an upload channel takes chunk pushes only"}"#;
             self.outbox.reply(msg_ref, ReplyStatus::Error, response);
             return None;

@@ -810,11 +810,11 @@ impl Uploads {
     /// Answers `allow_upload` and `progress` on the view's channel: the
     /// reply's response, before any diff is added.
     pub(crate) fn client_message(&self, inbound: &Inbound) -> serde_json::Map<String, Value> {
-        let payload = match &inbound.payload {
-            Payload::Json(json) => serde_json::from_str::<Value>(json.get()).unwrap_or_default(),
+        let payload = match inbound.payload() {
+            Payload::Json(json) => serde_json::from_str::<Value>(json).unwrap_or_default(),
             Payload::Binary(_) => Value::Null,
         };
-        match inbound.event.as_str() {
+        match inbound.event() {
             "allow_upload" => self.allow_upload(&payload),
             "progress" => {
                 self.progress(&payload);
