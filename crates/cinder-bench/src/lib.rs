@@ -18,11 +18,14 @@ pub mod live_client;
 pub mod measure;
 pub mod options;
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use cinder_runtime::gen_server::{self, CallResult, GenServer, Server, ServerContext};
+use cinder_runtime::pubsub::PubSub;
 use cinder_runtime::supervisor::{ChildSpec, DynamicSupervisor, DynamicSupervisorSpec, Restart};
-use cinder_runtime::{introspection, spawn, Context, ExitReason, Message, Pid};
+use cinder_runtime::{introspection, spawn, Context, ExitReason, Message, Pid, Recipient};
 use tokio::sync::oneshot;
 
 /// How many processes or messages a workload lets pile up before it waits
@@ -162,6 +165,57 @@ pub async fn supervised_children(count: usize) -> DynamicSupervisor {
     }
     settle().await;
     supervisor
+}
+
+/// The topic of [`mixed_topic`].
+const MIXED_TOPIC: &str = "room";
+
+/// A topic that each of `bystanders` (processes taking `()`) subscribes to
+/// for messages of their type, and one more process for `u64`s, which it
+/// reads as they come and counts: a chat room whose views take its
+/// messages and whose roster process takes its presence diffs. Returns the
+/// PubSub and the count of `u64`s read.
+pub async fn mixed_topic(bystanders: &[Pid]) -> (PubSub, Arc<AtomicU64>) {
+    let pubsub = PubSub::new();
+    for pid in bystanders {
+        let recipient = Recipient::<()>::new(pid).expect("a bystander is alive");
+        pubsub.subscribe_local(MIXED_TOPIC, recipient);
+    }
+    let read = Arc::new(AtomicU64::new(0));
+    let counter = read.clone();
+    let reader = spawn(move |mut ctx: Context<u64>| async move {
+        loop {
+            if let Message::User(_) = ctx.recv().await {
+                counter.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    });
+    pubsub.subscribe_local(
+        MIXED_TOPIC,
+        Recipient::<u64>::new(&reader).expect("the reader is alive"),
+    );
+    settle().await;
+    (pubsub, read)
+}
+
+/// Broadcasts `count` `u64`s on [`mixed_topic`]'s topic, waiting for its
+/// reader to have read them every [`BATCH`]. Returns the elapsed time.
+pub async fn broadcasts_beside_bystanders(
+    pubsub: &PubSub,
+    read: &AtomicU64,
+    count: u64,
+) -> Duration {
+    let start = Instant::now();
+    let first = read.load(Ordering::Relaxed);
+    for sent in 1..=count {
+        pubsub.local_broadcast(MIXED_TOPIC, sent);
+        if sent % BATCH == 0 || sent == count {
+            while read.load(Ordering::Relaxed) - first < sent {
+                tokio::task::yield_now().await;
+            }
+        }
+    }
+    start.elapsed()
 }
 
 /// Lets every runnable task run until it waits.

@@ -29,7 +29,7 @@
 //! # }
 //! ```
 
-use std::any::Any;
+use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
 
@@ -89,7 +89,6 @@ type Decode = fn(&[u8]) -> Option<Box<dyn Any + Send>>;
 
 struct Subscription {
     pid: Pid,
-    type_name: &'static str,
     deliver: Deliver,
     /// How to decode this subscription's type from another node; `None` for
     /// local-only subscriptions.
@@ -116,21 +115,106 @@ struct Slot {
     previous_of_pid: u32,
 }
 
-/// One topic's subscriptions, in the order they were made.
+/// One topic's subscriptions, by the type of message they take.
+///
+/// A broadcast looks only at the subscribers of its own type: a room whose
+/// topic carries both its messages and its presence diffs, say, sends a
+/// diff to the one process that takes diffs, without offering it to every
+/// view in the room first.
+#[derive(Default)]
+struct Topic {
+    /// Most topics carry one type or two: a short list searched in order.
+    by_type: Vec<Subscribers>,
+}
+
+impl Topic {
+    fn push(&mut self, message_type: MessageType, subscription: Subscription) {
+        let index = match self
+            .by_type
+            .iter()
+            .position(|subscribers| subscribers.message_type.id == message_type.id)
+        {
+            Some(index) => index,
+            None => {
+                self.by_type.push(Subscribers::new(message_type));
+                self.by_type.len() - 1
+            }
+        };
+        self.by_type[index].push(subscription);
+    }
+
+    fn remove(&mut self, pid: &Pid) {
+        for subscribers in &mut self.by_type {
+            subscribers.remove(pid);
+        }
+        self.by_type.retain(|subscribers| !subscribers.is_empty());
+    }
+
+    /// The subscribers of messages of type `id`.
+    fn of_type(&self, id: TypeId) -> Option<&Subscribers> {
+        self.by_type
+            .iter()
+            .find(|subscribers| subscribers.message_type.id == id)
+    }
+
+    /// The subscribers of messages whose type is named `name`, which is how
+    /// a message from another node names it.
+    fn named(&self, name: &str) -> Option<&Subscribers> {
+        self.by_type
+            .iter()
+            .find(|subscribers| subscribers.message_type.name == name)
+    }
+
+    fn len(&self) -> usize {
+        self.by_type.iter().map(Subscribers::len).sum()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.by_type.is_empty()
+    }
+}
+
+/// The type of message a subscription takes.
+#[derive(Clone, Copy)]
+struct MessageType {
+    id: TypeId,
+    name: &'static str,
+}
+
+impl MessageType {
+    fn of<T: 'static>() -> Self {
+        MessageType {
+            id: TypeId::of::<T>(),
+            name: std::any::type_name::<T>(),
+        }
+    }
+}
+
+/// A topic's subscriptions of one message type, in the order they were
+/// made.
 ///
 /// A subscriber that leaves is removed in time proportional to its own
 /// subscriptions, not to the topic's: each subscriber's latest slot is found
 /// by its pid, and its others through the chain of `previous_of_pid`.
 /// Removal leaves holes, closed up (in one pass) once they are half the list.
-#[derive(Default)]
-struct Topic {
+struct Subscribers {
+    message_type: MessageType,
     slots: Vec<Option<Slot>>,
     /// The latest slot of each subscriber, by pid id.
     latest: IdMap<u32>,
     live: usize,
 }
 
-impl Topic {
+impl Subscribers {
+    fn new(message_type: MessageType) -> Self {
+        Subscribers {
+            message_type,
+            slots: Vec::new(),
+            latest: IdMap::default(),
+            live: 0,
+        }
+    }
+
     fn push(&mut self, subscription: Subscription) {
         let index =
             u32::try_from(self.slots.len()).expect("fewer than 2^32 subscriptions to a topic");
@@ -146,7 +230,9 @@ impl Topic {
     }
 
     fn remove(&mut self, pid: &Pid) {
-        let mut index = self.latest.remove(&pid.id()).unwrap_or(NONE);
+        let Some(mut index) = self.latest.remove(&pid.id()) else {
+            return;
+        };
         while index != NONE {
             let slot = self.slots[index as usize].take();
             index = slot.map_or(NONE, |slot| {
@@ -313,12 +399,14 @@ impl PubSub {
             };
             let list = state.topics.entry(topic.clone()).or_default();
             let first = list.is_empty();
-            list.push(Subscription {
-                pid: pid.clone(),
-                type_name: std::any::type_name::<T>(),
-                deliver,
-                decode,
-            });
+            list.push(
+                MessageType::of::<T>(),
+                Subscription {
+                    pid: pid.clone(),
+                    deliver,
+                    decode,
+                },
+            );
             (state.owners.add(&pid, topic), first)
         };
         if first {
@@ -414,7 +502,11 @@ impl PubSub {
         skip: Option<&Pid>,
     ) -> usize {
         let state = self.inner.lock();
-        let Some(list) = state.topics.get(topic) else {
+        let Some(list) = state
+            .topics
+            .get(topic)
+            .and_then(|topic| topic.of_type(TypeId::of::<T>()))
+        else {
             return 0;
         };
         list.iter()
@@ -432,12 +524,16 @@ impl WeakPubSub {
     pub fn deliver_remote(&self, topic: &str, type_name: &str, payload: &[u8]) -> Option<usize> {
         let inner = self.0.upgrade()?;
         let state = inner.lock();
-        let Some(list) = state.topics.get(topic) else {
+        let Some(list) = state
+            .topics
+            .get(topic)
+            .and_then(|topic| topic.named(type_name))
+        else {
             return Some(0);
         };
         let mut decoded: Option<Box<dyn Any + Send>> = None;
         let mut delivered = 0;
-        for subscription in list.iter().filter(|s| s.type_name == type_name) {
+        for subscription in list.iter() {
             let Some(decode) = subscription.decode else {
                 continue;
             };

@@ -204,6 +204,43 @@ async fn subscribers_leaving_in_any_order_leave_the_others_subscribed() {
     assert_eq!(pubsub.subscriber_count("t"), 100);
 }
 
+/// A topic may carry several types, and one process may take several of
+/// them: each broadcast reaches the subscribers of its own type, and a
+/// process that leaves is gone from every type it took.
+#[tokio::test]
+async fn a_topic_of_several_types_keeps_each_type_apart() {
+    let pubsub = PubSub::new();
+    let mut chats = Vec::new();
+    for _ in 0..50 {
+        let (pid, inbox) = forwarder::<Chat>();
+        pubsub.subscribe::<Chat>("room", Recipient::new(&pid).unwrap());
+        chats.push((pid, inbox));
+    }
+    let (both, mut both_inbox) = forwarder::<Chat>();
+    pubsub.subscribe::<Chat>("room", Recipient::new(&both).unwrap());
+    let numbers = Recipient::mapped(&both, |n: u64| chat(&format!("number {n}"))).unwrap();
+    pubsub.subscribe::<u64>("room", numbers);
+    assert_eq!(pubsub.subscriber_count("room"), 52);
+
+    assert_eq!(pubsub.broadcast("room", 7u64), 1);
+    assert_eq!(next(&mut both_inbox).await, chat("number 7"));
+    assert_eq!(pubsub.local_broadcast("room", chat("all")), 51);
+    assert_eq!(next(&mut both_inbox).await, chat("all"));
+    for (_, inbox) in &mut chats {
+        assert_eq!(next(inbox).await, chat("all"));
+    }
+    assert_eq!(pubsub.broadcast("room", "nobody takes text".to_string()), 0);
+
+    stop(&both).await;
+    assert_eq!(pubsub.subscriber_count("room"), 50);
+    assert_eq!(pubsub.broadcast("room", 8u64), 0);
+    for (pid, _) in &chats {
+        stop(pid).await;
+    }
+    assert_eq!(pubsub.subscriber_count("room"), 0);
+    assert!(pubsub.topics().is_empty());
+}
+
 #[tokio::test]
 async fn a_gen_server_subscribes_through_its_recipient() {
     use cinder_runtime::gen_server::{self, Flow, GenServer, ServerContext};
