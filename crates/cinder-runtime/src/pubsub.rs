@@ -129,18 +129,16 @@ struct Topic {
 
 impl Topic {
     fn push(&mut self, message_type: MessageType, subscription: Subscription) {
-        let index = match self
-            .by_type
-            .iter()
-            .position(|subscribers| subscribers.message_type.id == message_type.id)
-        {
-            Some(index) => index,
+        let of_type =
+            |subscribers: &&mut Subscribers| subscribers.message_type.id == message_type.id;
+        match self.by_type.iter_mut().find(of_type) {
+            Some(subscribers) => subscribers.push(subscription),
             None => {
-                self.by_type.push(Subscribers::new(message_type));
-                self.by_type.len() - 1
+                let mut subscribers = Subscribers::new(message_type);
+                subscribers.push(subscription);
+                self.by_type.push(subscribers);
             }
-        };
-        self.by_type[index].push(subscription);
+        }
     }
 
     fn remove(&mut self, pid: &Pid) {

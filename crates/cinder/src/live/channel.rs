@@ -512,11 +512,11 @@ impl<V: LiveView> Running<V> {
             "live_patch" => self.live_patch(inbound).await,
             "cids_will_destroy" => {
                 self.components
-                    .mark_removed(&cids_of(&payload_json(&inbound)));
+                    .mark_removed(&cids_of(&inbound.payload_value()));
                 self.outbox.reply(inbound.msg_ref(), ReplyStatus::Ok, "{}");
             }
             "cids_destroyed" => {
-                let destroyed = self.components.destroy(&cids_of(&payload_json(&inbound)));
+                let destroyed = self.components.destroy(&cids_of(&inbound.payload_value()));
                 let cids: Vec<u32> = destroyed.iter().map(|cid| cid.0).collect();
                 let reply = serde_json::json!({ "cids": cids }).to_string();
                 self.outbox
@@ -677,7 +677,7 @@ impl<V: LiveView> Running<V> {
     /// is this view's, `handle_params`; otherwise the client must navigate.
     async fn live_patch(&mut self, inbound: Inbound) {
         let msg_ref = inbound.msg_ref();
-        let payload = payload_json(&inbound);
+        let payload = inbound.payload_value();
         let Some(url) = payload.get("url").and_then(Value::as_str) else {
             self.outbox.reply(msg_ref, ReplyStatus::Ok, "{}");
             return;
@@ -908,14 +908,6 @@ fn with_extras(mut diff: String, extras: Outgoing) -> String {
         diff = without_root_flag(diff);
     }
     splice(diff, &Value::Object(keys).to_string())
-}
-
-/// The payload of a message as JSON (`null` for a binary one).
-fn payload_json(inbound: &Inbound) -> Value {
-    match inbound.payload() {
-        Payload::Json(json) => serde_json::from_str(json).unwrap_or(Value::Null),
-        Payload::Binary(_) => Value::Null,
-    }
 }
 
 /// At the top of a diff the client reads `"r"` as the hook reply, so a

@@ -38,13 +38,13 @@ pub struct Inbound {
 }
 
 /// Where a string lies in an [`Inbound`]'s buffer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 struct Span {
     start: u32,
     end: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 enum Body {
     Json(Span),
     Binary(Vec<u8>),
@@ -88,6 +88,16 @@ impl Inbound {
         match &self.body {
             Body::Json(span) => Payload::Json(self.get(*span)),
             Body::Binary(bytes) => Payload::Binary(bytes),
+        }
+    }
+
+    /// The payload read as JSON: `null` for a binary payload or a text
+    /// that does not read, which a handler then treats as one of the wrong
+    /// shape.
+    pub fn payload_value(&self) -> serde_json::Value {
+        match self.payload() {
+            Payload::Json(json) => serde_json::from_str(json).unwrap_or_default(),
+            Payload::Binary(_) => serde_json::Value::Null,
         }
     }
 
@@ -250,7 +260,9 @@ fn closes_where_it_ends(json: &str) -> bool {
                 depth += 1;
             }
             byte @ (b'}' | b']') => {
-                if depth == 0 || (open & 1 == 1) != (byte == b'}') {
+                // `depth` is at least one here: the text starts with a
+                // bracket, and the scan ends when its pair closes it.
+                if (open & 1 == 1) != (byte == b'}') {
                     return false;
                 }
                 open >>= 1;

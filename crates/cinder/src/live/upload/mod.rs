@@ -93,7 +93,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tokio::sync::oneshot;
 
-use crate::socket::serializer::{Inbound, Payload};
+use crate::socket::serializer::Inbound;
 use crate::token::Signer;
 
 pub(crate) use channel::join;
@@ -810,10 +810,7 @@ impl Uploads {
     /// Answers `allow_upload` and `progress` on the view's channel: the
     /// reply's response, before any diff is added.
     pub(crate) fn client_message(&self, inbound: &Inbound) -> serde_json::Map<String, Value> {
-        let payload = match inbound.payload() {
-            Payload::Json(json) => serde_json::from_str::<Value>(json).unwrap_or_default(),
-            Payload::Binary(_) => Value::Null,
-        };
+        let payload = inbound.payload_value();
         match inbound.event() {
             "allow_upload" => self.allow_upload(&payload),
             "progress" => {
