@@ -217,7 +217,7 @@ fn template_static(statics: &[String], root: bool) -> TokenStream {
 }
 
 /// FNV-1a over the statics and root flag; must match `cinder::rendered::fingerprint`.
-fn fingerprint(statics: &[String], root: bool) -> u64 {
+pub(crate) fn fingerprint(statics: &[String], root: bool) -> u64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     let mut feed = |byte: u8| {
         hash ^= u64::from(byte);

@@ -693,8 +693,7 @@ impl Parser {
                 "expected `@for pattern in iterator { … }`",
             ));
         }
-        let start = keyword.span().start();
-        let site = (start.line as u64) << 32 | start.column as u64;
+        let site = site_of(keyword.span());
         Ok(Node::For(For {
             pattern,
             iter,
@@ -704,6 +703,21 @@ impl Parser {
             site,
         }))
     }
+}
+
+/// Where a `for` is in the program: its file, line and column, hashed.
+/// The file counts: two `for`s at the same line and column of two files
+/// must not take each other's entries.
+fn site_of(span: Span) -> u64 {
+    let start = span.start();
+    crate::codegen::fingerprint(
+        &[
+            span.file(),
+            start.line.to_string(),
+            start.column.to_string(),
+        ],
+        false,
+    )
 }
 
 /// Splits `iter, key = a, memo = b` into the iterator and named options.

@@ -394,6 +394,7 @@ impl Writer {
         let mut moved = false;
         let width = new.width();
         let size = new.chunk_size();
+        let trust_stamps = old.stamps_agree_with(new);
         for (c, chunk) in new.chunks().iter().enumerate() {
             if old.chunks().get(c).is_some_and(|o| Arc::ptr_eq(o, chunk)) {
                 // A chunk shared with the old tree holds the same entries at
@@ -403,7 +404,11 @@ impl Writer {
             for (offset, entry) in chunk.entries(width).enumerate() {
                 let i = c * size + offset;
                 match finder.find(i, entry.key()) {
-                    Some((j, old_entry)) => moved |= self.diff_entry(i, j, old_entry, entry),
+                    Some((j, old_entry)) => {
+                        let unchanged = (trust_stamps && old_entry.memo() == entry.memo())
+                            || old_entry.same_dynamics(&entry);
+                        moved |= self.diff_entry(i, j, old_entry, entry, unchanged);
+                    }
                     None => {
                         self.key(i);
                         self.full_entry(entry);
@@ -424,12 +429,18 @@ impl Writer {
         self.out.extend_from_slice(b"}}");
     }
 
-    /// Writes entry `i`, which the client holds at index `j`; returns whether
-    /// that is a move.
-    fn diff_entry(&mut self, i: usize, j: usize, old: EntryRef<'_>, new: EntryRef<'_>) -> bool {
-        // Comparing first is cheaper than writing the entry's key and
-        // taking it back, which is what most entries of a list would cost.
-        let unchanged = old.same_dynamics(&new);
+    /// Writes entry `i`, which the client holds at index `j` and which is
+    /// `unchanged` or not; returns whether that is a move. Knowing first
+    /// is cheaper than writing the entry's key and taking it back, which is
+    /// what most entries of a list would cost.
+    fn diff_entry(
+        &mut self,
+        i: usize,
+        j: usize,
+        old: EntryRef<'_>,
+        new: EntryRef<'_>,
+        unchanged: bool,
+    ) -> bool {
         if i == j {
             if !unchanged {
                 let mark = self.out.len();

@@ -81,8 +81,8 @@
 //! loops carry a memo stamp and the view renders through a
 //! [`memo::RenderCache`]: unchanged entries are shared with the previous
 //! render instead of being computed, and the diff skips shared entries
-//! without looking into them. Entries are stored in chunks (16 entries in a
-//! list of up to 256, up to 64 in longer ones), so a run of unchanged
+//! without looking into them. Entries are stored in chunks (8 entries in a
+//! list of up to 128, up to 64 in longer ones), so a run of unchanged
 //! entries is shared, and skipped by the diff, a whole chunk at a time. With 10,000 rows and one changed,
 //! a render evaluates one row, compares 10,000 keys and stamps, and the diff
 //! holds one entry.

@@ -12,9 +12,11 @@
 //! shared dynamics and skips the entry in O(1), so a change to one row of ten
 //! thousand evaluates one row's dynamics, writes one entry into the diff and
 //! spends only a key comparison on each other row. Entries live in chunks
-//! (16 to 64 entries, by the list's length); a chunk whose entries are all
+//! (8 to 64 entries, by the list's length); a chunk whose entries are all
 //! reused in place is shared whole with the previous render, and the diff
-//! skips it with one pointer compare.
+//! skips it with one pointer compare. Between two renders of the same `for`,
+//! the diff also skips any entry whose key and stamp did not change, without
+//! comparing its dynamics, whether or not a cache made the renders.
 //!
 //! The stamp is a promise: whatever the entry's body reads must be the same
 //! whenever key and stamp are. A version counter bumped on every change, a
@@ -496,7 +498,12 @@ impl ListBuilder {
         if !self.current.is_empty() {
             self.seal();
         }
-        let list = Comprehension::from_chunks(self.template, self.chunks);
+        let stamp_site = self
+            .memo
+            .as_ref()
+            .filter(|_| self.current.is_stamped())
+            .map(|site| site.site);
+        let list = Comprehension::from_chunks(self.template, self.chunks, stamp_site);
         if let Some(site) = &self.memo {
             record(site.site, &list);
         }

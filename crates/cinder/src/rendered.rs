@@ -260,7 +260,7 @@ impl Hasher for KeyHasher {
 }
 
 /// One dynamic slot of a rendered template.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub enum Dynamic {
     /// Already escaped HTML (text, or a whole attribute such as ` class="x"`).
     Text(Text),
@@ -286,6 +286,19 @@ pub enum Dynamic {
     LiveChild(LiveChildRef),
 }
 
+impl Clone for Dynamic {
+    // A changed row's chunk copies its other rows' dynamics, most of them
+    // texts: told apart first, a text is copied without the match over
+    // every kind.
+    #[inline]
+    fn clone(&self) -> Dynamic {
+        match self {
+            Dynamic::Text(text) => Dynamic::Text(text.clone()),
+            other => other.clone_structure(),
+        }
+    }
+}
+
 impl PartialEq for Dynamic {
     fn eq(&self, other: &Dynamic) -> bool {
         // Texts are most of a list's slots, and a list of rows compares all
@@ -300,6 +313,20 @@ impl PartialEq for Dynamic {
 }
 
 impl Dynamic {
+    /// Clones a dynamic that is not a text.
+    #[inline(never)]
+    fn clone_structure(&self) -> Dynamic {
+        match self {
+            Dynamic::Text(text) => Dynamic::Text(text.clone()),
+            Dynamic::Nested(tree) => Dynamic::Nested(tree.clone()),
+            Dynamic::List(list) => Dynamic::List(list.clone()),
+            Dynamic::Component(cid) => Dynamic::Component(*cid),
+            Dynamic::LiveComponent(live) => Dynamic::LiveComponent(live.clone()),
+            Dynamic::Stream(stream) => Dynamic::Stream(stream.clone()),
+            Dynamic::LiveChild(child) => Dynamic::LiveChild(child.clone()),
+        }
+    }
+
     /// Compares two dynamics that are not texts.
     #[inline(never)]
     fn same_structure(&self, other: &Dynamic) -> bool {
@@ -718,10 +745,13 @@ fn resolve_all(
 /// entry, and the diff skips a shared chunk with one pointer comparison. A
 /// change copies and compares the chunk around it, so a short list gets
 /// small chunks; a long one gets larger chunks, so that a render which
-/// changes nothing walks fewer of them.
+/// changes nothing walks fewer of them. A changed entry costs about three
+/// times what a chunk costs a render that keeps it, so each size is near
+/// the square root of a third of its lists' lengths.
 pub(crate) fn chunk_size(entries: usize) -> usize {
     match entries {
-        0..=256 => 16,
+        0..=128 => 8,
+        129..=256 => 16,
         257..=4096 => 32,
         _ => 64,
     }
@@ -736,6 +766,11 @@ pub struct Comprehension {
     /// keeps the list without copying it; the length is derived from it, to
     /// keep a dynamic slot small.
     chunks: Arc<[Arc<Chunk>]>,
+    /// The `for` that made the list, when its entries carry memo stamps:
+    /// two entries of one site with the same key and stamp show the same,
+    /// which is what lets a render reuse an entry, and the diff skip one
+    /// without comparing its dynamics.
+    stamp_site: Option<u64>,
 }
 
 impl PartialEq for Comprehension {
@@ -786,11 +821,22 @@ impl Comprehension {
         Ok(list.into_comprehension())
     }
 
-    pub(crate) fn from_chunks(template: &'static Template, chunks: Vec<Arc<Chunk>>) -> Self {
+    pub(crate) fn from_chunks(
+        template: &'static Template,
+        chunks: Vec<Arc<Chunk>>,
+        stamp_site: Option<u64>,
+    ) -> Self {
         Comprehension {
             template,
             chunks: chunks.into(),
+            stamp_site,
         }
+    }
+
+    /// Whether an entry of `self` and an entry of `other` with the same key
+    /// and memo stamp show the same: both lists come from one stamped `for`.
+    pub(crate) fn stamps_agree_with(&self, other: &Comprehension) -> bool {
+        self.stamp_site.is_some() && self.stamp_site == other.stamp_site
     }
 
     /// The template every entry renders with.
@@ -990,6 +1036,11 @@ impl ChunkBuilder {
 
     pub(crate) fn is_empty(&self) -> bool {
         self.len == 0
+    }
+
+    /// Whether each entry carries a memo stamp.
+    pub(crate) fn is_stamped(&self) -> bool {
+        self.memos.is_some()
     }
 
     /// How many entries the chunk holds when full.

@@ -2,6 +2,10 @@
 //! changed, one row's dynamics are evaluated and the diff carries one entry.
 
 mod common;
+#[path = "support/list_a.rs"]
+mod list_a;
+#[path = "support/list_b.rs"]
+mod list_b;
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -409,6 +413,71 @@ fn an_outer_value_the_body_reads_is_part_of_every_stamp() {
         r#"{"0":{"k":{"5":{"1":""},"6":{"1":" class=\"on\""},"kc":40}}}"#
     );
     assert_eq!(after.to_html(), tracked_table(&state, 6).to_html());
+}
+
+/// Two lists with the same markup and the same reads that show different
+/// values: only the place of each `for` tells their entries apart.
+fn numbers(values: &[u32], doubled: bool) -> Rendered {
+    html! {
+        <ul>
+            @if doubled {
+                @for n in values { <li>{n * 2}</li> }
+            } else {
+                @for n in values { <li>{*n}</li> }
+            }
+        </ul>
+    }
+}
+
+#[test]
+fn entries_of_two_alike_fors_are_never_taken_for_each_other() {
+    let values = [1, 2, 3];
+    for mut cache in [Some(RenderCache::default()), None] {
+        let mut render = |doubled| match &mut cache {
+            Some(cache) => cache.render(|| numbers(&values, doubled)),
+            None => numbers(&values, doubled),
+        };
+        let plain = render(false);
+        let doubled = render(true);
+        assert!(doubled.to_html().contains("<li>2</li><li>4</li><li>6</li>"));
+        // Each entry has the key and the stamp of the one the client holds
+        // in its place, and the diff still brings every new value.
+        assert_eq!(
+            diff::diff(&plain, &doubled).as_str(),
+            r#"{"0":{"0":{"k":{"0":{"0":"2"},"1":{"0":"4"},"2":{"0":"6"},"kc":3}}}}"#
+        );
+    }
+}
+
+#[test]
+fn fors_at_the_same_line_and_column_of_two_files_keep_apart() {
+    let values = [1, 2, 3];
+    let mut cache = RenderCache::default();
+    let plain = cache.render(|| list_a::list(&values));
+    let doubled = cache.render(|| list_b::list(&values));
+    assert_eq!(doubled.to_html(), "<ul><li>2</li><li>4</li><li>6</li></ul>");
+    assert_eq!(
+        diff::diff(&plain, &doubled).as_str(),
+        r#"{"0":{"k":{"0":{"0":"2"},"1":{"0":"4"},"2":{"0":"6"},"kc":3}}}"#
+    );
+}
+
+#[test]
+fn the_diff_skips_an_entry_whose_stamp_and_key_are_unchanged() {
+    let mut state = rows(3);
+    let before = memoized_table(&state);
+    state[1].name = "renamed".into();
+    // Rendered without a cache, the entry is evaluated again, but its
+    // version says it did not change: the diff takes the stamp's word, as
+    // a render through a cache would.
+    let stale = memoized_table(&state);
+    assert!(diff::diff(&before, &stale).is_empty());
+    state[1].version += 1;
+    let fresh = memoized_table(&state);
+    assert_eq!(
+        diff::diff(&before, &fresh).as_str(),
+        r#"{"0":{"k":{"1":{"1":"renamed"},"kc":3}}}"#
+    );
 }
 
 /// Renders a row from the whole row: `Row` says nothing of how it hashes.
