@@ -320,6 +320,9 @@ fn for_loop(f: &For) -> Result<TokenStream> {
         __cinder_dynamics
     });
     let site = f.site ^ fingerprint(&statics, false);
+    // The stamps' secrets, read once for the whole loop.
+    let seed = syn::Ident::new("__cinder_seed", Span::mixed_site());
+    let mut prelude = TokenStream::new();
     let (builder, entry) = match &f.memo {
         Some(stamp) => (
             quote!(::cinder::__private::ListBuilder::memoized(&__CINDER_TEMPLATE, #hint, #site)),
@@ -331,24 +334,27 @@ fn for_loop(f: &For) -> Result<TokenStream> {
             },
         ),
         None => match crate::reads::body_reads(&f.body) {
-            Some(reads) => (
-                quote!(::cinder::__private::ListBuilder::tracked(&__CINDER_TEMPLATE, #hint, #site)),
-                quote! {
-                    let #memo = {
-                        #[allow(unused_imports)]
-                        use ::cinder::__private::{FedRead as _, UnfedRead as _};
-                        let mut __cinder_reads = ::cinder::__private::ReadStamp::new();
-                        #allow
-                        {
-                            #((&::cinder::__private::Read(&(#reads))).feed(&mut __cinder_reads);)*
+            Some(reads) => {
+                prelude = quote!(let #seed = ::cinder::__private::StampSeed::get(););
+                (
+                    quote!(::cinder::__private::ListBuilder::tracked(&__CINDER_TEMPLATE, #hint, #site)),
+                    quote! {
+                        let #memo = {
+                            #[allow(unused_imports)]
+                            use ::cinder::__private::{FedRead as _, UnfedRead as _};
+                            let mut __cinder_reads = ::cinder::__private::ReadStamp::seeded(#seed);
+                            #allow
+                            {
+                                #((&::cinder::__private::Read(&(#reads))).feed(&mut __cinder_reads);)*
+                            }
+                            __cinder_reads.finish()
+                        };
+                        if !#list.reuse_read(#key, #memo) {
+                            #list.push_read(#key, #memo, #dynamics);
                         }
-                        __cinder_reads.finish()
-                    };
-                    if !#list.reuse_read(#key, #memo) {
-                        #list.push_read(#key, #memo, #dynamics);
-                    }
-                },
-            ),
+                    },
+                )
+            }
             None => (
                 quote!(::cinder::__private::ListBuilder::shared(&__CINDER_TEMPLATE, #hint, #site)),
                 quote!(#list.push(#key, #dynamics);),
@@ -360,6 +366,7 @@ fn for_loop(f: &For) -> Result<TokenStream> {
         let #entries = ::core::iter::IntoIterator::into_iter(#iter);
         let #hint = ::core::iter::Iterator::size_hint(&#entries).0;
         let mut #list = #builder;
+        #prelude
         for #pattern in #entries {
             let #key = #key_expr;
             #entry

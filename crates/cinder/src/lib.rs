@@ -114,6 +114,8 @@ pub mod memo;
 mod random;
 pub mod rendered;
 pub mod socket;
+#[cfg(test)]
+mod test_json;
 pub mod token;
 
 pub use cinder_macros::html;
@@ -130,7 +132,7 @@ pub use rendered::{
 #[doc(hidden)]
 pub mod __private {
     pub use crate::dynamic::{attr, attr_list};
-    pub use crate::memo::reads::{FedRead, Read, ReadStamp, UnfedRead};
+    pub use crate::memo::reads::{FedRead, Read, ReadStamp, StampSeed, UnfedRead};
     pub use crate::memo::ListBuilder;
 
     use crate::dynamic::IntoDynamic;

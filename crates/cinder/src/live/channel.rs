@@ -10,6 +10,7 @@ use cinder_runtime::process::Spawn;
 use cinder_runtime::supervisor::{ChildSpec, DynamicSupervisor};
 use cinder_runtime::{Context, ExitReason, Message, Recipient};
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::Value;
 use tokio::sync::oneshot;
 
@@ -933,8 +934,8 @@ fn decode_event(inbound: &Inbound) -> Option<DecodedEvent> {
         #[serde(rename = "type", borrow)]
         kind: Cow<'a, str>,
         event: String,
-        #[serde(default)]
-        value: Value,
+        #[serde(default, borrow)]
+        value: Option<&'a RawValue>,
         #[serde(default)]
         meta: serde_json::Map<String, Value>,
         cid: Option<u32>,
@@ -945,12 +946,20 @@ fn decode_event(inbound: &Inbound) -> Option<DecodedEvent> {
         return None;
     };
     let wire: Wire<'_> = serde_json::from_str(json).ok()?;
-    let value = match wire.value {
-        Value::String(encoded) if wire.kind == "form" => form_value(&encoded, wire.meta),
-        value => value,
+    let event = match wire.value {
+        // A form's fields arrive URL-encoded, as one string.
+        Some(value) if wire.kind == "form" => {
+            let value = match serde_json::from_str(value.get()).ok()? {
+                Value::String(encoded) => form_value(&encoded, wire.meta),
+                value => value,
+            };
+            Event::new(wire.event, &wire.kind, value)
+        }
+        Some(value) => Event::sent(wire.event, &wire.kind, value),
+        None => Event::new(wire.event, &wire.kind, Value::Null),
     };
     Some(DecodedEvent {
-        event: Event::new(wire.event, &wire.kind, value),
+        event,
         target: wire.cid.map(Cid),
         uploads: wire.uploads,
     })

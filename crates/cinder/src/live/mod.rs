@@ -48,6 +48,7 @@ mod assets;
 mod async_work;
 mod channel;
 pub(crate) mod component;
+mod event;
 mod flash;
 mod form;
 mod nested;
@@ -56,7 +57,6 @@ mod router;
 mod stream;
 mod upload;
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
@@ -66,13 +66,13 @@ use axum::http::Extensions;
 
 use cinder_runtime::timer::TimerRef;
 use cinder_runtime::{ExitReason, Pid, Recipient};
-use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::Rendered;
 
 pub use async_work::{AsyncError, AsyncValue};
 pub use component::{live_component, ComponentSocket, LiveComponent, LiveComponentRef};
+pub use event::Event;
 pub use flash::{default_layout, Flash, Layout};
 pub use form::decode_form;
 pub use nested::{live_render, LiveChildRef};
@@ -199,63 +199,6 @@ impl Session {
     /// The value under `key`, if present.
     pub fn get(&self, key: &str) -> Option<&Value> {
         self.0.get(key)
-    }
-}
-
-/// An event from the client.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Event {
-    name: String,
-    kind: Cow<'static, str>,
-    value: Value,
-}
-
-/// The kinds of event the client sends, kept without an allocation each.
-const EVENT_KINDS: [&str; 7] = ["click", "keyup", "keydown", "focus", "blur", "form", "hook"];
-
-impl Event {
-    pub(crate) fn new(name: String, kind: &str, value: Value) -> Self {
-        let kind = match EVENT_KINDS.iter().find(|known| **known == kind) {
-            Some(known) => Cow::Borrowed(*known),
-            None => Cow::Owned(kind.to_owned()),
-        };
-        Event { name, kind, value }
-    }
-
-    /// The event's name: the value of `phx-click`, `phx-submit`, and so on.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// What produced it: `"click"`, `"keyup"`, `"keydown"`, `"focus"`,
-    /// `"blur"`, `"form"` or `"hook"`.
-    pub fn kind(&self) -> &str {
-        &self.kind
-    }
-
-    /// The event's value as the client sent it: for a click, an object of
-    /// the element's `phx-value-*` attributes (and `value`); for a key
-    /// event, it also has `key`.
-    pub fn value(&self) -> &Value {
-        &self.value
-    }
-
-    /// One string field of the value, such as a `phx-value-id`.
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.value.get(name).and_then(Value::as_str)
-    }
-
-    /// The value decoded into a type of yours; for a form, its fields
-    /// (`user[name]` nests as `{"user": {"name": …}}`).
-    pub fn decode<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
-        T::deserialize(&self.value)
-    }
-
-    /// For a form change, the path of the field that changed, such as
-    /// `["user", "name"]` for `user[name]`.
-    pub fn target(&self) -> Option<Vec<&str>> {
-        let path = self.value.get("_target")?.as_array()?;
-        path.iter().map(Value::as_str).collect()
     }
 }
 
@@ -586,16 +529,6 @@ impl<V: LiveView> Socket<V> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn an_event_keeps_its_kind_known_or_not() {
-        for kind in EVENT_KINDS.into_iter().chain(["viewport", ""]) {
-            let event = Event::new("save".into(), kind, Value::Null);
-            assert_eq!((event.name(), event.kind()), ("save", kind));
-        }
-        let known = Event::new("save".into(), "click", Value::Null);
-        assert!(matches!(known.kind, Cow::Borrowed(_)));
-    }
 
     struct Plain;
 

@@ -32,8 +32,18 @@ impl ReadStamp {
     /// A stamp with nothing read yet.
     #[inline]
     pub fn new() -> ReadStamp {
+        ReadStamp::seeded(StampSeed::get())
+    }
+
+    /// A stamp with nothing read yet, from the secrets a `for` read once
+    /// for all its entries.
+    #[inline]
+    pub fn seeded(seed: StampSeed) -> ReadStamp {
         ReadStamp {
-            hasher: StampHasher::new(),
+            hasher: StampHasher {
+                state: seed.state,
+                finish_with: seed.finish_with,
+            },
             complete: true,
         }
     }
@@ -52,13 +62,26 @@ impl Default for ReadStamp {
 }
 
 /// The process's secrets: the starting state and the multiplier of the
-/// final mix.
-fn secrets() -> (u64, u64) {
-    static SECRETS: OnceLock<(u64, u64)> = OnceLock::new();
-    *SECRETS.get_or_init(|| {
-        let random = RandomState::new();
-        (random.hash_one(1u8), random.hash_one(2u8))
-    })
+/// final mix. Read once per `for`: a list of rows would otherwise check
+/// that they are set once per row.
+#[derive(Clone, Copy)]
+pub struct StampSeed {
+    state: u64,
+    finish_with: u64,
+}
+
+impl StampSeed {
+    /// The process's secrets, drawn at first use.
+    pub fn get() -> StampSeed {
+        static SECRETS: OnceLock<StampSeed> = OnceLock::new();
+        *SECRETS.get_or_init(|| {
+            let random = RandomState::new();
+            StampSeed {
+                state: random.hash_one(1u8),
+                finish_with: random.hash_one(2u8),
+            }
+        })
+    }
 }
 
 /// Multiplies in 128 bits and folds the halves: every input bit reaches
@@ -78,12 +101,6 @@ struct StampHasher {
 impl StampHasher {
     /// An odd constant (the golden ratio's digits) that spreads each word.
     const SPREAD: u64 = 0x9e37_79b9_7f4a_7c15;
-
-    #[inline]
-    fn new() -> StampHasher {
-        let (state, finish_with) = secrets();
-        StampHasher { state, finish_with }
-    }
 
     #[inline]
     fn add(&mut self, word: u64) {
