@@ -1,8 +1,11 @@
-//! Templates and diffs: rendering a table to HTML and to a first diff, and
-//! one changed row out of 10,000 against a full re-render.
+//! Templates and diffs: rendering a table to HTML and to a first diff, one
+//! changed row out of 10,000 against a full re-render, a bumped row of the
+//! benchmark server's `/rows`, and a message posted to a full chat history.
 
 // `criterion_group!` defines a public function that cannot carry a doc comment.
 #![allow(missing_docs)]
+
+use std::collections::VecDeque;
 
 use cinder::memo::RenderCache;
 use cinder::{diff, html, Rendered};
@@ -111,9 +114,54 @@ fn bump_one_of_100_rows(c: &mut Criterion) {
     });
 }
 
+/// One message of a chat room's history.
+struct Message {
+    id: u64,
+    name: String,
+    text: String,
+}
+
+/// The showcase's `/chat` history: keyed by message, stamped by the key
+/// alone, as posted messages never change.
+fn history(messages: &VecDeque<Message>) -> Rendered {
+    html! {
+        <ul id="messages">
+            @for message in messages, key = message.id, memo = () {
+                <li><strong>{&message.name}</strong>": "{&message.text}</li>
+            }
+        </ul>
+    }
+}
+
+/// What a new message costs each tab of a room whose history is full: the
+/// oldest message leaves, every other one moves up by one, and the new one
+/// comes in.
+fn post_to_a_full_history(c: &mut Criterion) {
+    let message = |id: u64| Message {
+        id,
+        name: format!("Guest {}", id % 10_000),
+        text: format!("message number {id}, long enough to live in a block of its own"),
+    };
+    let mut messages: VecDeque<Message> = (0..100).map(message).collect();
+    let mut cache = RenderCache::default();
+    let mut held = cache.render(|| history(&messages));
+    let mut next_id = 100;
+    c.bench_function("chat_history_of_100_one_posted", |b| {
+        b.iter(|| {
+            messages.pop_front();
+            messages.push_back(message(next_id));
+            next_id += 1;
+            let next = cache.render(|| history(black_box(&messages)));
+            let change = diff::diff(&held, &next);
+            held = next;
+            change
+        })
+    });
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(20);
-    targets = first_render, one_changed_row, bump_one_of_100_rows
+    targets = first_render, one_changed_row, bump_one_of_100_rows, post_to_a_full_history
 }
 criterion_main!(benches);

@@ -31,7 +31,7 @@ use std::sync::Arc;
 
 use crate::escape::{json_string, json_text};
 use crate::rendered::{
-    Comprehension, Dynamic, EntryRef, Key, Rendered, StreamInsert, StreamList, Template,
+    Comprehension, Dynamic, EntryRef, Key, KeyIndex, Rendered, StreamInsert, StreamList, Template,
 };
 
 /// One diff, as the JSON text sent to the client.
@@ -504,7 +504,7 @@ fn into_text(json: Vec<u8>) -> String {
 /// old keys built on first need.
 struct OldEntries<'a> {
     old: &'a Comprehension,
-    by_key: Option<HashMap<Key, usize>>,
+    by_key: Option<KeyIndex>,
 }
 
 impl<'a> OldEntries<'a> {
@@ -517,13 +517,7 @@ impl<'a> OldEntries<'a> {
         if let Some(entry) = old.get(i).filter(|e| e.key() == key) {
             return Some((i, entry));
         }
-        let by_key = self.by_key.get_or_insert_with(|| {
-            let mut map = HashMap::with_capacity(old.len());
-            for (j, entry) in old.entries().enumerate() {
-                map.entry(entry.key()).or_insert(j);
-            }
-            map
-        });
+        let by_key = self.by_key.get_or_insert_with(|| old.index_by_key());
         let j = *by_key.get(&key)?;
         old.get(j).map(|entry| (j, entry))
     }

@@ -39,13 +39,12 @@
 //! the results, which is still correct, only slower.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use cinder_runtime::ids::IdMap;
 
 use crate::rendered::{
-    chunk_size, Chunk, ChunkBuilder, Comprehension, Dynamic, EntryRef, Key, Template,
+    chunk_size, Chunk, ChunkBuilder, Comprehension, Dynamic, EntryRef, Key, KeyIndex, Template,
 };
 
 pub(crate) mod reads;
@@ -209,7 +208,7 @@ pub struct ListBuilder {
 struct MemoSite {
     site: u64,
     previous: Option<Comprehension>,
-    by_key: Option<HashMap<Key, usize>>,
+    by_key: Option<KeyIndex>,
 }
 
 impl ListBuilder {
@@ -527,13 +526,7 @@ impl MemoSite {
         let j = if at_index {
             index
         } else {
-            let by_key = self.by_key.get_or_insert_with(|| {
-                let mut map = HashMap::with_capacity(previous.len());
-                for (j, entry) in previous.entries().enumerate() {
-                    map.entry(entry.key()).or_insert(j);
-                }
-                map
-            });
+            let by_key = self.by_key.get_or_insert_with(|| previous.index_by_key());
             *by_key.get(&key)?
         };
         let size = previous.chunk_size();

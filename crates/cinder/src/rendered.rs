@@ -1,9 +1,12 @@
 //! The run-time form of a template: statics known at compile time, and the
 //! dynamics computed by one render.
 
+use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
+
+use crate::memo::reads::SecretSpread;
 
 pub use crate::live::component::LiveComponentRef;
 pub use crate::live::LiveChildRef;
@@ -737,6 +740,9 @@ fn resolve_all(
     }
 }
 
+/// Each key of a list and the index of its first entry.
+pub(crate) type KeyIndex = HashMap<Key, usize, SecretSpread>;
+
 /// How many entries share one allocation in a [`Comprehension`] of
 /// `entries` entries.
 ///
@@ -831,6 +837,16 @@ impl Comprehension {
             chunks: chunks.into(),
             stamp_site,
         }
+    }
+
+    /// Where each key's first entry is: how a list finds the entries that
+    /// moved.
+    pub(crate) fn index_by_key(&self) -> KeyIndex {
+        let mut index = KeyIndex::with_capacity_and_hasher(self.len(), SecretSpread::default());
+        for (i, entry) in self.entries().enumerate() {
+            index.entry(entry.key()).or_insert(i);
+        }
+        index
     }
 
     /// Whether an entry of `self` and an entry of `other` with the same key

@@ -4,6 +4,7 @@ use std::cell::RefCell;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::ops::Deref;
+use std::sync::Arc;
 
 /// The longest text kept inside a [`Text`] rather than in a heap block.
 const INLINE: usize = 22;
@@ -14,8 +15,10 @@ const INLINE: usize = 22;
 /// Most slots of a render are short (a number, a word, one attribute), and
 /// a list of rows holds hundreds of them, each kept until the next render
 /// so the diff can compare. Text of up to 22 bytes therefore lives inside
-/// the slot itself, with no heap block of its own; longer text is one boxed
-/// `str`. Either way it reads as a `&str`.
+/// the slot itself, with no heap block of its own; longer text is one shared
+/// `str`, which a copy of the text shares (an entry of a list that moved
+/// is copied into its new place on every render). Either way it reads as a
+/// `&str`.
 ///
 /// ```
 /// use cinder::rendered::Text;
@@ -34,7 +37,7 @@ enum Repr {
     /// Unused bytes are zero, so two inline texts compare as arrays.
     Inline { len: u8, bytes: [u8; INLINE] },
     /// Only text longer than `INLINE`: every text has one representation.
-    Heap(Box<str>),
+    Heap(Arc<str>),
 }
 
 impl Default for Repr {
@@ -107,11 +110,11 @@ impl Text {
                 bytes,
             })
         } else {
-            let mut text = String::with_capacity(len);
-            for part in parts {
-                text.push_str(part);
-            }
-            Text(Repr::Heap(text.into_boxed_str()))
+            let text: Arc<str> = match parts {
+                [one] => Arc::from(*one),
+                _ => Arc::from(parts.concat()),
+            };
+            Text(Repr::Heap(text))
         }
     }
 
@@ -307,7 +310,7 @@ impl From<String> for Text {
         if text.len() <= INLINE {
             Text::from(text.as_str())
         } else {
-            Text(Repr::Heap(text.into_boxed_str()))
+            Text(Repr::Heap(Arc::from(text)))
         }
     }
 }
@@ -315,7 +318,7 @@ impl From<String> for Text {
 impl From<Text> for String {
     fn from(text: Text) -> String {
         match text.0 {
-            Repr::Heap(text) => text.into(),
+            Repr::Heap(text) => text.as_ref().into(),
             inline => Text(inline).as_str().to_owned(),
         }
     }
@@ -327,7 +330,7 @@ impl PartialEq for Text {
             (Repr::Inline { len: a, bytes: x }, Repr::Inline { len: b, bytes: y }) => {
                 a == b && x == y
             }
-            (Repr::Heap(a), Repr::Heap(b)) => a == b,
+            (Repr::Heap(a), Repr::Heap(b)) => Arc::ptr_eq(a, b) || a == b,
             _ => false,
         }
     }
