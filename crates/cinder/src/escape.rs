@@ -314,6 +314,34 @@ mod tests {
         }
     }
 
+    /// Every byte that needs an escape, at every place of every short
+    /// length, amid bytes one bit away from `"` and `\\` and bytes around
+    /// 0x20, is escaped as `serde_json` escapes it.
+    #[test]
+    fn short_json_strings_escape_at_every_place() {
+        let fillers = ["a", "#", "!", "]", "^", " ", "\u{7f}", "é"];
+        let specials = ["\"", "\\", "\u{0}", "\u{1f}", "\n", "\u{1}"];
+        for len in 1..=SMALL_JSON {
+            for filler in fillers {
+                for special in specials {
+                    for at in 0..len {
+                        let mut chars: Vec<&str> = vec![filler; len];
+                        chars[at] = special;
+                        let text: String = chars.concat();
+                        let mut out = Vec::new();
+                        json_bytes(&mut out, text.as_bytes());
+                        let expected = serde_json::to_string(&text).unwrap();
+                        assert_eq!(String::from_utf8(out).unwrap(), expected, "{text:?}");
+                    }
+                }
+                let plain = filler.repeat(len);
+                let mut out = Vec::new();
+                json_bytes(&mut out, plain.as_bytes());
+                assert_eq!(out, serde_json::to_string(&plain).unwrap().as_bytes());
+            }
+        }
+    }
+
     #[test]
     fn leaves_plain_text_alone() {
         assert_eq!(escape("plain text ✓"), "plain text ✓");
