@@ -94,8 +94,8 @@ impl Text {
         }
     }
 
-    /// The text of `parts` written one after another, made without a
-    /// scratch buffer: inline when they fit, else in one exact allocation.
+    /// The text of `parts` written one after another: inline when they fit,
+    /// without a scratch buffer, else in one exact allocation.
     pub(crate) fn concat(parts: &[&str]) -> Text {
         let len: usize = parts.iter().map(|part| part.len()).sum();
         if len <= INLINE {
@@ -110,11 +110,12 @@ impl Text {
                 bytes,
             })
         } else {
-            let text: Arc<str> = match parts {
-                [one] => Arc::from(*one),
-                _ => Arc::from(parts.concat()),
-            };
-            Text(Repr::Heap(text))
+            match parts {
+                [one] => Text(Repr::Heap(Arc::from(*one))),
+                // A shared `str` is made from text already whole: written
+                // into the scratch buffer first, it takes one allocation.
+                _ => Text::build(|out| parts.iter().for_each(|part| out.push_str(part))),
+            }
         }
     }
 
