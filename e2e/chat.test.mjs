@@ -50,7 +50,7 @@ test("the dead render shows the room before the socket connects", async () => {
   const response = await fetch(`${app.base}/chat`);
   assert.equal(response.status, 200);
   const html = await response.text();
-  assert.match(html, /<ul id="messages">/);
+  assert.match(html, /<ul id="messages" phx-update="stream">/);
   assert.match(html, /name="message\[text\]"/);
 });
 

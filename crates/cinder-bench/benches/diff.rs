@@ -121,8 +121,9 @@ struct Message {
     text: String,
 }
 
-/// The showcase's `/chat` history: keyed by message, stamped by the key
-/// alone, as posted messages never change.
+/// A chat history kept by the view (the showcase's `/chat` streams its
+/// messages instead): keyed by message, stamped by the key alone, as posted
+/// messages never change.
 fn history(messages: &VecDeque<Message>) -> Rendered {
     html! {
         <ul id="messages">

@@ -541,13 +541,21 @@ impl Output<'_> {
     ) -> Result<(), TreeError> {
         let own_templates = rendered.remove("p");
         let entry_templates = templates.or(own_templates.as_ref());
-        let statics = template_static(rendered.get("s"), templates)?;
-        rendered.insert("s".into(), Value::Array(statics.clone()));
         let count = rendered
             .get("k")
             .and_then(|k| k.get("kc"))
             .and_then(Value::as_f64)
             .unwrap_or(0.0) as usize;
+        // As in the official client, a comprehension with no entries needs
+        // no statics: a stream rendered before its first insert has none.
+        let statics = match rendered.get("s") {
+            None if count == 0 => Vec::new(),
+            part => {
+                let statics = template_static(part, templates)?;
+                rendered.insert("s".into(), Value::Array(statics.clone()));
+                statics
+            }
+        };
         if let Some(Value::Object(entries)) = rendered.get_mut("k") {
             for index in 0..count {
                 match entries.get_mut(&index.to_string()) {
@@ -779,6 +787,31 @@ mod tests {
         let again = tree.render().unwrap();
         assert_eq!(again.html, "<ul id=\"s\" phx-update=\"stream\"></ul>");
         assert!(again.streams.is_empty());
+    }
+
+    /// A stream rendered before its first insert comes without statics, as
+    /// the official client accepts; the diff of its first insert brings them.
+    #[test]
+    fn an_empty_stream_needs_no_statics_until_its_first_entry() {
+        let mut tree = ClientTree::new(
+            "v",
+            json!({"0": {"k": {"kc": 0}, "stream": ["0", [], []]}, "s": ["<ul id=\"s\" phx-update=\"stream\">", "</ul>"]}),
+        )
+        .unwrap();
+        assert_eq!(
+            tree.render().unwrap().html,
+            "<ul id=\"s\" phx-update=\"stream\"></ul>"
+        );
+        tree.merge(json!({"0": {"s": ["<li id=\"", "\">", "</li>"], "k": {"0": {"0": "i-1", "1": "a"}, "kc": 1}, "stream": ["0", [["i-1", -1, null, null]], []]}}))
+            .unwrap();
+        assert_eq!(
+            tree.render().unwrap().html,
+            "<ul id=\"s\" phx-update=\"stream\"><li id=\"i-1\">a</li></ul>"
+        );
+        let entries_without_statics =
+            json!({"0": {"k": {"0": {"0": "i-2"}, "kc": 1}}, "s": ["<ul>", "</ul>"]});
+        let mut tree = ClientTree::new("v", entries_without_statics).unwrap();
+        assert!(tree.render().is_err(), "entries still need statics");
     }
 
     #[test]

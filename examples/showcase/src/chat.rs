@@ -1,10 +1,15 @@
 //! `/chat`: a chat room over PubSub, with who is online through Presence.
 //!
 //! Each connected view subscribes to [`TOPIC`]. Sending a message broadcasts
-//! it there, and every subscribed view, the sender's included, appends it in
-//! `handle_info`; so all tabs show the same messages in the same order. With
-//! a cross-node adapter on the PubSub (see `main.rs`), the tabs may be served
-//! by different nodes.
+//! it there, and every subscribed view, the sender's included, appends it to
+//! its page in `handle_info`; so all tabs show the same messages in the same
+//! order. With a cross-node adapter on the PubSub (see `main.rs`), the tabs
+//! may be served by different nodes.
+//!
+//! The messages go to the page as a stream: a view sends each one once and
+//! keeps none, and the page keeps the last [`HISTORY`]. A view that kept its
+//! history would hold it once per tab, and, once it was full, every new
+//! message would move all the others up in every tab.
 //!
 //! Each connected view also tracks itself on the topic's presence. Who is
 //! online reaches the views through the room's [`Roster`] process, not as
@@ -19,12 +24,12 @@
 //! The showcase has no accounts, so every tab counts as one person, named
 //! "Guest 1234" until its user types another name.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasher, RandomState};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use cinder::live::{Event, LiveView, MountError, Params, Session, Socket};
+use cinder::live::{Event, Insert, LiveView, MountError, Params, Session, Socket, Stream};
 use cinder::rendered::Key;
 use cinder::{html, Rendered};
 use cinder_runtime::gen_server::StartError;
@@ -40,8 +45,8 @@ use tokio::time::Instant;
 pub const TOPIC: &str = "chat:lobby";
 /// The local topic on which the roster process sends its summaries.
 const ROSTER_TOPIC: &str = "chat:lobby:roster";
-/// How many messages a view keeps; older ones scroll away.
-const HISTORY: usize = 100;
+/// How many messages a page keeps; older ones leave it.
+pub const HISTORY: i64 = 100;
 /// The longest message accepted, in characters.
 const MAX_TEXT: usize = 500;
 /// The longest name accepted, in characters.
@@ -205,9 +210,8 @@ pub struct Chat {
     name: String,
     draft: String,
     error: Option<String>,
-    /// Each message with the key of its entry, hashed from its id once,
-    /// when it arrives, rather than in every render.
-    messages: VecDeque<(Key, Posted)>,
+    /// The messages not yet sent to the page.
+    messages: Stream<Posted>,
     roster: Arc<Roster>,
 }
 
@@ -220,7 +224,7 @@ impl LiveView for Chat {
         socket: &mut Socket<Self>,
     ) -> Result<Self, MountError> {
         let room = room(socket)?;
-        let mut chat = Chat::new();
+        let mut chat = Chat::new(socket);
         if let Some(pid) = socket.pid() {
             chat.join(&room, pid, socket).await;
         }
@@ -251,10 +255,8 @@ impl LiveView for Chat {
     async fn handle_info(&mut self, info: Info, _socket: &mut Socket<Self>) {
         match info {
             Info::Posted(posted) => {
-                self.messages.push_back((Key::of(&posted.id), posted));
-                while self.messages.len() > HISTORY {
-                    self.messages.pop_front();
-                }
+                self.messages
+                    .insert_with(posted, Insert::append().limit(-HISTORY));
             }
             Info::Roster(roster) => self.roster = roster,
         }
@@ -280,10 +282,10 @@ impl LiveView for Chat {
                 @if more > 0 {
                     <p id="more">"and "{more}" more"</p>
                 }
-                <ul id="messages">
-                    @for (entry_key, message) in &self.messages, key = entry_key, memo = () {
-                        <li><strong>{message.name}</strong>": "{message.text}</li>
-                    }
+                <ul id="messages" phx-update="stream">
+                    {self.messages.render(|dom_id, message| html! {
+                        <li id={dom_id}><strong>{message.name}</strong>": "{message.text}</li>
+                    })}
                 </ul>
                 <form id="chat" phx-change="draft" phx-submit="send">
                     <input id="name" type="text" name="message[name]" value={self.name.as_str()} aria-label="Your name" autocomplete="off">
@@ -300,7 +302,7 @@ impl LiveView for Chat {
 
 impl Chat {
     /// A newcomer with a guest name, who has seen no message yet.
-    fn new() -> Chat {
+    fn new(socket: &mut Socket<Chat>) -> Chat {
         let name = format!("Guest {:04}", random() % 10_000);
         Chat {
             me: format!("{:016x}", random()),
@@ -308,7 +310,7 @@ impl Chat {
             name,
             draft: String::new(),
             error: None,
-            messages: VecDeque::new(),
+            messages: socket.stream(|posted: &Posted| format!("messages-{}", posted.id)),
             roster: Arc::default(),
         }
     }

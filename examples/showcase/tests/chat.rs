@@ -86,3 +86,22 @@ async fn messages_and_names_stay_right_as_the_room_changes() -> cinder_test::Res
     assert_eq!(bobs_view, ["Annie", "Bob (you)"]);
     Ok(())
 }
+
+#[tokio::test]
+async fn a_page_keeps_the_latest_messages_only() -> cinder_test::Result<()> {
+    let view = common::showcase().await.live("/chat").await?;
+    let sent = showcase::chat::HISTORY + 5;
+    for n in 1..=sent {
+        view.form("#chat")?
+            .with(&[("message[name]", "Ann"), ("message[text]", &n.to_string())])
+            .submit()
+            .await?;
+    }
+    view.wait_for_element("#messages li", Some(&format!("Ann: {sent}")))
+        .await?;
+    let shown = view.texts("#messages li")?;
+    assert_eq!(shown.len() as i64, showcase::chat::HISTORY);
+    assert_eq!(shown.first().map(String::as_str), Some("Ann: 6"));
+    assert_eq!(shown.last(), Some(&format!("Ann: {sent}")));
+    Ok(())
+}
