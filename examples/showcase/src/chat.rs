@@ -113,11 +113,11 @@ fn room<V: LiveView>(socket: &Socket<V>) -> Result<Room, MountError> {
 }
 
 /// A message, as it travels on the topic, possibly to other nodes. Its
-/// strings are shared: every view in the room keeps the same message, and
-/// a copy each would cost the room one allocation per string per view.
+/// strings are shared: every view in the room receives the same message,
+/// and a copy each would cost the room one allocation per string per view.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Posted {
-    /// Unique across nodes: the key of the message's `<li>`.
+    /// Unique across nodes: the id of the message's `<li>` in the stream.
     id: Arc<str>,
     name: Arc<str>,
     text: Arc<str>,
