@@ -8,6 +8,8 @@ use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
+use crate::socket::serializer::{bracketed_end, quote_or_backslash, string_end};
+
 /// An event from the client.
 #[derive(Clone)]
 pub struct Event {
@@ -17,8 +19,7 @@ pub struct Event {
 }
 
 /// The kinds of event the client sends, kept without an allocation each.
-pub(crate) const EVENT_KINDS: [&str; 7] =
-    ["click", "keyup", "keydown", "focus", "blur", "form", "hook"];
+const EVENT_KINDS: [&str; 7] = ["click", "keyup", "keydown", "focus", "blur", "form", "hook"];
 
 /// An event's value: made by the server (a decoded form), or the JSON the
 /// client sent, read into a [`Value`] the first time a handler asks for it
@@ -213,20 +214,15 @@ impl<'a> Cursor<'a> {
         }
         let bytes = self.text.as_bytes();
         let start = self.at;
-        let mut escaped = false;
-        loop {
-            match bytes.get(self.at)? {
-                b'"' => break,
-                b'\\' => {
-                    escaped = true;
-                    self.at += 2;
-                }
-                _ => self.at += 1,
-            }
-        }
-        let text = self.text.get(start..self.at)?;
-        self.at += 1;
-        Some((text, escaped))
+        let first = start + quote_or_backslash(&bytes[start..])?;
+        let escaped = bytes[first] == b'\\';
+        let end = if escaped {
+            string_end(bytes, first)?
+        } else {
+            first
+        };
+        self.at = end + 1;
+        Some((self.text.get(start..end)?, escaped))
     }
 
     /// Steps over the value that comes next, whatever it is.
@@ -249,28 +245,11 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    /// Steps over an object or array, its strings included.
+    /// Steps over an object or array, its strings included; `None` past
+    /// the depth the frame reader scans to.
     fn skip_nested(&mut self) -> Option<()> {
-        let bytes = self.text.as_bytes();
-        let mut depth = 0usize;
-        loop {
-            match bytes.get(self.at)? {
-                b'"' => {
-                    self.string()?;
-                    continue;
-                }
-                b'{' | b'[' => depth += 1,
-                b'}' | b']' => {
-                    depth -= 1;
-                    if depth == 0 {
-                        self.at += 1;
-                        return Some(());
-                    }
-                }
-                _ => {}
-            }
-            self.at += 1;
-        }
+        self.at += bracketed_end(&self.text.as_bytes()[self.at..])?;
+        Some(())
     }
 }
 

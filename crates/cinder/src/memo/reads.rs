@@ -40,10 +40,7 @@ impl ReadStamp {
     #[inline]
     pub fn seeded(seed: StampSeed) -> ReadStamp {
         ReadStamp {
-            hasher: StampHasher {
-                state: seed.state,
-                finish_with: seed.finish_with,
-            },
+            hasher: seed.hasher(),
             complete: true,
         }
     }
@@ -87,10 +84,7 @@ impl BuildHasher for SecretSpread {
     type Hasher = StampHasher;
 
     fn build_hasher(&self) -> StampHasher {
-        StampHasher {
-            state: self.0.state,
-            finish_with: self.0.finish_with,
-        }
+        self.0.hasher()
     }
 }
 
@@ -105,6 +99,15 @@ impl StampSeed {
                 finish_with: random.hash_one(2u8),
             }
         })
+    }
+
+    /// A hasher started from these secrets.
+    #[inline]
+    fn hasher(self) -> StampHasher {
+        StampHasher {
+            state: self.state,
+            finish_with: self.finish_with,
+        }
     }
 }
 

@@ -238,9 +238,15 @@ fn decode_plain_text(text: &str) -> Option<Inbound> {
 /// escapes) is checked by whoever reads it. `false` also for nesting deeper
 /// than 64, which the general reader then reads.
 fn closes_where_it_ends(json: &str) -> bool {
-    let bytes = json.as_bytes();
+    bracketed_end(json.as_bytes()) == Some(json.len())
+}
+
+/// Where the object or array that `bytes` starts with ends: the index just
+/// past its closing bracket, when its brackets pair up and its strings close
+/// within 64 levels of nesting; `None` otherwise.
+pub(crate) fn bracketed_end(bytes: &[u8]) -> Option<usize> {
     if !matches!(bytes.first(), Some(b'{' | b'[')) {
-        return false;
+        return None;
     }
     // One bit per open bracket, innermost lowest: 1 for `{`, 0 for `[`.
     let mut open: u64 = 0;
@@ -248,13 +254,10 @@ fn closes_where_it_ends(json: &str) -> bool {
     let mut at = 0;
     while at < bytes.len() {
         match bytes[at] {
-            b'"' => match string_end(bytes, at + 1) {
-                Some(end) => at = end,
-                None => return false,
-            },
+            b'"' => at = string_end(bytes, at + 1)?,
             byte @ (b'{' | b'[') => {
                 if depth == 64 {
-                    return false;
+                    return None;
                 }
                 open = open << 1 | u64::from(byte == b'{');
                 depth += 1;
@@ -263,24 +266,24 @@ fn closes_where_it_ends(json: &str) -> bool {
                 // `depth` is at least one here: the text starts with a
                 // bracket, and the scan ends when its pair closes it.
                 if (open & 1 == 1) != (byte == b'}') {
-                    return false;
+                    return None;
                 }
                 open >>= 1;
                 depth -= 1;
                 if depth == 0 {
-                    return at + 1 == bytes.len();
+                    return Some(at + 1);
                 }
             }
             _ => {}
         }
         at += 1;
     }
-    false
+    None
 }
 
 /// Where the string whose text starts at `from` ends: the index of its
 /// closing quote, past any escaped character.
-fn string_end(bytes: &[u8], mut from: usize) -> Option<usize> {
+pub(crate) fn string_end(bytes: &[u8], mut from: usize) -> Option<usize> {
     loop {
         let stop = from + quote_or_backslash(&bytes[from..])?;
         if bytes[stop] == b'"' {
@@ -295,7 +298,7 @@ fn string_end(bytes: &[u8], mut from: usize) -> Option<usize> {
 
 /// The index of the first `"` or `\` in `bytes`. Eight bytes are looked at
 /// in one step: a join's payload is mostly long strings (its tokens).
-fn quote_or_backslash(bytes: &[u8]) -> Option<usize> {
+pub(crate) fn quote_or_backslash(bytes: &[u8]) -> Option<usize> {
     const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
     const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
     // A byte of `word ^ pattern` is zero where `word` has the pattern's
