@@ -16,6 +16,7 @@ use tokio::sync::oneshot;
 
 use super::async_work::{AsyncDone, AsyncTasks};
 use super::component::{cids_of, ComponentUpdate, Components, Requests};
+use super::event::plain_event;
 use super::flash::{Flash, Layout};
 use super::form::{decode_form, key_path};
 use super::nested::{bare_layout, Children};
@@ -945,6 +946,17 @@ fn decode_event(inbound: &Inbound) -> Option<DecodedEvent> {
     let Payload::Json(json) = inbound.payload() else {
         return None;
     };
+    if let Some(plain) = plain_event(json) {
+        let event = match plain.value {
+            Some(value) => Event::sent(plain.name.to_owned(), plain.kind, value),
+            None => Event::new(plain.name.to_owned(), plain.kind, Value::Null),
+        };
+        return Some(DecodedEvent {
+            event,
+            target: plain.cid.map(Cid),
+            uploads: None,
+        });
+    }
     let wire: Wire<'_> = serde_json::from_str(json).ok()?;
     let event = match wire.value {
         // A form's fields arrive URL-encoded, as one string.
@@ -955,7 +967,7 @@ fn decode_event(inbound: &Inbound) -> Option<DecodedEvent> {
             };
             Event::new(wire.event, &wire.kind, value)
         }
-        Some(value) => Event::sent(wire.event, &wire.kind, value),
+        Some(value) => Event::sent(wire.event, &wire.kind, value.get()),
         None => Event::new(wire.event, &wire.kind, Value::Null),
     };
     Some(DecodedEvent {

@@ -5,7 +5,6 @@ use std::fmt;
 use std::sync::OnceLock;
 
 use serde::de::DeserializeOwned;
-use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::socket::serializer::{bracketed_end, quote_or_backslash, string_end};
@@ -40,9 +39,9 @@ impl Event {
     }
 
     /// An event whose value is JSON text the socket has checked.
-    pub(crate) fn sent(name: String, kind: &str, value: &RawValue) -> Self {
+    pub(crate) fn sent(name: String, kind: &str, json: &str) -> Self {
         let value = EventValue::Sent {
-            json: value.get().into(),
+            json: json.into(),
             read: OnceLock::new(),
         };
         Event::with_value(name, kind, value)
@@ -170,7 +169,87 @@ fn string_field<'a>(json: &'a str, name: &str) -> Option<Option<&'a str>> {
     }
 }
 
-/// Reads through JSON text known to be valid.
+/// An `event` message as the client writes those of clicks, keys and hooks:
+/// `{"type": …, "event": …, "value": …}` and, aimed at a component,
+/// `"cid": …`, each once; strings without escapes. Read in place, without a
+/// map or a JSON reader.
+#[derive(Debug, PartialEq)]
+pub(crate) struct PlainEvent<'a> {
+    pub(crate) kind: &'a str,
+    pub(crate) name: &'a str,
+    /// The value's JSON text, checked; `None` when it is absent or `null`.
+    pub(crate) value: Option<&'a str>,
+    pub(crate) cid: Option<u32>,
+}
+
+/// Reads `json` as a [`PlainEvent`], checking it as strictly as a JSON
+/// reader would. `None` for any other message (a form's, one with `meta`
+/// or `uploads`, a string with an escape, a repeated field, an object
+/// nested deeper than [`PLAIN_DEPTH`], or text that is not JSON): the
+/// general reader then reads it, or refuses it with its reason.
+pub(crate) fn plain_event(json: &str) -> Option<PlainEvent<'_>> {
+    let mut cursor = Cursor::new(json);
+    let (mut kind, mut name, mut value, mut cid) = (None, None, None, None);
+    if !cursor.eat(b'{') {
+        return None;
+    }
+    loop {
+        let key = cursor.plain_string()?;
+        if !cursor.eat(b':') {
+            return None;
+        }
+        let field = match key {
+            "type" => &mut kind,
+            "event" => &mut name,
+            "value" => &mut value,
+            "cid" => &mut cid,
+            _ => return None,
+        };
+        if field.is_some() {
+            return None;
+        }
+        *field = Some(match key {
+            "type" | "event" => cursor.plain_string()?,
+            _ => cursor.checked_value(PLAIN_DEPTH)?,
+        });
+        if !cursor.eat(b',') {
+            break;
+        }
+    }
+    if !cursor.eat(b'}') || cursor.peek().is_some() {
+        return None;
+    }
+    let kind = kind.filter(|kind| *kind != "form")?;
+    let cid = match cid {
+        Some(digits) => Some(plain_u32(digits)?),
+        None => None,
+    };
+    Some(PlainEvent {
+        kind,
+        name: name?,
+        value: value.filter(|value| *value != "null"),
+        cid,
+    })
+}
+
+/// The deepest nesting of a value [`plain_event`] reads; deeper values go
+/// to the general reader, which has its own limit.
+const PLAIN_DEPTH: u32 = 32;
+
+/// Decimal digits that fit a `u32`, written without a leading zero.
+fn plain_u32(digits: &str) -> Option<u32> {
+    let plain = digits.bytes().all(|byte| byte.is_ascii_digit())
+        && (digits == "0" || !digits.starts_with('0'));
+    if plain {
+        digits.parse().ok()
+    } else {
+        None
+    }
+}
+
+/// Reads through JSON text: the methods that skip assume it is valid, the
+/// ones that check ([`plain_string`](Cursor::plain_string),
+/// [`checked_value`](Cursor::checked_value)) assume nothing.
 struct Cursor<'a> {
     text: &'a str,
     at: usize,
@@ -181,23 +260,23 @@ impl<'a> Cursor<'a> {
         Cursor { text, at: 0 }
     }
 
-    fn skip_whitespace(&mut self) {
+    /// The next byte that is not whitespace.
+    #[inline]
+    fn peek(&mut self) -> Option<u8> {
         let bytes = self.text.as_bytes();
-        while bytes
-            .get(self.at)
-            .is_some_and(|byte| matches!(byte, b' ' | b'\t' | b'\n' | b'\r'))
-        {
+        loop {
+            let byte = *bytes.get(self.at)?;
+            // Every byte above the space is not whitespace: one comparison
+            // for the text the client writes, which has none.
+            if byte > b' ' || !matches!(byte, b' ' | b'\t' | b'\n' | b'\r') {
+                return Some(byte);
+            }
             self.at += 1;
         }
     }
 
-    /// The next byte that is not whitespace.
-    fn peek(&mut self) -> Option<u8> {
-        self.skip_whitespace();
-        self.text.as_bytes().get(self.at).copied()
-    }
-
     /// Steps over `byte` if it comes next.
+    #[inline]
     fn eat(&mut self, byte: u8) -> bool {
         let next = self.peek() == Some(byte);
         if next {
@@ -251,16 +330,132 @@ impl<'a> Cursor<'a> {
         self.at += bracketed_end(&self.text.as_bytes()[self.at..])?;
         Some(())
     }
+
+    /// The string that comes next, between its quotes, if it is JSON and
+    /// holds neither an escape nor a control character.
+    fn plain_string(&mut self) -> Option<&'a str> {
+        if !self.eat(b'"') {
+            return None;
+        }
+        let bytes = self.text.as_bytes();
+        let start = self.at;
+        let length = bytes[start..]
+            .iter()
+            .position(|&byte| matches!(byte, b'"' | b'\\' | 0..=0x1f))?;
+        let end = start + length;
+        if bytes[end] != b'"' {
+            return None;
+        }
+        self.at = end + 1;
+        self.text.get(start..end)
+    }
+
+    /// The JSON value that comes next, as written, if it is one that
+    /// nests at most `depth` deep and whose strings are plain (see
+    /// [`plain_string`](Cursor::plain_string)).
+    fn checked_value(&mut self, depth: u32) -> Option<&'a str> {
+        let start = self.skip_to_value()?;
+        match self.text.as_bytes()[start] {
+            b'"' => {
+                self.plain_string()?;
+            }
+            b'{' => self.checked_items(depth, b'}', true)?,
+            b'[' => self.checked_items(depth, b']', false)?,
+            b't' => self.literal("true")?,
+            b'f' => self.literal("false")?,
+            b'n' => self.literal("null")?,
+            _ => self.number()?,
+        }
+        self.text.get(start..self.at)
+    }
+
+    /// Where the next value starts, past whitespace; `None` at the end.
+    fn skip_to_value(&mut self) -> Option<usize> {
+        self.peek()?;
+        Some(self.at)
+    }
+
+    /// An object's members or an array's items, from its opening bracket
+    /// to `close`, each checked.
+    fn checked_items(&mut self, depth: u32, close: u8, object: bool) -> Option<()> {
+        let inner = depth.checked_sub(1)?;
+        self.at += 1;
+        if self.eat(close) {
+            return Some(());
+        }
+        loop {
+            if object {
+                self.plain_string()?;
+                if !self.eat(b':') {
+                    return None;
+                }
+            }
+            self.checked_value(inner)?;
+            if self.eat(close) {
+                return Some(());
+            }
+            if !self.eat(b',') {
+                return None;
+            }
+        }
+    }
+
+    fn literal(&mut self, word: &str) -> Option<()> {
+        self.text[self.at..].starts_with(word).then(|| {
+            self.at += word.len();
+        })
+    }
+
+    /// A number as JSON writes them: `-`, an integer without leading
+    /// zeros, then a fraction and an exponent, each optional.
+    fn number(&mut self) -> Option<()> {
+        self.eat_byte(b'-');
+        if !self.eat_byte(b'0') && self.digits() == 0 {
+            return None;
+        }
+        if self.eat_byte(b'.') && self.digits() == 0 {
+            return None;
+        }
+        if self.eat_byte(b'e') || self.eat_byte(b'E') {
+            if !self.eat_byte(b'+') {
+                self.eat_byte(b'-');
+            }
+            if self.digits() == 0 {
+                return None;
+            }
+        }
+        Some(())
+    }
+
+    /// Steps over `byte` if it is the very next one, whitespace or not.
+    fn eat_byte(&mut self, byte: u8) -> bool {
+        let next = self.text.as_bytes().get(self.at) == Some(&byte);
+        if next {
+            self.at += 1;
+        }
+        next
+    }
+
+    /// Steps over decimal digits; how many.
+    fn digits(&mut self) -> usize {
+        let count = self.text.as_bytes()[self.at..]
+            .iter()
+            .take_while(|byte| byte.is_ascii_digit())
+            .count();
+        self.at += count;
+        count
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::test_json::{generated, next, tricky_text};
+    use serde_json::value::RawValue;
 
     fn sent(json: &str) -> Event {
         let raw: Box<RawValue> = serde_json::from_str(json).expect("valid JSON");
-        Event::sent("go".into(), "click", &raw)
+        Event::sent("go".into(), "click", raw.get())
     }
 
     #[test]
@@ -375,5 +570,166 @@ mod tests {
             sent(r#"{"i":"5","value":""}"#).decode::<Bump>().unwrap(),
             Bump { i: "5".into() }
         );
+    }
+
+    /// What the general reader makes of an `event` message, in the plain
+    /// reader's terms: `None` when it refuses the text as JSON.
+    fn read_in_general(json: &str) -> Option<(Value, Value, Value, Value)> {
+        let message: Value = serde_json::from_str(json).ok()?;
+        let field = |name: &str| message.get(name).cloned().unwrap_or(Value::Null);
+        Some((field("type"), field("event"), field("value"), field("cid")))
+    }
+
+    /// A plain reading agrees with the general reader on every field.
+    fn assert_reads_alike(json: &str, plain: &PlainEvent<'_>) {
+        let (kind, name, value, cid) =
+            read_in_general(json).unwrap_or_else(|| panic!("read in place but not JSON: {json}"));
+        assert_eq!(Value::from(plain.kind), kind, "{json}");
+        assert_eq!(Value::from(plain.name), name, "{json}");
+        let plain_value = plain.value.map_or(Value::Null, |text| {
+            serde_json::from_str(text).expect("a checked value reads")
+        });
+        assert_eq!(plain_value, value, "{json}");
+        assert_eq!(plain.cid.map_or(Value::Null, Value::from), cid, "{json}");
+    }
+
+    /// The messages the official client sends for clicks, keys and hooks
+    /// are read in place.
+    #[test]
+    fn an_event_as_the_client_writes_it_is_read_in_place() {
+        let messages = [
+            r#"{"type":"click","event":"bump","value":{"i":"1","value":""}}"#,
+            r#"{"type":"click","event":"inc","value":{"value":""}}"#,
+            r#"{"type":"keyup","event":"search","value":{"key":"a","value":"ab"}}"#,
+            r#"{"type":"hook","event":"moved","value":{"x":-1.5e-3,"y":[1,2,{"z":null}],"ok":true,"no":false}}"#,
+            r#"{"type":"click","event":"pick","value":{"id":"7"},"cid":3}"#,
+            r#"{"type":"click","event":"pick","value":{},"cid":0}"#,
+            r#"{"type":"hook","event":"ping","value":null}"#,
+            r#"{"type":"hook","event":"ping"}"#,
+            r#"{"event":"ping","type":"hook","value":"é ✓","cid":4294967295}"#,
+            r#" { "type" : "click" , "event" : "go" , "value" : { "a" : [ 1 , 2 ] } } "#,
+        ];
+        for json in messages {
+            let plain = plain_event(json).unwrap_or_else(|| panic!("not read in place: {json}"));
+            assert_reads_alike(json, &plain);
+        }
+        let plain = plain_event(messages[0]).expect("read in place");
+        assert_eq!(
+            plain,
+            PlainEvent {
+                kind: "click",
+                name: "bump",
+                value: Some(r#"{"i":"1","value":""}"#),
+                cid: None
+            }
+        );
+        assert_eq!(plain_event(messages[6]).expect("read in place").value, None);
+    }
+
+    /// Forms, escapes, repeated or unknown fields, odd cids and text that
+    /// is not JSON are left to the general reader.
+    #[test]
+    fn other_messages_are_left_to_the_general_reader() {
+        let deep = format!(
+            r#"{{"type":"hook","event":"e","value":{}1{}}}"#,
+            "[".repeat(40),
+            "]".repeat(40)
+        );
+        let messages = [
+            r#"{"type":"form","event":"save","value":"a=1"}"#,
+            r#"{"type":"click","event":"go","value":{},"meta":{}}"#,
+            r#"{"type":"form","event":"v","value":"","uploads":{}}"#,
+            r#"{"type":"click","event":"g\u006f","value":{}}"#,
+            r#"{"type":"click","event":"go","value":{"i":"a\"b"}}"#,
+            "{\"type\":\"click\",\"event\":\"go\",\"value\":{\"i\":\"a\u{1}b\"}}",
+            r#"{"type":"click","event":"go","event":"again"}"#,
+            r#"{"type":"click","event":"go","extra":1}"#,
+            r#"{"type":"click","event":"go","cid":-1}"#,
+            r#"{"type":"click","event":"go","cid":1.0}"#,
+            r#"{"type":"click","event":"go","cid":01}"#,
+            r#"{"type":"click","event":"go","cid":4294967296}"#,
+            r#"{"type":"click","event":"go","cid":null}"#,
+            r#"{"type":"click","event":"go","cid":"1"}"#,
+            r#"{"type":1,"event":"go"}"#,
+            r#"{"event":"go"}"#,
+            r#"{"type":"click"}"#,
+            r#"{"type":"click","event":"go"} x"#,
+            r#"{"type":"click","event":"go",}"#,
+            r#"{"type":"click","event":"go","value":01}"#,
+            r#"{"type":"click","event":"go","value":1.}"#,
+            r#"{"type":"click","event":"go","value":-}"#,
+            r#"{"type":"click","event":"go","value":1e}"#,
+            r#"{"type":"click","event":"go","value":+1}"#,
+            r#"{"type":"click","event":"go","value":.5}"#,
+            r#"{"type":"click","event":"go","value":tru}"#,
+            r#"{"type":"click","event":"go","value":[1,]}"#,
+            r#"{"type":"click","event":"go","value":{"a":1,}}"#,
+            r#"{"type":"click","event":"go","value":{,}}"#,
+            r#"{"type":"click","event":"go","value":{"a"}}"#,
+            r#"{"type":"click","event":"go","value":[1 2]}"#,
+            r#"{"type":"click","event":"go","value":{"a":1 "b":2}}"#,
+            r#"{"type":"click","event":"go","value":{"a":1]}"#,
+            r#"{"type":"click","event":"go","value":}"#,
+            r#"["type","click"]"#,
+            r#""#,
+            &deep,
+        ];
+        for json in messages {
+            assert_eq!(plain_event(json), None, "{json}");
+        }
+    }
+
+    /// Generated messages, and each of them with one byte added, removed
+    /// or changed: whatever is read in place reads alike in general, and
+    /// every well-formed message of the plain shape is read in place.
+    #[test]
+    fn generated_messages_read_in_place_as_in_general() {
+        const KINDS: [&str; 4] = ["click", "keyup", "hook", "form"];
+        const NOISE: [u8; 14] = *b",:{}[]\"0-.e 1\x01";
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut read_in_place = 0;
+        for _ in 0..3_000 {
+            let kind = KINDS[(next(&mut seed) % KINDS.len() as u64) as usize];
+            let value = generated(&mut seed, 1);
+            let mut fields = vec![
+                format!(r#""type":"{kind}""#),
+                format!(r#""event":"e{}""#, next(&mut seed) % 100),
+            ];
+            match next(&mut seed) % 3 {
+                0 => {}
+                _ => fields.push(format!(r#""value":{value}"#)),
+            }
+            if next(&mut seed) % 4 == 0 {
+                fields.push(format!(r#""cid":{}"#, next(&mut seed) % 50));
+            }
+            let rotation = (next(&mut seed) % fields.len() as u64) as usize;
+            fields.rotate_left(rotation);
+            let json = format!("{{{}}}", fields.join(","));
+            let plain_shape = kind != "form" && !json.contains('\\');
+            match plain_event(&json) {
+                Some(plain) => {
+                    assert_reads_alike(&json, &plain);
+                    read_in_place += 1;
+                }
+                None => assert!(!plain_shape, "well-formed but not read in place: {json}"),
+            }
+            let mut bytes = json.clone().into_bytes();
+            let at = (next(&mut seed) % bytes.len() as u64) as usize;
+            let noise = NOISE[(next(&mut seed) % NOISE.len() as u64) as usize];
+            match next(&mut seed) % 3 {
+                0 => bytes.insert(at, noise),
+                1 => {
+                    bytes.remove(at);
+                }
+                _ => bytes[at] = noise,
+            }
+            let Ok(changed) = String::from_utf8(bytes) else {
+                continue;
+            };
+            if let Some(plain) = plain_event(&changed) {
+                assert_reads_alike(&changed, &plain);
+            }
+        }
+        assert!(read_in_place > 1_000, "only {read_in_place} read in place");
     }
 }
