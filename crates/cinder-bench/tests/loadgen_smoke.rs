@@ -208,6 +208,69 @@ fn every_mode_runs_against_the_bench_server() {
     assert_latency_reported(&render, "latency");
 }
 
+/// The same server on a current-thread runtime sets sessions up and answers
+/// events.
+#[test]
+fn the_bench_server_runs_on_a_current_thread_runtime() {
+    let server = start(Path::new(SERVER), &["--runtime", "current-thread"]);
+    let (addr, pid) = (server.addr(), server.pid());
+    let connect = loadgen(&[
+        "connect",
+        "--addr",
+        &addr,
+        "--path",
+        "/rows",
+        "--sessions",
+        "100",
+        "--duration",
+        "1",
+        "--server-pid",
+        &pid,
+    ]);
+    assert_all_joined(&connect, 100.0);
+    assert_eq!(number(&connect, "closed_while_held"), 0.0, "{connect}");
+    let events = loadgen(&[
+        "events",
+        "--addr",
+        &addr,
+        "--path",
+        "/rows",
+        "--sessions",
+        "20",
+        "--rate",
+        "200",
+        "--duration",
+        "1",
+        "--server-pid",
+        &pid,
+    ]);
+    assert_all_joined(&events, 20.0);
+    assert_eq!(number(&events, "errors"), 0.0, "{events}");
+    assert_eq!(number(&events, "unanswered"), 0.0, "{events}");
+    assert!(number(&events, "replies") > 0.0, "{events}");
+}
+
+#[test]
+fn the_bench_server_refuses_options_it_cannot_run() {
+    for (args, reason) in [
+        (
+            &["--runtime", "fibres"][..],
+            "--runtime takes multi-thread or current-thread",
+        ),
+        (
+            &["--runtime", "current-thread", "--workers", "2"],
+            "--workers must be 1",
+        ),
+        (&["--workers", "0"], "--workers takes a positive number"),
+        (&["--threads", "1"], "unknown option --threads"),
+    ] {
+        let output = Command::new(SERVER).args(args).output().expect("runs");
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(reason), "{args:?}: {stderr}");
+    }
+}
+
 fn showcase() -> Option<PathBuf> {
     let path = Path::new(LOADGEN).with_file_name("showcase");
     path.exists().then_some(path)

@@ -4,6 +4,7 @@
 //! ```text
 //! cargo build --release -p cinder-bench
 //! taskset -c 0 target/release/cinder-bench-server --port 4100 --workers 1
+//! taskset -c 0 target/release/cinder-bench-server --port 4100 --runtime current-thread
 //! ```
 //!
 //! - `/counter`: a count and a button; the event `inc` adds one.
@@ -12,6 +13,17 @@
 //!
 //! `--port 0` lets the system pick a free port; the `listening on` line
 //! printed at start names it.
+//!
+//! `--runtime` chooses tokio's runtime: `multi-thread` (the default) with
+//! `--workers` worker threads, or `current-thread`, which runs everything on
+//! the thread that starts it. On one core the two trade against each other:
+//! a multi-thread runtime of one worker accepts connections on the starting
+//! thread and runs them on the worker, so each new connection passes from
+//! one thread to the other, through queues and wake-ups made for many
+//! threads; a current-thread runtime runs woken tasks in the order they
+//! were woken, where a worker runs the task just woken next, so a burst of
+//! events is answered later on average. BENCHMARKS.md gives the figures of
+//! both.
 //!
 //! The secret comes from `CINDER_SECRET_KEY_BASE`, or is made up for the run.
 //! Built with `--features mimalloc`, the server allocates with mimalloc
@@ -101,12 +113,23 @@ impl LiveView for Rows {
 struct Options {
     port: u16,
     workers: usize,
+    runtime: Flavor,
 }
+
+/// The kind of tokio runtime (`--runtime`).
+#[derive(Clone, Copy, PartialEq)]
+enum Flavor {
+    MultiThread,
+    CurrentThread,
+}
+
+const USAGE: &str = "--port N, --workers N, --runtime multi-thread|current-thread";
 
 fn options() -> Result<Options, String> {
     let mut options = Options {
         port: 4100,
         workers: 1,
+        runtime: Flavor::MultiThread,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -120,10 +143,36 @@ fn options() -> Result<Options, String> {
                     .filter(|&n| n > 0)
                     .ok_or("--workers takes a positive number of threads")?;
             }
-            other => return Err(format!("unknown option {other} (--port N, --workers N)")),
+            "--runtime" => {
+                options.runtime = match value.as_str() {
+                    "multi-thread" => Flavor::MultiThread,
+                    "current-thread" => Flavor::CurrentThread,
+                    _ => return Err("--runtime takes multi-thread or current-thread".into()),
+                };
+            }
+            other => return Err(format!("unknown option {other} ({USAGE})")),
         }
     }
+    if options.runtime == Flavor::CurrentThread && options.workers != 1 {
+        return Err("a current-thread runtime runs on one thread: --workers must be 1".into());
+    }
     Ok(options)
+}
+
+/// The runtime the options ask for.
+fn runtime(options: &Options) -> tokio::runtime::Runtime {
+    let mut builder = match options.runtime {
+        Flavor::CurrentThread => tokio::runtime::Builder::new_current_thread(),
+        Flavor::MultiThread => {
+            let mut builder = tokio::runtime::Builder::new_multi_thread();
+            builder.worker_threads(options.workers);
+            builder
+        }
+    };
+    builder
+        .enable_all()
+        .build()
+        .expect("the tokio runtime starts")
 }
 
 fn config() -> Config {
@@ -172,11 +221,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(options.workers)
-        .enable_all()
-        .build()
-        .expect("the tokio runtime starts");
+    let runtime = runtime(&options);
     match runtime.block_on(serve(options.port)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
