@@ -138,7 +138,17 @@ fn assert_all_joined(summary: &Value, sessions: f64) {
 
 #[test]
 fn every_mode_runs_against_the_bench_server() {
-    let server = start(Path::new(SERVER), &["--workers", "1"]);
+    every_mode_runs_against(&["--workers", "1"]);
+}
+
+#[test]
+fn every_mode_runs_against_the_bench_server_on_a_current_thread_runtime() {
+    every_mode_runs_against(&["--runtime", "current-thread"]);
+}
+
+/// Each mode's short run against a bench server started with `server_args`.
+fn every_mode_runs_against(server_args: &[&str]) {
+    let server = start(Path::new(SERVER), server_args);
     let (addr, pid) = (server.addr(), server.pid());
 
     let connect = loadgen(&[
@@ -206,48 +216,6 @@ fn every_mode_runs_against_the_bench_server() {
     assert!(number(&render, "bytes_per_page") > 0.0, "{render}");
     assert_cpu_reported(&render, "server_cpu_us_per_page");
     assert_latency_reported(&render, "latency");
-}
-
-/// The same server on a current-thread runtime sets sessions up and answers
-/// events.
-#[test]
-fn the_bench_server_runs_on_a_current_thread_runtime() {
-    let server = start(Path::new(SERVER), &["--runtime", "current-thread"]);
-    let (addr, pid) = (server.addr(), server.pid());
-    let connect = loadgen(&[
-        "connect",
-        "--addr",
-        &addr,
-        "--path",
-        "/rows",
-        "--sessions",
-        "100",
-        "--duration",
-        "1",
-        "--server-pid",
-        &pid,
-    ]);
-    assert_all_joined(&connect, 100.0);
-    assert_eq!(number(&connect, "closed_while_held"), 0.0, "{connect}");
-    let events = loadgen(&[
-        "events",
-        "--addr",
-        &addr,
-        "--path",
-        "/rows",
-        "--sessions",
-        "20",
-        "--rate",
-        "200",
-        "--duration",
-        "1",
-        "--server-pid",
-        &pid,
-    ]);
-    assert_all_joined(&events, 20.0);
-    assert_eq!(number(&events, "errors"), 0.0, "{events}");
-    assert_eq!(number(&events, "unanswered"), 0.0, "{events}");
-    assert!(number(&events, "replies") > 0.0, "{events}");
 }
 
 #[test]
