@@ -947,12 +947,8 @@ fn decode_event(inbound: &Inbound) -> Option<DecodedEvent> {
         return None;
     };
     if let Some(plain) = plain_event(json) {
-        let event = match plain.value {
-            Some(value) => Event::sent(plain.name.to_owned(), plain.kind, value),
-            None => Event::new(plain.name.to_owned(), plain.kind, Value::Null),
-        };
         return Some(DecodedEvent {
-            event,
+            event: Event::sent(plain.name.to_owned(), plain.kind, plain.value),
             target: plain.cid.map(Cid),
             uploads: None,
         });
@@ -967,8 +963,7 @@ fn decode_event(inbound: &Inbound) -> Option<DecodedEvent> {
             };
             Event::new(wire.event, &wire.kind, value)
         }
-        Some(value) => Event::sent(wire.event, &wire.kind, value.get()),
-        None => Event::new(wire.event, &wire.kind, Value::Null),
+        value => Event::sent(wire.event, &wire.kind, value.map(RawValue::get)),
     };
     Some(DecodedEvent {
         event,

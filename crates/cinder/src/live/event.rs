@@ -38,11 +38,15 @@ impl Event {
         Event::with_value(name, kind, EventValue::Made(value))
     }
 
-    /// An event whose value is JSON text the socket has checked.
-    pub(crate) fn sent(name: String, kind: &str, json: &str) -> Self {
-        let value = EventValue::Sent {
-            json: json.into(),
-            read: OnceLock::new(),
+    /// An event whose value is JSON text the socket has checked, or
+    /// `null` when the message had none.
+    pub(crate) fn sent(name: String, kind: &str, json: Option<&str>) -> Self {
+        let value = match json {
+            Some(json) => EventValue::Sent {
+                json: json.into(),
+                read: OnceLock::new(),
+            },
+            None => EventValue::Made(Value::Null),
         };
         Event::with_value(name, kind, value)
     }
@@ -208,10 +212,16 @@ pub(crate) fn plain_event(json: &str) -> Option<PlainEvent<'_>> {
         if field.is_some() {
             return None;
         }
-        *field = Some(match key {
+        let text = match key {
             "type" | "event" => cursor.plain_string()?,
             _ => cursor.checked_value(PLAIN_DEPTH)?,
-        });
+        };
+        // A form's value is decoded by the general reader: no need to
+        // check the rest first.
+        if key == "type" && text == "form" {
+            return None;
+        }
+        *field = Some(text);
         if !cursor.eat(b',') {
             break;
         }
@@ -219,13 +229,12 @@ pub(crate) fn plain_event(json: &str) -> Option<PlainEvent<'_>> {
     if !cursor.eat(b'}') || cursor.peek().is_some() {
         return None;
     }
-    let kind = kind.filter(|kind| *kind != "form")?;
     let cid = match cid {
         Some(digits) => Some(plain_u32(digits)?),
         None => None,
     };
     Some(PlainEvent {
-        kind,
+        kind: kind?,
         name: name?,
         value: value.filter(|value| *value != "null"),
         cid,
@@ -236,12 +245,12 @@ pub(crate) fn plain_event(json: &str) -> Option<PlainEvent<'_>> {
 /// to the general reader, which has its own limit.
 const PLAIN_DEPTH: u32 = 32;
 
-/// Decimal digits that fit a `u32`, written without a leading zero.
-fn plain_u32(digits: &str) -> Option<u32> {
-    let plain = digits.bytes().all(|byte| byte.is_ascii_digit())
-        && (digits == "0" || !digits.starts_with('0'));
-    if plain {
-        digits.parse().ok()
+/// A checked JSON number that is an integer fitting a `u32`. The checker
+/// has refused leading zeros already; only a sign, a fraction or an
+/// exponent is left to turn away.
+fn plain_u32(number: &str) -> Option<u32> {
+    if number.bytes().all(|byte| byte.is_ascii_digit()) {
+        number.parse().ok()
     } else {
         None
     }
@@ -354,8 +363,9 @@ impl<'a> Cursor<'a> {
     /// nests at most `depth` deep and whose strings are plain (see
     /// [`plain_string`](Cursor::plain_string)).
     fn checked_value(&mut self, depth: u32) -> Option<&'a str> {
-        let start = self.skip_to_value()?;
-        match self.text.as_bytes()[start] {
+        let first = self.peek()?;
+        let start = self.at;
+        match first {
             b'"' => {
                 self.plain_string()?;
             }
@@ -367,12 +377,6 @@ impl<'a> Cursor<'a> {
             _ => self.number()?,
         }
         self.text.get(start..self.at)
-    }
-
-    /// Where the next value starts, past whitespace; `None` at the end.
-    fn skip_to_value(&mut self) -> Option<usize> {
-        self.peek()?;
-        Some(self.at)
     }
 
     /// An object's members or an array's items, from its opening bracket
@@ -455,7 +459,7 @@ mod tests {
 
     fn sent(json: &str) -> Event {
         let raw: Box<RawValue> = serde_json::from_str(json).expect("valid JSON");
-        Event::sent("go".into(), "click", raw.get())
+        Event::sent("go".into(), "click", Some(raw.get()))
     }
 
     #[test]
