@@ -914,8 +914,8 @@ impl Comprehension {
     pub(crate) fn warm_stamps(&self) {
         let mut seen = 0;
         for chunk in self.chunks.iter().take(WARMED_CHUNKS) {
-            if let Some(memos) = chunk.memos.as_deref() {
-                seen ^= memos.first().copied().unwrap_or(0) ^ memos.last().copied().unwrap_or(0);
+            if let Some(stamps) = chunk.stamps() {
+                seen ^= stamps.first().copied().unwrap_or(0) ^ stamps.last().copied().unwrap_or(0);
             }
         }
         std::hint::black_box(seen);
@@ -934,13 +934,35 @@ const CACHE_LINE_BYTES: usize = 64;
 /// stored one entry after another: a row costs its dynamics and its key,
 /// with no allocation of its own.
 #[derive(Clone, Debug)]
+// In this order: the keys and stamps, which a render compares for every
+// entry, come right after the reference count and share its cache lines.
+#[repr(C)]
 pub(crate) struct Chunk {
+    keys: Keys,
+    stamps: Stamps,
     /// How many entries a full chunk of its list holds (see [`chunk_size`]).
     size: usize,
-    keys: Keys,
-    /// One stamp per entry when the `for` has a memo stamp.
-    memos: Option<Box<[u64]>>,
     dynamics: Box<[Dynamic]>,
+}
+
+/// How many stamps a chunk keeps in itself: those of a chunk of the lists
+/// most pages show (see [`chunk_size`]).
+const INLINE_STAMPS: usize = 8;
+
+/// The memo stamps of a chunk's entries, one per entry when its `for` has
+/// them.
+///
+/// Up to [`INLINE_STAMPS`] are kept in the chunk itself rather than in an
+/// allocation of their own: a session's previous render is seldom in the
+/// cache when its next event comes, and each chunk's stamps are read for
+/// every render of the list, so they are one cache line fewer to wait for
+/// per chunk, and one allocation fewer per chunk made.
+#[derive(Clone, Debug)]
+enum Stamps {
+    Absent,
+    /// The first entries' stamps; the chunk's length says how many.
+    Inline([u64; INLINE_STAMPS]),
+    Boxed(Box<[u64]>),
 }
 
 /// The keys of a chunk's entries.
@@ -982,9 +1004,19 @@ impl Chunk {
         let key = self.keys.get(index)?;
         Some(EntryRef {
             key,
-            memo: self.memos.as_ref().map(|memos| memos[index]),
+            memo: self.stamps().map(|stamps| stamps[index]),
             dynamics: &self.dynamics[index * width..(index + 1) * width],
         })
+    }
+
+    /// Every entry's stamp, when the entries are stamped.
+    #[inline]
+    fn stamps(&self) -> Option<&[u64]> {
+        match &self.stamps {
+            Stamps::Absent => None,
+            Stamps::Inline(stamps) => Some(&stamps[..self.len()]),
+            Stamps::Boxed(stamps) => Some(stamps),
+        }
     }
 
     /// Reads one dynamic of each cache line of `dynamics`, so that cloning
@@ -1006,8 +1038,14 @@ impl Chunk {
     /// view of its dynamics.
     #[inline]
     pub(crate) fn entry_is(&self, index: usize, key: Key, memo: u64) -> bool {
-        let memos = self.memos.as_deref().unwrap_or_default();
-        memos.get(index) == Some(&memo) && self.keys.get(index) == Some(key)
+        // The key first: past the chunk's length it is `None`, so an inline
+        // stamp is read without the chunk's length.
+        self.keys.get(index) == Some(key)
+            && match &self.stamps {
+                Stamps::Absent => false,
+                Stamps::Inline(stamps) => stamps.get(index) == Some(&memo),
+                Stamps::Boxed(stamps) => stamps.get(index) == Some(&memo),
+            }
     }
 
     /// The entries, for entries of `width` dynamics.
@@ -1026,8 +1064,54 @@ pub(crate) struct ChunkBuilder {
     /// Every entry's key, once one of them does not follow the one before;
     /// empty while they are consecutive.
     keys: Vec<Key>,
-    memos: Option<Vec<u64>>,
+    stamps: StampBuffer,
     dynamics: Vec<Dynamic>,
+}
+
+/// A chunk's stamps as its entries are added: in place when the chunk
+/// keeps them in itself.
+enum StampBuffer {
+    Absent,
+    Inline([u64; INLINE_STAMPS]),
+    Listed(Vec<u64>),
+}
+
+impl StampBuffer {
+    /// Room for the stamps of a chunk of up to `size` entries, if `stamped`.
+    fn new(size: usize, stamped: bool) -> StampBuffer {
+        match (stamped, size <= INLINE_STAMPS) {
+            (false, _) => StampBuffer::Absent,
+            (true, true) => StampBuffer::Inline([0; INLINE_STAMPS]),
+            (true, false) => StampBuffer::Listed(Vec::new()),
+        }
+    }
+
+    /// Sets the stamps from entry `at` on, the entries before it set.
+    #[inline]
+    fn put(&mut self, at: usize, stamps: &[u64]) {
+        match self {
+            StampBuffer::Absent => {}
+            StampBuffer::Inline(inline) => inline[at..at + stamps.len()].copy_from_slice(stamps),
+            StampBuffer::Listed(listed) => listed.extend_from_slice(stamps),
+        }
+    }
+
+    /// Adds `count` entries copied from a chunk without stamps: stamped
+    /// zero, as an entry pushed without a stamp is.
+    fn put_unstamped(&mut self, count: usize) {
+        // An inline buffer is zeroed already.
+        if let StampBuffer::Listed(listed) = self {
+            listed.resize(listed.len() + count, 0);
+        }
+    }
+
+    fn finish(self) -> Stamps {
+        match self {
+            StampBuffer::Absent => Stamps::Absent,
+            StampBuffer::Inline(inline) => Stamps::Inline(inline),
+            StampBuffer::Listed(listed) => Stamps::Boxed(listed.into_boxed_slice()),
+        }
+    }
 }
 
 impl ChunkBuilder {
@@ -1041,7 +1125,7 @@ impl ChunkBuilder {
             first: 0,
             len: 0,
             keys: Vec::new(),
-            memos: memoized.then(Vec::new),
+            stamps: StampBuffer::new(size, memoized),
             dynamics: Vec::new(),
         }
     }
@@ -1056,7 +1140,7 @@ impl ChunkBuilder {
 
     /// Whether each entry carries a memo stamp.
     pub(crate) fn is_stamped(&self) -> bool {
-        self.memos.is_some()
+        !matches!(self.stamps, StampBuffer::Absent)
     }
 
     /// How many entries the chunk holds when full.
@@ -1067,13 +1151,13 @@ impl ChunkBuilder {
     /// An empty builder for the chunk after this one: the same width, size
     /// and stamping.
     pub(crate) fn next(&self) -> ChunkBuilder {
-        ChunkBuilder::new(self.width, self.size, self.memos.is_some())
+        ChunkBuilder::new(self.width, self.size, self.is_stamped())
     }
 
     /// Makes room for `entries` more entries.
     pub(crate) fn reserve(&mut self, entries: usize) {
-        if let Some(memos) = &mut self.memos {
-            memos.reserve_exact(entries);
+        if let StampBuffer::Listed(stamps) = &mut self.stamps {
+            stamps.reserve_exact(entries);
         }
         self.dynamics.reserve_exact(entries * self.width);
     }
@@ -1088,10 +1172,8 @@ impl ChunkBuilder {
         memo: Option<u64>,
         dynamics: impl IntoIterator<Item = Dynamic>,
     ) {
+        self.stamps.put(self.len, &[memo.unwrap_or_default()]);
         self.push_key(key);
-        if let Some(memos) = &mut self.memos {
-            memos.push(memo.unwrap_or_default());
-        }
         self.dynamics.extend(dynamics);
     }
 
@@ -1099,14 +1181,12 @@ impl ChunkBuilder {
     /// dynamics cloned in one go.
     pub(crate) fn extend_from(&mut self, chunk: &Chunk, from: usize, count: usize) {
         let entries = from..from + count;
-        for index in entries.clone() {
-            self.push_key(chunk.keys.get(index).expect("the entries are in the chunk"));
+        match chunk.stamps() {
+            Some(old) => self.stamps.put(self.len, &old[entries.clone()]),
+            None => self.stamps.put_unstamped(count),
         }
-        if let Some(memos) = &mut self.memos {
-            match &chunk.memos {
-                Some(old) => memos.extend_from_slice(&old[entries]),
-                None => memos.resize(memos.len() + count, 0),
-            }
+        for index in entries {
+            self.push_key(chunk.keys.get(index).expect("the entries are in the chunk"));
         }
         let dynamics = &chunk.dynamics[from * self.width..(from + count) * self.width];
         Chunk::warm(dynamics);
@@ -1142,7 +1222,7 @@ impl ChunkBuilder {
         Chunk {
             size: self.size,
             keys,
-            memos: self.memos.map(Vec::into_boxed_slice),
+            stamps: self.stamps.finish(),
             dynamics: self.dynamics.into_boxed_slice(),
         }
     }
@@ -1204,32 +1284,60 @@ impl<'a> EntryRef<'a> {
 mod tests {
     use super::*;
 
+    /// A chunk of `size` entries holding `keys`, each stamped ten times its
+    /// key when `memoized`.
+    fn chunk_of(keys: &[u64], size: usize, memoized: bool) -> Chunk {
+        let mut builder = ChunkBuilder::new(1, size, memoized);
+        builder.reserve(keys.len());
+        for &key in keys {
+            let memo = memoized.then_some(key * 10);
+            builder.push(Key(key), memo, [Dynamic::Text(key.to_string().into())]);
+        }
+        builder.finish()
+    }
+
     /// `entry_is` answers what `entry` would, for consecutive and listed
-    /// keys, and never for a chunk without stamps or past its end.
+    /// keys, stamps kept in the chunk or apart, and never for a chunk
+    /// without stamps or past its end.
     #[test]
     fn an_entry_is_its_key_and_stamp() {
-        let build = |keys: &[u64], memoized: bool| {
-            let mut builder = ChunkBuilder::new(1, 16, memoized);
-            builder.reserve(keys.len());
-            for &key in keys {
-                let memo = memoized.then_some(key * 10);
-                builder.push(Key(key), memo, [Dynamic::Text(key.to_string().into())]);
+        for size in [INLINE_STAMPS, 2 * INLINE_STAMPS] {
+            for keys in [&[3, 4, 5][..], &[9, 1, 7]] {
+                let stamped = chunk_of(keys, size, true);
+                let unstamped = chunk_of(keys, size, false);
+                for (index, &key) in keys.iter().enumerate() {
+                    assert!(
+                        stamped.entry_is(index, Key(key), key * 10),
+                        "{size} {keys:?} {index}"
+                    );
+                    let entry = stamped.entry(index, 1).unwrap();
+                    assert_eq!((entry.key(), entry.memo()), (Key(key), Some(key * 10)));
+                    assert!(!stamped.entry_is(index, Key(key), key * 10 + 1));
+                    assert!(!stamped.entry_is(index, Key(key + 1), key * 10));
+                    assert!(!unstamped.entry_is(index, Key(key), key * 10));
+                    assert_eq!(unstamped.entry(index, 1).unwrap().memo(), None);
+                }
+                assert!(!stamped.entry_is(keys.len(), Key(0), 0));
             }
-            builder.finish()
-        };
-        for keys in [&[3, 4, 5][..], &[9, 1, 7]] {
-            let stamped = build(keys, true);
-            let unstamped = build(keys, false);
-            for (index, &key) in keys.iter().enumerate() {
-                assert!(
-                    stamped.entry_is(index, Key(key), key * 10),
-                    "{keys:?} {index}"
-                );
-                assert!(!stamped.entry_is(index, Key(key), key * 10 + 1));
-                assert!(!stamped.entry_is(index, Key(key + 1), key * 10));
-                assert!(!unstamped.entry_is(index, Key(key), key * 10));
-            }
-            assert!(!stamped.entry_is(keys.len(), Key(0), 0));
+        }
+    }
+
+    /// Entries copied from a chunk keep their keys and stamps at their new
+    /// places, between entries pushed before and after them.
+    #[test]
+    fn copied_entries_keep_their_stamps() {
+        for size in [INLINE_STAMPS, 2 * INLINE_STAMPS] {
+            let old = chunk_of(&[1, 2, 3, 4, 5, 6, 7, 8], size, true);
+            let mut builder = ChunkBuilder::new(1, size, true);
+            builder.reserve(size);
+            builder.push(Key(1), Some(11), [Dynamic::Text("new".into())]);
+            builder.extend_from(&old, 1, 6);
+            builder.push(Key(8), Some(81), [Dynamic::Text("new".into())]);
+            let chunk = builder.finish();
+            let stamps: Vec<_> = chunk.entries(1).map(|entry| entry.memo()).collect();
+            let expected = [11, 20, 30, 40, 50, 60, 70, 81].map(Some);
+            assert_eq!(stamps, expected, "{size}");
+            assert!(chunk.entry_is(3, Key(4), 40));
         }
     }
 
