@@ -320,6 +320,25 @@ fn the_floor_tool_measures_its_bare_server() {
     assert_latency_reported(&setup, "setup_latency");
 }
 
+/// A bare server told to work on each event answers none before its work
+/// is done: every round trip is at least the work's time.
+#[test]
+fn the_floor_server_works_on_each_event_as_told() {
+    let server = start(
+        Path::new(FLOOR),
+        &["serve", "--work-us", "2000", "--touch-kib", "8"],
+    );
+    let events = floor_summary(
+        "events",
+        &server,
+        &["--sessions", "20", "--rate", "100", "--duration", "1"],
+    );
+    assert_eq!(number(&events, "replies"), 100.0, "{events}");
+    assert_eq!(number(&events, "unanswered"), 0.0, "{events}");
+    let p50 = &events["latency"]["p50_ms"];
+    assert!(p50.as_f64().is_some_and(|ms| ms >= 2.0), "{events}");
+}
+
 #[test]
 fn the_floor_tool_refuses_what_it_cannot_measure() {
     for args in [
@@ -330,6 +349,9 @@ fn the_floor_tool_refuses_what_it_cannot_measure() {
         &["setup", "--page-bytes", "0"],
         &["events", "--request-bytes", "8"],
         &["serve", "--page-bytes", "7511"],
+        &["serve", "--work-us", "soon"],
+        &["serve", "--touch-kib", "257"],
+        &["events", "--work-us", "10"],
         &["echo"],
     ] {
         let output = Command::new(FLOOR).args(args).output().expect("runs");

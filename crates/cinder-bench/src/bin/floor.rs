@@ -36,6 +36,15 @@
 //!   with `--join-reply-bytes`). It reports the setup rate and the server's
 //!   CPU time per session.
 //!
+//! `serve --work-us N --touch-kib K` stands in for a server's own work on
+//! each event request: it reads and writes one byte of every cache line of
+//! K KiB kept per connection, in a scattered order, and keeps its core busy
+//! until N µs have passed since the request was read, before it answers.
+//! The kernel's share then shows what a server whose own work takes that
+//! long, and touches that much memory per event, pays the kernel: an answer
+//! that comes later may find the generator asleep and wake it, and memory
+//! touched for the event takes the kernel's own data out of the cache.
+//!
 //! Every run ends with a one-line JSON summary on stdout. Beside each CPU
 //! figure, its split into the server's own time (`user`) and the kernel's
 //! (`system`), as `cinder-loadgen` reports them.
@@ -60,7 +69,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-const USAGE: &str = "usage: cinder-floor serve [--port 4300]
+const USAGE: &str = "usage: cinder-floor serve [--port 4300] [--work-us 0] [--touch-kib 0]
        cinder-floor events [--addr 127.0.0.1:4300] [--sessions N] [--rate N] [--duration SECONDS] [--server-pid PID] [--request-bytes 128] [--reply-bytes 95]
        cinder-floor broadcast [--addr 127.0.0.1:4300] [--sessions N] [--server-pid PID] [--request-bytes 128] [--message-bytes 256]
        cinder-floor setup [--addr 127.0.0.1:4300] [--sessions N] [--server-pid PID] [--request-bytes 128] [--page-bytes 1171] [--join-reply-bytes 189]
@@ -82,6 +91,11 @@ const REQUEST_HEAD: usize = 9;
 const MAX_ANSWER_BYTES: usize = 64 << 20;
 /// The server's read buffer per connection: room for a few requests.
 const READ_BUFFER_BYTES: usize = 1024;
+/// The most memory `--touch-kib` keeps per connection: 20,000 connections
+/// of it take 5 GiB.
+const MAX_TOUCHED_BYTES: usize = 256 << 10;
+/// The size of a cache line: `--touch-kib` touches one byte of each.
+const CACHE_LINE_BYTES: usize = 64;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Mode {
@@ -105,7 +119,21 @@ struct Options {
     message_bytes: usize,
     page_bytes: usize,
     join_reply_bytes: usize,
+    work: Work,
 }
+
+/// What `serve` does of its own for each event request before answering,
+/// standing in for a real server's work (`--work-us`, `--touch-kib`).
+#[derive(Clone, Copy, Debug, Default)]
+struct Work {
+    /// How long the core stays busy from the request's arrival.
+    busy: Duration,
+    /// How much memory each connection keeps and touches per event.
+    touched_bytes: usize,
+}
+
+/// The flags that only `serve` takes.
+const WORK_FLAGS: [&str; 2] = ["--work-us", "--touch-kib"];
 
 /// The flags that size requests and answers, which only a generator takes.
 const SIZE_FLAGS: [&str; 5] = [
@@ -140,6 +168,7 @@ impl Options {
             // The sizes of `/counter`'s page and join reply.
             page_bytes: 1171,
             join_reply_bytes: 189,
+            work: Work::default(),
         };
         while let Some(flag) = args.next() {
             let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
@@ -148,6 +177,9 @@ impl Options {
                     "serve takes no {flag}: each request asks for the size of its answer, \
                      so give the sizes to the generator"
                 ));
+            }
+            if mode != Mode::Serve && WORK_FLAGS.contains(&flag.as_str()) {
+                return Err(format!("{flag} is for serve: the server does the work"));
             }
             match flag.as_str() {
                 "--port" => options.port = parse(&flag, &value)?,
@@ -161,6 +193,16 @@ impl Options {
                 "--message-bytes" => options.message_bytes = parse(&flag, &value)?,
                 "--page-bytes" => options.page_bytes = parse(&flag, &value)?,
                 "--join-reply-bytes" => options.join_reply_bytes = parse(&flag, &value)?,
+                "--work-us" => options.work.busy = Duration::from_micros(parse(&flag, &value)?),
+                "--touch-kib" => {
+                    let kib: usize = parse(&flag, &value)?;
+                    options.work.touched_bytes = kib
+                        .checked_mul(1024)
+                        .filter(|&bytes| bytes <= MAX_TOUCHED_BYTES)
+                        .ok_or_else(|| {
+                            format!("--touch-kib is at most {}", MAX_TOUCHED_BYTES >> 10)
+                        })?;
+                }
                 _ => return Err(format!("unknown option {flag}")),
             }
         }
@@ -269,6 +311,7 @@ async fn serve(options: Options) -> Result<(), String> {
             reader,
             writer,
             hub: hub.clone(),
+            work: options.work,
         };
         tokio::spawn(connection.run());
     }
@@ -305,6 +348,7 @@ struct Connection {
     reader: OwnedReadHalf,
     writer: SharedWriter,
     hub: Arc<Hub>,
+    work: Work,
 }
 
 impl Connection {
@@ -316,6 +360,9 @@ impl Connection {
         let mut head = [0; REQUEST_HEAD];
         let mut filler = Vec::new();
         let mut answer = Vec::new();
+        // Written now, so that its pages are the process's before the first
+        // event rather than faulted in during the measurement.
+        let mut state = vec![1u8; self.work.touched_bytes];
         while reader.read_exact(&mut head).await.is_ok() {
             let Some((kind, request_bytes, answer_bytes)) = read_head(&head) else {
                 break;
@@ -328,6 +375,9 @@ impl Connection {
                 broadcast_message(&self.hub, answer_bytes).await;
                 Ok(())
             } else {
+                if kind == b'e' {
+                    work_on_event(self.work, &mut state);
+                }
                 answer.resize(answer_bytes, b'a');
                 self.writer.lock().await.write_all(&answer).await
             };
@@ -340,6 +390,49 @@ impl Connection {
             .lock()
             .expect("not poisoned")
             .remove(&self.number);
+    }
+}
+
+/// A server's own work on an event, as `work` says: one byte of every cache
+/// line of the connection's `state` read and written, in a scattered order
+/// that the processor cannot prefetch, then the core kept busy until
+/// `work.busy` has passed since the work began.
+fn work_on_event(work: Work, state: &mut [u8]) {
+    let began = std::time::Instant::now();
+    touch_every_line(state);
+    while began.elapsed() < work.busy {
+        std::hint::spin_loop();
+    }
+}
+
+/// Adds one to the first byte of each cache line of `state`, each once,
+/// every line far from the one before.
+fn touch_every_line(state: &mut [u8]) {
+    let lines = state.len().div_ceil(CACHE_LINE_BYTES);
+    let stride = scattered_stride(lines);
+    for step in 0..lines {
+        let line = step * stride % lines;
+        let byte = &mut state[line * CACHE_LINE_BYTES];
+        *byte = byte.wrapping_add(1);
+    }
+}
+
+/// A step through `lines` lines, modulo their number, that visits each
+/// once (it has no factor in common with `lines`) and jumps far (it is
+/// near the golden section of `lines`).
+fn scattered_stride(lines: usize) -> usize {
+    let mut stride = (lines as f64 * 0.618) as usize;
+    while greatest_common_divisor(stride, lines) != 1 {
+        stride += 1;
+    }
+    stride
+}
+
+fn greatest_common_divisor(a: usize, b: usize) -> usize {
+    if b == 0 {
+        a
+    } else {
+        greatest_common_divisor(b, a % b)
     }
 }
 
@@ -622,4 +715,31 @@ async fn connect(sources: &Sources, addr: SocketAddr) -> Result<TcpStream, Strin
         .connect(addr)
         .await
         .map_err(|error| format!("connect: {error}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_touches_every_line_of_its_connection_once() {
+        for kib in [1, 3, 8, 100, 1024] {
+            let mut state = vec![0u8; kib * 1024];
+            touch_every_line(&mut state);
+            for (index, byte) in state.iter().enumerate() {
+                let expected = u8::from(index % CACHE_LINE_BYTES == 0);
+                assert_eq!(*byte, expected, "{kib} KiB, byte {index}");
+            }
+        }
+    }
+
+    #[test]
+    fn consecutive_touches_are_far_apart() {
+        let lines = 8 * 1024 / CACHE_LINE_BYTES;
+        let stride = scattered_stride(lines);
+        assert!(
+            stride > lines / 4 && stride < lines - lines / 4,
+            "{stride} of {lines}"
+        );
+    }
 }
