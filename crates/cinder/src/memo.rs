@@ -643,6 +643,161 @@ mod tests {
         assert_entries_show(&grown, &versions);
     }
 
+    /// A list numbered by index, as a plain `for` numbers its entries, each
+    /// stamped with its version.
+    fn indexed_list(
+        template: &'static Template,
+        versions: &[u64],
+        evaluated: &mut Vec<usize>,
+    ) -> Dynamic {
+        let mut builder = ListBuilder::tracked(template, versions.len(), 11);
+        for (index, version) in versions.iter().enumerate() {
+            let key = builder.next_index_key();
+            if !builder.reuse_read(key, Some(*version)) {
+                evaluated.push(index);
+                let text = Dynamic::Text(version.to_string().into());
+                builder.push_read(key, Some(*version), [text]);
+            }
+        }
+        builder.finish()
+    }
+
+    /// Renders of a list numbered by index, its entries changed, added and
+    /// removed at random: each shows every entry, evaluates exactly the
+    /// entries whose stamp is new at their index, and shares every chunk
+    /// in which nothing changed, unless the list's chunks changed size.
+    #[test]
+    fn an_indexed_list_reuses_exactly_its_unchanged_entries() {
+        let template = Template::leak(vec!["<p>".into(), "</p>".into()], true);
+        let mut cache = RenderCache::default();
+        let mut random = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move |below: u64| {
+            random ^= random << 13;
+            random ^= random >> 7;
+            random ^= random << 17;
+            random % below
+        };
+        // Around 128 entries, where the list's chunks change size.
+        let mut versions: Vec<u64> = (0..120).collect();
+        let mut previous: Option<(Vec<u64>, Comprehension)> = None;
+        let mut chunk_sizes = std::collections::BTreeSet::new();
+        for round in 0..300 {
+            // Growing past 128 entries for half the rounds, then shrinking.
+            let growing = round < 150;
+            match next(10) {
+                0..=2 if growing && versions.len() < 140 => versions.push(1000 + round),
+                0 | 1 if !growing && !versions.is_empty() => {
+                    versions.pop();
+                }
+                2 | 3 if !versions.is_empty() => {
+                    versions.remove(next(versions.len() as u64) as usize);
+                }
+                _ => {
+                    for _ in 0..=next(3) {
+                        if let Some(len) = (!versions.is_empty()).then_some(versions.len()) {
+                            versions[next(len as u64) as usize] += 1;
+                        }
+                    }
+                }
+            }
+            let mut evaluated = Vec::new();
+            let Dynamic::List(list) =
+                cache.render(|| indexed_list(template, &versions, &mut evaluated))
+            else {
+                unreachable!()
+            };
+            assert_entries_show_at_indices(&list, &versions);
+            if let Some((old_versions, old_list)) = &previous {
+                let same_chunking = old_list.chunk_size() == list.chunk_size();
+                // Chunked anew, an entry is still found by its key.
+                let expected: Vec<usize> = (0..versions.len())
+                    .filter(|&i| old_versions.get(i) != Some(&versions[i]))
+                    .collect();
+                assert_eq!(evaluated, expected, "round {round}");
+                let size = list.chunk_size();
+                for (position, chunk) in list.chunks().iter().enumerate() {
+                    let range = position * size..(position * size + chunk.len());
+                    let kept = same_chunking
+                        && old_list
+                            .chunks()
+                            .get(position)
+                            .is_some_and(|old| old.len() == chunk.len())
+                        && old_versions.get(range.clone()) == Some(&versions[range]);
+                    let shared = old_list
+                        .chunks()
+                        .get(position)
+                        .is_some_and(|old| Arc::ptr_eq(old, chunk));
+                    assert_eq!(shared, kept, "round {round}, chunk {position}");
+                }
+            }
+            chunk_sizes.insert(list.chunk_size());
+            previous = Some((versions.clone(), *list));
+        }
+        assert_eq!(
+            chunk_sizes.len(),
+            2,
+            "the list crossed a chunk size: {chunk_sizes:?}"
+        );
+    }
+
+    /// A list whose keys follow one another, as ids often do, and whose
+    /// stamps are all alike, as those of a `for` with `memo = ()` are: once
+    /// an entry is removed, each later entry's key differs from the key at
+    /// its index before, and is found where it was.
+    #[test]
+    fn an_entry_in_place_is_reused_only_under_its_own_key() {
+        let template = Template::leak(vec!["<s>".into(), "</s>".into()], true);
+        let render = |cache: &mut RenderCache, ids: &[u64]| {
+            let Dynamic::List(list) = cache.render(|| {
+                let mut builder = ListBuilder::memoized(template, ids.len(), 13);
+                for &id in ids {
+                    if !builder.reuse(Key(id), 0) {
+                        builder.push_memo(Key(id), 0, [Dynamic::Text(id.to_string().into())]);
+                    }
+                }
+                builder.finish()
+            }) else {
+                unreachable!()
+            };
+            list
+        };
+        let mut cache = RenderCache::default();
+        let mut ids: Vec<u64> = (1..=20).collect();
+        render(&mut cache, &ids);
+        ids.remove(4);
+        let list = render(&mut cache, &ids);
+        let shown: Vec<_> = list
+            .entries()
+            .map(|e| (e.key(), e.dynamics().to_vec()))
+            .collect();
+        let expected: Vec<_> = ids
+            .iter()
+            .map(|&id| (Key(id), vec![Dynamic::Text(id.to_string().into())]))
+            .collect();
+        assert_eq!(shown, expected);
+    }
+
+    /// Asserts that `list`, made by [`indexed_list`], shows `versions` in
+    /// order, each entry keyed by its index and stamped with its version.
+    fn assert_entries_show_at_indices(list: &Comprehension, versions: &[u64]) {
+        let entries: Vec<_> = list
+            .entries()
+            .map(|e| (e.key(), e.memo(), e.dynamics().to_vec()))
+            .collect();
+        let expected: Vec<_> = versions
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                (
+                    Key(i as u64),
+                    Some(*v),
+                    vec![Dynamic::Text(v.to_string().into())],
+                )
+            })
+            .collect();
+        assert_eq!(entries, expected);
+    }
+
     #[test]
     fn a_list_left_out_of_a_render_is_evaluated_again_when_it_returns() {
         let template = Template::leak(vec!["<u>".into(), "</u>".into()], true);

@@ -1038,14 +1038,14 @@ impl Chunk {
     /// view of its dynamics.
     #[inline]
     pub(crate) fn entry_is(&self, index: usize, key: Key, memo: u64) -> bool {
-        // The key first: past the chunk's length it is `None`, so an inline
-        // stamp is read without the chunk's length.
-        self.keys.get(index) == Some(key)
-            && match &self.stamps {
-                Stamps::Absent => false,
-                Stamps::Inline(stamps) => stamps.get(index) == Some(&memo),
-                Stamps::Boxed(stamps) => stamps.get(index) == Some(&memo),
-            }
+        // An inline stamp past the chunk's length is zero, and read without
+        // the length: the key, `None` there, tells such an entry apart.
+        let stamp = match &self.stamps {
+            Stamps::Inline(stamps) => stamps.get(index),
+            Stamps::Boxed(stamps) => stamps.get(index),
+            Stamps::Absent => None,
+        };
+        stamp == Some(&memo) && self.keys.get(index) == Some(key)
     }
 
     /// The entries, for entries of `width` dynamics.
@@ -1086,8 +1086,17 @@ impl StampBuffer {
         }
     }
 
-    /// Sets the stamps from entry `at` on, the entries before it set.
+    /// Sets the stamp of entry `at`, the entries before it set.
     #[inline]
+    fn push(&mut self, at: usize, stamp: u64) {
+        match self {
+            StampBuffer::Absent => {}
+            StampBuffer::Inline(inline) => inline[at] = stamp,
+            StampBuffer::Listed(listed) => listed.push(stamp),
+        }
+    }
+
+    /// Sets the stamps from entry `at` on, the entries before it set.
     fn put(&mut self, at: usize, stamps: &[u64]) {
         match self {
             StampBuffer::Absent => {}
@@ -1172,7 +1181,7 @@ impl ChunkBuilder {
         memo: Option<u64>,
         dynamics: impl IntoIterator<Item = Dynamic>,
     ) {
-        self.stamps.put(self.len, &[memo.unwrap_or_default()]);
+        self.stamps.push(self.len, memo.unwrap_or_default());
         self.push_key(key);
         self.dynamics.extend(dynamics);
     }
