@@ -199,7 +199,7 @@ pub async fn mixed_topic(bystanders: &[Pid]) -> (PubSub, Arc<AtomicU64>) {
 }
 
 /// Broadcasts `count` `u64`s on [`mixed_topic`]'s topic, waiting for its
-/// reader to have read them every [`BATCH`]. Returns the elapsed time.
+/// reader to have read them every 1,000 (`BATCH`). Returns the elapsed time.
 pub async fn broadcasts_beside_bystanders(
     pubsub: &PubSub,
     read: &AtomicU64,

@@ -116,7 +116,7 @@ impl Counters {
 /// Each broadcast is published once, as one Redis message, on the
 /// namespace's channel; every node receives it once and delivers it to its own
 /// subscribers. A node skips its own messages, which the PubSub already
-/// delivered locally. The format is described in [`envelope`](crate::envelope).
+/// delivered locally. The format is described in [`envelope`].
 ///
 /// The adapter never blocks a broadcast. Its connections are made in the
 /// background and remade after a failure, with a growing delay (up to 5 s),

@@ -1,6 +1,7 @@
 //! Nested views: a live view rendered inside another's page, with its own
 //! process and its own channel ([`live_render`]), and sticky views that
-//! stay on the page across live navigation ([`LiveRouter::sticky`]).
+//! stay on the page across live navigation
+//! ([`LiveRouter::sticky`](crate::live::LiveRouter::sticky)).
 //!
 //! The page holds the child's container (`data-phx-session`,
 //! `data-phx-parent-id`); the client joins it on the same WebSocket once
