@@ -692,13 +692,13 @@ mod tests {
                 2 | 3 if !versions.is_empty() => {
                     versions.remove(next(versions.len() as u64) as usize);
                 }
-                _ => {
+                _ if !versions.is_empty() => {
                     for _ in 0..=next(3) {
-                        if let Some(len) = (!versions.is_empty()).then_some(versions.len()) {
-                            versions[next(len as u64) as usize] += 1;
-                        }
+                        let changed = next(versions.len() as u64) as usize;
+                        versions[changed] += 1;
                     }
                 }
+                _ => versions.push(round),
             }
             let mut evaluated = Vec::new();
             let Dynamic::List(list) =
