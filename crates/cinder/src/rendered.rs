@@ -1004,9 +1004,20 @@ impl Chunk {
         let key = self.keys.get(index)?;
         Some(EntryRef {
             key,
-            memo: self.stamps().map(|stamps| stamps[index]),
+            memo: self.stamp(index),
             dynamics: &self.dynamics[index * width..(index + 1) * width],
         })
+    }
+
+    /// The stamp of entry `index`, for an index the chunk's keys hold: an
+    /// inline stamp is read without the chunk's length (past it, zero).
+    #[inline]
+    fn stamp(&self, index: usize) -> Option<u64> {
+        match &self.stamps {
+            Stamps::Inline(stamps) => stamps.get(index).copied(),
+            Stamps::Boxed(stamps) => stamps.get(index).copied(),
+            Stamps::Absent => None,
+        }
     }
 
     /// Every entry's stamp, when the entries are stamped.
@@ -1038,14 +1049,9 @@ impl Chunk {
     /// view of its dynamics.
     #[inline]
     pub(crate) fn entry_is(&self, index: usize, key: Key, memo: u64) -> bool {
-        // An inline stamp past the chunk's length is zero, and read without
-        // the length: the key, `None` there, tells such an entry apart.
-        let stamp = match &self.stamps {
-            Stamps::Inline(stamps) => stamps.get(index),
-            Stamps::Boxed(stamps) => stamps.get(index),
-            Stamps::Absent => None,
-        };
-        stamp == Some(&memo) && self.keys.get(index) == Some(key)
+        // The key, `None` past the chunk's length, tells apart an inline
+        // stamp read there.
+        self.stamp(index) == Some(memo) && self.keys.get(index) == Some(key)
     }
 
     /// The entries, for entries of `width` dynamics.

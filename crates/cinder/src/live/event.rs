@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::socket::serializer::{bracketed_end, quote_or_backslash, string_end};
+use crate::socket::serializer::{bracketed_end, plain_string_len, quote_or_backslash, string_end};
 
 /// An event from the client.
 #[derive(Clone)]
@@ -346,15 +346,8 @@ impl<'a> Cursor<'a> {
         if !self.eat(b'"') {
             return None;
         }
-        let bytes = self.text.as_bytes();
         let start = self.at;
-        let length = bytes[start..]
-            .iter()
-            .position(|&byte| matches!(byte, b'"' | b'\\' | 0..=0x1f))?;
-        let end = start + length;
-        if bytes[end] != b'"' {
-            return None;
-        }
+        let end = start + plain_string_len(&self.text.as_bytes()[start..])?;
         self.at = end + 1;
         self.text.get(start..end)
     }

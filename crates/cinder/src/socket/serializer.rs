@@ -383,12 +383,19 @@ fn plain_optional_field<'a>(head: &mut &'a str) -> Option<Option<&'a str>> {
 /// the comma after it.
 fn plain_field<'a>(head: &mut &'a str) -> Option<&'a str> {
     let rest = head.strip_prefix('"')?;
-    let end = rest
-        .bytes()
-        .position(|byte| byte == b'"' || byte == b'\\' || byte < 0x20)?;
-    let (field, after) = rest.split_at(end);
+    let (field, after) = rest.split_at(plain_string_len(rest.as_bytes())?);
     *head = after.strip_prefix("\",")?;
     Some(field)
+}
+
+/// The length of a string's text, whose opening quote is read, up to its
+/// closing quote: when it holds neither an escape nor a control character,
+/// as the names and refs a client writes do; `None` otherwise.
+pub(crate) fn plain_string_len(text: &[u8]) -> Option<usize> {
+    let end = text
+        .iter()
+        .position(|&byte| matches!(byte, b'"' | b'\\' | 0..=0x1f))?;
+    (text[end] == b'"').then_some(end)
 }
 
 /// The kind byte of a client push in a binary frame.
