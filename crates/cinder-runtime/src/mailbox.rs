@@ -76,6 +76,17 @@ impl<T> Mailbox<T> {
         self.lock().queue.pop_front()
     }
 
+    /// Takes the oldest message if `take` accepts it; leaves it first in
+    /// line otherwise.
+    pub(crate) fn try_pop_if(&self, take: impl FnOnce(&T) -> bool) -> Option<T> {
+        let mut inner = self.lock();
+        if take(inner.queue.front()?) {
+            inner.queue.pop_front()
+        } else {
+            None
+        }
+    }
+
     /// Keeps only the messages for which `keep` returns true.
     pub(crate) fn retain(&self, keep: impl FnMut(&T) -> bool) {
         self.lock().queue.retain(keep);
@@ -125,6 +136,18 @@ mod tests {
         assert_eq!(mailbox.poll_pop(&mut cx), Poll::Ready(1));
         assert_eq!(mailbox.try_pop(), Some(2));
         assert_eq!(mailbox.try_pop(), None);
+    }
+
+    #[test]
+    fn a_conditional_pop_takes_only_an_accepted_oldest_message() {
+        let mailbox = Mailbox::new();
+        assert_eq!(mailbox.try_pop_if(|_: &i32| true), None);
+        mailbox.push(1).unwrap();
+        mailbox.push(2).unwrap();
+        assert_eq!(mailbox.try_pop_if(|&m| m == 2), None, "2 is not first");
+        assert_eq!(mailbox.try_pop_if(|&m| m == 1), Some(1));
+        assert_eq!(mailbox.try_pop_if(|&m| m == 2), Some(2));
+        assert_eq!(mailbox.len(), 0);
     }
 
     #[test]

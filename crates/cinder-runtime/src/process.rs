@@ -542,6 +542,45 @@ impl<M: Send + 'static> Context<M> {
         Some(message.into())
     }
 
+    /// Takes the next message if it is one of the process's own type that
+    /// `take` accepts; leaves it first in line otherwise, as it leaves
+    /// exit signals and `Down` messages. A process uses it to handle a run
+    /// of queued messages together, and the first of any other kind on its
+    /// own.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use cinder_runtime::{spawn, Context, ExitReason};
+    ///
+    /// let (report, sums) = tokio::sync::oneshot::channel();
+    /// let summer = spawn(move |mut ctx: Context<i32>| async move {
+    ///     let mut sum = 0;
+    ///     while let Some(n) = ctx.try_recv_if(|n| *n > 0) {
+    ///         sum += n;
+    ///     }
+    ///     let _ = report.send((sum, ctx.mailbox_len()));
+    ///     ExitReason::Normal
+    /// });
+    /// // Sent before the process first runs: all three are waiting for it.
+    /// for n in [1, 2, -3] {
+    ///     summer.send(n).unwrap();
+    /// }
+    /// // 1 and 2 were taken; -3 is still first in line.
+    /// assert_eq!(sums.await.unwrap(), (3, 1));
+    /// # }
+    /// ```
+    pub fn try_recv_if(&mut self, take: impl FnOnce(&M) -> bool) -> Option<M> {
+        let envelope = self
+            .cell
+            .mailbox
+            .try_pop_if(|envelope| matches!(envelope, Envelope::User(message) if take(message)))?;
+        self.cell.core.handled.fetch_add(1, Ordering::Relaxed);
+        match envelope {
+            Envelope::User(message) => Some(message),
+            Envelope::Signal(_) => unreachable!("only a user message is taken"),
+        }
+    }
+
     /// The number of messages waiting.
     pub fn mailbox_len(&self) -> usize {
         self.cell.mailbox.len()

@@ -70,6 +70,43 @@ async fn messages_arrive_in_order_and_the_body_result_is_the_exit_reason() {
 }
 
 #[tokio::test]
+async fn a_conditional_receive_takes_a_run_of_accepted_messages_and_leaves_the_rest_in_order() {
+    let (sender, received) = oneshot::channel();
+    let (go, ready) = oneshot::channel::<()>();
+    let pid = Spawn::new()
+        .trap_exit(true)
+        .spawn(|mut ctx: Context<u32>| async move {
+            ready.await.unwrap();
+            let mut taken = Vec::new();
+            while let Some(n) = ctx.try_recv_if(|n| n % 2 == 1) {
+                taken.push(n);
+            }
+            // An even number stops the run; so does an exit signal, which
+            // no predicate sees.
+            let stopped_by = ctx.recv().await;
+            let after_four = ctx.try_recv_if(|_| true);
+            let signal_first = ctx.try_recv_if(|_| true);
+            let signal = ctx.recv().await;
+            let last = ctx.recv().await;
+            let _ = sender.send((taken, stopped_by, after_four, signal_first, signal, last));
+            ExitReason::Normal
+        });
+    for n in [1u32, 3, 4, 5] {
+        pid.send(n).unwrap();
+    }
+    exit(&pid, ExitReason::shutdown_with("signal"));
+    pid.send(7u32).unwrap();
+    go.send(()).unwrap();
+    let (taken, stopped_by, after_four, signal_first, signal, last) = received.await.unwrap();
+    assert_eq!(taken, [1, 3]);
+    assert!(matches!(stopped_by, Message::User(4)));
+    assert_eq!(after_four, Some(5));
+    assert_eq!(signal_first, None, "an exit signal is never taken");
+    assert!(matches!(signal, Message::Exit { .. }));
+    assert!(matches!(last, Message::User(7)));
+}
+
+#[tokio::test]
 async fn sending_to_a_dead_process_or_with_the_wrong_type_gives_the_message_back() {
     let pid = spawn(|_: Context<u32>| async { ExitReason::Normal });
     exited(&pid).await;
