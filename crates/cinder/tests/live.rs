@@ -645,3 +645,63 @@ async fn the_join_reply_always_comes_before_the_first_update() {
         assert_eq!(recv(&mut client).await[3], "diff");
     }
 }
+
+/// Joins the counter with `?burst=…`: the view finds those messages for
+/// `handle_info` all waiting when its connected mount ends.
+async fn joined_counter_with_burst(app: &common::App, burst: &str) -> (common::Client, String) {
+    let page = get(app, "/counter").await;
+    let mut client = connect(app, &page.cookie, &page.csrf, None).await.unwrap();
+    let joined = join(&mut client, &page, &format!("?burst={burst}")).await;
+    assert_eq!(joined[4]["status"], "ok", "{joined}");
+    (client, format!("lv:{}", page.id))
+}
+
+#[tokio::test]
+async fn messages_queued_together_are_handled_before_one_render() {
+    let app = app().await;
+    let (mut client, topic) = joined_counter_with_burst(&app, "1,2,3").await;
+    assert_eq!(
+        recv(&mut client).await,
+        json!(["4", null, topic, "diff", {"0": "6"}])
+    );
+    // No diff per message follows: the next frame answers the next event.
+    send(
+        &mut client,
+        json!(["4", "9", topic, "event", {"type": "click", "event": "noop", "value": {}}]),
+    )
+    .await;
+    let reply = recv(&mut client).await;
+    assert_eq!(
+        (&reply[1], &reply[3]),
+        (&json!("9"), &json!("phx_reply")),
+        "{reply}"
+    );
+}
+
+#[tokio::test]
+async fn a_flood_of_messages_still_shows_every_sixty_fourth() {
+    let app = app().await;
+    let ones = vec!["1"; 65].join(",");
+    let (mut client, topic) = joined_counter_with_burst(&app, &ones).await;
+    for shown in ["64", "65"] {
+        assert_eq!(
+            recv(&mut client).await,
+            json!(["4", null, topic, "diff", {"0": shown}]),
+            "a render after at most 64 messages"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_message_that_navigates_ends_the_run_before_the_next() {
+    let app = app().await;
+    // Had the last message been handled, its event would go out first.
+    let burst = format!("1,{},-5", common::NAVIGATE_AWAY);
+    let (mut client, topic) = joined_counter_with_burst(&app, &burst).await;
+    let first = recv(&mut client).await;
+    assert_eq!(first[2], topic, "{first}");
+    assert_eq!(first[3], "live_redirect", "{first}");
+    assert_eq!(first[4]["to"], "/pager?page=2", "{first}");
+    let next = recv(&mut client).await;
+    assert_eq!(next[3], "phx_close", "{next}");
+}

@@ -354,6 +354,11 @@ struct Running<V: LiveView> {
     layout: Layout,
 }
 
+/// How many queued messages for `handle_info` a view handles before it
+/// renders: a view flooded with messages still sends the client a diff for
+/// every this many.
+const INFOS_PER_RENDER: usize = 64;
+
 /// How many patches a handler may chain (a patch's `handle_params` may patch
 /// again) before the view is taken to be looping.
 const MAX_PATCHES: usize = 20;
@@ -463,7 +468,7 @@ impl<V: LiveView> Running<V> {
                     return ExitReason::Normal;
                 }
                 Message::User(ViewMessage::Info(message)) => {
-                    self.view.handle_info(message, &mut self.socket).await;
+                    self.handle_infos(ctx, message).await;
                     if !self.after_info(Render::View).await {
                         return ExitReason::Normal;
                     }
@@ -503,6 +508,28 @@ impl<V: LiveView> Running<V> {
             if self.act_on_async(ctx).await && !self.after_info(Render::View).await {
                 return ExitReason::Normal;
             }
+        }
+    }
+
+    /// Handles `first` and the messages for `handle_info` queued right
+    /// behind it, up to [`INFOS_PER_RENDER`] in all, so that one render and
+    /// one diff follow them together: a view that falls behind a burst of
+    /// broadcasts catches up with one render instead of one per message.
+    /// The run stops early at any other message, which keeps its place, and
+    /// once a handler asks to leave, patch or start background work, which
+    /// must follow it before anything else is handled.
+    async fn handle_infos(&mut self, ctx: &mut Context<ViewMessage<V>>, first: V::Info) {
+        self.view.handle_info(first, &mut self.socket).await;
+        for _ in 1..INFOS_PER_RENDER {
+            if self.socket.asked_to_act() {
+                return;
+            }
+            let Some(ViewMessage::Info(next)) =
+                ctx.try_recv_if(|message| matches!(message, ViewMessage::Info(_)))
+            else {
+                return;
+            };
+            self.view.handle_info(next, &mut self.socket).await;
         }
     }
 

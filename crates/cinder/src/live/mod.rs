@@ -352,6 +352,16 @@ impl<V: LiveView> Socket<V> {
         self.take_part(|outgoing| &mut outgoing.leave)
     }
 
+    /// Whether the callbacks so far asked for what must follow them before
+    /// another message is handled: leaving the view, a patch (and its
+    /// `handle_params`), or background work to start or cancel.
+    pub(crate) fn asked_to_act(&self) -> bool {
+        self.outgoing
+            .as_deref()
+            .is_some_and(|outgoing| outgoing.leave.is_some() || outgoing.patch.is_some())
+            || !self.async_requests.is_empty()
+    }
+
     /// The patch the running callback asked for, taken.
     pub(crate) fn take_patch(&mut self) -> Option<Patch> {
         self.take_part(|outgoing| &mut outgoing.patch)

@@ -398,6 +398,13 @@ impl<R: ChannelRouter> Socket<R> {
                 from: Some(pid),
                 reason,
             } if self.channel_of(&pid).is_some() => {
+                // A channel that ended before the socket linked to it (a view
+                // that navigated away on a message waiting at its mount) sends
+                // `noproc`; how it really ended is its own exit reason.
+                let reason = match reason {
+                    ExitReason::NoProc => pid.exit_reason().unwrap_or(reason),
+                    reason => reason,
+                };
                 self.remove_channel(&pid, &reason);
                 self.write_own_frames(ws);
             }

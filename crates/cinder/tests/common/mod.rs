@@ -18,6 +18,10 @@ pub struct Counter {
     step: i64,
 }
 
+/// The jump that makes the counter navigate to `/pager?page=2`; a jump
+/// below it also pushes the event `fell`.
+pub const NAVIGATE_AWAY: i64 = 0;
+
 /// How much `inc` adds when the event says nothing: the router's state.
 #[derive(Clone)]
 pub struct Step(pub i64);
@@ -39,11 +43,21 @@ impl LiveView for Counter {
             .unwrap_or(0);
         socket.set_title(format!("Count {start}"));
         if socket.connected() {
-            match (params.get("now"), socket.recipient::<i64>()) {
+            match (
+                params.get("now"),
+                params.get("burst"),
+                socket.recipient::<i64>(),
+            ) {
                 // The first update as early as it can be: a message already
                 // waiting when the connected mount ends.
-                (Some(_), Some(me)) => {
+                (Some(_), _, Some(me)) => {
                     me.send(100);
+                }
+                // Jumps (`?burst=1,2,3`), all waiting when the mount ends.
+                (_, Some(burst), Some(me)) => {
+                    for jump in burst.split(',').filter_map(|jump| jump.parse().ok()) {
+                        me.send(jump);
+                    }
                 }
                 _ => {
                     socket.send_after(100, Duration::from_millis(1));
@@ -86,7 +100,12 @@ impl LiveView for Counter {
         }
     }
 
-    async fn handle_info(&mut self, jump: i64, _socket: &mut Socket<Self>) {
+    async fn handle_info(&mut self, jump: i64, socket: &mut Socket<Self>) {
+        match jump {
+            NAVIGATE_AWAY => socket.push_navigate("/pager?page=2"),
+            fall if fall < 0 => socket.push_event("fell", json!({ "by": fall })),
+            _ => {}
+        }
         self.count += jump;
     }
 
