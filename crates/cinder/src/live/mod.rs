@@ -131,6 +131,13 @@ pub trait LiveView: Sized + Send + 'static {
     }
 
     /// Handles a message sent to the view's process.
+    ///
+    /// The view renders after it, and sends the client what changed. When
+    /// several such messages are already waiting (a burst of broadcasts),
+    /// up to 64 of them are handled one after another, in order, before one
+    /// render: the client gets their changes in one diff. The run stops at
+    /// a client event, and after a handler that navigates, patches or
+    /// starts background work, so that these follow it as they would alone.
     fn handle_info(
         &mut self,
         message: Self::Info,
