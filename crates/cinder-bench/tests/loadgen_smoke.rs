@@ -265,6 +265,7 @@ fn broadcast_reaches_every_chat_session_when_the_showcase_is_built() {
     assert_all_joined(&summary, 50.0);
     assert_eq!(number(&summary, "delivered"), 50.0, "{summary}");
     assert_eq!(number(&summary, "missing"), 0.0, "{summary}");
+    assert!(number(&summary, "frames_per_session") >= 1.0, "{summary}");
     assert_cpu_reported(&summary, "server_cpu_us_per_session");
     assert_latency_reported(&summary, "arrival");
 }

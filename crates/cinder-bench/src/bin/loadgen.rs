@@ -25,7 +25,8 @@
 //!   reports the round trip from sending each event to its reply, and the
 //!   server's CPU time per event.
 //! - `broadcast` posts one message to the showcase's `/chat` and reports how
-//!   long until every session has received it in a `diff`.
+//!   long until every session has received it in a `diff`, and how many
+//!   frames the sessions received meanwhile, per session.
 //! - `render` fetches the page over `--connections` keep-alive connections
 //!   for `--duration` seconds, as a first visit (no cookie).
 
@@ -212,6 +213,8 @@ struct Shared {
     marker: OnceLock<(String, Instant)>,
     arrivals: Mutex<Histogram<u64>>,
     arrived: AtomicU64,
+    /// For `broadcast`: the frames that arrived once the message was posted.
+    frames_since_post: AtomicU64,
 }
 
 impl Shared {
@@ -228,6 +231,7 @@ impl Shared {
             marker: OnceLock::new(),
             arrivals: Mutex::new(histogram()),
             arrived: AtomicU64::new(0),
+            frames_since_post: AtomicU64::new(0),
         })
     }
 
@@ -353,6 +357,9 @@ impl Driver {
         let Some((marker, posted)) = self.shared.marker.get() else {
             return;
         };
+        self.shared
+            .frames_since_post
+            .fetch_add(1, Ordering::Relaxed);
         if self.saw_marker || !text.contains(marker.as_str()) || !text.contains(r#","diff","#) {
             return;
         }
@@ -663,6 +670,7 @@ async fn broadcast(options: &Options) -> Value {
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
     let cpu = server::cpu_since(options.server_pid, cpu_before);
+    let frames = Shared::count(&shared.frames_since_post);
     let delivered = Shared::count(&shared.arrived);
     let _ = sessions.stop.send(true);
     if let Some(poster) = &poster {
@@ -678,6 +686,9 @@ async fn broadcast(options: &Options) -> Value {
         "missing": joined - delivered.min(joined),
         "all_delivered_ms": (!arrivals.is_empty()).then(|| arrivals.max() as f64 / 1000.0),
         "arrival": quantiles(&arrivals),
+        // More than one when the sessions were sent other frames meanwhile
+        // (the list of who is online, say) on top of the message's.
+        "frames_per_session": (delivered > 0).then(|| frames as f64 / delivered as f64),
     });
     // The server's CPU from the post to the last arrival, per session
     // reached: the same measure as `cinder-floor broadcast`'s.
