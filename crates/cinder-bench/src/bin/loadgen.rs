@@ -353,6 +353,8 @@ impl Driver {
             .record(micros(now - sent));
     }
 
+    /// Once the message is posted: counts the frame, and times the first
+    /// `diff` that carries the marker.
     fn watch_marker(&mut self, text: &str, now: Instant) {
         let Some((marker, posted)) = self.shared.marker.get() else {
             return;
