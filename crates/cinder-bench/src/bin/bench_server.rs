@@ -222,7 +222,11 @@ fn main() -> ExitCode {
         }
     };
     let runtime = runtime(&options);
-    match runtime.block_on(serve(options.port)) {
+    // The accept loop runs as a task on the runtime's own thread: under
+    // `block_on` on a multi-thread runtime it would run on this thread, and
+    // every connection accepted would be handed across to the worker.
+    let served = runtime.block_on(async move { tokio::spawn(serve(options.port)).await });
+    match served.unwrap_or_else(|panic| Err(format!("the server panicked: {panic}"))) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("{error}");
