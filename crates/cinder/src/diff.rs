@@ -243,7 +243,12 @@ impl Writer {
     fn full_dynamics(&mut self, dynamics: &[Dynamic]) {
         for (i, dynamic) in dynamics.iter().enumerate() {
             self.key_in_order(i);
-            self.full_dynamic(dynamic);
+            // Texts, most of a join's dynamics, are written here rather
+            // than through a call that sets up for every kind.
+            match dynamic {
+                Dynamic::Text(text) => json_text(&mut self.out, text),
+                _ => self.full_dynamic(dynamic),
+            }
         }
     }
 
@@ -336,18 +341,23 @@ impl Writer {
         self.statics(list.template());
         self.named("k");
         self.out.push(b'{');
-        for (i, entry) in list.entries().enumerate() {
-            self.key_in_order(i);
-            self.full_entry(entry);
+        let width = list.width();
+        let mut index = 0;
+        for chunk in list.chunks() {
+            for dynamics in chunk.entry_dynamics(width) {
+                self.key_in_order(index);
+                self.full_entry(dynamics);
+                index += 1;
+            }
         }
         self.named("kc");
         self.number(list.len());
         self.out.extend_from_slice(b"}}");
     }
 
-    fn full_entry(&mut self, entry: EntryRef<'_>) {
+    fn full_entry(&mut self, dynamics: &[Dynamic]) {
         self.out.push(b'{');
-        self.full_dynamics(entry.dynamics());
+        self.full_dynamics(dynamics);
         self.out.push(b'}');
     }
 
@@ -434,7 +444,7 @@ impl Writer {
                     }
                     None => {
                         self.key(i);
-                        self.full_entry(entry);
+                        self.full_entry(entry.dynamics());
                     }
                 }
             }

@@ -478,8 +478,12 @@ fn write_parts(
 ) {
     for (i, part) in statics.iter().enumerate() {
         out.extend_from_slice(part.as_bytes());
-        if let Some(dynamic) = dynamics.get(i) {
-            write_dynamic(dynamic, out, component);
+        // Texts, most of a page's dynamics, are written here rather than
+        // through a call that sets up for every kind.
+        match dynamics.get(i) {
+            Some(Dynamic::Text(text)) => text.write_to(out),
+            Some(dynamic) => write_dynamic(dynamic, out, component),
+            None => {}
         }
     }
 }
@@ -492,9 +496,15 @@ fn write_dynamic(
     match dynamic {
         Dynamic::Text(text) => text.write_to(out),
         Dynamic::Nested(tree) => tree.write_html_with(out, component),
+        // Chunk by chunk, without each entry's key and stamp: a page's
+        // longest lists are written here, and an iterator over all entries
+        // cost some sixty instructions an entry.
         Dynamic::List(list) => {
-            for entry in list.entries() {
-                write_parts(list.template.statics, entry.dynamics, out, component);
+            let width = list.width();
+            for chunk in list.chunks() {
+                for dynamics in chunk.entry_dynamics(width) {
+                    write_parts(list.template.statics, dynamics, out, component);
+                }
             }
         }
         Dynamic::Component(cid) => component(*cid, out),
@@ -945,6 +955,20 @@ pub(crate) struct Chunk {
     dynamics: Box<[Dynamic]>,
 }
 
+impl Drop for Chunk {
+    // A list's texts are most of what a render lets go of (the chunk a
+    // changed row replaced, a dead render's whole tree), and an inline
+    // text holds nothing to release: it is let go after a test, where
+    // dropping it would cost a call that sets up for every kind.
+    fn drop(&mut self) {
+        for dynamic in std::mem::take(&mut self.dynamics).into_vec() {
+            if matches!(&dynamic, Dynamic::Text(text) if text.is_inline()) {
+                std::mem::forget(dynamic);
+            }
+        }
+    }
+}
+
 /// How many stamps a chunk keeps in itself: those of a chunk of the lists
 /// most pages show (see [`chunk_size`]).
 const INLINE_STAMPS: usize = 8;
@@ -1057,6 +1081,12 @@ impl Chunk {
     /// The entries, for entries of `width` dynamics.
     pub(crate) fn entries(&self, width: usize) -> impl Iterator<Item = EntryRef<'_>> {
         (0..self.len()).filter_map(move |index| self.entry(index, width))
+    }
+
+    /// Each entry's dynamics, for entries of `width`, without their keys
+    /// and stamps: what a list written whole reads of it.
+    pub(crate) fn entry_dynamics(&self, width: usize) -> impl Iterator<Item = &[Dynamic]> {
+        (0..self.len()).map(move |index| &self.dynamics[index * width..(index + 1) * width])
     }
 }
 
@@ -1309,6 +1339,29 @@ mod tests {
             builder.push(Key(key), memo, [Dynamic::Text(key.to_string().into())]);
         }
         builder.finish()
+    }
+
+    /// A chunk let go releases what its dynamics hold, texts on the heap
+    /// and nested trees alike, beside the inline texts it lets go unread.
+    #[test]
+    fn a_dropped_chunk_releases_what_its_dynamics_hold() {
+        let long = Text::from("a text too long to be kept in its slot".to_string());
+        let bold = Template::leak(vec!["<b>".into(), "</b>".into()], false);
+        let mut builder = ChunkBuilder::new(3, 8, false);
+        builder.reserve(3);
+        for key in 0..3 {
+            let nested = Rendered::new(bold, vec![Dynamic::Text(long.clone())]);
+            let dynamics = [
+                Dynamic::Text(long.clone()),
+                Dynamic::Text("42".into()),
+                Dynamic::Nested(Box::new(nested)),
+            ];
+            builder.push(Key(key), None, dynamics);
+        }
+        let chunk = builder.finish();
+        assert_eq!(long.shares(), 7);
+        drop(chunk);
+        assert_eq!(long.shares(), 1);
     }
 
     /// `entry_is` answers what `entry` would, for consecutive and listed

@@ -251,3 +251,29 @@ fn keys_on_both_sides_of_ten_are_separated_alike() {
         r#"{"0":{"k":{"0":{"0":"100"},"9":{"0":"109"},"10":{"0":"110"},"11":{"0":"111"},"kc":12}}}"#
     );
 }
+
+/// A list longer than one chunk writes every entry in order, keyed by its
+/// index, in the page and in the first render; one whose body has no
+/// dynamics still writes an entry per item.
+#[test]
+fn comprehension_across_chunks_writes_every_entry_in_order() {
+    let numbers = html! { <p>@for i in 0..20u32 { <i>{i}</i> }</p> };
+    let html: String = (0..20).map(|i| format!("<i>{i}</i>")).collect();
+    assert_eq!(numbers.to_html(), format!("<p>{html}</p>"));
+    let entries: String = (0..20)
+        .map(|i| format!(r#""{i}":{{"0":"{i}"}},"#))
+        .collect();
+    assert_eq!(
+        diff::render(&numbers).as_str(),
+        format!(
+            r#"{{"0":{{"s":["<i>","</i>"],"k":{{{entries}"kc":20}}}},"s":["<p>","</p>"],"r":1}}"#
+        )
+    );
+    let breaks = html! { <p>@for _ in 0..20 { <br> }</p> };
+    assert_eq!(breaks.to_html(), format!("<p>{}</p>", "<br>".repeat(20)));
+    let entries: String = (0..20).map(|i| format!(r#""{i}":{{}},"#)).collect();
+    assert_eq!(
+        diff::render(&breaks).as_str(),
+        format!(r#"{{"0":{{"s":["<br>"],"k":{{{entries}"kc":20}}}},"s":["<p>","</p>"],"r":1}}"#)
+    );
+}

@@ -67,6 +67,12 @@ impl Text {
         }
     }
 
+    /// Whether the text is kept inside the slot, with no heap block.
+    #[inline]
+    pub(crate) fn is_inline(&self) -> bool {
+        matches!(self.0, Repr::Inline { .. })
+    }
+
     /// The text's UTF-8 bytes, without the check of [`Text::as_str`]: a
     /// writer of bytes copies them as they are.
     pub(crate) fn as_bytes(&self) -> &[u8] {
@@ -143,6 +149,17 @@ impl Text {
                 Text::from(buffer)
             }
         })
+    }
+}
+
+#[cfg(test)]
+impl Text {
+    /// How many texts share this one's heap block; 0 for an inline text.
+    pub(crate) fn shares(&self) -> usize {
+        match &self.0 {
+            Repr::Inline { .. } => 0,
+            Repr::Heap(text) => Arc::strong_count(text),
+        }
     }
 }
 
