@@ -140,8 +140,7 @@ pub(crate) fn json_text(out: &mut Vec<u8>, text: &Text) {
     json_bytes(out, text.as_bytes());
 }
 
-/// Writes UTF-8 `bytes` as a JSON string literal. Bytes beyond ASCII
-/// never need an escape, so a text is copied in runs between escapes.
+/// Writes UTF-8 `bytes` as a JSON string literal.
 // Inlined with its short path into the diff's loops over a list's texts:
 // the call cost about a fifth of what writing a short text does.
 #[inline]
@@ -151,7 +150,9 @@ fn json_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
     }
 }
 
-/// [`json_bytes`] for a text [`json_bytes_small`] does not write.
+/// [`json_bytes`] for a text [`json_bytes_small`] does not write. Bytes
+/// beyond ASCII never need an escape, so the text is copied in runs
+/// between escapes.
 #[inline(never)]
 fn json_bytes_long(out: &mut Vec<u8>, bytes: &[u8]) {
     out.reserve(bytes.len() + 8);

@@ -959,7 +959,8 @@ impl Drop for Chunk {
     // A list's texts are most of what a render lets go of (the chunk a
     // changed row replaced, a dead render's whole tree), and an inline
     // text holds nothing to release: it is let go after a test, where
-    // dropping it would cost a call that sets up for every kind.
+    // dropping it would cost a call that sets up for every kind. Every
+    // other dynamic is dropped as usual, at the end of its turn.
     fn drop(&mut self) {
         for dynamic in std::mem::take(&mut self.dynamics).into_vec() {
             if matches!(&dynamic, Dynamic::Text(text) if text.is_inline()) {

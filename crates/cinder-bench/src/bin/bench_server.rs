@@ -226,7 +226,7 @@ fn main() -> ExitCode {
     // `block_on` on a multi-thread runtime it would run on this thread, and
     // every connection accepted would be handed across to the worker.
     let served = runtime.block_on(async move { tokio::spawn(serve(options.port)).await });
-    match served.unwrap_or_else(|panic| Err(format!("the server panicked: {panic}"))) {
+    match served.unwrap_or_else(|error| Err(format!("the server's task ended: {error}"))) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("{error}");
