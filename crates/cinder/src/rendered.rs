@@ -478,17 +478,30 @@ fn write_parts(
 ) {
     for (i, part) in statics.iter().enumerate() {
         out.extend_from_slice(part.as_bytes());
-        // Texts, most of a page's dynamics, are written here rather than
-        // through a call that sets up for every kind.
-        match dynamics.get(i) {
-            Some(Dynamic::Text(text)) => text.write_to(out),
-            Some(dynamic) => write_dynamic(dynamic, out, component),
-            None => {}
+        if let Some(dynamic) = dynamics.get(i) {
+            write_dynamic(dynamic, out, component);
         }
     }
 }
 
+// Texts are most of a page's dynamics: told apart here, inlined into the
+// loop over a template's parts, a text is written without the call that
+// sets up for every kind.
+#[inline]
 fn write_dynamic(
+    dynamic: &Dynamic,
+    out: &mut Vec<u8>,
+    component: &mut dyn FnMut(Cid, &mut Vec<u8>),
+) {
+    match dynamic {
+        Dynamic::Text(text) => text.write_to(out),
+        other => write_structure(other, out, component),
+    }
+}
+
+/// Writes a dynamic that is not a text.
+#[inline(never)]
+fn write_structure(
     dynamic: &Dynamic,
     out: &mut Vec<u8>,
     component: &mut dyn FnMut(Cid, &mut Vec<u8>),
@@ -1030,8 +1043,14 @@ impl Chunk {
         Some(EntryRef {
             key,
             memo: self.stamp(index),
-            dynamics: &self.dynamics[index * width..(index + 1) * width],
+            dynamics: self.dynamics_of(index, width),
         })
+    }
+
+    /// The dynamics of entry `index`, for entries of `width`.
+    #[inline]
+    fn dynamics_of(&self, index: usize, width: usize) -> &[Dynamic] {
+        &self.dynamics[index * width..(index + 1) * width]
     }
 
     /// The stamp of entry `index`, for an index the chunk's keys hold: an
@@ -1087,7 +1106,7 @@ impl Chunk {
     /// Each entry's dynamics, for entries of `width`, without their keys
     /// and stamps: what a list written whole reads of it.
     pub(crate) fn entry_dynamics(&self, width: usize) -> impl Iterator<Item = &[Dynamic]> {
-        (0..self.len()).map(move |index| &self.dynamics[index * width..(index + 1) * width])
+        (0..self.len()).map(move |index| self.dynamics_of(index, width))
     }
 }
 
