@@ -159,6 +159,11 @@ impl Drop for Scope {
     }
 }
 
+/// Whether a [`RenderCache`] is rendering on this thread.
+fn in_render_cache() -> bool {
+    ACTIVE.with(|active| active.borrow().is_some())
+}
+
 /// The previous render's comprehension for the next occurrence of `site`.
 fn take_previous(site: u64) -> Option<Comprehension> {
     ACTIVE.with(|active| active.borrow_mut().as_mut()?.previous.get_mut(&site)?.pop())
@@ -293,7 +298,15 @@ impl ListBuilder {
             previous.warm_stamps();
         }
         let size_hint = size_hint.max(previous.map_or(0, Comprehension::len));
-        let chunk_size = chunk_size(size_hint);
+        let chunk_size = if in_render_cache() {
+            chunk_size(size_hint)
+        } else {
+            // Nothing keeps a list rendered outside a cache (a page's first,
+            // dead render) to share its chunks with the next render, so the
+            // whole list goes in one: one allocation instead of one per few
+            // entries.
+            chunk_size(size_hint).max(size_hint)
+        };
         ListBuilder {
             template,
             chunks: Vec::with_capacity(size_hint.div_ceil(chunk_size)),
@@ -584,6 +597,31 @@ mod tests {
             .collect();
         assert_eq!(shared, [true, false, true, true]);
         assert_entries_show(&second, &versions);
+    }
+
+    #[test]
+    fn a_list_rendered_outside_a_cache_is_one_chunk() {
+        let template = Template::leak(vec!["<u>".into(), "</u>".into()], true);
+        let versions: Vec<u64> = (0..100).collect();
+        let mut evaluated = 0;
+        let Dynamic::List(outside) = list(template, &versions, &mut evaluated) else {
+            unreachable!()
+        };
+        assert_eq!(outside.chunks().len(), 1);
+        assert_entries_show(&outside, &versions);
+
+        // Through a cache, the next render shares its chunks: they are small.
+        let inside = render_list(
+            &mut RenderCache::default(),
+            template,
+            &versions,
+            &mut evaluated,
+        );
+        assert_eq!(
+            inside.chunks().len(),
+            versions.len().div_ceil(chunk_size(versions.len()))
+        );
+        assert_entries_show(&inside, &versions);
     }
 
     /// Asserts that `list`, made by [`list`], has an entry for each of

@@ -776,7 +776,8 @@ pub(crate) type KeyIndex = HashMap<Key, usize, SecretSpread>;
 /// small chunks; a long one gets larger chunks, so that a render which
 /// changes nothing walks fewer of them. A changed entry costs about three
 /// times what a chunk costs a render that keeps it, so each size is near
-/// the square root of a third of its lists' lengths.
+/// the square root of a third of its lists' lengths. A list rendered
+/// outside a render cache, which no render shares, is one chunk.
 pub(crate) fn chunk_size(entries: usize) -> usize {
     match entries {
         0..=128 => 8,
