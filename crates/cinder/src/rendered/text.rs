@@ -36,6 +36,10 @@ pub struct Text(Repr);
 enum Repr {
     /// Unused bytes are zero, so two inline texts compare as arrays.
     Inline { len: u8, bytes: [u8; INLINE] },
+    /// An integer's digits and sign, inline as [`Repr::Inline`]: text that
+    /// no HTML or JSON writer needs to escape, which a JSON writer copies
+    /// without looking at its bytes.
+    Digits { len: u8, bytes: [u8; INLINE] },
     /// Only text longer than `INLINE`: every text has one representation.
     Heap(Arc<str>),
 }
@@ -61,8 +65,10 @@ impl Text {
     /// The text as a string slice.
     pub fn as_str(&self) -> &str {
         match &self.0 {
-            Repr::Inline { len, bytes } => std::str::from_utf8(&bytes[..usize::from(*len)])
-                .expect("inline text is copied whole from `str`s"),
+            Repr::Inline { len, bytes } | Repr::Digits { len, bytes } => {
+                std::str::from_utf8(&bytes[..usize::from(*len)])
+                    .expect("inline text is copied whole from `str`s")
+            }
             Repr::Heap(text) => text,
         }
     }
@@ -70,14 +76,26 @@ impl Text {
     /// Whether the text is kept inside the slot, with no heap block.
     #[inline]
     pub(crate) fn is_inline(&self) -> bool {
-        matches!(self.0, Repr::Inline { .. })
+        matches!(self.0, Repr::Inline { .. } | Repr::Digits { .. })
+    }
+
+    /// An integer's text made by [`Text::decimal`]: its length and its
+    /// inline bytes, none of which needs escaping.
+    #[inline]
+    pub(crate) fn digits(&self) -> Option<(u8, &[u8; INLINE])> {
+        match &self.0 {
+            Repr::Digits { len, bytes } => Some((*len, bytes)),
+            _ => None,
+        }
     }
 
     /// The text's UTF-8 bytes, without the check of [`Text::as_str`]: a
     /// writer of bytes copies them as they are.
     pub(crate) fn as_bytes(&self) -> &[u8] {
         match &self.0 {
-            Repr::Inline { len, bytes } => &bytes[..usize::from(*len)],
+            Repr::Inline { len, bytes } | Repr::Digits { len, bytes } => {
+                &bytes[..usize::from(*len)]
+            }
             Repr::Heap(text) => text.as_bytes(),
         }
     }
@@ -87,16 +105,18 @@ impl Text {
     /// size costs less than a call to copy a few bytes.
     #[inline]
     pub(crate) fn write_to(&self, out: &mut Vec<u8>) {
-        match &self.0 {
-            // Near the end of its room, `out` takes only the text, so that
-            // it does not grow for bytes it then drops.
-            Repr::Inline { len, bytes } if out.capacity() - out.len() >= INLINE => {
-                let end = out.len() + usize::from(*len);
-                out.extend_from_slice(bytes);
-                out.truncate(end);
-            }
-            Repr::Inline { len, bytes } => out.extend_from_slice(&bytes[..usize::from(*len)]),
-            Repr::Heap(text) => out.extend_from_slice(text.as_bytes()),
+        let (len, bytes) = match &self.0 {
+            Repr::Heap(text) => return out.extend_from_slice(text.as_bytes()),
+            Repr::Inline { len, bytes } | Repr::Digits { len, bytes } => (usize::from(*len), bytes),
+        };
+        // Near the end of its room, `out` takes only the text, so that it
+        // does not grow for bytes it then drops.
+        if out.capacity() - out.len() >= INLINE {
+            let end = out.len() + len;
+            out.extend_from_slice(bytes);
+            out.truncate(end);
+        } else {
+            out.extend_from_slice(&bytes[..len]);
         }
     }
 
@@ -157,7 +177,7 @@ impl Text {
     /// How many texts share this one's heap block; 0 for an inline text.
     pub(crate) fn shares(&self) -> usize {
         match &self.0 {
-            Repr::Inline { .. } => 0,
+            Repr::Inline { .. } | Repr::Digits { .. } => 0,
             Repr::Heap(text) => Arc::strong_count(text),
         }
     }
@@ -223,7 +243,7 @@ impl Text {
             Some((gathered, len)) => {
                 let mut bytes = [0; INLINE];
                 bytes[..16].copy_from_slice(&gathered.to_le_bytes());
-                Text(Repr::Inline { len, bytes })
+                Text(Repr::Digits { len, bytes })
             }
             None => {
                 let (negative, magnitude) = value.sign_and_magnitude();
@@ -345,11 +365,14 @@ impl From<Text> for String {
 impl PartialEq for Text {
     fn eq(&self, other: &Text) -> bool {
         match (&self.0, &other.0) {
-            (Repr::Inline { len: a, bytes: x }, Repr::Inline { len: b, bytes: y }) => {
-                a == b && x == y
-            }
             (Repr::Heap(a), Repr::Heap(b)) => Arc::ptr_eq(a, b) || a == b,
-            _ => false,
+            (Repr::Heap(_), _) | (_, Repr::Heap(_)) => false,
+            // Digits are inline text that is known to be clean: the same
+            // digits from a `str` are the same text.
+            (
+                Repr::Inline { len: a, bytes: x } | Repr::Digits { len: a, bytes: x },
+                Repr::Inline { len: b, bytes: y } | Repr::Digits { len: b, bytes: y },
+            ) => a == b && x == y,
         }
     }
 }
@@ -460,6 +483,8 @@ mod tests {
             let expected = value.to_string();
             assert_eq!(Text::decimal(value), expected.as_str(), "{value}");
             assert_eq!(Text::decimal(value), Text::from(expected), "{value}");
+            let register = value.unsigned_abs() < REGISTER_DECIMAL_LIMIT.into();
+            assert_eq!(Text::decimal(value).digits().is_some(), register);
         }
         assert_eq!(Text::decimal(u64::MAX), u64::MAX.to_string().as_str());
         assert_eq!(Text::decimal(u128::MAX), u128::MAX.to_string().as_str());
