@@ -40,7 +40,8 @@ enum Repr {
     /// no HTML or JSON writer needs to escape, which a JSON writer copies
     /// without looking at its bytes.
     Digits { len: u8, bytes: [u8; INLINE] },
-    /// Only text longer than `INLINE`: every text has one representation.
+    /// Only text longer than `INLINE`: a text that fits is always inline,
+    /// as digits or not, so an inline text never equals a heap one.
     Heap(Arc<str>),
 }
 
