@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use crate::rendered::Text;
+use crate::rendered::{KnownShape, Text};
 
 /// Appends `text` to `out` with `&`, `<`, `>`, `"` and `'` replaced by
 /// character references.
@@ -138,8 +138,11 @@ pub(crate) fn json_string(out: &mut impl JsonOut, text: &str) {
 // Always inlined: the loops over a list's texts call it for each.
 #[inline(always)]
 pub(crate) fn json_text(out: &mut Vec<u8>, text: &Text) {
-    match text.digits() {
-        Some((len, digits)) => json_digits(out, usize::from(len), digits),
+    match text.known_shape() {
+        Some(KnownShape::Digits { len, bytes }) => json_digits(out, len, bytes),
+        Some(KnownShape::DecimalAttribute { len, bytes }) => {
+            json_decimal_attribute(out, len, bytes)
+        }
         None => json_bytes(out, text.as_bytes()),
     }
 }
@@ -159,6 +162,49 @@ fn json_digits<const N: usize>(out: &mut Vec<u8>, len: usize, digits: &[u8; N]) 
     }
     let end = out.len() + written;
     out.extend_from_slice(&literal[..N + 2]);
+    out.truncate(end);
+}
+
+/// Writes an integer attribute's inline text, ` name="digits"`, between
+/// quotes: when its name holds nothing to escape (attribute names seldom
+/// do), name and digits are copied whole and only the two quotes around
+/// the digits are escaped.
+#[inline]
+fn json_decimal_attribute<const N: usize>(out: &mut Vec<u8>, len: usize, bytes: &[u8; N]) {
+    // The quote that opens the digits is the last one before the closing
+    // quote; the digits and sign before that are at most sixteen bytes.
+    let quote = bytes[..len - 1]
+        .iter()
+        .rposition(|&byte| byte == b'"')
+        .unwrap_or(0)
+        & 31;
+    let mut source = [0u8; 64];
+    source[..N].copy_from_slice(bytes);
+    // Past its length the text is zeros, which count too: anything more
+    // than those and the two quotes is in the name. Counted over 32 bytes,
+    // two vectors' worth.
+    let head: &[u8; 32] = source[..32].try_into().expect("32 of 64 bytes");
+    if json_escapes_in(head) != 2 + (32 - len) {
+        return json_bytes(out, &bytes[..len]);
+    }
+    // `"`, the name and `=`, `\"`, the digits, `\"`, `"`; the masks keep
+    // every index in the buffer without a check.
+    let mut literal = [0u8; 64];
+    literal[0] = b'"';
+    literal[1..=N].copy_from_slice(bytes);
+    literal[quote + 1] = b'\\';
+    literal[quote + 2] = b'"';
+    literal[quote + 3..quote + 27].copy_from_slice(&source[quote + 1..quote + 25]);
+    let written = (len + 4) & 31;
+    literal[(written - 3) & 63] = b'\\';
+    literal[(written - 2) & 63] = b'"';
+    literal[(written - 1) & 63] = b'"';
+    if out.capacity() - out.len() < 32 {
+        out.extend_from_slice(&literal[..written]);
+        return;
+    }
+    let end = out.len() + written;
+    out.extend_from_slice(&literal[..32]);
     out.truncate(end);
 }
 
@@ -237,6 +283,17 @@ fn json_bytes_small(out: &mut Vec<u8>, bytes: &[u8]) -> bool {
     out.extend_from_slice(&literal);
     out.truncate(end);
     true
+}
+
+/// How many of `bytes` JSON escapes (as [`JSON_ESCAPES`] has them): a sum
+/// over a buffer of a fixed size, which the compiler makes of a few vector
+/// instructions.
+#[inline]
+fn json_escapes_in<const N: usize>(bytes: &[u8; N]) -> usize {
+    let escapes = bytes.iter().fold(0u8, |escapes, &byte| {
+        escapes.wrapping_add(u8::from((byte < 0x20) | (byte == b'"') | (byte == b'\\')))
+    });
+    usize::from(escapes)
 }
 
 #[inline]
@@ -365,6 +422,46 @@ mod tests {
                 out.push(b'[');
                 json_text(&mut out, &text);
                 assert_eq!(String::from_utf8(out).unwrap(), expected, "{value}");
+            }
+        }
+    }
+
+    /// An integer attribute's text is written with only its quotes read:
+    /// the same JSON as `serde_json` writes for its text, for names and
+    /// values of every length that fits inline, names JSON must escape
+    /// (written the usual way), and every room in the buffer.
+    #[test]
+    fn integer_attribute_texts_are_json_strings_of_their_text() {
+        let usual = Text::decimal_attribute("phx-value-i", 7);
+        assert!(matches!(
+            usual.known_shape(),
+            Some(KnownShape::DecimalAttribute { .. })
+        ));
+        let mut values = vec![0i64, -1, 7, -7, i64::MIN, i64::MAX];
+        values.extend((1..=18).flat_map(|digits| {
+            let all_nines = 10i64.pow(digits) - 1;
+            [all_nines, -all_nines]
+        }));
+        let names = [
+            "i",
+            "id",
+            "phx-value-i",
+            "data-quite-long",
+            "a\\b",
+            "\"q",
+            "\n",
+        ];
+        for name in names {
+            for &value in &values {
+                let text = Text::decimal_attribute(name, value);
+                let expected = format!("[{}", serde_json::to_string(text.as_str()).unwrap());
+                for room in [0, 1, 25, 31, 32, 256] {
+                    let mut out = Vec::with_capacity(1 + room);
+                    out.push(b'[');
+                    json_text(&mut out, &text);
+                    let written = String::from_utf8(out).unwrap();
+                    assert_eq!(written, expected, "{name} {value} {room}");
+                }
             }
         }
     }

@@ -12,6 +12,7 @@ pub use crate::live::component::LiveComponentRef;
 pub use crate::live::LiveChildRef;
 #[doc(hidden)]
 pub use text::Decimal;
+pub(crate) use text::KnownShape;
 pub use text::Text;
 
 mod text;

@@ -32,6 +32,15 @@ const INLINE: usize = 22;
 #[derive(Clone, Default)]
 pub struct Text(Repr);
 
+/// The shapes of inline text a JSON writer copies without reading it.
+pub(crate) enum KnownShape<'a> {
+    /// An integer's digits and sign: nothing to escape.
+    Digits { len: usize, bytes: &'a [u8; INLINE] },
+    /// ` name="digits"`: the two quotes around the digits to escape, and
+    /// whatever its name holds.
+    DecimalAttribute { len: usize, bytes: &'a [u8; INLINE] },
+}
+
 #[derive(Clone)]
 enum Repr {
     /// Unused bytes are zero, so two inline texts compare as arrays.
@@ -40,6 +49,9 @@ enum Repr {
     /// no HTML or JSON writer needs to escape, which a JSON writer copies
     /// without looking at its bytes.
     Digits { len: u8, bytes: [u8; INLINE] },
+    /// An integer attribute, ` name="digits"`, inline: a JSON writer
+    /// escapes the quotes around its digits without looking for them.
+    DecimalAttribute { len: u8, bytes: [u8; INLINE] },
     /// Only text longer than `INLINE`: a text that fits is always inline,
     /// as digits or not, so an inline text never equals a heap one.
     Heap(Arc<str>),
@@ -66,7 +78,9 @@ impl Text {
     /// The text as a string slice.
     pub fn as_str(&self) -> &str {
         match &self.0 {
-            Repr::Inline { len, bytes } | Repr::Digits { len, bytes } => {
+            Repr::Inline { len, bytes }
+            | Repr::Digits { len, bytes }
+            | Repr::DecimalAttribute { len, bytes } => {
                 std::str::from_utf8(&bytes[..usize::from(*len)])
                     .expect("inline text is copied whole from `str`s")
             }
@@ -77,15 +91,22 @@ impl Text {
     /// Whether the text is kept inside the slot, with no heap block.
     #[inline]
     pub(crate) fn is_inline(&self) -> bool {
-        matches!(self.0, Repr::Inline { .. } | Repr::Digits { .. })
+        !matches!(self.0, Repr::Heap(_))
     }
 
-    /// An integer's text made by [`Text::decimal`]: its length and its
-    /// inline bytes, none of which needs escaping.
+    /// The text of an integer or of an integer attribute, whose shape a
+    /// JSON writer knows without reading its bytes.
     #[inline]
-    pub(crate) fn digits(&self) -> Option<(u8, &[u8; INLINE])> {
+    pub(crate) fn known_shape(&self) -> Option<KnownShape<'_>> {
         match &self.0 {
-            Repr::Digits { len, bytes } => Some((*len, bytes)),
+            Repr::Digits { len, bytes } => Some(KnownShape::Digits {
+                len: usize::from(*len),
+                bytes,
+            }),
+            Repr::DecimalAttribute { len, bytes } => Some(KnownShape::DecimalAttribute {
+                len: usize::from(*len),
+                bytes,
+            }),
             _ => None,
         }
     }
@@ -94,9 +115,9 @@ impl Text {
     /// writer of bytes copies them as they are.
     pub(crate) fn as_bytes(&self) -> &[u8] {
         match &self.0 {
-            Repr::Inline { len, bytes } | Repr::Digits { len, bytes } => {
-                &bytes[..usize::from(*len)]
-            }
+            Repr::Inline { len, bytes }
+            | Repr::Digits { len, bytes }
+            | Repr::DecimalAttribute { len, bytes } => &bytes[..usize::from(*len)],
             Repr::Heap(text) => text.as_bytes(),
         }
     }
@@ -108,7 +129,9 @@ impl Text {
     pub(crate) fn write_to(&self, out: &mut Vec<u8>) {
         let (len, bytes) = match &self.0 {
             Repr::Heap(text) => return out.extend_from_slice(text.as_bytes()),
-            Repr::Inline { len, bytes } | Repr::Digits { len, bytes } => (usize::from(*len), bytes),
+            Repr::Inline { len, bytes }
+            | Repr::Digits { len, bytes }
+            | Repr::DecimalAttribute { len, bytes } => (usize::from(*len), bytes),
         };
         // Near the end of its room, `out` takes only the text, so that it
         // does not grow for bytes it then drops.
@@ -178,8 +201,8 @@ impl Text {
     /// How many texts share this one's heap block; 0 for an inline text.
     pub(crate) fn shares(&self) -> usize {
         match &self.0 {
-            Repr::Inline { .. } | Repr::Digits { .. } => 0,
             Repr::Heap(text) => Arc::strong_count(text),
+            _ => 0,
         }
     }
 }
@@ -272,7 +295,7 @@ impl Text {
                 scratch[len] = b'"';
                 let mut bytes = [0; INLINE];
                 bytes.copy_from_slice(&scratch[..INLINE]);
-                Text(Repr::Inline {
+                Text(Repr::DecimalAttribute {
                     len: (len + 1) as u8,
                     bytes,
                 })
@@ -368,11 +391,15 @@ impl PartialEq for Text {
         match (&self.0, &other.0) {
             (Repr::Heap(a), Repr::Heap(b)) => Arc::ptr_eq(a, b) || a == b,
             (Repr::Heap(_), _) | (_, Repr::Heap(_)) => false,
-            // Digits are inline text that is known to be clean: the same
-            // digits from a `str` are the same text.
+            // Digits and integer attributes are inline text marked by what
+            // made them: the same bytes from a `str` are the same text.
             (
-                Repr::Inline { len: a, bytes: x } | Repr::Digits { len: a, bytes: x },
-                Repr::Inline { len: b, bytes: y } | Repr::Digits { len: b, bytes: y },
+                Repr::Inline { len: a, bytes: x }
+                | Repr::Digits { len: a, bytes: x }
+                | Repr::DecimalAttribute { len: a, bytes: x },
+                Repr::Inline { len: b, bytes: y }
+                | Repr::Digits { len: b, bytes: y }
+                | Repr::DecimalAttribute { len: b, bytes: y },
             ) => a == b && x == y,
         }
     }
@@ -485,11 +512,19 @@ mod tests {
             assert_eq!(Text::decimal(value), expected.as_str(), "{value}");
             assert_eq!(Text::decimal(value), Text::from(expected), "{value}");
             let register = value.unsigned_abs() < REGISTER_DECIMAL_LIMIT.into();
-            assert_eq!(Text::decimal(value).digits().is_some(), register);
+            let text = Text::decimal(value);
+            let digits = matches!(text.known_shape(), Some(KnownShape::Digits { .. }));
+            assert_eq!(digits, register, "{value}");
         }
         assert_eq!(Text::decimal(u64::MAX), u64::MAX.to_string().as_str());
         assert_eq!(Text::decimal(u128::MAX), u128::MAX.to_string().as_str());
         assert_eq!(Text::decimal(i8::MIN), "-128");
+        let attribute = Text::decimal_attribute("phx-value-i", -42);
+        assert_eq!(attribute, Text::from(" phx-value-i=\"-42\""));
+        assert!(matches!(
+            attribute.known_shape(),
+            Some(KnownShape::DecimalAttribute { .. })
+        ));
         assert_eq!(Text::decimal(7u8), "7");
     }
 
