@@ -352,12 +352,7 @@ impl ListBuilder {
 
     fn add(&mut self, key: Key, memo: Option<u64>, dynamics: impl IntoIterator<Item = Dynamic>) {
         if self.current.is_empty() {
-            // Room for the rest of this chunk, taken only now: a chunk
-            // reused whole never needs it.
-            let room = self
-                .size_hint
-                .saturating_sub(self.chunks.len() * self.chunk_size());
-            self.current.reserve(room.clamp(1, self.chunk_size()));
+            self.start_chunk();
         }
         if self.reused_in_place > 0 {
             self.copy_reused();
@@ -366,6 +361,16 @@ impl ListBuilder {
         if self.current.len() == self.chunk_size() {
             self.seal();
         }
+    }
+
+    /// Makes room for the rest of the chunk begun with the next entry,
+    /// taken only now: a chunk reused whole never needs it.
+    #[inline(never)]
+    fn start_chunk(&mut self) {
+        let room = self
+            .size_hint
+            .saturating_sub(self.chunks.len() * self.chunk_size());
+        self.current.reserve(room.clamp(1, self.chunk_size()));
     }
 
     /// Ends the chunk being built and starts the next one.

@@ -30,6 +30,45 @@ pub struct Template {
     /// The statics as a JSON array, written on first need: every diff
     /// that brings the client a new entry or branch carries them.
     statics_json: OnceLock<Box<str>>,
+    /// The statics for the HTML writer, made on first need.
+    statics_padded: OnceLock<Box<[PaddedStatic]>>,
+}
+
+/// How many bytes of a static the HTML writer copies at once.
+const PADDED_STATIC: usize = 32;
+
+/// A static as the HTML writer copies it: when it is short, its bytes
+/// padded to a fixed size, which are copied whole and the output cut back
+/// to the static's length: a list of rows writes several statics a row,
+/// and a copy of a fixed size costs a few instructions where a call to
+/// copy a few bytes costs some twenty.
+#[derive(Debug)]
+struct PaddedStatic {
+    text: &'static str,
+    padded: Option<[u8; PADDED_STATIC]>,
+}
+
+impl PaddedStatic {
+    fn new(text: &'static str) -> Self {
+        let padded = (text.len() <= PADDED_STATIC).then(|| {
+            let mut padded = [0; PADDED_STATIC];
+            padded[..text.len()].copy_from_slice(text.as_bytes());
+            padded
+        });
+        PaddedStatic { text, padded }
+    }
+
+    #[inline]
+    fn write_to(&self, out: &mut Vec<u8>) {
+        match &self.padded {
+            Some(padded) if out.capacity() - out.len() >= PADDED_STATIC => {
+                let end = out.len() + self.text.len();
+                out.extend_from_slice(padded);
+                out.truncate(end);
+            }
+            _ => out.extend_from_slice(self.text.as_bytes()),
+        }
+    }
 }
 
 impl Template {
@@ -43,6 +82,7 @@ impl Template {
             fingerprint,
             root,
             statics_json: OnceLock::new(),
+            statics_padded: OnceLock::new(),
         }
     }
 
@@ -90,6 +130,17 @@ impl Template {
             }
             json.push(']');
             json.into_boxed_str()
+        })
+    }
+
+    /// The statics as the HTML writer copies them.
+    #[inline]
+    fn statics_padded(&self) -> &[PaddedStatic] {
+        self.statics_padded.get_or_init(|| {
+            self.statics
+                .iter()
+                .map(|part| PaddedStatic::new(part))
+                .collect()
         })
     }
 
@@ -442,7 +493,7 @@ impl Rendered {
     /// assert_eq!(out, b"<p>hi</p>");
     /// ```
     pub fn write_html_with(&self, out: &mut Vec<u8>, component: &mut dyn FnMut(Cid, &mut Vec<u8>)) {
-        write_parts(self.template.statics, &self.dynamics, out, component);
+        write_parts(self.template, &self.dynamics, out, component);
     }
 
     /// About how long the HTML is: the statics, those of each list entry
@@ -472,13 +523,13 @@ impl Rendered {
 const DYNAMIC_SIZE_HINT: usize = 8;
 
 fn write_parts(
-    statics: &[&str],
+    template: &Template,
     dynamics: &[Dynamic],
     out: &mut Vec<u8>,
     component: &mut dyn FnMut(Cid, &mut Vec<u8>),
 ) {
-    for (i, part) in statics.iter().enumerate() {
-        out.extend_from_slice(part.as_bytes());
+    for (i, part) in template.statics_padded().iter().enumerate() {
+        part.write_to(out);
         if let Some(dynamic) = dynamics.get(i) {
             write_dynamic(dynamic, out, component);
         }
@@ -517,7 +568,7 @@ fn write_structure(
             let width = list.width();
             for chunk in list.chunks() {
                 for dynamics in chunk.entry_dynamics(width) {
-                    write_parts(list.template.statics, dynamics, out, component);
+                    write_parts(list.template, dynamics, out, component);
                 }
             }
         }
@@ -526,7 +577,7 @@ fn write_structure(
         Dynamic::Stream(stream) => {
             if let Some(template) = stream.template {
                 for entry in &stream.entries {
-                    write_parts(template.statics, entry, out, component);
+                    write_parts(template, entry, out, component);
                 }
             }
         }
@@ -1260,21 +1311,30 @@ impl ChunkBuilder {
         self.dynamics.extend_from_slice(dynamics);
     }
 
+    #[inline]
     fn push_key(&mut self, key: Key) {
         if self.len == 0 {
             self.first = key.0;
         } else if !self.keys.is_empty() {
             self.keys.push(key);
         } else if key.0 != self.first.wrapping_add(self.len as u64) {
-            let first = self.first;
-            // As many as the chunk has room for, as `reserve` sized it.
-            let room = self.dynamics.capacity() / self.width.max(1);
-            self.keys.reserve_exact(room.max(self.len + 1));
-            self.keys
-                .extend((0..self.len as u64).map(|i| Key(first.wrapping_add(i))));
-            self.keys.push(key);
+            self.list_keys(key);
         }
         self.len += 1;
+    }
+
+    /// Lists the keys of the entries so far, which followed one another,
+    /// and then `key`, which does not follow the last.
+    #[cold]
+    #[inline(never)]
+    fn list_keys(&mut self, key: Key) {
+        let first = self.first;
+        // As many as the chunk has room for, as `reserve` sized it.
+        let room = self.dynamics.capacity() / self.width.max(1);
+        self.keys.reserve_exact(room.max(self.len + 1));
+        self.keys
+            .extend((0..self.len as u64).map(|i| Key(first.wrapping_add(i))));
+        self.keys.push(key);
     }
 
     pub(crate) fn finish(self) -> Chunk {
@@ -1361,6 +1421,48 @@ mod tests {
             builder.push(Key(key), memo, [Dynamic::Text(key.to_string().into())]);
         }
         builder.finish()
+    }
+
+    /// Statics shorter than, as long as and longer than what the writer
+    /// copies at once are written whole, between dynamics, whatever room
+    /// the output has, in a page and in each entry of a list.
+    #[test]
+    fn statics_of_every_length_are_written_whole() {
+        let statics: Vec<String> = [0, 1, 31, 32, 33, 100]
+            .iter()
+            .map(|&len| {
+                (0..len)
+                    .map(|i| char::from(b'a' + (i % 26) as u8))
+                    .collect()
+            })
+            .collect();
+        let template = Template::leak(statics.clone(), false);
+        let dynamics: Vec<Dynamic> = (0..statics.len() - 1)
+            .map(|i| Dynamic::Text(Text::from(format!("<{i}>"))))
+            .collect();
+        let mut expected = String::new();
+        for (i, part) in statics.iter().enumerate() {
+            expected.push_str(part);
+            if i + 1 < statics.len() {
+                expected.push_str(&format!("<{i}>"));
+            }
+        }
+        let page = Rendered::new(template, dynamics.clone());
+        let entries = (0..3)
+            .map(|i| Entry::new(Key::of(&i), dynamics.clone()))
+            .collect();
+        let list = Comprehension::new(template, entries);
+        let wrapper = Template::leak(vec!["[".into(), "]".into()], false);
+        let listed = Rendered::new(wrapper, vec![Dynamic::List(Box::new(list))]);
+        for room in [0, 1, 31, 32, 33, 64, 1000] {
+            let mut out = Vec::with_capacity(room);
+            page.write_html_with(&mut out, &mut |_, _| {});
+            assert_eq!(String::from_utf8(out).unwrap(), expected, "{room}");
+            let mut out = Vec::with_capacity(room);
+            listed.write_html_with(&mut out, &mut |_, _| {});
+            let thrice = format!("[{}]", expected.repeat(3));
+            assert_eq!(String::from_utf8(out).unwrap(), thrice, "{room}");
+        }
     }
 
     /// A chunk let go releases what its dynamics hold, texts on the heap
