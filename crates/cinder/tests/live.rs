@@ -459,9 +459,15 @@ async fn a_flash_travels_with_a_redirect_through_the_cookie_and_the_static_token
         "{rejoined}"
     );
 
-    // A forged flash cookie shows nothing.
+    // A forged flash cookie shows nothing, and a page with no flash has an
+    // empty static token: there is nothing for it to carry.
     let forged = get_with_cookie(&app, "/counter", "__phoenix_flash__=forged.token").await;
     assert!(!forged.html.contains(r#"id="flash""#));
+    assert!(
+        forged.html.contains(r#"data-phx-static="""#),
+        "{}",
+        forged.html
+    );
 }
 
 #[tokio::test]

@@ -15,7 +15,7 @@ use std::sync::{Arc, OnceLock, RwLock};
 use super::channel::join_view;
 use super::flash::Flash;
 use super::page::{dead_render, DeadStart};
-use super::router::{LiveState, Route, SessionToken, StaticToken};
+use super::router::{static_token, LiveState, Route, SessionToken};
 use super::{LiveView, Params, Session};
 use crate::escape::escape;
 use crate::rendered::{Dynamic, PlacementCount, Rendered, Template, Text};
@@ -155,10 +155,7 @@ impl LiveState {
             child: Some(kind.to_string()),
             session: Some(session.0.clone()),
         });
-        let static_token = self.static_signer.sign(&StaticToken {
-            id: id.to_string(),
-            flash: Flash::default(),
-        });
+        let static_token = static_token(&self.static_signer, id, &Flash::default());
         let placement = match placement {
             Placement::Child { parent_id } => {
                 format!(r#" data-phx-parent-id="{}""#, escape(parent_id))
