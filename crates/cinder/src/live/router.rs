@@ -178,9 +178,9 @@ pub(crate) struct StaticToken {
     pub(crate) flash: Flash,
 }
 
-/// The static token of container `id`: empty when the dead render showed no
-/// flash, the one thing it carries to the connected mount, so that most
-/// pages sign one token less and their first join verifies one less.
+/// The static token of container `id`, which carries the flash the dead
+/// render showed to the connected mount: empty when there is none, so that
+/// most pages sign one token less and their first join verifies one less.
 pub(crate) fn static_token(signer: &Signer, id: &str, flash: &Flash) -> String {
     if flash.is_empty() {
         return String::new();
