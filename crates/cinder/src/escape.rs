@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use crate::rendered::{KnownShape, Text};
+use crate::rendered::{extend_padded, Text, TextShape};
 
 /// Appends `text` to `out` with `&`, `<`, `>`, `"` and `'` replaced by
 /// character references.
@@ -138,12 +138,10 @@ pub(crate) fn json_string(out: &mut impl JsonOut, text: &str) {
 // Always inlined: the loops over a list's texts call it for each.
 #[inline(always)]
 pub(crate) fn json_text(out: &mut Vec<u8>, text: &Text) {
-    match text.known_shape() {
-        Some(KnownShape::Digits { len, bytes }) => json_digits(out, len, bytes),
-        Some(KnownShape::DecimalAttribute { len, bytes }) => {
-            json_decimal_attribute(out, len, bytes)
-        }
-        None => json_bytes(out, text.as_bytes()),
+    match text.inline_shape() {
+        Some((TextShape::Digits, len, bytes)) => json_digits(out, len, bytes),
+        Some((TextShape::DecimalAttribute, len, bytes)) => json_decimal_attribute(out, len, bytes),
+        _ => json_bytes(out, text.as_bytes()),
     }
 }
 
@@ -152,17 +150,10 @@ pub(crate) fn json_text(out: &mut Vec<u8>, text: &Text) {
 /// [`Text::write_to`] copies them.
 #[inline]
 fn json_digits<const N: usize>(out: &mut Vec<u8>, len: usize, digits: &[u8; N]) {
-    let mut literal = [b'"'; 64];
+    let mut literal = [b'"'; 32];
     literal[1..=N].copy_from_slice(digits);
-    literal[(len + 1) & 63] = b'"';
-    let written = len + 2;
-    if out.capacity() - out.len() < N + 2 {
-        out.extend_from_slice(&literal[..written & 63]);
-        return;
-    }
-    let end = out.len() + written;
-    out.extend_from_slice(&literal[..N + 2]);
-    out.truncate(end);
+    literal[(len + 1) & 31] = b'"';
+    extend_padded(out, &literal, len + 2);
 }
 
 /// Writes an integer attribute's inline text, ` name="digits"`, between
@@ -183,8 +174,8 @@ fn json_decimal_attribute<const N: usize>(out: &mut Vec<u8>, len: usize, bytes: 
     // Past its length the text is zeros, which count too: anything more
     // than those and the two quotes is in the name. Counted over 32 bytes,
     // two vectors' worth.
-    let head: &[u8; 32] = source[..32].try_into().expect("32 of 64 bytes");
-    if json_escapes_in(head) != 2 + (32 - len) {
+    let counted: &[u8; 32] = source[..32].try_into().expect("32 of 64 bytes");
+    if json_escapes_in(counted) != 2 + (32 - len) {
         return json_bytes(out, &bytes[..len]);
     }
     // `"`, the name and `=`, `\"`, the digits, `\"`, `"`; the masks keep
@@ -199,6 +190,8 @@ fn json_decimal_attribute<const N: usize>(out: &mut Vec<u8>, len: usize, bytes: 
     literal[(written - 3) & 63] = b'\\';
     literal[(written - 2) & 63] = b'"';
     literal[(written - 1) & 63] = b'"';
+    // Copied here rather than by `extend_padded`, whose two copies the
+    // compiler merges into one call to `memcpy` in this function.
     if out.capacity() - out.len() < 32 {
         out.extend_from_slice(&literal[..written]);
         return;
@@ -272,16 +265,7 @@ fn json_bytes_small(out: &mut Vec<u8>, bytes: &[u8]) -> bool {
         }
     }
     literal[len & 63] = b'"';
-    let written = &literal[..=len & 63];
-    if out.capacity() - out.len() < literal.len() {
-        // The whole buffer would not fit: copying only what was written
-        // keeps the output from growing for bytes it then drops.
-        out.extend_from_slice(written);
-        return true;
-    }
-    let end = out.len() + written.len();
-    out.extend_from_slice(&literal);
-    out.truncate(end);
+    extend_padded(out, &literal, (len & 63) + 1);
     true
 }
 
@@ -434,8 +418,8 @@ mod tests {
     fn integer_attribute_texts_are_json_strings_of_their_text() {
         let usual = Text::decimal_attribute("phx-value-i", 7);
         assert!(matches!(
-            usual.known_shape(),
-            Some(KnownShape::DecimalAttribute { .. })
+            usual.inline_shape(),
+            Some((TextShape::DecimalAttribute, ..))
         ));
         let mut values = vec![0i64, -1, 7, -7, i64::MIN, i64::MAX];
         values.extend((1..=18).flat_map(|digits| {

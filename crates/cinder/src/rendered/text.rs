@@ -32,58 +32,74 @@ const INLINE: usize = 22;
 #[derive(Clone, Default)]
 pub struct Text(Repr);
 
-/// The shapes of inline text a JSON writer copies without reading it.
-pub(crate) enum KnownShape<'a> {
-    /// An integer's digits and sign: nothing to escape.
-    Digits { len: usize, bytes: &'a [u8; INLINE] },
-    /// ` name="digits"`: the two quotes around the digits to escape, and
-    /// whatever its name holds.
-    DecimalAttribute { len: usize, bytes: &'a [u8; INLINE] },
+/// Appends the first `len` of `padded` to `out`: all of it, then `out` cut
+/// back to `len`, when `out` has the room, since one copy of a fixed size
+/// costs less than a call to copy a few bytes; near the end of its room,
+/// only the `len` bytes, so that `out` does not grow for bytes it drops.
+// Always inlined: every text, static and JSON literal of a page or a diff
+// goes through it, and the fixed-size copy is only cheap inlined.
+#[inline(always)]
+pub(crate) fn extend_padded<const N: usize>(out: &mut Vec<u8>, padded: &[u8; N], len: usize) {
+    if out.capacity() - out.len() >= N {
+        let end = out.len() + len;
+        out.extend_from_slice(padded);
+        out.truncate(end);
+    } else {
+        out.extend_from_slice(&padded[..len]);
+    }
+}
+
+/// What made an inline text, which a JSON writer may know it by.
+#[derive(Clone, Copy)]
+pub(crate) enum TextShape {
+    /// Any text.
+    Any,
+    /// An integer's digits and sign, which nothing escapes.
+    Digits,
+    /// An integer attribute, ` name="digits"`, whose only bytes JSON may
+    /// escape are its name's and the quotes around its digits.
+    DecimalAttribute,
 }
 
 #[derive(Clone)]
 enum Repr {
-    /// Unused bytes are zero, so two inline texts compare as arrays.
-    Inline { len: u8, bytes: [u8; INLINE] },
-    /// An integer's digits and sign, inline as [`Repr::Inline`]: text that
-    /// no HTML or JSON writer needs to escape, which a JSON writer copies
-    /// without looking at its bytes.
-    Digits { len: u8, bytes: [u8; INLINE] },
-    /// An integer attribute, ` name="digits"`, inline: a JSON writer
-    /// escapes the quotes around its digits without looking for them.
-    DecimalAttribute { len: u8, bytes: [u8; INLINE] },
+    /// Unused bytes are zero, so two inline texts compare as arrays, what
+    /// made them aside.
+    Inline {
+        shape: TextShape,
+        len: u8,
+        bytes: [u8; INLINE],
+    },
     /// Only text longer than `INLINE`: a text that fits is always inline,
-    /// as digits or not, so an inline text never equals a heap one.
+    /// so an inline text never equals a heap one.
     Heap(Arc<str>),
+}
+
+impl Repr {
+    const EMPTY: Repr = Repr::inline(TextShape::Any, 0, [0; INLINE]);
+
+    const fn inline(shape: TextShape, len: u8, bytes: [u8; INLINE]) -> Repr {
+        Repr::Inline { shape, len, bytes }
+    }
 }
 
 impl Default for Repr {
     fn default() -> Self {
-        Repr::Inline {
-            len: 0,
-            bytes: [0; INLINE],
-        }
+        Repr::EMPTY
     }
 }
 
 impl Text {
     /// The empty text.
     pub const fn new() -> Text {
-        Text(Repr::Inline {
-            len: 0,
-            bytes: [0; INLINE],
-        })
+        Text(Repr::EMPTY)
     }
 
     /// The text as a string slice.
     pub fn as_str(&self) -> &str {
         match &self.0 {
-            Repr::Inline { len, bytes }
-            | Repr::Digits { len, bytes }
-            | Repr::DecimalAttribute { len, bytes } => {
-                std::str::from_utf8(&bytes[..usize::from(*len)])
-                    .expect("inline text is copied whole from `str`s")
-            }
+            Repr::Inline { len, bytes, .. } => std::str::from_utf8(&bytes[..usize::from(*len)])
+                .expect("inline text is copied whole from `str`s"),
             Repr::Heap(text) => text,
         }
     }
@@ -94,20 +110,13 @@ impl Text {
         !matches!(self.0, Repr::Heap(_))
     }
 
-    /// The text of an integer or of an integer attribute, whose shape a
-    /// JSON writer knows without reading its bytes.
+    /// An inline text's shape, length and bytes (unused ones zero): what a
+    /// JSON writer needs to copy an integer's text without reading it.
     #[inline]
-    pub(crate) fn known_shape(&self) -> Option<KnownShape<'_>> {
+    pub(crate) fn inline_shape(&self) -> Option<(TextShape, usize, &[u8; INLINE])> {
         match &self.0 {
-            Repr::Digits { len, bytes } => Some(KnownShape::Digits {
-                len: usize::from(*len),
-                bytes,
-            }),
-            Repr::DecimalAttribute { len, bytes } => Some(KnownShape::DecimalAttribute {
-                len: usize::from(*len),
-                bytes,
-            }),
-            _ => None,
+            Repr::Inline { shape, len, bytes } => Some((*shape, usize::from(*len), bytes)),
+            Repr::Heap(_) => None,
         }
     }
 
@@ -115,32 +124,18 @@ impl Text {
     /// writer of bytes copies them as they are.
     pub(crate) fn as_bytes(&self) -> &[u8] {
         match &self.0 {
-            Repr::Inline { len, bytes }
-            | Repr::Digits { len, bytes }
-            | Repr::DecimalAttribute { len, bytes } => &bytes[..usize::from(*len)],
+            Repr::Inline { len, bytes, .. } => &bytes[..usize::from(*len)],
             Repr::Heap(text) => text.as_bytes(),
         }
     }
 
-    /// Appends the text's bytes to `out`. An inline text is copied whole,
-    /// all its room, and `out` cut back to its length: one copy of a fixed
-    /// size costs less than a call to copy a few bytes.
+    /// Appends the text's bytes to `out`; an inline text with all its room
+    /// (see [`extend_padded`]).
     #[inline]
     pub(crate) fn write_to(&self, out: &mut Vec<u8>) {
-        let (len, bytes) = match &self.0 {
-            Repr::Heap(text) => return out.extend_from_slice(text.as_bytes()),
-            Repr::Inline { len, bytes }
-            | Repr::Digits { len, bytes }
-            | Repr::DecimalAttribute { len, bytes } => (usize::from(*len), bytes),
-        };
-        // Near the end of its room, `out` takes only the text, so that it
-        // does not grow for bytes it then drops.
-        if out.capacity() - out.len() >= INLINE {
-            let end = out.len() + len;
-            out.extend_from_slice(bytes);
-            out.truncate(end);
-        } else {
-            out.extend_from_slice(&bytes[..len]);
+        match &self.0 {
+            Repr::Inline { len, bytes, .. } => extend_padded(out, bytes, usize::from(*len)),
+            Repr::Heap(text) => out.extend_from_slice(text.as_bytes()),
         }
     }
 
@@ -155,10 +150,7 @@ impl Text {
                 bytes[at..at + part.len()].copy_from_slice(part.as_bytes());
                 at += part.len();
             }
-            Text(Repr::Inline {
-                len: len as u8,
-                bytes,
-            })
+            Text(Repr::inline(TextShape::Any, len as u8, bytes))
         } else {
             match parts {
                 [one] => Text(Repr::Heap(Arc::from(*one))),
@@ -267,7 +259,7 @@ impl Text {
             Some((gathered, len)) => {
                 let mut bytes = [0; INLINE];
                 bytes[..16].copy_from_slice(&gathered.to_le_bytes());
-                Text(Repr::Digits { len, bytes })
+                Text(Repr::inline(TextShape::Digits, len, bytes))
             }
             None => {
                 let (negative, magnitude) = value.sign_and_magnitude();
@@ -295,10 +287,11 @@ impl Text {
                 scratch[len] = b'"';
                 let mut bytes = [0; INLINE];
                 bytes.copy_from_slice(&scratch[..INLINE]);
-                Text(Repr::DecimalAttribute {
-                    len: (len + 1) as u8,
+                Text(Repr::inline(
+                    TextShape::DecimalAttribute,
+                    (len + 1) as u8,
                     bytes,
-                })
+                ))
             }
             _ => {
                 let digits = Text::decimal(value);
@@ -389,18 +382,18 @@ impl From<Text> for String {
 impl PartialEq for Text {
     fn eq(&self, other: &Text) -> bool {
         match (&self.0, &other.0) {
-            (Repr::Heap(a), Repr::Heap(b)) => Arc::ptr_eq(a, b) || a == b,
-            (Repr::Heap(_), _) | (_, Repr::Heap(_)) => false,
-            // Digits and integer attributes are inline text marked by what
-            // made them: the same bytes from a `str` are the same text.
+            // What made a text does not change what it is: the same digits
+            // from a `str` are the same text.
             (
-                Repr::Inline { len: a, bytes: x }
-                | Repr::Digits { len: a, bytes: x }
-                | Repr::DecimalAttribute { len: a, bytes: x },
-                Repr::Inline { len: b, bytes: y }
-                | Repr::Digits { len: b, bytes: y }
-                | Repr::DecimalAttribute { len: b, bytes: y },
+                Repr::Inline {
+                    len: a, bytes: x, ..
+                },
+                Repr::Inline {
+                    len: b, bytes: y, ..
+                },
             ) => a == b && x == y,
+            (Repr::Heap(a), Repr::Heap(b)) => Arc::ptr_eq(a, b) || a == b,
+            _ => false,
         }
     }
 }
@@ -513,7 +506,7 @@ mod tests {
             assert_eq!(Text::decimal(value), Text::from(expected), "{value}");
             let register = value.unsigned_abs() < REGISTER_DECIMAL_LIMIT.into();
             let text = Text::decimal(value);
-            let digits = matches!(text.known_shape(), Some(KnownShape::Digits { .. }));
+            let digits = matches!(text.inline_shape(), Some((TextShape::Digits, ..)));
             assert_eq!(digits, register, "{value}");
         }
         assert_eq!(Text::decimal(u64::MAX), u64::MAX.to_string().as_str());
@@ -522,8 +515,8 @@ mod tests {
         let attribute = Text::decimal_attribute("phx-value-i", -42);
         assert_eq!(attribute, Text::from(" phx-value-i=\"-42\""));
         assert!(matches!(
-            attribute.known_shape(),
-            Some(KnownShape::DecimalAttribute { .. })
+            attribute.inline_shape(),
+            Some((TextShape::DecimalAttribute, ..))
         ));
         assert_eq!(Text::decimal(7u8), "7");
     }
