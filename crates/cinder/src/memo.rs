@@ -48,8 +48,11 @@ use crate::rendered::{
 };
 
 pub(crate) mod reads;
+mod written;
 
 pub use reads::StampValue;
+pub(crate) use written::render_html_only;
+use written::WrittenList;
 
 /// Keeps what one render's memoized `for`s produced, for the next render.
 ///
@@ -208,6 +211,10 @@ pub struct ListBuilder {
     /// Whether an entry equal to the previous render's entry at its index
     /// counts as a reuse of it (a `for` without a memo stamp).
     share_equal: bool,
+    /// In a render whose tree is only written as HTML (see
+    /// [`render_html_only`]), the list written so far; the fields above
+    /// then stay empty.
+    written: Option<WrittenList>,
 }
 
 struct MemoSite {
@@ -224,7 +231,7 @@ impl ListBuilder {
 
     /// A comprehension that may reuse the previous render's entries at `site`.
     pub fn memoized(template: &'static Template, size_hint: usize, site: u64) -> Self {
-        ListBuilder::with(template, size_hint, Some(site), true)
+        ListBuilder::for_loop(template, size_hint, site, true)
     }
 
     /// A comprehension whose entries are always evaluated, and which keeps
@@ -232,9 +239,10 @@ impl ListBuilder {
     /// equal them: an unchanged list then costs no allocation, the old
     /// tree's chunks are not freed, and the diff skips them by pointer.
     pub fn shared(template: &'static Template, size_hint: usize, site: u64) -> Self {
+        let builder = ListBuilder::for_loop(template, size_hint, site, false);
         ListBuilder {
-            share_equal: true,
-            ..ListBuilder::with(template, size_hint, Some(site), false)
+            share_equal: builder.written.is_none(),
+            ..builder
         }
     }
 
@@ -280,6 +288,35 @@ impl ListBuilder {
         }
     }
 
+    /// The builder of a template's `for` at `site`: one that writes its
+    /// entries as HTML at once in a render that only writes HTML (outside
+    /// a render cache, whose next render would share the entries).
+    fn for_loop(template: &'static Template, size_hint: usize, site: u64, stamped: bool) -> Self {
+        if written::html_only() && !in_render_cache() {
+            return ListBuilder {
+                written: Some(WrittenList::new(template, size_hint)),
+                ..ListBuilder::empty(template)
+            };
+        }
+        ListBuilder::with(template, size_hint, Some(site), stamped)
+    }
+
+    /// A builder that holds nothing and takes no memory.
+    fn empty(template: &'static Template) -> Self {
+        ListBuilder {
+            template,
+            chunks: Vec::new(),
+            current: ChunkBuilder::new(template.dynamic_count(), 1, false),
+            reused_in_place: 0,
+            size_hint: 0,
+            in_place: false,
+            has_previous: false,
+            memo: None,
+            share_equal: false,
+            written: None,
+        }
+    }
+
     /// A builder at `site` (if any), its entries stamped or not. Its first
     /// chunk takes memory only once an entry is not a reuse.
     fn with(
@@ -317,6 +354,7 @@ impl ListBuilder {
             has_previous: previous.is_some(),
             memo,
             share_equal: false,
+            written: None,
         }
     }
 
@@ -326,6 +364,9 @@ impl ListBuilder {
     }
 
     fn len(&self) -> usize {
+        if let Some(written) = &self.written {
+            return written.len();
+        }
         self.chunks.len() * self.chunk_size() + self.reused_in_place + self.current.len()
     }
 
@@ -339,6 +380,9 @@ impl ListBuilder {
     where
         D: IntoIterator<Item = Dynamic> + AsRef<[Dynamic]>,
     {
+        if let Some(written) = &mut self.written {
+            return written.add(dynamics);
+        }
         if self.share_equal && self.reuse_equal(key, dynamics.as_ref()) {
             return;
         }
@@ -346,7 +390,13 @@ impl ListBuilder {
     }
 
     /// Adds an evaluated entry with its memo stamp.
-    pub fn push_memo(&mut self, key: Key, memo: u64, dynamics: impl IntoIterator<Item = Dynamic>) {
+    pub fn push_memo<D>(&mut self, key: Key, memo: u64, dynamics: D)
+    where
+        D: IntoIterator<Item = Dynamic> + AsRef<[Dynamic]>,
+    {
+        if let Some(written) = &mut self.written {
+            return written.add(dynamics);
+        }
         self.add(key, Some(memo), dynamics);
     }
 
@@ -497,8 +547,11 @@ impl ListBuilder {
     }
 
     /// The finished comprehension, as the dynamic slot of its `for`.
-    pub fn finish(self) -> Dynamic {
-        Dynamic::List(Box::new(self.into_comprehension()))
+    pub fn finish(mut self) -> Dynamic {
+        match self.written.take() {
+            Some(written) => written.finish(),
+            None => Dynamic::List(Box::new(self.into_comprehension())),
+        }
     }
 
     /// The finished comprehension.

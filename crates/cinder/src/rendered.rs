@@ -114,6 +114,12 @@ impl Template {
         self.statics.iter().map(|part| part.len()).sum()
     }
 
+    /// About how long one entry of a list of this template is as HTML: its
+    /// statics and a few bytes a dynamic.
+    pub(crate) fn entry_html_size_hint(&self) -> usize {
+        self.statics_len() + DYNAMIC_SIZE_HINT * self.dynamic_count()
+    }
+
     /// The statics as a JSON array of strings, as a diff's `"s"` holds them.
     pub(crate) fn statics_json(&self) -> &str {
         self.statics_json.get_or_init(|| {
@@ -398,6 +404,35 @@ impl Dynamic {
     pub fn empty() -> Dynamic {
         Dynamic::Text(Text::new())
     }
+
+    /// Whether the dynamic's HTML can be written before the page around it
+    /// is put together: it holds no component, child view or stream, whose
+    /// HTML only the whole page's render writes.
+    // A text, most entries' every dynamic, is answered inlined.
+    #[inline]
+    pub(crate) fn writes_alone(&self) -> bool {
+        matches!(self, Dynamic::Text(_)) || self.structure_writes_alone()
+    }
+
+    /// Whether the dynamic is a text kept in its slot, which holds nothing
+    /// to let go of when dropped.
+    #[inline]
+    pub(crate) fn is_inline_text(&self) -> bool {
+        matches!(self, Dynamic::Text(text) if text.is_inline())
+    }
+
+    /// [`writes_alone`](Dynamic::writes_alone) of a dynamic that is not a text.
+    #[inline(never)]
+    fn structure_writes_alone(&self) -> bool {
+        match self {
+            Dynamic::Text(_) => true,
+            Dynamic::Nested(tree) => tree.dynamics.iter().all(Dynamic::writes_alone),
+            Dynamic::List(list) => list
+                .entries()
+                .all(|entry| entry.dynamics().iter().all(Dynamic::writes_alone)),
+            _ => false,
+        }
+    }
 }
 
 /// A template together with the dynamics of one render.
@@ -502,11 +537,7 @@ impl Rendered {
             .map(|dynamic| match dynamic {
                 Dynamic::Text(text) => text.as_bytes().len(),
                 Dynamic::Nested(tree) => tree.html_size_hint(),
-                Dynamic::List(list) => {
-                    let template = list.template();
-                    list.len()
-                        * (template.statics_len() + DYNAMIC_SIZE_HINT * template.dynamic_count())
-                }
+                Dynamic::List(list) => list.len() * list.template().entry_html_size_hint(),
                 _ => DYNAMIC_SIZE_HINT,
             })
             .sum();
@@ -535,10 +566,18 @@ fn write_parts(
     }
 }
 
+/// Writes the HTML of one entry of a list of `template`, whose dynamics
+/// all [write alone](Dynamic::writes_alone).
+#[inline]
+pub(crate) fn write_entry_html(template: &Template, dynamics: &[Dynamic], out: &mut Vec<u8>) {
+    // Entries that write alone hold no component to ask for.
+    write_parts(template, dynamics, out, &mut |_, _| {});
+}
+
 // Texts are most of a page's dynamics: told apart here, inlined into the
 // loop over a template's parts, a text is written without the call that
 // sets up for every kind.
-#[inline]
+#[inline(always)]
 fn write_dynamic(
     dynamic: &Dynamic,
     out: &mut Vec<u8>,
@@ -1028,7 +1067,7 @@ impl Drop for Chunk {
     // other dynamic is dropped as usual, at the end of its turn.
     fn drop(&mut self) {
         for dynamic in std::mem::take(&mut self.dynamics).into_vec() {
-            if matches!(&dynamic, Dynamic::Text(text) if text.is_inline()) {
+            if dynamic.is_inline_text() {
                 std::mem::forget(dynamic);
             }
         }

@@ -53,7 +53,10 @@ pub(crate) fn dead_render<V: LiveView>(start: DeadStart) -> DeadRender {
         let mut view = V::mount(&start.params, &start.session, &mut socket).await?;
         view.handle_params(&start.params, &start.uri, &mut socket)
             .await;
-        let mut page = (start.layout)(socket.flash(), view.render());
+        // The page is written as HTML once and dropped: its lists are
+        // written as their loops run.
+        let content = crate::memo::render_html_only(|| view.render());
+        let mut page = (start.layout)(socket.flash(), content);
         let mut components = Components::new(None, start.state);
         components.resolve(&mut page, &mut Requests::default());
         if page.has_children() {
