@@ -62,15 +62,73 @@ pub(crate) struct LiveChannels {
 
 /// The part of the join payload the server reads.
 #[derive(Deserialize)]
-struct JoinPayload {
-    url: Option<String>,
-    redirect: Option<String>,
-    session: String,
-    #[serde(rename = "static")]
-    static_token: Option<String>,
-    flash: Option<String>,
-    #[serde(default)]
-    params: Value,
+struct JoinPayload<'a> {
+    #[serde(borrow)]
+    url: Option<JsonStr<'a>>,
+    #[serde(borrow)]
+    redirect: Option<JsonStr<'a>>,
+    #[serde(borrow)]
+    session: JsonStr<'a>,
+    #[serde(rename = "static", borrow)]
+    static_token: Option<JsonStr<'a>>,
+    #[serde(borrow)]
+    flash: Option<JsonStr<'a>>,
+    /// Read only for `_mounts`, and only when the join may show the dead
+    /// render's flash.
+    #[serde(borrow)]
+    params: Option<&'a RawValue>,
+}
+
+/// A JSON string, borrowed from the text it was read from unless it holds
+/// escapes (serde's `Cow<str>` is always owned inside an `Option`).
+#[derive(Debug, PartialEq)]
+struct JsonStr<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for JsonStr<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit<'a>(std::marker::PhantomData<&'a str>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visit<'a> {
+            type Value = JsonStr<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, text: &'de str) -> Result<JsonStr<'a>, E> {
+                Ok(JsonStr(Cow::Borrowed(text)))
+            }
+            fn visit_str<E>(self, text: &str) -> Result<JsonStr<'a>, E> {
+                Ok(JsonStr(Cow::Owned(text.to_owned())))
+            }
+            fn visit_string<E>(self, text: String) -> Result<JsonStr<'a>, E> {
+                Ok(JsonStr(Cow::Owned(text)))
+            }
+        }
+        deserializer.deserialize_str(Visit(std::marker::PhantomData))
+    }
+}
+
+impl std::ops::Deref for JsonStr<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl JoinPayload<'_> {
+    /// How many times the client has joined this view before (`_mounts`),
+    /// 0 when it does not say.
+    fn earlier_mounts(&self) -> u64 {
+        #[derive(Deserialize)]
+        struct Mounts {
+            #[serde(rename = "_mounts")]
+            mounts: Option<Value>,
+        }
+        // Only an object says: a struct would also be read from an array.
+        self.params
+            .filter(|params| params.get().starts_with('{'))
+            .and_then(|params| serde_json::from_str::<Mounts>(params.get()).ok())
+            .and_then(|params| params.mounts?.as_u64())
+            .unwrap_or(0)
+    }
 }
 
 impl ChannelRouter for LiveChannels {
@@ -102,7 +160,11 @@ impl ChannelRouter for LiveChannels {
                 .ok_or_else(|| JoinRefused::reason("stale"))?;
             let flash = self.initial_flash(&payload, id);
             let navigated = payload.redirect.is_some();
-            let url = payload.redirect.or(payload.url).unwrap_or_default();
+            let url = payload
+                .redirect
+                .or(payload.url)
+                .map(|url| url.0)
+                .unwrap_or_default();
             let (path, query) = path_and_query(&url);
             let route = if navigated {
                 self.navigation_target(rendered, path)?
@@ -195,13 +257,7 @@ impl LiveChannels {
                 .verify(token, FLASH_MAX_AGE)
                 .unwrap_or_default();
         }
-        let first_join = payload
-            .params
-            .get("_mounts")
-            .and_then(Value::as_u64)
-            .unwrap_or(0)
-            == 0;
-        if !first_join {
+        if payload.earlier_mounts() != 0 {
             return Flash::default();
         }
         payload
@@ -1022,4 +1078,49 @@ fn form_value(encoded: &str, meta: serde_json::Map<String, Value>) -> Value {
         }
     }
     value
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn payload(json: &str) -> JoinPayload<'_> {
+        serde_json::from_str(json).expect("a join payload")
+    }
+
+    #[test]
+    fn a_join_payload_is_read_in_place_and_its_escapes_decoded() {
+        let read = payload(
+            r#"{"url":"http://localhost/a?b=1","session":"s.t\"x","static":null,"params":{"_csrf_token":"c","_mounts":0}}"#,
+        );
+        assert!(matches!(
+            &read.url,
+            Some(JsonStr(Cow::Borrowed("http://localhost/a?b=1")))
+        ));
+        assert!(matches!(&read.session, JsonStr(Cow::Owned(session)) if session == "s.t\"x"));
+        assert_eq!(
+            (read.redirect, read.static_token, read.flash),
+            (None, None, None)
+        );
+    }
+
+    #[test]
+    fn earlier_mounts_are_read_from_the_params_and_are_zero_when_unsaid() {
+        let mounts = |params: &str| {
+            payload(&format!(r#"{{"session":"s","params":{params}}}"#)).earlier_mounts()
+        };
+        assert_eq!(mounts(r#"{"_mounts":2,"_csrf_token":"c"}"#), 2);
+        assert_eq!(mounts(r#"{"_mounts":0}"#), 0);
+        // Anything else counts as a first join, as a missing field does.
+        for params in [
+            r#"{}"#,
+            "null",
+            "[1]",
+            r#"{"_mounts":"2"}"#,
+            r#"{"_mounts":-1}"#,
+        ] {
+            assert_eq!(mounts(params), 0, "{params}");
+        }
+        assert_eq!(payload(r#"{"session":"s"}"#).earlier_mounts(), 0);
+    }
 }
