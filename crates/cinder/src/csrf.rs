@@ -21,6 +21,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use subtle::ConstantTimeEq;
 
+use crate::token::decode_exact;
+
 const LEN: usize = 32;
 
 /// The per-session CSRF secret.
@@ -46,8 +48,7 @@ impl CsrfSecret {
 
     /// Reads a secret stored with [`encode`](CsrfSecret::encode).
     pub fn decode(text: &str) -> Option<Self> {
-        let bytes = URL_SAFE_NO_PAD.decode(text).ok()?;
-        Some(CsrfSecret(bytes.try_into().ok()?))
+        decode_exact(text).map(CsrfSecret)
     }
 
     /// A masked token for a page: a random mask followed by the secret XOR the mask.
@@ -63,14 +64,14 @@ impl CsrfSecret {
 
     /// Whether `token` was made from this secret. Constant time in the secret.
     pub fn verify(&self, token: &str) -> bool {
-        let Ok(bytes) = URL_SAFE_NO_PAD.decode(token) else {
+        let Some(bytes) = decode_exact::<{ 2 * LEN }>(token) else {
             return false;
         };
-        if bytes.len() != 2 * LEN {
-            return false;
-        }
         let (mask, masked) = bytes.split_at(LEN);
-        let unmasked: Vec<u8> = mask.iter().zip(masked).map(|(m, x)| m ^ x).collect();
+        let mut unmasked = [0u8; LEN];
+        for ((byte, m), x) in unmasked.iter_mut().zip(mask).zip(masked) {
+            *byte = m ^ x;
+        }
         unmasked.ct_eq(&self.0).into()
     }
 }

@@ -125,11 +125,8 @@ impl Signer {
         now: u64,
     ) -> Result<T, TokenError> {
         let (message, signature) = token.split_once('.').ok_or(TokenError::Malformed)?;
-        let signature = URL_SAFE_NO_PAD
-            .decode(signature)
-            .ok()
-            .filter(|bytes| bytes.len() == SIGNATURE_LEN)
-            .ok_or(TokenError::Malformed)?;
+        let signature: [u8; SIGNATURE_LEN] =
+            decode_exact(signature).ok_or(TokenError::Malformed)?;
         self.mac(message.as_bytes())
             .verify_slice(&signature)
             .map_err(|_| TokenError::Invalid)?;
@@ -148,6 +145,19 @@ impl Signer {
         mac.update(message);
         mac
     }
+}
+
+/// The `N` bytes that `text` holds in unpadded URL-safe base64, decoded
+/// on the stack; `None` for text of any other length or alphabet.
+pub(crate) fn decode_exact<const N: usize>(text: &str) -> Option<[u8; N]> {
+    // Exactly `N` bytes take this many characters; any other length is
+    // turned away before decoding.
+    if text.len() != (N * 4).div_ceil(3) {
+        return None;
+    }
+    let mut bytes = [0u8; N];
+    let written = URL_SAFE_NO_PAD.decode_slice(text, &mut bytes).ok()?;
+    (written == N).then_some(bytes)
 }
 
 fn now() -> u64 {
@@ -185,6 +195,24 @@ mod tests {
             signer().verify_at::<String>(expected, HOUR, 1_000).unwrap(),
             "view"
         );
+    }
+
+    #[test]
+    fn exact_decoding_takes_only_the_bytes_asked_for() {
+        let bytes: [u8; 32] = std::array::from_fn(|i| (i * 37) as u8);
+        let text = URL_SAFE_NO_PAD.encode(bytes);
+        assert_eq!(decode_exact::<32>(&text), Some(bytes));
+        // One character more or less, padding, the standard alphabet's
+        // `+`: refused.
+        for wrong in [
+            text[1..].to_string(),
+            format!("{text}A"),
+            format!("{}=", &text[..42]),
+            format!("+{}", &text[1..]),
+        ] {
+            assert_eq!(decode_exact::<32>(&wrong), None, "{wrong}");
+        }
+        assert_eq!(decode_exact::<31>(&text), None);
     }
 
     #[test]
