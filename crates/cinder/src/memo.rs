@@ -215,6 +215,9 @@ pub struct ListBuilder {
     /// [`render_html_only`]), the list written so far; the fields above
     /// then stay empty.
     written: Option<WrittenList>,
+    /// The entries in `written`: counted beside the others rather than
+    /// asked of it, so that the index of the next entry costs no test.
+    written_entries: usize,
 }
 
 struct MemoSite {
@@ -314,6 +317,7 @@ impl ListBuilder {
             memo: None,
             share_equal: false,
             written: None,
+            written_entries: 0,
         }
     }
 
@@ -355,6 +359,7 @@ impl ListBuilder {
             memo,
             share_equal: false,
             written: None,
+            written_entries: 0,
         }
     }
 
@@ -364,10 +369,10 @@ impl ListBuilder {
     }
 
     fn len(&self) -> usize {
-        if let Some(written) = &self.written {
-            return written.len();
-        }
-        self.chunks.len() * self.chunk_size() + self.reused_in_place + self.current.len()
+        self.chunks.len() * self.chunk_size()
+            + self.reused_in_place
+            + self.current.len()
+            + self.written_entries
     }
 
     /// The key of the next entry when the `for` names none: its index.
@@ -381,6 +386,7 @@ impl ListBuilder {
         D: IntoIterator<Item = Dynamic> + AsRef<[Dynamic]>,
     {
         if let Some(written) = &mut self.written {
+            self.written_entries += 1;
             return written.add(dynamics);
         }
         if self.share_equal && self.reuse_equal(key, dynamics.as_ref()) {
@@ -395,6 +401,7 @@ impl ListBuilder {
         D: IntoIterator<Item = Dynamic> + AsRef<[Dynamic]>,
     {
         if let Some(written) = &mut self.written {
+            self.written_entries += 1;
             return written.add(dynamics);
         }
         self.add(key, Some(memo), dynamics);

@@ -49,8 +49,6 @@ pub(crate) struct WrittenList {
     /// trees the entries only the page can write (they hold a component, a
     /// child view or a stream).
     pieces: Vec<Dynamic>,
-    /// How many entries the loop has made.
-    len: usize,
 }
 
 impl WrittenList {
@@ -61,13 +59,7 @@ impl WrittenList {
             template,
             html: Vec::with_capacity(size_hint * template.entry_html_size_hint()),
             pieces: Vec::new(),
-            len: 0,
         }
-    }
-
-    /// How many entries the loop has made.
-    pub(crate) fn len(&self) -> usize {
-        self.len
     }
 
     /// Writes an entry, or keeps it whole when only the page can write it.
@@ -76,7 +68,6 @@ impl WrittenList {
     where
         D: IntoIterator<Item = Dynamic> + AsRef<[Dynamic]>,
     {
-        self.len += 1;
         let entry = dynamics.as_ref();
         if entry.iter().all(Dynamic::is_inline_text) {
             write_entry_html(self.template, entry, &mut self.html);
