@@ -1030,8 +1030,20 @@ fn decode_event(inbound: &Inbound) -> Option<DecodedEvent> {
         return None;
     };
     if let Some(plain) = plain_event(json) {
+        // The name and value are slices of the frame: kept where they lie.
+        let text = inbound.shared_text();
+        let at = |field: &str| {
+            let start = field.as_ptr() as usize - text.as_ptr() as usize;
+            start..start + field.len()
+        };
+        let event = Event::in_text(
+            text.clone(),
+            at(plain.name),
+            plain.kind,
+            plain.value.map(at),
+        );
         return Some(DecodedEvent {
-            event: Event::sent(plain.name.to_owned(), plain.kind, plain.value),
+            event,
             target: plain.cid.map(Cid),
             uploads: None,
         });
@@ -1046,7 +1058,7 @@ fn decode_event(inbound: &Inbound) -> Option<DecodedEvent> {
             };
             Event::new(wire.event, &wire.kind, value)
         }
-        value => Event::sent(wire.event, &wire.kind, value.map(RawValue::get)),
+        value => Event::sent(&wire.event, &wire.kind, value.map(RawValue::get)),
     };
     Some(DecodedEvent {
         event,
@@ -1102,6 +1114,36 @@ mod tests {
             (read.redirect, read.static_token, read.flash),
             (None, None, None)
         );
+    }
+
+    fn decoded(frame: &str) -> (Inbound, Event) {
+        let inbound = crate::socket::serializer::decode_text(frame).expect("a frame");
+        let event = decode_event(&inbound).expect("an event").event;
+        (inbound, event)
+    }
+
+    #[test]
+    fn a_plain_event_keeps_its_name_and_value_in_its_frame() {
+        let (inbound, event) = decoded(
+            r#"["4","5","lv:phx-A","event",{"type":"click","event":"bump","value":{"i":"42"}}]"#,
+        );
+        assert_eq!(
+            (event.name(), event.kind(), event.get("i")),
+            ("bump", "click", Some("42"))
+        );
+        let frame = inbound.shared_text().as_bytes().as_ptr_range();
+        assert!(
+            frame.contains(&event.name().as_ptr()),
+            "the name is not copied"
+        );
+        // An escaped name goes through the general reader, and reads the same.
+        let (_, escaped) = decoded(
+            r#"["4","5","lv:phx-A","event",{"type":"click","event":"b\u0075mp","value":{"i":"42"}}]"#,
+        );
+        assert_eq!(escaped, event);
+        let (_, without_value) =
+            decoded(r#"["4","5","lv:phx-A","event",{"type":"hook","event":"go"}]"#);
+        assert_eq!(without_value.value(), &Value::Null);
     }
 
     #[test]

@@ -2,7 +2,8 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::sync::OnceLock;
+use std::ops::Range;
+use std::sync::{Arc, OnceLock};
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -12,7 +13,10 @@ use crate::socket::serializer::{bracketed_end, plain_string_len, quote_or_backsl
 /// An event from the client.
 #[derive(Clone)]
 pub struct Event {
-    name: String,
+    /// The text the name and a sent value lie in: for an event the client
+    /// sent, its whole frame, shared with the message it came in.
+    text: Arc<str>,
+    name: Range<usize>,
     kind: Cow<'static, str>,
     value: EventValue,
 }
@@ -28,40 +32,60 @@ const EVENT_KINDS: [&str; 7] = ["click", "keyup", "keydown", "focus", "blur", "f
 enum EventValue {
     Made(Value),
     Sent {
-        json: Box<str>,
+        /// Where the JSON lies in the event's text.
+        json: Range<usize>,
         read: OnceLock<Value>,
     },
 }
 
 impl Event {
     pub(crate) fn new(name: String, kind: &str, value: Value) -> Self {
-        Event::with_value(name, kind, EventValue::Made(value))
+        let name_len = name.len();
+        Event::with_value(name.into(), 0..name_len, kind, EventValue::Made(value))
     }
 
     /// An event whose value is JSON text the socket has checked, or
     /// `null` when the message had none.
-    pub(crate) fn sent(name: String, kind: &str, json: Option<&str>) -> Self {
+    pub(crate) fn sent(name: &str, kind: &str, json: Option<&str>) -> Self {
+        let text: Arc<str> = [name, json.unwrap_or_default()].concat().into();
+        let json = json.map(|json| name.len()..name.len() + json.len());
+        Event::in_text(text, 0..name.len(), kind, json)
+    }
+
+    /// [`Event::sent`] of a name and JSON that lie in `text` (the frame
+    /// the client sent), kept there.
+    pub(crate) fn in_text(
+        text: Arc<str>,
+        name: Range<usize>,
+        kind: &str,
+        json: Option<Range<usize>>,
+    ) -> Self {
         let value = match json {
             Some(json) => EventValue::Sent {
-                json: json.into(),
+                json,
                 read: OnceLock::new(),
             },
             None => EventValue::Made(Value::Null),
         };
-        Event::with_value(name, kind, value)
+        Event::with_value(text, name, kind, value)
     }
 
-    fn with_value(name: String, kind: &str, value: EventValue) -> Self {
+    fn with_value(text: Arc<str>, name: Range<usize>, kind: &str, value: EventValue) -> Self {
         let kind = match EVENT_KINDS.iter().find(|known| **known == kind) {
             Some(known) => Cow::Borrowed(*known),
             None => Cow::Owned(kind.to_owned()),
         };
-        Event { name, kind, value }
+        Event {
+            text,
+            name,
+            kind,
+            value,
+        }
     }
 
     /// The event's name: the value of `phx-click`, `phx-submit`, and so on.
     pub fn name(&self) -> &str {
-        &self.name
+        &self.text[self.name.clone()]
     }
 
     /// What produced it: `"click"`, `"keyup"`, `"keydown"`, `"focus"`,
@@ -79,7 +103,7 @@ impl Event {
             EventValue::Sent { json, read } => read.get_or_init(|| {
                 // The socket checked the text as JSON, within the same
                 // nesting limit as this reading's.
-                serde_json::from_str(json).unwrap_or(Value::Null)
+                serde_json::from_str(&self.text[json.clone()]).unwrap_or(Value::Null)
             }),
         }
     }
@@ -95,7 +119,7 @@ impl Event {
     pub fn get(&self, name: &str) -> Option<&str> {
         if let EventValue::Sent { json, read } = &self.value {
             if read.get().is_none() {
-                if let Some(field) = string_field(json, name) {
+                if let Some(field) = string_field(&self.text[json.clone()], name) {
                     return field;
                 }
             }
@@ -119,14 +143,14 @@ impl Event {
 
 impl PartialEq for Event {
     fn eq(&self, other: &Event) -> bool {
-        self.name == other.name && self.kind == other.kind && self.value() == other.value()
+        self.name() == other.name() && self.kind == other.kind && self.value() == other.value()
     }
 }
 
 impl fmt::Debug for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Event")
-            .field("name", &self.name)
+            .field("name", &self.name())
             .field("kind", &self.kind)
             .field("value", self.value())
             .finish()
@@ -452,7 +476,7 @@ mod tests {
 
     fn sent(json: &str) -> Event {
         let raw: Box<RawValue> = serde_json::from_str(json).expect("valid JSON");
-        Event::sent("go".into(), "click", Some(raw.get()))
+        Event::sent("go", "click", Some(raw.get()))
     }
 
     #[test]

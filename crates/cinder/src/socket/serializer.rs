@@ -18,6 +18,8 @@
 //! assert_eq!(reply, r#"[null,"5","phoenix","phx_reply",{"status":"ok","response":{}}]"#);
 //! ```
 
+use std::sync::Arc;
+
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -28,8 +30,9 @@ use crate::escape::json_string;
 #[derive(Clone, PartialEq, Eq)]
 pub struct Inbound {
     /// The strings the spans below point into. For a text frame the
-    /// client writes, the frame itself.
-    text: Box<str>,
+    /// client writes, the frame itself. Shared: an event keeps its name
+    /// and value where they lie in it.
+    text: Arc<str>,
     join_ref: Option<Span>,
     msg_ref: Option<Span>,
     topic: Span,
@@ -104,6 +107,12 @@ impl Inbound {
     fn get(&self, span: Span) -> &str {
         &self.text[span.start as usize..span.end as usize]
     }
+
+    /// The text every string of the message lies in, to keep some of
+    /// them without a copy.
+    pub(crate) fn shared_text(&self) -> &Arc<str> {
+        &self.text
+    }
 }
 
 impl std::fmt::Debug for Inbound {
@@ -144,7 +153,7 @@ impl InboundBuilder {
         body: Body,
     ) -> Inbound {
         Inbound {
-            text: self.text.into_boxed_str(),
+            text: self.text.into(),
             join_ref,
             msg_ref,
             topic,
