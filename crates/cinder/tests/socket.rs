@@ -74,6 +74,15 @@ async fn echo_channel(mut ctx: Context<ChannelMessage>, outbox: Outbox) -> ExitR
                     "push" => {
                         outbox.push("pushed", &payload);
                     }
+                    // Pushes without end, more at each turn than the
+                    // socket writes in one go: its mailbox always has a
+                    // frame waiting.
+                    "flood" => loop {
+                        for _ in 0..200 {
+                            outbox.push("pushed", &payload);
+                        }
+                        tokio::task::yield_now().await;
+                    },
                     "crash" => panic!("asked to crash"),
                     "stop" => return ExitReason::Normal,
                     _ => {}
@@ -426,6 +435,57 @@ async fn a_silent_connection_is_closed_after_the_idle_timeout() {
     let mut client = connect(&server).await;
     let closed = tokio::time::timeout(PATIENCE, client.next()).await.unwrap();
     assert!(matches!(closed, Some(Ok(Frame::Close(_)))), "{closed:?}");
+}
+
+// Two workers: the channel floods the socket's mailbox while the socket
+// drains it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_client_is_closed_at_its_idle_timeout_while_its_channel_floods_it() {
+    let server = server(SocketConfig {
+        idle_timeout: Duration::from_millis(100),
+        ..SocketConfig::default()
+    })
+    .await;
+    let mut client = connect(&server).await;
+    join(&mut client, "echo:flood", "1").await;
+    send(&mut client, json!(["1", "2", "echo:flood", "flood", {}])).await;
+    let closed = tokio::time::timeout(PATIENCE, async {
+        loop {
+            match client.next().await {
+                Some(Ok(Frame::Close(close))) => return close,
+                Some(Ok(_)) => {}
+                other => panic!("the connection ended without a close: {other:?}"),
+            }
+        }
+    })
+    .await
+    .expect("the flood kept the idle timer from firing");
+    assert_eq!(
+        closed.map(|close| close.reason.to_string()).as_deref(),
+        Some("no heartbeat")
+    );
+}
+
+#[tokio::test]
+async fn a_burst_of_frames_and_the_replies_to_them_all_get_through() {
+    let server = server(SocketConfig::default()).await;
+    let mut client = connect(&server).await;
+    join(&mut client, "echo:burst", "1").await;
+    const BURST: usize = 300;
+    for n in 0..BURST {
+        let frame = json!(["1", n.to_string(), "echo:burst", "ping", {"n": n}]);
+        client
+            .feed(Frame::Text(frame.to_string().into()))
+            .await
+            .unwrap();
+    }
+    client.flush().await.unwrap();
+    for n in 0..BURST {
+        assert_eq!(
+            recv(&mut client).await,
+            json!(["1", n.to_string(), "echo:burst", "phx_reply", {"status": "ok", "response": {"n": n}}])
+        );
+    }
 }
 
 #[tokio::test]
