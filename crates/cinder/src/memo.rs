@@ -206,7 +206,7 @@ pub struct ListBuilder {
     in_place: bool,
     memo: Option<MemoSite>,
     /// Whether the site has a previous render to reuse entries from: a
-    /// first render (a dead render, a join) checks this and nothing else.
+    /// first render (a join) checks this and nothing else.
     has_previous: bool,
     /// Whether an entry equal to the previous render's entry at its index
     /// counts as a reuse of it (a `for` without a memo stamp).
@@ -342,10 +342,10 @@ impl ListBuilder {
         let chunk_size = if in_render_cache() {
             chunk_size(size_hint)
         } else {
-            // Nothing keeps a list rendered outside a cache (a page's first,
-            // dead render) to share its chunks with the next render, so the
-            // whole list goes in one: one allocation instead of one per few
-            // entries.
+            // Nothing keeps a list rendered outside a cache (a template
+            // rendered on its own) to share its chunks with the next
+            // render, so the whole list goes in one: one allocation instead
+            // of one per few entries.
             chunk_size(size_hint).max(size_hint)
         };
         ListBuilder {

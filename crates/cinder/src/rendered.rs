@@ -1061,7 +1061,7 @@ pub(crate) struct Chunk {
 
 impl Drop for Chunk {
     // A list's texts are most of what a render lets go of (the chunk a
-    // changed row replaced, a dead render's whole tree), and an inline
+    // changed row replaced, the tree a closed page leaves), and an inline
     // text holds nothing to release: it is let go after a test, where
     // dropping it would cost a call that sets up for every kind. Every
     // other dynamic is dropped as usual, at the end of its turn.

@@ -71,9 +71,10 @@ impl WrittenList {
         let entry = dynamics.as_ref();
         if entry.iter().all(Dynamic::is_inline_text) {
             write_entry_html(self.template, entry, &mut self.html);
-            // Inline texts hold nothing to let go of: forgotten, they cost
-            // no call that sets up to drop every kind of dynamic.
-            std::mem::forget(dynamics);
+            // Inline texts hold nothing to let go of: forgotten one by one
+            // (whatever holds them is still dropped), they cost no call that
+            // sets up to drop every kind of dynamic.
+            dynamics.into_iter().for_each(std::mem::forget);
         } else if entry.iter().all(Dynamic::writes_alone) {
             write_entry_html(self.template, entry, &mut self.html);
         } else {
