@@ -427,6 +427,15 @@ struct Mount {
     ready: oneshot::Sender<Result<String, JoinRefused>>,
 }
 
+impl Mount {
+    /// The mount, out of its box, and the box freed now: moved out with
+    /// `*`, a box's memory is freed only when its binding goes out of
+    /// scope, which in a view's process is when the view ends.
+    fn unbox(self: Box<Self>) -> Mount {
+        *self
+    }
+}
+
 async fn run_view<V: LiveView>(mut ctx: Context<ViewMessage<V>>, mount: Box<Mount>) -> ExitReason {
     // The view traps exits from its start (see `join_view`): the socket
     // closing or its supervisor stopping ends it through `terminate`.
@@ -438,7 +447,7 @@ async fn run_view<V: LiveView>(mut ctx: Context<ViewMessage<V>>, mount: Box<Moun
         outbox,
         start,
         ready,
-    } = *mount;
+    } = mount.unbox();
     let Some(mut running) = Box::pin(mount_view::<V>(&ctx, outbox, start, ready)).await else {
         return ExitReason::Normal;
     };

@@ -421,7 +421,9 @@ impl<R: ChannelRouter> Socket<R> {
 
     /// Queues the socket's own frames for writing.
     fn write_own_frames(&mut self, ws: &mut WebSocket) {
-        for frame in self.own_frames.drain(..) {
+        // Taken, not drained: the socket's own frames come seldom, and an
+        // idle connection keeps no room for them.
+        for frame in std::mem::take(&mut self.own_frames) {
             ws.feed_text(&frame);
         }
     }
@@ -526,6 +528,11 @@ impl<R: ChannelRouter> Socket<R> {
         match self.router.join(request).await {
             Ok(Joined { inbox, response }) => {
                 ctx.link(inbox.pid());
+                // Most connections join one channel, for their whole life:
+                // room for one, not the four a first push makes.
+                if self.channels.capacity() == 0 {
+                    self.channels.reserve_exact(1);
+                }
                 self.channels.push(Channel {
                     topic: topic.clone(),
                     join_ref: join_ref.clone(),
