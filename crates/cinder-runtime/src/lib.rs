@@ -70,6 +70,7 @@ pub mod process;
 pub mod pubsub;
 pub mod recipient;
 pub mod registry;
+mod relations;
 pub mod signal;
 pub mod supervisor;
 mod table;

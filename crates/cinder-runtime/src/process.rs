@@ -45,8 +45,8 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 
 use crate::exit::ExitReason;
-use crate::ids::IdMap;
 use crate::mailbox::Mailbox;
+use crate::relations::Relations;
 use crate::table;
 
 /// One counter for pids and monitor references: both key the same relation
@@ -242,7 +242,7 @@ struct State {
     /// A fatal signal waiting for the driver to end the body.
     pending_exit: Option<ExitReason>,
     driver_waker: Option<Waker>,
-    relations: IdMap<Relation>,
+    relations: Relations<Relation>,
     name: Option<Arc<str>>,
 }
 
@@ -265,7 +265,7 @@ impl Core {
                 trap_exit,
                 pending_exit: None,
                 driver_waker: None,
-                relations: IdMap::default(),
+                relations: Relations::default(),
                 name: None,
             }),
             fatal: AtomicBool::new(false),

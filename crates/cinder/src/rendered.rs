@@ -58,7 +58,8 @@ impl PaddedStatic {
         PaddedStatic { text, padded }
     }
 
-    #[inline]
+    // Always inlined, as `Text::write_to` is.
+    #[inline(always)]
     fn write_to(&self, out: &mut Vec<u8>) {
         match &self.padded {
             Some(padded) => extend_padded(out, padded, self.text.len()),

@@ -131,7 +131,10 @@ impl Text {
 
     /// Appends the text's bytes to `out`; an inline text with all its room
     /// (see [`extend_padded`]).
-    #[inline]
+    // Always inlined, as the copy it makes is only cheap inlined: left to
+    // the compiler, the loops that write a list's entries called it once a
+    // text in some builds.
+    #[inline(always)]
     pub(crate) fn write_to(&self, out: &mut Vec<u8>) {
         match &self.0 {
             Repr::Inline { len, bytes, .. } => extend_padded(out, bytes, usize::from(*len)),
