@@ -1,10 +1,10 @@
 //! A process's links and monitors, keyed by pid or monitor id.
 //!
 //! Most processes have one or two (a view: its supervisor and its socket), a
-//! supervisor one per child. A few are kept in a vector just large enough,
-//! searched in order; from [`FEW`] on, in a map. A hash map takes room for
-//! at least three entries and its control bytes on its first insert: every
-//! held session paid that twice.
+//! supervisor one per child. Up to [`FEW`] are kept in a vector just large
+//! enough, searched in order; more, in a map. A hash map takes room for at
+//! least three entries and its control bytes at its first insert, which a
+//! held session would pay twice (its socket's process and its view's).
 
 use crate::ids::IdMap;
 
