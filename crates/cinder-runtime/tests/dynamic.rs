@@ -232,3 +232,56 @@ async fn fire_and_forget_tasks_run_under_the_supervisor() {
     assert_eq!(pid.exited().await, ExitReason::Normal);
     assert_eq!(tasks.supervisor().count_children().await.unwrap().active, 0);
 }
+
+/// A temporary child is never started again, so its supervisor keeps its
+/// spec without what the start function owned: a view's session, a
+/// connection's socket. A permanent child's spec keeps it for restarts.
+#[tokio::test]
+async fn a_started_temporary_child_keeps_nothing_its_start_owned() {
+    let sup = DynamicSupervisor::start(DynamicSupervisorSpec::new())
+        .await
+        .unwrap();
+    let owned = std::sync::Arc::new("what the start owned");
+    let held = owned.clone();
+    let spec = ChildSpec::new("temporary", move || {
+        let _held = held.clone();
+        async move {
+            let parent = cinder_runtime::current().expect("started by the supervisor");
+            Ok(cinder_runtime::process::Spawn::new().link(&parent).spawn(
+                |mut ctx: Context<()>| async move {
+                    loop {
+                        ctx.recv().await;
+                    }
+                },
+            ))
+        }
+    })
+    .restart(Restart::Temporary);
+    let temporary = sup.start_child(spec).await.unwrap();
+    assert_eq!(
+        std::sync::Arc::strong_count(&owned),
+        1,
+        "the spec let go of it"
+    );
+    assert_eq!(
+        sup.which_children().await.unwrap()[0].id.as_ref(),
+        "temporary"
+    );
+
+    let held = owned.clone();
+    let permanent = ChildSpec::process("permanent", move |mut ctx: Context<()>| {
+        let _held = held.clone();
+        async move {
+            loop {
+                ctx.recv().await;
+            }
+        }
+    });
+    sup.start_child(permanent).await.unwrap();
+    assert_eq!(
+        std::sync::Arc::strong_count(&owned),
+        2,
+        "kept for a restart"
+    );
+    assert!(temporary.is_alive());
+}

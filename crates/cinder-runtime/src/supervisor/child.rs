@@ -3,7 +3,7 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -206,6 +206,27 @@ impl ChildSpec {
 
     /// Starts the child from inside its supervisor's process and makes sure
     /// it is linked to the supervisor.
+    /// The spec without its start function, which a spent one answers
+    /// with an error: for a temporary child once it has started, whose
+    /// supervisor never starts it again but keeps its spec for as long as
+    /// it runs, and would otherwise keep whatever its start owned.
+    pub(crate) fn spent(self) -> ChildSpec {
+        static SPENT: OnceLock<StartFn> = OnceLock::new();
+        let start = SPENT.get_or_init(|| {
+            Arc::new(|| {
+                Box::pin(async {
+                    Err(StartError::Init(ExitReason::error(
+                        "a temporary child that has started cannot start again",
+                    )))
+                })
+            })
+        });
+        ChildSpec {
+            start: start.clone(),
+            ..self
+        }
+    }
+
     pub(crate) async fn start(&self, supervisor: &Pid) -> Result<Pid, StartError> {
         let pid = (self.start)().await?;
         process::link(supervisor, &pid);
