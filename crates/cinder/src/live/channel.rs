@@ -181,6 +181,7 @@ impl ChannelRouter for LiveChannels {
                 params: Params::from_query(query),
                 uri: relative_uri(path, query),
                 route: route.path.clone(),
+                view: route.view.clone(),
                 container_id: id.to_string(),
                 main: true,
                 live_session: route.live_session.clone(),
@@ -232,6 +233,7 @@ impl LiveChannels {
             params: Params::default(),
             uri: String::new(),
             route: route.path.clone(),
+            view: route.view.clone(),
             container_id: id,
             main: false,
             live_session: route.live_session.clone(),
@@ -306,6 +308,8 @@ pub(crate) struct Start {
     pub(crate) uri: String,
     /// The route the view is served on; patches must stay on it.
     pub(crate) route: Arc<str>,
+    /// The view's type name, its process's id under the views' supervisor.
+    pub(crate) view: Arc<str>,
     /// The id of the view's container (its topic is `lv:<id>`).
     pub(crate) container_id: String,
     /// Whether the view is the page's main view (not a child or sticky).
@@ -356,7 +360,7 @@ pub(crate) fn join_view<V: LiveView>(
         let (ready, mounted) = oneshot::channel();
         let outbox = request.outbox;
         let supervisor = start.supervisor.clone();
-        let spec = ChildSpec::once(std::any::type_name::<V>(), move || async move {
+        let spec = ChildSpec::once(start.view.clone(), move || async move {
             let parent = cinder_runtime::current().ok_or(StartError::NoCaller)?;
             let mount = Box::new(Mount {
                 outbox,

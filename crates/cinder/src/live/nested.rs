@@ -93,6 +93,7 @@ impl fmt::Debug for LiveChildRef {
 pub(crate) fn child_route<V: LiveView>() -> Route {
     Route {
         path: "".into(),
+        view: std::any::type_name::<V>().into(),
         live_session: "".into(),
         on_mount: Arc::from([]),
         dead: dead_render::<V>,

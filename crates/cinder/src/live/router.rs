@@ -219,6 +219,9 @@ type DeadFn = fn(DeadStart) -> DeadRender;
 #[derive(Clone)]
 pub(crate) struct Route {
     pub(crate) path: Arc<str>,
+    /// The view's type name, which names its process under the views'
+    /// supervisor: made once here, shared by every process of the view.
+    pub(crate) view: Arc<str>,
     pub(crate) live_session: Arc<str>,
     /// The live session's hooks, run before every mount of this view.
     pub(crate) on_mount: Arc<[OnMount]>,
@@ -421,6 +424,7 @@ impl LiveRouter {
     pub fn live<V: LiveView>(mut self, path: &str) -> LiveRouter {
         self.routes.push(Route {
             path: path.into(),
+            view: std::any::type_name::<V>().into(),
             live_session: self.live_session.clone(),
             on_mount: self.on_mount.clone().into(),
             dead: dead_render::<V>,
@@ -701,7 +705,7 @@ async fn websocket(
         };
         let config = state.config.socket.clone();
         let channels = Arc::new(LiveChannels { state });
-        let spec = ChildSpec::once("socket", move || async move {
+        let spec = ChildSpec::once(socket_child_id(), move || async move {
             let supervisor = cinder_runtime::current().ok_or(StartError::NoCaller)?;
             Ok(Spawn::new()
                 .link(&supervisor)
@@ -774,5 +778,45 @@ async fn script(path: &Path) -> Response {
             )
                 .into_response()
         }
+    }
+}
+
+/// The id of every connection's process under the sockets' supervisor,
+/// made once and shared: the supervisor keeps each child's id while it runs.
+fn socket_child_id() -> Arc<str> {
+    static ID: std::sync::OnceLock<Arc<str>> = std::sync::OnceLock::new();
+    ID.get_or_init(|| "socket".into()).clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Shown;
+
+    impl LiveView for Shown {
+        type Info = ();
+
+        async fn mount(
+            _: &Params,
+            _: &Session,
+            _: &mut super::super::Socket<Self>,
+        ) -> Result<Self, MountError> {
+            Ok(Shown)
+        }
+
+        fn render(&self) -> crate::Rendered {
+            crate::html! { <p>"shown"</p> }
+        }
+    }
+
+    /// The supervisors keep each running child's id: every connection and
+    /// every view of a route share one, made once.
+    #[test]
+    fn a_routes_processes_share_one_id_each() {
+        assert!(Arc::ptr_eq(&socket_child_id(), &socket_child_id()));
+        assert_eq!(&*socket_child_id(), "socket");
+        let route = super::super::nested::child_route::<Shown>();
+        assert_eq!(&*route.view, std::any::type_name::<Shown>());
     }
 }
