@@ -204,8 +204,6 @@ impl ChildSpec {
         &self.id
     }
 
-    /// Starts the child from inside its supervisor's process and makes sure
-    /// it is linked to the supervisor.
     /// The spec without its start function, which a spent one answers
     /// with an error: for a temporary child once it has started, whose
     /// supervisor never starts it again but keeps its spec for as long as
@@ -227,6 +225,8 @@ impl ChildSpec {
         }
     }
 
+    /// Starts the child from inside its supervisor's process and makes sure
+    /// it is linked to the supervisor.
     pub(crate) async fn start(&self, supervisor: &Pid) -> Result<Pid, StartError> {
         let pid = (self.start)().await?;
         process::link(supervisor, &pid);
