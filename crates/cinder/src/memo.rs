@@ -349,17 +349,13 @@ impl ListBuilder {
             chunk_size(size_hint).max(size_hint)
         };
         ListBuilder {
-            template,
             chunks: Vec::with_capacity(size_hint.div_ceil(chunk_size)),
             current: ChunkBuilder::new(template.dynamic_count(), chunk_size, stamped),
-            reused_in_place: 0,
             size_hint,
             in_place: previous.is_some_and(|p| p.chunk_size() == chunk_size),
             has_previous: previous.is_some(),
             memo,
-            share_equal: false,
-            written: None,
-            written_entries: 0,
+            ..ListBuilder::empty(template)
         }
     }
 

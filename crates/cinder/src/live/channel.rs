@@ -28,7 +28,7 @@ use super::{Event, Leave, LiveView, Outgoing, Params, Patch, Session, Socket, LI
 use crate::diff::{self, splice};
 use crate::memo::RenderCache;
 use crate::rendered::{Cid, Rendered, Template};
-use crate::socket::serializer::{Inbound, Payload, ReplyStatus};
+use crate::socket::serializer::{range_in, Inbound, Payload, ReplyStatus};
 use crate::socket::{
     ChannelMessage, ChannelRouter, JoinFuture, JoinRefused, JoinRequest, Joined, Outbox,
 };
@@ -1045,10 +1045,7 @@ fn decode_event(inbound: &Inbound) -> Option<DecodedEvent> {
     if let Some(plain) = plain_event(json) {
         // The name and value are slices of the frame: kept where they lie.
         let text = inbound.shared_text();
-        let at = |field: &str| {
-            let start = field.as_ptr() as usize - text.as_ptr() as usize;
-            start..start + field.len()
-        };
+        let at = |field: &str| range_in(text, field);
         let event = Event::in_text(
             text.clone(),
             at(plain.name),

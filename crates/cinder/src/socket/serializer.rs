@@ -173,6 +173,14 @@ fn span(start: usize, end: usize) -> Span {
     }
 }
 
+/// Where `field`, a slice of `text`, lies in it: a frame's fields are read
+/// in place, and kept as ranges of the frame.
+pub(crate) fn range_in(text: &str, field: &str) -> std::ops::Range<usize> {
+    let start = field.as_ptr() as usize - text.as_ptr() as usize;
+    debug_assert!(start + field.len() <= text.len(), "a slice of the text");
+    start..start + field.len()
+}
+
 /// Why a frame could not be read. The connection that sent it is closed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FrameError {
@@ -226,10 +234,9 @@ fn decode_plain_text(text: &str) -> Option<Inbound> {
     if !closes_where_it_ends(frame.payload) {
         return None;
     }
-    // The frame's fields are slices of `text`: where each lies in it.
     let at = |field: &str| {
-        let start = field.as_ptr() as usize - text.as_ptr() as usize;
-        span(start, start + field.len())
+        let at = range_in(text, field);
+        span(at.start, at.end)
     };
     Some(Inbound {
         join_ref: frame.join_ref.map(at),
