@@ -23,6 +23,50 @@ struct Builder {
     statics: Vec<String>,
     current: String,
     dynamics: Vec<TokenStream>,
+    /// For each dynamic, how a `for` in a page's first render can write it
+    /// straight as HTML; `None` for one it cannot (a branch, a list, a
+    /// component, an attribute list).
+    interpolations: Vec<Option<Interpolation>>,
+}
+
+/// A value a template interpolates, which a `for`'s entry may write straight
+/// into the page when the value's type is plain (an integer or a string).
+struct Interpolation {
+    /// The expression, as evaluated for its dynamic.
+    value: TokenStream,
+    span: Span,
+    kind: InterpolationKind,
+}
+
+enum InterpolationKind {
+    /// `{value}`: the value's text.
+    Text,
+    /// An argument of a `format!` attribute value.
+    FormatArgument,
+    /// `name={value}`: ` name="value"`.
+    Attribute(String),
+}
+
+impl Interpolation {
+    /// The dynamic made of `value`: the value's expression, or a name it
+    /// is bound to.
+    fn dynamic(&self, value: &impl quote::ToTokens) -> TokenStream {
+        let span = self.span;
+        match &self.kind {
+            InterpolationKind::Text => quote_spanned!(span=> ::cinder::__private::dynamic(#value)),
+            // `(&&AttrText(..))` picks the integer writer when the argument
+            // is an integer, `Display` otherwise (method lookup tries
+            // `&AttrText` first).
+            InterpolationKind::FormatArgument => quote_spanned!(span=> {
+                #[allow(unused_imports)]
+                use ::cinder::__private::{AttrDisplay as _, AttrInteger as _};
+                (&&::cinder::__private::AttrText(#value)).attr_text()
+            }),
+            InterpolationKind::Attribute(attr) => {
+                quote_spanned!(span=> ::cinder::__private::attr(#attr, #value))
+            }
+        }
+    }
 }
 
 impl Builder {
@@ -33,6 +77,13 @@ impl Builder {
     fn dynamic(&mut self, expr: TokenStream) {
         self.statics.push(std::mem::take(&mut self.current));
         self.dynamics.push(expr);
+        self.interpolations.push(None);
+    }
+
+    /// A dynamic made of one value, which a `for` may write straight.
+    fn interpolation(&mut self, interpolation: Interpolation) {
+        self.dynamic(interpolation.dynamic(&interpolation.value));
+        *self.interpolations.last_mut().expect("just pushed") = Some(interpolation);
     }
 
     fn finish(mut self, root: bool) -> TokenStream {
@@ -64,10 +115,11 @@ impl Builder {
         match node {
             Node::Html(html) => self.html(html),
             Node::Text(text) => self.html(&escape(text, false)),
-            Node::Block(expr, span) => {
-                let value = borrow_place(expr, *span);
-                self.dynamic(quote_spanned!(*span=> ::cinder::__private::dynamic(#value)));
-            }
+            Node::Block(expr, span) => self.interpolation(Interpolation {
+                value: borrow_place(expr, *span),
+                span: *span,
+                kind: InterpolationKind::Text,
+            }),
             Node::Element(element) => self.element(element)?,
             Node::Component(component) => self.dynamic(component_call(component)?),
             Node::Slot(slot) => {
@@ -101,21 +153,20 @@ impl Builder {
                     Some((parts, args)) => {
                         self.html(&format!(" {name}=\"{}", escape(&parts[0], true)));
                         for (arg, part) in args.iter().zip(&parts[1..]) {
-                            // `(&&AttrText(..))` picks the integer writer
-                            // when the argument is an integer, `Display`
-                            // otherwise (method lookup tries `&AttrText` first).
-                            self.dynamic(quote_spanned!(*span=> {
-                                #[allow(unused_imports)]
-                                use ::cinder::__private::{AttrDisplay as _, AttrInteger as _};
-                                (&&::cinder::__private::AttrText(&(#arg))).attr_text()
-                            }));
+                            self.interpolation(Interpolation {
+                                value: quote_spanned!(*span=> &(#arg)),
+                                span: *span,
+                                kind: InterpolationKind::FormatArgument,
+                            });
                             self.html(&escape(part, true));
                         }
                         self.html("\"");
                     }
-                    None => self.dynamic(
-                        quote_spanned!(*span=> ::cinder::__private::attr(#name, &(#value))),
-                    ),
+                    None => self.interpolation(Interpolation {
+                        value: quote_spanned!(*span=> &(#value)),
+                        span: *span,
+                        kind: InterpolationKind::Attribute(name.clone()),
+                    }),
                 },
                 Attr::Spread(list, span) => {
                     let list = borrow_place(list, *span);
@@ -298,12 +349,16 @@ fn match_expr(m: &Match) -> Result<TokenStream> {
 fn for_loop(f: &For) -> Result<TokenStream> {
     let mut body = Builder::default();
     body.nodes(&f.body)?;
+    let interpolations = std::mem::take(&mut body.interpolations);
     let (statics, dynamics) = body.parts();
     let template = template_static(&statics, is_root(&f.body));
     let list = syn::Ident::new("__cinder_list", Span::mixed_site());
     let key = syn::Ident::new("__cinder_key", Span::mixed_site());
     let memo = syn::Ident::new("__cinder_memo", Span::mixed_site());
     let entries = syn::Ident::new("__cinder_entries", Span::mixed_site());
+    // Whether the list writes its entries' HTML as they come: in a page's
+    // first render, where nothing reuses an entry or reads its stamp.
+    let written = syn::Ident::new("__cinder_written", Span::mixed_site());
     // Sizes the list's storage, so a list of known length is built without
     // growing.
     let hint = syn::Ident::new("__cinder_hint", Span::mixed_site());
@@ -313,25 +368,23 @@ fn for_loop(f: &For) -> Result<TokenStream> {
         None => quote!(#list.next_index_key()),
     };
     let allow = allow_user_style();
-    // An array, not a `Vec`: the entry's shared block is then allocated once.
-    let dynamics = quote!({
-        #allow
-        let __cinder_dynamics: [::cinder::Dynamic; _] = [#(#dynamics),*];
-        __cinder_dynamics
-    });
     let site = f.site ^ fingerprint(&statics, false);
     // The stamps' secrets, read once for the whole loop.
     let seed = syn::Ident::new("__cinder_seed", Span::mixed_site());
     let mut prelude = TokenStream::new();
-    let (builder, entry) = match &f.memo {
+    // The list's builder; the entry's stamp and the test that reuses the
+    // previous render's entry instead, if the list has them; and how an
+    // evaluated entry's dynamics are added.
+    type Add = Box<dyn Fn(&TokenStream) -> TokenStream>;
+    let (builder, stamp, reuse, add): (_, _, _, Add) = match &f.memo {
         Some(stamp) => (
             quote!(::cinder::__private::ListBuilder::memoized(&__CINDER_TEMPLATE, #hint, #site)),
-            quote! {
-                let #memo = ::cinder::__private::memo(&(#stamp));
-                if !#list.reuse(#key, #memo) {
-                    #list.push_memo(#key, #memo, #dynamics);
-                }
-            },
+            quote!(let #memo = ::cinder::__private::memo(&(#stamp));),
+            Some(quote!(#list.reuse(#key, #memo))),
+            Box::new({
+                let (list, key, memo) = (list.clone(), key.clone(), memo.clone());
+                move |dynamics| quote!(#list.push_memo(#key, #memo, #dynamics);)
+            }),
         ),
         None => match crate::reads::body_reads(&f.body) {
             Some(reads) => {
@@ -339,7 +392,9 @@ fn for_loop(f: &For) -> Result<TokenStream> {
                 (
                     quote!(::cinder::__private::ListBuilder::tracked(&__CINDER_TEMPLATE, #hint, #site)),
                     quote! {
-                        let #memo = {
+                        let #memo = if #written {
+                            ::core::option::Option::None
+                        } else {
                             #[allow(unused_imports)]
                             use ::cinder::__private::{FedRead as _, UnfedRead as _};
                             let mut __cinder_reads = ::cinder::__private::ReadStamp::seeded(#seed);
@@ -349,23 +404,52 @@ fn for_loop(f: &For) -> Result<TokenStream> {
                             }
                             __cinder_reads.finish()
                         };
-                        if !#list.reuse_read(#key, #memo) {
-                            #list.push_read(#key, #memo, #dynamics);
-                        }
                     },
+                    Some(quote!(#list.reuse_read(#key, #memo))),
+                    Box::new({
+                        let (list, key, memo) = (list.clone(), key.clone(), memo.clone());
+                        move |dynamics| quote!(#list.push_read(#key, #memo, #dynamics);)
+                    }),
                 )
             }
             None => (
                 quote!(::cinder::__private::ListBuilder::shared(&__CINDER_TEMPLATE, #hint, #site)),
-                quote!(#list.push(#key, #dynamics);),
+                TokenStream::new(),
+                None,
+                Box::new({
+                    let (list, key) = (list.clone(), key.clone());
+                    move |dynamics| quote!(#list.push(#key, #dynamics);)
+                }),
             ),
         },
+    };
+    let add_entry = match interpolations.into_iter().collect::<Option<Vec<_>>>() {
+        Some(values) => {
+            let entry = PlainEntry {
+                values: &values,
+                statics: &statics,
+                list: &list,
+                written: &written,
+            };
+            entry.written_or_added(&add)
+        }
+        None => add(&dynamics_array(&dynamics)),
+    };
+    let entry = match reuse {
+        Some(reuse) => quote! {
+            #stamp
+            if #written || !#reuse {
+                #add_entry
+            }
+        },
+        None => add_entry,
     };
     Ok(quote! {{
         #template
         let #entries = ::core::iter::IntoIterator::into_iter(#iter);
         let #hint = ::core::iter::Iterator::size_hint(&#entries).0;
         let mut #list = #builder;
+        let #written = #list.writes_html();
         #prelude
         for #pattern in #entries {
             let #key = #key_expr;
@@ -373,6 +457,97 @@ fn for_loop(f: &For) -> Result<TokenStream> {
         }
         #list.finish()
     }})
+}
+
+/// An entry's dynamics as an array, not a `Vec`: the entry's shared block
+/// is then allocated once.
+fn dynamics_array(dynamics: &[TokenStream]) -> TokenStream {
+    let allow = allow_user_style();
+    quote!({
+        #allow
+        let __cinder_dynamics: [::cinder::Dynamic; _] = [#(#dynamics),*];
+        __cinder_dynamics
+    })
+}
+
+/// A `for`'s entry whose dynamics are all interpolated values.
+struct PlainEntry<'a> {
+    values: &'a [Interpolation],
+    statics: &'a [String],
+    list: &'a syn::Ident,
+    written: &'a syn::Ident,
+}
+
+impl PlainEntry<'_> {
+    /// The entry's values evaluated once, then written straight into the
+    /// page's HTML when the list writes HTML and every value's type is
+    /// plain (an integer or a string: known as the code is compiled), or
+    /// else made into dynamics and added by `add`.
+    fn written_or_added(&self, add: &dyn Fn(&TokenStream) -> TokenStream) -> TokenStream {
+        let (list, written) = (self.list, self.written);
+        // Each name has its value's span, so that an error about the value
+        // points at it in the template: a name of the macro's own would
+        // point at the whole macro. Nothing the entry's values can see is
+        // bound to these names.
+        let names: Vec<syn::Ident> = self
+            .values
+            .iter()
+            .enumerate()
+            .map(|(i, value)| syn::Ident::new(&format!("__cinder_value{i}"), value.span))
+            .collect();
+        let values = self.values.iter().map(|value| &value.value);
+        let dynamics: Vec<TokenStream> = self
+            .values
+            .iter()
+            .zip(&names)
+            .map(|(value, name)| value.dynamic(name))
+            .collect();
+        let added = add(&dynamics_array(&dynamics));
+        let out = syn::Ident::new("__cinder_out", Span::mixed_site());
+        let writes = self.writes(&names, &out);
+        let allow = allow_user_style();
+        // Bound by a `match`, whose temporaries live to its end, as they
+        // did in the array of dynamics.
+        quote! {
+            #allow
+            match (#(#values,)*) {
+                (#(#names,)*) => {
+                    #[allow(unused_imports)]
+                    use ::cinder::__private::{NotPlain as _, WritesPlain as _};
+                    if #written #(&& (&&::cinder::__private::Plain(&#names)).plain())* {
+                        if let ::core::option::Option::Some(#out) = #list.html_entry() {
+                            #writes
+                        }
+                    } else {
+                        #added
+                    }
+                }
+            }
+        }
+    }
+
+    /// Writes the entry's statics and its values, bound to `names`, to `out`.
+    fn writes(&self, names: &[syn::Ident], out: &syn::Ident) -> TokenStream {
+        // An attribute's name and quotes are statics of the entry too.
+        let mut literals = self.statics.to_vec();
+        for (i, value) in self.values.iter().enumerate() {
+            if let InterpolationKind::Attribute(name) = &value.kind {
+                literals[i].push_str(&format!(" {name}=\""));
+                literals[i + 1].insert(0, '"');
+            }
+        }
+        let mut writes = TokenStream::new();
+        for (i, literal) in literals.iter().enumerate() {
+            if !literal.is_empty() {
+                let bytes = syn::LitByteStr::new(literal.as_bytes(), Span::call_site());
+                writes.extend(quote!(#out.extend_from_slice(#bytes);));
+            }
+            if let Some(name) = names.get(i) {
+                writes.extend(quote!((&&::cinder::__private::Plain(&#name)).write_plain(#out);));
+            }
+        }
+        writes
+    }
 }
 
 fn component_call(component: &Component) -> Result<TokenStream> {

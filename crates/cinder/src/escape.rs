@@ -18,9 +18,20 @@ use crate::rendered::{extend_padded, Text, TextShape};
 /// assert_eq!(out, "&lt;b&gt;&quot;hi&quot; &amp; &#39;bye&#39;&lt;/b&gt;");
 /// ```
 pub fn escape_into(out: &mut String, text: &str) {
-    let bytes = text.as_bytes();
+    escape_runs(text, |run| out.push_str(run));
+}
+
+/// [`escape_into`] for HTML kept as bytes, such as a page being written.
+pub(crate) fn escape_bytes_into(out: &mut Vec<u8>, text: &str) {
+    escape_runs(text, |run| out.extend_from_slice(run.as_bytes()));
+}
+
+/// Hands `text` to `push` escaped, in runs: the text between the
+/// characters to replace, and each one's replacement.
+#[inline]
+fn escape_runs<'a>(text: &'a str, mut push: impl FnMut(&'a str)) {
     let mut start = 0;
-    for (i, byte) in bytes.iter().enumerate() {
+    for (i, byte) in text.bytes().enumerate() {
         let replacement = match byte {
             b'&' => "&amp;",
             b'<' => "&lt;",
@@ -29,11 +40,11 @@ pub fn escape_into(out: &mut String, text: &str) {
             b'\'' => "&#39;",
             _ => continue,
         };
-        out.push_str(&text[start..i]);
-        out.push_str(replacement);
+        push(&text[start..i]);
+        push(replacement);
         start = i + 1;
     }
-    out.push_str(&text[start..]);
+    push(&text[start..]);
 }
 
 /// Whether [`escape_into`] would change `text`: most text of a page (names,

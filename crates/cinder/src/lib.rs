@@ -133,6 +133,7 @@ pub use rendered::{
 pub mod __private {
     pub use crate::dynamic::{attr, attr_list};
     pub use crate::memo::reads::{FedRead, Read, ReadStamp, StampSeed, UnfedRead};
+    pub use crate::memo::written::{NotPlain, Plain, PlainHtml, WritesPlain};
     pub use crate::memo::ListBuilder;
 
     use crate::dynamic::IntoDynamic;

@@ -48,7 +48,7 @@ use crate::rendered::{
 };
 
 pub(crate) mod reads;
-mod written;
+pub(crate) mod written;
 
 pub use reads::StampValue;
 pub(crate) use written::render_html_only;
@@ -374,6 +374,25 @@ impl ListBuilder {
     /// The key of the next entry when the `for` names none: its index.
     pub fn next_index_key(&self) -> Key {
         Key(self.len() as u64)
+    }
+
+    /// Whether the list writes its entries' HTML as they come (in a
+    /// page's first render): a `for` whose entry interpolates only integers
+    /// and strings then writes that entry's HTML into
+    /// [`html_entry`](ListBuilder::html_entry) itself.
+    #[inline]
+    pub fn writes_html(&self) -> bool {
+        self.written.is_some()
+    }
+
+    /// Where the next entry's HTML goes, counted as an entry, when the list
+    /// [writes its entries' HTML](ListBuilder::writes_html); `None` for a
+    /// list that keeps its entries.
+    #[inline]
+    pub fn html_entry(&mut self) -> Option<&mut Vec<u8>> {
+        let written = self.written.as_mut()?;
+        self.written_entries += 1;
+        Some(written.entry_html())
     }
 
     /// Adds an evaluated entry.

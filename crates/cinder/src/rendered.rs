@@ -13,7 +13,7 @@ pub use crate::live::LiveChildRef;
 #[doc(hidden)]
 pub use text::Decimal;
 pub use text::Text;
-pub(crate) use text::{extend_padded, TextShape};
+pub(crate) use text::{extend_padded, write_decimal, TextShape};
 
 mod text;
 

@@ -6,12 +6,20 @@
 //! entry is made, instead of keeping its dynamics for a writer that walks
 //! the tree afterwards, so a list of rows costs its HTML and no storage.
 
+use std::borrow::Cow;
 use std::cell::Cell;
 use std::sync::{Arc, OnceLock};
 
+use crate::escape::escape_bytes_into;
 use crate::rendered::{
-    write_entry_html, ChunkBuilder, Comprehension, Dynamic, Key, Rendered, Template,
+    write_decimal, write_entry_html, ChunkBuilder, Comprehension, Dynamic, Key, Rendered, Template,
 };
+
+#[cfg(test)]
+thread_local! {
+    /// How many entries `for`s wrote straight as HTML (see [`PlainHtml`]).
+    static STRAIGHT_ENTRIES: Cell<usize> = const { Cell::new(0) };
+}
 
 thread_local! {
     /// Whether `for`s rendered outside a [`RenderCache`](super::RenderCache)
@@ -82,6 +90,15 @@ impl WrittenList {
         }
     }
 
+    /// Where the next entry's HTML goes, for a `for` that writes it there
+    /// itself (see [`PlainHtml`]).
+    #[inline]
+    pub(crate) fn entry_html(&mut self) -> &mut Vec<u8> {
+        #[cfg(test)]
+        STRAIGHT_ENTRIES.set(STRAIGHT_ENTRIES.get() + 1);
+        &mut self.html
+    }
+
     /// Keeps an entry as a tree, after the run written before it.
     #[cold]
     fn keep_whole(&mut self, dynamics: Vec<Dynamic>) {
@@ -126,6 +143,105 @@ fn pieces_list(pieces: Vec<Dynamic>) -> Comprehension {
 fn piece_template() -> &'static Template {
     static PIECE: OnceLock<&'static Template> = OnceLock::new();
     PIECE.get_or_init(|| Template::leak(vec![String::new(), String::new()], false))
+}
+
+/// A value whose HTML a `for` in a page's first render writes straight
+/// into the page, without making a dynamic of it first: integers and
+/// strings, escaped as [`IntoDynamic`](crate::IntoDynamic) escapes them.
+///
+/// When every value a `for`'s entry interpolates is one of these (as the
+/// `html!` macro sees their types), the entry's HTML is written from its
+/// template's statics and these values alone; otherwise it is made and
+/// written as usual. Both write the same HTML.
+pub trait PlainHtml {
+    /// Appends the value's HTML to `out`.
+    fn write_html(&self, out: &mut Vec<u8>);
+}
+
+impl PlainHtml for str {
+    fn write_html(&self, out: &mut Vec<u8>) {
+        escape_bytes_into(out, self);
+    }
+}
+
+/// Strings, written as `str`.
+macro_rules! plain_text {
+    ($($t:ty),*) => {$(
+        impl PlainHtml for $t {
+            fn write_html(&self, out: &mut Vec<u8>) {
+                str::write_html(self, out);
+            }
+        }
+    )*};
+}
+
+plain_text!(String, Cow<'_, str>, Arc<str>, Box<str>);
+
+/// Integers, written as their digits.
+macro_rules! plain_integer {
+    ($($t:ty),*) => {$(
+        impl PlainHtml for $t {
+            #[inline]
+            fn write_html(&self, out: &mut Vec<u8>) {
+                write_decimal(out, *self);
+            }
+        }
+    )*};
+}
+
+plain_integer!(u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize);
+
+impl<T: PlainHtml + ?Sized> PlainHtml for &T {
+    #[inline]
+    fn write_html(&self, out: &mut Vec<u8>) {
+        (**self).write_html(out);
+    }
+}
+
+/// A value the `html!` macro asks about: method lookup on `&&Plain(&value)`
+/// finds [`WritesPlain`] when the value's type is [`PlainHtml`], and
+/// [`NotPlain`] otherwise, so the question is answered as the code is
+/// compiled.
+pub struct Plain<'a, T: ?Sized>(pub &'a T);
+
+/// The answer for a [`PlainHtml`] value: written straight into the page.
+pub trait WritesPlain {
+    /// Whether the value is written straight into the page: here, yes.
+    fn plain(&self) -> bool;
+    /// Appends the value's HTML to `out`.
+    fn write_plain(&self, out: &mut Vec<u8>);
+}
+
+impl<T: PlainHtml + ?Sized> WritesPlain for &Plain<'_, T> {
+    #[inline(always)]
+    fn plain(&self) -> bool {
+        true
+    }
+
+    #[inline(always)]
+    fn write_plain(&self, out: &mut Vec<u8>) {
+        self.0.write_html(out);
+    }
+}
+
+/// The answer for any other value: made into a dynamic first.
+pub trait NotPlain {
+    /// Whether the value is written straight into the page: here, no.
+    fn plain(&self) -> bool;
+    /// Never called: the macro writes a value itself only when
+    /// [`plain`](NotPlain::plain) says so.
+    fn write_plain(&self, out: &mut Vec<u8>);
+}
+
+impl<T: ?Sized> NotPlain for Plain<'_, T> {
+    #[inline(always)]
+    fn plain(&self) -> bool {
+        false
+    }
+
+    fn write_plain(&self, _: &mut Vec<u8>) {
+        unreachable!("a value that is not plain HTML is made into a dynamic")
+    }
 }
 
 #[cfg(test)]
@@ -258,6 +374,105 @@ mod tests {
         };
         assert_eq!(list.len(), rows.len());
         assert_eq!(cached.to_html(), page(&rows).to_html());
+    }
+
+    /// What `render` returns and how many entries its `for`s wrote
+    /// straight as HTML.
+    fn counting_straight_entries<R>(render: impl FnOnce() -> R) -> (R, usize) {
+        let before = STRAIGHT_ENTRIES.get();
+        let rendered = render();
+        (rendered, STRAIGHT_ENTRIES.get() - before)
+    }
+
+    struct Item {
+        id: u64,
+        signed: i32,
+        name: &'static str,
+        owned: String,
+    }
+
+    fn items() -> Vec<Item> {
+        let names = ["plain", "a <b> & \"c\" 'd'", "", "é ü"];
+        (0..8)
+            .map(|i| Item {
+                id: i * 1_000_003,
+                signed: -(i as i32) * 7,
+                name: names[i as usize % names.len()],
+                owned: format!("<{i}>"),
+            })
+            .collect()
+    }
+
+    /// Lists whose entries interpolate only integers and strings, in every
+    /// place a value can go: text, a `format!` attribute's arguments, an
+    /// attribute's value; of every `for` kind; and one with no values.
+    fn plain_lists(items: &[Item]) -> Rendered {
+        let huge = [u128::MAX, 0, 10_u128.pow(16), 999_999_999_999_999];
+        let negative = [i128::MIN, -1, -(10_i128.pow(15))];
+        html! {
+            <ul>
+                @for item in items {
+                    <li id={format!("item-{}-{}", item.id, item.name)} data-n={item.signed} title={item.name}>
+                        {item.id}" "{item.signed}" "{item.name}" "{&item.owned}" "{item.owned.as_str()}
+                    </li>
+                }
+            </ul>
+            <ol>@for item in items, key = item.id { <li data-s={&item.owned}>{item.id + 1}</li> }</ol>
+            <ol>@for item in items, key = item.id, memo = item.id { <li>{std::borrow::Cow::from(item.name)}</li> }</ol>
+            <p>@for n in huge { {n}"," }@for n in negative { {n}";" }@for n in 0..3_u8 { {n} }</p>
+            <p>@for s in ["x", "<y>"] { {std::sync::Arc::<str>::from(s)}{Box::<str>::from(s)} }</p>
+            <p>@for _ in 0..2 { <br> }</p>
+        }
+    }
+
+    #[test]
+    fn an_entry_of_integers_and_strings_is_written_straight_as_its_tree_writes() {
+        let items = items();
+        let tree = plain_lists(&items);
+        let (written, straight) =
+            counting_straight_entries(|| render_html_only(|| plain_lists(&items)));
+        assert_eq!(written.to_html(), tree.to_html());
+        // Every entry of every list: 8 × 3 items, 4 + 3 + 3 numbers, 2
+        // strings, 2 breaks.
+        assert_eq!(straight, 8 * 3 + 10 + 2 + 2);
+        assert!(tree.to_html().contains(
+            r#"<li id="item-1000003-a &lt;b&gt; &amp; &quot;c&quot; &#39;d&#39;" data-n="-7" title="a &lt;b&gt; &amp; &quot;c&quot; &#39;d&#39;">"#
+        ));
+        assert!(tree
+            .to_html()
+            .contains("340282366920938463463374607431768211455,"));
+        // Outside a page's first render nothing is written straight.
+        let (_, straight) = counting_straight_entries(|| plain_lists(&items));
+        assert_eq!(straight, 0);
+    }
+
+    /// Lists whose entries interpolate values that are not plain integers
+    /// or strings: they are made into dynamics and written as before.
+    fn other_lists(items: &[Item]) -> Rendered {
+        html! {
+            <ul>
+                @for item in items {
+                    <li hidden={item.id % 2 == 0} data-x={(item.id > 3).then_some(item.id)}>
+                        {item.id as f64 / 2.0}{crate::Raw("<b>raw</b>")}{(item.signed < -7).then_some(item.name)}
+                    </li>
+                }
+            </ul>
+            <p>@for item in items { {item.id}{html! { <i>{item.name}</i> }} }</p>
+            <p>@for c in ['a', '<'] { {c}"," }</p>
+        }
+    }
+
+    #[test]
+    fn an_entry_of_other_values_is_made_and_written_as_before() {
+        let items = items();
+        let tree = other_lists(&items);
+        let (written, straight) =
+            counting_straight_entries(|| render_html_only(|| other_lists(&items)));
+        assert_eq!(written.to_html(), tree.to_html());
+        assert_eq!(straight, 0);
+        assert!(tree.to_html().contains(r#"<li hidden>"#));
+        assert!(tree.to_html().contains(r#"<li data-x="1000003">"#));
+        assert!(tree.to_html().contains("<b>raw</b>"));
     }
 
     #[test]

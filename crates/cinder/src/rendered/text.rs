@@ -304,6 +304,16 @@ impl Text {
     }
 }
 
+/// Appends an integer's decimal text to `out`, as [`Text::decimal`] makes
+/// it: the digits gathered in a register reach `out` in one fixed-size copy.
+#[inline]
+pub(crate) fn write_decimal(out: &mut Vec<u8>, value: impl Decimal) {
+    match register_digits(value) {
+        Some((gathered, len)) => extend_padded(out, &gathered.to_le_bytes(), usize::from(len)),
+        None => out.extend_from_slice(Text::decimal(value).as_bytes()),
+    }
+}
+
 /// An integer's digits (and sign) gathered in a register, with their count;
 /// `None` from [`REGISTER_DECIMAL_LIMIT`] on, where they may not fit.
 fn register_digits(value: impl Decimal) -> Option<(u128, u8)> {
