@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{RawQuery, State};
+use axum::extract::{Request, State};
 use axum::http::{header, Extensions, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -485,7 +485,7 @@ impl LiveRouter {
         for (index, route) in state.routes.iter().enumerate() {
             router = router.route(
                 route.path.as_ref(),
-                get(move |state, headers, query| page(state, index, headers, query)),
+                get(move |state, request| page(state, index, request)),
             );
         }
         router.with_state(state)
@@ -524,20 +524,18 @@ async fn supervisor(cell: &OnceCell<DynamicSupervisor>) -> Result<&DynamicSuperv
         .await
 }
 
-async fn page(
-    State(state): State<Arc<LiveState>>,
-    index: usize,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-) -> Response {
+// The request is read where it lies: the `HeaderMap` and `RawQuery`
+// extractors would copy its headers and query for every page.
+async fn page(State(state): State<Arc<LiveState>>, index: usize, request: Request) -> Response {
     let route = &state.routes[index];
-    let query = query.unwrap_or_default();
+    let headers = request.headers();
+    let query = request.uri().query().unwrap_or_default();
     let uri = if query.is_empty() {
         route.path.to_string()
     } else {
         format!("{}?{query}", route.path)
     };
-    let (cookie, fresh) = match read_cookie(&state, &headers) {
+    let (cookie, fresh) = match read_cookie(&state, headers) {
         Some(cookie) => (cookie, false),
         None => (
             CookieSession {
@@ -548,9 +546,9 @@ async fn page(
         ),
     };
     let secret = CsrfSecret::decode(&cookie.csrf).unwrap_or_else(CsrfSecret::generate);
-    let params = Params::from_query(&query);
+    let params = Params::from_query(query);
     let session = Session(cookie.data.clone());
-    let flash_cookie = cookie_value(&headers, FLASH_COOKIE);
+    let flash_cookie = cookie_value(headers, FLASH_COOKIE);
     let had_flash_cookie = flash_cookie.is_some();
     let flash = flash_cookie
         .and_then(|token| {
@@ -680,13 +678,14 @@ fn connection(state: &LiveState, headers: &HeaderMap, query: Option<&str>) -> Co
     Connection { session }
 }
 
+// The request is read where it lies, as a page's is.
 async fn websocket(
     State(state): State<Arc<LiveState>>,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
     upgrade: WebSocketUpgrade,
+    request: Request,
 ) -> Response {
-    if !state.config.check_origin.allows(&headers) {
+    let headers = request.headers();
+    if !state.config.check_origin.allows(headers) {
         tracing::warn!(origin = ?headers.get(header::ORIGIN), "refused a socket from another origin");
         return (
             StatusCode::FORBIDDEN,
@@ -694,7 +693,7 @@ async fn websocket(
         )
             .into_response();
     }
-    let connect = Arc::new(connection(&state, &headers, query.as_deref()));
+    let connect = Arc::new(connection(&state, headers, request.uri().query()));
     upgrade.on_upgrade(move |ws| async move {
         let sockets = match state.sockets().await {
             Ok(sockets) => sockets.clone(),
