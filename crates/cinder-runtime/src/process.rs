@@ -435,8 +435,8 @@ impl Pid {
     /// An estimate of the bytes this process holds: its cell, its task's
     /// future, its mailbox's buffer and its relation table.
     pub(crate) fn memory_estimate(&self) -> usize {
-        let relations =
-            self.core().lock().relations.capacity() * (std::mem::size_of::<(u64, Relation)>() + 1);
+        let relations = self.core().lock().relations.capacity_elsewhere()
+            * (std::mem::size_of::<(u64, Relation)>() + 1);
         self.0.cell_bytes()
             + self.core().body_size.load(Ordering::Relaxed)
             + self.0.mailbox_bytes()
