@@ -205,6 +205,50 @@ async fn temporary_children_are_forgotten_when_they_exit() {
     assert_eq!(ids, ["keep"]);
 }
 
+/// A temporary child whose start function holds `owned`, linked to the
+/// supervisor that starts it.
+fn temporary(id: &str, owned: &std::sync::Arc<String>) -> ChildSpec {
+    let held = owned.clone();
+    ChildSpec::new(id.to_string(), move || {
+        let _held = held.clone();
+        async move {
+            let parent = current().ok_or(StartError::NoCaller)?;
+            Ok(Spawn::new()
+                .link(&parent)
+                .spawn(|mut ctx: Context<()>| async move {
+                    loop {
+                        ctx.recv().await;
+                    }
+                }))
+        }
+    })
+    .restart(Restart::Temporary)
+}
+
+/// A static supervisor, like a dynamic one, keeps a started temporary
+/// child's spec without what its start owned, whether the child started
+/// with the supervisor or later.
+#[tokio::test]
+async fn a_started_temporary_child_keeps_nothing_its_start_owned() {
+    let owned = std::sync::Arc::new(String::from("what the start owned"));
+    let spec = SupervisorSpec::new(Strategy::OneForOne).child(temporary("first", &owned));
+    let supervisor = Supervisor::start(spec).await.unwrap();
+    assert_eq!(std::sync::Arc::strong_count(&owned), 1, "let go at start");
+    supervisor
+        .start_child(temporary("later", &owned))
+        .await
+        .unwrap();
+    assert_eq!(std::sync::Arc::strong_count(&owned), 1, "let go at start");
+    let ids: Vec<_> = supervisor
+        .which_children()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.id.to_string())
+        .collect();
+    assert_eq!(ids, ["first", "later"]);
+}
+
 /// A child that traps exits and ignores them, so only `kill` stops it.
 fn stubborn(id: &str) -> ChildSpec {
     ChildSpec::new(id, || async {

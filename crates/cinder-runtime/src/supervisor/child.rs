@@ -127,10 +127,10 @@ impl ChildSpec {
         F: FnOnce() -> Fut + Send + 'static,
         Fut: Future<Output = Result<Pid, StartError>> + Send + 'static,
     {
-        // Boxed, so that what a started child's spec keeps for its life
-        // (its supervisor holds the spec) is an empty slot, not the room
-        // for everything the start function owned.
-        let slot = std::sync::Mutex::new(Some(Box::new(start)));
+        // Not boxed: once the child has started, its supervisor keeps the
+        // spec without this function (see `kept_once_started`), so the
+        // room for what the function owned is let go with it.
+        let slot = std::sync::Mutex::new(Some(start));
         ChildSpec::new(id, move || {
             let start = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
             async move {
@@ -222,6 +222,18 @@ impl ChildSpec {
         ChildSpec {
             start: start.clone(),
             ..self
+        }
+    }
+
+    /// The spec a supervisor keeps for a child that has started: a
+    /// [`Temporary`](Restart::Temporary) child is never started again, so
+    /// its spec is kept [spent](ChildSpec::spent); any other as it is, for
+    /// restarts.
+    pub(crate) fn kept_once_started(self) -> ChildSpec {
+        if self.restart == Restart::Temporary {
+            self.spent()
+        } else {
+            self
         }
     }
 

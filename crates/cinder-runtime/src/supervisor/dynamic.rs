@@ -8,7 +8,7 @@ use tokio::time::Instant;
 
 use super::{
     begin_shutdown, shutdown_child, subtrees, ChildCounts, ChildInfo, ChildKind, ChildSpec,
-    Intensity, Restart, SupervisorError, TreeNode, DEFAULT_MAX_RESTARTS, DEFAULT_MAX_SECONDS,
+    Intensity, SupervisorError, TreeNode, DEFAULT_MAX_RESTARTS, DEFAULT_MAX_SECONDS,
     SUPERVISOR_CALL_TIMEOUT,
 };
 use crate::exit::ExitReason;
@@ -307,14 +307,9 @@ impl DynamicServer {
             return Err(StartChildError::MaxChildren);
         }
         let pid = spec.start(me).await.map_err(StartChildError::Start)?;
-        let spec = if spec.restart == Restart::Temporary {
-            // Never started again: kept for what it tells about the child,
-            // without what it started from (a session's view, its socket).
-            spec.spent()
-        } else {
-            spec
-        };
-        self.children.insert(pid.clone(), spec);
+        // A temporary child's spec is kept for what it tells about the
+        // child, without what it started from (a session's view, its socket).
+        self.children.insert(pid.clone(), spec.kept_once_started());
         Ok(pid)
     }
 

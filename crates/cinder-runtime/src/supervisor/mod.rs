@@ -405,7 +405,7 @@ impl GenServer for SupervisorServer {
         for spec in spec.children {
             match spec.start(&me).await {
                 Ok(pid) => server.children.push(Child {
-                    spec,
+                    spec: spec.kept_once_started(),
                     pid: Some(pid),
                 }),
                 Err(error) => {
@@ -581,7 +581,7 @@ impl SupervisorServer {
         }
         let pid = spec.start(me).await.map_err(SupervisorError::Start)?;
         self.children.push(Child {
-            spec,
+            spec: spec.kept_once_started(),
             pid: Some(pid.clone()),
         });
         Ok(Answer::Started(pid))
