@@ -379,7 +379,8 @@ impl ListBuilder {
     /// Whether the list writes its entries' HTML as they come (in a
     /// page's first render): a `for` whose entry interpolates only integers
     /// and strings then writes that entry's HTML into
-    /// [`html_entry`](ListBuilder::html_entry) itself.
+    /// [`html_entry`](ListBuilder::html_entry) itself. For the `html!`
+    /// macro.
     #[inline]
     pub fn writes_html(&self) -> bool {
         self.written.is_some()
@@ -387,7 +388,8 @@ impl ListBuilder {
 
     /// Where the next entry's HTML goes, counted as an entry, when the list
     /// [writes its entries' HTML](ListBuilder::writes_html); `None` for a
-    /// list that keeps its entries.
+    /// list that keeps its entries. For the `html!` macro, which writes
+    /// only UTF-8 there.
     #[inline]
     pub fn html_entry(&mut self) -> Option<&mut Vec<u8>> {
         let written = self.written.as_mut()?;
