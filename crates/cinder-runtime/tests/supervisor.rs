@@ -28,6 +28,16 @@ async fn pids(supervisor: &Supervisor) -> Vec<Option<Pid>> {
         .collect()
 }
 
+async fn child_ids(supervisor: &Supervisor) -> Vec<String> {
+    supervisor
+        .which_children()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|child| child.id.to_string())
+        .collect()
+}
+
 async fn pid_of(supervisor: &Supervisor, id: &str) -> Pid {
     let children = supervisor.which_children().await.unwrap();
     let child = children
@@ -195,14 +205,7 @@ async fn temporary_children_are_forgotten_when_they_exit() {
         .child(worker("once", &log).restart(Restart::Temporary));
     let supervisor = Supervisor::start(spec).await.unwrap();
     crash(&pid_of(&supervisor, "once").await).await;
-    let ids: Vec<_> = supervisor
-        .which_children()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|c| c.id.to_string())
-        .collect();
-    assert_eq!(ids, ["keep"]);
+    assert_eq!(child_ids(&supervisor).await, ["keep"]);
 }
 
 /// A temporary child whose start function holds `owned`, linked to the
@@ -239,14 +242,7 @@ async fn a_started_temporary_child_keeps_nothing_its_start_owned() {
         .await
         .unwrap();
     assert_eq!(std::sync::Arc::strong_count(&owned), 1, "let go at start");
-    let ids: Vec<_> = supervisor
-        .which_children()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|c| c.id.to_string())
-        .collect();
-    assert_eq!(ids, ["first", "later"]);
+    assert_eq!(child_ids(&supervisor).await, ["first", "later"]);
 }
 
 /// A child that traps exits and ignores them, so only `kill` stops it.
