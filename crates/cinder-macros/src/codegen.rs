@@ -423,19 +423,8 @@ fn for_loop(f: &For) -> Result<TokenStream> {
             ),
         },
     };
-    let add_entry = match interpolations.into_iter().collect::<Option<Vec<_>>>() {
-        Some(values) => {
-            let entry = PlainEntry {
-                values: &values,
-                statics: &statics,
-                list: &list,
-                written: &written,
-            };
-            entry.written_or_added(&add)
-        }
-        None => add(&dynamics_array(&dynamics)),
-    };
-    let entry = match reuse {
+    let add_entry = add(&dynamics_array(&dynamics));
+    let mut entry = match reuse {
         Some(reuse) => quote! {
             #stamp
             if #written || !#reuse {
@@ -444,6 +433,26 @@ fn for_loop(f: &For) -> Result<TokenStream> {
         },
         None => add_entry,
     };
+    if let Some(values) = interpolations.into_iter().collect::<Option<Vec<_>>>() {
+        let written_list = syn::Ident::new("__cinder_written_list", Span::mixed_site());
+        let written_entry = PlainEntry {
+            values: &values,
+            statics: &statics,
+        }
+        .written(&written_list);
+        // Told apart by the flag read once for the loop: a connected
+        // render's entries then cost no look at the list to be added.
+        entry = quote! {
+            if #written {
+                if let ::core::option::Option::Some(#written_list) = #list.written_list() {
+                    #written_entry
+                }
+                #list.end_written_entry();
+            } else {
+                #entry
+            }
+        };
+    }
     Ok(quote! {{
         #template
         let #entries = ::core::iter::IntoIterator::into_iter(#iter);
@@ -474,80 +483,73 @@ fn dynamics_array(dynamics: &[TokenStream]) -> TokenStream {
 struct PlainEntry<'a> {
     values: &'a [Interpolation],
     statics: &'a [String],
-    list: &'a syn::Ident,
-    written: &'a syn::Ident,
 }
 
 impl PlainEntry<'_> {
-    /// The entry's values evaluated once, then written straight into the
-    /// page's HTML when the list writes HTML and every value's type is
-    /// plain (an integer or a string: known as the code is compiled), or
-    /// else made into dynamics and added by `add`.
-    fn written_or_added(&self, add: &dyn Fn(&TokenStream) -> TokenStream) -> TokenStream {
-        let (list, written) = (self.list, self.written);
-        // Each name has its value's span, so that an error about the value
-        // points at it in the template: a name of the macro's own would
-        // point at the whole macro. Nothing the entry's values can see is
-        // bound to these names.
-        let names: Vec<syn::Ident> = self
-            .values
-            .iter()
-            .enumerate()
-            .map(|(i, value)| syn::Ident::new(&format!("__cinder_value{i}"), value.span))
-            .collect();
-        let values = self.values.iter().map(|value| &value.value);
-        let dynamics: Vec<TokenStream> = self
-            .values
-            .iter()
-            .zip(&names)
-            .map(|(value, name)| value.dynamic(name))
-            .collect();
-        let added = add(&dynamics_array(&dynamics));
-        let out = syn::Ident::new("__cinder_out", Span::mixed_site());
-        let writes = self.writes(&names, &out);
+    /// The entry written into `written`, the list being written in a
+    /// page's first render: its values evaluated in order, and each, before
+    /// the next is evaluated, written straight when its type is plain (an
+    /// integer or a string, known as the code is compiled), else made into
+    /// a dynamic and written. The entry's values are evaluated here or in
+    /// the array of dynamics that keeps the entry, never both.
+    fn written(&self, written: &syn::Ident) -> TokenStream {
+        let out = quote!(#written.html());
+        let mut entry = write_literal(&out, &self.statics[self.values.len()]);
         let allow = allow_user_style();
-        // Bound by a `match`, whose temporaries live to its end, as they
-        // did in the array of dynamics.
-        quote! {
-            #allow
-            match (#(#values,)*) {
-                (#(#names,)*) => {
-                    #[allow(unused_imports)]
-                    use ::cinder::__private::{NotPlain as _, WritesPlain as _};
-                    if #written #(&& (&&::cinder::__private::Plain(&#names)).plain())* {
-                        if let ::core::option::Option::Some(#out) = #list.html_entry() {
-                            #writes
-                        }
-                    } else {
-                        #added
+        for (i, value) in self.values.iter().enumerate().rev() {
+            // The name has its value's span, so that an error about the
+            // value points at it in the template: a name of the macro's own
+            // would point at the whole macro. Only the entry's later values
+            // are in its scope, and none of them names it.
+            let name = syn::Ident::new(&format!("__cinder_value{i}"), value.span);
+            let expr = &value.value;
+            let made = value.dynamic(&name);
+            let before = write_literal(&out, &self.statics[i]);
+            let plain = match &value.kind {
+                InterpolationKind::Attribute(attr) => {
+                    let open = write_literal(&out, &format!(" {attr}=\""));
+                    quote! {
+                        #open
+                        (&&::cinder::__private::Plain(&#name)).write_plain(#out);
+                        #out.push(b'"');
                     }
                 }
-            }
+                _ => quote!((&&::cinder::__private::Plain(&#name)).write_plain(#out);),
+            };
+            // Bound by a `match`, whose temporaries live to its end, as
+            // they did in the array of dynamics; the value itself is let
+            // go, written or made, before the next one is evaluated.
+            entry = quote! {
+                #allow
+                match #expr {
+                    #name => {
+                        #before
+                        if (&&::cinder::__private::Plain(&#name)).plain() {
+                            #plain
+                        } else {
+                            #written.write_dynamic(#made);
+                        }
+                        #entry
+                    }
+                }
+            };
         }
+        quote!({
+            #[allow(unused_imports)]
+            use ::cinder::__private::{NotPlain as _, WritesPlain as _};
+            #entry
+        })
     }
+}
 
-    /// Writes the entry's statics and its values, bound to `names`, to `out`.
-    fn writes(&self, names: &[syn::Ident], out: &syn::Ident) -> TokenStream {
-        // An attribute's name and quotes are statics of the entry too.
-        let mut literals = self.statics.to_vec();
-        for (i, value) in self.values.iter().enumerate() {
-            if let InterpolationKind::Attribute(name) = &value.kind {
-                literals[i].push_str(&format!(" {name}=\""));
-                literals[i + 1].insert(0, '"');
-            }
-        }
-        let mut writes = TokenStream::new();
-        for (i, literal) in literals.iter().enumerate() {
-            if !literal.is_empty() {
-                let bytes = syn::LitByteStr::new(literal.as_bytes(), Span::call_site());
-                writes.extend(quote!(#out.extend_from_slice(#bytes);));
-            }
-            if let Some(name) = names.get(i) {
-                writes.extend(quote!((&&::cinder::__private::Plain(&#name)).write_plain(#out);));
-            }
-        }
-        writes
+/// Appends `literal`, a static of the template, to `out`; nothing when it
+/// is empty.
+fn write_literal(out: &TokenStream, literal: &str) -> TokenStream {
+    if literal.is_empty() {
+        return TokenStream::new();
     }
+    let bytes = syn::LitByteStr::new(literal.as_bytes(), Span::call_site());
+    quote!(#out.extend_from_slice(#bytes);)
 }
 
 fn component_call(component: &Component) -> Result<TokenStream> {

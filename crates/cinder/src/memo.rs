@@ -52,7 +52,7 @@ pub(crate) mod written;
 
 pub use reads::StampValue;
 pub(crate) use written::render_html_only;
-use written::WrittenList;
+pub use written::WrittenList;
 
 /// Keeps what one render's memoized `for`s produced, for the next render.
 ///
@@ -281,6 +281,10 @@ impl ListBuilder {
     }
 
     /// Adds an evaluated entry with the stamp of its reads, if it has one.
+    // Always inlined: it only picks the method to call, and the `for` that
+    // calls it for each entry is often too large for the compiler to
+    // inline it on its own.
+    #[inline(always)]
     pub fn push_read<D>(&mut self, key: Key, stamp: Option<u64>, dynamics: D)
     where
         D: IntoIterator<Item = Dynamic> + AsRef<[Dynamic]>,
@@ -376,25 +380,28 @@ impl ListBuilder {
         Key(self.len() as u64)
     }
 
-    /// Whether the list writes its entries' HTML as they come (in a
-    /// page's first render): a `for` whose entry interpolates only integers
-    /// and strings then writes that entry's HTML into
-    /// [`html_entry`](ListBuilder::html_entry) itself. For the `html!`
-    /// macro.
+    /// Whether the list writes its entries' HTML as they come: in a page's
+    /// first render, outside a render cache.
     #[inline]
     pub fn writes_html(&self) -> bool {
         self.written.is_some()
     }
 
-    /// Where the next entry's HTML goes, counted as an entry, when the list
-    /// [writes its entries' HTML](ListBuilder::writes_html); `None` for a
-    /// list that keeps its entries. For the `html!` macro, which writes
-    /// only UTF-8 there.
+    /// The list being written, when the list
+    /// [writes its entries' HTML](ListBuilder::writes_html): a `for` whose
+    /// entry interpolates only values writes the entry there itself, value
+    /// by value, then [counts it](ListBuilder::end_written_entry). For the
+    /// `html!` macro.
     #[inline]
-    pub fn html_entry(&mut self) -> Option<&mut Vec<u8>> {
-        let written = self.written.as_mut()?;
+    pub fn written_list(&mut self) -> Option<&mut WrittenList> {
+        self.written.as_mut()
+    }
+
+    /// Counts an entry written into the [written list](ListBuilder::written_list)
+    /// as one of the list's.
+    #[inline]
+    pub fn end_written_entry(&mut self) {
         self.written_entries += 1;
-        Some(written.entry_html())
     }
 
     /// Adds an evaluated entry.

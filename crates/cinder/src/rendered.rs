@@ -575,6 +575,11 @@ pub(crate) fn write_entry_html(template: &Template, dynamics: &[Dynamic], out: &
     write_parts(template, dynamics, out, &mut |_, _| {});
 }
 
+/// Writes the HTML of one dynamic that [writes alone](Dynamic::writes_alone).
+pub(crate) fn write_dynamic_html(dynamic: &Dynamic, out: &mut Vec<u8>) {
+    write_dynamic(dynamic, out, &mut |_, _| {});
+}
+
 // Texts are most of a page's dynamics: told apart here, inlined into the
 // loop over a template's parts, a text is written without the call that
 // sets up for every kind.

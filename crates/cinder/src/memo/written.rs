@@ -12,13 +12,15 @@ use std::sync::{Arc, OnceLock};
 
 use crate::escape::escape_bytes_into;
 use crate::rendered::{
-    write_decimal, write_entry_html, ChunkBuilder, Comprehension, Dynamic, Key, Rendered, Template,
+    write_decimal, write_dynamic_html, write_entry_html, ChunkBuilder, Comprehension, Dynamic, Key,
+    Rendered, Template,
 };
 
 #[cfg(test)]
 thread_local! {
-    /// How many entries `for`s wrote straight as HTML (see [`PlainHtml`]).
-    static STRAIGHT_ENTRIES: Cell<usize> = const { Cell::new(0) };
+    /// How many values `for`s wrote straight as HTML (see [`PlainHtml`]),
+    /// and how many they made into dynamics to write.
+    static STRAIGHT_VALUES: Cell<(usize, usize)> = const { Cell::new((0, 0)) };
 }
 
 thread_local! {
@@ -48,8 +50,10 @@ pub(super) fn html_only() -> bool {
     HTML_ONLY.get()
 }
 
-/// A list whose entries are written as HTML as they come.
-pub(crate) struct WrittenList {
+/// A list whose entries are written as HTML as they come. For the `html!`
+/// macro.
+#[doc(hidden)]
+pub struct WrittenList {
     template: &'static Template,
     /// The HTML of the entries written since the last one kept whole.
     html: Vec<u8>,
@@ -90,13 +94,28 @@ impl WrittenList {
         }
     }
 
-    /// Where the next entry's HTML goes, for a `for` that writes it there
-    /// itself (see [`PlainHtml`]).
+    /// Where the HTML of the entry being written goes, for a `for` that
+    /// writes it there itself, value by value (see [`PlainHtml`]). The
+    /// `html!` macro writes only UTF-8 there: statics and the HTML of
+    /// integers and strings.
     #[inline]
-    pub(crate) fn entry_html(&mut self) -> &mut Vec<u8> {
-        #[cfg(test)]
-        STRAIGHT_ENTRIES.set(STRAIGHT_ENTRIES.get() + 1);
+    pub fn html(&mut self) -> &mut Vec<u8> {
         &mut self.html
+    }
+
+    /// Writes a value of the entry being written that was made into a
+    /// dynamic: its HTML, or when only the page can write it (a component,
+    /// a child view, a stream), the dynamic itself as a piece in its
+    /// place, between the runs written before and after it.
+    pub fn write_dynamic(&mut self, dynamic: Dynamic) {
+        #[cfg(test)]
+        STRAIGHT_VALUES.set((STRAIGHT_VALUES.get().0, STRAIGHT_VALUES.get().1 + 1));
+        if dynamic.writes_alone() {
+            write_dynamic_html(&dynamic, &mut self.html);
+        } else {
+            self.end_run();
+            self.pieces.push(dynamic);
+        }
     }
 
     /// Keeps an entry as a tree, after the run written before it.
@@ -220,6 +239,8 @@ impl<T: PlainHtml + ?Sized> WritesPlain for &Plain<'_, T> {
 
     #[inline(always)]
     fn write_plain(&self, out: &mut Vec<u8>) {
+        #[cfg(test)]
+        STRAIGHT_VALUES.set((STRAIGHT_VALUES.get().0 + 1, STRAIGHT_VALUES.get().1));
         self.0.write_html(out);
     }
 }
@@ -376,21 +397,22 @@ mod tests {
         assert_eq!(cached.to_html(), page(&rows).to_html());
     }
 
-    /// How many entries `render`'s `for`s write straight as HTML.
-    fn straight_entries<R>(render: impl FnOnce() -> R) -> usize {
-        let before = STRAIGHT_ENTRIES.get();
-        render();
-        STRAIGHT_ENTRIES.get() - before
+    /// What `render` returns, with how many values its `for`s wrote
+    /// straight as HTML and how many they made into dynamics to write.
+    fn straight_values<R>(render: impl FnOnce() -> R) -> (R, (usize, usize)) {
+        let (straight, made) = STRAIGHT_VALUES.get();
+        let rendered = render();
+        let (straight_after, made_after) = STRAIGHT_VALUES.get();
+        (rendered, (straight_after - straight, made_after - made))
     }
 
     /// `render`'s HTML, having checked that its dead render writes the
-    /// same, and how many entries the dead render wrote straight.
-    fn html_and_straight_entries(render: impl Fn() -> Rendered) -> (String, usize) {
+    /// same, and how many values the dead render wrote straight and made.
+    fn html_and_straight_values(render: impl Fn() -> Rendered) -> (String, (usize, usize)) {
         let html = render().to_html();
-        let mut written = None;
-        let straight = straight_entries(|| written = Some(render_html_only(&render)));
-        assert_eq!(written.expect("rendered").to_html(), html);
-        (html, straight)
+        let (written, values) = straight_values(|| render_html_only(&render));
+        assert_eq!(written.to_html(), html);
+        (html, values)
     }
 
     struct Item {
@@ -435,22 +457,23 @@ mod tests {
     }
 
     #[test]
-    fn an_entry_of_integers_and_strings_is_written_straight_as_its_tree_writes() {
+    fn integers_and_strings_are_written_straight_as_their_tree_writes() {
         let items = items();
-        let (html, straight) = html_and_straight_entries(|| plain_lists(&items));
-        // Every entry of every list: 8 × 3 items, 4 + 3 + 3 numbers, 2
-        // strings, 2 breaks.
-        assert_eq!(straight, 8 * 3 + 10 + 2 + 2);
+        let (html, values) = html_and_straight_values(|| plain_lists(&items));
+        // Every value of every entry: 8 items of 9, 2 and 1 values; 4 + 3 +
+        // 3 numbers; 2 pairs of strings.
+        assert_eq!(values, (8 * (9 + 2 + 1) + 10 + 4, 0));
         assert!(html.contains(
             r#"<li id="item-1000003-a &lt;b&gt; &amp; &quot;c&quot; &#39;d&#39;" data-n="-7" title="a &lt;b&gt; &amp; &quot;c&quot; &#39;d&#39;">"#
         ));
         assert!(html.contains("340282366920938463463374607431768211455,"));
         // Outside a page's first render nothing is written straight.
-        assert_eq!(straight_entries(|| plain_lists(&items)), 0);
+        assert_eq!(straight_values(|| plain_lists(&items)).1, (0, 0));
     }
 
     /// Lists whose entries interpolate values that are not plain integers
-    /// or strings: they are made into dynamics and written as before.
+    /// or strings, which are made into dynamics and written, some beside
+    /// plain ones.
     fn other_lists(items: &[Item]) -> Rendered {
         html! {
             <ul>
@@ -466,13 +489,82 @@ mod tests {
     }
 
     #[test]
-    fn an_entry_of_other_values_is_made_and_written_as_before() {
+    fn a_value_of_any_other_type_is_made_and_written() {
         let items = items();
-        let (html, straight) = html_and_straight_entries(|| other_lists(&items));
-        assert_eq!(straight, 0);
+        let (html, values) = html_and_straight_values(|| other_lists(&items));
+        // 8 items of 5 values and of 1 beside a plain one; 2 characters.
+        assert_eq!(values, (8, 8 * (5 + 1) + 2));
         assert!(html.contains(r#"<li hidden>"#));
         assert!(html.contains(r#"<li data-x="1000003">"#));
         assert!(html.contains("<b>raw</b>"));
+    }
+
+    /// A list whose entries hold a component here and there, made by a
+    /// value of the entry rather than by the template.
+    fn list_with_component_values(n: u32, components: &[u32]) -> Rendered {
+        let value = |i: u32| match components.contains(&i) {
+            true => Dynamic::Component(Cid(i)),
+            false => Dynamic::empty(),
+        };
+        html! { <ul>@for i in 0..n { <li data-i={i}>{value(i)}</li> }</ul> }
+    }
+
+    #[test]
+    fn a_value_only_the_page_can_write_is_kept_in_its_place() {
+        let components = [0, 3, 9];
+        let tree = list_with_component_values(10, &components);
+        let (written, values) =
+            straight_values(|| render_html_only(|| list_with_component_values(10, &components)));
+        assert_eq!(values, (10, 10));
+        let [list] = written.dynamics() else {
+            panic!("one list");
+        };
+        let Dynamic::List(pieces) = list else {
+            panic!("a list with components is kept as a list of pieces");
+        };
+        let kinds: Vec<&str> = pieces
+            .entries()
+            .map(|piece| match &piece.dynamics()[0] {
+                Dynamic::Text(_) => "run",
+                Dynamic::Component(_) => "component",
+                _ => "other",
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "run",
+                "component",
+                "run",
+                "component",
+                "run",
+                "component",
+                "run"
+            ]
+        );
+        let tree_html = html_with_components(Dynamic::Nested(Box::new(tree)));
+        assert_eq!(
+            html_with_components(Dynamic::Nested(Box::new(written))),
+            tree_html
+        );
+        assert!(tree_html.starts_with(r#"<ul><ul><li data-i="0">[0]</li><li data-i="1"></li>"#));
+    }
+
+    /// An entry's values are each made or written before the next is
+    /// evaluated, as when they were made into an array: one may move what
+    /// an earlier one borrowed.
+    #[test]
+    fn a_value_may_move_what_an_earlier_value_borrowed() {
+        let page = |names: Vec<String>| {
+            html! { <ul>@for name in names { <li title={name}>{name + "!"}</li> }</ul> }
+        };
+        let names = || vec!["a".to_string(), "<b>".to_string()];
+        let html = page(names()).to_html();
+        assert_eq!(
+            html,
+            r#"<ul><li title="a">a!</li><li title="&lt;b&gt;">&lt;b&gt;!</li></ul>"#
+        );
+        assert_eq!(render_html_only(|| page(names())).to_html(), html);
     }
 
     #[test]
