@@ -55,11 +55,12 @@ pub(super) fn html_only() -> bool {
 #[doc(hidden)]
 pub struct WrittenList {
     template: &'static Template,
-    /// The HTML of the entries written since the last one kept whole.
+    /// The HTML written since the last piece.
     html: Vec<u8>,
-    /// The list so far, in order: runs of written entries as texts, and as
-    /// trees the entries only the page can write (they hold a component, a
-    /// child view or a stream).
+    /// The list so far, in order: runs of written HTML as texts, and what
+    /// only the page can write (a component, a child view or a stream)
+    /// between them: a whole entry, as a tree, or one value of an entry
+    /// written value by value.
     pieces: Vec<Dynamic>,
 }
 
@@ -168,10 +169,10 @@ fn piece_template() -> &'static Template {
 /// into the page, without making a dynamic of it first: integers and
 /// strings, escaped as [`IntoDynamic`](crate::IntoDynamic) escapes them.
 ///
-/// When every value a `for`'s entry interpolates is one of these (as the
-/// `html!` macro sees their types), the entry's HTML is written from its
-/// template's statics and these values alone; otherwise it is made and
-/// written as usual. Both write the same HTML.
+/// A `for` whose entry interpolates only values writes, in a page's first
+/// render, each value that is one of these (as the `html!` macro sees its
+/// type) straight after the static before it, and makes any other into a
+/// dynamic to write. Both write the same HTML.
 pub trait PlainHtml {
     /// Appends the value's HTML to `out`.
     fn write_html(&self, out: &mut Vec<u8>);
