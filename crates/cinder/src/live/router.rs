@@ -621,15 +621,24 @@ async fn page(State(state): State<Arc<LiveState>>, index: usize, request: Reques
         response.headers_mut().append(header::SET_COOKIE, expired);
     }
     if fresh {
-        let value = format!(
-            "{COOKIE}={}; Path=/; HttpOnly; SameSite=Lax",
-            state.cookie_signer.sign(&cookie)
-        );
-        if let Ok(value) = HeaderValue::from_str(&value) {
+        let value = set_cookie_value(&state.cookie_signer.sign(&cookie));
+        if let Ok(value) = HeaderValue::try_from(value) {
             response.headers_mut().append(header::SET_COOKIE, value);
         }
     }
     response
+}
+
+/// The `Set-Cookie` value of a fresh session cookie holding `token`, made
+/// at its length: the header value takes the string without a copy.
+fn set_cookie_value(token: &str) -> String {
+    const ATTRIBUTES: &str = "; Path=/; HttpOnly; SameSite=Lax";
+    let mut value = String::with_capacity(COOKIE.len() + 1 + token.len() + ATTRIBUTES.len());
+    value.push_str(COOKIE);
+    value.push('=');
+    value.push_str(token);
+    value.push_str(ATTRIBUTES);
+    value
 }
 
 fn html(status: StatusCode, body: String) -> Response {
@@ -807,6 +816,19 @@ mod tests {
         fn render(&self) -> crate::Rendered {
             crate::html! { <p>"shown"</p> }
         }
+    }
+
+    /// A fresh session cookie is sent for the whole site, out of scripts'
+    /// reach and not on other sites' requests, in a string of its length.
+    #[test]
+    fn a_fresh_session_cookie_says_where_it_goes() {
+        let value = set_cookie_value("abc.def");
+        assert_eq!(
+            value,
+            "_cinder_session=abc.def; Path=/; HttpOnly; SameSite=Lax"
+        );
+        assert_eq!(value.capacity(), value.len());
+        assert!(HeaderValue::try_from(value).is_ok());
     }
 
     /// The supervisors keep each running child's id: every connection and
