@@ -617,8 +617,13 @@ fn has_token(headers: &HeaderMap, name: header::HeaderName, token: &str) -> bool
 fn accept_key(key: &[u8]) -> HeaderValue {
     const GUID: &[u8] = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
     let digest = Sha1::new().chain_update(key).chain_update(GUID).finalize();
-    let encoded = base64::engine::general_purpose::STANDARD.encode(digest);
-    HeaderValue::from_str(&encoded).expect("base64 is a valid header value")
+    // A 20-byte digest is 28 characters of padded base64, encoded on the
+    // stack and copied once, into the header value.
+    let mut encoded = [0u8; 28];
+    let written = base64::engine::general_purpose::STANDARD
+        .encode_slice(digest, &mut encoded)
+        .expect("28 bytes hold a 20-byte digest in base64");
+    HeaderValue::from_bytes(&encoded[..written]).expect("base64 is a valid header value")
 }
 
 #[cfg(test)]
