@@ -359,6 +359,23 @@ mod tests {
         String::from_utf8(out).unwrap()
     }
 
+    /// What each piece of a written list with components is: a run of
+    /// written HTML, a whole entry, or a component.
+    fn piece_kinds(list: &Dynamic) -> Vec<&'static str> {
+        let Dynamic::List(pieces) = list else {
+            panic!("a list with components is kept as a list of pieces");
+        };
+        pieces
+            .entries()
+            .map(|piece| match &piece.dynamics()[0] {
+                Dynamic::Text(_) => "run",
+                Dynamic::Nested(_) => "entry",
+                Dynamic::Component(_) => "component",
+                _ => "other",
+            })
+            .collect()
+    }
+
     #[test]
     fn entries_only_the_page_can_write_are_kept_whole_in_their_place() {
         let components = [0, 3, 4, 9];
@@ -368,19 +385,11 @@ mod tests {
             "<ul><li>[0]</li><li>1</li><li>2</li><li>[3]</li><li>[4]</li>\
              <li>5</li><li>6</li><li>7</li><li>8</li><li>[9]</li></ul>"
         );
-        let Dynamic::List(pieces) = &written else {
-            panic!("a list with components is kept as a list of pieces");
-        };
         // The components' entries whole, the runs between them as texts.
-        let kinds: Vec<&str> = pieces
-            .entries()
-            .map(|piece| match &piece.dynamics()[0] {
-                Dynamic::Text(_) => "run",
-                Dynamic::Nested(_) => "entry",
-                _ => "other",
-            })
-            .collect();
-        assert_eq!(kinds, ["entry", "run", "entry", "entry", "run", "entry"]);
+        assert_eq!(
+            piece_kinds(&written),
+            ["entry", "run", "entry", "entry", "run", "entry"]
+        );
         assert_eq!(
             html_with_components(written),
             html_with_components(list_with_components(10, &components))
@@ -520,19 +529,8 @@ mod tests {
         let [list] = written.dynamics() else {
             panic!("one list");
         };
-        let Dynamic::List(pieces) = list else {
-            panic!("a list with components is kept as a list of pieces");
-        };
-        let kinds: Vec<&str> = pieces
-            .entries()
-            .map(|piece| match &piece.dynamics()[0] {
-                Dynamic::Text(_) => "run",
-                Dynamic::Component(_) => "component",
-                _ => "other",
-            })
-            .collect();
         assert_eq!(
-            kinds,
+            piece_kinds(list),
             [
                 "run",
                 "component",
