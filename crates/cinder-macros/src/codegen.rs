@@ -372,19 +372,21 @@ fn for_loop(f: &For) -> Result<TokenStream> {
     // The stamps' secrets, read once for the whole loop.
     let seed = syn::Ident::new("__cinder_seed", Span::mixed_site());
     let mut prelude = TokenStream::new();
+    // An array, not a `Vec`: the entry's shared block is then allocated once.
+    let dynamics = quote!({
+        #allow
+        let __cinder_dynamics: [::cinder::Dynamic; _] = [#(#dynamics),*];
+        __cinder_dynamics
+    });
     // The list's builder; the entry's stamp and the test that reuses the
-    // previous render's entry instead, if the list has them; and how an
-    // evaluated entry's dynamics are added.
-    type Add = Box<dyn Fn(&TokenStream) -> TokenStream>;
-    let (builder, stamp, reuse, add): (_, _, _, Add) = match &f.memo {
+    // previous render's entry instead, if the list has them; and how the
+    // evaluated entry is added.
+    let (builder, stamp, reuse, add_entry) = match &f.memo {
         Some(stamp) => (
             quote!(::cinder::__private::ListBuilder::memoized(&__CINDER_TEMPLATE, #hint, #site)),
             quote!(let #memo = ::cinder::__private::memo(&(#stamp));),
             Some(quote!(#list.reuse(#key, #memo))),
-            Box::new({
-                let (list, key, memo) = (list.clone(), key.clone(), memo.clone());
-                move |dynamics| quote!(#list.push_memo(#key, #memo, #dynamics);)
-            }),
+            quote!(#list.push_memo(#key, #memo, #dynamics);),
         ),
         None => match crate::reads::body_reads(&f.body) {
             Some(reads) => {
@@ -406,24 +408,17 @@ fn for_loop(f: &For) -> Result<TokenStream> {
                         };
                     },
                     Some(quote!(#list.reuse_read(#key, #memo))),
-                    Box::new({
-                        let (list, key, memo) = (list.clone(), key.clone(), memo.clone());
-                        move |dynamics| quote!(#list.push_read(#key, #memo, #dynamics);)
-                    }),
+                    quote!(#list.push_read(#key, #memo, #dynamics);),
                 )
             }
             None => (
                 quote!(::cinder::__private::ListBuilder::shared(&__CINDER_TEMPLATE, #hint, #site)),
                 TokenStream::new(),
                 None,
-                Box::new({
-                    let (list, key) = (list.clone(), key.clone());
-                    move |dynamics| quote!(#list.push(#key, #dynamics);)
-                }),
+                quote!(#list.push(#key, #dynamics);),
             ),
         },
     };
-    let add_entry = add(&dynamics_array(&dynamics));
     let mut entry = match reuse {
         Some(reuse) => quote! {
             #stamp
@@ -435,11 +430,7 @@ fn for_loop(f: &For) -> Result<TokenStream> {
     };
     if let Some(values) = interpolations.into_iter().collect::<Option<Vec<_>>>() {
         let written_list = syn::Ident::new("__cinder_written_list", Span::mixed_site());
-        let written_entry = PlainEntry {
-            values: &values,
-            statics: &statics,
-        }
-        .written(&written_list);
+        let written_entry = written_entry(&values, &statics, &written_list);
         // Told apart by the flag read once for the loop: a connected
         // render's entries then cost no look at the list to be added.
         entry = quote! {
@@ -468,78 +459,64 @@ fn for_loop(f: &For) -> Result<TokenStream> {
     }})
 }
 
-/// An entry's dynamics as an array, not a `Vec`: the entry's shared block
-/// is then allocated once.
-fn dynamics_array(dynamics: &[TokenStream]) -> TokenStream {
+/// A `for`'s entry made only of interpolated `values`, between `statics`,
+/// written into `written`, the list being written in a page's first render:
+/// its values evaluated in order, and each, before the next is evaluated,
+/// written straight when its type is plain (an integer or a string, known
+/// as the code is compiled), else made into a dynamic and written. The
+/// entry's values are evaluated here or in the array of dynamics that keeps
+/// the entry, never both.
+fn written_entry(
+    values: &[Interpolation],
+    statics: &[String],
+    written: &syn::Ident,
+) -> TokenStream {
+    let out = quote!(#written.html());
+    let mut entry = write_literal(&out, &statics[values.len()]);
     let allow = allow_user_style();
-    quote!({
-        #allow
-        let __cinder_dynamics: [::cinder::Dynamic; _] = [#(#dynamics),*];
-        __cinder_dynamics
-    })
-}
-
-/// A `for`'s entry whose dynamics are all interpolated values.
-struct PlainEntry<'a> {
-    values: &'a [Interpolation],
-    statics: &'a [String],
-}
-
-impl PlainEntry<'_> {
-    /// The entry written into `written`, the list being written in a
-    /// page's first render: its values evaluated in order, and each, before
-    /// the next is evaluated, written straight when its type is plain (an
-    /// integer or a string, known as the code is compiled), else made into
-    /// a dynamic and written. The entry's values are evaluated here or in
-    /// the array of dynamics that keeps the entry, never both.
-    fn written(&self, written: &syn::Ident) -> TokenStream {
-        let out = quote!(#written.html());
-        let mut entry = write_literal(&out, &self.statics[self.values.len()]);
-        let allow = allow_user_style();
-        for (i, value) in self.values.iter().enumerate().rev() {
-            // The name has its value's span, so that an error about the
-            // value points at it in the template: a name of the macro's own
-            // would point at the whole macro. Only the entry's later values
-            // are in its scope, and none of them names it.
-            let name = syn::Ident::new(&format!("__cinder_value{i}"), value.span);
-            let expr = &value.value;
-            let made = value.dynamic(&name);
-            let before = write_literal(&out, &self.statics[i]);
-            let plain = match &value.kind {
-                InterpolationKind::Attribute(attr) => {
-                    let open = write_literal(&out, &format!(" {attr}=\""));
-                    quote! {
-                        #open
-                        (&&::cinder::__private::Plain(&#name)).write_plain(#out);
-                        #out.push(b'"');
-                    }
+    for (i, value) in values.iter().enumerate().rev() {
+        // The name has its value's span, so that an error about the
+        // value points at it in the template: a name of the macro's own
+        // would point at the whole macro. Only the entry's later values
+        // are in its scope, and none of them names it.
+        let name = syn::Ident::new(&format!("__cinder_value{i}"), value.span);
+        let expr = &value.value;
+        let made = value.dynamic(&name);
+        let before = write_literal(&out, &statics[i]);
+        let plain = match &value.kind {
+            InterpolationKind::Attribute(attr) => {
+                let open = write_literal(&out, &format!(" {attr}=\""));
+                quote! {
+                    #open
+                    (&&::cinder::__private::Plain(&#name)).write_plain(#out);
+                    #out.push(b'"');
                 }
-                _ => quote!((&&::cinder::__private::Plain(&#name)).write_plain(#out);),
-            };
-            // Bound by a `match`, whose temporaries live to its end, as
-            // they did in the array of dynamics; the value itself is let
-            // go, written or made, before the next one is evaluated.
-            entry = quote! {
-                #allow
-                match #expr {
-                    #name => {
-                        #before
-                        if (&&::cinder::__private::Plain(&#name)).plain() {
-                            #plain
-                        } else {
-                            #written.write_dynamic(#made);
-                        }
-                        #entry
+            }
+            _ => quote!((&&::cinder::__private::Plain(&#name)).write_plain(#out);),
+        };
+        // Bound by a `match`, whose temporaries live to its end, as
+        // they did in the array of dynamics; the value itself is let
+        // go, written or made, before the next one is evaluated.
+        entry = quote! {
+            #allow
+            match #expr {
+                #name => {
+                    #before
+                    if (&&::cinder::__private::Plain(&#name)).plain() {
+                        #plain
+                    } else {
+                        #written.write_dynamic(#made);
                     }
+                    #entry
                 }
-            };
-        }
-        quote!({
-            #[allow(unused_imports)]
-            use ::cinder::__private::{NotPlain as _, WritesPlain as _};
-            #entry
-        })
+            }
+        };
     }
+    quote!({
+        #[allow(unused_imports)]
+        use ::cinder::__private::{NotPlain as _, WritesPlain as _};
+        #entry
+    })
 }
 
 /// Appends `literal`, a static of the template, to `out`; nothing when it

@@ -425,13 +425,18 @@ async fn closing_the_connection_ends_its_channels() {
     }
 }
 
-#[tokio::test]
-async fn a_silent_connection_is_closed_after_the_idle_timeout() {
-    let server = server(SocketConfig {
+/// A server that closes a connection silent for 100 ms.
+async fn server_closing_idle_after_100_ms() -> Server {
+    server(SocketConfig {
         idle_timeout: Duration::from_millis(100),
         ..SocketConfig::default()
     })
-    .await;
+    .await
+}
+
+#[tokio::test]
+async fn a_silent_connection_is_closed_after_the_idle_timeout() {
+    let server = server_closing_idle_after_100_ms().await;
     let mut client = connect(&server).await;
     let closed = tokio::time::timeout(PATIENCE, client.next()).await.unwrap();
     assert!(matches!(closed, Some(Ok(Frame::Close(_)))), "{closed:?}");
@@ -441,11 +446,7 @@ async fn a_silent_connection_is_closed_after_the_idle_timeout() {
 // drains it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_silent_client_is_closed_at_its_idle_timeout_while_its_channel_floods_it() {
-    let server = server(SocketConfig {
-        idle_timeout: Duration::from_millis(100),
-        ..SocketConfig::default()
-    })
-    .await;
+    let server = server_closing_idle_after_100_ms().await;
     let mut client = connect(&server).await;
     join(&mut client, "echo:flood", "1").await;
     send(&mut client, json!(["1", "2", "echo:flood", "flood", {}])).await;

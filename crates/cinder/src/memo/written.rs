@@ -114,17 +114,22 @@ impl WrittenList {
         if dynamic.writes_alone() {
             write_dynamic_html(&dynamic, &mut self.html);
         } else {
-            self.end_run();
-            self.pieces.push(dynamic);
+            self.keep(dynamic);
         }
     }
 
     /// Keeps an entry as a tree, after the run written before it.
     #[cold]
     fn keep_whole(&mut self, dynamics: Vec<Dynamic>) {
-        self.end_run();
         let entry = Rendered::new(self.template, dynamics);
-        self.pieces.push(Dynamic::Nested(Box::new(entry)));
+        self.keep(Dynamic::Nested(Box::new(entry)));
+    }
+
+    /// Keeps `piece`, which only the page can write, after the run written
+    /// before it.
+    fn keep(&mut self, piece: Dynamic) {
+        self.end_run();
+        self.pieces.push(piece);
     }
 
     /// Turns the entries written since the last piece into a piece.
