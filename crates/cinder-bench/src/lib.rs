@@ -13,6 +13,7 @@
 //! The runtime workloads shared by the criterion benchmarks and
 //! `runtime-bench` live here so they measure the same thing.
 
+pub mod descriptors;
 pub mod heap;
 pub mod live_client;
 pub mod measure;

@@ -7,31 +7,6 @@ use hdrhistogram::Histogram;
 use serde_json::{json, Value};
 use tokio::time::{Instant, MissedTickBehavior};
 
-/// Raises this process's soft open-files limit to its hard limit, since
-/// each held session is a socket. Returns the limit in force.
-pub fn raise_open_files_limit() -> u64 {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: `limit` is a valid, writable rlimit for the duration of the calls.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
-            return 0;
-        }
-        if limit.rlim_cur < limit.rlim_max {
-            let raised = libc::rlimit {
-                rlim_cur: limit.rlim_max,
-                rlim_max: limit.rlim_max,
-            };
-            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
-                limit = raised;
-            }
-        }
-    }
-    limit.rlim_cur
-}
-
 /// What `/proc` says about the server process.
 pub mod server {
     /// Resident memory in KiB (`VmRSS` of `/proc/<pid>/status`).

@@ -171,6 +171,7 @@ fn every_mode_runs_against(server_args: &[&str]) {
     assert!(number(&connect, "server_rss_held_kib") > 0.0, "{connect}");
     assert!(number(&connect, "join_reply_bytes") > 0.0, "{connect}");
     assert_cpu_reported(&connect, "server_cpu_us_per_setup");
+    assert_cpu_reported(&connect, "generator_cpu_us_per_setup");
 
     for path in ["/counter", "/rows"] {
         let events = loadgen(&[

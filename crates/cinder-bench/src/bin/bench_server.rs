@@ -16,14 +16,15 @@
 //!
 //! `--runtime` chooses tokio's runtime: `multi-thread` (the default) with
 //! `--workers` worker threads, or `current-thread`, which runs everything on
-//! the thread that starts it. On one core the two trade against each other:
-//! a multi-thread runtime of one worker accepts connections on the starting
-//! thread and runs them on the worker, so each new connection passes from
-//! one thread to the other, through queues and wake-ups made for many
-//! threads; a current-thread runtime runs woken tasks in the order they
-//! were woken, where a worker runs the task just woken next, so a burst of
-//! events is answered later on average. BENCHMARKS.md gives the figures of
-//! both.
+//! the thread that starts it. On one core the two differ in the order they
+//! run woken tasks: a worker runs the task just woken next, a current-thread
+//! runtime runs them in the order they were woken, so a burst of events is
+//! answered later on average. BENCHMARKS.md gives the figures of both.
+//!
+//! The server raises its open-files limit to the hard limit and grows its
+//! table of descriptors to match before any thread starts: in a process of
+//! several threads, Linux stalls the thread that opens a descriptor each
+//! time the table doubles (see `reserve_descriptor_table`).
 //!
 //! The secret comes from `CINDER_SECRET_KEY_BASE`, or is made up for the run.
 //! Built with `--features mimalloc`, the server allocates with mimalloc
@@ -35,6 +36,7 @@ use std::process::ExitCode;
 use axum::serve::ListenerExt;
 use cinder::live::{Config, Event, LiveRouter, LiveView, MountError, Params, Session, Socket};
 use cinder::{html, Rendered};
+use cinder_bench::descriptors::{raise_open_files_limit, reserve_descriptor_table};
 
 #[cfg(feature = "mimalloc")]
 #[global_allocator]
@@ -221,6 +223,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // Each held session is a socket; the table that holds them is grown
+    // now, while this is the process's only thread, rather than in stalls
+    // as connections arrive (see `reserve_descriptor_table`).
+    reserve_descriptor_table(raise_open_files_limit());
     let runtime = runtime(&options);
     // The accept loop runs as a task on the runtime's own thread: under
     // `block_on` on a multi-thread runtime it would run on this thread, and

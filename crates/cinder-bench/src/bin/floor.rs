@@ -20,7 +20,9 @@
 //!   for: each request says its own length and the length of its answer in
 //!   its first bytes, so one server serves generators of any sizes. A
 //!   request of kind `b` instead makes it write one message of the asked
-//!   length to every connection, one write each, in one loop.
+//!   length to every connection, one write each, in one loop. Like the
+//!   benchmark server, it grows its descriptor table to its open-files
+//!   limit before its threads start.
 //! - `events` sends `--rate` requests of `--request-bytes` a second over the
 //!   sessions on the fixed 1 ms schedule of `cinder-loadgen events`, each
 //!   asking for `--reply-bytes` (95 by default, the size of a `/counter`
@@ -56,10 +58,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+use cinder_bench::descriptors::{raise_open_files_limit, reserve_descriptor_table};
 use cinder_bench::live_client::Sources;
-use cinder_bench::measure::{
-    histogram, micros, open_loop, per, quantiles, raise_open_files_limit, server,
-};
+use cinder_bench::measure::{histogram, micros, open_loop, per, quantiles, server};
 use cinder_bench::options::{parse, seconds};
 use hdrhistogram::Histogram;
 use serde_json::{json, Value};
@@ -240,8 +241,11 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    raise_open_files_limit();
+    let open_files_limit = raise_open_files_limit();
     if options.mode == Mode::Serve {
+        // Before the runtime's threads share the table: see
+        // `reserve_descriptor_table`.
+        reserve_descriptor_table(open_files_limit);
         // One worker thread, as the benchmark server runs with `--workers 1`.
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)

@@ -19,7 +19,10 @@
 //! - `connect` opens the sessions (GET, cookie, CSRF token, WebSocket,
 //!   `phx_join`), `--concurrency` at a time, holds them for `--duration`
 //!   seconds with heartbeats, and reports the setup rate and the server's
-//!   resident memory per session.
+//!   resident memory per session. Beside the server's CPU per setup it
+//!   reports its own (`generator_cpu_us_per_setup`): a setup costs the
+//!   client's kernel about what it costs the server's, so the two cores
+//!   take turns, and the rate is what the pair reaches.
 //! - `events` sends `--rate` events a second in all, spread round-robin over
 //!   the sessions on a fixed schedule that does not wait for replies, and
 //!   reports the round trip from sending each event to its reply, and the
@@ -37,10 +40,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+use cinder_bench::descriptors::raise_open_files_limit;
 use cinder_bench::live_client::{Frame, HttpConnection, LiveSession, Sources};
-use cinder_bench::measure::{
-    histogram, merge, micros, open_loop, per, quantiles, raise_open_files_limit, server,
-};
+use cinder_bench::measure::{histogram, merge, micros, open_loop, per, quantiles, server};
 use cinder_bench::options::{parse, seconds};
 use futures_util::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
@@ -522,8 +524,11 @@ async fn connect(options: &Options) -> Value {
     let shared = Shared::new();
     let rss_before = server::rss_kib(options.server_pid);
     let cpu_before = server::cpu_time(options.server_pid);
+    let generator = Some(std::process::id());
+    let generator_cpu_before = server::cpu_time(generator);
     let sessions = open_sessions(options, &shared).await;
     let cpu = server::cpu_since(options.server_pid, cpu_before);
+    let generator_cpu = server::cpu_since(generator, generator_cpu_before);
     // Let the last joins' replies and the server's allocator settle.
     tokio::time::sleep(Duration::from_secs(1)).await;
     let rss_joined = server::rss_kib(options.server_pid);
@@ -551,6 +556,14 @@ async fn connect(options: &Options) -> Value {
     // per session opened: what a session's setup costs it, whatever
     // limits the rate.
     server::add_cpu_fields(&mut summary, cpu, joined, "server_cpu_us_per_setup");
+    // The generator's own, over the same span: where it is near the
+    // server's, the two cores take turns and neither is ever full.
+    server::add_cpu_fields(
+        &mut summary,
+        generator_cpu,
+        joined,
+        "generator_cpu_us_per_setup",
+    );
     merge(&mut summary, sessions.summary());
     summary
 }
