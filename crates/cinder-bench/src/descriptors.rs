@@ -40,17 +40,25 @@ pub fn raise_open_files_limit() -> u64 {
 /// at 256, 512, 1,024, … descriptors. A server on a multi-thread runtime
 /// that accepts thousands of connections in a burst stalls at each. Grown
 /// once at start, the table costs that wait at most once, and nothing while
-/// connections come in. The table takes 8 bytes of kernel memory per
-/// descriptor (160 KB for 20,000).
+/// connections come in. It takes 8 bytes of kernel memory per descriptor,
+/// its size rounded up to a power of two (256 KiB for 20,000).
 pub fn reserve_descriptor_table(count: u64) -> bool {
     let Ok(highest) = libc::c_int::try_from(count.saturating_sub(1)) else {
         return false;
     };
-    // SAFETY: `F_DUPFD_CLOEXEC` duplicates descriptor 0 onto the lowest
-    // free number from `highest` on, never onto one in use; the duplicate
-    // is closed at once and was known to nothing else.
+    // Any open descriptor will do; the standard ones may be closed.
+    let Ok(null) = std::fs::File::open("/dev/null") else {
+        return false;
+    };
+    // SAFETY: `F_DUPFD_CLOEXEC` duplicates `null` onto the lowest free
+    // number from `highest` on, never onto one in use; the duplicate is
+    // closed at once and was known to nothing else.
     unsafe {
-        let duplicate = libc::fcntl(0, libc::F_DUPFD_CLOEXEC, highest);
+        let duplicate = libc::fcntl(
+            std::os::fd::AsRawFd::as_raw_fd(&null),
+            libc::F_DUPFD_CLOEXEC,
+            highest,
+        );
         if duplicate < 0 {
             return false;
         }
