@@ -75,15 +75,19 @@ impl Builder {
     }
 
     fn dynamic(&mut self, expr: TokenStream) {
-        self.statics.push(std::mem::take(&mut self.current));
-        self.dynamics.push(expr);
-        self.interpolations.push(None);
+        self.push_dynamic(expr, None);
     }
 
     /// A dynamic made of one value, which a `for` may write straight.
     fn interpolation(&mut self, interpolation: Interpolation) {
-        self.dynamic(interpolation.dynamic(&interpolation.value));
-        *self.interpolations.last_mut().expect("just pushed") = Some(interpolation);
+        let expr = interpolation.dynamic(&interpolation.value);
+        self.push_dynamic(expr, Some(interpolation));
+    }
+
+    fn push_dynamic(&mut self, expr: TokenStream, interpolation: Option<Interpolation>) {
+        self.statics.push(std::mem::take(&mut self.current));
+        self.dynamics.push(expr);
+        self.interpolations.push(interpolation);
     }
 
     fn finish(mut self, root: bool) -> TokenStream {
@@ -483,16 +487,16 @@ fn written_entry(
         let expr = &value.value;
         let made = value.dynamic(&name);
         let before = write_literal(&out, &statics[i]);
+        let write = quote!((&&::cinder::__private::Plain(&#name)).write_plain(#out););
+        // An attribute's opening goes out with the static before it, in
+        // one copy: the test of `plain` is known as the code is compiled,
+        // so only one of the two branches is kept.
         let plain = match &value.kind {
             InterpolationKind::Attribute(attr) => {
-                let open = write_literal(&out, &format!(" {attr}=\""));
-                quote! {
-                    #open
-                    (&&::cinder::__private::Plain(&#name)).write_plain(#out);
-                    #out.push(b'"');
-                }
+                let open = write_literal(&out, &format!("{} {attr}=\"", statics[i]));
+                quote!(#open #write #out.push(b'"');)
             }
-            _ => quote!((&&::cinder::__private::Plain(&#name)).write_plain(#out);),
+            _ => quote!(#before #write),
         };
         // Bound by a `match`, whose temporaries live to its end, as
         // they did in the array of dynamics; the value itself is let
@@ -501,10 +505,10 @@ fn written_entry(
             #allow
             match #expr {
                 #name => {
-                    #before
                     if (&&::cinder::__private::Plain(&#name)).plain() {
                         #plain
                     } else {
+                        #before
                         #written.write_dynamic(#made);
                     }
                     #entry

@@ -105,8 +105,7 @@ impl<R> Relations<R> {
     pub(crate) fn capacity(&self) -> usize {
         match &self.entries {
             Entries::Inline(_) => INLINE,
-            Entries::Few(entries) => entries.capacity(),
-            Entries::Many(map) => map.capacity(),
+            _ => self.capacity_elsewhere(),
         }
     }
 

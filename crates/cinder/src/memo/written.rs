@@ -23,6 +23,16 @@ thread_local! {
     static STRAIGHT_VALUES: Cell<(usize, usize)> = const { Cell::new((0, 0)) };
 }
 
+/// Counts a value a `for` wrote straight, or made into a dynamic.
+#[cfg(test)]
+fn count_value(straight: bool) {
+    let (written, made) = STRAIGHT_VALUES.get();
+    STRAIGHT_VALUES.set(match straight {
+        true => (written + 1, made),
+        false => (written, made + 1),
+    });
+}
+
 thread_local! {
     /// Whether `for`s rendered outside a [`RenderCache`](super::RenderCache)
     /// write their entries as HTML at once (see [`render_html_only`]).
@@ -110,7 +120,7 @@ impl WrittenList {
     /// place, between the runs written before and after it.
     pub fn write_dynamic(&mut self, dynamic: Dynamic) {
         #[cfg(test)]
-        STRAIGHT_VALUES.set((STRAIGHT_VALUES.get().0, STRAIGHT_VALUES.get().1 + 1));
+        count_value(false);
         if dynamic.writes_alone() {
             write_dynamic_html(&dynamic, &mut self.html);
         } else {
@@ -246,7 +256,7 @@ impl<T: PlainHtml + ?Sized> WritesPlain for &Plain<'_, T> {
     #[inline(always)]
     fn write_plain(&self, out: &mut Vec<u8>) {
         #[cfg(test)]
-        STRAIGHT_VALUES.set((STRAIGHT_VALUES.get().0 + 1, STRAIGHT_VALUES.get().1));
+        count_value(true);
         self.0.write_html(out);
     }
 }
