@@ -44,7 +44,8 @@ use std::sync::Arc;
 use cinder_runtime::ids::IdMap;
 
 use crate::rendered::{
-    chunk_size, Chunk, ChunkBuilder, Comprehension, Dynamic, EntryRef, Key, KeyIndex, Template,
+    chunk_size, Chunk, ChunkBuilder, Comprehension, Dynamic, EntryRef, InPlaceEntries, Key,
+    KeyIndex, Template,
 };
 
 pub(crate) mod reads;
@@ -215,9 +216,15 @@ pub struct ListBuilder {
     /// [`render_html_only`]), the list written so far; the fields above
     /// then stay empty.
     written: Option<WrittenList>,
-    /// The entries in `written`: counted beside the others rather than
-    /// asked of it, so that the index of the next entry costs no test.
-    written_entries: usize,
+    /// The entries so far, of every kind: counted as they come, so that
+    /// the index of the next entry (the key of a `for` without one) is one
+    /// read.
+    entries: usize,
+    /// The keys and stamps of the previous render's chunk at the position
+    /// being built, copied out of it when the chunk is reached, if they fit:
+    /// comparing an entry with the one at its index then reads the builder
+    /// alone. `None` where they do not fit, and the chunk is read instead.
+    previous_here: Option<InPlaceEntries>,
 }
 
 struct MemoSite {
@@ -321,7 +328,8 @@ impl ListBuilder {
             memo: None,
             share_equal: false,
             written: None,
-            written_entries: 0,
+            entries: 0,
+            previous_here: None,
         }
     }
 
@@ -352,7 +360,7 @@ impl ListBuilder {
             // of one per few entries.
             chunk_size(size_hint).max(size_hint)
         };
-        ListBuilder {
+        let mut builder = ListBuilder {
             chunks: Vec::with_capacity(size_hint.div_ceil(chunk_size)),
             current: ChunkBuilder::new(template.dynamic_count(), chunk_size, stamped),
             size_hint,
@@ -360,7 +368,19 @@ impl ListBuilder {
             has_previous: previous.is_some(),
             memo,
             ..ListBuilder::empty(template)
-        }
+        };
+        builder.reach_position();
+        builder
+    }
+
+    /// Copies out the keys and stamps of the previous render's chunk at
+    /// the position the next chunk takes, if the list is chunked as it was.
+    fn reach_position(&mut self) {
+        self.previous_here = if self.in_place {
+            previous_chunk_at(&self.memo, self.chunks.len()).and_then(|c| c.in_place_entries())
+        } else {
+            None
+        };
     }
 
     /// How many entries each chunk holds.
@@ -368,16 +388,10 @@ impl ListBuilder {
         self.current.size()
     }
 
-    fn len(&self) -> usize {
-        self.chunks.len() * self.chunk_size()
-            + self.reused_in_place
-            + self.current.len()
-            + self.written_entries
-    }
-
     /// The key of the next entry when the `for` names none: its index.
+    #[inline]
     pub fn next_index_key(&self) -> Key {
-        Key(self.len() as u64)
+        Key(self.entries as u64)
     }
 
     /// Whether the list writes its entries' HTML as they come: in a page's
@@ -401,7 +415,7 @@ impl ListBuilder {
     /// as one of the list's.
     #[inline]
     pub fn end_written_entry(&mut self) {
-        self.written_entries += 1;
+        self.entries += 1;
     }
 
     /// Adds an evaluated entry.
@@ -410,7 +424,7 @@ impl ListBuilder {
         D: IntoIterator<Item = Dynamic> + AsRef<[Dynamic]>,
     {
         if let Some(written) = &mut self.written {
-            self.written_entries += 1;
+            self.entries += 1;
             return written.add(dynamics);
         }
         if self.share_equal && self.reuse_equal(key, dynamics.as_ref()) {
@@ -425,7 +439,7 @@ impl ListBuilder {
         D: IntoIterator<Item = Dynamic> + AsRef<[Dynamic]>,
     {
         if let Some(written) = &mut self.written {
-            self.written_entries += 1;
+            self.entries += 1;
             return written.add(dynamics);
         }
         self.add(key, Some(memo), dynamics);
@@ -439,6 +453,7 @@ impl ListBuilder {
             self.copy_reused();
         }
         self.current.push(key, memo, dynamics);
+        self.entries += 1;
         if self.current.len() == self.chunk_size() {
             self.seal();
         }
@@ -459,6 +474,7 @@ impl ListBuilder {
         let next = self.current.next();
         let chunk = std::mem::replace(&mut self.current, next);
         self.chunks.push(Arc::new(chunk.finish()));
+        self.reach_position();
     }
 
     /// Copies the pending in-place reuses into the chunk being built, in
@@ -493,7 +509,7 @@ impl ListBuilder {
     /// that moved, or any entry of a list whose chunks are not in place.
     #[inline(never)]
     fn reuse_found(&mut self, key: Key, memo: u64) -> bool {
-        let index = self.len();
+        let index = self.entries;
         let Some(site) = self.memo.as_mut() else {
             return false;
         };
@@ -517,9 +533,14 @@ impl ListBuilder {
     #[inline]
     fn reuse_in_place(&mut self, key: Key, memo: u64) -> bool {
         let index = self.current.len() + self.reused_in_place;
-        let same = self.in_place
-            && previous_chunk_at(&self.memo, self.chunks.len())
-                .is_some_and(|chunk| chunk.entry_is(index, key, memo));
+        let same = match &self.previous_here {
+            Some(previous) => previous.entry_is(index, key, memo),
+            None => {
+                self.in_place
+                    && previous_chunk_at(&self.memo, self.chunks.len())
+                        .is_some_and(|chunk| chunk.entry_is(index, key, memo))
+            }
+        };
         if same {
             self.count_reused_in_place();
         }
@@ -556,6 +577,7 @@ impl ListBuilder {
     #[inline]
     fn count_reused_in_place(&mut self) {
         self.reused_in_place += 1;
+        self.entries += 1;
         if self.current.len() + self.reused_in_place == self.chunk_size() {
             self.end_chunk_reused_in_place();
         }
@@ -571,6 +593,7 @@ impl ListBuilder {
                 .expect("in-place reuses come from a previous chunk");
             self.chunks.push(chunk);
             self.reused_in_place = 0;
+            self.reach_position();
         } else {
             self.copy_reused();
             self.seal();

@@ -1023,17 +1023,21 @@ impl Comprehension {
         &self.chunks
     }
 
-    /// Reads the stamps of the first chunks, so that a render comparing
-    /// its entries with them finds them in the cache.
+    /// Reads the stamps of the first chunks, and their reference counts,
+    /// so that a render comparing its entries with them, and sharing the
+    /// chunks, finds them in the cache.
     ///
     /// A session's previous render is seldom in the cache when its next
     /// event comes, and the render's loop reaches each chunk's stamps only
     /// after the entries before it: waiting for memory once per chunk, in
     /// turn. Here the reads do not depend on each other, so the processor
-    /// makes them all at once.
+    /// makes them all at once. The count is read too: a chunk starts where
+    /// the allocator put it, so its count and its stamps are often on two
+    /// cache lines, and the new list sharing it writes the count.
     pub(crate) fn warm_stamps(&self) {
         let mut seen = 0;
         for chunk in self.chunks.iter().take(WARMED_CHUNKS) {
+            seen ^= Arc::strong_count(chunk) as u64;
             if let Some(stamps) = chunk.stamps() {
                 seen ^= stamps.first().copied().unwrap_or(0) ^ stamps.last().copied().unwrap_or(0);
             }
@@ -1185,6 +1189,21 @@ impl Chunk {
         std::hint::black_box(texts);
     }
 
+    /// The keys and stamps of the entries, copied out, when the chunk keeps
+    /// its stamps in itself and its keys follow one another: those of the
+    /// lists most pages show.
+    #[inline]
+    pub(crate) fn in_place_entries(&self) -> Option<InPlaceEntries> {
+        match (&self.keys, &self.stamps) {
+            (Keys::Consecutive { first, len }, Stamps::Inline(stamps)) => Some(InPlaceEntries {
+                first_key: *first,
+                len: *len,
+                stamps: *stamps,
+            }),
+            _ => None,
+        }
+    }
+
     /// Whether the entry at `index` has `key` and the memo stamp `memo`:
     /// what a stamped `for` asks of each previous entry, without making a
     /// view of its dynamics.
@@ -1204,6 +1223,28 @@ impl Chunk {
     /// and stamps: what a list written whole reads of it.
     pub(crate) fn entry_dynamics(&self, width: usize) -> impl Iterator<Item = &[Dynamic]> {
         (0..self.len()).map(move |index| self.dynamics_of(index, width))
+    }
+}
+
+/// The keys and stamps of a chunk's entries, copied out of it (see
+/// [`Chunk::in_place_entries`]): a loop comparing its entries one by one
+/// with them reads a few words of its own, where the chunk's would take a
+/// look at how the chunk keeps them for each entry.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct InPlaceEntries {
+    first_key: u64,
+    len: usize,
+    stamps: [u64; INLINE_STAMPS],
+}
+
+impl InPlaceEntries {
+    /// Whether the entry at `index` has `key` and the memo stamp `memo`,
+    /// as [`Chunk::entry_is`] answers.
+    #[inline]
+    pub(crate) fn entry_is(&self, index: usize, key: Key, memo: u64) -> bool {
+        index < self.len
+            && self.stamps.get(index) == Some(&memo)
+            && self.first_key.wrapping_add(index as u64) == key.0
     }
 }
 
@@ -1554,6 +1595,40 @@ mod tests {
                     assert_eq!(unstamped.entry(index, 1).unwrap().memo(), None);
                 }
                 assert!(!stamped.entry_is(keys.len(), Key(0), 0));
+            }
+        }
+    }
+
+    /// The keys and stamps copied out of a chunk answer as the chunk does,
+    /// past its entries too, and are copied only from a chunk that keeps
+    /// its stamps in itself and whose keys follow one another.
+    #[test]
+    fn entries_copied_out_answer_as_their_chunk() {
+        for size in [INLINE_STAMPS, 2 * INLINE_STAMPS] {
+            for keys in [&[3, 4, 5][..], &[9, 1, 7]] {
+                let chunk = chunk_of(keys, size, true);
+                let copied = chunk.in_place_entries();
+                // Copied out only where the chunk keeps its stamps in
+                // itself and its keys follow one another.
+                let fits = size == INLINE_STAMPS && keys == [3, 4, 5];
+                assert_eq!(copied.is_some(), fits, "{size} {keys:?}");
+                let Some(copied) = copied else { continue };
+                // Past the entries, the stamps kept inline are zero: an
+                // entry keyed as the next would be, stamped zero, is not one.
+                for index in 0..=INLINE_STAMPS {
+                    let key = 3 + index as u64;
+                    assert_eq!(
+                        copied.entry_is(index, Key(key), 10 * key),
+                        index < keys.len()
+                    );
+                    for (key, memo) in [(key, 10 * key), (key, 0), (0, 0)] {
+                        assert_eq!(
+                            copied.entry_is(index, Key(key), memo),
+                            chunk.entry_is(index, Key(key), memo),
+                            "{index} {key} {memo}"
+                        );
+                    }
+                }
             }
         }
     }

@@ -489,6 +489,61 @@ async fn a_burst_of_frames_and_the_replies_to_them_all_get_through() {
     }
 }
 
+/// The text of the next frame, whatever it holds.
+async fn recv_text(client: &mut Client) -> String {
+    match tokio::time::timeout(PATIENCE, client.next()).await {
+        Ok(Some(Ok(Frame::Text(text)))) => text.to_string(),
+        other => panic!("expected a text frame, got {other:?}"),
+    }
+}
+
+/// Replies whose frames state their length in each way a header can (in
+/// one byte up to 125, in two up to 65,535, in eight past it), at the edge
+/// of each, sent one at a time (each goes out from the reply's own buffer)
+/// and in one burst (the later ones copied behind the first): every frame
+/// arrives whole and as the channel wrote it.
+#[tokio::test]
+async fn replies_of_every_header_length_arrive_whole() {
+    let server = server(SocketConfig::default()).await;
+    let mut client = connect(&server).await;
+    join(&mut client, "echo:sizes", "1").await;
+    let ping = |msg_ref: usize, text: &str| json!(["1", msg_ref.to_string(), "echo:sizes", "ping", {"s": text}]);
+    // Every ref has two digits, so every reply's frame around its text is
+    // as long as this one's.
+    send(&mut client, ping(10, "")).await;
+    let around = recv_text(&mut client).await.len();
+    let frame_lengths = [100, 125, 126, 127, 4_096, 65_535, 65_536, 70_000];
+    let texts: Vec<String> = frame_lengths
+        .iter()
+        .map(|length| "x".repeat(length - around))
+        .collect();
+    let expected = |msg_ref: usize, text: &str| json!(["1", msg_ref.to_string(), "echo:sizes", "phx_reply", {"status": "ok", "response": {"s": text}}]);
+
+    for (n, text) in texts.iter().enumerate() {
+        send(&mut client, ping(11 + n, text)).await;
+        let reply = recv_text(&mut client).await;
+        assert_eq!(reply.len(), frame_lengths[n]);
+        assert_eq!(
+            serde_json::from_str::<Value>(&reply).unwrap(),
+            expected(11 + n, text)
+        );
+    }
+
+    for (n, text) in texts.iter().enumerate() {
+        let frame = ping(30 + n, text).to_string();
+        client.feed(Frame::Text(frame.into())).await.unwrap();
+    }
+    client.flush().await.unwrap();
+    for (n, text) in texts.iter().enumerate() {
+        let reply = recv_text(&mut client).await;
+        assert_eq!(reply.len(), frame_lengths[n]);
+        assert_eq!(
+            serde_json::from_str::<Value>(&reply).unwrap(),
+            expected(30 + n, text)
+        );
+    }
+}
+
 #[tokio::test]
 async fn binary_chunks_reach_the_channel() {
     let server = server(SocketConfig::default()).await;

@@ -169,30 +169,56 @@ pub enum SocketMessage {
     Binary(Vec<u8>),
 }
 
+/// A joined channel's topic and join_ref, kept in one allocation: the
+/// socket reads both for every message it hands the channel, and the
+/// channel for every frame it sends, so they share a cache line.
+#[derive(Clone, Debug)]
+struct ChannelName {
+    /// The join_ref, then the topic.
+    text: Arc<str>,
+    join_ref_len: usize,
+}
+
+impl ChannelName {
+    fn new(topic: &str, join_ref: &str) -> ChannelName {
+        ChannelName {
+            text: [join_ref, topic].concat().into(),
+            join_ref_len: join_ref.len(),
+        }
+    }
+
+    fn topic(&self) -> &str {
+        &self.text[self.join_ref_len..]
+    }
+
+    fn join_ref(&self) -> &str {
+        &self.text[..self.join_ref_len]
+    }
+}
+
 /// A channel's way to the client: frames stamped with its topic and join_ref.
 #[derive(Clone, Debug)]
 pub struct Outbox {
     socket: Pid,
-    topic: Arc<str>,
-    join_ref: Arc<str>,
+    name: ChannelName,
 }
 
 impl Outbox {
     /// The channel's topic.
     pub fn topic(&self) -> &str {
-        &self.topic
+        self.name.topic()
     }
 
     /// The channel's join reference.
     pub fn join_ref(&self) -> &str {
-        &self.join_ref
+        self.name.join_ref()
     }
 
     /// Pushes `event` with a JSON `payload`. False if the socket is gone.
     pub fn push(&self, event: &str, payload: &str) -> bool {
         self.send(encode_push(
-            Some(&self.join_ref),
-            &self.topic,
+            Some(self.join_ref()),
+            self.topic(),
             event,
             payload,
         ))
@@ -212,9 +238,9 @@ impl Outbox {
         response: &[&str],
     ) -> bool {
         self.send(encode_reply_parts(
-            Some(&self.join_ref),
+            Some(self.join_ref()),
             msg_ref,
-            &self.topic,
+            self.topic(),
             status,
             response,
         ))
@@ -226,8 +252,7 @@ impl Outbox {
 }
 
 struct Channel {
-    topic: Arc<str>,
-    join_ref: Arc<str>,
+    name: ChannelName,
     inbox: Recipient<ChannelMessage>,
 }
 
@@ -392,8 +417,8 @@ impl<R: ChannelRouter> Socket<R> {
     /// `Some` when the socket must stop.
     fn on_message(&mut self, message: Message<SocketMessage>, ws: &mut WebSocket) -> Option<Stop> {
         match message {
-            Message::User(SocketMessage::Text(frame)) => ws.feed_text(&frame),
-            Message::User(SocketMessage::Binary(frame)) => ws.feed_binary(&frame),
+            Message::User(SocketMessage::Text(frame)) => ws.feed_text_owned(frame),
+            Message::User(SocketMessage::Binary(frame)) => ws.feed_binary_owned(frame),
             Message::Exit {
                 from: Some(pid),
                 reason,
@@ -424,7 +449,7 @@ impl<R: ChannelRouter> Socket<R> {
         // Taken, not drained: the socket's own frames come seldom, and an
         // idle connection keeps no room for them.
         for frame in std::mem::take(&mut self.own_frames) {
-            ws.feed_text(&frame);
+            ws.feed_text_owned(frame);
         }
     }
 
@@ -466,7 +491,7 @@ impl<R: ChannelRouter> Socket<R> {
     }
 
     async fn join(&mut self, inbound: Inbound, ctx: &Context<SocketMessage>) {
-        let topic: Arc<str> = inbound.topic().into();
+        let topic = inbound.topic().to_owned();
         let msg_ref = inbound.msg_ref().map(str::to_owned);
         let Some(join_ref) = inbound.join_ref().or(inbound.msg_ref()) else {
             return self.reply_raw(
@@ -477,7 +502,7 @@ impl<R: ChannelRouter> Socket<R> {
                 r#"{"reason":"join without a join_ref"}"#,
             );
         };
-        let join_ref: Arc<str> = join_ref.into();
+        let join_ref = join_ref.to_owned();
         // The payload is read here, whole, so a router is handed checked JSON.
         let payload = match inbound.payload() {
             Payload::Json(json) => RawValue::from_string(json.to_owned()).ok(),
@@ -514,18 +539,18 @@ impl<R: ChannelRouter> Socket<R> {
                 &refused.0,
             );
         }
+        let name = ChannelName::new(&topic, &join_ref);
         let request = JoinRequest {
-            topic: topic.to_string(),
-            join_ref: join_ref.to_string(),
+            topic,
+            join_ref,
             payload,
             outbox: Outbox {
                 socket: self.me.clone(),
-                topic: topic.clone(),
-                join_ref: join_ref.clone(),
+                name: name.clone(),
             },
             connect: self.connect.clone(),
         };
-        match self.router.join(request).await {
+        let (status, response) = match self.router.join(request).await {
             Ok(Joined { inbox, response }) => {
                 ctx.link(inbox.pid());
                 // Most connections join one channel, for their whole life:
@@ -534,28 +559,20 @@ impl<R: ChannelRouter> Socket<R> {
                     self.channels.reserve_exact(1);
                 }
                 self.channels.push(Channel {
-                    topic: topic.clone(),
-                    join_ref: join_ref.clone(),
+                    name: name.clone(),
                     inbox,
                 });
-                self.reply_raw(
-                    Some(&join_ref),
-                    msg_ref.as_deref(),
-                    &topic,
-                    ReplyStatus::Ok,
-                    &response,
-                );
+                (ReplyStatus::Ok, response)
             }
-            Err(JoinRefused(response)) => {
-                self.reply_raw(
-                    Some(&join_ref),
-                    msg_ref.as_deref(),
-                    &topic,
-                    ReplyStatus::Error,
-                    &response,
-                );
-            }
-        }
+            Err(JoinRefused(response)) => (ReplyStatus::Error, response),
+        };
+        self.reply_raw(
+            Some(name.join_ref()),
+            msg_ref.as_deref(),
+            name.topic(),
+            status,
+            &response,
+        );
     }
 
     /// Awaits the exit signal of a replaced channel, forgetting the oldest
@@ -581,7 +598,7 @@ impl<R: ChannelRouter> Socket<R> {
     fn channel(&self, topic: &str) -> Option<&Channel> {
         self.channels
             .iter()
-            .find(|channel| &*channel.topic == topic)
+            .find(|channel| channel.name.topic() == topic)
     }
 
     /// Where in `channels` the channel run by `pid` is.
@@ -603,7 +620,7 @@ impl<R: ChannelRouter> Socket<R> {
                 &refused.0,
             );
         };
-        if inbound.join_ref() != Some(&*channel.join_ref) {
+        if inbound.join_ref() != Some(channel.name.join_ref()) {
             tracing::debug!(topic = %inbound.topic(), "ignoring a message for an earlier join");
             return;
         }
@@ -624,14 +641,14 @@ impl<R: ChannelRouter> Socket<R> {
             return;
         };
         let channel = self.channels.swap_remove(index);
-        let topic = &channel.topic;
+        let topic = channel.name.topic();
         let (event, payload) = if reason.is_clean() {
             ("phx_close", "{}")
         } else {
             tracing::error!(%topic, %reason, "channel crashed");
             ("phx_error", r#"{"reason":"channel_crash"}"#)
         };
-        let join_ref = Some(&*channel.join_ref);
+        let join_ref = Some(channel.name.join_ref());
         let frame = encode(join_ref, join_ref, topic, event, payload);
         self.own_frames.push(frame);
     }
@@ -646,5 +663,18 @@ impl<R: ChannelRouter> Socket<R> {
     ) {
         let frame = encode_reply(join_ref, msg_ref, topic, status, response);
         self.own_frames.push(frame);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_channel_name_gives_back_its_topic_and_join_ref() {
+        for (topic, join_ref) in [("lv:phx-F1", "4"), ("room:été", "12"), ("t", ""), ("", "9")] {
+            let name = ChannelName::new(topic, join_ref);
+            assert_eq!((name.topic(), name.join_ref()), (topic, join_ref));
+        }
     }
 }

@@ -396,31 +396,46 @@ impl WebSocket {
         self.queue_frame(OP_TEXT, text.as_bytes());
     }
 
+    /// Queues a text message for the next [`flush`](WebSocket::flush),
+    /// taking its memory: when nothing else is queued, the frame goes out
+    /// from the message's own buffer, its header put in front, rather than
+    /// from a copy.
+    pub fn feed_text_owned(&mut self, text: String) {
+        self.queue_owned(OP_TEXT, text.into_bytes());
+    }
+
     /// Queues a binary message for the next [`flush`](WebSocket::flush).
     pub fn feed_binary(&mut self, bytes: &[u8]) {
         self.queue_frame(OP_BINARY, bytes);
+    }
+
+    /// Queues a binary message for the next [`flush`](WebSocket::flush),
+    /// taking its memory, as [`feed_text_owned`](WebSocket::feed_text_owned)
+    /// does.
+    pub fn feed_binary_owned(&mut self, bytes: Vec<u8>) {
+        self.queue_owned(OP_BINARY, bytes);
     }
 
     fn queue_frame(&mut self, opcode: u8, payload: &[u8]) {
         if self.close_sent {
             return;
         }
-        let len = payload.len();
-        self.out.reserve(len + 10);
-        self.out.push(0x80 | opcode);
-        // Server frames are not masked.
-        match len {
-            0..=125 => self.out.push(len as u8),
-            126..=0xFFFF => {
-                self.out.push(126);
-                self.out.extend_from_slice(&(len as u16).to_be_bytes());
-            }
-            _ => {
-                self.out.push(127);
-                self.out.extend_from_slice(&(len as u64).to_be_bytes());
-            }
-        }
+        let header = FrameHeader::new(opcode, payload.len());
+        self.out.reserve(header.len() + payload.len());
+        self.out.extend_from_slice(header.bytes());
         self.out.extend_from_slice(payload);
+    }
+
+    fn queue_owned(&mut self, opcode: u8, payload: Vec<u8>) {
+        if !self.out.is_empty() || self.close_sent {
+            return self.queue_frame(opcode, &payload);
+        }
+        // A message's buffer is usually made with room to spare, so the
+        // header fits in front of its bytes without a new allocation.
+        let header = FrameHeader::new(opcode, payload.len());
+        let mut frame = payload;
+        frame.splice(0..0, header.bytes().iter().copied());
+        self.out = frame;
     }
 
     fn queue_close(&mut self, status: &[u8]) {
@@ -468,6 +483,45 @@ impl WebSocket {
             poll_fn(|cx| Pin::new(&mut self.io).poll_shutdown(cx)).await
         };
         let _ = tokio::time::timeout(CLOSE_PATIENCE, finish).await;
+    }
+}
+
+/// The header of an unmasked frame, as a server writes it: the opcode
+/// with the final bit, and the payload's length in 1, 3 or 9 bytes.
+struct FrameHeader {
+    bytes: [u8; 10],
+    len: usize,
+}
+
+impl FrameHeader {
+    fn new(opcode: u8, payload_len: usize) -> FrameHeader {
+        let mut bytes = [0; 10];
+        bytes[0] = 0x80 | opcode;
+        let len = match payload_len {
+            0..=125 => {
+                bytes[1] = payload_len as u8;
+                2
+            }
+            126..=0xFFFF => {
+                bytes[1] = 126;
+                bytes[2..4].copy_from_slice(&(payload_len as u16).to_be_bytes());
+                4
+            }
+            _ => {
+                bytes[1] = 127;
+                bytes[2..10].copy_from_slice(&(payload_len as u64).to_be_bytes());
+                10
+            }
+        };
+        FrameHeader { bytes, len }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+
+    fn len(&self) -> usize {
+        self.len
     }
 }
 
