@@ -17,7 +17,7 @@ use cinder::socket::{
     SocketConfig,
 };
 use cinder_runtime::{spawn, Context, ExitReason, Message, Pid, Recipient};
-use common::{recv, send, Client, PATIENCE};
+use common::{recv, recv_text, send, Client, PATIENCE};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message as Frame;
@@ -486,14 +486,6 @@ async fn a_burst_of_frames_and_the_replies_to_them_all_get_through() {
             recv(&mut client).await,
             json!(["1", n.to_string(), "echo:burst", "phx_reply", {"status": "ok", "response": {"n": n}}])
         );
-    }
-}
-
-/// The text of the next frame, whatever it holds.
-async fn recv_text(client: &mut Client) -> String {
-    match tokio::time::timeout(PATIENCE, client.next()).await {
-        Ok(Some(Ok(Frame::Text(text)))) => text.to_string(),
-        other => panic!("expected a text frame, got {other:?}"),
     }
 }
 

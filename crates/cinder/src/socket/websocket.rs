@@ -421,7 +421,7 @@ impl WebSocket {
             return;
         }
         let header = FrameHeader::new(opcode, payload.len());
-        self.out.reserve(header.len() + payload.len());
+        self.out.reserve(header.bytes().len() + payload.len());
         self.out.extend_from_slice(header.bytes());
         self.out.extend_from_slice(payload);
     }
@@ -518,10 +518,6 @@ impl FrameHeader {
 
     fn bytes(&self) -> &[u8] {
         &self.bytes[..self.len]
-    }
-
-    fn len(&self) -> usize {
-        self.len
     }
 }
 

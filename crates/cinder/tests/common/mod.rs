@@ -303,6 +303,11 @@ pub async fn send(client: &mut Client, frame: Value) {
 }
 
 pub async fn recv(client: &mut Client) -> Value {
+    serde_json::from_str(&recv_text(client).await).unwrap()
+}
+
+/// The text of the next text frame, as the server wrote it.
+pub async fn recv_text(client: &mut Client) -> String {
     loop {
         match tokio::time::timeout(PATIENCE, client.next())
             .await
@@ -310,7 +315,7 @@ pub async fn recv(client: &mut Client) -> Value {
             .unwrap()
             .unwrap()
         {
-            Frame::Text(text) => return serde_json::from_str(&text).unwrap(),
+            Frame::Text(text) => return text.to_string(),
             Frame::Ping(_) | Frame::Pong(_) => continue,
             other => panic!("unexpected frame {other:?}"),
         }
