@@ -237,13 +237,46 @@ enum Relation {
 }
 
 struct State {
-    exit_reason: Option<ExitReason>,
+    ending: Ending,
     trap_exit: bool,
-    /// A fatal signal waiting for the driver to end the body.
-    pending_exit: Option<ExitReason>,
     driver_waker: Option<Waker>,
     relations: Relations<Relation>,
     name: Option<Arc<str>>,
+}
+
+/// How far a process is on its way out. One field rather than two
+/// reasons side by side: a fatal signal is pending only until the process
+/// exits, so the two never hold a reason at once.
+enum Ending {
+    Running,
+    /// A fatal signal waiting for the driver to end the body.
+    Pending(ExitReason),
+    /// Why the process exited.
+    Exited(ExitReason),
+}
+
+impl State {
+    fn exit_reason(&self) -> Option<&ExitReason> {
+        match &self.ending {
+            Ending::Exited(reason) => Some(reason),
+            Ending::Running | Ending::Pending(_) => None,
+        }
+    }
+
+    fn has_exited(&self) -> bool {
+        matches!(self.ending, Ending::Exited(_))
+    }
+
+    /// The pending fatal signal's reason, which the driver ends the body with.
+    fn take_pending_exit(&mut self) -> Option<ExitReason> {
+        match std::mem::replace(&mut self.ending, Ending::Running) {
+            Ending::Pending(reason) => Some(reason),
+            other => {
+                self.ending = other;
+                None
+            }
+        }
+    }
 }
 
 /// The untyped part of every process.
@@ -261,9 +294,8 @@ impl Core {
         Core {
             id,
             state: Mutex::new(State {
-                exit_reason: None,
+                ending: Ending::Running,
                 trap_exit,
-                pending_exit: None,
                 driver_waker: None,
                 relations: Relations::default(),
                 name: None,
@@ -374,7 +406,7 @@ impl Pid {
 
     /// Why the process exited, or `None` while it runs.
     pub fn exit_reason(&self) -> Option<ExitReason> {
-        self.0.core().lock().exit_reason.clone()
+        self.0.core().lock().exit_reason().cloned()
     }
 
     /// Waits until the process has exited and returns its reason.
@@ -760,7 +792,7 @@ where
                 core.lock().driver_waker = registered.clone();
             }
             if core.fatal.load(Ordering::Acquire) {
-                if let Some(reason) = core.lock().pending_exit.take() {
+                if let Some(reason) = core.lock().take_pending_exit() {
                     return Poll::Ready(reason);
                 }
             }
@@ -795,7 +827,7 @@ fn finish(pid: &Pid, reason: ExitReason) {
     let core = pid.core();
     let relations = {
         let mut state = core.lock();
-        state.exit_reason = Some(reason.clone());
+        state.ending = Ending::Exited(reason.clone());
         state.driver_waker = None;
         std::mem::take(&mut state.relations)
     };
@@ -849,7 +881,7 @@ fn fire_monitor(pid: &Pid, key: u64, watcher: Watcher, reason: &ExitReason) {
 fn deliver_exit(target: &Pid, from: Option<Pid>, reason: ExitReason, via_link: bool) {
     let core = target.core();
     let mut state = core.lock();
-    if state.exit_reason.is_some() {
+    if state.has_exited() {
         return;
     }
     let fatal = if reason == ExitReason::Kill && !via_link {
@@ -867,8 +899,8 @@ fn deliver_exit(target: &Pid, from: Option<Pid>, reason: ExitReason, via_link: b
     } else {
         reason
     };
-    if state.pending_exit.is_none() {
-        state.pending_exit = Some(fatal);
+    if matches!(state.ending, Ending::Running) {
+        state.ending = Ending::Pending(fatal);
     }
     // Raised under the lock: the driver registers its waker under it and
     // reads the flag after, so either it sees the flag or the waker is
@@ -900,9 +932,9 @@ pub(crate) fn link(a: &Pid, b: &Pid) {
     let (first, second) = if a.id() < b.id() { (a, b) } else { (b, a) };
     let mut first_state = first.core().lock();
     let mut second_state = second.core().lock();
-    let dead = if first_state.exit_reason.is_some() {
+    let dead = if first_state.has_exited() {
         Some((first, second))
-    } else if second_state.exit_reason.is_some() {
+    } else if second_state.has_exited() {
         Some((second, first))
     } else {
         None
@@ -932,7 +964,7 @@ pub(crate) fn unlink(a: &Pid, b: &Pid) {
 /// Registers a watcher on `target`; false if the target has already exited.
 fn add_watcher(target: &Pid, id: u64, watcher: Watcher) -> bool {
     let mut state = target.core().lock();
-    if state.exit_reason.is_some() {
+    if state.has_exited() {
         return false;
     }
     state.relations.insert(id, Relation::WatchedBy(watcher));
@@ -949,7 +981,7 @@ pub(crate) fn monitor_with(
 ) -> MonitorRef {
     let id = next_id();
     let mut state = target.core().lock();
-    if let Some(reason) = state.exit_reason.clone() {
+    if let Some(reason) = state.exit_reason().cloned() {
         drop(state);
         callback(target, &reason);
     } else {
@@ -1016,5 +1048,20 @@ mod tests {
             .expect("every Down arrives")
             .expect("the watcher reports");
         assert_eq!(left, 0);
+    }
+
+    #[test]
+    fn a_pending_exit_is_taken_once_and_an_exit_is_kept() {
+        let mut state = Core::new(1, false).state.into_inner().unwrap();
+        assert_eq!(state.take_pending_exit(), None);
+        state.ending = Ending::Pending(ExitReason::Killed);
+        assert!(!state.has_exited());
+        assert_eq!(state.exit_reason(), None);
+        assert_eq!(state.take_pending_exit(), Some(ExitReason::Killed));
+        assert_eq!(state.take_pending_exit(), None);
+        state.ending = Ending::Exited(ExitReason::Normal);
+        assert_eq!(state.take_pending_exit(), None);
+        assert!(state.has_exited());
+        assert_eq!(state.exit_reason(), Some(&ExitReason::Normal));
     }
 }
