@@ -248,6 +248,7 @@ struct State {
 /// reasons side by side: a fatal signal is pending only until the process
 /// exits, so the two never hold a reason at once.
 enum Ending {
+    /// Running, with no fatal signal waiting.
     Running,
     /// A fatal signal waiting for the driver to end the body.
     Pending(ExitReason),
