@@ -265,7 +265,7 @@ impl State {
     }
 
     fn has_exited(&self) -> bool {
-        matches!(self.ending, Ending::Exited(_))
+        self.exit_reason().is_some()
     }
 
     /// The pending fatal signal's reason, which the driver ends the body with.

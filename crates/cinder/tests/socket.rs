@@ -509,16 +509,18 @@ async fn replies_of_every_header_length_arrive_whole() {
         .iter()
         .map(|length| "x".repeat(length - around))
         .collect();
-    let expected = |msg_ref: usize, text: &str| json!(["1", msg_ref.to_string(), "echo:sizes", "phx_reply", {"status": "ok", "response": {"s": text}}]);
-
-    for (n, text) in texts.iter().enumerate() {
-        send(&mut client, ping(11 + n, text)).await;
-        let reply = recv_text(&mut client).await;
+    // The reply to the ping `msg_ref` carrying `texts[n]`: whole, and as written.
+    let check = |reply: String, n: usize, msg_ref: usize| {
         assert_eq!(reply.len(), frame_lengths[n]);
         assert_eq!(
             serde_json::from_str::<Value>(&reply).unwrap(),
-            expected(11 + n, text)
+            json!(["1", msg_ref.to_string(), "echo:sizes", "phx_reply", {"status": "ok", "response": {"s": texts[n]}}])
         );
+    };
+
+    for (n, text) in texts.iter().enumerate() {
+        send(&mut client, ping(11 + n, text)).await;
+        check(recv_text(&mut client).await, n, 11 + n);
     }
 
     for (n, text) in texts.iter().enumerate() {
@@ -526,13 +528,8 @@ async fn replies_of_every_header_length_arrive_whole() {
         client.feed(Frame::Text(frame.into())).await.unwrap();
     }
     client.flush().await.unwrap();
-    for (n, text) in texts.iter().enumerate() {
-        let reply = recv_text(&mut client).await;
-        assert_eq!(reply.len(), frame_lengths[n]);
-        assert_eq!(
-            serde_json::from_str::<Value>(&reply).unwrap(),
-            expected(30 + n, text)
-        );
+    for n in 0..texts.len() {
+        check(recv_text(&mut client).await, n, 30 + n);
     }
 }
 
