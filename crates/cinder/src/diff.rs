@@ -102,8 +102,12 @@ pub(crate) fn splice(mut json: String, extra: &str) -> String {
     json
 }
 
-/// The room a diff starts with.
-const DIFF_CAPACITY: usize = 64;
+/// The room a diff starts with: an event's change of a few values takes
+/// tens of bytes, an item a stream inserts (its dynamics and its
+/// template's statics) a few hundred, which then need no growth. The
+/// buffer lives only until its frame is written, and only what is written
+/// of it is touched.
+const DIFF_CAPACITY: usize = 512;
 
 /// Writes a diff as bytes: every piece comes from a `str` or a `Text`, so
 /// the whole is checked as UTF-8 once, at the end, instead of piece by piece.
@@ -514,25 +518,62 @@ impl Writer {
 
     /// The JSON with every template's statics written where it is used.
     fn inline_statics(self) -> String {
-        let Writer { out, statics } = self;
-        if statics.is_empty() {
-            return into_text(out);
-        }
-        into_text(Shared::default().resolve(&out, &statics))
+        let Writer { mut out, statics } = self;
+        insert_statics(&mut out, &statics);
+        into_text(out)
     }
 
     fn finish(self) -> Diff {
-        let Writer { out, statics } = self;
-        if statics.is_empty() {
-            return Diff {
-                json: into_text(out),
-            };
-        }
-        let shared = Shared::plan(statics.iter().map(|at| at.template));
+        let Writer { mut out, statics } = self;
+        // An event's diff usually brings no template: nothing to plan.
+        let json = if statics.is_empty() {
+            out
+        } else {
+            let shared = Shared::plan(statics.iter().map(|at| at.template));
+            if shared.order.is_empty() {
+                insert_statics(&mut out, &statics);
+                out
+            } else {
+                shared.resolve(&out, &statics)
+            }
+        };
         Diff {
-            json: into_text(shared.resolve(&out, &statics)),
+            json: into_text(json),
         }
     }
+}
+
+/// Writes each template's statics into `out` at its offset, in the buffer
+/// the diff was written in: most diffs bring one template or none, and
+/// their statics then cost a move of what follows them rather than a second
+/// buffer and a copy of the whole. Each byte moves at most once, from the
+/// last insertion to the first.
+fn insert_statics(out: &mut Vec<u8>, statics: &[StaticsAt]) {
+    let Some(first) = statics.first() else {
+        return;
+    };
+    let inline: usize = statics
+        .iter()
+        .map(|at| at.template.statics_json().len())
+        .sum();
+    let written = out.len();
+    out.resize(written + inline, 0);
+    // `end` bounds the bytes not yet moved; `to` is where they end once moved.
+    let mut end = written;
+    let mut to = written + inline;
+    for at in statics.iter().rev() {
+        let after = end - at.offset;
+        out.copy_within(at.offset..end, to - after);
+        to -= after;
+        let json = at.template.statics_json().as_bytes();
+        out[to - json.len()..to].copy_from_slice(json);
+        to -= json.len();
+        end = at.offset;
+    }
+    debug_assert_eq!(
+        to, first.offset,
+        "every byte before the first statics stays"
+    );
 }
 
 /// The written JSON as text, checked as UTF-8 once for the whole diff.
@@ -653,6 +694,57 @@ fn decimal_len(n: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn statics_written_in_place_match_statics_written_into_a_new_buffer() {
+        let one = Template::leak(vec!["<a>".into(), "</a>".into()], true);
+        let two = Template::leak(vec!["<b>".into()], true);
+        let out = br#"{"0":{"0":"x","s":},"1":{"s":},"2":{"s":}}"#.to_vec();
+        let at = |needle: &str, template| StaticsAt {
+            offset: out
+                .windows(needle.len())
+                .position(|w| w == needle.as_bytes())
+                .unwrap()
+                + needle.len(),
+            template,
+        };
+        let cases = [
+            vec![],
+            vec![at(r#""x","s":"#, one)],
+            vec![at(r#""x","s":"#, one), at(r#""1":{"s":"#, two)],
+            vec![
+                at(r#""x","s":"#, one),
+                at(r#""1":{"s":"#, two),
+                at(r#""2":{"s":"#, one),
+            ],
+        ];
+        for statics in cases {
+            let mut in_place = out.clone();
+            insert_statics(&mut in_place, &statics);
+            let copied = if statics.is_empty() {
+                out.clone()
+            } else {
+                Shared::default().resolve(&out, &statics)
+            };
+            assert_eq!(
+                String::from_utf8(in_place).unwrap(),
+                String::from_utf8(copied).unwrap()
+            );
+        }
+        let mut all = out.clone();
+        insert_statics(
+            &mut all,
+            &[
+                at(r#""x","s":"#, one),
+                at(r#""1":{"s":"#, two),
+                at(r#""2":{"s":"#, one),
+            ],
+        );
+        assert_eq!(
+            String::from_utf8(all).unwrap(),
+            r#"{"0":{"0":"x","s":["<a>","</a>"]},"1":{"s":["<b>"]},"2":{"s":["<a>","</a>"]}}"#
+        );
+    }
 
     #[test]
     fn decimal_lengths() {
