@@ -192,7 +192,14 @@ fn record(site: u64, list: &Comprehension) {
 #[doc(hidden)]
 pub struct ListBuilder {
     template: &'static Template,
+    /// The list's chunks after its `previous_prefix`, allocated only once
+    /// the list parts from the previous render's.
     chunks: Vec<Arc<Chunk>>,
+    /// The previous render's first chunks, shared whole and in place, that
+    /// begin this list and are not yet in `chunks` (then empty): a list
+    /// whose chunks are all the previous render's takes no memory of its
+    /// own, and is the previous comprehension again.
+    previous_prefix: usize,
     /// Entries of the chunk being built, before any pending reuses.
     current: ChunkBuilder,
     /// Entries after those of the chunk being built that equal the previous
@@ -320,6 +327,7 @@ impl ListBuilder {
         ListBuilder {
             template,
             chunks: Vec::new(),
+            previous_prefix: 0,
             current: ChunkBuilder::new(template.dynamic_count(), 1, false),
             reused_in_place: 0,
             size_hint: 0,
@@ -361,7 +369,6 @@ impl ListBuilder {
             chunk_size(size_hint).max(size_hint)
         };
         let mut builder = ListBuilder {
-            chunks: Vec::with_capacity(size_hint.div_ceil(chunk_size)),
             current: ChunkBuilder::new(template.dynamic_count(), chunk_size, stamped),
             size_hint,
             in_place: previous.is_some_and(|p| p.chunk_size() == chunk_size),
@@ -377,10 +384,16 @@ impl ListBuilder {
     /// the position the next chunk takes, if the list is chunked as it was.
     fn reach_position(&mut self) {
         self.previous_here = if self.in_place {
-            previous_chunk_at(&self.memo, self.chunks.len()).and_then(|c| c.in_place_entries())
+            previous_chunk_at(&self.memo, self.position()).and_then(|c| c.in_place_entries())
         } else {
             None
         };
+    }
+
+    /// How many chunks the list has so far: the index of the one being built.
+    #[inline]
+    fn position(&self) -> usize {
+        self.previous_prefix + self.chunks.len()
     }
 
     /// How many entries each chunk holds.
@@ -465,7 +478,7 @@ impl ListBuilder {
     fn start_chunk(&mut self) {
         let room = self
             .size_hint
-            .saturating_sub(self.chunks.len() * self.chunk_size());
+            .saturating_sub(self.position() * self.chunk_size());
         self.current.reserve(room.clamp(1, self.chunk_size()));
     }
 
@@ -473,8 +486,39 @@ impl ListBuilder {
     fn seal(&mut self) {
         let next = self.current.next();
         let chunk = std::mem::replace(&mut self.current, next);
+        if self.chunks.is_empty() {
+            self.own_chunks();
+        }
         self.chunks.push(Arc::new(chunk.finish()));
         self.reach_position();
+    }
+
+    /// Gives the list a chunk list of its own, beginning with the previous
+    /// render's chunks it has shared so far: its first chunk that is not one
+    /// of them is coming.
+    #[cold]
+    fn own_chunks(&mut self) {
+        let count = self
+            .size_hint
+            .div_ceil(self.chunk_size())
+            .max(self.previous_prefix + 1);
+        let mut chunks = Vec::with_capacity(count);
+        chunks.extend_from_slice(&previous_chunks(&self.memo)[..self.previous_prefix]);
+        self.chunks = chunks;
+        self.previous_prefix = 0;
+    }
+
+    /// Adds the previous render's chunk at the list's position, shared whole.
+    #[inline]
+    fn push_previous_chunk(&mut self) {
+        if self.chunks.is_empty() {
+            self.previous_prefix += 1;
+        } else {
+            let chunk = self
+                .previous_chunk()
+                .expect("in-place reuses come from a previous chunk");
+            self.chunks.push(chunk);
+        }
     }
 
     /// Copies the pending in-place reuses into the chunk being built, in
@@ -483,7 +527,7 @@ impl ListBuilder {
     fn copy_reused(&mut self) {
         // Borrowed field by field: the old chunk is read while the chunk
         // being built takes its copy.
-        let chunk = previous_chunk_at(&self.memo, self.chunks.len())
+        let chunk = previous_chunk_at(&self.memo, self.position())
             .expect("in-place reuses come from a previous chunk");
         let from = self.current.len();
         self.current.extend_from(chunk, from, self.reused_in_place);
@@ -492,7 +536,7 @@ impl ListBuilder {
 
     /// The previous render's chunk at the position of the chunk being built.
     fn previous_chunk(&self) -> Option<Arc<Chunk>> {
-        previous_chunk_at(&self.memo, self.chunks.len()).cloned()
+        previous_chunk_at(&self.memo, self.position()).cloned()
     }
 
     /// Adds the previous render's entry for `key` if its stamp is `memo`;
@@ -537,7 +581,7 @@ impl ListBuilder {
             Some(previous) => previous.entry_is(index, key, memo),
             None => {
                 self.in_place
-                    && previous_chunk_at(&self.memo, self.chunks.len())
+                    && previous_chunk_at(&self.memo, self.position())
                         .is_some_and(|chunk| chunk.entry_is(index, key, memo))
             }
         };
@@ -568,7 +612,7 @@ impl ListBuilder {
         if !self.in_place || !self.current.is_empty() {
             return None;
         }
-        previous_chunk_at(&self.memo, self.chunks.len())?
+        previous_chunk_at(&self.memo, self.position())?
             .entry(self.reused_in_place, self.template.dynamic_count())
     }
 
@@ -588,10 +632,7 @@ impl ListBuilder {
     /// otherwise.
     fn end_chunk_reused_in_place(&mut self) {
         if self.current.is_empty() {
-            let chunk = self
-                .previous_chunk()
-                .expect("in-place reuses come from a previous chunk");
-            self.chunks.push(chunk);
+            self.push_previous_chunk();
             self.reused_in_place = 0;
             self.reach_position();
         } else {
@@ -611,12 +652,14 @@ impl ListBuilder {
     /// The finished comprehension.
     pub(crate) fn into_comprehension(mut self) -> Comprehension {
         if self.reused_in_place > 0 {
-            match self.previous_chunk() {
-                Some(chunk) if self.current.is_empty() && chunk.len() == self.reused_in_place => {
-                    self.chunks.push(chunk);
-                    self.reused_in_place = 0;
-                }
-                _ => self.copy_reused(),
+            let whole = self.current.is_empty()
+                && previous_chunk_at(&self.memo, self.position())
+                    .is_some_and(|chunk| chunk.len() == self.reused_in_place);
+            if whole {
+                self.push_previous_chunk();
+                self.reused_in_place = 0;
+            } else {
+                self.copy_reused();
             }
         }
         if !self.current.is_empty() {
@@ -627,7 +670,22 @@ impl ListBuilder {
             .as_ref()
             .filter(|_| self.current.is_stamped())
             .map(|site| site.site);
-        let list = Comprehension::from_chunks(self.template, self.chunks, stamp_site);
+        let list = match self.previous_prefix {
+            0 => Comprehension::from_chunks(self.template, self.chunks, stamp_site),
+            prefix => {
+                let previous = self
+                    .memo
+                    .as_ref()
+                    .and_then(|site| site.previous.as_ref())
+                    .expect("a shared prefix comes from a previous render");
+                if prefix == previous.chunks().len() {
+                    previous.sharing_chunks(self.template, stamp_site)
+                } else {
+                    let chunks = previous.chunks()[..prefix].to_vec();
+                    Comprehension::from_chunks(self.template, chunks, stamp_site)
+                }
+            }
+        };
         if let Some(site) = &self.memo {
             record(site.site, &list);
         }
@@ -638,8 +696,15 @@ impl ListBuilder {
 /// The previous render's chunk at `position` of the list at `site`.
 #[inline]
 fn previous_chunk_at(site: &Option<MemoSite>, position: usize) -> Option<&Arc<Chunk>> {
-    let previous = site.as_ref()?.previous.as_ref()?;
-    previous.chunks().get(position)
+    previous_chunks(site).get(position)
+}
+
+/// The previous render's chunks of the list at `site`; none without one.
+fn previous_chunks(site: &Option<MemoSite>) -> &[Arc<Chunk>] {
+    match site.as_ref().and_then(|site| site.previous.as_ref()) {
+        Some(previous) => previous.chunks(),
+        None => &[],
+    }
 }
 
 impl MemoSite {
@@ -709,6 +774,44 @@ mod tests {
             .collect();
         assert_eq!(shared, [true, false, true, true]);
         assert_entries_show(&second, &versions);
+    }
+
+    #[test]
+    fn an_unchanged_list_is_the_previous_one_and_a_shorter_one_shares_its_start() {
+        let template = Template::leak(vec!["<q>".into(), "</q>".into()], true);
+        let mut cache = RenderCache::default();
+        let size = chunk_size(100);
+        let mut versions = vec![0; size * 3];
+        let mut evaluated = 0;
+        let first = render_list(&mut cache, template, &versions, &mut evaluated);
+
+        evaluated = 0;
+        let same = render_list(&mut cache, template, &versions, &mut evaluated);
+        assert_eq!(evaluated, 0);
+        assert!(
+            std::ptr::eq(first.chunks(), same.chunks()),
+            "an unchanged list shares the previous list's chunks whole"
+        );
+        assert_entries_show(&same, &versions);
+
+        // Its last chunk changed: the first two are still the previous ones.
+        versions[size * 3 - 1] = 1;
+        let last_changed = render_list(&mut cache, template, &versions, &mut evaluated);
+        assert_eq!(evaluated, 1);
+        let shared: Vec<bool> = (0..3)
+            .map(|c| Arc::ptr_eq(&same.chunks()[c], &last_changed.chunks()[c]))
+            .collect();
+        assert_eq!(shared, [true, true, false]);
+        assert_entries_show(&last_changed, &versions);
+
+        // One chunk shorter: the two chunks left are the previous ones.
+        versions.truncate(size * 2);
+        evaluated = 0;
+        let shorter = render_list(&mut cache, template, &versions, &mut evaluated);
+        assert_eq!(evaluated, 0);
+        assert_eq!(shorter.chunks().len(), 2);
+        assert!((0..2).all(|c| Arc::ptr_eq(&last_changed.chunks()[c], &shorter.chunks()[c])));
+        assert_entries_show(&shorter, &versions);
     }
 
     #[test]

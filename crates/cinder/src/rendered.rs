@@ -959,6 +959,20 @@ impl Comprehension {
         }
     }
 
+    /// A comprehension of `template` over this one's chunks, shared: a
+    /// render whose list turned out the same as the previous one's.
+    pub(crate) fn sharing_chunks(
+        &self,
+        template: &'static Template,
+        stamp_site: Option<u64>,
+    ) -> Self {
+        Comprehension {
+            template,
+            chunks: self.chunks.clone(),
+            stamp_site,
+        }
+    }
+
     /// Where each key's first entry is: how a list finds the entries that
     /// moved.
     pub(crate) fn index_by_key(&self) -> KeyIndex {
