@@ -27,7 +27,8 @@
 //!   the sessions on a fixed schedule that does not wait for replies, and
 //!   reports the round trip from sending each event to its reply, and the
 //!   server's CPU time per event.
-//! - `broadcast` posts one message to the showcase's `/chat` and reports how
+//! - `broadcast` posts one message to the showcase's `/chat` once no frame
+//!   has arrived for `--quiet` seconds (1 unless given), and reports how
 //!   long until every session has received it in a `diff`, and how many
 //!   frames the sessions received meanwhile, per session.
 //! - `render` fetches the page over `--connections` keep-alive connections
@@ -87,7 +88,7 @@ async fn run(options: &Options) -> Value {
 const USAGE: &str =
     "usage: cinder-loadgen <connect|events|broadcast|render> [--addr 127.0.0.1:4100] [--post-addr ADDR] \
 [--path /counter] [--sessions N] [--concurrency N] [--duration SECONDS] [--rate EVENTS_PER_SECOND] \
-[--event inc|bump] [--connections N] [--heartbeat SECONDS] [--server-pid PID]";
+[--event inc|bump] [--connections N] [--heartbeat SECONDS] [--quiet SECONDS] [--server-pid PID]";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Mode {
@@ -113,6 +114,9 @@ struct Options {
     event: String,
     connections: usize,
     heartbeat: Duration,
+    /// For `broadcast`: how long no frame must arrive before the post; a
+    /// longer silence leaves room to start a profiler's window before it.
+    quiet: Duration,
     server_pid: Option<u32>,
 }
 
@@ -141,6 +145,7 @@ impl Options {
                 "--event" => event = Some(value),
                 "--connections" => options.connections = parse(&flag, &value)?,
                 "--heartbeat" => options.heartbeat = seconds(&flag, &value)?,
+                "--quiet" => options.quiet = seconds(&flag, &value)?,
                 "--server-pid" => options.server_pid = Some(parse(&flag, &value)?),
                 _ => return Err(format!("unknown option {flag}")),
             }
@@ -167,6 +172,7 @@ impl Options {
             event: String::new(),
             connections: 50,
             heartbeat: Duration::from_secs(30),
+            quiet: Duration::from_secs(1),
             server_pid: None,
         }
     }
@@ -668,7 +674,7 @@ async fn broadcast(options: &Options) -> Value {
     };
     // Each join changes who is online, which every other session is told;
     // the message is timed once those updates have stopped arriving.
-    let quiet_since = quiet(&shared, Duration::from_secs(1), BROADCAST_PATIENCE).await;
+    let quiet_since = quiet(&shared, options.quiet, options.quiet + BROADCAST_PATIENCE).await;
     let marker = format!("bench-{}", shared.origin.elapsed().as_nanos());
     let cpu_before = server::cpu_time(options.server_pid);
     let posted = Instant::now();
@@ -856,6 +862,17 @@ mod tests {
         let chosen = options(&["events", "--path", "/rows", "--event", "inc"]).unwrap();
         assert_eq!(chosen.event, "inc");
         assert_eq!(options(&["broadcast"]).unwrap().path, "/chat");
+    }
+
+    #[test]
+    fn a_broadcast_waits_one_quiet_second_unless_told_otherwise() {
+        assert_eq!(
+            options(&["broadcast"]).unwrap().quiet,
+            Duration::from_secs(1)
+        );
+        let longer = options(&["broadcast", "--quiet", "2.5"]).unwrap();
+        assert_eq!(longer.quiet, Duration::from_millis(2500));
+        assert!(options(&["broadcast", "--quiet", "-1"]).is_err());
     }
 
     #[test]
