@@ -20,6 +20,11 @@
 //! CINDER_NODE=web-1 cargo run -p showcase -- --port 4000 &
 //! CINDER_NODE=web-2 cargo run -p showcase -- --port 4001
 //! ```
+//!
+//! `--runtime current-thread` serves everything from one thread on tokio's
+//! current-thread runtime instead of the default multi-thread one (whose
+//! worker count `TOKIO_WORKER_THREADS` sets): the choice for a server given
+//! one core, where it takes less CPU per update.
 
 use std::net::SocketAddr;
 
@@ -28,8 +33,22 @@ use cinder_redis::{RedisAdapter, RedisConfig};
 use cinder_runtime::pubsub::PubSub;
 use showcase::Services;
 
-#[tokio::main]
-async fn main() {
+fn main() {
+    let runtime = match flag_value("--runtime").as_deref() {
+        None | Some("multi-thread") => tokio::runtime::Builder::new_multi_thread(),
+        Some("current-thread") => tokio::runtime::Builder::new_current_thread(),
+        Some(_) => {
+            eprintln!("--runtime takes multi-thread or current-thread");
+            std::process::exit(2);
+        }
+    }
+    .enable_all()
+    .build()
+    .expect("the tokio runtime starts");
+    runtime.block_on(serve());
+}
+
+async fn serve() {
     tracing_subscriber::fmt().with_target(false).init();
     let port = port_from_args().unwrap_or(4000);
     let config = match Config::from_env() {
@@ -98,13 +117,19 @@ fn env(name: &str) -> Option<String> {
 }
 
 fn port_from_args() -> Option<u16> {
-    let args: Vec<String> = std::env::args().collect();
-    let position = args.iter().position(|arg| arg == "--port")?;
-    match args.get(position + 1).map(|value| value.parse()) {
-        Some(Ok(port)) => Some(port),
-        _ => {
+    match flag_value("--port")?.parse() {
+        Ok(port) => Some(port),
+        Err(_) => {
             eprintln!("--port takes a port number, such as --port 4000");
             std::process::exit(2);
         }
     }
+}
+
+/// The value after `flag` on the command line; an empty one when the flag
+/// ends the line, which no flag accepts.
+fn flag_value(flag: &str) -> Option<String> {
+    let mut args = std::env::args().skip_while(|arg| arg != flag);
+    args.next()?;
+    Some(args.next().unwrap_or_default())
 }
