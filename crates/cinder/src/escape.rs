@@ -6,6 +6,7 @@
 //! is safe in either place.
 
 use std::fmt;
+use std::ops::Range;
 
 use crate::rendered::{extend_padded, Text, TextShape};
 
@@ -50,8 +51,41 @@ fn escape_runs<'a>(text: &'a str, mut push: impl FnMut(&'a str)) {
 /// Whether [`escape_into`] would change `text`: most text of a page (names,
 /// numbers, class lists) needs no escaping and can be copied as it is.
 pub(crate) fn needs_escaping(text: &str) -> bool {
-    text.bytes()
-        .any(|byte| matches!(byte, b'&' | b'<' | b'>' | b'"' | b'\''))
+    let mut words = text.as_bytes().chunks_exact(8);
+    let escape_in_word = words.by_ref().any(|word| {
+        let word: [u8; 8] = word.try_into().expect("chunks of eight bytes");
+        word_needs_html_escape(u64::from_le_bytes(word))
+    });
+    escape_in_word || words.remainder().iter().copied().any(needs_html_escape)
+}
+
+fn needs_html_escape(byte: u8) -> bool {
+    matches!(byte, b'&' | b'<' | b'>' | b'"' | b'\'')
+}
+
+/// Whether any of the eight bytes of `word` is one [`escape_into`] replaces.
+#[inline]
+fn word_needs_html_escape(word: u64) -> bool {
+    let found = bytes_equal(word, b'&')
+        | bytes_equal(word, b'<')
+        | bytes_equal(word, b'>')
+        | bytes_equal(word, b'"')
+        | bytes_equal(word, b'\'');
+    found & HIGH_BITS != 0
+}
+
+/// Eight times the byte 0x01: a byte repeated over a word.
+const ONES: u64 = 0x0101_0101_0101_0101;
+/// The high bit of each byte of a word.
+const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+
+/// A word whose high bits (masked with [`HIGH_BITS`]) are not all clear
+/// exactly when some byte of `word` is `byte`: the lowest such byte's is
+/// set, and a borrow from it may set some above; with no such byte, none is.
+#[inline]
+fn bytes_equal(word: u64, byte: u8) -> u64 {
+    let zeroed = word ^ (ONES * u64::from(byte));
+    zeroed.wrapping_sub(ONES) & !zeroed
 }
 
 /// Returns `text` escaped for use in HTML text or a quoted attribute value.
@@ -224,21 +258,49 @@ fn json_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
 
 /// [`json_bytes`] for a text [`json_bytes_small`] does not write. Bytes
 /// beyond ASCII never need an escape, so the text is copied in runs
-/// between escapes.
+/// between escapes, and read eight bytes at a time: only the words that
+/// hold a byte to escape are looked at byte by byte.
 #[inline(never)]
 fn json_bytes_long(out: &mut Vec<u8>, bytes: &[u8]) {
     out.reserve(bytes.len() + 8);
     out.push(b'"');
-    let mut start = 0;
-    for (i, &byte) in bytes.iter().enumerate() {
+    let mut copied = 0;
+    let mut words = bytes.chunks_exact(8);
+    let mut at = 0;
+    for word in words.by_ref() {
+        let word_bytes: [u8; 8] = word.try_into().expect("chunks of eight bytes");
+        if word_needs_json_escape(u64::from_le_bytes(word_bytes)) {
+            escape_run(out, bytes, &mut copied, at..at + 8);
+        }
+        at += 8;
+    }
+    escape_run(out, bytes, &mut copied, at..bytes.len());
+    out.extend_from_slice(&bytes[copied..]);
+    out.push(b'"');
+}
+
+/// Writes the bytes of `bytes[range]` that need an escape, each after the
+/// run before it that is not yet written (from `copied` on).
+fn escape_run(out: &mut Vec<u8>, bytes: &[u8], copied: &mut usize, range: Range<usize>) {
+    for i in range {
+        let byte = bytes[i];
         if needs_json_escape(byte) {
-            out.extend_from_slice(&bytes[start..i]);
+            out.extend_from_slice(&bytes[*copied..i]);
             out.extend_from_slice(json_escape(byte).as_slice());
-            start = i + 1;
+            *copied = i + 1;
         }
     }
-    out.extend_from_slice(&bytes[start..]);
-    out.push(b'"');
+}
+
+/// Whether any of the eight bytes of `word` needs an escape in a JSON
+/// string: a control character, `"` or `\`. The test for "some byte is
+/// below n" (n ≤ 128) is exact for the word as a whole, as
+/// [`bytes_equal`]'s is; a byte from 0x80 up is never taken for one.
+#[inline]
+fn word_needs_json_escape(word: u64) -> bool {
+    let below_space = word.wrapping_sub(ONES * 0x20) & !word;
+    let found = below_space | bytes_equal(word, b'"') | bytes_equal(word, b'\\');
+    found & HIGH_BITS != 0
 }
 
 /// The longest text [`json_bytes_small`] writes: as long as a dynamic's
@@ -350,6 +412,62 @@ static JSON_ESCAPES: [u8; 256] = {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every byte, at every place of a word of any filler that needs no
+    /// escape (ASCII, and bytes beyond it, whose borrows the test must not
+    /// take for an escape), is found exactly when it needs one.
+    #[test]
+    fn a_word_needs_an_escape_exactly_when_one_of_its_bytes_does() {
+        for filler in [b'a', b' ', b'#', b']', 0x7f, 0x80, 0xc3, 0xff] {
+            assert!(!needs_json_escape(filler));
+            assert!(!word_needs_json_escape(u64::from_le_bytes([filler; 8])));
+            for place in 0..8 {
+                for byte in 0..=255u8 {
+                    let mut word = [filler; 8];
+                    word[place] = byte;
+                    assert_eq!(
+                        word_needs_json_escape(u64::from_le_bytes(word)),
+                        needs_json_escape(byte),
+                        "{byte:#04x} at {place} among {filler:#04x}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// As for JSON above: a word needs HTML escaping exactly when one of
+    /// its bytes does, and so does a text of any length.
+    #[test]
+    fn a_word_needs_html_escaping_exactly_when_one_of_its_bytes_does() {
+        for filler in [b'a', b' ', b'%', b'=', 0x7f, 0x80, 0xc3, 0xff] {
+            assert!(!needs_html_escape(filler));
+            for place in 0..8 {
+                for byte in 0..=255u8 {
+                    let mut word = [filler; 8];
+                    word[place] = byte;
+                    assert_eq!(
+                        word_needs_html_escape(u64::from_le_bytes(word)),
+                        needs_html_escape(byte),
+                        "{byte:#04x} at {place} among {filler:#04x}"
+                    );
+                }
+            }
+        }
+        for length in 0..40 {
+            for place in 0..length {
+                for special in ["&", "<", ">", "\"", "'"] {
+                    let mut text = "é".repeat(length / 2) + &"x".repeat(length % 2);
+                    assert!(!needs_escaping(&text), "{text:?}");
+                    let at = text
+                        .char_indices()
+                        .nth(place / 2)
+                        .map_or(text.len(), |(i, _)| i);
+                    text.insert_str(at, special);
+                    assert!(needs_escaping(&text), "{text:?}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn json_strings_escape_control_characters() {
