@@ -59,11 +59,13 @@ pub(crate) fn needs_escaping(text: &str) -> bool {
     escape_in_word || words.remainder().iter().copied().any(needs_html_escape)
 }
 
+/// Whether [`escape_into`] replaces `byte`.
 fn needs_html_escape(byte: u8) -> bool {
     matches!(byte, b'&' | b'<' | b'>' | b'"' | b'\'')
 }
 
-/// Whether any of the eight bytes of `word` is one [`escape_into`] replaces.
+/// Whether any of the eight bytes of `word` is one [`escape_into`] replaces,
+/// as [`needs_html_escape`] tells of one byte.
 #[inline]
 fn word_needs_html_escape(word: u64) -> bool {
     let found = bytes_equal(word, b'&')
@@ -413,21 +415,21 @@ static JSON_ESCAPES: [u8; 256] = {
 mod tests {
     use super::*;
 
-    /// Every byte, at every place of a word of any filler that needs no
-    /// escape (ASCII, and bytes beyond it, whose borrows the test must not
-    /// take for an escape), is found exactly when it needs one.
-    #[test]
-    fn a_word_needs_an_escape_exactly_when_one_of_its_bytes_does() {
-        for filler in [b'a', b' ', b'#', b']', 0x7f, 0x80, 0xc3, 0xff] {
-            assert!(!needs_json_escape(filler));
-            assert!(!word_needs_json_escape(u64::from_le_bytes([filler; 8])));
+    /// Asserts that `word_test` holds for a word exactly when `byte_test`
+    /// holds for one of its bytes: every byte, at every place of a word of
+    /// each filler (ASCII, and bytes beyond it, whose borrows the test must
+    /// not take for a match).
+    fn assert_word_test_matches_byte_test(word_test: fn(u64) -> bool, byte_test: fn(u8) -> bool) {
+        for filler in [b'a', b' ', b'#', b'%', b'=', b']', 0x7f, 0x80, 0xc3, 0xff] {
+            assert!(!byte_test(filler));
+            assert!(!word_test(u64::from_le_bytes([filler; 8])));
             for place in 0..8 {
                 for byte in 0..=255u8 {
                     let mut word = [filler; 8];
                     word[place] = byte;
                     assert_eq!(
-                        word_needs_json_escape(u64::from_le_bytes(word)),
-                        needs_json_escape(byte),
+                        word_test(u64::from_le_bytes(word)),
+                        byte_test(byte),
                         "{byte:#04x} at {place} among {filler:#04x}"
                     );
                 }
@@ -435,24 +437,16 @@ mod tests {
         }
     }
 
-    /// As for JSON above: a word needs HTML escaping exactly when one of
-    /// its bytes does, and so does a text of any length.
+    #[test]
+    fn a_word_needs_a_json_escape_exactly_when_one_of_its_bytes_does() {
+        assert_word_test_matches_byte_test(word_needs_json_escape, needs_json_escape);
+    }
+
+    /// And a text of any length needs HTML escaping when any of its bytes
+    /// does, wherever it is.
     #[test]
     fn a_word_needs_html_escaping_exactly_when_one_of_its_bytes_does() {
-        for filler in [b'a', b' ', b'%', b'=', 0x7f, 0x80, 0xc3, 0xff] {
-            assert!(!needs_html_escape(filler));
-            for place in 0..8 {
-                for byte in 0..=255u8 {
-                    let mut word = [filler; 8];
-                    word[place] = byte;
-                    assert_eq!(
-                        word_needs_html_escape(u64::from_le_bytes(word)),
-                        needs_html_escape(byte),
-                        "{byte:#04x} at {place} among {filler:#04x}"
-                    );
-                }
-            }
-        }
+        assert_word_test_matches_byte_test(word_needs_html_escape, needs_html_escape);
         for length in 0..40 {
             for place in 0..length {
                 for special in ["&", "<", ">", "\"", "'"] {

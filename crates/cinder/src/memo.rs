@@ -769,9 +769,7 @@ mod tests {
         evaluated = 0;
         let second = render_list(&mut cache, template, &versions, &mut evaluated);
         assert_eq!(evaluated, 1);
-        let shared: Vec<bool> = (0..4)
-            .map(|c| Arc::ptr_eq(&first.chunks()[c], &second.chunks()[c]))
-            .collect();
+        let shared = shared_chunks(&first, &second, 4);
         assert_eq!(shared, [true, false, true, true]);
         assert_entries_show(&second, &versions);
     }
@@ -798,9 +796,7 @@ mod tests {
         versions[size * 3 - 1] = 1;
         let last_changed = render_list(&mut cache, template, &versions, &mut evaluated);
         assert_eq!(evaluated, 1);
-        let shared: Vec<bool> = (0..3)
-            .map(|c| Arc::ptr_eq(&same.chunks()[c], &last_changed.chunks()[c]))
-            .collect();
+        let shared = shared_chunks(&same, &last_changed, 3);
         assert_eq!(shared, [true, true, false]);
         assert_entries_show(&last_changed, &versions);
 
@@ -810,7 +806,7 @@ mod tests {
         let shorter = render_list(&mut cache, template, &versions, &mut evaluated);
         assert_eq!(evaluated, 0);
         assert_eq!(shorter.chunks().len(), 2);
-        assert!((0..2).all(|c| Arc::ptr_eq(&last_changed.chunks()[c], &shorter.chunks()[c])));
+        assert_eq!(shared_chunks(&last_changed, &shorter, 2), [true, true]);
         assert_entries_show(&shorter, &versions);
     }
 
@@ -837,6 +833,14 @@ mod tests {
             versions.len().div_ceil(chunk_size(versions.len()))
         );
         assert_entries_show(&inside, &versions);
+    }
+
+    /// Whether each of the first `count` chunks of `new` is the one of
+    /// `old` at its place, shared.
+    fn shared_chunks(old: &Comprehension, new: &Comprehension, count: usize) -> Vec<bool> {
+        (0..count)
+            .map(|c| Arc::ptr_eq(&old.chunks()[c], &new.chunks()[c]))
+            .collect()
     }
 
     /// Asserts that `list`, made by [`list`], has an entry for each of
@@ -889,9 +893,7 @@ mod tests {
         evaluated = 0;
         let grown = render_list(&mut cache, template, &versions, &mut evaluated);
         assert_eq!(evaluated, 1);
-        let shared: Vec<bool> = (0..3)
-            .map(|c| Arc::ptr_eq(&unchanged.chunks()[c], &grown.chunks()[c]))
-            .collect();
+        let shared = shared_chunks(&unchanged, &grown, 3);
         assert_eq!(shared, [true, true, false]);
         assert_entries_show(&grown, &versions);
     }
