@@ -56,6 +56,8 @@ use tokio_tungstenite::tungstenite::Message;
 const DRAIN: Duration = Duration::from_secs(5);
 /// How long `broadcast` waits for every session to receive the message.
 const BROADCAST_PATIENCE: Duration = Duration::from_secs(60);
+/// The longest silence `--quiet` may ask for before a broadcast's post.
+const MAX_QUIET: Duration = Duration::from_secs(3600);
 
 fn main() -> ExitCode {
     let options = match Options::parse(std::env::args().skip(1)) {
@@ -192,6 +194,12 @@ impl Options {
         }
         if self.heartbeat.is_zero() {
             return Err("--heartbeat must be positive".into());
+        }
+        if self.quiet > MAX_QUIET {
+            return Err(format!(
+                "--quiet is at most {} seconds",
+                MAX_QUIET.as_secs()
+            ));
         }
         Ok(self)
     }
@@ -873,6 +881,8 @@ mod tests {
         let longer = options(&["broadcast", "--quiet", "2.5"]).unwrap();
         assert_eq!(longer.quiet, Duration::from_millis(2500));
         assert!(options(&["broadcast", "--quiet", "-1"]).is_err());
+        let endless = options(&["broadcast", "--quiet", "1e9"]).unwrap_err();
+        assert!(endless.contains("at most 3600 seconds"), "{endless}");
     }
 
     #[test]
