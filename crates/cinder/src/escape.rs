@@ -52,10 +52,9 @@ fn escape_runs<'a>(text: &'a str, mut push: impl FnMut(&'a str)) {
 /// numbers, class lists) needs no escaping and can be copied as it is.
 pub(crate) fn needs_escaping(text: &str) -> bool {
     let mut words = text.as_bytes().chunks_exact(8);
-    let escape_in_word = words.by_ref().any(|word| {
-        let word: [u8; 8] = word.try_into().expect("chunks of eight bytes");
-        word_needs_html_escape(u64::from_le_bytes(word))
-    });
+    let escape_in_word = words
+        .by_ref()
+        .any(|word| word_needs_html_escape(to_word(word)));
     escape_in_word || words.remainder().iter().copied().any(needs_html_escape)
 }
 
@@ -74,6 +73,12 @@ fn word_needs_html_escape(word: u64) -> bool {
         | bytes_equal(word, b'"')
         | bytes_equal(word, b'\'');
     found & HIGH_BITS != 0
+}
+
+/// The eight bytes of `chunk`, from a slice's `chunks_exact(8)`, as one word.
+#[inline]
+fn to_word(chunk: &[u8]) -> u64 {
+    u64::from_le_bytes(chunk.try_into().expect("chunks of eight bytes"))
 }
 
 /// Eight times the byte 0x01: a byte repeated over a word.
@@ -270,8 +275,7 @@ fn json_bytes_long(out: &mut Vec<u8>, bytes: &[u8]) {
     let mut words = bytes.chunks_exact(8);
     let mut at = 0;
     for word in words.by_ref() {
-        let word_bytes: [u8; 8] = word.try_into().expect("chunks of eight bytes");
-        if word_needs_json_escape(u64::from_le_bytes(word_bytes)) {
+        if word_needs_json_escape(to_word(word)) {
             escape_run(out, bytes, &mut copied, at..at + 8);
         }
         at += 8;

@@ -673,10 +673,7 @@ impl ListBuilder {
         let list = match self.previous_prefix {
             0 => Comprehension::from_chunks(self.template, self.chunks, stamp_site),
             prefix => {
-                let previous = self
-                    .memo
-                    .as_ref()
-                    .and_then(|site| site.previous.as_ref())
+                let previous = previous_list(&self.memo)
                     .expect("a shared prefix comes from a previous render");
                 if prefix == previous.chunks().len() {
                     previous.sharing_chunks(self.template, stamp_site)
@@ -701,10 +698,12 @@ fn previous_chunk_at(site: &Option<MemoSite>, position: usize) -> Option<&Arc<Ch
 
 /// The previous render's chunks of the list at `site`; none without one.
 fn previous_chunks(site: &Option<MemoSite>) -> &[Arc<Chunk>] {
-    match site.as_ref().and_then(|site| site.previous.as_ref()) {
-        Some(previous) => previous.chunks(),
-        None => &[],
-    }
+    previous_list(site).map_or(&[], Comprehension::chunks)
+}
+
+/// The previous render's list at `site`, if it had one.
+fn previous_list(site: &Option<MemoSite>) -> Option<&Comprehension> {
+    site.as_ref()?.previous.as_ref()
 }
 
 impl MemoSite {
