@@ -19,7 +19,10 @@ use cinder::socket::{
 use cinder_runtime::{spawn, Context, ExitReason, Message, Pid, Recipient};
 use common::{recv, recv_text, send, Client, PATIENCE};
 use futures_util::{SinkExt, StreamExt};
+use hyper_util::rt::TokioIo;
+use hyper_util::service::TowerToHyperService;
 use serde_json::{json, Value};
+use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message as Frame;
 
 /// Joins `echo:*` topics; remembers every channel it started.
@@ -564,10 +567,21 @@ mod raw {
 
     /// Sends the handshake; returns the connection and the response head.
     pub async fn handshake(address: SocketAddr, extra: &str) -> (TcpStream, String) {
+        handshake_then(address, extra, &[]).await
+    }
+
+    /// Sends the handshake with `bytes` right behind it, in one write.
+    pub async fn handshake_then(
+        address: SocketAddr,
+        extra: &str,
+        bytes: &[u8],
+    ) -> (TcpStream, String) {
         let mut stream = TcpStream::connect(address).await.unwrap();
-        let request =
-            format!("GET /live/websocket?vsn=2.0.0 HTTP/1.1\r\nHost: {address}\r\n{extra}\r\n");
-        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut request =
+            format!("GET /live/websocket?vsn=2.0.0 HTTP/1.1\r\nHost: {address}\r\n{extra}\r\n")
+                .into_bytes();
+        request.extend_from_slice(bytes);
+        stream.write_all(&request).await.unwrap();
         let mut head = Vec::new();
         while !head.ends_with(b"\r\n\r\n") {
             let mut byte = [0];
@@ -718,6 +732,127 @@ async fn several_frames_in_one_write_are_each_answered() {
         let reply: Value = serde_json::from_slice(&reply).unwrap();
         assert_eq!(reply[1], n.to_string());
     }
+}
+
+#[tokio::test]
+async fn frames_sent_with_the_handshake_are_read() {
+    let server = server(SocketConfig::default()).await;
+    let mut bytes = Vec::new();
+    for n in 1..=2 {
+        let heartbeat = format!(r#"[null,"{n}","phoenix","heartbeat",{{}}]"#);
+        bytes.extend(raw::frame(true, raw::TEXT, heartbeat.as_bytes()));
+    }
+    let (mut stream, head) = raw::handshake_then(server.address, raw::UPGRADE, &bytes).await;
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    for n in 1..=2 {
+        let (_, reply) = raw::read_frame(&mut stream).await;
+        let reply: Value = serde_json::from_slice(&reply).unwrap();
+        assert_eq!(reply[1], n.to_string());
+    }
+}
+
+/// An app whose socket reports how it was given its connection (the
+/// `Debug` of its WebSocket) before it serves.
+fn app_reporting_transports(report: mpsc::UnboundedSender<String>) -> axum::Router {
+    let router = Arc::new(EchoRouter::default());
+    let upgrade = move |ws: WebSocketUpgrade| {
+        let (router, report) = (router.clone(), report.clone());
+        async move {
+            ws.on_upgrade(move |socket| async move {
+                let _ = report.send(format!("{socket:?}"));
+                spawn(move |ctx| serve(ctx, socket, router, Arc::new(()), SocketConfig::default()));
+            })
+        }
+    };
+    axum::Router::new().route("/live/websocket", get(upgrade))
+}
+
+/// Serves one connection with hyper's HTTP/1 server alone, as an
+/// application that does not use `axum::serve` does.
+async fn serve_with_hyper<I>(io: I, app: axum::Router)
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    hyper::server::conn::http1::Builder::new()
+        .serve_connection(TokioIo::new(io), TowerToHyperService::new(app))
+        .with_upgrades()
+        .await
+        .unwrap();
+}
+
+/// A heartbeat, a join and a ping over `client`, each answered.
+async fn converse<S>(client: &mut tokio_tungstenite::WebSocketStream<S>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let frames = [
+        json!([null, "1", "phoenix", "heartbeat", {}]),
+        json!(["2", "2", "echo:t", "phx_join", {}]),
+        json!(["2", "3", "echo:t", "ping", {"n": 3}]),
+    ];
+    for frame in frames {
+        client.send(Frame::text(frame.to_string())).await.unwrap();
+        let reply = tokio::time::timeout(PATIENCE, client.next())
+            .await
+            .expect("a reply")
+            .unwrap()
+            .unwrap();
+        let reply: Value = serde_json::from_str(reply.to_text().unwrap()).unwrap();
+        assert_eq!(reply[1], frame[1], "{reply}");
+        assert_eq!(reply[4]["status"], "ok", "{reply}");
+    }
+}
+
+#[tokio::test]
+async fn a_socket_under_axum_serve_reads_its_tcp_connection_directly() {
+    let (report, mut reports) = mpsc::unbounded_channel();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let app = app_reporting_transports(report);
+    let task = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let url = format!("ws://{address}/live/websocket?vsn=2.0.0");
+    let mut client = tokio_tungstenite::connect_async(url).await.unwrap().0;
+    converse(&mut client).await;
+    let debug = reports.recv().await.unwrap();
+    assert!(debug.contains(r#"transport: "tcp""#), "{debug}");
+    task.abort();
+}
+
+#[tokio::test]
+async fn a_socket_under_hyper_alone_reads_its_tcp_connection_directly() {
+    let (report, mut reports) = mpsc::unbounded_channel();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let app = app_reporting_transports(report);
+    let task = tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        serve_with_hyper(tcp, app).await;
+    });
+    let url = format!("ws://{address}/live/websocket?vsn=2.0.0");
+    let mut client = tokio_tungstenite::connect_async(url).await.unwrap().0;
+    converse(&mut client).await;
+    let debug = reports.recv().await.unwrap();
+    assert!(debug.contains(r#"transport: "tcp""#), "{debug}");
+    task.abort();
+}
+
+#[tokio::test]
+async fn a_socket_on_a_connection_that_is_not_tcp_works_through_hyper() {
+    let (report, mut reports) = mpsc::unbounded_channel();
+    let (server_end, client_end) = tokio::io::duplex(64 * 1024);
+    let task = tokio::spawn(serve_with_hyper(
+        server_end,
+        app_reporting_transports(report),
+    ));
+    let mut client =
+        tokio_tungstenite::client_async("ws://localhost/live/websocket?vsn=2.0.0", client_end)
+            .await
+            .unwrap()
+            .0;
+    converse(&mut client).await;
+    let debug = reports.recv().await.unwrap();
+    assert!(debug.contains(r#"transport: "upgraded""#), "{debug}");
+    task.abort();
 }
 
 /// Sends `bytes` on a fresh connection and returns the close the server

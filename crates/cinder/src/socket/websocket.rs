@@ -48,8 +48,10 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use hyper::upgrade::{OnUpgrade, Upgraded};
 use hyper_util::rt::TokioIo;
+use hyper_util::server::conn::auto;
 use sha1::{Digest, Sha1};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
 
 /// What the client sent: a whole message, borrowed from the read buffer.
 #[derive(Debug)]
@@ -124,7 +126,7 @@ thread_local! {
 /// then [`flush`](WebSocket::flush). Pings are answered with pongs and a
 /// close frame with its echo, on the next flush.
 pub struct WebSocket {
-    io: TokioIo<Upgraded>,
+    io: Transport,
     /// Received bytes that do not yet make a whole frame, or that follow the
     /// frame last decoded. Empty, with no allocation, between frames.
     partial: Vec<u8>,
@@ -140,7 +142,12 @@ pub struct WebSocket {
 
 impl std::fmt::Debug for WebSocket {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let transport = match self.io {
+            Transport::Tcp(_) => "tcp",
+            Transport::Upgraded(_) => "upgraded",
+        };
         f.debug_struct("WebSocket")
+            .field("transport", &transport)
             .field("buffered", &self.partial.len())
             .field("unsent", &(self.out.len() - self.written))
             .field("close_sent", &self.close_sent)
@@ -167,11 +174,70 @@ struct Header {
     len: usize,
 }
 
+/// The connection under a WebSocket.
+enum Transport {
+    /// The TCP connection itself, taken back from the HTTP server that
+    /// upgraded it: every read and write goes straight to the socket.
+    Tcp(TcpStream),
+    /// Any other connection (TLS, an in-memory pipe), through hyper's
+    /// upgraded I/O.
+    Upgraded(TokioIo<Upgraded>),
+}
+
+impl Transport {
+    fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        match self {
+            Transport::Tcp(tcp) => Pin::new(tcp).poll_read(cx, buf),
+            Transport::Upgraded(io) => Pin::new(io).poll_read(cx, buf),
+        }
+    }
+
+    fn poll_write(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        match self {
+            Transport::Tcp(tcp) => Pin::new(tcp).poll_write(cx, buf),
+            Transport::Upgraded(io) => Pin::new(io).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self {
+            Transport::Tcp(tcp) => Pin::new(tcp).poll_flush(cx),
+            Transport::Upgraded(io) => Pin::new(io).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self {
+            Transport::Tcp(tcp) => Pin::new(tcp).poll_shutdown(cx),
+            Transport::Upgraded(io) => Pin::new(io).poll_shutdown(cx),
+        }
+    }
+}
+
 impl WebSocket {
-    fn new(io: TokioIo<Upgraded>) -> WebSocket {
+    /// The WebSocket on a connection hyper has switched. A TCP connection
+    /// is taken out of hyper's boxed I/O (and, under `axum::serve`, out of
+    /// the wrapper that looked for HTTP/2's preface), which otherwise adds
+    /// three layers of calls to every read and write of the connection's
+    /// life; bytes the HTTP server read past the handshake come along.
+    fn upgraded(upgraded: Upgraded) -> WebSocket {
+        let upgraded = match auto::upgrade::downcast::<TokioIo<TcpStream>>(upgraded) {
+            Ok(parts) => {
+                return WebSocket::new(Transport::Tcp(parts.io.into_inner()), &parts.read_buf)
+            }
+            Err(upgraded) => upgraded,
+        };
+        match upgraded.downcast::<TokioIo<TcpStream>>() {
+            Ok(parts) => WebSocket::new(Transport::Tcp(parts.io.into_inner()), &parts.read_buf),
+            Err(upgraded) => WebSocket::new(Transport::Upgraded(TokioIo::new(upgraded)), &[]),
+        }
+    }
+
+    /// A WebSocket on `io`, which already read `read_ahead` from the peer.
+    fn new(io: Transport, read_ahead: &[u8]) -> WebSocket {
         WebSocket {
             io,
-            partial: Vec::new(),
+            partial: read_ahead.to_vec(),
             fragments: None,
             out: Vec::new(),
             written: 0,
@@ -228,7 +294,7 @@ impl WebSocket {
             let read = SCRATCH.with(|scratch| {
                 let mut scratch = scratch.borrow_mut();
                 let mut buf = ReadBuf::new(&mut scratch[..]);
-                match Pin::new(&mut self.io).poll_read(cx, &mut buf) {
+                match self.io.poll_read(cx, &mut buf) {
                     Poll::Pending => Poll::Pending,
                     Poll::Ready(Err(error)) => Poll::Ready(Read::Found(Err(error.into()))),
                     // The peer went away without a close frame.
@@ -452,7 +518,7 @@ impl WebSocket {
 
     fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         while self.written < self.out.len() {
-            let n = ready!(Pin::new(&mut self.io).poll_write(cx, &self.out[self.written..]))?;
+            let n = ready!(self.io.poll_write(cx, &self.out[self.written..]))?;
             if n == 0 {
                 return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
             }
@@ -461,7 +527,7 @@ impl WebSocket {
         // Released rather than kept: an idle connection holds no buffer.
         self.out = Vec::new();
         self.written = 0;
-        Pin::new(&mut self.io).poll_flush(cx)
+        self.io.poll_flush(cx)
     }
 
     /// Sends a close frame with `code` and `reason` (unless one was sent),
@@ -480,7 +546,7 @@ impl WebSocket {
         }
         let finish = async {
             self.flush().await?;
-            poll_fn(|cx| Pin::new(&mut self.io).poll_shutdown(cx)).await
+            poll_fn(|cx| self.io.poll_shutdown(cx)).await
         };
         let _ = tokio::time::timeout(CLOSE_PATIENCE, finish).await;
     }
@@ -638,7 +704,7 @@ impl WebSocketUpgrade {
         tokio::spawn(async move {
             match on_upgrade.await {
                 Ok(upgraded) => {
-                    callback(WebSocket::new(TokioIo::new(upgraded))).await;
+                    callback(WebSocket::upgraded(upgraded)).await;
                 }
                 Err(error) => tracing::debug!(%error, "a WebSocket upgrade did not complete"),
             }
