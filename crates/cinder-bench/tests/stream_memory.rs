@@ -87,7 +87,7 @@ async fn streaming_100_000_items_leaves_the_heap_where_it_was() {
         .into_router();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address: SocketAddr = listener.local_addr().unwrap();
-    let server = tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let server = tokio::spawn(async move { cinder::serve(listener, router).await });
 
     let mut session = LiveSession::open(&Sources::default(), address, "/firehose")
         .await

@@ -17,6 +17,8 @@
 //!   ([`live::LiveComponent`]), streams ([`live::Stream`]), uploads
 //!   ([`live::Upload`]), background work ([`live::AsyncValue`]), nested and
 //!   sticky views ([`live::live_render`], [`live::LiveRouter::sticky`]);
+//! * [`serve()`] runs an application over HTTP/1.1, as `axum::serve` does,
+//!   set up for live pages (no HTTP/2 sniffing, Nagle's algorithm off);
 //! * [`socket`] serves one WebSocket connection as a process speaking the
 //!   Phoenix Channels V2 protocol, with a channel process per joined topic;
 //! * [`JS`] writes the client's JS commands (show, hide, transitions,
@@ -113,6 +115,7 @@ pub mod live;
 pub mod memo;
 mod random;
 pub mod rendered;
+pub mod serve;
 pub mod socket;
 #[cfg(test)]
 mod test_json;
@@ -127,6 +130,7 @@ pub use js::JS;
 pub use rendered::{
     Cid, Comprehension, Dynamic, Entry, EntryRef, Key, Rendered, ShapeError, Template, Text,
 };
+pub use serve::serve;
 
 /// What the `html!` macro expands to; not a stable API.
 #[doc(hidden)]

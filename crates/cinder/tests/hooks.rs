@@ -10,7 +10,7 @@ async fn serve(router: LiveRouter) -> App {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     let router = router.into_router();
-    let task = tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let task = tokio::spawn(async move { cinder::serve(listener, router).await });
     App { address, task }
 }
 

@@ -4,6 +4,7 @@
 
 mod common;
 
+use std::future::IntoFuture;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -834,6 +835,83 @@ async fn a_socket_under_hyper_alone_reads_its_tcp_connection_directly() {
     let debug = reports.recv().await.unwrap();
     assert!(debug.contains(r#"transport: "tcp""#), "{debug}");
     task.abort();
+}
+
+#[tokio::test]
+async fn a_socket_under_cinder_serve_reads_its_tcp_connection_directly() {
+    let (report, mut reports) = mpsc::unbounded_channel();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let served = cinder::serve(listener, app_reporting_transports(report));
+    let address = served.local_addr().unwrap();
+    let task = tokio::spawn(served.into_future());
+    let url = format!("ws://{address}/live/websocket?vsn=2.0.0");
+    let mut client = tokio_tungstenite::connect_async(url).await.unwrap().0;
+    converse(&mut client).await;
+    let debug = reports.recv().await.unwrap();
+    assert!(debug.contains(r#"transport: "tcp""#), "{debug}");
+    task.abort();
+}
+
+/// Sends `GET path` on a fresh connection; the status line and the body.
+async fn http_get(address: std::net::SocketAddr, path: &str) -> std::io::Result<(String, String)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(address).await?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await?;
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    let status = head.lines().next().unwrap_or_default().to_owned();
+    Ok((status, body.to_owned()))
+}
+
+#[tokio::test]
+async fn cinder_serve_answers_the_request_in_flight_then_stops_on_its_signal() {
+    // The handler answers once the test lets it.
+    let (entered, mut entering) = mpsc::unbounded_channel();
+    let release = Arc::new(tokio::sync::Notify::new());
+    let slow = {
+        let release = release.clone();
+        move || async move {
+            let _ = entered.send(());
+            release.notified().await;
+            "done"
+        }
+    };
+    let app = axum::Router::new().route("/slow", get(slow));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let served = cinder::serve(listener, app).with_graceful_shutdown(async {
+        let _ = stopped.await;
+    });
+    let address = served.local_addr().unwrap();
+    let server = tokio::spawn(served.into_future());
+
+    let in_flight = tokio::spawn(http_get(address, "/slow"));
+    entering.recv().await.unwrap();
+    stop.send(()).unwrap();
+    let refused = async {
+        while tokio::net::TcpStream::connect(address).await.is_ok() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    tokio::time::timeout(PATIENCE, refused)
+        .await
+        .expect("a stopping server stops accepting");
+    assert!(
+        !server.is_finished(),
+        "the server waits for the request it is answering"
+    );
+    release.notify_one();
+    let (status, body) = in_flight.await.unwrap().unwrap();
+    assert_eq!(
+        (status.as_str(), body.as_str()),
+        ("HTTP/1.1 200 OK", "done")
+    );
+    tokio::time::timeout(PATIENCE, server)
+        .await
+        .expect("the server stops once its last request is answered")
+        .unwrap();
 }
 
 #[tokio::test]

@@ -139,7 +139,7 @@ impl App {
             .into_router();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
-        let task = tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        let task = tokio::spawn(async move { cinder::serve(listener, router).await });
         App {
             app: common::App { address, task },
             dir,

@@ -74,11 +74,9 @@ async fn serve() {
     let address = listener.local_addr().unwrap_or(address);
     tracing::info!("showcase listening on http://{address}");
     let shutdown = cinder_runtime::signal::shutdown_signal().expect("signal handlers install");
-    // A make-service prepares the routes once instead of for every connection.
-    axum::serve(listener, app.into_make_service())
+    cinder::serve(listener, app)
         .with_graceful_shutdown(shutdown)
-        .await
-        .expect("the server runs");
+        .await;
     services.stop().await;
 }
 

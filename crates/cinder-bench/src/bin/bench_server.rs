@@ -33,7 +33,6 @@
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
-use axum::serve::ListenerExt;
 use cinder::live::{Config, Event, LiveRouter, LiveView, MountError, Params, Session, Socket};
 use cinder::{html, Rendered};
 use cinder_bench::descriptors::{raise_open_files_limit, reserve_descriptor_table};
@@ -200,19 +199,12 @@ async fn serve(port: u16) -> Result<(), String> {
     let address = listener
         .local_addr()
         .map_err(|error| format!("cannot read the listening address: {error}"))?;
-    let listener = listener
-        // Replies are small frames sent while others may be unacknowledged;
-        // Nagle's algorithm would hold them back for the peer's delayed ACK.
-        .tap_io(|stream| {
-            let _ = stream.set_nodelay(true);
-        });
     // The load generator waits for this line before it starts.
     println!("listening on http://{address}");
-    // Served as a make-service so the routes are prepared once: a plain
-    // `Router` rebuilds its route table for every connection it accepts.
-    axum::serve(listener, app.into_make_service())
-        .await
-        .map_err(|error| format!("the server stopped: {error}"))
+    // `cinder::serve` turns Nagle's algorithm off on every connection:
+    // replies are small frames sent while others may be unacknowledged.
+    cinder::serve(listener, app).await;
+    Ok(())
 }
 
 fn main() -> ExitCode {

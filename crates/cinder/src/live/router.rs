@@ -436,9 +436,11 @@ impl LiveRouter {
     /// The `axum::Router` serving the views, `/live/websocket` and the client
     /// scripts under `/assets`.
     ///
-    /// Serve it as a make-service: a plain `Router` handed to `axum::serve`
-    /// prepares its routes again for every connection it accepts, and every
-    /// connected page opens one for its socket.
+    /// Serve it with [`cinder::serve`](crate::serve()), or merge it into a
+    /// larger router first. Under `axum::serve`, hand it over as a
+    /// make-service (`app.into_make_service()`): a plain `Router` handed to
+    /// `axum::serve` prepares its routes again for every connection it
+    /// accepts, and every connected page opens one for its socket.
     ///
     /// ```no_run
     /// use cinder::live::{Config, LiveRouter};
@@ -446,7 +448,7 @@ impl LiveRouter {
     /// # async fn run() {
     /// let app = LiveRouter::new(Config::from_env().unwrap()).into_router();
     /// let listener = tokio::net::TcpListener::bind("127.0.0.1:4000").await.unwrap();
-    /// axum::serve(listener, app.into_make_service()).await.unwrap();
+    /// cinder::serve(listener, app).await;
     /// # }
     /// ```
     pub fn into_router(self) -> axum::Router {

@@ -189,7 +189,7 @@ pub async fn app_with(config: Config) -> App {
 pub async fn serve(router: axum::Router) -> App {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
-    let task = tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let task = tokio::spawn(async move { cinder::serve(listener, router).await });
     App { address, task }
 }
 
