@@ -441,9 +441,31 @@ async fn server_closing_idle_after_100_ms() -> Server {
 #[tokio::test]
 async fn a_silent_connection_is_closed_after_the_idle_timeout() {
     let server = server_closing_idle_after_100_ms().await;
+    let connected = tokio::time::Instant::now();
     let mut client = connect(&server).await;
     let closed = tokio::time::timeout(PATIENCE, client.next()).await.unwrap();
     assert!(matches!(closed, Some(Ok(Frame::Close(_)))), "{closed:?}");
+    assert!(
+        connected.elapsed() >= Duration::from_millis(100),
+        "closed before its idle timeout"
+    );
+}
+
+#[tokio::test]
+async fn a_connection_that_keeps_sending_outlives_many_idle_timeouts() {
+    let server = server(SocketConfig {
+        idle_timeout: Duration::from_millis(300),
+        ..SocketConfig::default()
+    })
+    .await;
+    let mut client = connect(&server).await;
+    // Twenty-five heartbeats 50 ms apart: four idle timeouts' worth.
+    for n in 0..25 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let heartbeat = json!([null, n.to_string(), "phoenix", "heartbeat", {}]);
+        send(&mut client, heartbeat).await;
+        assert_eq!(recv(&mut client).await[1], n.to_string());
+    }
 }
 
 // Two workers: the channel floods the socket's mailbox while the socket

@@ -52,14 +52,15 @@
 pub mod serializer;
 pub mod websocket;
 
-use std::future::Future;
+use std::future::{poll_fn, Future};
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use cinder_runtime::{Context, ExitReason, Message, Pid, Recipient};
 use serde_json::value::RawValue;
-use tokio::time::Instant;
+use tokio::time::{Instant, Sleep};
 
 use serializer::{
     decode_binary, decode_text, encode, encode_push, encode_reply, encode_reply_parts, FrameError,
@@ -347,6 +348,40 @@ pub fn serve<R: ChannelRouter>(
 /// and looks at the network again.
 const WRITE_BATCH: usize = 64;
 
+/// Polls `timer` once, which registers it to wake this task when it fires.
+///
+/// The socket's loop then only looks whether it fired ([`frame_or_timer`]):
+/// polling a timer at every wake-up of a connection (each frame in, each
+/// frame out), as a branch of its own, costs more than the rest of an
+/// event's bookkeeping together.
+async fn arm(mut timer: Pin<&mut Sleep>) {
+    // Unconstrained: a task out of its budget would be told to yield
+    // before the timer is even registered, and then never be woken by it.
+    let poll_once = poll_fn(|cx| {
+        let _ = timer.as_mut().poll(cx);
+        Poll::Ready(())
+    });
+    tokio::task::unconstrained(poll_once).await;
+}
+
+/// The next frame, or `None` once an [armed](arm) timer has fired: the
+/// timer woke the task when it fired, so looking at it costs one load. A
+/// frame that has arrived comes first, so a connection is never taken for
+/// silent while a frame of its waits to be read.
+fn frame_or_timer<'a, F>(
+    mut frame: F,
+    timer: &'a Sleep,
+) -> impl Future<Output = Option<F::Output>> + 'a
+where
+    F: Future + Unpin + 'a,
+{
+    poll_fn(move |cx| match Pin::new(&mut frame).poll(cx) {
+        Poll::Ready(frame) => Poll::Ready(Some(frame)),
+        Poll::Pending if timer.is_elapsed() => Poll::Ready(None),
+        Poll::Pending => Poll::Pending,
+    })
+}
+
 /// Decodes a client message where it lies in the read buffer.
 fn decode(message: Incoming<'_>) -> Result<Inbound, FrameError> {
     match message {
@@ -363,9 +398,19 @@ impl<R: ChannelRouter> Socket<R> {
         let mut last_heard = Instant::now();
         let idle = tokio::time::sleep_until(last_heard + self.config.idle_timeout);
         tokio::pin!(idle);
+        arm(idle.as_mut()).await;
         loop {
             tokio::select! {
-                frame = ws.recv(decode) => {
+                heard = frame_or_timer(ws.recv(decode), &idle) => {
+                    let Some(frame) = heard else {
+                        let deadline = last_heard + self.config.idle_timeout;
+                        if deadline <= Instant::now() {
+                            return Stop::Idle;
+                        }
+                        idle.as_mut().reset(deadline);
+                        arm(idle.as_mut()).await;
+                        continue;
+                    };
                     last_heard = Instant::now();
                     // A join is rare: its state is boxed, and nothing else
                     // is kept across it, or every connection's future would
@@ -401,13 +446,6 @@ impl<R: ChannelRouter> Socket<R> {
                     if ws.flush().await.is_err() {
                         return Stop::Closed;
                     }
-                }
-                () = &mut idle => {
-                    let deadline = last_heard + self.config.idle_timeout;
-                    if deadline <= Instant::now() {
-                        return Stop::Idle;
-                    }
-                    idle.as_mut().reset(deadline);
                 }
             }
         }
