@@ -53,7 +53,7 @@ pub mod serializer;
 pub mod websocket;
 
 use std::future::{poll_fn, Future};
-use std::pin::Pin;
+use std::pin::{pin, Pin};
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
@@ -348,6 +348,42 @@ pub fn serve<R: ChannelRouter>(
 /// and looks at the network again.
 const WRITE_BATCH: usize = 64;
 
+/// What woke the socket.
+enum Woken<F> {
+    /// A frame from the network, or `None`: the idle timer fired.
+    Network(Option<F>),
+    /// A message in the mailbox: a frame to write, or a signal.
+    Mailbox(Message<SocketMessage>),
+}
+
+/// Whichever of `network` and `mailbox` is ready first. They are polled in
+/// turns, each first at every other poll, so that neither keeps the other
+/// waiting: neither a client that floods its socket with frames nor a
+/// channel that floods it with pushes.
+async fn next_of<F>(
+    network: impl Future<Output = Option<F>>,
+    mailbox: impl Future<Output = Message<SocketMessage>>,
+    network_first: &mut bool,
+) -> Woken<F> {
+    let mut network = pin!(network);
+    let mut mailbox = pin!(mailbox);
+    poll_fn(|cx| {
+        *network_first = !*network_first;
+        if *network_first {
+            if let Poll::Ready(heard) = network.as_mut().poll(cx) {
+                return Poll::Ready(Woken::Network(heard));
+            }
+            mailbox.as_mut().poll(cx).map(Woken::Mailbox)
+        } else {
+            if let Poll::Ready(message) = mailbox.as_mut().poll(cx) {
+                return Poll::Ready(Woken::Mailbox(message));
+            }
+            network.as_mut().poll(cx).map(Woken::Network)
+        }
+    })
+    .await
+}
+
 /// Polls `timer` once, which registers it to wake this task when it fires.
 ///
 /// The socket's loop then only looks whether it fired ([`frame_or_timer`]):
@@ -399,9 +435,15 @@ impl<R: ChannelRouter> Socket<R> {
         let idle = tokio::time::sleep_until(last_heard + self.config.idle_timeout);
         tokio::pin!(idle);
         arm(idle.as_mut()).await;
+        let mut network_first = false;
         loop {
-            tokio::select! {
-                heard = frame_or_timer(ws.recv(decode), &idle) => {
+            let woken = {
+                let network = frame_or_timer(ws.recv(decode), &idle);
+                let mailbox = ctx.recv();
+                next_of(network, mailbox, &mut network_first).await
+            };
+            match woken {
+                Woken::Network(heard) => {
                     let Some(frame) = heard else {
                         let deadline = last_heard + self.config.idle_timeout;
                         if deadline <= Instant::now() {
@@ -429,7 +471,7 @@ impl<R: ChannelRouter> Socket<R> {
                         return Stop::Closed;
                     }
                 }
-                message = ctx.recv() => {
+                Woken::Mailbox(message) => {
                     // Every frame already waiting goes out with this one,
                     // in one write.
                     let mut stop = self.on_message(message, ws);
