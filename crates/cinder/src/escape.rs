@@ -158,7 +158,7 @@ pub(crate) trait JsonOut {
 impl JsonOut for String {
     fn push_json(&mut self, text: &str) {
         // A frame's topic, event and refs never need an escape: copied whole.
-        if !text.bytes().any(needs_json_escape) {
+        if json_escape_at(text.as_bytes()).is_none() {
             self.reserve(text.len() + 2);
             self.push('"');
             self.push_str(text);
@@ -304,9 +304,35 @@ fn escape_run(out: &mut Vec<u8>, bytes: &[u8], copied: &mut usize, range: Range<
 /// [`bytes_equal`]'s is; a byte from 0x80 up is never taken for one.
 #[inline]
 fn word_needs_json_escape(word: u64) -> bool {
+    json_escape_bits(word) != 0
+}
+
+/// The high bit of each byte of `word` that needs a JSON escape, exact for
+/// the lowest such byte (a borrow only carries upward); none if no byte does.
+#[inline]
+fn json_escape_bits(word: u64) -> u64 {
     let below_space = word.wrapping_sub(ONES * 0x20) & !word;
-    let found = below_space | bytes_equal(word, b'"') | bytes_equal(word, b'\\');
-    found & HIGH_BITS != 0
+    (below_space | bytes_equal(word, b'"') | bytes_equal(word, b'\\')) & HIGH_BITS
+}
+
+/// Where the first byte of `bytes` that a JSON string cannot hold as it is
+/// (a control character, `"` or `\`) lies, if one does. Eight bytes are
+/// looked at in one step: a frame's topic, refs and event names, and the
+/// strings of an event's payload, are read this way.
+pub(crate) fn json_escape_at(bytes: &[u8]) -> Option<usize> {
+    let mut words = bytes.chunks_exact(8);
+    let mut at = 0;
+    for word in words.by_ref() {
+        let found = json_escape_bits(to_word(word));
+        if found != 0 {
+            return Some(at + (found.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    let rest = words.remainder();
+    rest.iter()
+        .position(|&byte| needs_json_escape(byte))
+        .map(|place| at + place)
 }
 
 /// The longest text [`json_bytes_small`] writes: as long as a dynamic's
@@ -444,6 +470,31 @@ mod tests {
     #[test]
     fn a_word_needs_a_json_escape_exactly_when_one_of_its_bytes_does() {
         assert_word_test_matches_byte_test(word_needs_json_escape, needs_json_escape);
+    }
+
+    /// The first byte to escape is found wherever it is, whatever follows
+    /// it, in texts of every length around a word's.
+    #[test]
+    fn the_first_byte_needing_a_json_escape_is_found_at_every_place() {
+        for filler in [b'a', b' ', 0x7f, 0xc3, 0xff] {
+            for length in 0..40 {
+                let plain = vec![filler; length];
+                assert_eq!(json_escape_at(&plain), None);
+                for place in 0..length {
+                    for byte in (0..=255u8).filter(|&byte| needs_json_escape(byte)) {
+                        let mut text = plain.clone();
+                        text[place] = byte;
+                        // Later bytes to escape must not be taken for it.
+                        text[place + 1..].fill(b'"');
+                        assert_eq!(
+                            json_escape_at(&text),
+                            Some(place),
+                            "{byte:#04x} at {place} of {length} among {filler:#04x}"
+                        );
+                    }
+                }
+            }
+        }
     }
 
     /// And a text of any length needs HTML escaping when any of its bytes

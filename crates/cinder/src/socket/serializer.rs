@@ -23,7 +23,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::escape::json_string;
+use crate::escape::{json_escape_at, json_string};
 
 /// A message from the client: its strings, kept in one buffer, and its
 /// payload.
@@ -408,9 +408,7 @@ fn plain_field<'a>(head: &mut &'a str) -> Option<&'a str> {
 /// closing quote: when it holds neither an escape nor a control character,
 /// as the names and refs a client writes do; `None` otherwise.
 pub(crate) fn plain_string_len(text: &[u8]) -> Option<usize> {
-    let end = text
-        .iter()
-        .position(|&byte| matches!(byte, b'"' | b'\\' | 0..=0x1f))?;
+    let end = json_escape_at(text)?;
     (text[end] == b'"').then_some(end)
 }
 
