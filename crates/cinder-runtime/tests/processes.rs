@@ -147,6 +147,52 @@ async fn current_names_the_running_process_and_nothing_outside() {
 }
 
 #[tokio::test]
+async fn current_follows_each_process_across_its_awaits_and_its_end() {
+    /// Reports, when dropped, which process it was dropped in.
+    struct ReportsOnDrop(Option<oneshot::Sender<Option<Pid>>>);
+    impl Drop for ReportsOnDrop {
+        fn drop(&mut self) {
+            let _ = self.0.take().unwrap().send(current());
+        }
+    }
+
+    // Two processes taking turns on this one thread, each looking at
+    // `current` after every yield.
+    let (sender, mut received) = tokio::sync::mpsc::unbounded_channel();
+    let (dropped, drop_seen) = oneshot::channel();
+    let mut reports = [Some(ReportsOnDrop(Some(dropped))), None];
+    let mut pids = Vec::new();
+    for report in &mut reports {
+        let (sender, report) = (sender.clone(), report.take());
+        pids.push(spawn(move |mut ctx: Context<()>| async move {
+            let _report = report;
+            for _ in 0..3 {
+                tokio::task::yield_now().await;
+                sender.send((current(), ctx.pid())).unwrap();
+            }
+            drop(sender);
+            ctx.recv().await;
+            ExitReason::Normal
+        }));
+    }
+    drop(sender);
+    let mut seen = 0;
+    while let Some((current, own)) = received.recv().await {
+        assert_eq!(current, Some(own));
+        seen += 1;
+    }
+    assert_eq!(seen, 6);
+    // Killed as it waits, a body's state is dropped inside its process.
+    exit(&pids[0], ExitReason::Killed);
+    assert_eq!(drop_seen.await.unwrap(), Some(pids[0].clone()));
+
+    // A process that panics gives its pid back all the same.
+    let fragile = spawn(|_: Context<()>| async { panic!("gone") });
+    assert_eq!(exited(&fragile).await, ExitReason::Panic("gone".into()));
+    assert!(current().is_none());
+}
+
+#[tokio::test]
 async fn recv_timeout_returns_none_when_nothing_arrives() {
     let (sender, received) = oneshot::channel();
     spawn(move |mut ctx: Context<()>| async move {

@@ -499,8 +499,13 @@ impl WebSocket {
         // A message's buffer is usually made with room to spare, so the
         // header fits in front of its bytes without a new allocation.
         let header = FrameHeader::new(opcode, payload.len());
+        let header = header.bytes();
         let mut frame = payload;
-        frame.splice(0..0, header.bytes().iter().copied());
+        let payload_len = frame.len();
+        // The payload moves up by the header's length, in one copy.
+        frame.extend_from_slice(header);
+        frame.copy_within(..payload_len, header.len());
+        frame[..header.len()].copy_from_slice(header);
         self.out = frame;
     }
 
