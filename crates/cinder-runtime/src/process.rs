@@ -548,18 +548,42 @@ impl<M: Send + 'static> Context<M> {
 
     /// Waits for the next message.
     pub async fn recv(&mut self) -> Message<M> {
+        poll_fn(|cx| self.poll_recv(cx)).await
+    }
+
+    /// Takes the next message, or registers the task to be woken when one
+    /// comes: [`recv`](Context::recv) for a hand-written future, which
+    /// can wait on the mailbox beside other sources without keeping a
+    /// `recv` future of its own.
+    ///
+    /// ```
+    /// use std::future::poll_fn;
+    /// use cinder_runtime::{spawn, Context, ExitReason, Message};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let (report, received) = tokio::sync::oneshot::channel();
+    /// let pid = spawn(|mut ctx: Context<u32>| async move {
+    ///     let message = poll_fn(|cx| ctx.poll_recv(cx)).await;
+    ///     let _ = report.send(matches!(message, Message::User(7)));
+    ///     ExitReason::Normal
+    /// });
+    /// pid.send(7u32).unwrap();
+    /// assert!(received.await.unwrap());
+    /// # }
+    /// ```
+    pub fn poll_recv(&mut self, cx: &mut std::task::Context<'_>) -> Poll<Message<M>> {
         let core = &self.cell.core;
-        let message = poll_fn(|cx| match self.cell.mailbox.poll_pop(cx) {
-            Poll::Ready(message) => Poll::Ready(message),
+        match self.cell.mailbox.poll_pop(cx) {
+            Poll::Ready(message) => {
+                core.status.store(RUNNING, Ordering::Release);
+                core.handled.fetch_add(1, Ordering::Relaxed);
+                Poll::Ready(message.into())
+            }
             Poll::Pending => {
                 core.status.store(WAITING, Ordering::Release);
                 Poll::Pending
             }
-        })
-        .await;
-        core.status.store(RUNNING, Ordering::Release);
-        core.handled.fetch_add(1, Ordering::Relaxed);
-        message.into()
+        }
     }
 
     /// Waits for the next message at most `timeout`; `None` if none came

@@ -53,7 +53,7 @@ pub mod serializer;
 pub mod websocket;
 
 use std::future::{poll_fn, Future};
-use std::pin::{pin, Pin};
+use std::pin::Pin;
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
@@ -356,32 +356,31 @@ enum Woken<F> {
     Mailbox(Message<SocketMessage>),
 }
 
-/// Whichever of `network` and `mailbox` is ready first. They are polled in
-/// turns, each first at every other poll, so that neither keeps the other
-/// waiting: neither a client that floods its socket with frames nor a
-/// channel that floods it with pushes.
-async fn next_of<F>(
-    network: impl Future<Output = Option<F>>,
-    mailbox: impl Future<Output = Message<SocketMessage>>,
-    network_first: &mut bool,
-) -> Woken<F> {
-    let mut network = pin!(network);
-    let mut mailbox = pin!(mailbox);
-    poll_fn(|cx| {
+/// Whichever of `network` and the mailbox of `ctx` is ready first. They
+/// are polled in turns, each first at every other poll, so that neither
+/// keeps the other waiting: neither a client that floods its socket with
+/// frames nor a channel that floods it with pushes. A plain function over
+/// `poll_fn`: the socket's future holds it for the connection's whole life,
+/// and an `async fn` would keep its arguments twice.
+fn next_of<'a, F>(
+    mut network: impl Future<Output = Option<F>> + Unpin + 'a,
+    ctx: &'a mut Context<SocketMessage>,
+    network_first: &'a mut bool,
+) -> impl Future<Output = Woken<F>> + 'a {
+    poll_fn(move |cx| {
         *network_first = !*network_first;
         if *network_first {
-            if let Poll::Ready(heard) = network.as_mut().poll(cx) {
+            if let Poll::Ready(heard) = Pin::new(&mut network).poll(cx) {
                 return Poll::Ready(Woken::Network(heard));
             }
-            mailbox.as_mut().poll(cx).map(Woken::Mailbox)
+            ctx.poll_recv(cx).map(Woken::Mailbox)
         } else {
-            if let Poll::Ready(message) = mailbox.as_mut().poll(cx) {
+            if let Poll::Ready(message) = ctx.poll_recv(cx) {
                 return Poll::Ready(Woken::Mailbox(message));
             }
-            network.as_mut().poll(cx).map(Woken::Network)
+            Pin::new(&mut network).poll(cx).map(Woken::Network)
         }
     })
-    .await
 }
 
 /// Polls `timer` once, which registers it to wake this task when it fires.
@@ -439,8 +438,7 @@ impl<R: ChannelRouter> Socket<R> {
         loop {
             let woken = {
                 let network = frame_or_timer(ws.recv(decode), &idle);
-                let mailbox = ctx.recv();
-                next_of(network, mailbox, &mut network_first).await
+                next_of(network, ctx, &mut network_first).await
             };
             match woken {
                 Woken::Network(heard) => {
