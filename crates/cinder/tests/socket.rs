@@ -826,52 +826,48 @@ where
     }
 }
 
-#[tokio::test]
-async fn a_socket_under_axum_serve_reads_its_tcp_connection_directly() {
+/// How a socket on a TCP connection served by `serve` was given its
+/// connection: the `Debug` of its WebSocket, after a conversation.
+async fn transport_under<S>(
+    serve: impl FnOnce(tokio::net::TcpListener, axum::Router) -> S,
+) -> String
+where
+    S: std::future::Future<Output = ()> + Send + 'static,
+{
     let (report, mut reports) = mpsc::unbounded_channel();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
-    let app = app_reporting_transports(report);
-    let task = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let task = tokio::spawn(serve(listener, app_reporting_transports(report)));
     let url = format!("ws://{address}/live/websocket?vsn=2.0.0");
     let mut client = tokio_tungstenite::connect_async(url).await.unwrap().0;
     converse(&mut client).await;
-    let debug = reports.recv().await.unwrap();
-    assert!(debug.contains(r#"transport: "tcp""#), "{debug}");
     task.abort();
+    reports.recv().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_socket_under_axum_serve_reads_its_tcp_connection_directly() {
+    let debug = transport_under(|listener, app| async move {
+        axum::serve(listener, app).await.unwrap();
+    })
+    .await;
+    assert!(debug.contains(r#"transport: "tcp""#), "{debug}");
 }
 
 #[tokio::test]
 async fn a_socket_under_hyper_alone_reads_its_tcp_connection_directly() {
-    let (report, mut reports) = mpsc::unbounded_channel();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    let app = app_reporting_transports(report);
-    let task = tokio::spawn(async move {
+    let debug = transport_under(|listener, app| async move {
         let (tcp, _) = listener.accept().await.unwrap();
         serve_with_hyper(tcp, app).await;
-    });
-    let url = format!("ws://{address}/live/websocket?vsn=2.0.0");
-    let mut client = tokio_tungstenite::connect_async(url).await.unwrap().0;
-    converse(&mut client).await;
-    let debug = reports.recv().await.unwrap();
+    })
+    .await;
     assert!(debug.contains(r#"transport: "tcp""#), "{debug}");
-    task.abort();
 }
 
 #[tokio::test]
 async fn a_socket_under_cinder_serve_reads_its_tcp_connection_directly() {
-    let (report, mut reports) = mpsc::unbounded_channel();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let served = cinder::serve(listener, app_reporting_transports(report));
-    let address = served.local_addr().unwrap();
-    let task = tokio::spawn(served.into_future());
-    let url = format!("ws://{address}/live/websocket?vsn=2.0.0");
-    let mut client = tokio_tungstenite::connect_async(url).await.unwrap().0;
-    converse(&mut client).await;
-    let debug = reports.recv().await.unwrap();
+    let debug = transport_under(|listener, app| cinder::serve(listener, app).into_future()).await;
     assert!(debug.contains(r#"transport: "tcp""#), "{debug}");
-    task.abort();
 }
 
 /// Sends `GET path` on a fresh connection; the status line and the body.
