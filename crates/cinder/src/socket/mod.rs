@@ -385,10 +385,10 @@ fn next_of<'a, F>(
 
 /// Polls `timer` once, which registers it to wake this task when it fires.
 ///
-/// The socket's loop then only looks whether it fired ([`frame_or_timer`]):
-/// polling a timer at every wake-up of a connection (each frame in, each
-/// frame out), as a branch of its own, costs more than the rest of an
-/// event's bookkeeping together.
+/// The socket's loop then only looks whether it fired ([`frame_or_timer`]),
+/// one load, where polling the timer as a branch of its own would cost a
+/// timer poll and a waker's registration at every wake-up of the
+/// connection: each frame in, each frame out.
 async fn arm(mut timer: Pin<&mut Sleep>) {
     // Unconstrained: a task out of its budget would be told to yield
     // before the timer is even registered, and then never be woken by it.

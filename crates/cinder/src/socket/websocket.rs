@@ -217,9 +217,10 @@ impl Transport {
 impl WebSocket {
     /// The WebSocket on a connection hyper has switched. A TCP connection
     /// is taken out of hyper's boxed I/O (and, under `axum::serve`, out of
-    /// the wrapper that looked for HTTP/2's preface), which otherwise adds
-    /// three layers of calls to every read and write of the connection's
-    /// life; bytes the HTTP server read past the handshake come along.
+    /// the wrapper that looked for HTTP/2's preface), whose layers would
+    /// otherwise add their calls to every read and write of the
+    /// connection's life; bytes the HTTP server read past the handshake
+    /// come along.
     fn upgraded(upgraded: Upgraded) -> WebSocket {
         let upgraded = match auto::upgrade::downcast::<TokioIo<TcpStream>>(upgraded) {
             Ok(parts) => {
