@@ -6,7 +6,6 @@
 //! is safe in either place.
 
 use std::fmt;
-use std::ops::Range;
 
 use crate::rendered::{extend_padded, Text, TextShape};
 
@@ -265,50 +264,27 @@ fn json_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
 
 /// [`json_bytes`] for a text [`json_bytes_small`] does not write. Bytes
 /// beyond ASCII never need an escape, so the text is copied in runs
-/// between escapes, and read eight bytes at a time: only the words that
-/// hold a byte to escape are looked at byte by byte.
+/// between escapes, each found eight bytes at a time ([`json_escape_at`]).
 #[inline(never)]
 fn json_bytes_long(out: &mut Vec<u8>, bytes: &[u8]) {
     out.reserve(bytes.len() + 8);
     out.push(b'"');
     let mut copied = 0;
-    let mut words = bytes.chunks_exact(8);
-    let mut at = 0;
-    for word in words.by_ref() {
-        if word_needs_json_escape(to_word(word)) {
-            escape_run(out, bytes, &mut copied, at..at + 8);
-        }
-        at += 8;
+    while let Some(run) = json_escape_at(&bytes[copied..]) {
+        let at = copied + run;
+        out.extend_from_slice(&bytes[copied..at]);
+        out.extend_from_slice(json_escape(bytes[at]).as_slice());
+        copied = at + 1;
     }
-    escape_run(out, bytes, &mut copied, at..bytes.len());
     out.extend_from_slice(&bytes[copied..]);
     out.push(b'"');
 }
 
-/// Writes the bytes of `bytes[range]` that need an escape, each after the
-/// run before it that is not yet written (from `copied` on).
-fn escape_run(out: &mut Vec<u8>, bytes: &[u8], copied: &mut usize, range: Range<usize>) {
-    for i in range {
-        let byte = bytes[i];
-        if needs_json_escape(byte) {
-            out.extend_from_slice(&bytes[*copied..i]);
-            out.extend_from_slice(json_escape(byte).as_slice());
-            *copied = i + 1;
-        }
-    }
-}
-
-/// Whether any of the eight bytes of `word` needs an escape in a JSON
-/// string: a control character, `"` or `\`. The test for "some byte is
-/// below n" (n ≤ 128) is exact for the word as a whole, as
+/// The high bit of each byte of `word` that needs an escape in a JSON
+/// string (a control character, `"` or `\`), exact for the lowest such byte
+/// (a borrow only carries upward); none if no byte does. The test for
+/// "some byte is below n" (n ≤ 128) is exact for the word as a whole, as
 /// [`bytes_equal`]'s is; a byte from 0x80 up is never taken for one.
-#[inline]
-fn word_needs_json_escape(word: u64) -> bool {
-    json_escape_bits(word) != 0
-}
-
-/// The high bit of each byte of `word` that needs a JSON escape, exact for
-/// the lowest such byte (a borrow only carries upward); none if no byte does.
 #[inline]
 fn json_escape_bits(word: u64) -> u64 {
     let below_space = word.wrapping_sub(ONES * 0x20) & !word;
@@ -320,10 +296,32 @@ fn json_escape_bits(word: u64) -> u64 {
 /// looked at in one step: a frame's topic, refs and event names, and the
 /// strings of an event's payload, are read this way.
 pub(crate) fn json_escape_at(bytes: &[u8]) -> Option<usize> {
+    first_marked(bytes, json_escape_bits, needs_json_escape)
+}
+
+/// Where the first `"` or `\` of `bytes` lies, if one does, found eight
+/// bytes at a time: a join's payload is mostly long strings (its tokens).
+pub(crate) fn quote_or_backslash(bytes: &[u8]) -> Option<usize> {
+    first_marked(
+        bytes,
+        |word| (bytes_equal(word, b'"') | bytes_equal(word, b'\\')) & HIGH_BITS,
+        |byte| matches!(byte, b'"' | b'\\'),
+    )
+}
+
+/// Where the first byte of `bytes` lies that `marks` marks in its word (the
+/// high bit of each such byte, exact for the lowest) and `is_marked` tells
+/// of one byte alone, for the bytes after the last whole word.
+#[inline]
+fn first_marked(
+    bytes: &[u8],
+    marks: impl Fn(u64) -> u64,
+    is_marked: impl Fn(u8) -> bool,
+) -> Option<usize> {
     let mut words = bytes.chunks_exact(8);
     let mut at = 0;
     for word in words.by_ref() {
-        let found = json_escape_bits(to_word(word));
+        let found = marks(to_word(word));
         if found != 0 {
             return Some(at + (found.trailing_zeros() / 8) as usize);
         }
@@ -331,7 +329,7 @@ pub(crate) fn json_escape_at(bytes: &[u8]) -> Option<usize> {
     }
     let rest = words.remainder();
     rest.iter()
-        .position(|&byte| needs_json_escape(byte))
+        .position(|&byte| is_marked(byte))
         .map(|place| at + place)
 }
 
@@ -469,7 +467,7 @@ mod tests {
 
     #[test]
     fn a_word_needs_a_json_escape_exactly_when_one_of_its_bytes_does() {
-        assert_word_test_matches_byte_test(word_needs_json_escape, needs_json_escape);
+        assert_word_test_matches_byte_test(|word| json_escape_bits(word) != 0, needs_json_escape);
     }
 
     /// The first byte to escape is found wherever it is, whatever follows

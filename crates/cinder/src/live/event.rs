@@ -8,7 +8,8 @@ use std::sync::{Arc, OnceLock};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::socket::serializer::{bracketed_end, plain_string_len, quote_or_backslash, string_end};
+use crate::escape::quote_or_backslash;
+use crate::socket::serializer::{bracketed_end, plain_string_len, string_end};
 
 /// An event from the client.
 #[derive(Clone)]

@@ -23,7 +23,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::escape::{json_escape_at, json_string};
+use crate::escape::{json_escape_at, json_string, quote_or_backslash};
 
 /// A message from the client: its strings, kept in one buffer, and its
 /// payload.
@@ -310,32 +310,6 @@ pub(crate) fn string_end(bytes: &[u8], mut from: usize) -> Option<usize> {
             return None;
         }
     }
-}
-
-/// The index of the first `"` or `\` in `bytes`. Eight bytes are looked at
-/// in one step: a join's payload is mostly long strings (its tokens).
-pub(crate) fn quote_or_backslash(bytes: &[u8]) -> Option<usize> {
-    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
-    // A byte of `word ^ pattern` is zero where `word` has the pattern's
-    // byte; this sets the high bit of such bytes (and of none before the
-    // first), the classic test for a zero byte.
-    let zero_bytes = |word: u64| word.wrapping_sub(ONES) & !word & HIGHS;
-    let mut words = bytes.chunks_exact(8);
-    let mut at = 0;
-    for word in &mut words {
-        let word = u64::from_le_bytes(word.try_into().expect("chunks of eight"));
-        let found = zero_bytes(word ^ u64::from_ne_bytes([b'"'; 8]))
-            | zero_bytes(word ^ u64::from_ne_bytes([b'\\'; 8]));
-        if found != 0 {
-            return Some(at + (found.trailing_zeros() / 8) as usize);
-        }
-        at += 8;
-    }
-    let rest = words.remainder();
-    rest.iter()
-        .position(|&b| b == b'"' || b == b'\\')
-        .map(|offset| at + offset)
 }
 
 /// A text frame read in place, without a JSON reader, as the official
