@@ -62,9 +62,10 @@ use cinder_runtime::{Context, ExitReason, Message, Pid, Recipient};
 use serde_json::value::RawValue;
 use tokio::time::{Instant, Sleep};
 
+use crate::escape::json_string;
 use serializer::{
-    decode_binary, decode_text, encode, encode_push, encode_reply, encode_reply_parts, FrameError,
-    Inbound, Payload, ReplyStatus,
+    decode_binary, decode_text, encode, encode_channel_push, encode_channel_reply, encode_reply,
+    FrameError, Inbound, JsonName, Payload, ReplyStatus,
 };
 use websocket::{Incoming, WebSocket, WebSocketError};
 
@@ -172,28 +173,53 @@ pub enum SocketMessage {
 
 /// A joined channel's topic and join_ref, kept in one allocation: the
 /// socket reads both for every message it hands the channel, and the
-/// channel for every frame it sends, so they share a cache line.
+/// channel writes both into every frame it sends, so they share a cache
+/// line. Each is kept twice: as the client sent it, to match messages
+/// against, and written as a JSON string, to copy into frames.
 #[derive(Clone, Debug)]
 struct ChannelName {
-    /// The join_ref, then the topic.
+    /// The join_ref, the topic, then both as JSON strings.
     text: Arc<str>,
-    join_ref_len: usize,
+    /// Where the join_ref, the topic and the join_ref's JSON end.
+    ends: [u32; 3],
 }
 
 impl ChannelName {
     fn new(topic: &str, join_ref: &str) -> ChannelName {
+        let mut text = String::with_capacity(2 * (join_ref.len() + topic.len()) + 4);
+        let mut ends = [0; 3];
+        text.push_str(join_ref);
+        ends[0] = text.len();
+        text.push_str(topic);
+        ends[1] = text.len();
+        json_string(&mut text, join_ref);
+        ends[2] = text.len();
+        json_string(&mut text, topic);
         ChannelName {
-            text: [join_ref, topic].concat().into(),
-            join_ref_len: join_ref.len(),
+            text: text.into(),
+            // A topic and a join_ref come from one frame, shorter than
+            // 4 GiB.
+            ends: ends.map(|end| u32::try_from(end).expect("a frame is shorter than 4 GiB")),
         }
     }
 
-    fn topic(&self) -> &str {
-        &self.text[self.join_ref_len..]
+    fn join_ref(&self) -> &str {
+        &self.text[..self.end(0)]
     }
 
-    fn join_ref(&self) -> &str {
-        &self.text[..self.join_ref_len]
+    fn topic(&self) -> &str {
+        &self.text[self.end(0)..self.end(1)]
+    }
+
+    fn json(&self) -> JsonName<'_> {
+        JsonName {
+            join_ref: &self.text[self.end(1)..self.end(2)],
+            topic: &self.text[self.end(2)..],
+        }
+    }
+
+    fn end(&self, field: usize) -> usize {
+        self.ends[field] as usize
     }
 }
 
@@ -217,12 +243,7 @@ impl Outbox {
 
     /// Pushes `event` with a JSON `payload`. False if the socket is gone.
     pub fn push(&self, event: &str, payload: &str) -> bool {
-        self.send(encode_push(
-            Some(self.join_ref()),
-            self.topic(),
-            event,
-            payload,
-        ))
+        self.send(encode_channel_push(self.name.json(), event, payload))
     }
 
     /// Replies to the message `msg_ref` with a JSON `response`. False if the socket is gone.
@@ -238,10 +259,9 @@ impl Outbox {
         status: ReplyStatus,
         response: &[&str],
     ) -> bool {
-        self.send(encode_reply_parts(
-            Some(self.join_ref()),
+        self.send(encode_channel_reply(
+            self.name.json(),
             msg_ref,
-            self.topic(),
             status,
             response,
         ))
@@ -749,10 +769,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_channel_name_gives_back_its_topic_and_join_ref() {
-        for (topic, join_ref) in [("lv:phx-F1", "4"), ("room:été", "12"), ("t", ""), ("", "9")] {
+    fn a_channel_name_gives_back_its_topic_and_join_ref_as_sent_and_as_json() {
+        let names = [
+            ("lv:phx-F1", "4"),
+            ("room:été", "12"),
+            ("t", ""),
+            ("", "9"),
+            ("a\"b\\c\n", "\u{1}"),
+        ];
+        for (topic, join_ref) in names {
             let name = ChannelName::new(topic, join_ref);
             assert_eq!((name.topic(), name.join_ref()), (topic, join_ref));
+            let json = name.json();
+            let read = |json: &str| serde_json::from_str::<String>(json).unwrap();
+            assert_eq!(
+                (read(json.topic), read(json.join_ref)),
+                (topic.into(), join_ref.into())
+            );
         }
     }
 }

@@ -463,6 +463,38 @@ pub(crate) fn encode_reply_parts(
 ) -> String {
     let len: usize = response.iter().map(|part| part.len()).sum();
     let mut frame = header(join_ref, msg_ref, topic, "phx_reply", 32 + len);
+    push_reply_payload(&mut frame, status, response);
+    frame
+}
+
+/// [`encode_reply_parts`] for a channel, whose join_ref and topic are
+/// kept written as JSON strings (see [`JsonName`]): they are copied, not
+/// escaped again for each reply.
+pub(crate) fn encode_channel_reply(
+    name: JsonName<'_>,
+    msg_ref: Option<&str>,
+    status: ReplyStatus,
+    response: &[&str],
+) -> String {
+    let len: usize = response.iter().map(|part| part.len()).sum();
+    let mut frame = name.start_frame(msg_ref, 44 + len);
+    frame.push_str(r#""phx_reply","#);
+    push_reply_payload(&mut frame, status, response);
+    frame
+}
+
+/// [`encode_push`] for a channel: see [`encode_channel_reply`].
+pub(crate) fn encode_channel_push(name: JsonName<'_>, event: &str, payload: &str) -> String {
+    let mut frame = name.start_frame(None, 8 + event.len() + payload.len());
+    json_string(&mut frame, event);
+    frame.push(',');
+    frame.push_str(payload);
+    frame.push(']');
+    frame
+}
+
+/// `{"status": status, "response": response}]`: the rest of a reply.
+fn push_reply_payload(frame: &mut String, status: ReplyStatus, response: &[&str]) {
     frame.push_str(r#"{"status":""#);
     frame.push_str(status.as_str());
     frame.push_str(r#"","response":"#);
@@ -470,7 +502,30 @@ pub(crate) fn encode_reply_parts(
         frame.push_str(part);
     }
     frame.push_str("}]");
-    frame
+}
+
+/// A channel's join_ref and topic, each written as a JSON string with its
+/// quotes, as every frame the channel sends starts with them.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct JsonName<'a> {
+    pub(crate) join_ref: &'a str,
+    pub(crate) topic: &'a str,
+}
+
+impl JsonName<'_> {
+    /// `[join_ref, msg_ref, topic,` with room for `extra` more bytes.
+    fn start_frame(self, msg_ref: Option<&str>, extra: usize) -> String {
+        let refs = self.join_ref.len() + msg_ref.map_or(4, str::len);
+        let mut frame = String::with_capacity(8 + refs + self.topic.len() + extra);
+        frame.push('[');
+        frame.push_str(self.join_ref);
+        frame.push(',');
+        push_optional(&mut frame, msg_ref);
+        frame.push(',');
+        frame.push_str(self.topic);
+        frame.push(',');
+        frame
+    }
 }
 
 /// A server push: `[join_ref, null, topic, event, payload]`. `payload` must be JSON text.
@@ -814,6 +869,37 @@ mod tests {
             encode_push(None, "t\"q", "e", "{}"),
             r#"[null,null,"t\"q","e",{}]"#
         );
+    }
+
+    #[test]
+    fn a_channel_s_frames_match_those_written_from_its_name() {
+        let names = [("3", "lv:phx-GBs"), ("", "t\"q\\"), ("\n", "lv:été")];
+        for (join_ref, topic) in names {
+            let [join_ref_json, topic_json] = [join_ref, topic].map(|field| {
+                let mut json = String::new();
+                json_string(&mut json, field);
+                json
+            });
+            let name = JsonName {
+                join_ref: &join_ref_json,
+                topic: &topic_json,
+            };
+            for msg_ref in [Some("4"), Some("a\"b"), None] {
+                let parts = [r#"{"diff":"#, r#"{"3":"1"}"#, "}"];
+                for status in [ReplyStatus::Ok, ReplyStatus::Error] {
+                    assert_eq!(
+                        encode_channel_reply(name, msg_ref, status, &parts),
+                        encode_reply_parts(Some(join_ref), msg_ref, topic, status, &parts)
+                    );
+                }
+            }
+            for event in ["diff", "redirect", "e\"x"] {
+                assert_eq!(
+                    encode_channel_push(name, event, r#"{"3":"2"}"#),
+                    encode_push(Some(join_ref), topic, event, r#"{"3":"2"}"#)
+                );
+            }
+        }
     }
 
     #[test]
