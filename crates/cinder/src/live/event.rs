@@ -217,6 +217,44 @@ pub(crate) struct PlainEvent<'a> {
 /// nested deeper than [`PLAIN_DEPTH`], or text that is not JSON): the
 /// general reader then reads it, or refuses it with its reason.
 pub(crate) fn plain_event(json: &str) -> Option<PlainEvent<'_>> {
+    in_client_order(json).or_else(|| in_any_order(json))
+}
+
+/// [`plain_event`] of a message whose fields come in the order the client
+/// writes them (`type`, `event`, then `value` and `cid` when sent), with
+/// nothing between them: each field's name is compared with the one
+/// expected next, quotes and colon included, instead of read as a string
+/// and then looked up. `None` for any other message, which
+/// [`in_any_order`] then reads.
+fn in_client_order(json: &str) -> Option<PlainEvent<'_>> {
+    let mut cursor = Cursor::new(json);
+    cursor.literal(r#"{"type":"#)?;
+    let kind = cursor.plain_string()?;
+    if kind == "form" {
+        return None;
+    }
+    cursor.literal(r#","event":"#)?;
+    let name = cursor.plain_string()?;
+    let value = match cursor.literal(r#","value":"#) {
+        Some(()) => Some(cursor.checked_value(PLAIN_DEPTH)?),
+        None => None,
+    };
+    let cid = match cursor.literal(r#","cid":"#) {
+        Some(()) => Some(plain_u32(cursor.checked_value(PLAIN_DEPTH)?)?),
+        None => None,
+    };
+    cursor.literal("}")?;
+    (cursor.at == json.len()).then_some(PlainEvent {
+        kind,
+        name,
+        value: value.filter(|value| *value != "null"),
+        cid,
+    })
+}
+
+/// [`plain_event`] of a message whose fields come in any order, with
+/// whitespace anywhere JSON allows it.
+fn in_any_order(json: &str) -> Option<PlainEvent<'_>> {
     let mut cursor = Cursor::new(json);
     let (mut kind, mut name, mut value, mut cid) = (None, None, None, None);
     if !cursor.eat(b'{') {
@@ -423,7 +461,8 @@ impl<'a> Cursor<'a> {
     }
 
     fn literal(&mut self, word: &str) -> Option<()> {
-        self.text[self.at..].starts_with(word).then(|| {
+        let rest = &self.text.as_bytes()[self.at..];
+        rest.starts_with(word.as_bytes()).then(|| {
             self.at += word.len();
         })
     }
@@ -635,6 +674,15 @@ mod tests {
             let plain = plain_event(json).unwrap_or_else(|| panic!("not read in place: {json}"));
             assert_reads_alike(json, &plain);
         }
+        // The first eight are in the client's own order, read without
+        // looking their fields' names up.
+        for json in &messages[..8] {
+            assert_eq!(in_client_order(json), in_any_order(json), "{json}");
+            assert!(in_client_order(json).is_some(), "{json}");
+        }
+        for json in &messages[8..] {
+            assert_eq!(in_client_order(json), None, "{json}");
+        }
         let plain = plain_event(messages[0]).expect("read in place");
         assert_eq!(
             plain,
@@ -728,6 +776,11 @@ mod tests {
             fields.rotate_left(rotation);
             let json = format!("{{{}}}", fields.join(","));
             let plain_shape = kind != "form" && !json.contains('\\');
+            if rotation == 0 && plain_shape {
+                let in_order = in_client_order(&json);
+                assert!(in_order.is_some(), "in the client's order: {json}");
+                assert_eq!(in_order, in_any_order(&json), "{json}");
+            }
             match plain_event(&json) {
                 Some(plain) => {
                     assert_reads_alike(&json, &plain);
@@ -750,6 +803,9 @@ mod tests {
             };
             if let Some(plain) = plain_event(&changed) {
                 assert_reads_alike(&changed, &plain);
+            }
+            if let Some(in_order) = in_client_order(&changed) {
+                assert_eq!(Some(in_order), in_any_order(&changed), "{changed}");
             }
         }
         assert!(read_in_place > 1_000, "only {read_in_place} read in place");

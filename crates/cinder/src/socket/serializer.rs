@@ -477,6 +477,7 @@ pub(crate) fn encode_channel_reply(
     response: &[&str],
 ) -> String {
     let len: usize = response.iter().map(|part| part.len()).sum();
+    // The event and the payload around the response: 43 bytes at most.
     let mut frame = name.start_frame(msg_ref, 44 + len);
     frame.push_str(r#""phx_reply","#);
     push_reply_payload(&mut frame, status, response);
