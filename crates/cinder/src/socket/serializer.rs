@@ -438,6 +438,15 @@ impl ReplyStatus {
             ReplyStatus::Error => "error",
         }
     }
+
+    /// A reply's payload up to its response, `{"status":"ok","response":`,
+    /// written as one piece.
+    fn payload_head(self) -> &'static str {
+        match self {
+            ReplyStatus::Ok => r#"{"status":"ok","response":"#,
+            ReplyStatus::Error => r#"{"status":"error","response":"#,
+        }
+    }
 }
 
 /// A reply: `[join_ref, ref, topic, "phx_reply", {"status": …, "response": …}]`.
@@ -496,9 +505,7 @@ pub(crate) fn encode_channel_push(name: JsonName<'_>, event: &str, payload: &str
 
 /// `{"status": status, "response": response}]`: the rest of a reply.
 fn push_reply_payload(frame: &mut String, status: ReplyStatus, response: &[&str]) {
-    frame.push_str(r#"{"status":""#);
-    frame.push_str(status.as_str());
-    frame.push_str(r#"","response":"#);
+    frame.push_str(status.payload_head());
     for part in response {
         frame.push_str(part);
     }
