@@ -64,7 +64,7 @@ use tokio::time::{Instant, Sleep};
 
 use crate::escape::json_string;
 use serializer::{
-    decode_binary, decode_text, encode, encode_channel_push, encode_channel_reply, encode_reply,
+    decode_binary, decode_text, encode_channel_frame, encode_channel_reply, encode_reply,
     FrameError, Inbound, JsonName, Payload, ReplyStatus,
 };
 use websocket::{Incoming, WebSocket, WebSocketError};
@@ -243,7 +243,7 @@ impl Outbox {
 
     /// Pushes `event` with a JSON `payload`. False if the socket is gone.
     pub fn push(&self, event: &str, payload: &str) -> bool {
-        self.send(encode_channel_push(self.name.json(), event, payload))
+        self.send(encode_channel_frame(self.name.json(), None, event, payload))
     }
 
     /// Replies to the message `msg_ref` with a JSON `response`. False if the socket is gone.
@@ -746,8 +746,9 @@ impl<R: ChannelRouter> Socket<R> {
             tracing::error!(%topic, %reason, "channel crashed");
             ("phx_error", r#"{"reason":"channel_crash"}"#)
         };
+        // `phx_close` and `phx_error` carry the join_ref as their ref too.
         let join_ref = Some(channel.name.join_ref());
-        let frame = encode(join_ref, join_ref, topic, event, payload);
+        let frame = encode_channel_frame(channel.name.json(), join_ref, event, payload);
         self.own_frames.push(frame);
     }
 

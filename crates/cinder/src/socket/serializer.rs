@@ -493,9 +493,14 @@ pub(crate) fn encode_channel_reply(
     frame
 }
 
-/// [`encode_push`] for a channel: see [`encode_channel_reply`].
-pub(crate) fn encode_channel_push(name: JsonName<'_>, event: &str, payload: &str) -> String {
-    let mut frame = name.start_frame(None, 8 + event.len() + payload.len());
+/// [`encode`] for a channel: see [`encode_channel_reply`].
+pub(crate) fn encode_channel_frame(
+    name: JsonName<'_>,
+    msg_ref: Option<&str>,
+    event: &str,
+    payload: &str,
+) -> String {
+    let mut frame = name.start_frame(msg_ref, 8 + event.len() + payload.len());
     json_string(&mut frame, event);
     frame.push(',');
     frame.push_str(payload);
@@ -903,7 +908,7 @@ mod tests {
             }
             for event in ["diff", "redirect", "e\"x"] {
                 assert_eq!(
-                    encode_channel_push(name, event, r#"{"3":"2"}"#),
+                    encode_channel_frame(name, None, event, r#"{"3":"2"}"#),
                     encode_push(Some(join_ref), topic, event, r#"{"3":"2"}"#)
                 );
             }

@@ -222,15 +222,15 @@ impl WebSocket {
     /// connection's life; bytes the HTTP server read past the handshake
     /// come along.
     fn upgraded(upgraded: Upgraded) -> WebSocket {
-        let upgraded = match auto::upgrade::downcast::<TokioIo<TcpStream>>(upgraded) {
-            Ok(parts) => {
-                return WebSocket::new(Transport::Tcp(parts.io.into_inner()), &parts.read_buf)
-            }
-            Err(upgraded) => upgraded,
+        let tcp = |io: TokioIo<TcpStream>, read_ahead: &[u8]| {
+            WebSocket::new(Transport::Tcp(io.into_inner()), read_ahead)
         };
-        match upgraded.downcast::<TokioIo<TcpStream>>() {
-            Ok(parts) => WebSocket::new(Transport::Tcp(parts.io.into_inner()), &parts.read_buf),
-            Err(upgraded) => WebSocket::new(Transport::Upgraded(TokioIo::new(upgraded)), &[]),
+        match auto::upgrade::downcast::<TokioIo<TcpStream>>(upgraded) {
+            Ok(parts) => tcp(parts.io, &parts.read_buf),
+            Err(upgraded) => match upgraded.downcast::<TokioIo<TcpStream>>() {
+                Ok(parts) => tcp(parts.io, &parts.read_buf),
+                Err(upgraded) => WebSocket::new(Transport::Upgraded(TokioIo::new(upgraded)), &[]),
+            },
         }
     }
 
