@@ -24,7 +24,9 @@
 //! The server raises its open-files limit to the hard limit and grows its
 //! table of descriptors to match before any thread starts: in a process of
 //! several threads, Linux stalls the thread that opens a descriptor each
-//! time the table doubles (see `reserve_descriptor_table`).
+//! time the table doubles (see `reserve_descriptor_table`). With one worker
+//! thread, every thread allocates from glibc's main arena, which grows its
+//! heap with room to spare (see `share_main_arena`).
 //!
 //! The secret comes from `CINDER_SECRET_KEY_BASE`, or is made up for the run.
 //! Built with `--features mimalloc`, the server allocates with mimalloc
@@ -36,6 +38,7 @@ use std::process::ExitCode;
 use cinder::live::{Config, Event, LiveRouter, LiveView, MountError, Params, Session, Socket};
 use cinder::{html, Rendered};
 use cinder_bench::descriptors::{raise_open_files_limit, reserve_descriptor_table};
+use cinder_bench::heap::share_main_arena;
 
 #[cfg(feature = "mimalloc")]
 #[global_allocator]
@@ -219,6 +222,11 @@ fn main() -> ExitCode {
     // now, while this is the process's only thread, rather than in stalls
     // as connections arrive (see `reserve_descriptor_table`).
     reserve_descriptor_table(raise_open_files_limit());
+    // One worker thread allocates alone: from glibc's main arena, its heap
+    // grows without a system call for each session (see `share_main_arena`).
+    if options.workers == 1 {
+        share_main_arena();
+    }
     let runtime = runtime(&options);
     // The accept loop runs as a task on the runtime's own thread: under
     // `block_on` on a multi-thread runtime it would run on this thread, and

@@ -22,7 +22,8 @@
 //!   request of kind `b` instead makes it write one message of the asked
 //!   length to every connection, one write each, in one loop. Like the
 //!   benchmark server, it grows its descriptor table to its open-files
-//!   limit before its threads start.
+//!   limit before its threads start, and its threads allocate from glibc's
+//!   main arena.
 //! - `events` sends `--rate` requests of `--request-bytes` a second over the
 //!   sessions on the fixed 1 ms schedule of `cinder-loadgen events`, each
 //!   asking for `--reply-bytes` (95 by default, the size of a `/counter`
@@ -59,6 +60,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use cinder_bench::descriptors::{raise_open_files_limit, reserve_descriptor_table};
+use cinder_bench::heap::share_main_arena;
 use cinder_bench::live_client::Sources;
 use cinder_bench::measure::{histogram, micros, open_loop, per, quantiles, server};
 use cinder_bench::options::{parse, seconds};
@@ -246,6 +248,8 @@ fn main() -> ExitCode {
         // Before the runtime's threads share the table: see
         // `reserve_descriptor_table`.
         reserve_descriptor_table(open_files_limit);
+        // As the benchmark server with one worker: see `share_main_arena`.
+        share_main_arena();
         // One worker thread, as the benchmark server runs with `--workers 1`.
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)

@@ -30,7 +30,9 @@
 //! - `broadcast` posts one message to the showcase's `/chat` once no frame
 //!   has arrived for `--quiet` seconds (1 unless given), and reports how
 //!   long until every session has received it in a `diff`, and how many
-//!   frames the sessions received meanwhile, per session.
+//!   frames the sessions received meanwhile, per session. The sessions stay
+//!   open `--hold` seconds after that (none unless given), so that a
+//!   profiler's window can end before they close.
 //! - `render` fetches the page over `--connections` keep-alive connections
 //!   for `--duration` seconds, as a first visit (no cookie).
 
@@ -56,8 +58,9 @@ use tokio_tungstenite::tungstenite::Message;
 const DRAIN: Duration = Duration::from_secs(5);
 /// How long `broadcast` waits for every session to receive the message.
 const BROADCAST_PATIENCE: Duration = Duration::from_secs(60);
-/// The longest silence `--quiet` may ask for before a broadcast's post.
-const MAX_QUIET: Duration = Duration::from_secs(3600);
+/// The longest silence `--quiet` may ask for before a broadcast's post, and
+/// the longest `--hold` after it.
+const MAX_WAIT: Duration = Duration::from_secs(3600);
 
 fn main() -> ExitCode {
     let options = match Options::parse(std::env::args().skip(1)) {
@@ -90,7 +93,8 @@ async fn run(options: &Options) -> Value {
 const USAGE: &str =
     "usage: cinder-loadgen <connect|events|broadcast|render> [--addr 127.0.0.1:4100] [--post-addr ADDR] \
 [--path /counter] [--sessions N] [--concurrency N] [--duration SECONDS] [--rate EVENTS_PER_SECOND] \
-[--event inc|bump] [--connections N] [--heartbeat SECONDS] [--quiet SECONDS] [--server-pid PID]";
+[--event inc|bump] [--connections N] [--heartbeat SECONDS] [--quiet SECONDS] [--hold SECONDS] \
+[--server-pid PID]";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Mode {
@@ -119,6 +123,9 @@ struct Options {
     /// For `broadcast`: how long no frame must arrive before the post; a
     /// longer silence leaves room to start a profiler's window before it.
     quiet: Duration,
+    /// For `broadcast`: how long the sessions stay open once the message
+    /// has arrived everywhere, to end a profiler's window before they close.
+    hold: Duration,
     server_pid: Option<u32>,
 }
 
@@ -148,6 +155,7 @@ impl Options {
                 "--connections" => options.connections = parse(&flag, &value)?,
                 "--heartbeat" => options.heartbeat = seconds(&flag, &value)?,
                 "--quiet" => options.quiet = seconds(&flag, &value)?,
+                "--hold" => options.hold = seconds(&flag, &value)?,
                 "--server-pid" => options.server_pid = Some(parse(&flag, &value)?),
                 _ => return Err(format!("unknown option {flag}")),
             }
@@ -175,6 +183,7 @@ impl Options {
             connections: 50,
             heartbeat: Duration::from_secs(30),
             quiet: Duration::from_secs(1),
+            hold: Duration::ZERO,
             server_pid: None,
         }
     }
@@ -195,10 +204,10 @@ impl Options {
         if self.heartbeat.is_zero() {
             return Err("--heartbeat must be positive".into());
         }
-        if self.quiet > MAX_QUIET {
+        if self.quiet > MAX_WAIT || self.hold > MAX_WAIT {
             return Err(format!(
-                "--quiet is at most {} seconds",
-                MAX_QUIET.as_secs()
+                "--quiet and --hold are at most {} seconds",
+                MAX_WAIT.as_secs()
             ));
         }
         Ok(self)
@@ -701,6 +710,7 @@ async fn broadcast(options: &Options) -> Value {
     let cpu = server::cpu_since(options.server_pid, cpu_before);
     let frames = Shared::count(&shared.frames_since_post);
     let delivered = Shared::count(&shared.arrived);
+    tokio::time::sleep(options.hold).await;
     let _ = sessions.stop.send(true);
     if let Some(poster) = &poster {
         let _ = poster.stop.send(true);
@@ -883,6 +893,16 @@ mod tests {
         assert!(options(&["broadcast", "--quiet", "-1"]).is_err());
         let endless = options(&["broadcast", "--quiet", "1e9"]).unwrap_err();
         assert!(endless.contains("at most 3600 seconds"), "{endless}");
+    }
+
+    #[test]
+    fn a_broadcast_closes_its_sessions_at_once_unless_told_to_hold_them() {
+        assert_eq!(options(&["broadcast"]).unwrap().hold, Duration::ZERO);
+        let held = options(&["broadcast", "--hold", "3"]).unwrap();
+        assert_eq!(held.hold, Duration::from_secs(3));
+        assert!(options(&["broadcast", "--hold", "-1"]).is_err());
+        let endless = options(&["broadcast", "--hold", "7200"]).unwrap_err();
+        assert!(endless.contains("--hold"), "{endless}");
     }
 
     #[test]
