@@ -17,6 +17,7 @@ pub enum Node {
     If(If),
     Match(Match),
     For(For),
+    Memo(Memo),
 }
 
 pub struct Element {
@@ -73,6 +74,13 @@ pub struct For {
     pub iter: TokenStream,
     pub key: Option<TokenStream>,
     pub memo: Option<TokenStream>,
+    pub body: Vec<Node>,
+    pub site: u64,
+}
+
+/// `@memo stamp { … }`: markup rendered again only when `stamp` changes.
+pub struct Memo {
+    pub stamp: TokenStream,
     pub body: Vec<Node>,
     pub site: u64,
 }

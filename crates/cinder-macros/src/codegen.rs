@@ -4,7 +4,7 @@ use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::{Error, Result};
 
-use crate::ast::{Attr, Component, Element, FieldValue, For, If, Match, Node};
+use crate::ast::{Attr, Component, Element, FieldValue, For, If, Match, Memo, Node};
 
 /// The expression building the template made of `nodes`.
 pub fn template(nodes: &[Node]) -> Result<TokenStream> {
@@ -138,6 +138,7 @@ impl Builder {
             Node::If(chain) => self.dynamic(if_chain(chain)?),
             Node::Match(m) => self.dynamic(match_expr(m)?),
             Node::For(f) => self.dynamic(for_loop(f)?),
+            Node::Memo(m) => self.dynamic(memo_block(m)?),
         }
         Ok(())
     }
@@ -348,6 +349,36 @@ fn match_expr(m: &Match) -> Result<TokenStream> {
         })
         .collect::<Result<Vec<_>>>()?;
     Ok(quote!(match #scrutinee { #(#arms)* }))
+}
+
+/// A `@memo` block: the previous render's tree while the stamp stays the
+/// same, the body rendered otherwise. Written inline, not as a closure, so
+/// that `?` in the body means what it means elsewhere in the template.
+fn memo_block(m: &Memo) -> Result<TokenStream> {
+    let mut body = Builder::default();
+    body.nodes(&m.body)?;
+    // The markup counts in the site, as for a `for`: two blocks a macro
+    // writes at one place keep apart.
+    let mut statics = body.statics.clone();
+    statics.push(body.current.clone());
+    let site = m.site ^ fingerprint(&statics, true);
+    let tree = body.finish(is_root(&m.body));
+    let stamp = &m.stamp;
+    let stamp_value = syn::Ident::new("__cinder_block_stamp", Span::mixed_site());
+    let reused = syn::Ident::new("__cinder_reused", Span::mixed_site());
+    let start = syn::Ident::new("__cinder_block_start", Span::mixed_site());
+    Ok(quote! {{
+        let #stamp_value = ::cinder::__private::memo(&(#stamp));
+        match ::cinder::__private::memo_block_reused(#site, #stamp_value) {
+            ::core::result::Result::Ok(#reused) => #reused,
+            ::core::result::Result::Err(#start) => ::cinder::__private::memo_block_rendered(
+                #site,
+                #stamp_value,
+                #start,
+                ::cinder::Dynamic::Nested(::std::boxed::Box::new(#tree)),
+            ),
+        }
+    }})
 }
 
 fn for_loop(f: &For) -> Result<TokenStream> {

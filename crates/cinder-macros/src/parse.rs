@@ -7,7 +7,7 @@
 use proc_macro2::{Delimiter, Group, Ident, LineColumn, Literal, Span, TokenStream, TokenTree};
 use syn::{Error, Result};
 
-use crate::ast::{Attr, Component, Element, FieldValue, For, If, Match, Node, Slot};
+use crate::ast::{Attr, Component, Element, FieldValue, For, If, Match, Memo, Node, Slot};
 
 const VOID_ELEMENTS: &[&str] = &[
     "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
@@ -189,7 +189,7 @@ impl Parser {
     }
 
     fn control_follows(&self) -> bool {
-        ["if", "for", "match"]
+        ["if", "for", "match", "memo"]
             .iter()
             .any(|k| is_ident(self.peek_at(1), k))
     }
@@ -556,6 +556,7 @@ impl Parser {
         match keyword.to_string().as_str() {
             "if" => self.if_chain(),
             "for" => self.for_loop(&keyword),
+            "memo" => self.memo_block(&keyword),
             _ => self.match_expr(&keyword),
         }
     }
@@ -661,6 +662,15 @@ impl Parser {
         Ok(Node::Match(Match { scrutinee, arms }))
     }
 
+    fn memo_block(&mut self, keyword: &Ident) -> Result<Node> {
+        let (stamp, body) = self.header_and_body("a stamp", keyword.span())?;
+        Ok(Node::Memo(Memo {
+            stamp,
+            body: body_nodes(&body, self.base)?,
+            site: site_of(keyword.span()),
+        }))
+    }
+
     fn for_loop(&mut self, keyword: &Ident) -> Result<Node> {
         let (header, body) = self.header_and_body("`pattern in iterator`", keyword.span())?;
         let tokens: Vec<TokenTree> = header.into_iter().collect();
@@ -705,9 +715,9 @@ impl Parser {
     }
 }
 
-/// Where a `for` is in the program: its file, line and column, hashed.
-/// The file counts: two `for`s at the same line and column of two files
-/// must not take each other's entries.
+/// Where a `for` or a `memo` is in the program: its file, line and column,
+/// hashed. The file counts: two `for`s at the same line and column of two
+/// files must not take each other's entries.
 fn site_of(span: Span) -> u64 {
     let start = span.start();
     crate::codegen::fingerprint(

@@ -88,6 +88,10 @@ impl Reads {
                 }
                 Some(())
             }
+            Node::Memo(m) => {
+                self.tokens(&m.stamp)?;
+                self.nodes(&m.body)
+            }
             Node::For(f) => {
                 self.tokens(&f.iter)?;
                 self.bound

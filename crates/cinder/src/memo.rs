@@ -37,6 +37,17 @@
 //! evaluates only the rows whose `id` or `score` changed. When it cannot,
 //! every entry is evaluated on every render and the diff engine compares
 //! the results, which is still correct, only slower.
+//!
+//! A block of markup may name a stamp too:
+//!
+//! ```text
+//! @memo menu.version { <nav>…</nav> }
+//! ```
+//!
+//! Inside [`RenderCache::render`], while the stamp equals the previous
+//! render's at the same place, the block is the previous render's tree and
+//! its body is not evaluated; the lists inside it keep their entries for
+//! the render in which the stamp changes.
 
 use std::cell::{Cell, RefCell};
 use std::sync::Arc;
@@ -77,12 +88,28 @@ pub struct RenderCache {
     previous: BySite,
 }
 
-/// Each `for` site's comprehensions, in the order a render made them.
+/// What each `for` or `@memo` site kept, in the order a render made them.
 ///
-/// A site is already a fingerprint of the `for`'s place and template, so
-/// the map spreads it with one multiplication, where the default hasher
-/// would spend a keyed hash on every lookup of every render.
-type BySite = IdMap<Vec<Comprehension>>;
+/// A site is already a fingerprint of its place and template, so the map
+/// spreads it with one multiplication, where the default hasher would
+/// spend a keyed hash on every lookup of every render.
+type BySite = IdMap<Vec<Kept>>;
+
+/// What a render kept at one site for the next render.
+#[derive(Clone, Debug)]
+enum Kept {
+    /// A `for`'s comprehension.
+    List(Comprehension),
+    /// A `@memo` block's tree, the stamp it was rendered with, and what the
+    /// `for`s inside it kept when it was: a render that reuses the block
+    /// keeps those again, so that when the stamp changes the block's lists
+    /// still reuse their unchanged entries.
+    Block {
+        stamp: u64,
+        tree: Dynamic,
+        inner: Vec<(u64, Kept)>,
+    },
+}
 
 impl RenderCache {
     /// Runs `render` with the previous render's memoized entries available,
@@ -105,8 +132,8 @@ impl RenderCache {
         // and its vectors are kept for this render's lists: a view
         // rendered again and again allocates none of them.
         previous.values_mut().for_each(Vec::clear);
-        for (site, list) in recorded.drain(..) {
-            previous.entry(site).or_default().push(list);
+        for (site, kept) in recorded.drain(..) {
+            previous.entry(site).or_default().push(kept);
         }
         previous.retain(|_, lists| !lists.is_empty());
         SPARE_RECORDED.set(recorded);
@@ -124,14 +151,15 @@ thread_local! {
     static ACTIVE: RefCell<Option<Frame>> = const { RefCell::new(None) };
     /// The buffer a render records its lists in, kept empty between renders
     /// by whichever render on this thread used it last.
-    static SPARE_RECORDED: Cell<Vec<(u64, Comprehension)>> = const { Cell::new(Vec::new()) };
+    static SPARE_RECORDED: Cell<Vec<(u64, Kept)>> = const { Cell::new(Vec::new()) };
 }
 
 struct Frame {
     /// The previous render's lists not yet taken, each site's in reverse.
     previous: BySite,
-    /// This render's lists and their sites, in the order it made them.
-    recorded: Vec<(u64, Comprehension)>,
+    /// This render's lists and blocks and their sites, in the order it made
+    /// them.
+    recorded: Vec<(u64, Kept)>,
 }
 
 /// One render's frame on this thread. A render inside a render (a component
@@ -170,15 +198,74 @@ fn in_render_cache() -> bool {
 
 /// The previous render's comprehension for the next occurrence of `site`.
 fn take_previous(site: u64) -> Option<Comprehension> {
-    ACTIVE.with(|active| active.borrow_mut().as_mut()?.previous.get_mut(&site)?.pop())
+    let kept = ACTIVE.with(|active| active.borrow_mut().as_mut()?.previous.get_mut(&site)?.pop());
+    match kept? {
+        Kept::List(list) => Some(list),
+        Kept::Block { .. } => None,
+    }
+}
+
+/// Keeps what this render made at `site` for the next, if a cache renders;
+/// `kept` is given what the render has kept so far.
+fn keep(site: u64, kept: impl FnOnce(&[(u64, Kept)]) -> Kept) {
+    ACTIVE.with(|active| {
+        if let Some(frame) = active.borrow_mut().as_mut() {
+            let kept = kept(&frame.recorded);
+            frame.recorded.push((site, kept));
+        }
+    });
 }
 
 fn record(site: u64, list: &Comprehension) {
+    keep(site, |_| Kept::List(list.clone()));
+}
+
+/// Where a `@memo` block's body began to keep what it renders: how much
+/// the render had kept before it.
+#[doc(hidden)]
+pub struct BlockStart(usize);
+
+/// The tree of a `@memo` block at `site` that the previous render made
+/// with the same `stamp`, kept again for the next render with what the
+/// block's lists kept. Otherwise the block must be rendered, and its tree
+/// passed to [`memo_block_rendered`] with the start returned here.
+#[doc(hidden)]
+pub fn memo_block_reused(site: u64, stamp: u64) -> Result<Dynamic, BlockStart> {
     ACTIVE.with(|active| {
-        if let Some(frame) = active.borrow_mut().as_mut() {
-            frame.recorded.push((site, list.clone()));
+        let mut active = active.borrow_mut();
+        let Some(frame) = active.as_mut() else {
+            return Err(BlockStart(0));
+        };
+        let previous = frame.previous.get_mut(&site).and_then(Vec::pop);
+        match previous {
+            Some(Kept::Block {
+                stamp: kept,
+                tree,
+                inner,
+            }) if kept == stamp => {
+                frame.recorded.extend(inner.iter().cloned());
+                let reused = tree.clone();
+                frame
+                    .recorded
+                    .push((site, Kept::Block { stamp, tree, inner }));
+                Ok(reused)
+            }
+            _ => Err(BlockStart(frame.recorded.len())),
         }
+    })
+}
+
+/// Keeps the tree just rendered for a `@memo` block at `site`, with what
+/// its lists kept since `start`, for the next render to reuse while
+/// `stamp` stays the same; returns the tree.
+#[doc(hidden)]
+pub fn memo_block_rendered(site: u64, stamp: u64, start: BlockStart, tree: Dynamic) -> Dynamic {
+    keep(site, |recorded| Kept::Block {
+        stamp,
+        tree: tree.clone(),
+        inner: recorded.get(start.0..).unwrap_or_default().to_vec(),
     });
+    tree
 }
 
 /// Builds the comprehension of one `for` as the loop runs.

@@ -903,11 +903,24 @@ impl PartialEq for Comprehension {
     fn eq(&self, other: &Self) -> bool {
         self.template.same_as(other.template)
             && self.len() == other.len()
-            && self.entries().eq(other.entries())
+            && (self.shares_every_chunk_with(other) || self.entries().eq(other.entries()))
     }
 }
 
 impl Comprehension {
+    /// Whether both lists are made of the very same chunks: a list kept
+    /// from a previous render (a `@memo` block's) then equals its copy
+    /// without a look at any entry.
+    fn shares_every_chunk_with(&self, other: &Comprehension) -> bool {
+        Arc::ptr_eq(&self.chunks, &other.chunks)
+            || (self.chunks.len() == other.chunks.len()
+                && self
+                    .chunks
+                    .iter()
+                    .zip(other.chunks.iter())
+                    .all(|(mine, theirs)| Arc::ptr_eq(mine, theirs)))
+    }
+
     /// A comprehension over `entries`, each holding the dynamics of `template`.
     ///
     /// # Panics

@@ -615,3 +615,155 @@ async fn a_view_with_a_plain_for_evaluates_the_changed_row_alone() {
         json!({"0": {"k": {"7": {"2": "50"}, "kc": 100}}})
     );
 }
+
+/// A sidebar shown beside a counter: it changes rarely, and says so with
+/// its version.
+struct Sidebar {
+    version: u64,
+    names: Vec<String>,
+}
+
+fn page_with_sidebar(sidebar: &Sidebar, clicks: u32) -> Rendered {
+    html! {
+        <main>
+            <p>{clicks}</p>
+            @memo sidebar.version {
+                <ul>@for name in &sidebar.names { <li>{counted(name)}</li> }</ul>
+            }
+        </main>
+    }
+}
+
+fn sidebar(names: &[&str]) -> Sidebar {
+    Sidebar {
+        version: 1,
+        names: names.iter().map(|name| name.to_string()).collect(),
+    }
+}
+
+#[test]
+fn a_memo_block_renders_again_only_when_its_stamp_changes() {
+    let mut side = sidebar(&["ann", "bo", "cy"]);
+    let mut cache = RenderCache::default();
+    let first = cache.render(|| page_with_sidebar(&side, 0));
+    assert_eq!(evaluated(), 3);
+
+    let clicked = cache.render(|| page_with_sidebar(&side, 1));
+    assert_eq!(evaluated(), 0, "the block is the previous render's");
+    assert_eq!(diff::diff(&first, &clicked).as_str(), r#"{"0":"1"}"#);
+    assert_eq!(clicked.to_html(), page_with_sidebar(&side, 1).to_html());
+    evaluated();
+
+    // Reused again and again, it stays the previous render's.
+    let again = cache.render(|| page_with_sidebar(&side, 1));
+    assert_eq!(evaluated(), 0);
+    assert!(diff::diff(&clicked, &again).is_empty());
+
+    side.names.push("di".into());
+    side.version += 1;
+    let grown = cache.render(|| page_with_sidebar(&side, 1));
+    assert_eq!(evaluated(), 4, "a new stamp renders the body");
+    assert_eq!(grown.to_html(), page_with_sidebar(&side, 1).to_html());
+    evaluated();
+    let change = diff::diff(&again, &grown).to_value();
+    assert!(
+        change["1"].is_object(),
+        "the block's change is sent: {change}"
+    );
+    assert!(change.get("0").is_none(), "{change}");
+}
+
+#[test]
+fn a_memo_block_keeps_what_it_showed_until_its_stamp_changes() {
+    let mut side = sidebar(&["ann"]);
+    let mut cache = RenderCache::default();
+    cache.render(|| page_with_sidebar(&side, 0));
+    // The stamp is a promise: a change it does not tell of is not shown.
+    side.names[0] = "zed".into();
+    let stale = cache.render(|| page_with_sidebar(&side, 0));
+    assert!(stale.to_html().contains("<li>ann</li>"));
+    side.version += 1;
+    let fresh = cache.render(|| page_with_sidebar(&side, 0));
+    assert!(fresh.to_html().contains("<li>zed</li>"));
+    evaluated();
+}
+
+#[test]
+fn outside_a_render_cache_a_memo_block_is_always_rendered() {
+    let side = sidebar(&["ann", "bo"]);
+    let once = page_with_sidebar(&side, 0);
+    let twice = page_with_sidebar(&side, 0);
+    assert_eq!(evaluated(), 4);
+    assert_eq!(once.to_html(), twice.to_html());
+    assert_eq!(
+        once.to_html(),
+        "<main>\n    <p>0</p>\n    <ul><li>ann</li><li>bo</li></ul>\n</main>"
+    );
+}
+
+/// A block inside a `for`: each run keeps its own previous tree.
+fn cards(groups: &[Sidebar]) -> Rendered {
+    html! {
+        @for group in groups {
+            <section>@memo group.version { <b>{counted(&group.names[0])}</b> }</section>
+        }
+    }
+}
+
+#[test]
+fn each_run_of_a_memo_block_in_a_for_reuses_its_own_tree() {
+    let mut groups = vec![sidebar(&["a"]), sidebar(&["b"]), sidebar(&["c"])];
+    let mut cache = RenderCache::default();
+    let before = cache.render(|| cards(&groups));
+    assert_eq!(evaluated(), 3);
+
+    groups[1].names[0] = "changed".into();
+    groups[1].version += 1;
+    let after = cache.render(|| cards(&groups));
+    assert_eq!(evaluated(), 1, "only the middle group's block");
+    assert_eq!(after.to_html(), cards(&groups).to_html());
+    assert_eq!(evaluated(), 3);
+    assert_eq!(
+        after.to_html(),
+        "<section><b>a</b></section><section><b>changed</b></section><section><b>c</b></section>"
+    );
+    assert!(!diff::diff(&before, &after).is_empty());
+}
+
+/// A memoized list inside a block with its own stamp.
+fn table_in_block(version: u64, rows: &[Row], clicks: u32) -> Rendered {
+    html! {
+        <div>
+            <p>{clicks}</p>
+            @memo version {
+                <table>
+                    @for row in rows, key = row.id, memo = row.version {
+                        <tr><td>{counted(&row.name)}</td></tr>
+                    }
+                </table>
+            }
+        </div>
+    }
+}
+
+#[test]
+fn a_list_in_a_reused_block_still_reuses_its_entries_when_the_block_renders_again() {
+    let mut state = rows(100);
+    let mut cache = RenderCache::default();
+    cache.render(|| table_in_block(1, &state, 0));
+    assert_eq!(evaluated(), 100);
+    cache.render(|| table_in_block(1, &state, 1));
+    let before = cache.render(|| table_in_block(1, &state, 2));
+    assert_eq!(evaluated(), 0, "the block is reused twice");
+
+    touch(&mut state[5]);
+    let after = cache.render(|| table_in_block(2, &state, 2));
+    assert_eq!(evaluated(), 1, "the block renders again, its list one row");
+    assert_eq!(after.to_html(), table_in_block(2, &state, 2).to_html());
+    evaluated();
+    let change = diff::diff(&before, &after).to_value();
+    assert_eq!(
+        change,
+        json!({"1": {"0": {"k": {"5": {"0": "changed"}, "kc": 100}}}})
+    );
+}
