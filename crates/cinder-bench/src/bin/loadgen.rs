@@ -30,7 +30,11 @@
 //! - `broadcast` posts one message to the showcase's `/chat` once no frame
 //!   has arrived for `--quiet` seconds (1 unless given), and reports how
 //!   long until every session has received it in a `diff`, and how many
-//!   frames the sessions received meanwhile, per session. The sessions stay
+//!   frames the sessions received meanwhile, per session. Before that, the
+//!   same session posts `--warm-up-posts` messages (1 unless given) that are
+//!   not timed: the first post under the name `bench` renames the poster,
+//!   which updates who is online in every tab, and the timed message then
+//!   travels alone. The sessions stay
 //!   open `--hold` seconds after that (none unless given), so that a
 //!   profiler's window can end before they close.
 //! - `render` fetches the page over `--connections` keep-alive connections
@@ -94,7 +98,7 @@ const USAGE: &str =
     "usage: cinder-loadgen <connect|events|broadcast|render> [--addr 127.0.0.1:4100] [--post-addr ADDR] \
 [--path /counter] [--sessions N] [--concurrency N] [--duration SECONDS] [--rate EVENTS_PER_SECOND] \
 [--event inc|bump] [--connections N] [--heartbeat SECONDS] [--quiet SECONDS] [--hold SECONDS] \
-[--server-pid PID]";
+[--warm-up-posts N] [--server-pid PID]";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Mode {
@@ -126,6 +130,8 @@ struct Options {
     /// For `broadcast`: how long the sessions stay open once the message
     /// has arrived everywhere, to end a profiler's window before they close.
     hold: Duration,
+    /// For `broadcast`: messages posted, untimed, before the quiet wait.
+    warm_up_posts: u32,
     server_pid: Option<u32>,
 }
 
@@ -156,6 +162,7 @@ impl Options {
                 "--heartbeat" => options.heartbeat = seconds(&flag, &value)?,
                 "--quiet" => options.quiet = seconds(&flag, &value)?,
                 "--hold" => options.hold = seconds(&flag, &value)?,
+                "--warm-up-posts" => options.warm_up_posts = parse(&flag, &value)?,
                 "--server-pid" => options.server_pid = Some(parse(&flag, &value)?),
                 _ => return Err(format!("unknown option {flag}")),
             }
@@ -184,6 +191,7 @@ impl Options {
             heartbeat: Duration::from_secs(30),
             quiet: Duration::from_secs(1),
             hold: Duration::ZERO,
+            warm_up_posts: 1,
             server_pid: None,
         }
     }
@@ -689,20 +697,20 @@ async fn broadcast(options: &Options) -> Value {
         }
         None => None,
     };
-    // Each join changes who is online, which every other session is told;
-    // the message is timed once those updates have stopped arriving.
+    let sender = poster.as_ref().unwrap_or(&sessions).pushes.first();
+    for n in 0..options.warm_up_posts {
+        post(sender, &format!("warm-up-{n}"));
+    }
+    // Each join changes who is online, which every other session is told,
+    // as is the poster's new name; the message is timed once those updates
+    // have stopped arriving.
     let quiet_since = quiet(&shared, options.quiet, options.quiet + BROADCAST_PATIENCE).await;
     let marker = format!("bench-{}", shared.origin.elapsed().as_nanos());
     let cpu_before = server::cpu_time(options.server_pid);
     let posted = Instant::now();
     let _ = shared.marker.set((marker.clone(), posted));
     let joined = sessions.pushes.len() as u64;
-    let sender = poster.as_ref().unwrap_or(&sessions).pushes.first();
-    if let Some(first) = sender {
-        let value = format!("message%5Bname%5D=bench&message%5Btext%5D={marker}");
-        let payload = json!({"type": "form", "event": "send", "value": value}).to_string();
-        let _ = first.send(Push { payload });
-    }
+    post(sender, &marker);
     let deadline = posted + BROADCAST_PATIENCE;
     while Shared::count(&shared.arrived) < joined && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(1)).await;
@@ -721,6 +729,7 @@ async fn broadcast(options: &Options) -> Value {
         "path": options.path,
         "sessions": options.sessions,
         "quiet_before_post": quiet_since,
+        "warm_up_posts": options.warm_up_posts,
         "delivered": delivered,
         "missing": joined - delivered.min(joined),
         "all_delivered_ms": (!arrivals.is_empty()).then(|| arrivals.max() as f64 / 1000.0),
@@ -739,6 +748,15 @@ async fn broadcast(options: &Options) -> Value {
     );
     merge(&mut summary, sessions.summary());
     summary
+}
+
+/// Posts `text` to the chat from `sender` under the name `bench`.
+fn post(sender: Option<&mpsc::UnboundedSender<Push>>, text: &str) {
+    if let Some(sender) = sender {
+        let value = format!("message%5Bname%5D=bench&message%5Btext%5D={text}");
+        let payload = json!({"type": "form", "event": "send", "value": value}).to_string();
+        let _ = sender.send(Push { payload });
+    }
 }
 
 /// Waits until no frame has arrived for `silence`, at most `patience`.
@@ -893,6 +911,14 @@ mod tests {
         assert!(options(&["broadcast", "--quiet", "-1"]).is_err());
         let endless = options(&["broadcast", "--quiet", "1e9"]).unwrap_err();
         assert!(endless.contains("at most 3600 seconds"), "{endless}");
+    }
+
+    #[test]
+    fn a_broadcast_posts_once_untimed_unless_told_otherwise() {
+        assert_eq!(options(&["broadcast"]).unwrap().warm_up_posts, 1);
+        let none = options(&["broadcast", "--warm-up-posts", "0"]).unwrap();
+        assert_eq!(none.warm_up_posts, 0);
+        assert!(options(&["broadcast", "--warm-up-posts", "-1"]).is_err());
     }
 
     #[test]
