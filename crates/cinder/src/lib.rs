@@ -110,9 +110,9 @@
 //! the block is the previous render's tree, its body is not evaluated, and
 //! the diff sends nothing for it. As with a `for`'s memo, the stamp is a
 //! promise that the body shows the same whenever the stamp is the same.
-//! It pays where the body is costly to evaluate (components, lists without
-//! stamps, formatted text); a short list whose entries carry stamps costs
-//! about as little without it.
+//! It pays where the body is costly to evaluate (function components, lists
+//! without stamps, formatted text); a short list whose entries carry stamps
+//! costs about as little without it.
 //!
 //! ```
 //! use cinder::{diff, html, memo::RenderCache, Rendered};

@@ -767,3 +767,48 @@ fn a_list_in_a_reused_block_still_reuses_its_entries_when_the_block_renders_agai
         json!({"1": {"0": {"k": {"5": {"0": "changed"}, "kc": 100}}}})
     );
 }
+
+static MENU_ITEMS_EVALUATED: AtomicUsize = AtomicUsize::new(0);
+
+fn count_menu_item(name: &str) -> &str {
+    MENU_ITEMS_EVALUATED.fetch_add(1, Ordering::SeqCst);
+    name
+}
+
+/// A view with a counter beside a menu that only its version changes.
+struct WithMenu {
+    clicks: u32,
+    menu: Sidebar,
+}
+
+impl LiveView for WithMenu {
+    type Info = ();
+
+    async fn mount(_: &Params, _: &Session, _: &mut Socket<Self>) -> Result<Self, MountError> {
+        Ok(WithMenu {
+            clicks: 0,
+            menu: sidebar(&["home", "about", "help"]),
+        })
+    }
+
+    async fn handle_event(&mut self, _: Event, _: &mut Socket<Self>) {
+        self.clicks += 1;
+    }
+
+    fn render(&self) -> Rendered {
+        html! {
+            <p>{self.clicks}</p>
+            @memo self.menu.version {
+                <nav>@for item in &self.menu.names { <a>{count_menu_item(item)}</a> }</nav>
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_view_renders_its_memo_block_once_while_the_stamp_stays() {
+    let (evaluated, reply) =
+        click_after_join::<WithMenu>("/menu", "click", "0", &MENU_ITEMS_EVALUATED).await;
+    assert_eq!(evaluated, 0, "the menu is the join's render");
+    assert_eq!(reply[4]["response"]["diff"], json!({"0": "1"}));
+}
