@@ -34,9 +34,8 @@
 //!   same session posts `--warm-up-posts` messages (1 unless given) that are
 //!   not timed: the first post under the name `bench` renames the poster,
 //!   which updates who is online in every tab, and the timed message then
-//!   travels alone. The sessions stay
-//!   open `--hold` seconds after that (none unless given), so that a
-//!   profiler's window can end before they close.
+//!   travels alone. The sessions stay open `--hold` seconds after it (none
+//!   unless given), so that a profiler's window can end before they close.
 //! - `render` fetches the page over `--connections` keep-alive connections
 //!   for `--duration` seconds, as a first visit (no cookie).
 
