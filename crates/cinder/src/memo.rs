@@ -162,6 +162,13 @@ struct Frame {
     recorded: Vec<(u64, Kept)>,
 }
 
+impl Frame {
+    /// What the previous render kept at the next occurrence of `site`.
+    fn take(&mut self, site: u64) -> Option<Kept> {
+        self.previous.get_mut(&site)?.pop()
+    }
+}
+
 /// One render's frame on this thread. A render inside a render (a component
 /// rendered through its own cache) gets its own frame, and the outer frame is
 /// put back when it ends, also when it panics.
@@ -198,7 +205,7 @@ fn in_render_cache() -> bool {
 
 /// The previous render's comprehension for the next occurrence of `site`.
 fn take_previous(site: u64) -> Option<Comprehension> {
-    let kept = ACTIVE.with(|active| active.borrow_mut().as_mut()?.previous.get_mut(&site)?.pop());
+    let kept = ACTIVE.with(|active| active.borrow_mut().as_mut()?.take(site));
     match kept? {
         Kept::List(list) => Some(list),
         Kept::Block { .. } => None,
@@ -236,8 +243,7 @@ pub fn memo_block_reused(site: u64, stamp: u64) -> Result<Dynamic, BlockStart> {
         let Some(frame) = active.as_mut() else {
             return Err(BlockStart(0));
         };
-        let previous = frame.previous.get_mut(&site).and_then(Vec::pop);
-        match previous {
+        match frame.take(site) {
             Some(Kept::Block {
                 stamp: kept,
                 tree,
