@@ -9,6 +9,9 @@
 //!   the LiveView protocol to any server over loopback ([`live_client`]).
 //! - `cinder-floor`: the same traffic served by a bare tokio TCP server, to
 //!   show what the kernel and tokio alone cost on the machine.
+//! - `cinder-bench-suite`: every goal measured with the three tools above in
+//!   one command, each figure beside Phoenix LiveView's and the floor's, as
+//!   a Markdown table ([`servers`] starts the servers it measures).
 //!
 //! The runtime workloads shared by the criterion benchmarks and
 //! `runtime-bench` live here so they measure the same thing.
@@ -18,6 +21,7 @@ pub mod heap;
 pub mod live_client;
 pub mod measure;
 pub mod options;
+pub mod servers;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;

@@ -7,77 +7,22 @@
 //! binary has been built next to these ones (`cargo build -p showcase`),
 //! and is skipped otherwise.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
+use cinder_bench::servers::{self, RunningServer};
 use serde_json::Value;
 
 const LOADGEN: &str = env!("CARGO_BIN_EXE_cinder-loadgen");
 const SERVER: &str = env!("CARGO_BIN_EXE_cinder-bench-server");
 const FLOOR: &str = env!("CARGO_BIN_EXE_cinder-floor");
+const SUITE: &str = env!("CARGO_BIN_EXE_cinder-bench-suite");
 
-/// A server process, killed when dropped so a failing test leaves none behind.
-struct Server {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    fn pid(&self) -> String {
-        self.child.id().to_string()
-    }
-
-    fn addr(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-}
-
-/// Starts `program` on a port the system picks (`--port 0`) and waits for
-/// the line that names it. A port chosen by the test and then handed over
-/// could be handed to a server of another test running beside this one too.
-fn start(program: &Path, args: &[&str]) -> Server {
-    let mut child = Command::new(program)
-        .args(args)
-        .args(["--port", "0"])
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap_or_else(|error| panic!("{} starts: {error}", program.display()));
-    let stdout = child.stdout.take().expect("stdout is piped");
-    let mut lines = BufReader::new(stdout).lines();
-    let port = lines
-        .by_ref()
-        .map_while(Result::ok)
-        .find_map(|line| listening_port(&line));
-    // The rest is drained on a thread so a chatty server never blocks on it.
-    std::thread::spawn(move || lines.for_each(drop));
-    let Some(port) = port else {
-        panic!(
-            "{} exited before it listened: {:?}",
-            program.display(),
-            child.wait()
-        );
-    };
-    Server { child, port }
-}
-
-/// The port in a server's `listening on [http://]127.0.0.1:PORT` line.
-fn listening_port(line: &str) -> Option<u16> {
-    let (_, rest) = line.split_once("listening on ")?;
-    let (_, port) = rest.split_once("127.0.0.1:")?;
-    let digits = port
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(port.len());
-    port[..digits].parse().ok()
+/// Starts `program` with `args` on a port the system picks.
+fn start(program: &Path, args: &[&str]) -> RunningServer {
+    let mut command = Command::new(program);
+    command.args(args);
+    servers::start(command).unwrap_or_else(|error| panic!("{error}"))
 }
 
 /// Runs the load generator and returns its JSON summary, the last line of
@@ -272,7 +217,7 @@ fn broadcast_reaches_every_chat_session_when_the_showcase_is_built() {
 }
 
 /// The summary of `cinder-floor <mode>` against `server`, with `args`.
-fn floor_summary(mode: &str, server: &Server, args: &[&str]) -> Value {
+fn floor_summary(mode: &str, server: &RunningServer, args: &[&str]) -> Value {
     let (addr, pid) = (server.addr(), server.pid());
     let mut all = vec![mode, "--addr", &addr, "--server-pid", &pid];
     all.extend_from_slice(args);
@@ -360,5 +305,88 @@ fn the_floor_tool_refuses_what_it_cannot_measure() {
         assert_eq!(output.status.code(), Some(2), "{args:?}");
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stderr.contains("usage: cinder-floor"), "{args:?}: {stderr}");
+    }
+}
+
+/// The whole suite at its smallest: every measurement runs against a fresh
+/// server, each tool's summary is written, and the table has a row of
+/// figures for every goal.
+#[test]
+fn the_suite_measures_every_goal_at_smoke_scale() {
+    let out = std::env::temp_dir().join(format!("cinder-suite-{}.jsonl", std::process::id()));
+    let output = Command::new(SUITE)
+        .args(["--scale", "smoke", "--runs", "1", "--no-pin", "--out"])
+        .arg(&out)
+        .output()
+        .expect("the suite runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let written = std::fs::read_to_string(&out).expect("the summaries are written");
+    let _ = std::fs::remove_file(&out);
+
+    let mut labels: Vec<String> = written
+        .lines()
+        .map(|line| {
+            let line: Value = serde_json::from_str(line).expect("one JSON object a line");
+            assert!(line["summary"].is_object(), "{line}");
+            line["label"].as_str().expect("a label").to_string()
+        })
+        .collect();
+    labels.sort();
+    let mut expected = vec![
+        "cinder events /counter",
+        "cinder events /rows",
+        "cinder held /counter",
+        "cinder held /rows",
+        "cinder render /counter",
+        "cinder render /rows",
+        "cinder setup /counter",
+        "cinder setup /rows",
+        "floor broadcast",
+        "floor events /counter",
+        "floor events /rows",
+        "floor setup /counter",
+        "floor setup /rows",
+    ];
+    if showcase().is_some() {
+        expected.push("cinder broadcast /chat");
+    }
+    expected.sort();
+    assert_eq!(labels, expected);
+
+    let rows: Vec<&str> = stdout
+        .lines()
+        .filter(|line| {
+            line.starts_with("| ") && !line.starts_with("| measure") && !line.starts_with("| ---")
+        })
+        .collect();
+    assert_eq!(rows.len(), 14, "{stdout}");
+    for row in rows {
+        if row.contains("broadcast") && showcase().is_none() {
+            continue;
+        }
+        let cells: Vec<&str> = row.split(" | ").collect();
+        assert!(!cells[3].contains("not measured"), "{row}");
+        assert!(!cells[5].contains("not measured"), "{row}");
+    }
+}
+
+#[test]
+fn the_suite_refuses_what_it_cannot_run() {
+    for (args, reason) in [
+        (&["--runs", "0"][..], "--runs takes a positive number"),
+        (&["--scale", "huge"], "--scale takes full or smoke"),
+        (&["--server-core", "1"], "must differ"),
+        (&["--threads", "2"], "unknown option --threads"),
+    ] {
+        let output = Command::new(SUITE).args(args).output().expect("runs");
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(reason), "{args:?}: {stderr}");
+        assert!(stderr.contains("usage: cinder-bench-suite"), "{stderr}");
     }
 }

@@ -1,0 +1,984 @@
+//! `cinder-bench-suite`: every goal of the LiveView server's benchmarks in
+//! one command, each figure beside Phoenix LiveView's and the floor's.
+//!
+//! ```text
+//! cargo build --release -p cinder-bench -p showcase
+//! target/release/cinder-bench-suite --runs 3 --out suite.jsonl
+//! ```
+//!
+//! It drives the tools built beside it as BENCHMARKS.md's commands do: a
+//! fresh server for every run, on one core with one runtime thread, and the
+//! generator on another (`taskset`, when the machine has it and two cores):
+//! `cinder-bench-server` and `cinder-loadgen` for Cinder's figures,
+//! `cinder-floor` for what a bare tokio server pays for the same traffic,
+//! and the showcase's `/chat` for the broadcast, when `showcase` was built
+//! too. Cinder's runs and the floor's alternate, so that a slow spell of
+//! the machine falls on both.
+//!
+//! It prints a Markdown table: each goal, Phoenix's figure, Cinder's
+//! (lowest and highest over the runs), the floor's, and whether the goal is
+//! met in every run, in some, or in none, and when it is not, whether the
+//! floor itself meets it. With `--out`, every tool's one-line JSON summary
+//! is written there too, one labelled line each. Not measured here: the
+//! highest rate with p99 within 50 ms, which takes a ramp of rates (see
+//! BENCHMARKS.md).
+//!
+//! `--scale smoke` runs every measurement small and short, to prove the
+//! suite works; its verdicts say nothing about the goals.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use cinder_bench::options::parse;
+use cinder_bench::servers::{self, RunningServer};
+use serde_json::{json, Value};
+
+const USAGE: &str = "usage: cinder-bench-suite [--runs 3] [--scale full|smoke] [--server-core 0] [--generator-core 1] [--no-pin] [--out FILE]";
+
+/// How large each measurement is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Scale {
+    /// The sizes the goals are stated for.
+    Full,
+    /// A few hundred sessions and a second or so each: proves the suite
+    /// runs, measures nothing.
+    Smoke,
+}
+
+/// The sizes of one scale's measurements.
+struct Sizes {
+    event_sessions: usize,
+    event_rate: usize,
+    event_seconds: usize,
+    setup_sessions: usize,
+    held_sessions: usize,
+    held_seconds: usize,
+    render_connections: usize,
+    render_seconds: usize,
+    broadcast_sessions: usize,
+}
+
+impl Scale {
+    fn sizes(self) -> Sizes {
+        match self {
+            Scale::Full => Sizes {
+                event_sessions: 1_000,
+                event_rate: 10_000,
+                event_seconds: 10,
+                setup_sessions: 5_000,
+                held_sessions: 19_500,
+                held_seconds: 3,
+                render_connections: 50,
+                render_seconds: 5,
+                broadcast_sessions: 19_000,
+            },
+            Scale::Smoke => Sizes {
+                event_sessions: 50,
+                event_rate: 500,
+                event_seconds: 1,
+                setup_sessions: 200,
+                held_sessions: 200,
+                held_seconds: 1,
+                render_connections: 4,
+                render_seconds: 1,
+                broadcast_sessions: 50,
+            },
+        }
+    }
+}
+
+/// What the command line asked for.
+struct Options {
+    runs: usize,
+    scale: Scale,
+    server_core: usize,
+    generator_core: usize,
+    pin: bool,
+    out: Option<PathBuf>,
+}
+
+impl Options {
+    fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
+        let mut options = Options {
+            runs: 3,
+            scale: Scale::Full,
+            server_core: 0,
+            generator_core: 1,
+            pin: true,
+            out: None,
+        };
+        while let Some(flag) = args.next() {
+            if flag == "--no-pin" {
+                options.pin = false;
+                continue;
+            }
+            let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
+            match flag.as_str() {
+                "--runs" => options.runs = parse(&flag, &value)?,
+                "--scale" => {
+                    options.scale = match value.as_str() {
+                        "full" => Scale::Full,
+                        "smoke" => Scale::Smoke,
+                        _ => return Err(format!("--scale takes full or smoke, not {value:?}")),
+                    }
+                }
+                "--server-core" => options.server_core = parse(&flag, &value)?,
+                "--generator-core" => options.generator_core = parse(&flag, &value)?,
+                "--out" => options.out = Some(PathBuf::from(value)),
+                _ => return Err(format!("unknown option {flag}")),
+            }
+        }
+        if options.runs == 0 {
+            return Err("--runs takes a positive number".into());
+        }
+        if options.pin && options.server_core == options.generator_core {
+            return Err("--server-core and --generator-core must differ".into());
+        }
+        Ok(options)
+    }
+}
+
+/// The tools this suite drives: the binaries built beside it.
+struct Tools {
+    server: PathBuf,
+    loadgen: PathBuf,
+    floor: PathBuf,
+    showcase: Option<PathBuf>,
+}
+
+impl Tools {
+    fn beside(exe: &Path) -> Result<Tools, String> {
+        let tool = |name: &str| {
+            let path = exe.with_file_name(name);
+            if path.exists() {
+                Ok(path)
+            } else {
+                Err(format!(
+                    "no {name} beside {}: build it with cargo build --release -p cinder-bench",
+                    exe.display()
+                ))
+            }
+        };
+        let showcase = exe.with_file_name("showcase");
+        Ok(Tools {
+            server: tool("cinder-bench-server")?,
+            loadgen: tool("cinder-loadgen")?,
+            floor: tool("cinder-floor")?,
+            showcase: showcase.exists().then_some(showcase),
+        })
+    }
+}
+
+/// Which core runs what, if the suite pins at all.
+struct Cores {
+    taskset: bool,
+    server: usize,
+    generator: usize,
+}
+
+impl Cores {
+    /// Pins when asked to and the machine can: `taskset` runs and there is
+    /// a core for each side.
+    fn new(options: &Options) -> Cores {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        let taskset = options.pin
+            && cores > options.server_core.max(options.generator_core)
+            && Command::new("taskset")
+                .arg("--version")
+                .output()
+                .is_ok_and(|output| output.status.success());
+        Cores {
+            taskset,
+            server: options.server_core,
+            generator: options.generator_core,
+        }
+    }
+
+    fn on(&self, core: usize, program: &Path) -> Command {
+        if !self.taskset {
+            return Command::new(program);
+        }
+        let mut command = Command::new("taskset");
+        command.arg("-c").arg(core.to_string()).arg(program);
+        command
+    }
+
+    fn describe(&self) -> String {
+        if self.taskset {
+            format!(
+                "servers on core {}, generators on core {}",
+                self.server, self.generator
+            )
+        } else {
+            "not pinned".into()
+        }
+    }
+}
+
+/// The two pages of the benchmark server.
+#[derive(Clone, Copy)]
+enum Page {
+    Counter,
+    Rows,
+}
+
+impl Page {
+    fn path(self) -> &'static str {
+        match self {
+            Page::Counter => "/counter",
+            Page::Rows => "/rows",
+        }
+    }
+}
+
+/// The runs so far: each tool's summary under its label, and what failed.
+struct Suite {
+    tools: Tools,
+    cores: Cores,
+    sizes: Sizes,
+    out: Option<std::fs::File>,
+    summaries: BTreeMap<String, Vec<Value>>,
+    failures: Vec<String>,
+}
+
+impl Suite {
+    fn bench_server(&self) -> Result<RunningServer, String> {
+        let mut command = self.cores.on(self.cores.server, &self.tools.server);
+        command.args(["--workers", "1"]);
+        servers::start(command)
+    }
+
+    fn floor_server(&self) -> Result<RunningServer, String> {
+        let mut command = self.cores.on(self.cores.server, &self.tools.floor);
+        command.arg("serve");
+        servers::start(command)
+    }
+
+    fn showcase(&self, showcase: &Path) -> Result<RunningServer, String> {
+        let mut command = self.cores.on(self.cores.server, showcase);
+        command.env("TOKIO_WORKER_THREADS", "1");
+        servers::start(command)
+    }
+
+    /// Runs `tool` from the generator's core against `server` and keeps
+    /// its summary under `label`; a failure is noted and the suite goes on.
+    fn measure(&mut self, label: &str, tool: &Path, server: &RunningServer, args: &[String]) {
+        let mut command = self.cores.on(self.cores.generator, tool);
+        command
+            .args(args)
+            .args(["--addr", &server.addr(), "--server-pid", &server.pid()]);
+        match summary_of(command) {
+            Ok(summary) => self.keep(label, summary),
+            Err(error) => self.failures.push(format!("{label}: {error}")),
+        }
+    }
+
+    fn keep(&mut self, label: &str, summary: Value) {
+        if let Some(out) = &mut self.out {
+            let line = json!({ "label": label, "summary": summary });
+            if let Err(error) = writeln!(out, "{line}") {
+                self.failures
+                    .push(format!("writing {label}'s summary: {error}"));
+            }
+        }
+        self.summaries
+            .entry(label.to_string())
+            .or_default()
+            .push(summary);
+    }
+
+    /// Starts a server with `start`, or notes why it did not start.
+    fn started(
+        &mut self,
+        label: &str,
+        start: impl FnOnce(&Suite) -> Result<RunningServer, String>,
+    ) -> Option<RunningServer> {
+        start(self)
+            .map_err(|error| self.failures.push(format!("{label}: {error}")))
+            .ok()
+    }
+
+    fn numbers(&self, label: &str, key: &str) -> Vec<f64> {
+        self.summaries
+            .get(label)
+            .into_iter()
+            .flatten()
+            .filter_map(|summary| number(summary, key))
+            .collect()
+    }
+
+    /// The last run's value of `key` under `label`.
+    fn last(&self, label: &str, key: &str) -> Option<f64> {
+        self.numbers(label, key).last().copied()
+    }
+
+    fn events_run(&mut self, page: Page) {
+        let sizes = &self.sizes;
+        let args = strings(&[
+            "events",
+            "--path",
+            page.path(),
+            "--sessions",
+            &sizes.event_sessions.to_string(),
+            "--rate",
+            &sizes.event_rate.to_string(),
+            "--duration",
+            &sizes.event_seconds.to_string(),
+        ]);
+        let label = format!("cinder events {}", page.path());
+        if let Some(server) = self.started(&label, Suite::bench_server) {
+            let loadgen = self.tools.loadgen.clone();
+            self.measure(&label, &loadgen, &server, &args);
+        }
+        let reply_bytes = self.last(&label, "bytes_per_reply").unwrap_or(95.0);
+        let args = strings(&[
+            "events",
+            "--sessions",
+            &self.sizes.event_sessions.to_string(),
+            "--rate",
+            &self.sizes.event_rate.to_string(),
+            "--duration",
+            &self.sizes.event_seconds.to_string(),
+            "--reply-bytes",
+            &(reply_bytes.round() as usize).to_string(),
+        ]);
+        self.floor_run(&format!("floor events {}", page.path()), &args);
+    }
+
+    fn setup_run(&mut self, page: Page) {
+        let label = format!("cinder setup {}", page.path());
+        let args = strings(&[
+            "connect",
+            "--path",
+            page.path(),
+            "--sessions",
+            &self.sizes.setup_sessions.to_string(),
+            "--concurrency",
+            "50",
+            "--duration",
+            "1",
+        ]);
+        if let Some(server) = self.started(&label, Suite::bench_server) {
+            let loadgen = self.tools.loadgen.clone();
+            self.measure(&label, &loadgen, &server, &args);
+        }
+        let (Some(page_bytes), Some(join_bytes)) = (
+            self.last(&label, "page_bytes"),
+            self.last(&label, "join_reply_bytes"),
+        ) else {
+            return;
+        };
+        let args = strings(&[
+            "setup",
+            "--sessions",
+            &self.sizes.setup_sessions.to_string(),
+            "--page-bytes",
+            &page_bytes.to_string(),
+            "--join-reply-bytes",
+            &join_bytes.to_string(),
+        ]);
+        self.floor_run(&format!("floor setup {}", page.path()), &args);
+    }
+
+    fn floor_run(&mut self, label: &str, args: &[String]) {
+        if let Some(server) = self.started(label, Suite::floor_server) {
+            let floor = self.tools.floor.clone();
+            self.measure(label, &floor, &server, args);
+        }
+    }
+
+    fn render_run(&mut self, page: Page) {
+        let label = format!("cinder render {}", page.path());
+        let args = strings(&[
+            "render",
+            "--path",
+            page.path(),
+            "--connections",
+            &self.sizes.render_connections.to_string(),
+            "--duration",
+            &self.sizes.render_seconds.to_string(),
+        ]);
+        if let Some(server) = self.started(&label, Suite::bench_server) {
+            let loadgen = self.tools.loadgen.clone();
+            self.measure(&label, &loadgen, &server, &args);
+        }
+    }
+
+    fn held_run(&mut self, page: Page) {
+        let label = format!("cinder held {}", page.path());
+        let args = strings(&[
+            "connect",
+            "--path",
+            page.path(),
+            "--sessions",
+            &self.sizes.held_sessions.to_string(),
+            "--concurrency",
+            "50",
+            "--duration",
+            &self.sizes.held_seconds.to_string(),
+        ]);
+        if let Some(server) = self.started(&label, Suite::bench_server) {
+            let loadgen = self.tools.loadgen.clone();
+            self.measure(&label, &loadgen, &server, &args);
+        }
+    }
+
+    fn broadcast_run(&mut self) {
+        let sessions = self.sizes.broadcast_sessions.to_string();
+        if let Some(showcase) = self.tools.showcase.clone() {
+            let label = "cinder broadcast /chat";
+            let args = strings(&["broadcast", "--path", "/chat", "--sessions", &sessions]);
+            if let Some(server) = self.started(label, |suite| suite.showcase(&showcase)) {
+                let loadgen = self.tools.loadgen.clone();
+                self.measure(label, &loadgen, &server, &args);
+            }
+        }
+        self.floor_run(
+            "floor broadcast",
+            &strings(&["broadcast", "--sessions", &sessions]),
+        );
+    }
+}
+
+/// Runs `command` and reads the one-line JSON summary it ends with.
+fn summary_of(mut command: Command) -> Result<Value, String> {
+    let output = command
+        .output()
+        .map_err(|error| format!("{command:?} does not run: {error}"))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
+        return Err(format!(
+            "{command:?} failed ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    let last = stdout.lines().last().unwrap_or_default();
+    serde_json::from_str(last).map_err(|error| format!("{command:?} ended with {last:?}: {error}"))
+}
+
+fn strings(args: &[&str]) -> Vec<String> {
+    args.iter().map(|arg| arg.to_string()).collect()
+}
+
+/// The number at `key` of a summary, where a dot steps into an object
+/// (`latency.p99_ms`).
+fn number(summary: &Value, key: &str) -> Option<f64> {
+    key.split('.')
+        .try_fold(summary, |value, step| value.get(step))?
+        .as_f64()
+}
+
+/// One row of the table.
+struct Row {
+    measure: String,
+    goal: &'static str,
+    phoenix: &'static str,
+    cinder: String,
+    floor: String,
+    verdict: String,
+}
+
+/// How a goal's figures compare with it.
+struct Goal {
+    goal: &'static str,
+    phoenix: &'static str,
+    meets: fn(f64) -> bool,
+}
+
+/// `values` as their lowest and highest, rounded to `decimals`, with
+/// thousands grouped: `10,007–12,205`, or one figure when they agree.
+fn range(values: &[f64], decimals: usize) -> Option<String> {
+    let low = values.iter().copied().reduce(f64::min)?;
+    let high = values.iter().copied().reduce(f64::max)?;
+    let (low, high) = (grouped(low, decimals), grouped(high, decimals));
+    Some(if low == high {
+        low
+    } else {
+        format!("{low}–{high}")
+    })
+}
+
+fn grouped(value: f64, decimals: usize) -> String {
+    let text = format!("{value:.decimals$}");
+    let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
+    let (sign, digits) = whole
+        .strip_prefix('-')
+        .map_or(("", whole), |digits| ("-", digits));
+    let mut out = String::from(sign);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    if !fraction.is_empty() {
+        out.push('.');
+        out.push_str(fraction);
+    }
+    out
+}
+
+/// Whether the goal is met in every run, some or none, and, when not in
+/// every run, whether the floor's runs meet it.
+fn verdict(cinder: &[f64], floor: &[f64], meets: fn(f64) -> bool) -> String {
+    if cinder.is_empty() {
+        return "not measured".into();
+    }
+    let met = cinder.iter().filter(|value| meets(**value)).count();
+    let mut verdict = match met {
+        met if met == cinder.len() => return "yes".into(),
+        0 => "no".to_string(),
+        met => format!("in {met} of {} runs", cinder.len()),
+    };
+    if !floor.is_empty() {
+        let floor_met = floor.iter().filter(|value| meets(**value)).count();
+        verdict.push_str(&match floor_met {
+            0 => "; the floor misses it too".to_string(),
+            met if met == floor.len() => "; the floor meets it".to_string(),
+            met => format!("; the floor in {met} of {}", floor.len()),
+        });
+    }
+    verdict
+}
+
+/// A row whose Cinder and floor figures are `key` of their labels' runs.
+fn compared_row(
+    suite: &Suite,
+    measure: String,
+    goal: Goal,
+    (cinder_label, floor_label): (&str, &str),
+    key: &str,
+    (decimals, unit): (usize, &str),
+) -> Row {
+    let cinder = suite.numbers(cinder_label, key);
+    let floor = suite.numbers(floor_label, key);
+    let shown = |values: &[f64]| {
+        range(values, decimals).map_or_else(|| "not measured".into(), |range| range + unit)
+    };
+    Row {
+        measure,
+        goal: goal.goal,
+        phoenix: goal.phoenix,
+        verdict: verdict(&cinder, &floor, goal.meets),
+        cinder: shown(&cinder),
+        floor: if floor_label.is_empty() {
+            String::new()
+        } else {
+            shown(&floor)
+        },
+    }
+}
+
+/// A CPU row: Cinder's figure with its user part, the floor's beside it.
+fn cpu_row(suite: &Suite, page: Page, event: &str, goal: Goal) -> Row {
+    let (cinder, floor) = (
+        format!("cinder events {}", page.path()),
+        format!("floor events {}", page.path()),
+    );
+    let mut row = compared_row(
+        suite,
+        format!("server CPU per `{event}`"),
+        goal,
+        (&cinder, &floor),
+        "server_cpu_us_per_event",
+        (1, " µs"),
+    );
+    if let Some(user) = range(
+        &suite.numbers(&cinder, "server_cpu_us_per_event_split.user"),
+        1,
+    ) {
+        let _ = write!(row.cinder, " (user {user})");
+    }
+    row
+}
+
+fn memory_row(suite: &Suite, page: Page, goal: Goal) -> Row {
+    compared_row(
+        suite,
+        format!(
+            "memory per idle session, `{}`, {} held",
+            page.path(),
+            grouped(suite.sizes.held_sessions as f64, 0)
+        ),
+        goal,
+        (&format!("cinder held {}", page.path()), ""),
+        "server_bytes_per_session",
+        (0, " B"),
+    )
+}
+
+/// Every session of both held runs joined and stayed, with no failure.
+fn held_row(suite: &Suite) -> Row {
+    let target = suite.sizes.held_sessions as f64;
+    let mut held = Vec::new();
+    for page in [Page::Counter, Page::Rows] {
+        let label = format!("cinder held {}", page.path());
+        for summary in suite.summaries.get(&label).into_iter().flatten() {
+            let joined = number(summary, "sessions_joined").unwrap_or(0.0);
+            let lost = number(summary, "failures").unwrap_or(1.0)
+                + number(summary, "closed_while_held").unwrap_or(1.0);
+            held.push(if lost == 0.0 { joined } else { 0.0 });
+        }
+    }
+    Row {
+        measure: "sessions held with no failure, either page".into(),
+        goal: "19,500",
+        phoenix: "19,500",
+        cinder: range(&held, 0).unwrap_or_else(|| "not measured".into()),
+        floor: String::new(),
+        verdict: if held.is_empty() {
+            "not measured".into()
+        } else if held.iter().any(|&count| count < target) {
+            "no".into()
+        } else if target >= 19_500.0 {
+            "yes".into()
+        } else {
+            format!("all {} held; the goal asks 19,500", grouped(target, 0))
+        },
+    }
+}
+
+/// Reply, join reply and page bytes, against Phoenix's for the same page.
+fn bytes_row(suite: &Suite, page: Page, phoenix: [f64; 3], shown: &'static str) -> Row {
+    let events = format!("cinder events {}", page.path());
+    let setup = format!("cinder setup {}", page.path());
+    let largest = |label: &str, key: &str| suite.numbers(label, key).into_iter().reduce(f64::max);
+    let sizes = [
+        largest(&events, "bytes_per_reply"),
+        largest(&setup, "join_reply_bytes"),
+        largest(&setup, "page_bytes"),
+    ];
+    let (cinder, verdict) = match sizes {
+        [Some(reply), Some(join), Some(html)] => (
+            format!(
+                "{} / {} / {} B",
+                grouped(reply, 0),
+                grouped(join, 0),
+                grouped(html, 0)
+            ),
+            if [reply, join, html]
+                .iter()
+                .zip(phoenix)
+                .all(|(ours, theirs)| *ours <= theirs)
+            {
+                "yes"
+            } else {
+                "no"
+            },
+        ),
+        _ => ("not measured".into(), "not measured"),
+    };
+    Row {
+        measure: format!("reply / join reply / first HTML, `{}`", page.path()),
+        goal: "no larger than Phoenix's",
+        phoenix: shown,
+        cinder,
+        floor: String::new(),
+        verdict: verdict.into(),
+    }
+}
+
+fn rows(suite: &Suite) -> Vec<Row> {
+    let sizes = &suite.sizes;
+    let at_rate = format!(", {} ev/s", grouped(sizes.event_rate as f64, 0));
+    let setup = |page: Page, phoenix| {
+        compared_row(
+            suite,
+            format!(
+                "session setup, `{}`, 50 in flight, {} sessions",
+                page.path(),
+                grouped(sizes.setup_sessions as f64, 0)
+            ),
+            Goal {
+                goal: "≥ 10,000 /s",
+                phoenix,
+                meets: |rate| rate >= 10_000.0,
+            },
+            (
+                &format!("cinder setup {}", page.path()),
+                &format!("floor setup {}", page.path()),
+            ),
+            "setup_per_sec",
+            (0, " /s"),
+        )
+    };
+    let p99 = |page: Page, event: &str, phoenix| {
+        compared_row(
+            suite,
+            format!("round trip p99, `{event}`{at_rate}"),
+            Goal {
+                goal: "≤ 0.5 ms",
+                phoenix,
+                meets: |ms| ms <= 0.5,
+            },
+            (
+                &format!("cinder events {}", page.path()),
+                &format!("floor events {}", page.path()),
+            ),
+            "latency.p99_ms",
+            (2, " ms"),
+        )
+    };
+    let render = |page: Page, goal| {
+        compared_row(
+            suite,
+            format!(
+                "dead render, `{}`, {} keep-alive connections",
+                page.path(),
+                sizes.render_connections
+            ),
+            goal,
+            (&format!("cinder render {}", page.path()), ""),
+            "pages_per_sec",
+            (0, " pages/s"),
+        )
+    };
+    vec![
+        memory_row(
+            suite,
+            Page::Counter,
+            Goal {
+                goal: "≤ 8 KiB",
+                phoenix: "44.7 KiB",
+                meets: |bytes| bytes <= 8_192.0,
+            },
+        ),
+        memory_row(
+            suite,
+            Page::Rows,
+            Goal {
+                goal: "≤ 24 KiB",
+                phoenix: "291 KiB",
+                meets: |bytes| bytes <= 24_576.0,
+            },
+        ),
+        held_row(suite),
+        cpu_row(
+            suite,
+            Page::Counter,
+            "inc",
+            Goal {
+                goal: "≤ 8 µs",
+                phoenix: "~46 µs",
+                meets: |us| us <= 8.0,
+            },
+        ),
+        cpu_row(
+            suite,
+            Page::Rows,
+            "bump",
+            Goal {
+                goal: "≤ 12 µs",
+                phoenix: "~130 µs",
+                meets: |us| us <= 12.0,
+            },
+        ),
+        p99(Page::Counter, "inc", "1.27 ms"),
+        p99(Page::Rows, "bump", "2.06 ms at 5,000 ev/s"),
+        setup(Page::Counter, "~1,180 /s"),
+        setup(Page::Rows, "~450 /s"),
+        render(
+            Page::Counter,
+            Goal {
+                goal: "≥ 33,000 pages/s",
+                phoenix: "~6,550 pages/s",
+                meets: |rate| rate >= 33_000.0,
+            },
+        ),
+        render(
+            Page::Rows,
+            Goal {
+                goal: "≥ 15,000 pages/s",
+                phoenix: "~3,030 pages/s",
+                meets: |rate| rate >= 15_000.0,
+            },
+        ),
+        compared_row(
+            suite,
+            format!(
+                "broadcast on `/chat` to {} sessions, every diff delivered",
+                grouped(sizes.broadcast_sessions as f64, 0)
+            ),
+            Goal {
+                goal: "≤ 100 ms",
+                phoenix: "not measured",
+                meets: |ms| ms <= 100.0,
+            },
+            ("cinder broadcast /chat", "floor broadcast"),
+            "all_delivered_ms",
+            (0, " ms"),
+        ),
+        bytes_row(
+            suite,
+            Page::Counter,
+            [96.0, 203.0, 1_461.0],
+            "96 / 203 / 1,461 B",
+        ),
+        bytes_row(
+            suite,
+            Page::Rows,
+            [123.0, 6_128.0, 7_794.0],
+            "123 / 6,128 / 7,794 B",
+        ),
+    ]
+}
+
+fn table(rows: &[Row]) -> String {
+    let mut out = String::from(
+        "| measure | goal | Phoenix LiveView 1.2.10 | Cinder | the floor | met? |\n\
+         | --- | --- | --- | --- | --- | --- |\n",
+    );
+    for row in rows {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} |",
+            row.measure, row.goal, row.phoenix, row.cinder, row.floor, row.verdict
+        );
+    }
+    out
+}
+
+/// The processor's name, as `/proc/cpuinfo` gives it.
+fn processor() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find_map(|line| line.strip_prefix("model name"))
+                .map(|name| name.trim_start_matches([' ', '\t', ':']).to_string())
+        })
+        .unwrap_or_else(|| "an unknown processor".into())
+}
+
+fn run(options: &Options, tools: Tools) -> Result<Suite, String> {
+    let out = options
+        .out
+        .as_ref()
+        .map(|path| {
+            std::fs::File::create(path)
+                .map_err(|error| format!("cannot write {}: {error}", path.display()))
+        })
+        .transpose()?;
+    let mut suite = Suite {
+        cores: Cores::new(options),
+        sizes: options.scale.sizes(),
+        tools,
+        out,
+        summaries: BTreeMap::new(),
+        failures: Vec::new(),
+    };
+    for _ in 0..options.runs {
+        for page in [Page::Counter, Page::Rows] {
+            suite.events_run(page);
+            suite.setup_run(page);
+            suite.render_run(page);
+        }
+        suite.broadcast_run();
+    }
+    for page in [Page::Counter, Page::Rows] {
+        suite.held_run(page);
+    }
+    Ok(suite)
+}
+
+fn main() -> ExitCode {
+    let options = match Options::parse(std::env::args().skip(1)) {
+        Ok(options) => options,
+        Err(error) => {
+            eprintln!("{error}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let tools = std::env::current_exe()
+        .map_err(|error| format!("cannot find this program's own path: {error}"))
+        .and_then(|exe| Tools::beside(&exe));
+    let suite = match tools.and_then(|tools| run(&options, tools)) {
+        Ok(suite) => suite,
+        Err(error) => {
+            eprintln!("{error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!(
+        "{} runs at {} scale on {} ({} cores), {}{}\n",
+        options.runs,
+        match options.scale {
+            Scale::Full => "full",
+            Scale::Smoke => "smoke (the verdicts say nothing about the goals)",
+        },
+        processor(),
+        std::thread::available_parallelism().map_or(1, usize::from),
+        suite.cores.describe(),
+        if suite.tools.showcase.is_none() {
+            "; no showcase built beside this program, so no broadcast of Cinder's"
+        } else {
+            ""
+        },
+    );
+    print!("{}", table(&rows(&suite)));
+    if suite.failures.is_empty() {
+        return ExitCode::SUCCESS;
+    }
+    eprintln!("\nfailed:");
+    for failure in &suite.failures {
+        eprintln!("- {failure}");
+    }
+    ExitCode::FAILURE
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn figures_are_grouped_and_ranged() {
+        assert_eq!(grouped(10_541.3, 0), "10,541");
+        assert_eq!(grouped(123.0, 0), "123");
+        assert_eq!(grouped(1_234_567.891, 2), "1,234,567.89");
+        assert_eq!(grouped(-4_321.0, 0), "-4,321");
+        assert_eq!(range(&[14.04, 16.3, 15.0], 1).as_deref(), Some("14.0–16.3"));
+        assert_eq!(range(&[4_155.0, 4_155.2], 0).as_deref(), Some("4,155"));
+        assert_eq!(range(&[], 0), None);
+    }
+
+    #[test]
+    fn a_verdict_counts_the_runs_and_looks_at_the_floor() {
+        let within = |us: f64| us <= 8.0;
+        assert_eq!(verdict(&[7.0, 7.5], &[9.0], within), "yes");
+        assert_eq!(
+            verdict(&[12.0, 14.0], &[10.7, 11.5], within),
+            "no; the floor misses it too"
+        );
+        assert_eq!(
+            verdict(&[7.0, 9.0], &[6.0, 6.5], within),
+            "in 1 of 2 runs; the floor meets it"
+        );
+        assert_eq!(verdict(&[9.0], &[], within), "no");
+        assert_eq!(verdict(&[], &[6.0], within), "not measured");
+    }
+
+    #[test]
+    fn a_summary_number_is_found_by_its_path() {
+        let summary = json!({"latency": {"p99_ms": 0.42}, "replies": 10});
+        assert_eq!(number(&summary, "latency.p99_ms"), Some(0.42));
+        assert_eq!(number(&summary, "replies"), Some(10.0));
+        assert_eq!(number(&summary, "latency.p50_ms"), None);
+        assert_eq!(number(&summary, "missing.key"), None);
+    }
+
+    #[test]
+    fn options_that_cannot_be_run_are_refused() {
+        let parse = |args: &[&str]| Options::parse(args.iter().map(|arg| arg.to_string()));
+        assert!(parse(&[]).is_ok_and(|options| options.runs == 3 && options.pin));
+        assert!(parse(&["--runs", "0"]).is_err());
+        assert!(parse(&["--scale", "huge"]).is_err());
+        assert!(parse(&["--server-core", "1"]).is_err());
+        assert!(parse(&["--server-core", "1", "--no-pin"]).is_ok());
+        assert!(parse(&["--runs"]).is_err());
+        assert!(parse(&["--threads", "2"]).is_err());
+    }
+}
