@@ -337,11 +337,14 @@ fn the_suite_measures_every_goal_at_smoke_scale() {
         })
         .collect();
     labels.sort();
+    labels.dedup();
     let mut expected = vec![
         "cinder events /counter",
         "cinder events /rows",
         "cinder held /counter",
         "cinder held /rows",
+        "cinder ramp /counter",
+        "cinder ramp /rows",
         "cinder render /counter",
         "cinder render /rows",
         "cinder setup /counter",
@@ -364,7 +367,7 @@ fn the_suite_measures_every_goal_at_smoke_scale() {
             line.starts_with("| ") && !line.starts_with("| measure") && !line.starts_with("| ---")
         })
         .collect();
-    assert_eq!(rows.len(), 14, "{stdout}");
+    assert_eq!(rows.len(), 16, "{stdout}");
     for row in rows {
         if row.contains("broadcast") && showcase().is_none() {
             continue;
