@@ -81,10 +81,11 @@ impl Scale {
                 render_seconds: 5,
                 broadcast_sessions: 19_000,
                 ramp_counter: &[
-                    30_000, 60_000, 90_000, 100_000, 110_000, 120_000, 130_000, 140_000,
+                    60_000, 90_000, 100_000, 110_000, 120_000, 130_000, 140_000, 150_000,
                 ],
                 ramp_rows: &[
-                    10_000, 20_000, 30_000, 40_000, 50_000, 60_000, 70_000, 80_000,
+                    20_000, 30_000, 40_000, 50_000, 60_000, 70_000, 80_000, 90_000, 100_000,
+                    110_000, 120_000,
                 ],
                 ramp_seconds: 5,
             },
@@ -234,6 +235,15 @@ impl Cores {
     }
 }
 
+/// The tool that makes a measurement's load.
+#[derive(Clone, Copy)]
+enum Generator {
+    /// `cinder-loadgen`, for Cinder's servers.
+    Loadgen,
+    /// `cinder-floor`, for the floor's bare server.
+    Floor,
+}
+
 /// The two pages of the benchmark server.
 #[derive(Clone, Copy)]
 enum Page {
@@ -279,16 +289,33 @@ impl Suite {
         servers::start(command)
     }
 
-    /// Runs `tool` from the generator's core against `server` and keeps
-    /// its summary under `label`; a failure is noted and the suite goes on.
-    fn measure(&mut self, label: &str, tool: &Path, server: &RunningServer, args: &[String]) {
-        let mut command = self.cores.on(self.cores.generator, tool);
+    /// Runs `generator` from its core against `server` and keeps its
+    /// summary under `label`; a failure is noted and the suite goes on.
+    /// Returns whether there is a summary.
+    fn measure(
+        &mut self,
+        label: &str,
+        generator: Generator,
+        server: &RunningServer,
+        args: &[String],
+    ) -> bool {
+        let program = match generator {
+            Generator::Loadgen => &self.tools.loadgen,
+            Generator::Floor => &self.tools.floor,
+        };
+        let mut command = self.cores.on(self.cores.generator, program);
         command
             .args(args)
             .args(["--addr", &server.addr(), "--server-pid", &server.pid()]);
         match summary_of(command) {
-            Ok(summary) => self.keep(label, summary),
-            Err(error) => self.failures.push(format!("{label}: {error}")),
+            Ok(summary) => {
+                self.keep(label, summary);
+                true
+            }
+            Err(error) => {
+                self.failures.push(format!("{label}: {error}"));
+                false
+            }
         }
     }
 
@@ -346,8 +373,7 @@ impl Suite {
         ]);
         let label = format!("cinder events {}", page.path());
         if let Some(server) = self.started(&label, Suite::bench_server) {
-            let loadgen = self.tools.loadgen.clone();
-            self.measure(&label, &loadgen, &server, &args);
+            self.measure(&label, Generator::Loadgen, &server, &args);
         }
         let reply_bytes = self.last(&label, "bytes_per_reply").unwrap_or(95.0);
         let args = strings(&[
@@ -378,8 +404,7 @@ impl Suite {
             "1",
         ]);
         if let Some(server) = self.started(&label, Suite::bench_server) {
-            let loadgen = self.tools.loadgen.clone();
-            self.measure(&label, &loadgen, &server, &args);
+            self.measure(&label, Generator::Loadgen, &server, &args);
         }
         let (Some(page_bytes), Some(join_bytes)) = (
             self.last(&label, "page_bytes"),
@@ -401,8 +426,7 @@ impl Suite {
 
     fn floor_run(&mut self, label: &str, args: &[String]) {
         if let Some(server) = self.started(label, Suite::floor_server) {
-            let floor = self.tools.floor.clone();
-            self.measure(label, &floor, &server, args);
+            self.measure(label, Generator::Floor, &server, args);
         }
     }
 
@@ -418,8 +442,7 @@ impl Suite {
             &self.sizes.render_seconds.to_string(),
         ]);
         if let Some(server) = self.started(&label, Suite::bench_server) {
-            let loadgen = self.tools.loadgen.clone();
-            self.measure(&label, &loadgen, &server, &args);
+            self.measure(&label, Generator::Loadgen, &server, &args);
         }
     }
 
@@ -437,8 +460,7 @@ impl Suite {
             &self.sizes.held_seconds.to_string(),
         ]);
         if let Some(server) = self.started(&label, Suite::bench_server) {
-            let loadgen = self.tools.loadgen.clone();
-            self.measure(&label, &loadgen, &server, &args);
+            self.measure(&label, Generator::Loadgen, &server, &args);
         }
     }
 
@@ -465,13 +487,9 @@ impl Suite {
             let Some(server) = self.started(&label, Suite::bench_server) else {
                 return;
             };
-            let loadgen = self.tools.loadgen.clone();
-            let runs = self.summaries.get(&label).map_or(0, Vec::len);
-            self.measure(&label, &loadgen, &server, &args);
-            let Some(summary) = self.summaries.get(&label).and_then(|all| all.get(runs)) else {
-                return;
-            };
-            if !within_ramp(summary) {
+            let measured = self.measure(&label, Generator::Loadgen, &server, &args);
+            let served = self.summaries.get(&label).and_then(|runs| runs.last());
+            if !measured || !served.is_some_and(within_ramp) {
                 return;
             }
         }
@@ -483,8 +501,7 @@ impl Suite {
             let label = "cinder broadcast /chat";
             let args = strings(&["broadcast", "--path", "/chat", "--sessions", &sessions]);
             if let Some(server) = self.started(label, |suite| suite.showcase(&showcase)) {
-                let loadgen = self.tools.loadgen.clone();
-                self.measure(label, &loadgen, &server, &args);
+                self.measure(label, Generator::Loadgen, &server, &args);
             }
         }
         self.floor_run(
