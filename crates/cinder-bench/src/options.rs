@@ -1,6 +1,7 @@
 //! Reading the load tools' command-line values, with errors that name the
 //! flag.
 
+use std::process::ExitCode;
 use std::time::Duration;
 
 /// `value` of `flag` as a `T`.
@@ -14,4 +15,11 @@ pub fn parse<T: std::str::FromStr>(flag: &str, value: &str) -> Result<T, String>
 pub fn seconds(flag: &str, value: &str) -> Result<Duration, String> {
     let seconds: f64 = parse(flag, value)?;
     Duration::try_from_secs_f64(seconds).map_err(|_| format!("{flag}: {value} is not a duration"))
+}
+
+/// Prints `error` and the tool's `usage`; the exit code of a command line
+/// the tool cannot run.
+pub fn usage_error(error: &str, usage: &str) -> ExitCode {
+    eprintln!("{error}\n\n{usage}");
+    ExitCode::from(2)
 }

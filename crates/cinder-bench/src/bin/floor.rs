@@ -63,7 +63,7 @@ use cinder_bench::descriptors::{raise_open_files_limit, reserve_descriptor_table
 use cinder_bench::heap::share_main_arena;
 use cinder_bench::live_client::Sources;
 use cinder_bench::measure::{histogram, micros, open_loop, per, quantiles, server};
-use cinder_bench::options::{parse, seconds};
+use cinder_bench::options::{parse, seconds, usage_error};
 use hdrhistogram::Histogram;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
@@ -238,10 +238,7 @@ impl Options {
 fn main() -> ExitCode {
     let options = match Options::parse(std::env::args().skip(1)) {
         Ok(options) => options,
-        Err(error) => {
-            eprintln!("{error}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
+        Err(error) => return usage_error(&error, USAGE),
     };
     let open_files_limit = raise_open_files_limit();
     if options.mode == Mode::Serve {

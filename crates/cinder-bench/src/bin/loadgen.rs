@@ -49,7 +49,7 @@ use std::time::Duration;
 use cinder_bench::descriptors::raise_open_files_limit;
 use cinder_bench::live_client::{Frame, HttpConnection, LiveSession, Sources};
 use cinder_bench::measure::{histogram, merge, micros, open_loop, per, quantiles, server};
-use cinder_bench::options::{parse, seconds};
+use cinder_bench::options::{parse, seconds, usage_error};
 use futures_util::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
 use serde_json::{json, Value};
@@ -68,10 +68,7 @@ const MAX_WAIT: Duration = Duration::from_secs(3600);
 fn main() -> ExitCode {
     let options = match Options::parse(std::env::args().skip(1)) {
         Ok(options) => options,
-        Err(error) => {
-            eprintln!("{error}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
+        Err(error) => return usage_error(&error, USAGE),
     };
     let nofile = raise_open_files_limit();
     let runtime = tokio::runtime::Builder::new_current_thread()

@@ -33,7 +33,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
-use cinder_bench::options::parse;
+use cinder_bench::options::{parse, usage_error};
 use cinder_bench::servers::{self, RunningServer};
 use serde_json::{json, Value};
 
@@ -174,7 +174,7 @@ impl Tools {
                 Ok(path)
             } else {
                 Err(format!(
-                    "no {name} beside {}: build it with cargo build --release -p cinder-bench",
+                    "no {name} beside {}: build the cinder-bench package (cargo build --release -p cinder-bench)",
                     exe.display()
                 ))
             }
@@ -303,6 +303,8 @@ impl Suite {
             Generator::Loadgen => &self.tools.loadgen,
             Generator::Floor => &self.tools.floor,
         };
+        // A full suite takes minutes: each measurement says so as it starts.
+        eprintln!("measuring {label}");
         let mut command = self.cores.on(self.cores.generator, program);
         command
             .args(args)
@@ -372,9 +374,7 @@ impl Suite {
             &sizes.event_seconds.to_string(),
         ]);
         let label = format!("cinder events {}", page.path());
-        if let Some(server) = self.started(&label, Suite::bench_server) {
-            self.measure(&label, Generator::Loadgen, &server, &args);
-        }
+        self.bench_run(&label, &args);
         let reply_bytes = self.last(&label, "bytes_per_reply").unwrap_or(95.0);
         let args = strings(&[
             "events",
@@ -403,9 +403,7 @@ impl Suite {
             "--duration",
             "1",
         ]);
-        if let Some(server) = self.started(&label, Suite::bench_server) {
-            self.measure(&label, Generator::Loadgen, &server, &args);
-        }
+        self.bench_run(&label, &args);
         let (Some(page_bytes), Some(join_bytes)) = (
             self.last(&label, "page_bytes"),
             self.last(&label, "join_reply_bytes"),
@@ -424,6 +422,14 @@ impl Suite {
         self.floor_run(&format!("floor setup {}", page.path()), &args);
     }
 
+    /// Measures `cinder-loadgen` with `args` against a fresh benchmark
+    /// server, under `label`; returns whether there is a summary.
+    fn bench_run(&mut self, label: &str, args: &[String]) -> bool {
+        self.started(label, Suite::bench_server)
+            .is_some_and(|server| self.measure(label, Generator::Loadgen, &server, args))
+    }
+
+    /// Measures `cinder-floor` with `args` against a fresh bare server.
     fn floor_run(&mut self, label: &str, args: &[String]) {
         if let Some(server) = self.started(label, Suite::floor_server) {
             self.measure(label, Generator::Floor, &server, args);
@@ -441,9 +447,7 @@ impl Suite {
             "--duration",
             &self.sizes.render_seconds.to_string(),
         ]);
-        if let Some(server) = self.started(&label, Suite::bench_server) {
-            self.measure(&label, Generator::Loadgen, &server, &args);
-        }
+        self.bench_run(&label, &args);
     }
 
     fn held_run(&mut self, page: Page) {
@@ -459,9 +463,7 @@ impl Suite {
             "--duration",
             &self.sizes.held_seconds.to_string(),
         ]);
-        if let Some(server) = self.started(&label, Suite::bench_server) {
-            self.measure(&label, Generator::Loadgen, &server, &args);
-        }
+        self.bench_run(&label, &args);
     }
 
     /// Offers the page's event at each rate of its ramp, a fresh server
@@ -484,10 +486,7 @@ impl Suite {
                 "--duration",
                 &self.sizes.ramp_seconds.to_string(),
             ]);
-            let Some(server) = self.started(&label, Suite::bench_server) else {
-                return;
-            };
-            let measured = self.measure(&label, Generator::Loadgen, &server, &args);
+            let measured = self.bench_run(&label, &args);
             let served = self.summaries.get(&label).and_then(|runs| runs.last());
             if !measured || !served.is_some_and(within_ramp) {
                 return;
@@ -1038,10 +1037,7 @@ fn run(options: &Options, tools: Tools) -> Result<Suite, String> {
 fn main() -> ExitCode {
     let options = match Options::parse(std::env::args().skip(1)) {
         Ok(options) => options,
-        Err(error) => {
-            eprintln!("{error}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
+        Err(error) => return usage_error(&error, USAGE),
     };
     let tools = std::env::current_exe()
         .map_err(|error| format!("cannot find this program's own path: {error}"))
@@ -1054,8 +1050,11 @@ fn main() -> ExitCode {
         }
     };
     println!(
-        "{} runs at {} scale on {} ({} cores), {}{}\n",
-        options.runs,
+        "{} at {} scale on {} ({} cores), {}{}\n",
+        match options.runs {
+            1 => "1 run".to_string(),
+            runs => format!("{runs} runs"),
+        },
         match options.scale {
             Scale::Full => "full",
             Scale::Smoke => "smoke (the verdicts say nothing about the goals)",
