@@ -378,6 +378,32 @@ fn the_suite_measures_every_goal_at_smoke_scale() {
     }
 }
 
+/// `--only` runs the measurements it names and no other.
+#[test]
+fn the_suite_measures_only_what_it_is_asked_to() {
+    let output = Command::new(SUITE)
+        .args([
+            "--scale", "smoke", "--runs", "1", "--no-pin", "--only", "setup",
+        ])
+        .output()
+        .expect("the suite runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    let measured: Vec<&str> = stdout
+        .lines()
+        .filter(|line| line.starts_with("| ") && !line.contains("not measured"))
+        .filter(|line| !line.starts_with("| measure") && !line.starts_with("| ---"))
+        .collect();
+    assert_eq!(measured.len(), 2, "{stdout}");
+    assert!(
+        measured.iter().all(|row| row.contains("session setup")),
+        "{stdout}"
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("measuring floor setup /rows"), "{stderr}");
+    assert!(!stderr.contains("events"), "{stderr}");
+}
+
 #[test]
 fn the_suite_refuses_what_it_cannot_run() {
     for (args, reason) in [
@@ -385,6 +411,7 @@ fn the_suite_refuses_what_it_cannot_run() {
         (&["--scale", "huge"], "--scale takes full or smoke"),
         (&["--server-core", "1"], "must differ"),
         (&["--threads", "2"], "unknown option --threads"),
+        (&["--only", "cpu"], "--only takes events, setup"),
     ] {
         let output = Command::new(SUITE).args(args).output().expect("runs");
         assert_eq!(output.status.code(), Some(2), "{args:?}");

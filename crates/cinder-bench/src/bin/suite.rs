@@ -24,8 +24,10 @@
 //! first one not served; where the generator's own core fell behind its
 //! schedule there, the table says so.
 //!
-//! `--scale smoke` runs every measurement small and short, to prove the
-//! suite works; its verdicts say nothing about the goals.
+//! `--only setup,ramp` runs only the measurements named (`events`, `setup`,
+//! `render`, `broadcast`, `ramp`, `held`); the other rows say "not
+//! measured". `--scale smoke` runs every measurement small and short, to
+//! prove the suite works; its verdicts say nothing about the goals.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -37,7 +39,60 @@ use cinder_bench::options::{parse, usage_error};
 use cinder_bench::servers::{self, RunningServer};
 use serde_json::{json, Value};
 
-const USAGE: &str = "usage: cinder-bench-suite [--runs 3] [--scale full|smoke] [--server-core 0] [--generator-core 1] [--no-pin] [--out FILE]";
+const USAGE: &str = "usage: cinder-bench-suite [--runs 3] [--scale full|smoke] [--only events,setup,render,broadcast,ramp,held] [--server-core 0] [--generator-core 1] [--no-pin] [--out FILE]";
+
+/// The kinds of measurement the suite runs, as `--only` names them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Measurement {
+    /// CPU per event and the round trip at a fixed rate.
+    Events,
+    /// Session setup.
+    Setup,
+    /// Dead render.
+    Render,
+    /// The chat's broadcast.
+    Broadcast,
+    /// The highest rate served within the p99.
+    Ramp,
+    /// Memory per held session, and every session held.
+    Held,
+}
+
+impl Measurement {
+    const ALL: [Measurement; 6] = [
+        Measurement::Events,
+        Measurement::Setup,
+        Measurement::Render,
+        Measurement::Broadcast,
+        Measurement::Ramp,
+        Measurement::Held,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Measurement::Events => "events",
+            Measurement::Setup => "setup",
+            Measurement::Render => "render",
+            Measurement::Broadcast => "broadcast",
+            Measurement::Ramp => "ramp",
+            Measurement::Held => "held",
+        }
+    }
+
+    /// The measurements `list` names, separated by commas.
+    fn listed(list: &str) -> Result<Vec<Measurement>, String> {
+        list.split(',')
+            .map(|name| {
+                Measurement::ALL
+                    .into_iter()
+                    .find(|measurement| measurement.name() == name)
+                    .ok_or_else(|| {
+                        format!("--only takes events, setup, render, broadcast, ramp or held, not {name:?}")
+                    })
+            })
+            .collect()
+    }
+}
 
 /// How large each measurement is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -115,6 +170,8 @@ struct Options {
     generator_core: usize,
     pin: bool,
     out: Option<PathBuf>,
+    /// The measurements to run; every one unless `--only` names some.
+    only: Vec<Measurement>,
 }
 
 impl Options {
@@ -126,6 +183,7 @@ impl Options {
             generator_core: 1,
             pin: true,
             out: None,
+            only: Measurement::ALL.to_vec(),
         };
         while let Some(flag) = args.next() {
             if flag == "--no-pin" {
@@ -145,6 +203,7 @@ impl Options {
                 "--server-core" => options.server_core = parse(&flag, &value)?,
                 "--generator-core" => options.generator_core = parse(&flag, &value)?,
                 "--out" => options.out = Some(PathBuf::from(value)),
+                "--only" => options.only = Measurement::listed(&value)?,
                 _ => return Err(format!("unknown option {flag}")),
             }
         }
@@ -1019,17 +1078,30 @@ fn run(options: &Options, tools: Tools) -> Result<Suite, String> {
         summaries: BTreeMap::new(),
         failures: Vec::new(),
     };
+    let wanted = |measurement| options.only.contains(&measurement);
     for _ in 0..options.runs {
         for page in [Page::Counter, Page::Rows] {
-            suite.events_run(page);
-            suite.setup_run(page);
-            suite.render_run(page);
+            if wanted(Measurement::Events) {
+                suite.events_run(page);
+            }
+            if wanted(Measurement::Setup) {
+                suite.setup_run(page);
+            }
+            if wanted(Measurement::Render) {
+                suite.render_run(page);
+            }
         }
-        suite.broadcast_run();
+        if wanted(Measurement::Broadcast) {
+            suite.broadcast_run();
+        }
     }
     for page in [Page::Counter, Page::Rows] {
-        suite.ramp_run(page);
-        suite.held_run(page);
+        if wanted(Measurement::Ramp) {
+            suite.ramp_run(page);
+        }
+        if wanted(Measurement::Held) {
+            suite.held_run(page);
+        }
     }
     Ok(suite)
 }
@@ -1173,6 +1245,10 @@ mod tests {
         assert!(parse(&["--server-core", "1"]).is_err());
         assert!(parse(&["--server-core", "1", "--no-pin"]).is_ok());
         assert!(parse(&["--runs"]).is_err());
+        assert!(parse(&["--only", "setup,ramp"])
+            .is_ok_and(|options| options.only == [Measurement::Setup, Measurement::Ramp]));
+        assert!(parse(&["--only", "cpu"]).is_err());
+        assert!(parse(&["--only", "setup,"]).is_err());
         assert!(parse(&["--threads", "2"]).is_err());
     }
 }
