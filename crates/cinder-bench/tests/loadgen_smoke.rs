@@ -1,7 +1,8 @@
 //! A short run of each `cinder-loadgen` mode against `cinder-bench-server`,
-//! and of each `cinder-floor` mode against its own bare server, on loopback,
-//! to prove the tools work end to end. Nothing here looks at
-//! speed: the figures are measured by hand, on pinned cores, in release.
+//! of each `cinder-floor` mode against its own bare server, and of
+//! `cinder-bench-suite` at its smoke scale, on loopback, to prove the tools
+//! work end to end. Nothing here looks at speed: the figures are measured
+//! on pinned cores, in release, by the suite or by hand.
 //!
 //! `broadcast` needs the showcase's `/chat`; it runs when a `showcase`
 //! binary has been built next to these ones (`cargo build -p showcase`),
