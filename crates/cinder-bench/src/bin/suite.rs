@@ -416,22 +416,43 @@ impl Suite {
 
     /// The last run's value of `key` under `label`.
     fn last(&self, label: &str, key: &str) -> Option<f64> {
-        self.numbers(label, key).last().copied()
+        number(self.summaries.get(label)?.last()?, key)
     }
 
-    fn events_run(&mut self, page: Page) {
-        let sizes = &self.sizes;
-        let args = strings(&[
+    /// `cinder-loadgen events` on `page`: `rate` events a second over the
+    /// scale's sessions for `seconds`.
+    fn events_args(&self, page: Page, rate: usize, seconds: usize) -> Vec<String> {
+        strings(&[
             "events",
             "--path",
             page.path(),
             "--sessions",
-            &sizes.event_sessions.to_string(),
+            &self.sizes.event_sessions.to_string(),
             "--rate",
-            &sizes.event_rate.to_string(),
+            &rate.to_string(),
             "--duration",
-            &sizes.event_seconds.to_string(),
-        ]);
+            &seconds.to_string(),
+        ])
+    }
+
+    /// `cinder-loadgen connect` on `page`: `sessions` opened 50 at a time
+    /// and held for `seconds`.
+    fn connect_args(page: Page, sessions: usize, seconds: usize) -> Vec<String> {
+        strings(&[
+            "connect",
+            "--path",
+            page.path(),
+            "--sessions",
+            &sessions.to_string(),
+            "--concurrency",
+            "50",
+            "--duration",
+            &seconds.to_string(),
+        ])
+    }
+
+    fn events_run(&mut self, page: Page) {
+        let args = self.events_args(page, self.sizes.event_rate, self.sizes.event_seconds);
         let label = format!("cinder events {}", page.path());
         self.bench_run(&label, &args);
         let reply_bytes = self.last(&label, "bytes_per_reply").unwrap_or(95.0);
@@ -451,17 +472,7 @@ impl Suite {
 
     fn setup_run(&mut self, page: Page) {
         let label = format!("cinder setup {}", page.path());
-        let args = strings(&[
-            "connect",
-            "--path",
-            page.path(),
-            "--sessions",
-            &self.sizes.setup_sessions.to_string(),
-            "--concurrency",
-            "50",
-            "--duration",
-            "1",
-        ]);
+        let args = Suite::connect_args(page, self.sizes.setup_sessions, 1);
         self.bench_run(&label, &args);
         let (Some(page_bytes), Some(join_bytes)) = (
             self.last(&label, "page_bytes"),
@@ -511,17 +522,7 @@ impl Suite {
 
     fn held_run(&mut self, page: Page) {
         let label = format!("cinder held {}", page.path());
-        let args = strings(&[
-            "connect",
-            "--path",
-            page.path(),
-            "--sessions",
-            &self.sizes.held_sessions.to_string(),
-            "--concurrency",
-            "50",
-            "--duration",
-            &self.sizes.held_seconds.to_string(),
-        ]);
+        let args = Suite::connect_args(page, self.sizes.held_sessions, self.sizes.held_seconds);
         self.bench_run(&label, &args);
     }
 
@@ -533,18 +534,8 @@ impl Suite {
             Page::Counter => self.sizes.ramp_counter,
             Page::Rows => self.sizes.ramp_rows,
         };
-        for rate in rates {
-            let args = strings(&[
-                "events",
-                "--path",
-                page.path(),
-                "--sessions",
-                &self.sizes.event_sessions.to_string(),
-                "--rate",
-                &rate.to_string(),
-                "--duration",
-                &self.sizes.ramp_seconds.to_string(),
-            ]);
+        for &rate in rates {
+            let args = self.events_args(page, rate, self.sizes.ramp_seconds);
             let measured = self.bench_run(&label, &args);
             let served = self.summaries.get(&label).and_then(|runs| runs.last());
             if !measured || !served.is_some_and(within_ramp) {
