@@ -20,9 +20,10 @@
 //! met in every run, in some, or in none, and when it is not, whether the
 //! floor itself meets it. With `--out`, every tool's one-line JSON summary
 //! is written there too, one labelled line each. The highest rate served
-//! with p99 within 50 ms is found once, by a ramp of rates that stops at the
-//! first one not served; where the generator's own core fell behind its
-//! schedule there, the table says so.
+//! with p99 within 50 ms is found once, by a ramp of rates that goes on past
+//! its list, a step at a time, until a rate is not served; where the
+//! generator's own core fell behind its schedule first, the table says so
+//! and gives the server's CPU per event at the last rate served instead.
 //!
 //! `--only setup,ramp` runs only the measurements named (`events`, `setup`,
 //! `render`, `broadcast`, `ramp`, `held`); the other rows say "not
@@ -120,6 +121,11 @@ struct Sizes {
     ramp_counter: &'static [usize],
     ramp_rows: &'static [usize],
     ramp_seconds: usize,
+    /// How many rates the ramp may go on past its list, each one step (the
+    /// gap between the list's last two) higher: a server the list
+    /// underestimated is still taken to its limit, or the generator to
+    /// its own.
+    ramp_extra_steps: usize,
 }
 
 impl Scale {
@@ -143,6 +149,7 @@ impl Scale {
                     110_000, 120_000,
                 ],
                 ramp_seconds: 5,
+                ramp_extra_steps: 10,
             },
             Scale::Smoke => Sizes {
                 event_sessions: 50,
@@ -157,6 +164,7 @@ impl Scale {
                 ramp_counter: &[200, 400],
                 ramp_rows: &[200, 400],
                 ramp_seconds: 1,
+                ramp_extra_steps: 1,
             },
         }
     }
@@ -527,14 +535,15 @@ impl Suite {
     }
 
     /// Offers the page's event at each rate of its ramp, a fresh server
-    /// each, until a run's p99 passes 50 ms or an event goes unanswered.
+    /// each, until a run's p99 passes 50 ms, an event goes unanswered or
+    /// the generator falls behind its schedule.
     fn ramp_run(&mut self, page: Page) {
         let label = format!("cinder ramp {}", page.path());
-        let rates = match page {
+        let listed = match page {
             Page::Counter => self.sizes.ramp_counter,
             Page::Rows => self.sizes.ramp_rows,
         };
-        for &rate in rates {
+        for rate in ramp_rates(listed, self.sizes.ramp_extra_steps) {
             let args = self.events_args(page, rate, self.sizes.ramp_seconds);
             let measured = self.bench_run(&label, &args);
             let served = self.summaries.get(&label).and_then(|runs| runs.last());
@@ -563,10 +572,44 @@ impl Suite {
 /// The p99 a rate counts as served within.
 const RAMP_P99_MS: f64 = 50.0;
 
-/// Whether a ramp's run served its rate: every event answered, and the
-/// round trip's p99 within [`RAMP_P99_MS`].
+/// The share of a run's rate the generator must reach for the rate to
+/// count as offered.
+const OFFERED_SHARE: f64 = 0.95;
+
+/// The ramp's rates: those `listed`, then up to `extra_steps` more, each
+/// the gap between the list's last two above the one before.
+fn ramp_rates(listed: &[usize], extra_steps: usize) -> impl Iterator<Item = usize> + '_ {
+    let last = listed.last().copied().unwrap_or(0);
+    let step = match listed {
+        [.., before, last] => last.saturating_sub(*before),
+        _ => last,
+    };
+    let extra = if step == 0 { 0 } else { extra_steps };
+    listed
+        .iter()
+        .copied()
+        .chain((1..=extra).map(move |k| last + k * step))
+}
+
+/// Whether the generator kept to a run's schedule, so that the run offered
+/// the rate it names: its sends late by no more than the p99 the ramp
+/// allows, and nearly all the rate answered in the time it sent.
+fn generator_kept_up(summary: &Value) -> bool {
+    let offered = match (
+        number(summary, "rate_achieved"),
+        number(summary, "target_rate"),
+    ) {
+        (Some(achieved), Some(target)) => achieved >= OFFERED_SHARE * target,
+        _ => false,
+    };
+    offered && number(summary, "send_lag.p99_ms").is_some_and(|ms| ms <= RAMP_P99_MS)
+}
+
+/// Whether a ramp's run served its rate: the generator kept to it, every
+/// event was answered, and the round trip's p99 was within [`RAMP_P99_MS`].
 fn within_ramp(summary: &Value) -> bool {
-    number(summary, "unanswered") == Some(0.0)
+    generator_kept_up(summary)
+        && number(summary, "unanswered") == Some(0.0)
         && number(summary, "errors") == Some(0.0)
         && number(summary, "latency.p99_ms").is_some_and(|ms| ms <= RAMP_P99_MS)
 }
@@ -772,7 +815,8 @@ fn held_row(suite: &Suite) -> Row {
 
 /// The highest rate of the ramp served within its p99, with the p99 there
 /// and, past it, what stopped the ramp: the server, or the generator's own
-/// core falling behind its schedule.
+/// core falling behind its schedule first, in which case the server's CPU
+/// per event at the last rate served says how far it was from its limit.
 fn ramp_row(runs: &[Value], event: &str, goal: Goal) -> Row {
     let served = runs.iter().take_while(|run| within_ramp(run)).last();
     let rate = served.and_then(|run| number(run, "target_rate"));
@@ -780,11 +824,28 @@ fn ramp_row(runs: &[Value], event: &str, goal: Goal) -> Row {
         (Some(rate), Some(p99)) => format!("{} ev/s (p99 {p99:.1} ms)", grouped(rate, 0)),
         _ => "none of the ramp's rates".into(),
     };
-    match runs.iter().find(|run| !within_ramp(run)) {
-        Some(past) => {
-            let shown = |key, decimals| {
-                number(past, key).map_or_else(|| "?".to_string(), |value| grouped(value, decimals))
-            };
+    let past = runs.iter().find(|run| !within_ramp(run));
+    let shown = |key, decimals| {
+        past.and_then(|run| number(run, key))
+            .map_or_else(|| "?".to_string(), |value| grouped(value, decimals))
+    };
+    match past {
+        Some(past) if !generator_kept_up(past) => {
+            let _ = write!(
+                cinder,
+                "; at {} ev/s the generator fell behind its schedule first (send lag p99 {} ms, {} ev/s answered)",
+                shown("target_rate", 0),
+                shown("send_lag.p99_ms", 1),
+                shown("rate_achieved", 0),
+            );
+            if let Some(cpu) = served.and_then(|run| number(run, "server_cpu_us_per_event")) {
+                let _ = write!(
+                    cinder,
+                    "; the server's CPU per event at the last rate served: {cpu:.1} µs"
+                );
+            }
+        }
+        Some(_) => {
             let _ = write!(
                 cinder,
                 "; {} ev/s: p99 {} ms, the generator's send lag p99 {} ms",
@@ -1176,8 +1237,9 @@ mod tests {
     #[test]
     fn a_ramp_reports_its_last_rate_served_and_what_stopped_it() {
         let run = |rate: f64, p99: f64, lag: f64| {
-            json!({"target_rate": rate, "unanswered": 0, "errors": 0,
-                   "latency": {"p99_ms": p99}, "send_lag": {"p99_ms": lag}})
+            json!({"target_rate": rate, "rate_achieved": rate, "unanswered": 0, "errors": 0,
+                   "latency": {"p99_ms": p99}, "send_lag": {"p99_ms": lag},
+                   "server_cpu_us_per_event": 6.25})
         };
         let goal = || Goal {
             goal: "≥ 90,000 ev/s",
@@ -1216,6 +1278,55 @@ mod tests {
             through.cinder
         );
         assert_eq!(ramp_row(&[], "inc", goal()).verdict, "not measured");
+    }
+
+    #[test]
+    fn a_ramp_that_outruns_its_generator_says_so() {
+        let run = |rate: f64, achieved: f64, lag: f64| {
+            json!({"target_rate": rate, "rate_achieved": achieved, "unanswered": 0,
+                   "errors": 0, "latency": {"p99_ms": 4.0}, "send_lag": {"p99_ms": lag},
+                   "server_cpu_us_per_event": 5.84})
+        };
+        let goal = || Goal {
+            goal: "≥ 90,000 ev/s",
+            phoenix: "~18,000 ev/s",
+            meets: |rate| rate >= 90_000.0,
+        };
+        let late = ramp_row(
+            &[
+                run(150_000.0, 149_990.0, 2.0),
+                run(160_000.0, 159_000.0, 75.0),
+            ],
+            "inc",
+            goal(),
+        );
+        assert_eq!(
+            late.cinder,
+            "150,000 ev/s (p99 4.0 ms); at 160,000 ev/s the generator fell behind its schedule \
+             first (send lag p99 75.0 ms, 159,000 ev/s answered); the server's CPU per event at \
+             the last rate served: 5.8 µs"
+        );
+        assert_eq!(late.verdict, "yes");
+
+        // Sends on time but too few of them is a schedule not kept either.
+        let short = ramp_row(&[run(170_000.0, 120_000.0, 1.0)], "inc", goal());
+        assert!(
+            short
+                .cinder
+                .starts_with("none of the ramp's rates; at 170,000 ev/s the generator fell behind"),
+            "{}",
+            short.cinder
+        );
+        assert_eq!(short.verdict, "no");
+    }
+
+    #[test]
+    fn a_ramp_goes_on_past_its_list_in_its_last_step() {
+        let rates = |listed: &[usize], extra| ramp_rates(listed, extra).collect::<Vec<_>>();
+        assert_eq!(rates(&[60, 90, 100], 3), [60, 90, 100, 110, 120, 130]);
+        assert_eq!(rates(&[200], 2), [200, 400, 600]);
+        assert_eq!(rates(&[50, 50], 4), [50, 50]);
+        assert_eq!(rates(&[], 4), Vec::<usize>::new());
     }
 
     #[test]
