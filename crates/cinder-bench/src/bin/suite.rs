@@ -22,8 +22,8 @@
 //! is written there too, one labelled line each. The highest rate served
 //! with p99 within 50 ms is found once, by a ramp of rates that goes on past
 //! its list, a step at a time, until a rate is not served; where the
-//! generator's own core fell behind its schedule first, the table says so
-//! and gives the server's CPU per event at the last rate served instead.
+//! generator's own core fell behind its schedule first, the table says so;
+//! either way it gives the server's CPU per event at the last rate served.
 //!
 //! `--only setup,ramp` runs only the measurements named (`events`, `setup`,
 //! `render`, `broadcast`, `ramp`, `held`); the other rows say "not
@@ -814,16 +814,22 @@ fn held_row(suite: &Suite) -> Row {
 }
 
 /// The highest rate of the ramp served within its p99, with the p99 there
-/// and, past it, what stopped the ramp: the server, or the generator's own
-/// core falling behind its schedule first, in which case the server's CPU
-/// per event at the last rate served says how far it was from its limit.
+/// and the server's CPU per event, and, past it, what stopped the ramp: the
+/// server, or the generator's own core falling behind its schedule first
+/// (the CPU per event then says how far the server was from its limit).
 fn ramp_row(runs: &[Value], event: &str, goal: Goal) -> Row {
     let served = runs.iter().take_while(|run| within_ramp(run)).last();
     let rate = served.and_then(|run| number(run, "target_rate"));
     let mut cinder = match (rate, served.and_then(|run| number(run, "latency.p99_ms"))) {
-        (Some(rate), Some(p99)) => format!("{} ev/s (p99 {p99:.1} ms)", grouped(rate, 0)),
+        (Some(rate), Some(p99)) => format!("{} ev/s (p99 {p99:.1} ms", grouped(rate, 0)),
         _ => "none of the ramp's rates".into(),
     };
+    if rate.is_some() {
+        if let Some(cpu) = served.and_then(|run| number(run, "server_cpu_us_per_event")) {
+            let _ = write!(cinder, ", {cpu:.1} µs of server CPU an event");
+        }
+        cinder.push(')');
+    }
     let past = runs.iter().find(|run| !within_ramp(run));
     let shown = |key, decimals| {
         past.and_then(|run| number(run, key))
@@ -838,12 +844,6 @@ fn ramp_row(runs: &[Value], event: &str, goal: Goal) -> Row {
                 shown("send_lag.p99_ms", 1),
                 shown("rate_achieved", 0),
             );
-            if let Some(cpu) = served.and_then(|run| number(run, "server_cpu_us_per_event")) {
-                let _ = write!(
-                    cinder,
-                    "; the server's CPU per event at the last rate served: {cpu:.1} µs"
-                );
-            }
         }
         Some(_) => {
             let _ = write!(
@@ -1239,7 +1239,7 @@ mod tests {
         let run = |rate: f64, p99: f64, lag: f64| {
             json!({"target_rate": rate, "rate_achieved": rate, "unanswered": 0, "errors": 0,
                    "latency": {"p99_ms": p99}, "send_lag": {"p99_ms": lag},
-                   "server_cpu_us_per_event": 6.25})
+                   "server_cpu_us_per_event": 6.2})
         };
         let goal = || Goal {
             goal: "≥ 90,000 ev/s",
@@ -1257,7 +1257,8 @@ mod tests {
         );
         assert_eq!(
             stopped.cinder,
-            "90,000 ev/s (p99 36.5 ms); 110,000 ev/s: p99 61.0 ms, the generator's send lag p99 9.3 ms"
+            "90,000 ev/s (p99 36.5 ms, 6.2 µs of server CPU an event); 110,000 ev/s: p99 61.0 ms, \
+             the generator's send lag p99 9.3 ms"
         );
         assert_eq!(stopped.verdict, "yes");
 
@@ -1265,7 +1266,9 @@ mod tests {
         unanswered["unanswered"] = json!(12);
         let short = ramp_row(&[run(30_000.0, 0.4, 0.1), unanswered], "inc", goal());
         assert!(
-            short.cinder.starts_with("30,000 ev/s (p99 0.4 ms); 60,000"),
+            short
+                .cinder
+                .starts_with("30,000 ev/s (p99 0.4 ms, 6.2 µs of server CPU an event); 60,000"),
             "{}",
             short.cinder
         );
@@ -1302,9 +1305,8 @@ mod tests {
         );
         assert_eq!(
             late.cinder,
-            "150,000 ev/s (p99 4.0 ms); at 160,000 ev/s the generator fell behind its schedule \
-             first (send lag p99 75.0 ms, 159,000 ev/s answered); the server's CPU per event at \
-             the last rate served: 5.8 µs"
+            "150,000 ev/s (p99 4.0 ms, 5.8 µs of server CPU an event); at 160,000 ev/s the \
+             generator fell behind its schedule first (send lag p99 75.0 ms, 159,000 ev/s answered)"
         );
         assert_eq!(late.verdict, "yes");
 
