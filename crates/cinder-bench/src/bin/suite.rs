@@ -821,15 +821,16 @@ fn ramp_row(runs: &[Value], event: &str, goal: Goal) -> Row {
     let served = runs.iter().take_while(|run| within_ramp(run)).last();
     let rate = served.and_then(|run| number(run, "target_rate"));
     let mut cinder = match (rate, served.and_then(|run| number(run, "latency.p99_ms"))) {
-        (Some(rate), Some(p99)) => format!("{} ev/s (p99 {p99:.1} ms", grouped(rate, 0)),
+        (Some(rate), Some(p99)) => {
+            let cpu = served
+                .and_then(|run| number(run, "server_cpu_us_per_event"))
+                .map_or_else(String::new, |cpu| {
+                    format!(", {cpu:.1} µs of server CPU an event")
+                });
+            format!("{} ev/s (p99 {p99:.1} ms{cpu})", grouped(rate, 0))
+        }
         _ => "none of the ramp's rates".into(),
     };
-    if rate.is_some() {
-        if let Some(cpu) = served.and_then(|run| number(run, "server_cpu_us_per_event")) {
-            let _ = write!(cinder, ", {cpu:.1} µs of server CPU an event");
-        }
-        cinder.push(')');
-    }
     let past = runs.iter().find(|run| !within_ramp(run));
     let shown = |key, decimals| {
         past.and_then(|run| number(run, key))
@@ -1234,18 +1235,24 @@ mod tests {
         assert_eq!(verdict(&[], &[6.0], within), "not measured");
     }
 
-    #[test]
-    fn a_ramp_reports_its_last_rate_served_and_what_stopped_it() {
-        let run = |rate: f64, p99: f64, lag: f64| {
-            json!({"target_rate": rate, "rate_achieved": rate, "unanswered": 0, "errors": 0,
-                   "latency": {"p99_ms": p99}, "send_lag": {"p99_ms": lag},
-                   "server_cpu_us_per_event": 6.2})
-        };
-        let goal = || Goal {
+    /// The summary of one rate of a ramp, every event answered.
+    fn ramp_summary(rate: f64, achieved: f64, p99: f64, lag: f64) -> Value {
+        json!({"target_rate": rate, "rate_achieved": achieved, "unanswered": 0, "errors": 0,
+               "latency": {"p99_ms": p99}, "send_lag": {"p99_ms": lag},
+               "server_cpu_us_per_event": 6.2})
+    }
+
+    fn inc_rate_goal() -> Goal {
+        Goal {
             goal: "≥ 90,000 ev/s",
             phoenix: "~18,000 ev/s",
             meets: |rate| rate >= 90_000.0,
-        };
+        }
+    }
+
+    #[test]
+    fn a_ramp_reports_its_last_rate_served_and_what_stopped_it() {
+        let run = |rate, p99, lag| ramp_summary(rate, rate, p99, lag);
         let stopped = ramp_row(
             &[
                 run(60_000.0, 1.5, 0.2),
@@ -1253,7 +1260,7 @@ mod tests {
                 run(110_000.0, 61.0, 9.3),
             ],
             "inc",
-            goal(),
+            inc_rate_goal(),
         );
         assert_eq!(
             stopped.cinder,
@@ -1264,7 +1271,11 @@ mod tests {
 
         let mut unanswered = run(60_000.0, 2.0, 0.1);
         unanswered["unanswered"] = json!(12);
-        let short = ramp_row(&[run(30_000.0, 0.4, 0.1), unanswered], "inc", goal());
+        let short = ramp_row(
+            &[run(30_000.0, 0.4, 0.1), unanswered],
+            "inc",
+            inc_rate_goal(),
+        );
         assert!(
             short
                 .cinder
@@ -1274,44 +1285,38 @@ mod tests {
         );
         assert_eq!(short.verdict, "no");
 
-        let through = ramp_row(&[run(90_000.0, 2.0, 0.1)], "inc", goal());
+        let through = ramp_row(&[run(90_000.0, 2.0, 0.1)], "inc", inc_rate_goal());
         assert!(
             through.cinder.ends_with("the ramp's highest rate"),
             "{}",
             through.cinder
         );
-        assert_eq!(ramp_row(&[], "inc", goal()).verdict, "not measured");
+        assert_eq!(
+            ramp_row(&[], "inc", inc_rate_goal()).verdict,
+            "not measured"
+        );
     }
 
     #[test]
     fn a_ramp_that_outruns_its_generator_says_so() {
-        let run = |rate: f64, achieved: f64, lag: f64| {
-            json!({"target_rate": rate, "rate_achieved": achieved, "unanswered": 0,
-                   "errors": 0, "latency": {"p99_ms": 4.0}, "send_lag": {"p99_ms": lag},
-                   "server_cpu_us_per_event": 5.84})
-        };
-        let goal = || Goal {
-            goal: "≥ 90,000 ev/s",
-            phoenix: "~18,000 ev/s",
-            meets: |rate| rate >= 90_000.0,
-        };
+        let run = |rate, achieved, lag| ramp_summary(rate, achieved, 4.0, lag);
         let late = ramp_row(
             &[
                 run(150_000.0, 149_990.0, 2.0),
                 run(160_000.0, 159_000.0, 75.0),
             ],
             "inc",
-            goal(),
+            inc_rate_goal(),
         );
         assert_eq!(
             late.cinder,
-            "150,000 ev/s (p99 4.0 ms, 5.8 µs of server CPU an event); at 160,000 ev/s the \
+            "150,000 ev/s (p99 4.0 ms, 6.2 µs of server CPU an event); at 160,000 ev/s the \
              generator fell behind its schedule first (send lag p99 75.0 ms, 159,000 ev/s answered)"
         );
         assert_eq!(late.verdict, "yes");
 
         // Sends on time but too few of them is a schedule not kept either.
-        let short = ramp_row(&[run(170_000.0, 120_000.0, 1.0)], "inc", goal());
+        let short = ramp_row(&[run(170_000.0, 120_000.0, 1.0)], "inc", inc_rate_goal());
         assert!(
             short
                 .cinder
