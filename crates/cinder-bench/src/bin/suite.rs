@@ -1242,26 +1242,24 @@ mod tests {
                "server_cpu_us_per_event": 6.2})
     }
 
-    fn inc_rate_goal() -> Goal {
-        Goal {
+    /// The row of an `inc` ramp that made `runs`, against a goal of 90,000.
+    fn inc_ramp_row(runs: &[Value]) -> Row {
+        let goal = Goal {
             goal: "≥ 90,000 ev/s",
             phoenix: "~18,000 ev/s",
             meets: |rate| rate >= 90_000.0,
-        }
+        };
+        ramp_row(runs, "inc", goal)
     }
 
     #[test]
     fn a_ramp_reports_its_last_rate_served_and_what_stopped_it() {
         let run = |rate, p99, lag| ramp_summary(rate, rate, p99, lag);
-        let stopped = ramp_row(
-            &[
-                run(60_000.0, 1.5, 0.2),
-                run(90_000.0, 36.5, 1.0),
-                run(110_000.0, 61.0, 9.3),
-            ],
-            "inc",
-            inc_rate_goal(),
-        );
+        let stopped = inc_ramp_row(&[
+            run(60_000.0, 1.5, 0.2),
+            run(90_000.0, 36.5, 1.0),
+            run(110_000.0, 61.0, 9.3),
+        ]);
         assert_eq!(
             stopped.cinder,
             "90,000 ev/s (p99 36.5 ms, 6.2 µs of server CPU an event); 110,000 ev/s: p99 61.0 ms, \
@@ -1271,11 +1269,7 @@ mod tests {
 
         let mut unanswered = run(60_000.0, 2.0, 0.1);
         unanswered["unanswered"] = json!(12);
-        let short = ramp_row(
-            &[run(30_000.0, 0.4, 0.1), unanswered],
-            "inc",
-            inc_rate_goal(),
-        );
+        let short = inc_ramp_row(&[run(30_000.0, 0.4, 0.1), unanswered]);
         assert!(
             short
                 .cinder
@@ -1285,29 +1279,22 @@ mod tests {
         );
         assert_eq!(short.verdict, "no");
 
-        let through = ramp_row(&[run(90_000.0, 2.0, 0.1)], "inc", inc_rate_goal());
+        let through = inc_ramp_row(&[run(90_000.0, 2.0, 0.1)]);
         assert!(
             through.cinder.ends_with("the ramp's highest rate"),
             "{}",
             through.cinder
         );
-        assert_eq!(
-            ramp_row(&[], "inc", inc_rate_goal()).verdict,
-            "not measured"
-        );
+        assert_eq!(inc_ramp_row(&[]).verdict, "not measured");
     }
 
     #[test]
     fn a_ramp_that_outruns_its_generator_says_so() {
         let run = |rate, achieved, lag| ramp_summary(rate, achieved, 4.0, lag);
-        let late = ramp_row(
-            &[
-                run(150_000.0, 149_990.0, 2.0),
-                run(160_000.0, 159_000.0, 75.0),
-            ],
-            "inc",
-            inc_rate_goal(),
-        );
+        let late = inc_ramp_row(&[
+            run(150_000.0, 149_990.0, 2.0),
+            run(160_000.0, 159_000.0, 75.0),
+        ]);
         assert_eq!(
             late.cinder,
             "150,000 ev/s (p99 4.0 ms, 6.2 µs of server CPU an event); at 160,000 ev/s the \
@@ -1316,7 +1303,7 @@ mod tests {
         assert_eq!(late.verdict, "yes");
 
         // Sends on time but too few of them is a schedule not kept either.
-        let short = ramp_row(&[run(170_000.0, 120_000.0, 1.0)], "inc", inc_rate_goal());
+        let short = inc_ramp_row(&[run(170_000.0, 120_000.0, 1.0)]);
         assert!(
             short
                 .cinder
