@@ -117,7 +117,9 @@ fn room<V: LiveView>(socket: &Socket<V>) -> Result<Room, MountError> {
 /// and a copy each would cost the room one allocation per string per view.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Posted {
-    /// Unique across nodes: the id of the message's `<li>` in the stream.
+    /// Unique across nodes: the id of the message's `<li>` in the stream,
+    /// made whole once by the sender, so that each view's stream copies it
+    /// rather than formatting it again.
     id: Arc<str>,
     name: Arc<str>,
     text: Arc<str>,
@@ -310,7 +312,7 @@ impl Chat {
             name,
             draft: String::new(),
             error: None,
-            messages: socket.stream(|posted: &Posted| format!("messages-{}", posted.id)),
+            messages: socket.stream(|posted: &Posted| posted.id.to_string()),
             roster: Arc::default(),
         }
     }
@@ -346,7 +348,7 @@ impl Chat {
         };
         let Ok(room) = room(socket) else { return };
         let posted = Posted {
-            id: format!("{:016x}", random()).into(),
+            id: format!("messages-{:016x}", random()).into(),
             name: name.as_str().into(),
             text: text.into(),
         };

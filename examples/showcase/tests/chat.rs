@@ -26,6 +26,14 @@ async fn a_message_reaches_every_tab() -> cinder_test::Result<()> {
     ann.wait_for_element("#messages li", Some("hello, Bob"))
         .await?;
     assert_eq!(bob.texts("#messages li")?, ["Ann: hello, Bob"]);
+    let dom_id = |view: &View| view.element("#messages li", None)?.attr("id");
+    let shown_id = dom_id(&bob)?.unwrap_or_default();
+    let hex = shown_id.strip_prefix("messages-").unwrap_or_default();
+    assert!(
+        hex.len() == 16 && hex.bytes().all(|b| b.is_ascii_hexdigit()),
+        "a message's element is messages-<16 hex digits>, not {shown_id:?}"
+    );
+    assert_eq!(dom_id(&ann)?, Some(shown_id), "every tab names it alike");
     assert_eq!(
         ann.element("#text", None)?.attr("value")?.as_deref(),
         Some(""),
