@@ -179,11 +179,17 @@ fn the_bench_server_refuses_options_it_cannot_run() {
         (&["--workers", "0"], "--workers takes a positive number"),
         (&["--threads", "1"], "unknown option --threads"),
     ] {
-        let output = Command::new(SERVER).args(args).output().expect("runs");
-        assert_eq!(output.status.code(), Some(2), "{args:?}");
-        let stderr = String::from_utf8_lossy(&output.stderr);
+        let stderr = refusal(SERVER, args);
         assert!(stderr.contains(reason), "{args:?}: {stderr}");
     }
+}
+
+/// What `binary` says on stderr when it refuses `args` with the exit code of
+/// a usage error.
+fn refusal(binary: &str, args: &[&str]) -> String {
+    let output = Command::new(binary).args(args).output().expect("runs");
+    assert_eq!(output.status.code(), Some(2), "{args:?}");
+    String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 fn showcase() -> Option<PathBuf> {
@@ -302,9 +308,7 @@ fn the_floor_tool_refuses_what_it_cannot_measure() {
         &["events", "--work-us", "10"],
         &["echo"],
     ] {
-        let output = Command::new(FLOOR).args(args).output().expect("runs");
-        assert_eq!(output.status.code(), Some(2), "{args:?}");
-        let stderr = String::from_utf8_lossy(&output.stderr);
+        let stderr = refusal(FLOOR, args);
         assert!(stderr.contains("usage: cinder-floor"), "{args:?}: {stderr}");
     }
 }
@@ -414,9 +418,7 @@ fn the_suite_refuses_what_it_cannot_run() {
         (&["--threads", "2"], "unknown option --threads"),
         (&["--only", "cpu"], "--only takes events, setup"),
     ] {
-        let output = Command::new(SUITE).args(args).output().expect("runs");
-        assert_eq!(output.status.code(), Some(2), "{args:?}");
-        let stderr = String::from_utf8_lossy(&output.stderr);
+        let stderr = refusal(SUITE, args);
         assert!(stderr.contains(reason), "{args:?}: {stderr}");
         assert!(stderr.contains("usage: cinder-bench-suite"), "{stderr}");
     }

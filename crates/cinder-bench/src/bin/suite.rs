@@ -325,6 +325,14 @@ impl Page {
             Page::Rows => "/rows",
         }
     }
+
+    /// The event its runs send.
+    fn event(self) -> &'static str {
+        match self {
+            Page::Counter => "inc",
+            Page::Rows => "bump",
+        }
+    }
 }
 
 /// The runs so far: each tool's summary under its label, and what failed.
@@ -745,14 +753,14 @@ fn compared_row(
 }
 
 /// A CPU row: Cinder's figure with its user part, the floor's beside it.
-fn cpu_row(suite: &Suite, page: Page, event: &str, goal: Goal) -> Row {
+fn cpu_row(suite: &Suite, page: Page, goal: Goal) -> Row {
     let (cinder, floor) = (
         format!("cinder events {}", page.path()),
         format!("floor events {}", page.path()),
     );
     let mut row = compared_row(
         suite,
-        format!("server CPU per `{event}`"),
+        format!("server CPU per `{}`", page.event()),
         goal,
         (&cinder, &floor),
         "server_cpu_us_per_event",
@@ -942,10 +950,10 @@ fn rows(suite: &Suite) -> Vec<Row> {
             (0, " /s"),
         )
     };
-    let p99 = |page: Page, event: &str, phoenix| {
+    let p99 = |page: Page, phoenix| {
         compared_row(
             suite,
-            format!("round trip p99, `{event}`{at_rate}"),
+            format!("round trip p99, `{}`{at_rate}", page.event()),
             Goal {
                 goal: "≤ 0.5 ms",
                 phoenix,
@@ -959,11 +967,12 @@ fn rows(suite: &Suite) -> Vec<Row> {
             (2, " ms"),
         )
     };
-    let ramp = |page: Page| {
-        suite
+    let ramp = |page: Page, goal| {
+        let runs = suite
             .summaries
             .get(&format!("cinder ramp {}", page.path()))
-            .map_or(&[][..], Vec::as_slice)
+            .map_or(&[][..], Vec::as_slice);
+        ramp_row(runs, page.event(), goal)
     };
     let render = |page: Page, goal| {
         compared_row(
@@ -1002,7 +1011,6 @@ fn rows(suite: &Suite) -> Vec<Row> {
         cpu_row(
             suite,
             Page::Counter,
-            "inc",
             Goal {
                 goal: "≤ 8 µs",
                 phoenix: "~46 µs",
@@ -1012,27 +1020,24 @@ fn rows(suite: &Suite) -> Vec<Row> {
         cpu_row(
             suite,
             Page::Rows,
-            "bump",
             Goal {
                 goal: "≤ 12 µs",
                 phoenix: "~130 µs",
                 meets: |us| us <= 12.0,
             },
         ),
-        p99(Page::Counter, "inc", "1.27 ms"),
-        p99(Page::Rows, "bump", "2.06 ms at 5,000 ev/s"),
-        ramp_row(
-            ramp(Page::Counter),
-            "inc",
+        p99(Page::Counter, "1.27 ms"),
+        p99(Page::Rows, "2.06 ms at 5,000 ev/s"),
+        ramp(
+            Page::Counter,
             Goal {
                 goal: "≥ 90,000 ev/s (5× Phoenix's)",
                 phoenix: "~18,000 ev/s",
                 meets: |rate| rate >= 90_000.0,
             },
         ),
-        ramp_row(
-            ramp(Page::Rows),
-            "bump",
+        ramp(
+            Page::Rows,
             Goal {
                 goal: "≥ 30,000 ev/s (5× Phoenix's)",
                 phoenix: "~6,000 ev/s",
