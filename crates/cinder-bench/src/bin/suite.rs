@@ -87,11 +87,16 @@ impl Measurement {
                 Measurement::ALL
                     .into_iter()
                     .find(|measurement| measurement.name() == name)
-                    .ok_or_else(|| {
-                        format!("--only takes events, setup, render, broadcast, ramp or held, not {name:?}")
-                    })
+                    .ok_or_else(|| format!("--only takes {}, not {name:?}", Measurement::names()))
             })
             .collect()
+    }
+
+    /// Every measurement's name, as a sentence lists them.
+    fn names() -> String {
+        let names = Measurement::ALL.map(Measurement::name);
+        let (last, others) = names.split_last().expect("there are measurements");
+        format!("{} or {last}", others.join(", "))
     }
 }
 
