@@ -287,7 +287,7 @@ impl AttrValue for str {
         if needs_escaping(self) {
             Text::build(|out| self.write_attr(name, out))
         } else {
-            Text::concat(&[" ", name, "=\"", self, "\""])
+            Text::plain_attribute(name, self)
         }
     }
 }

@@ -312,7 +312,9 @@ impl Chat {
             name,
             draft: String::new(),
             error: None,
-            messages: socket.stream(|posted: &Posted| posted.id.to_string()),
+            // Copied as a `str`: `to_string` on an `Arc<str>` would format
+            // it through `Display`, in each view the message reaches.
+            messages: socket.stream(|posted: &Posted| String::from(&*posted.id)),
             roster: Arc::default(),
         }
     }

@@ -9,6 +9,10 @@ use std::sync::Arc;
 /// The longest text kept inside a [`Text`] rather than in a heap block.
 const INLINE: usize = 22;
 
+/// The longest attribute [`Text::plain_attribute`] puts together on the
+/// stack: an element id made of a prefix and a 16-digit key fits.
+const ATTRIBUTE_ON_STACK: usize = 64;
+
 /// Escaped HTML filling one dynamic slot: text, or a whole attribute such
 /// as ` class="x"`.
 ///
@@ -273,6 +277,28 @@ impl Text {
         }
     }
 
+    /// The attribute ` name="value"` for a `value` that needs no escaping,
+    /// put together on the stack: the space, `="` and the closing quote are
+    /// written as bytes and only the name and the value are copied, where
+    /// [`Text::concat`] would copy each of the five pieces in a call. A
+    /// longer one than [`ATTRIBUTE_ON_STACK`] is put together by `concat`.
+    pub(crate) fn plain_attribute(name: &str, value: &str) -> Text {
+        let len = name.len() + value.len() + 4;
+        if len <= INLINE {
+            // The bytes past `len` stay zero, as an inline text's are.
+            let mut bytes = [0; INLINE];
+            write_plain_attribute(&mut bytes, name, value);
+            Text(Repr::inline(TextShape::Any, len as u8, bytes))
+        } else if len <= ATTRIBUTE_ON_STACK {
+            let mut bytes = [0; ATTRIBUTE_ON_STACK];
+            write_plain_attribute(&mut bytes, name, value);
+            let text = std::str::from_utf8(&bytes[..len]).expect("an attribute made of `str`s");
+            Text(Repr::Heap(Arc::from(text)))
+        } else {
+            Text::concat(&[" ", name, "=\"", value, "\""])
+        }
+    }
+
     /// The attribute ` name="…"` of an integer, as [`Text::decimal`] makes
     /// its digits: a list of rows writes one per row (`phx-value-id={id}`).
     pub(crate) fn decimal_attribute(name: &str, value: impl Decimal) -> Text {
@@ -281,10 +307,7 @@ impl Text {
                 // ` name="`, then the 16 bytes of digits in one write (zeros
                 // past the last digit), then the closing quote.
                 let mut scratch = [0u8; INLINE + 20];
-                let at = name.len() + 3;
-                scratch[0] = b' ';
-                scratch[1..at - 2].copy_from_slice(name.as_bytes());
-                scratch[at - 2..at].copy_from_slice(b"=\"");
+                let at = write_attribute_name(&mut scratch, name);
                 scratch[at..at + 16].copy_from_slice(&gathered.to_le_bytes());
                 let len = at + usize::from(digits);
                 scratch[len] = b'"';
@@ -298,10 +321,31 @@ impl Text {
             }
             _ => {
                 let digits = Text::decimal(value);
-                Text::concat(&[" ", name, "=\"", &digits, "\""])
+                Text::plain_attribute(name, &digits)
             }
         }
     }
+}
+
+/// Writes ` name="` at the start of `out`, which has room for it; returns
+/// where the value goes.
+#[inline(always)]
+fn write_attribute_name(out: &mut [u8], name: &str) -> usize {
+    let value_at = name.len() + 3;
+    out[0] = b' ';
+    out[1..value_at - 2].copy_from_slice(name.as_bytes());
+    out[value_at - 2] = b'=';
+    out[value_at - 1] = b'"';
+    value_at
+}
+
+/// Writes ` name="value"` at the start of `out`, which has room for it.
+#[inline(always)]
+fn write_plain_attribute(out: &mut [u8], name: &str, value: &str) {
+    let value_at = write_attribute_name(out, name);
+    let end = value_at + value.len();
+    out[value_at..end].copy_from_slice(value.as_bytes());
+    out[end] = b'"';
 }
 
 /// Appends an integer's decimal text to `out`, as [`Text::decimal`] makes
@@ -490,6 +534,25 @@ mod tests {
         assert_eq!(Text::concat(&["é", "日本"]), "é日本");
     }
 
+    /// A plain attribute is the text its five pieces make, inline or not,
+    /// at every length of its name and value around the inline limit and
+    /// the stack's.
+    #[test]
+    fn a_plain_attribute_is_its_pieces_put_together() {
+        let source = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEé";
+        let pieces = (0..=source.len()).filter(|&end| source.is_char_boundary(end));
+        for name_end in pieces.clone().skip(1) {
+            for value_end in pieces.clone() {
+                let (name, value) = (&source[..name_end], &source[..value_end]);
+                let made = Text::plain_attribute(name, value);
+                let expected = Text::concat(&[" ", name, "=\"", value, "\""]);
+                assert_eq!(made, expected, "{name} {value}");
+                assert_eq!(made.as_str(), format!(" {name}=\"{value}\""));
+                assert_eq!(made.is_inline(), expected.is_inline(), "{name} {value}");
+            }
+        }
+    }
+
     #[test]
     fn decimals_read_as_their_digits() {
         let limit = i128::from(REGISTER_DECIMAL_LIMIT);
@@ -527,6 +590,8 @@ mod tests {
         assert_eq!(Text::decimal(i8::MIN), "-128");
         let attribute = Text::decimal_attribute("phx-value-i", -42);
         assert_eq!(attribute, Text::from(" phx-value-i=\"-42\""));
+        let long = Text::decimal_attribute("phx-value-i", u128::MAX);
+        assert_eq!(long.as_str(), format!(" phx-value-i=\"{}\"", u128::MAX));
         assert!(matches!(
             attribute.inline_shape(),
             Some((TextShape::DecimalAttribute, ..))
