@@ -1042,7 +1042,9 @@ fn decode_event(inbound: &Inbound) -> Option<DecodedEvent> {
     let Payload::Json(json) = inbound.payload() else {
         return None;
     };
-    if let Some(plain) = plain_event(json) {
+    // The socket reads a client's event as it checks its frame; one made
+    // otherwise is read here.
+    if let Some(plain) = inbound.plain_event().or_else(|| plain_event(json)) {
         // The name and value are slices of the frame: kept where they lie.
         let text = inbound.shared_text();
         let at = |field: &str| range_in(text, field);

@@ -48,7 +48,7 @@ mod assets;
 mod async_work;
 mod channel;
 pub(crate) mod component;
-mod event;
+pub(crate) mod event;
 mod flash;
 mod form;
 mod nested;

@@ -24,6 +24,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::escape::{json_escape_at, json_string, quote_or_backslash};
+use crate::live::event::{plain_event, PlainEvent};
 
 /// A message from the client: its strings, kept in one buffer, and its
 /// payload.
@@ -50,8 +51,28 @@ struct Span {
 #[derive(Clone, PartialEq, Eq)]
 enum Body {
     Json(Span),
+    /// An `event` message whose payload the socket read as a
+    /// [`PlainEvent`] while checking the frame, so that the channel does
+    /// not read it again. The payload is the frame's text between the
+    /// event's name and the closing bracket, as [`PlainFrame`] reads it.
+    Event(EventFields),
     Binary(Vec<u8>),
 }
+
+/// Where a [`PlainEvent`]'s fields lie in its frame. Kept small, as every
+/// message a process can receive takes the room of the largest in its
+/// mailbox: an empty span stands for no value, and [`NO_CID`] for no cid.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct EventFields {
+    kind: Span,
+    name: Span,
+    value: Span,
+    cid: u32,
+}
+
+/// [`EventFields`]' cid when the event has none. An event aimed at the
+/// component with this very cid is read by the channel instead.
+const NO_CID: u32 = u32::MAX;
 
 /// A message's payload, borrowed from it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,8 +111,29 @@ impl Inbound {
     pub fn payload(&self) -> Payload<'_> {
         match &self.body {
             Body::Json(span) => Payload::Json(self.get(*span)),
+            // After the event's closing quote and comma, before the
+            // frame's closing bracket.
+            Body::Event(_) => {
+                Payload::Json(self.get(span(self.event.end as usize + 2, self.text.len() - 1)))
+            }
             Body::Binary(bytes) => Payload::Binary(bytes),
         }
+    }
+
+    /// The payload of an `event` message as [`plain_event`] reads it, when
+    /// the socket read it so while checking the frame.
+    pub(crate) fn plain_event(&self) -> Option<PlainEvent<'_>> {
+        let Body::Event(fields) = &self.body else {
+            return None;
+        };
+        Some(PlainEvent {
+            kind: self.get(fields.kind),
+            name: self.get(fields.name),
+            value: Some(fields.value)
+                .filter(|value| value.start != value.end)
+                .map(|value| self.get(value)),
+            cid: Some(fields.cid).filter(|&cid| cid != NO_CID),
+        })
     }
 
     /// The payload read as JSON: `null` for a binary payload or a text
@@ -225,27 +267,49 @@ pub fn decode_text(text: &str) -> Result<Inbound, FrameError> {
 }
 
 /// [`decode_text`] of a frame as the client writes them: see
-/// [`PlainFrame`]. Its payload must be an object or array that
+/// [`PlainFrame`]. Its payload must be an `event` message that
+/// [`plain_event`] reads, or an object or array that
 /// [`closes_where_it_ends`] says is whole; the frame is kept as it is, its
 /// fields where they lie in it. `None` for any other frame, which the
 /// general reader then reads, or refuses with its reason.
 fn decode_plain_text(text: &str) -> Option<Inbound> {
     let frame = PlainFrame::read(text)?;
-    if !closes_where_it_ends(frame.payload) {
-        return None;
-    }
     let at = |field: &str| {
         let at = range_in(text, field);
         span(at.start, at.end)
+    };
+    // An event's payload read whole as one object is one value: its
+    // reading checks the frame, and is kept for the channel.
+    let body = match plain_event_of(&frame) {
+        Some(event) => Body::Event(EventFields {
+            kind: at(event.kind),
+            name: at(event.name),
+            value: event.value.map_or(span(0, 0), at),
+            cid: event.cid.unwrap_or(NO_CID),
+        }),
+        None if closes_where_it_ends(frame.payload) => Body::Json(at(frame.payload)),
+        None => return None,
     };
     Some(Inbound {
         join_ref: frame.join_ref.map(at),
         msg_ref: frame.msg_ref.map(at),
         topic: at(frame.topic),
         event: at(frame.event),
-        body: Body::Json(at(frame.payload)),
+        body,
         text: text.into(),
     })
+}
+
+/// The payload of a frame's `event` message read by [`plain_event`], when
+/// it is an object from its first byte to its last, as the client writes
+/// it; `None` for any other frame, whose payload the socket then checks.
+fn plain_event_of<'a>(frame: &PlainFrame<'a>) -> Option<PlainEvent<'a>> {
+    let payload = frame.payload.as_bytes();
+    let object = payload.first() == Some(&b'{') && payload.last() == Some(&b'}');
+    let event = (frame.event == "event" && object).then(|| plain_event(frame.payload))??;
+    // A value is never empty text, and the one cid kept apart is read by
+    // the channel.
+    (event.cid != Some(NO_CID)).then_some(event)
 }
 
 /// Whether `json` is one object or array whose brackets pair up and whose
@@ -717,6 +781,61 @@ mod tests {
             r#"["3","4","lv:x","event",{},{}]"#,
             r#"["3","4","lv:x","event",]"#,
             "[\"3\",\"4\",\"lv:\u{1}\",\"event\",{}]",
+        ] {
+            assert!(
+                matches!(decode_text(frame), Err(FrameError::Text(_))),
+                "{frame}"
+            );
+        }
+    }
+
+    /// An event the client writes is read once, by the socket, and the
+    /// channel finds what its own reading of the payload would give; any
+    /// other event, and a frame whose event is not an object alone, keeps
+    /// its payload for the channel to read, or is refused as before.
+    #[test]
+    fn a_clients_event_is_read_once_as_its_channel_would_read_it() {
+        let read_once = [
+            r#"{"type":"click","event":"bump","value":{"i":"42"}}"#,
+            r#"{"type":"click","event":"inc","value":{}}"#,
+            r#"{"type":"hook","event":"go"}"#,
+            r#"{"type":"keyup","event":"k","value":null,"cid":3}"#,
+            r#"{ "event" : "e", "type" : "viewport", "value" : [1, {"a": [true]}] }"#,
+            r#"{"type":"click","event":"x","value":"","cid":4294967294}"#,
+        ];
+        let read_by_the_channel = [
+            r#"{"type":"form","event":"save","value":"a=1"}"#,
+            r#"{"type":"click","event":"b\u0075mp"}"#,
+            r#"{"type":"click","event":"x","meta":{}}"#,
+            r#"{"type":"click","event":"x","cid":4294967295}"#,
+            r#"{"type":"click","event":"x"} "#,
+            r#"[{"type":"click","event":"x"}]"#,
+        ];
+        for (payload, once) in read_once
+            .iter()
+            .map(|payload| (payload, true))
+            .chain(read_by_the_channel.iter().map(|payload| (payload, false)))
+        {
+            let frame = format!(r#"["3","4","lv:x","event",{payload}]"#);
+            let read = decode_text(&frame).unwrap();
+            // The general reader leaves out the spaces around a payload.
+            assert_eq!(read.payload(), Payload::Json(payload.trim()), "{frame}");
+            let expected = plain_event(payload);
+            match read.plain_event() {
+                Some(fields) => {
+                    assert!(once, "{frame}");
+                    assert_eq!(Some(fields), expected, "{frame}");
+                }
+                None => assert!(!once, "{frame}"),
+            }
+        }
+        // Only an `event` message is read so.
+        let reply = decode_text(r#"["3","4","lv:x","other",{"type":"click","event":"x"}]"#);
+        assert_eq!(reply.unwrap().plain_event(), None);
+        for frame in [
+            r#"["3","4","lv:x","event",{"type":"click","event":"x"},{"a":1}]"#,
+            r#"["3","4","lv:x","event",{"type":"click","event":"x"}}]"#,
+            r#"["3","4","lv:x","event",{"type":"click","event":"x"]"#,
         ] {
             assert!(
                 matches!(decode_text(frame), Err(FrameError::Text(_))),
