@@ -22,8 +22,50 @@ pub struct Event {
     value: EventValue,
 }
 
-/// The kinds of event the client sends, kept without an allocation each.
-const EVENT_KINDS: [&str; 7] = ["click", "keyup", "keydown", "focus", "blur", "form", "hook"];
+/// The kinds of event the client sends, kept without an allocation each,
+/// and in one byte where a message carries the kind of an event read ahead.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum KnownKind {
+    Click,
+    Keyup,
+    Keydown,
+    Focus,
+    Blur,
+    Form,
+    Hook,
+}
+
+impl KnownKind {
+    const ALL: [KnownKind; 7] = [
+        KnownKind::Click,
+        KnownKind::Keyup,
+        KnownKind::Keydown,
+        KnownKind::Focus,
+        KnownKind::Blur,
+        KnownKind::Form,
+        KnownKind::Hook,
+    ];
+
+    /// The kind `kind` names, if it is a known one.
+    pub(crate) fn of(kind: &str) -> Option<KnownKind> {
+        KnownKind::ALL
+            .into_iter()
+            .find(|known| known.as_str() == kind)
+    }
+
+    /// The kind's name, as the client writes it.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            KnownKind::Click => "click",
+            KnownKind::Keyup => "keyup",
+            KnownKind::Keydown => "keydown",
+            KnownKind::Focus => "focus",
+            KnownKind::Blur => "blur",
+            KnownKind::Form => "form",
+            KnownKind::Hook => "hook",
+        }
+    }
+}
 
 /// An event's value: made by the server (a decoded form), or the JSON the
 /// client sent, read into a [`Value`] the first time a handler asks for it
@@ -72,8 +114,8 @@ impl Event {
     }
 
     fn with_value(text: Arc<str>, name: Range<usize>, kind: &str, value: EventValue) -> Self {
-        let kind = match EVENT_KINDS.iter().find(|known| **known == kind) {
-            Some(known) => Cow::Borrowed(*known),
+        let kind = match KnownKind::of(kind) {
+            Some(known) => Cow::Borrowed(known.as_str()),
             None => Cow::Owned(kind.to_owned()),
         };
         Event {
@@ -521,7 +563,11 @@ mod tests {
 
     #[test]
     fn an_event_keeps_its_kind_known_or_not() {
-        for kind in EVENT_KINDS.into_iter().chain(["viewport", ""]) {
+        for known in KnownKind::ALL {
+            assert_eq!(KnownKind::of(known.as_str()), Some(known));
+        }
+        let known = KnownKind::ALL.map(KnownKind::as_str);
+        for kind in known.into_iter().chain(["viewport", ""]) {
             let event = Event::new("save".into(), kind, Value::Null);
             assert_eq!((event.name(), event.kind()), ("save", kind));
         }

@@ -24,7 +24,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::escape::{json_escape_at, json_string, quote_or_backslash};
-use crate::live::event::{plain_event, PlainEvent};
+use crate::live::event::{plain_event, KnownKind, PlainEvent};
 
 /// A message from the client: its strings, kept in one buffer, and its
 /// payload.
@@ -56,18 +56,21 @@ enum Body {
     /// not read it again. The payload is the frame's text between the
     /// event's name and the closing bracket, as [`PlainFrame`] reads it.
     Event(EventFields),
-    Binary(Vec<u8>),
+    Binary(Box<[u8]>),
 }
 
-/// Where a [`PlainEvent`]'s fields lie in its frame. Kept small, as every
+/// Where a [`PlainEvent`]'s fields lie in its frame, and its kind. As
+/// small as the other bodies, so that a message is no larger for it: every
 /// message a process can receive takes the room of the largest in its
-/// mailbox: an empty span stands for no value, and [`NO_CID`] for no cid.
+/// mailbox, and in the futures that hold it. An empty span stands for no
+/// value, [`NO_CID`] for no cid, and the kind is one byte, whose values
+/// left over tell the other bodies apart.
 #[derive(Clone, Copy, PartialEq, Eq)]
 struct EventFields {
-    kind: Span,
     name: Span,
     value: Span,
     cid: u32,
+    kind: KnownKind,
 }
 
 /// [`EventFields`]' cid when the event has none. An event aimed at the
@@ -127,7 +130,7 @@ impl Inbound {
             return None;
         };
         Some(PlainEvent {
-            kind: self.get(fields.kind),
+            kind: fields.kind.as_str(),
             name: self.get(fields.name),
             value: Some(fields.value)
                 .filter(|value| value.start != value.end)
@@ -281,11 +284,11 @@ fn decode_plain_text(text: &str) -> Option<Inbound> {
     // An event's payload read whole as one object is one value: its
     // reading checks the frame, and is kept for the channel.
     let body = match plain_event_of(&frame) {
-        Some(event) => Body::Event(EventFields {
-            kind: at(event.kind),
+        Some((event, kind)) => Body::Event(EventFields {
             name: at(event.name),
             value: event.value.map_or(span(0, 0), at),
             cid: event.cid.unwrap_or(NO_CID),
+            kind,
         }),
         None if closes_where_it_ends(frame.payload) => Body::Json(at(frame.payload)),
         None => return None,
@@ -300,16 +303,18 @@ fn decode_plain_text(text: &str) -> Option<Inbound> {
     })
 }
 
-/// The payload of a frame's `event` message read by [`plain_event`], when
-/// it is an object from its first byte to its last, as the client writes
-/// it; `None` for any other frame, whose payload the socket then checks.
-fn plain_event_of<'a>(frame: &PlainFrame<'a>) -> Option<PlainEvent<'a>> {
+/// The payload of a frame's `event` message read by [`plain_event`], and
+/// its kind, when it is an object from its first byte to its last, as the
+/// client writes it, of a known kind; `None` for any other frame, whose
+/// payload the socket then checks.
+fn plain_event_of<'a>(frame: &PlainFrame<'a>) -> Option<(PlainEvent<'a>, KnownKind)> {
     let payload = frame.payload.as_bytes();
     let object = payload.first() == Some(&b'{') && payload.last() == Some(&b'}');
     let event = (frame.event == "event" && object).then(|| plain_event(frame.payload))??;
     // A value is never empty text, and the one cid kept apart is read by
     // the channel.
-    (event.cid != Some(NO_CID)).then_some(event)
+    let kind = KnownKind::of(event.kind).filter(|_| event.cid != Some(NO_CID))?;
+    Some((event, kind))
 }
 
 /// Whether `json` is one object or array whose brackets pair up and whose
@@ -483,7 +488,7 @@ pub fn decode_binary(bytes: &[u8]) -> Result<Inbound, FrameError> {
     let [join_ref, msg_ref, topic, event] = fields;
     // An empty ref is an absent one.
     let refs = [join_ref, msg_ref].map(|field| Some(field).filter(|span| span.start < span.end));
-    Ok(builder.finish(refs, [topic, event], Body::Binary(rest.to_vec())))
+    Ok(builder.finish(refs, [topic, event], Body::Binary(rest.into())))
 }
 
 /// The status of a reply.
@@ -789,9 +794,18 @@ mod tests {
         }
     }
 
+    /// An event read ahead makes a message no larger: every process's
+    /// mailbox keeps room for one.
+    #[cfg(target_pointer_width = "64")]
+    #[test]
+    fn a_message_is_ten_words() {
+        assert_eq!(std::mem::size_of::<Inbound>(), 80);
+    }
+
     /// An event the client writes is read once, by the socket, and the
     /// channel finds what its own reading of the payload would give; any
-    /// other event, and a frame whose event is not an object alone, keeps
+    /// other event (of a kind the client does not send, a form's, one with
+    /// an escape), and a frame whose event is not an object alone, keeps
     /// its payload for the channel to read, or is refused as before.
     #[test]
     fn a_clients_event_is_read_once_as_its_channel_would_read_it() {
@@ -800,10 +814,11 @@ mod tests {
             r#"{"type":"click","event":"inc","value":{}}"#,
             r#"{"type":"hook","event":"go"}"#,
             r#"{"type":"keyup","event":"k","value":null,"cid":3}"#,
-            r#"{ "event" : "e", "type" : "viewport", "value" : [1, {"a": [true]}] }"#,
+            r#"{ "event" : "e", "type" : "hook", "value" : [1, {"a": [true]}] }"#,
             r#"{"type":"click","event":"x","value":"","cid":4294967294}"#,
         ];
         let read_by_the_channel = [
+            r#"{"type":"viewport","event":"x"}"#,
             r#"{"type":"form","event":"save","value":"a=1"}"#,
             r#"{"type":"click","event":"b\u0075mp"}"#,
             r#"{"type":"click","event":"x","meta":{}}"#,
