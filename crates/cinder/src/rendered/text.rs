@@ -9,10 +9,6 @@ use std::sync::Arc;
 /// The longest text kept inside a [`Text`] rather than in a heap block.
 const INLINE: usize = 22;
 
-/// The longest attribute [`Text::plain_attribute`] puts together on the
-/// stack: an element id made of a prefix and a 16-digit key fits.
-const ATTRIBUTE_ON_STACK: usize = 64;
-
 /// Escaped HTML filling one dynamic slot: text, or a whole attribute such
 /// as ` class="x"`.
 ///
@@ -277,26 +273,28 @@ impl Text {
         }
     }
 
-    /// The attribute ` name="value"` for a `value` that needs no escaping,
-    /// put together on the stack: the space, `="` and the closing quote are
-    /// written as bytes and only the name and the value are copied, where
-    /// [`Text::concat`] would copy each of the five pieces in a call. A
-    /// longer one than [`ATTRIBUTE_ON_STACK`] is put together by `concat`.
+    /// The attribute ` name="value"` for a `value` that needs no escaping:
+    /// the space, `="` and the closing quote are written as bytes and only
+    /// the name and the value are copied, where [`Text::concat`] would copy
+    /// each of the five pieces in a call. Inline when it fits; longer, put
+    /// together in [`Text::build`]'s buffer, already known to be UTF-8.
     pub(crate) fn plain_attribute(name: &str, value: &str) -> Text {
         let len = name.len() + value.len() + 4;
-        if len <= INLINE {
-            // The bytes past `len` stay zero, as an inline text's are.
-            let mut bytes = [0; INLINE];
-            write_plain_attribute(&mut bytes, name, value);
-            Text(Repr::inline(TextShape::Any, len as u8, bytes))
-        } else if len <= ATTRIBUTE_ON_STACK {
-            let mut bytes = [0; ATTRIBUTE_ON_STACK];
-            write_plain_attribute(&mut bytes, name, value);
-            let text = std::str::from_utf8(&bytes[..len]).expect("an attribute made of `str`s");
-            Text(Repr::Heap(Arc::from(text)))
-        } else {
-            Text::concat(&[" ", name, "=\"", value, "\""])
+        if len > INLINE {
+            return Text::build(|out| {
+                out.push(' ');
+                out.push_str(name);
+                out.push_str("=\"");
+                out.push_str(value);
+                out.push('"');
+            });
         }
+        // The bytes past `len` stay zero, as an inline text's are.
+        let mut bytes = [0; INLINE];
+        let value_at = write_attribute_name(&mut bytes, name);
+        bytes[value_at..len - 1].copy_from_slice(value.as_bytes());
+        bytes[len - 1] = b'"';
+        Text(Repr::inline(TextShape::Any, len as u8, bytes))
     }
 
     /// The attribute ` name="…"` of an integer, as [`Text::decimal`] makes
@@ -337,15 +335,6 @@ fn write_attribute_name(out: &mut [u8], name: &str) -> usize {
     out[value_at - 2] = b'=';
     out[value_at - 1] = b'"';
     value_at
-}
-
-/// Writes ` name="value"` at the start of `out`, which has room for it.
-#[inline(always)]
-fn write_plain_attribute(out: &mut [u8], name: &str, value: &str) {
-    let value_at = write_attribute_name(out, name);
-    let end = value_at + value.len();
-    out[value_at..end].copy_from_slice(value.as_bytes());
-    out[end] = b'"';
 }
 
 /// Appends an integer's decimal text to `out`, as [`Text::decimal`] makes
@@ -535,8 +524,7 @@ mod tests {
     }
 
     /// A plain attribute is the text its five pieces make, inline or not,
-    /// at every length of its name and value around the inline limit and
-    /// the stack's.
+    /// at every length of its name and value around the inline limit.
     #[test]
     fn a_plain_attribute_is_its_pieces_put_together() {
         let source = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEé";
