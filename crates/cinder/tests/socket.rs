@@ -15,7 +15,7 @@ use cinder::socket::serializer::{Payload, ReplyStatus};
 use cinder::socket::websocket::WebSocketUpgrade;
 use cinder::socket::{
     serve, ChannelMessage, ChannelRouter, JoinFuture, JoinRefused, JoinRequest, Joined, Outbox,
-    SocketConfig,
+    SocketConfig, SocketMessage,
 };
 use cinder_runtime::{spawn, Context, ExitReason, Message, Pid, Recipient};
 use common::{recv, recv_text, send, Client, PATIENCE};
@@ -26,10 +26,14 @@ use serde_json::{json, Value};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message as Frame;
 
-/// Joins `echo:*` topics; remembers every channel it started.
+/// Joins `echo:*` topics; remembers every channel it started, and the
+/// outbox it gave each.
 #[derive(Default)]
 struct EchoRouter {
     started: Mutex<Vec<Pid>>,
+    outboxes: Mutex<Vec<Outbox>>,
+    /// The socket processes of the connections served.
+    sockets: Mutex<Vec<Pid>>,
 }
 
 impl ChannelRouter for EchoRouter {
@@ -40,6 +44,15 @@ impl ChannelRouter for EchoRouter {
             if request.topic == "echo:refuse" {
                 return Err(JoinRefused::reason("unauthorized"));
             }
+            if request.topic == "echo:eager" || request.topic == "echo:eager-refused" {
+                // The channel pushes before its join's reply could be out.
+                request.outbox.push("early", r#"{"n":1}"#);
+                tokio::task::yield_now().await;
+                request.outbox.push("early", r#"{"n":2}"#);
+                if request.topic == "echo:eager-refused" {
+                    return Err(JoinRefused::reason("changed its mind"));
+                }
+            }
             if !request.topic.starts_with("echo:") {
                 return Err(JoinRefused::reason("unmatched topic"));
             }
@@ -48,6 +61,7 @@ impl ChannelRouter for EchoRouter {
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
             let outbox = request.outbox;
+            self.outboxes.lock().unwrap().push(outbox.clone());
             let pid = spawn(move |ctx: Context<ChannelMessage>| echo_channel(ctx, outbox));
             self.started.lock().unwrap().push(pid.clone());
             let response = json!({"joined": request.topic, "payload": serde_json::from_str::<Value>(request.payload.get()).unwrap()});
@@ -78,9 +92,17 @@ async fn echo_channel(mut ctx: Context<ChannelMessage>, outbox: Outbox) -> ExitR
                     "push" => {
                         outbox.push("pushed", &payload);
                     }
+                    // `count` pushes of `size` bytes each, numbered, in one go.
+                    "pushes" => {
+                        let request: Value = serde_json::from_str(&payload).unwrap();
+                        let filler = "x".repeat(request["size"].as_u64().unwrap() as usize);
+                        for n in 0..request["count"].as_u64().unwrap() {
+                            let push = json!({"n": n, "filler": filler}).to_string();
+                            outbox.push("pushed", &push);
+                        }
+                    }
                     // Pushes without end, more at each turn than the
-                    // socket writes in one go: its mailbox always has a
-                    // frame waiting.
+                    // connection takes: frames always wait to be written.
                     "flood" => loop {
                         for _ in 0..200 {
                             outbox.push("pushed", &payload);
@@ -135,7 +157,9 @@ async fn upgrade(
     ws: WebSocketUpgrade,
 ) -> Response {
     ws.on_upgrade(move |socket| async move {
-        spawn(move |ctx| serve(ctx, socket, router, Arc::new(()), config));
+        let sockets = router.clone();
+        let pid = spawn(move |ctx| serve(ctx, socket, router, Arc::new(()), config));
+        sockets.sockets.lock().unwrap().push(pid);
     })
 }
 
@@ -468,8 +492,8 @@ async fn a_connection_that_keeps_sending_outlives_many_idle_timeouts() {
     }
 }
 
-// Two workers: the channel floods the socket's mailbox while the socket
-// drains it.
+// Two workers: the channel floods the connection while the socket writes
+// what it leaves.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_silent_client_is_closed_at_its_idle_timeout_while_its_channel_floods_it() {
     let server = server_closing_idle_after_100_ms().await;
@@ -1026,5 +1050,151 @@ async fn a_client_close_is_echoed_and_ends_the_channels() {
             .await
             .unwrap(),
         ExitReason::shutdown_with("closed")
+    );
+}
+
+#[tokio::test]
+async fn what_a_channel_pushes_while_being_joined_follows_its_join_reply() {
+    let server = server(SocketConfig::default()).await;
+    let mut client = connect(&server).await;
+    let reply = join(&mut client, "echo:eager", "1").await;
+    assert_eq!(
+        (&reply[3], &reply[4]["status"]),
+        (&json!("phx_reply"), &json!("ok"))
+    );
+    for n in 1..=2 {
+        assert_eq!(
+            recv(&mut client).await,
+            json!(["1", null, "echo:eager", "early", {"n": n}])
+        );
+    }
+    // And from then on its frames go straight out.
+    send(
+        &mut client,
+        json!(["1", "2", "echo:eager", "ping", {"n": 3}]),
+    )
+    .await;
+    assert_eq!(
+        recv(&mut client).await,
+        json!(["1", "2", "echo:eager", "phx_reply", {"status": "ok", "response": {"n": 3}}])
+    );
+}
+
+#[tokio::test]
+async fn what_a_refused_channel_pushed_while_being_joined_is_dropped() {
+    let server = server(SocketConfig::default()).await;
+    let mut client = connect(&server).await;
+    assert_eq!(
+        join(&mut client, "echo:eager-refused", "1").await,
+        json!(["1", "1", "echo:eager-refused", "phx_reply", {"status": "error", "response": {"reason": "changed its mind"}}])
+    );
+    silence(&mut client).await;
+    assert_eq!(
+        join(&mut client, "echo:after", "2").await[4]["status"],
+        "ok"
+    );
+}
+
+/// Far more than the kernel's buffers hold, pushed while the client reads
+/// nothing: the channel leaves what the connection cannot take to the
+/// socket, which it wakes, and which writes it as the client reads, all in
+/// order and whole; with a heartbeat sent behind the pushes, the socket's
+/// answer comes after them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pushes_beyond_what_the_connection_holds_arrive_whole_and_in_order() {
+    const COUNT: u64 = 128;
+    const SIZE: u64 = 64 * 1024;
+    let server = server(SocketConfig::default()).await;
+    let mut client = connect(&server).await;
+    join(&mut client, "echo:bulk", "1").await;
+    for heartbeat in [false, true] {
+        let pushes = json!(["1", "2", "echo:bulk", "pushes", {"count": COUNT, "size": SIZE}]);
+        send(&mut client, pushes).await;
+        if heartbeat {
+            send(&mut client, json!([null, "3", "phoenix", "heartbeat", {}])).await;
+        }
+        // The channel fills the connection while nothing is read.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        for n in 0..COUNT {
+            let push = recv(&mut client).await;
+            assert_eq!((&push[3], &push[4]["n"]), (&json!("pushed"), &json!(n)));
+            assert_eq!(
+                push[4]["filler"].as_str().map(str::len),
+                Some(SIZE as usize)
+            );
+        }
+        if heartbeat {
+            assert_eq!(
+                recv(&mut client).await,
+                json!([null, "3", "phoenix", "phx_reply", {"status": "ok", "response": {}}])
+            );
+        }
+    }
+}
+
+/// A channel on one thread and the socket's own answers on another write
+/// to one connection at once: every frame arrives whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_channel_and_its_socket_writing_at_once_never_mix_their_frames() {
+    const COUNT: u64 = 2_000;
+    const HEARTBEATS: u64 = 50;
+    let server = server(SocketConfig::default()).await;
+    let mut client = connect(&server).await;
+    join(&mut client, "echo:busy", "1").await;
+    let pushes = json!(["1", "2", "echo:busy", "pushes", {"count": COUNT, "size": 100}]);
+    client.feed(Frame::text(pushes.to_string())).await.unwrap();
+    for n in 0..HEARTBEATS {
+        let heartbeat = json!([null, (n + 10).to_string(), "phoenix", "heartbeat", {}]);
+        client
+            .feed(Frame::text(heartbeat.to_string()))
+            .await
+            .unwrap();
+    }
+    client.flush().await.unwrap();
+    let (mut pushed, mut answered) = (0, 0);
+    while pushed < COUNT || answered < HEARTBEATS {
+        let frame = recv(&mut client).await;
+        match frame[3].as_str() {
+            Some("pushed") => {
+                assert_eq!(frame[4]["n"], pushed);
+                pushed += 1;
+            }
+            Some("phx_reply") => {
+                assert_eq!(frame[1], (answered + 10).to_string());
+                answered += 1;
+            }
+            _ => panic!("unexpected frame {frame}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_channel_writing_after_its_connection_closed_is_told_so() {
+    let server = server(SocketConfig::default()).await;
+    let mut client = connect(&server).await;
+    join(&mut client, "echo:1", "1").await;
+    let outbox = server.router.outboxes.lock().unwrap()[0].clone();
+    assert!(outbox.push("pushed", "{}"));
+    assert_eq!(recv(&mut client).await[3], "pushed");
+    client.close(None).await.unwrap();
+    let channel = server.router.started.lock().unwrap()[0].clone();
+    tokio::time::timeout(PATIENCE, channel.exited())
+        .await
+        .unwrap();
+    assert!(!outbox.push("pushed", "{}"));
+    assert!(!outbox.reply(Some("2"), ReplyStatus::Ok, "{}"));
+}
+
+#[tokio::test]
+async fn a_frame_sent_to_the_socket_process_is_written() {
+    let server = server(SocketConfig::default()).await;
+    let mut client = connect(&server).await;
+    join(&mut client, "echo:1", "1").await;
+    let socket = server.router.sockets.lock().unwrap()[0].clone();
+    let frame = json!(["1", null, "echo:1", "from_elsewhere", {}]).to_string();
+    socket.send(SocketMessage::Text(frame)).unwrap();
+    assert_eq!(
+        recv(&mut client).await,
+        json!(["1", null, "echo:1", "from_elsewhere", {}])
     );
 }

@@ -1,10 +1,12 @@
 //! The socket: one WebSocket connection carrying many channels, spoken in
 //! the Phoenix Channels V2 protocol that the official client uses.
 //!
-//! Each connection is a process ([`serve`]). It answers heartbeats, routes
-//! every message to the channel of its topic by the message's `join_ref`, and
-//! writes what channels send back. Joining a topic asks a [`ChannelRouter`]
-//! for a channel process, which the socket links to itself:
+//! Each connection is a process ([`serve`]). It answers heartbeats and
+//! routes every message to the channel of its topic by the message's
+//! `join_ref`; channels write their frames to the connection themselves,
+//! through their [`Outbox`], without waking the socket. Joining a topic
+//! asks a [`ChannelRouter`] for a channel process, which the socket links
+//! to itself:
 //!
 //! - a channel that exits cleanly (`normal`, `shutdown`) is reported to the
 //!   client with `phx_close`; one that crashes with `phx_error`, after which
@@ -67,7 +69,7 @@ use serializer::{
     decode_binary, decode_text, encode_channel_frame, encode_channel_reply, encode_reply,
     FrameError, Inbound, JsonName, Payload, ReplyStatus,
 };
-use websocket::{Incoming, WebSocket, WebSocketError};
+use websocket::{Incoming, WebSocket, WebSocketError, WebSocketSender};
 
 /// The topic of the socket's own messages (heartbeats).
 const PHOENIX_TOPIC: &str = "phoenix";
@@ -162,7 +164,9 @@ pub enum ChannelMessage {
     },
 }
 
-/// What a socket process receives: frames to write.
+/// What a socket process receives: frames to write, after those already
+/// written. Channels write through their [`Outbox`] instead; this is the
+/// way for a process that holds only the socket's pid.
 #[derive(Debug)]
 pub enum SocketMessage {
     /// A text frame to send.
@@ -224,9 +228,13 @@ impl ChannelName {
 }
 
 /// A channel's way to the client: frames stamped with its topic and join_ref.
+///
+/// The channel writes its frames to the connection itself, from its own
+/// task: the socket's process is not woken for them. Frames sent while the
+/// socket is still answering the join wait until that answer is out.
 #[derive(Clone, Debug)]
 pub struct Outbox {
-    socket: Pid,
+    sender: WebSocketSender,
     name: ChannelName,
 }
 
@@ -241,12 +249,14 @@ impl Outbox {
         self.name.join_ref()
     }
 
-    /// Pushes `event` with a JSON `payload`. False if the socket is gone.
+    /// Pushes `event` with a JSON `payload`. False if the connection is
+    /// gone or closing.
     pub fn push(&self, event: &str, payload: &str) -> bool {
         self.send(encode_channel_frame(self.name.json(), None, event, payload))
     }
 
-    /// Replies to the message `msg_ref` with a JSON `response`. False if the socket is gone.
+    /// Replies to the message `msg_ref` with a JSON `response`. False if
+    /// the connection is gone or closing.
     pub fn reply(&self, msg_ref: Option<&str>, status: ReplyStatus, response: &str) -> bool {
         self.reply_parts(msg_ref, status, &[response])
     }
@@ -268,7 +278,7 @@ impl Outbox {
     }
 
     fn send(&self, frame: String) -> bool {
-        self.socket.send(SocketMessage::Text(frame)).is_ok()
+        self.sender.send_text(frame)
     }
 }
 
@@ -279,7 +289,6 @@ struct Channel {
 
 /// One connection's state, inside its process.
 struct Socket<R: ChannelRouter> {
-    me: Pid,
     router: Arc<R>,
     connect: Arc<R::Connect>,
     config: SocketConfig,
@@ -331,7 +340,6 @@ pub fn serve<R: ChannelRouter>(
         ctx.trap_exit(true);
         ws.set_max_message_bytes(config.max_message_bytes);
         let mut socket = Socket {
-            me: ctx.pid(),
             router,
             connect,
             config,
@@ -379,7 +387,7 @@ enum Woken<F> {
 /// Whichever of `network` and the mailbox of `ctx` is ready first. They
 /// are polled in turns, each first at every other poll, so that neither
 /// keeps the other waiting: neither a client that floods its socket with
-/// frames nor a channel that floods it with pushes. A plain function over
+/// frames nor a process that floods it with messages. A plain function over
 /// `poll_fn`: the socket's future holds it for the connection's whole life,
 /// and an `async fn` would keep its arguments twice.
 fn next_of<'a, F>(
@@ -475,17 +483,23 @@ impl<R: ChannelRouter> Socket<R> {
                     // A join is rare: its state is boxed, and nothing else
                     // is kept across it, or every connection's future would
                     // hold that room for its whole life.
-                    {
+                    let joined = {
                         let joining = match self.take_frame(frame) {
-                            Ok(join) => join.map(|join| Box::pin(self.join(join, ctx))),
+                            Ok(join) => join.map(|join| Box::pin(self.join(join, ctx, ws))),
                             Err(stop) => return stop,
                         };
-                        if let Some(joining) = joining {
-                            joining.await;
+                        match joining {
+                            Some(joining) => {
+                                joining.await;
+                                true
+                            }
+                            None => false,
                         }
-                    }
-                    self.write_own_frames(ws);
-                    if ws.flush().await.is_err() {
+                    };
+                    // A message handed to its channel leaves nothing to
+                    // write here: the channel writes its answer itself.
+                    let fed = self.write_own_frames(ws);
+                    if (fed || joined) && ws.flush().await.is_err() {
                         return Stop::Closed;
                     }
                 }
@@ -542,13 +556,17 @@ impl<R: ChannelRouter> Socket<R> {
         None
     }
 
-    /// Queues the socket's own frames for writing.
-    fn write_own_frames(&mut self, ws: &mut WebSocket) {
+    /// Queues the socket's own frames for writing; false if there were none.
+    fn write_own_frames(&mut self, ws: &mut WebSocket) -> bool {
+        if self.own_frames.is_empty() {
+            return false;
+        }
         // Taken, not drained: the socket's own frames come seldom, and an
         // idle connection keeps no room for them.
         for frame in std::mem::take(&mut self.own_frames) {
             ws.feed_text_owned(frame);
         }
+        true
     }
 
     /// Takes in what the WebSocket read: handles the message, except a
@@ -588,7 +606,7 @@ impl<R: ChannelRouter> Socket<R> {
         None
     }
 
-    async fn join(&mut self, inbound: Inbound, ctx: &Context<SocketMessage>) {
+    async fn join(&mut self, inbound: Inbound, ctx: &Context<SocketMessage>, ws: &mut WebSocket) {
         let topic = inbound.topic().to_owned();
         let msg_ref = inbound.msg_ref().map(str::to_owned);
         let Some(join_ref) = inbound.join_ref().or(inbound.msg_ref()) else {
@@ -638,12 +656,14 @@ impl<R: ChannelRouter> Socket<R> {
             );
         }
         let name = ChannelName::new(&topic, &join_ref);
+        // What the channel sends before its join's reply is out waits for it.
+        let sender = ws.held_sender();
         let request = JoinRequest {
             topic,
             join_ref,
             payload,
             outbox: Outbox {
-                socket: self.me.clone(),
+                sender: sender.clone(),
                 name: name.clone(),
             },
             connect: self.connect.clone(),
@@ -671,6 +691,11 @@ impl<R: ChannelRouter> Socket<R> {
             status,
             &response,
         );
+        self.write_own_frames(ws);
+        match status {
+            ReplyStatus::Ok => ws.release(&sender),
+            ReplyStatus::Error => ws.discard_held(&sender),
+        }
     }
 
     /// Awaits the exit signal of a replaced channel, forgetting the oldest

@@ -33,11 +33,14 @@
 //! let app: Router = Router::new().route("/ws", get(echo));
 //! ```
 
+mod sender;
+
 use std::cell::RefCell;
 use std::future::{poll_fn, Future};
 use std::io;
 use std::pin::Pin;
-use std::task::{ready, Context, Poll};
+use std::sync::Arc;
+use std::task::{ready, Context, Poll, Waker};
 use std::time::Duration;
 
 use axum::body::Body;
@@ -50,8 +53,12 @@ use hyper::upgrade::{OnUpgrade, Upgraded};
 use hyper_util::rt::TokioIo;
 use hyper_util::server::conn::auto;
 use sha1::{Digest, Sha1};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, ReadBuf, ReadHalf};
+use tokio::net::tcp::OwnedReadHalf;
 use tokio::net::TcpStream;
+
+pub use sender::WebSocketSender;
+use sender::{Outgoing, WriteTransport};
 
 /// What the client sent: a whole message, borrowed from the read buffer.
 #[derive(Debug)]
@@ -123,34 +130,37 @@ thread_local! {
 ///
 /// Read with [`recv`](WebSocket::recv); write with
 /// [`feed_text`](WebSocket::feed_text) / [`feed_binary`](WebSocket::feed_binary),
-/// then [`flush`](WebSocket::flush). Pings are answered with pongs and a
-/// close frame with its echo, on the next flush.
+/// then [`flush`](WebSocket::flush), or from other tasks through a
+/// [`sender`](WebSocket::sender). Pings are answered with pongs and a close
+/// frame with its echo, on the next flush.
 pub struct WebSocket {
-    io: Transport,
+    io: ReadTransport,
+    /// The sending half, shared with the senders.
+    outgoing: Arc<Outgoing>,
+    /// The waker last handed to the senders, to wake this WebSocket's task
+    /// when they leave bytes for it to write.
+    owner: Option<Waker>,
     /// Received bytes that do not yet make a whole frame, or that follow the
     /// frame last decoded. Empty, with no allocation, between frames.
     partial: Vec<u8>,
     /// The message being gathered from fragments: its opcode and payload.
     fragments: Option<(u8, Vec<u8>)>,
-    /// Frames waiting to be written; `written` of them are already out.
-    out: Vec<u8>,
-    written: usize,
     max_message_bytes: usize,
-    close_sent: bool,
     close_received: bool,
 }
 
 impl std::fmt::Debug for WebSocket {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let transport = match self.io {
-            Transport::Tcp(_) => "tcp",
-            Transport::Upgraded(_) => "upgraded",
+            ReadTransport::Tcp(_) => "tcp",
+            ReadTransport::Upgraded(_) => "upgraded",
         };
+        let unsent = self.outgoing.lock();
         f.debug_struct("WebSocket")
             .field("transport", &transport)
             .field("buffered", &self.partial.len())
-            .field("unsent", &(self.out.len() - self.written))
-            .field("close_sent", &self.close_sent)
+            .field("unsent", &unsent.unsent_len())
+            .field("close_sent", &unsent.close_sent())
             .field("close_received", &self.close_received)
             .finish_non_exhaustive()
     }
@@ -174,42 +184,21 @@ struct Header {
     len: usize,
 }
 
-/// The connection under a WebSocket.
-enum Transport {
+/// The reading side of the connection under a WebSocket.
+enum ReadTransport {
     /// The TCP connection itself, taken back from the HTTP server that
-    /// upgraded it: every read and write goes straight to the socket.
-    Tcp(TcpStream),
+    /// upgraded it: every read goes straight to the socket.
+    Tcp(OwnedReadHalf),
     /// Any other connection (TLS, an in-memory pipe), through hyper's
     /// upgraded I/O.
-    Upgraded(TokioIo<Upgraded>),
+    Upgraded(ReadHalf<TokioIo<Upgraded>>),
 }
 
-impl Transport {
+impl ReadTransport {
     fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         match self {
-            Transport::Tcp(tcp) => Pin::new(tcp).poll_read(cx, buf),
-            Transport::Upgraded(io) => Pin::new(io).poll_read(cx, buf),
-        }
-    }
-
-    fn poll_write(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        match self {
-            Transport::Tcp(tcp) => Pin::new(tcp).poll_write(cx, buf),
-            Transport::Upgraded(io) => Pin::new(io).poll_write(cx, buf),
-        }
-    }
-
-    fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self {
-            Transport::Tcp(tcp) => Pin::new(tcp).poll_flush(cx),
-            Transport::Upgraded(io) => Pin::new(io).poll_flush(cx),
-        }
-    }
-
-    fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self {
-            Transport::Tcp(tcp) => Pin::new(tcp).poll_shutdown(cx),
-            Transport::Upgraded(io) => Pin::new(io).poll_shutdown(cx),
+            ReadTransport::Tcp(tcp) => Pin::new(tcp).poll_read(cx, buf),
+            ReadTransport::Upgraded(io) => Pin::new(io).poll_read(cx, buf),
         }
     }
 }
@@ -223,27 +212,38 @@ impl WebSocket {
     /// come along.
     fn upgraded(upgraded: Upgraded) -> WebSocket {
         let tcp = |io: TokioIo<TcpStream>, read_ahead: &[u8]| {
-            WebSocket::new(Transport::Tcp(io.into_inner()), read_ahead)
+            let (read, write) = io.into_inner().into_split();
+            WebSocket::new(
+                ReadTransport::Tcp(read),
+                WriteTransport::Tcp(write),
+                read_ahead,
+            )
         };
         match auto::upgrade::downcast::<TokioIo<TcpStream>>(upgraded) {
             Ok(parts) => tcp(parts.io, &parts.read_buf),
             Err(upgraded) => match upgraded.downcast::<TokioIo<TcpStream>>() {
                 Ok(parts) => tcp(parts.io, &parts.read_buf),
-                Err(upgraded) => WebSocket::new(Transport::Upgraded(TokioIo::new(upgraded)), &[]),
+                Err(upgraded) => {
+                    let (read, write) = tokio::io::split(TokioIo::new(upgraded));
+                    WebSocket::new(
+                        ReadTransport::Upgraded(read),
+                        WriteTransport::Upgraded(write),
+                        &[],
+                    )
+                }
             },
         }
     }
 
     /// A WebSocket on `io`, which already read `read_ahead` from the peer.
-    fn new(io: Transport, read_ahead: &[u8]) -> WebSocket {
+    fn new(read: ReadTransport, write: WriteTransport, read_ahead: &[u8]) -> WebSocket {
         WebSocket {
-            io,
+            io: read,
+            outgoing: Outgoing::new(write),
+            owner: None,
             partial: read_ahead.to_vec(),
             fragments: None,
-            out: Vec::new(),
-            written: 0,
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
-            close_sent: false,
             close_received: false,
         }
     }
@@ -275,10 +275,12 @@ impl WebSocket {
         if self.close_received {
             return Poll::Ready(Ok(None));
         }
-        // Pongs and a close echo go out without waiting for the caller's
-        // next flush; a full socket buffer only delays them.
-        if self.written < self.out.len() {
-            let _ = self.poll_flush(cx);
+        self.watch_senders(cx);
+        // Pongs, a close echo and what senders could not write go out
+        // without waiting for the caller's next flush; a full socket
+        // buffer only delays them.
+        if self.outgoing.is_stranded() {
+            let _ = self.outgoing.poll_flush(cx);
         }
         loop {
             if !self.partial.is_empty() {
@@ -443,7 +445,8 @@ impl WebSocket {
                 Some(message(opcode, &mut whole, decode))
             }
             OP_PING => {
-                self.queue_frame(OP_PONG, payload);
+                self.outgoing.lock().queue_frame(OP_PONG, payload);
+                self.outgoing.strand();
                 None
             }
             OP_PONG => None,
@@ -451,7 +454,8 @@ impl WebSocket {
                 self.close_received = true;
                 // Echo the peer's status code, as RFC 6455 asks.
                 let code = payload.get(..2).unwrap_or(&[]).to_vec();
-                self.queue_close(&code);
+                self.outgoing.lock().queue_close(&code);
+                self.outgoing.strand();
                 Some(Ok(None))
             }
             _ => Some(Err(WebSocketError::Protocol("unknown opcode"))),
@@ -460,7 +464,7 @@ impl WebSocket {
 
     /// Queues a text message for the next [`flush`](WebSocket::flush).
     pub fn feed_text(&mut self, text: &str) {
-        self.queue_frame(OP_TEXT, text.as_bytes());
+        self.outgoing.lock().queue_frame(OP_TEXT, text.as_bytes());
     }
 
     /// Queues a text message for the next [`flush`](WebSocket::flush),
@@ -468,93 +472,117 @@ impl WebSocket {
     /// from the message's own buffer, its header put in front, rather than
     /// from a copy.
     pub fn feed_text_owned(&mut self, text: String) {
-        self.queue_owned(OP_TEXT, text.into_bytes());
+        self.outgoing.lock().queue_owned(OP_TEXT, text.into_bytes());
     }
 
     /// Queues a binary message for the next [`flush`](WebSocket::flush).
     pub fn feed_binary(&mut self, bytes: &[u8]) {
-        self.queue_frame(OP_BINARY, bytes);
+        self.outgoing.lock().queue_frame(OP_BINARY, bytes);
     }
 
     /// Queues a binary message for the next [`flush`](WebSocket::flush),
     /// taking its memory, as [`feed_text_owned`](WebSocket::feed_text_owned)
     /// does.
     pub fn feed_binary_owned(&mut self, bytes: Vec<u8>) {
-        self.queue_owned(OP_BINARY, bytes);
-    }
-
-    fn queue_frame(&mut self, opcode: u8, payload: &[u8]) {
-        if self.close_sent {
-            return;
-        }
-        let header = FrameHeader::new(opcode, payload.len());
-        self.out.reserve(header.bytes().len() + payload.len());
-        self.out.extend_from_slice(header.bytes());
-        self.out.extend_from_slice(payload);
-    }
-
-    fn queue_owned(&mut self, opcode: u8, payload: Vec<u8>) {
-        if !self.out.is_empty() || self.close_sent {
-            return self.queue_frame(opcode, &payload);
-        }
-        // A message's buffer is usually made with room to spare, so the
-        // header fits in front of its bytes without a new allocation.
-        let header = FrameHeader::new(opcode, payload.len());
-        let header = header.bytes();
-        let mut frame = payload;
-        let payload_len = frame.len();
-        // The payload moves up by the header's length, in one copy.
-        frame.extend_from_slice(header);
-        frame.copy_within(..payload_len, header.len());
-        frame[..header.len()].copy_from_slice(header);
-        self.out = frame;
-    }
-
-    fn queue_close(&mut self, status: &[u8]) {
-        self.queue_frame(OP_CLOSE, status);
-        self.close_sent = true;
+        self.outgoing.lock().queue_owned(OP_BINARY, bytes);
     }
 
     /// Writes every queued frame.
     ///
     /// Cancel safe: what was not written stays queued.
     pub async fn flush(&mut self) -> io::Result<()> {
-        poll_fn(|cx| self.poll_flush(cx)).await
+        poll_fn(|cx| self.outgoing.poll_flush(cx)).await
     }
 
-    fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        while self.written < self.out.len() {
-            let n = ready!(self.io.poll_write(cx, &self.out[self.written..]))?;
-            if n == 0 {
-                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
-            }
-            self.written += n;
+    /// A handle that writes whole messages to this connection from any
+    /// task, between this WebSocket's own messages, never inside one.
+    ///
+    /// A sender writes what the connection takes at once, without waiting
+    /// and without waking this WebSocket's task. What the connection cannot
+    /// take yet (its buffer is full, or it is not a plain TCP connection)
+    /// stays queued, and is written by this WebSocket's task in its next
+    /// [`recv`](WebSocket::recv) (which the sender wakes) or
+    /// [`flush`](WebSocket::flush). Nothing is sent after the close frame,
+    /// nor once the WebSocket is dropped.
+    ///
+    /// ```no_run
+    /// # async fn run(mut ws: cinder::socket::websocket::WebSocket) {
+    /// let sender = ws.sender();
+    /// tokio::spawn(async move {
+    ///     sender.send_text("hello from another task".to_owned());
+    /// });
+    /// // Reading the connection also writes what the sender left queued.
+    /// while let Ok(Some(())) = ws.recv(|_| ()).await {}
+    /// # }
+    /// ```
+    pub fn sender(&self) -> WebSocketSender {
+        WebSocketSender::new(self.outgoing.clone(), 0)
+    }
+
+    /// A [`sender`](WebSocket::sender) whose messages are set aside until
+    /// [`release`](WebSocket::release): so that what this WebSocket's task
+    /// writes first (an answer that names the sender's stream, say) reaches
+    /// the peer before anything the sender wrote meanwhile. One sender is
+    /// held at a time: a sender held before is released first.
+    pub fn held_sender(&mut self) -> WebSocketSender {
+        let id = self.outgoing.lock().hold();
+        WebSocketSender::new(self.outgoing.clone(), id)
+    }
+
+    /// Queues what `sender` wrote while held, after everything queued so
+    /// far, for the next [`flush`](WebSocket::flush); its messages go
+    /// straight out from now on. Does nothing for a sender not held.
+    pub fn release(&mut self, sender: &WebSocketSender) {
+        self.outgoing.lock().unhold(sender.id(), true);
+    }
+
+    /// Drops what `sender` wrote while held; its messages go straight out
+    /// from now on. Does nothing for a sender not held.
+    pub fn discard_held(&mut self, sender: &WebSocketSender) {
+        self.outgoing.lock().unhold(sender.id(), false);
+    }
+
+    /// Hands the senders this task's waker, unless they hold it already.
+    fn watch_senders(&mut self, cx: &Context<'_>) {
+        if self
+            .owner
+            .as_ref()
+            .is_some_and(|owner| owner.will_wake(cx.waker()))
+        {
+            return;
         }
-        // Released rather than kept: an idle connection holds no buffer.
-        self.out = Vec::new();
-        self.written = 0;
-        self.io.poll_flush(cx)
+        self.outgoing.lock().set_owner(cx.waker());
+        self.owner = Some(cx.waker().clone());
     }
 
     /// Sends a close frame with `code` and `reason` (unless one was sent),
     /// writes what is queued and shuts the connection's sending side, giving
     /// up after a few seconds on a peer that does not read.
     pub async fn close(&mut self, code: u16, reason: &str) {
-        if !self.close_sent {
-            // A close frame's payload is at most 125 bytes.
-            let mut end = reason.len().min(123);
-            while !reason.is_char_boundary(end) {
-                end -= 1;
+        {
+            let mut unsent = self.outgoing.lock();
+            if !unsent.close_sent() {
+                // A close frame's payload is at most 125 bytes.
+                let mut end = reason.len().min(123);
+                while !reason.is_char_boundary(end) {
+                    end -= 1;
+                }
+                let mut status = code.to_be_bytes().to_vec();
+                status.extend_from_slice(&reason.as_bytes()[..end]);
+                unsent.queue_close(&status);
             }
-            let mut status = code.to_be_bytes().to_vec();
-            status.extend_from_slice(&reason.as_bytes()[..end]);
-            self.queue_close(&status);
         }
         let finish = async {
             self.flush().await?;
-            poll_fn(|cx| self.io.poll_shutdown(cx)).await
+            poll_fn(|cx| self.outgoing.poll_shutdown(cx)).await
         };
         let _ = tokio::time::timeout(CLOSE_PATIENCE, finish).await;
+    }
+}
+
+impl Drop for WebSocket {
+    fn drop(&mut self) {
+        self.outgoing.detach();
     }
 }
 

@@ -1,0 +1,349 @@
+//! The sending half of a [`WebSocket`](super::WebSocket), shared with its
+//! [`WebSocketSender`]s: another task writes its frames to the connection
+//! itself, under a lock, instead of handing them to the task that reads the
+//! connection and waking that task for every frame.
+//!
+//! A sender writes what the kernel takes at once. What it cannot write (the
+//! kernel's buffer is full, or the connection is not a plain TCP socket)
+//! stays queued, and the WebSocket's owner writes it, woken for that in its
+//! [`recv`](super::WebSocket::recv).
+
+use std::io;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{ready, Context, Poll, Waker};
+
+use hyper::upgrade::Upgraded;
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncWrite, WriteHalf};
+use tokio::net::tcp::OwnedWriteHalf;
+
+use super::{FrameHeader, OP_BINARY, OP_CLOSE, OP_TEXT};
+
+/// The writing side of the connection under a WebSocket.
+pub(super) enum WriteTransport {
+    /// The TCP connection's writing half, which can also be written
+    /// without a waker, from any task.
+    Tcp(OwnedWriteHalf),
+    /// Any other connection's writing half, written only by the owner.
+    Upgraded(WriteHalf<TokioIo<Upgraded>>),
+}
+
+impl WriteTransport {
+    fn poll_write(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        match self {
+            WriteTransport::Tcp(tcp) => Pin::new(tcp).poll_write(cx, buf),
+            WriteTransport::Upgraded(io) => Pin::new(io).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self {
+            WriteTransport::Tcp(tcp) => Pin::new(tcp).poll_flush(cx),
+            WriteTransport::Upgraded(io) => Pin::new(io).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self {
+            WriteTransport::Tcp(tcp) => Pin::new(tcp).poll_shutdown(cx),
+            WriteTransport::Upgraded(io) => Pin::new(io).poll_shutdown(cx),
+        }
+    }
+
+    /// Writes what the connection takes now; `None` when it cannot be
+    /// written without the owner's waker.
+    fn try_write(&self, buf: &[u8]) -> Option<io::Result<usize>> {
+        match self {
+            // One buffer, not the header and the payload apart: the
+            // kernel's vectored write costs more than the copy it saves.
+            WriteTransport::Tcp(tcp) => Some(tcp.try_write(buf)),
+            WriteTransport::Upgraded(_) => None,
+        }
+    }
+}
+
+/// What a WebSocket and its senders share.
+pub(super) struct Outgoing {
+    unsent: Mutex<Unsent>,
+    /// Set while bytes wait for the owner to write them (what a sender's
+    /// write left, a pong), so that the owner takes the lock only when it
+    /// has something to write.
+    stranded: AtomicBool,
+}
+
+/// Frames on their way out, behind the lock.
+pub(super) struct Unsent {
+    /// `None` once the WebSocket is gone: senders then write nothing.
+    io: Option<WriteTransport>,
+    /// Frames waiting to be written; `written` of them are already out.
+    out: Vec<u8>,
+    written: usize,
+    close_sent: bool,
+    /// The task that owns the WebSocket, woken when a sender leaves bytes.
+    owner: Option<Waker>,
+    /// The frames of the held sender, set aside until released; `None`
+    /// but while a channel is being joined, and boxed to keep every
+    /// connection's share small.
+    held: Option<Box<HeldFrames>>,
+    /// The last id given to a held sender; plain senders have id 0.
+    last_held_id: u32,
+}
+
+/// The frames one held sender wrote, headers and payloads as they will go out.
+struct HeldFrames {
+    sender: u32,
+    frames: Vec<u8>,
+}
+
+impl Outgoing {
+    pub(super) fn new(io: WriteTransport) -> Arc<Outgoing> {
+        Arc::new(Outgoing {
+            unsent: Mutex::new(Unsent {
+                io: Some(io),
+                out: Vec::new(),
+                written: 0,
+                close_sent: false,
+                owner: None,
+                held: None,
+                last_held_id: 0,
+            }),
+            stranded: AtomicBool::new(false),
+        })
+    }
+
+    /// The queue, locked. A sender that panicked while holding the lock
+    /// left it consistent (every change is a push or a length update), so
+    /// a poisoned lock is used as it is.
+    pub(super) fn lock(&self) -> MutexGuard<'_, Unsent> {
+        self.unsent
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Whether bytes wait for the owner to write them.
+    pub(super) fn is_stranded(&self) -> bool {
+        self.stranded.load(Ordering::Acquire)
+    }
+
+    /// Notes that bytes wait for the owner to write them: the owner's next
+    /// read writes them.
+    pub(super) fn strand(&self) {
+        self.stranded.store(true, Ordering::Release);
+    }
+
+    /// Writes every queued frame, with the owner's waker.
+    pub(super) fn poll_flush(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let mut unsent = self.lock();
+        let unsent = &mut *unsent;
+        let Some(io) = unsent.io.as_mut() else {
+            return Poll::Ready(Err(io::ErrorKind::NotConnected.into()));
+        };
+        while unsent.written < unsent.out.len() {
+            let n = ready!(io.poll_write(cx, &unsent.out[unsent.written..]))?;
+            if n == 0 {
+                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+            }
+            unsent.written += n;
+        }
+        // Released rather than kept: an idle connection holds no buffer.
+        unsent.out = Vec::new();
+        unsent.written = 0;
+        self.stranded.store(false, Ordering::Release);
+        io.poll_flush(cx)
+    }
+
+    /// Shuts the connection's sending side, once everything is written.
+    pub(super) fn poll_shutdown(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.lock().io.as_mut() {
+            Some(io) => io.poll_shutdown(cx),
+            None => Poll::Ready(Ok(())),
+        }
+    }
+
+    /// Ends writing for good: the connection's writing half is dropped
+    /// (which ends the connection once its reading half is gone too) and
+    /// senders write nothing from now on.
+    pub(super) fn detach(&self) {
+        let mut unsent = self.lock();
+        unsent.io = None;
+        unsent.out = Vec::new();
+        unsent.written = 0;
+        unsent.held = None;
+        unsent.owner = None;
+    }
+}
+
+impl Unsent {
+    /// Frames queued and not yet written, in bytes.
+    pub(super) fn unsent_len(&self) -> usize {
+        self.out.len() - self.written
+    }
+
+    /// Whether a close frame was queued; nothing is sent after it.
+    pub(super) fn close_sent(&self) -> bool {
+        self.close_sent
+    }
+
+    /// The task to wake when a sender leaves bytes.
+    pub(super) fn set_owner(&mut self, waker: &Waker) {
+        self.owner = Some(waker.clone());
+    }
+
+    pub(super) fn queue_frame(&mut self, opcode: u8, payload: &[u8]) {
+        if self.close_sent {
+            return;
+        }
+        let header = FrameHeader::new(opcode, payload.len());
+        self.out.reserve(header.bytes().len() + payload.len());
+        self.out.extend_from_slice(header.bytes());
+        self.out.extend_from_slice(payload);
+    }
+
+    /// Queues a frame in the message's own buffer when nothing else is
+    /// queued, its header put in front, rather than copying it.
+    pub(super) fn queue_owned(&mut self, opcode: u8, payload: Vec<u8>) {
+        if !self.out.is_empty() || self.close_sent {
+            return self.queue_frame(opcode, &payload);
+        }
+        self.out = framed(opcode, payload);
+    }
+
+    pub(super) fn queue_close(&mut self, status: &[u8]) {
+        self.queue_frame(OP_CLOSE, status);
+        self.close_sent = true;
+    }
+
+    /// A new held sender's id; its frames are set aside from now on. A
+    /// sender held before is released first.
+    pub(super) fn hold(&mut self) -> u32 {
+        if let Some(held) = &self.held {
+            self.unhold(held.sender, true);
+        }
+        self.last_held_id = self.last_held_id.wrapping_add(1).max(1);
+        let sender = self.last_held_id;
+        self.held = Some(Box::new(HeldFrames {
+            sender,
+            frames: Vec::new(),
+        }));
+        sender
+    }
+
+    /// Queues the frames held for `sender` after everything queued, or
+    /// drops them; either way its frames go out directly from now on.
+    pub(super) fn unhold(&mut self, sender: u32, keep: bool) {
+        let Some(held) = self.held.take_if(|held| held.sender == sender) else {
+            return;
+        };
+        if keep && !self.close_sent {
+            self.out.extend_from_slice(&held.frames);
+        }
+    }
+}
+
+/// `payload` as a frame, in the payload's own buffer: a message's buffer is
+/// usually made with room to spare, so the header fits in front of its
+/// bytes without a new allocation, and the payload moves up by the
+/// header's length in one copy.
+fn framed(opcode: u8, payload: Vec<u8>) -> Vec<u8> {
+    let header = FrameHeader::new(opcode, payload.len());
+    let header = header.bytes();
+    let mut frame = payload;
+    let payload_len = frame.len();
+    frame.extend_from_slice(header);
+    frame.copy_within(..payload_len, header.len());
+    frame[..header.len()].copy_from_slice(header);
+    frame
+}
+
+/// A handle that writes whole frames to a [`WebSocket`](super::WebSocket)'s
+/// connection from any task: see [`WebSocket::sender`](super::WebSocket::sender).
+#[derive(Clone)]
+pub struct WebSocketSender {
+    outgoing: Arc<Outgoing>,
+    /// 0 for a plain sender; a held sender's id otherwise.
+    id: u32,
+}
+
+impl std::fmt::Debug for WebSocketSender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebSocketSender")
+            .field("held", &(self.id != 0))
+            .finish_non_exhaustive()
+    }
+}
+
+impl WebSocketSender {
+    pub(super) fn new(outgoing: Arc<Outgoing>, id: u32) -> WebSocketSender {
+        WebSocketSender { outgoing, id }
+    }
+
+    pub(super) fn id(&self) -> u32 {
+        self.id
+    }
+
+    /// Sends a text message, taking its memory. False once the WebSocket
+    /// is gone or has sent its close frame.
+    pub fn send_text(&self, text: String) -> bool {
+        self.send(OP_TEXT, text.into_bytes())
+    }
+
+    /// Sends a binary message, taking its memory. False once the WebSocket
+    /// is gone or has sent its close frame.
+    pub fn send_binary(&self, bytes: Vec<u8>) -> bool {
+        self.send(OP_BINARY, bytes)
+    }
+
+    fn send(&self, opcode: u8, payload: Vec<u8>) -> bool {
+        let mut unsent = self.outgoing.lock();
+        let unsent = &mut *unsent;
+        let Some(io) = unsent.io.as_ref() else {
+            return false;
+        };
+        if unsent.close_sent {
+            return false;
+        }
+        if self.id != 0 {
+            if let Some(held) = unsent.held.as_mut().filter(|held| held.sender == self.id) {
+                let header = FrameHeader::new(opcode, payload.len());
+                held.frames.extend_from_slice(header.bytes());
+                held.frames.extend_from_slice(&payload);
+                return true;
+            }
+        }
+        if !unsent.out.is_empty() {
+            // Behind frames still queued: written in turn, by whoever
+            // writes those.
+            unsent.queue_frame(opcode, &payload);
+            if !self.outgoing.is_stranded() {
+                self.strand(unsent);
+            }
+            return true;
+        }
+        // The usual case: nothing queued, so the frame goes out at once,
+        // from the message's own buffer.
+        let frame = framed(opcode, payload);
+        let written = match io.try_write(&frame) {
+            Some(Ok(n)) if n == frame.len() => return true,
+            Some(Ok(n)) => n,
+            Some(Err(error)) if error.kind() == io::ErrorKind::WouldBlock => 0,
+            // A broken connection: its owner learns of it on its next read.
+            Some(Err(_)) => return false,
+            None => 0,
+        };
+        // What the connection did not take stays where it is.
+        unsent.out = frame;
+        unsent.written = written;
+        self.strand(unsent);
+        true
+    }
+
+    /// Leaves what is queued to the owner, and wakes it.
+    fn strand(&self, unsent: &mut Unsent) {
+        self.outgoing.strand();
+        if let Some(owner) = &unsent.owner {
+            owner.wake_by_ref();
+        }
+    }
+}
