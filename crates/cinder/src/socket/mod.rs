@@ -297,9 +297,9 @@ struct Socket<R: ChannelRouter> {
     /// connection than maps by topic and by pid.
     channels: Vec<Channel>,
     /// Frames the socket itself answers with (join replies, errors,
-    /// closes). They are written right after the message that caused them,
-    /// before anything queued in the mailbox: a join's reply must reach the
-    /// client before the first update of the channel it started.
+    /// closes), written right after the message that caused them. A join's
+    /// reply must reach the client before the first update of the channel
+    /// it started: that channel's sender is held until the reply is queued.
     own_frames: Vec<String>,
     /// Channels a join of their topic replaced after they had exited on
     /// their own: their exit signals were sent before the socket unlinked
