@@ -347,3 +347,73 @@ impl WebSocketSender {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unsent() -> Unsent {
+        Unsent {
+            io: None,
+            out: Vec::new(),
+            written: 0,
+            close_sent: false,
+            owner: None,
+            held: None,
+            last_held_id: 0,
+        }
+    }
+
+    /// What `sender` would have set aside while held.
+    fn hold_frame(unsent: &mut Unsent, sender: u32, bytes: &[u8]) {
+        let held = unsent.held.as_mut().filter(|held| held.sender == sender);
+        held.expect("the sender is held")
+            .frames
+            .extend_from_slice(bytes);
+    }
+
+    #[test]
+    fn released_frames_follow_what_was_queued_and_discarded_ones_never_go_out() {
+        let mut unsent = unsent();
+        let first = unsent.hold();
+        hold_frame(&mut unsent, first, b"early");
+        unsent.queue_frame(OP_TEXT, b"reply");
+        unsent.unhold(first, true);
+        assert_eq!(
+            unsent.out,
+            [&framed(OP_TEXT, b"reply".to_vec())[..], b"early"].concat()
+        );
+        assert!(unsent.held.is_none());
+
+        let second = unsent.hold();
+        assert_ne!(second, first);
+        hold_frame(&mut unsent, second, b"refused");
+        unsent.unhold(second, false);
+        unsent.unhold(second, true);
+        assert!(!unsent.out.ends_with(b"refused"));
+    }
+
+    #[test]
+    fn holding_a_second_sender_releases_the_first() {
+        let mut unsent = unsent();
+        let first = unsent.hold();
+        hold_frame(&mut unsent, first, b"first");
+        let second = unsent.hold();
+        assert_eq!(unsent.out, b"first");
+        assert_eq!(unsent.held.as_ref().map(|held| held.sender), Some(second));
+        // The first is no longer held: releasing it again changes nothing.
+        unsent.unhold(first, true);
+        assert_eq!(unsent.out, b"first");
+    }
+
+    #[test]
+    fn nothing_held_is_released_after_the_close_frame() {
+        let mut unsent = unsent();
+        let sender = unsent.hold();
+        hold_frame(&mut unsent, sender, b"late");
+        unsent.queue_close(&1000u16.to_be_bytes());
+        let closed = unsent.out.clone();
+        unsent.unhold(sender, true);
+        assert_eq!(unsent.out, closed);
+    }
+}
