@@ -69,7 +69,7 @@ use serializer::{
     decode_binary, decode_text, encode_channel_frame, encode_channel_reply, encode_reply,
     FrameError, Inbound, JsonName, Payload, ReplyStatus,
 };
-use websocket::{Incoming, WebSocket, WebSocketError, WebSocketSender};
+use websocket::{Incoming, RoomyText, WebSocket, WebSocketError, WebSocketSender};
 
 /// The topic of the socket's own messages (heartbeats).
 const PHOENIX_TOPIC: &str = "phoenix";
@@ -277,8 +277,8 @@ impl Outbox {
         ))
     }
 
-    fn send(&self, frame: String) -> bool {
-        self.sender.send_text(frame)
+    fn send(&self, frame: RoomyText) -> bool {
+        self.sender.send_roomy_text(frame)
     }
 }
 
@@ -774,7 +774,7 @@ impl<R: ChannelRouter> Socket<R> {
         // `phx_close` and `phx_error` carry the join_ref as their ref too.
         let join_ref = Some(channel.name.join_ref());
         let frame = encode_channel_frame(channel.name.json(), join_ref, event, payload);
-        self.own_frames.push(frame);
+        self.own_frames.push(frame.into_message());
     }
 
     fn reply_raw(

@@ -25,6 +25,7 @@ use serde_json::value::RawValue;
 
 use crate::escape::{json_escape_at, json_string, quote_or_backslash};
 use crate::live::event::{plain_event, KnownKind, PlainEvent};
+use crate::socket::websocket::RoomyText;
 
 /// A message from the client: its strings, kept in one buffer, and its
 /// payload.
@@ -553,12 +554,13 @@ pub(crate) fn encode_channel_reply(
     msg_ref: Option<&str>,
     status: ReplyStatus,
     response: &[&str],
-) -> String {
+) -> RoomyText {
     let len: usize = response.iter().map(|part| part.len()).sum();
     // The event and the payload around the response: 43 bytes at most.
     let mut frame = name.start_frame(msg_ref, 44 + len);
-    frame.push_str(r#""phx_reply","#);
-    push_reply_payload(&mut frame, status, response);
+    let text = frame.text();
+    text.push_str(r#""phx_reply","#);
+    push_reply_payload(text, status, response);
     frame
 }
 
@@ -568,12 +570,13 @@ pub(crate) fn encode_channel_frame(
     msg_ref: Option<&str>,
     event: &str,
     payload: &str,
-) -> String {
+) -> RoomyText {
     let mut frame = name.start_frame(msg_ref, 8 + event.len() + payload.len());
-    json_string(&mut frame, event);
-    frame.push(',');
-    frame.push_str(payload);
-    frame.push(']');
+    let text = frame.text();
+    json_string(text, event);
+    text.push(',');
+    text.push_str(payload);
+    text.push(']');
     frame
 }
 
@@ -595,17 +598,19 @@ pub(crate) struct JsonName<'a> {
 }
 
 impl JsonName<'_> {
-    /// `[join_ref, msg_ref, topic,` with room for `extra` more bytes.
-    fn start_frame(self, msg_ref: Option<&str>, extra: usize) -> String {
+    /// `[join_ref, msg_ref, topic,` with room for `extra` more bytes, and
+    /// for the frame's header in front.
+    fn start_frame(self, msg_ref: Option<&str>, extra: usize) -> RoomyText {
         let refs = self.join_ref.len() + msg_ref.map_or(4, str::len);
-        let mut frame = String::with_capacity(8 + refs + self.topic.len() + extra);
-        frame.push('[');
-        frame.push_str(self.join_ref);
-        frame.push(',');
-        push_optional(&mut frame, msg_ref);
-        frame.push(',');
-        frame.push_str(self.topic);
-        frame.push(',');
+        let mut frame = RoomyText::with_capacity(8 + refs + self.topic.len() + extra);
+        let text = frame.text();
+        text.push('[');
+        text.push_str(self.join_ref);
+        text.push(',');
+        push_optional(text, msg_ref);
+        text.push(',');
+        text.push_str(self.topic);
+        text.push(',');
         frame
     }
 }
@@ -1035,16 +1040,16 @@ mod tests {
                 let parts = [r#"{"diff":"#, r#"{"3":"1"}"#, "}"];
                 for status in [ReplyStatus::Ok, ReplyStatus::Error] {
                     assert_eq!(
-                        encode_channel_reply(name, msg_ref, status, &parts),
+                        encode_channel_reply(name, msg_ref, status, &parts).message(),
                         encode_reply_parts(Some(join_ref), msg_ref, topic, status, &parts)
                     );
                 }
             }
             for event in ["diff", "redirect", "e\"x"] {
-                assert_eq!(
-                    encode_channel_frame(name, None, event, r#"{"3":"2"}"#),
-                    encode_push(Some(join_ref), topic, event, r#"{"3":"2"}"#)
-                );
+                let frame = encode_channel_frame(name, None, event, r#"{"3":"2"}"#);
+                let push = encode_push(Some(join_ref), topic, event, r#"{"3":"2"}"#);
+                assert_eq!(frame.message(), push);
+                assert_eq!(frame.into_message(), push);
             }
         }
     }

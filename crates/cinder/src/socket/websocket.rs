@@ -57,6 +57,7 @@ use tokio::io::{AsyncRead, ReadBuf, ReadHalf};
 use tokio::net::tcp::OwnedReadHalf;
 use tokio::net::TcpStream;
 
+pub(crate) use sender::RoomyText;
 pub use sender::WebSocketSender;
 use sender::{Outgoing, WriteTransport};
 
@@ -589,13 +590,16 @@ impl Drop for WebSocket {
 /// The header of an unmasked frame, as a server writes it: the opcode
 /// with the final bit, and the payload's length in 1, 3 or 9 bytes.
 struct FrameHeader {
-    bytes: [u8; 10],
+    bytes: [u8; MAX_HEADER_LEN],
     len: usize,
 }
 
+/// The longest header a server's frame has: 2 bytes and a 64-bit length.
+const MAX_HEADER_LEN: usize = 10;
+
 impl FrameHeader {
     fn new(opcode: u8, payload_len: usize) -> FrameHeader {
-        let mut bytes = [0; 10];
+        let mut bytes = [0; MAX_HEADER_LEN];
         bytes[0] = 0x80 | opcode;
         let len = match payload_len {
             0..=125 => {

@@ -19,7 +19,7 @@ use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncWrite, WriteHalf};
 use tokio::net::tcp::OwnedWriteHalf;
 
-use super::{FrameHeader, OP_BINARY, OP_CLOSE, OP_TEXT};
+use super::{FrameHeader, MAX_HEADER_LEN, OP_BINARY, OP_CLOSE, OP_TEXT};
 
 /// The writing side of the connection under a WebSocket.
 pub(super) enum WriteTransport {
@@ -242,6 +242,47 @@ impl Unsent {
     }
 }
 
+/// Room for the longest frame header, kept before a message.
+const ROOM: &str = "          ";
+const HEADER_ROOM: usize = ROOM.len();
+const _: () = assert!(HEADER_ROOM == MAX_HEADER_LEN);
+
+/// A text message written behind room for its frame's header, so that the
+/// header is put in front of it without moving the message: what a
+/// channel's frames are built in.
+#[derive(Debug)]
+pub(crate) struct RoomyText {
+    /// [`HEADER_ROOM`] bytes of room, then the message.
+    text: String,
+}
+
+impl RoomyText {
+    /// An empty message with room for `capacity` bytes.
+    pub(crate) fn with_capacity(capacity: usize) -> RoomyText {
+        let mut text = String::with_capacity(HEADER_ROOM + capacity);
+        text.push_str(ROOM);
+        RoomyText { text }
+    }
+
+    /// The text to append the message to. Only appended to: the room at
+    /// its start is kept for the header.
+    pub(crate) fn text(&mut self) -> &mut String {
+        &mut self.text
+    }
+
+    /// The message written so far.
+    #[cfg(test)]
+    pub(crate) fn message(&self) -> &str {
+        &self.text[HEADER_ROOM..]
+    }
+
+    /// The message as a string of its own, without the room.
+    pub(crate) fn into_message(mut self) -> String {
+        self.text.drain(..HEADER_ROOM);
+        self.text
+    }
+}
+
 /// `payload` as a frame, in the payload's own buffer: a message's buffer is
 /// usually made with room to spare, so the header fits in front of its
 /// bytes without a new allocation, and the payload moves up by the
@@ -295,7 +336,22 @@ impl WebSocketSender {
         self.send(OP_BINARY, bytes)
     }
 
+    /// Sends a text message built behind room for its header, which goes
+    /// in front of it without moving the message.
+    pub(crate) fn send_roomy_text(&self, text: RoomyText) -> bool {
+        let mut frame = text.text.into_bytes();
+        let header = FrameHeader::new(OP_TEXT, frame.len() - HEADER_ROOM);
+        let start = HEADER_ROOM - header.bytes().len();
+        frame[start..HEADER_ROOM].copy_from_slice(header.bytes());
+        self.send_frame(frame, start)
+    }
+
     fn send(&self, opcode: u8, payload: Vec<u8>) -> bool {
+        self.send_frame(framed(opcode, payload), 0)
+    }
+
+    /// Sends the whole frame `frame[start..]`, header and payload.
+    fn send_frame(&self, frame: Vec<u8>, start: usize) -> bool {
         let mut unsent = self.outgoing.lock();
         let unsent = &mut *unsent;
         let Some(io) = unsent.io.as_ref() else {
@@ -306,16 +362,14 @@ impl WebSocketSender {
         }
         if self.id != 0 {
             if let Some(held) = unsent.held.as_mut().filter(|held| held.sender == self.id) {
-                let header = FrameHeader::new(opcode, payload.len());
-                held.frames.extend_from_slice(header.bytes());
-                held.frames.extend_from_slice(&payload);
+                held.frames.extend_from_slice(&frame[start..]);
                 return true;
             }
         }
         if !unsent.out.is_empty() {
             // Behind frames still queued: written in turn, by whoever
             // writes those.
-            unsent.queue_frame(opcode, &payload);
+            unsent.out.extend_from_slice(&frame[start..]);
             if !self.outgoing.is_stranded() {
                 self.strand(unsent);
             }
@@ -323,9 +377,8 @@ impl WebSocketSender {
         }
         // The usual case: nothing queued, so the frame goes out at once,
         // from the message's own buffer.
-        let frame = framed(opcode, payload);
-        let written = match io.try_write(&frame) {
-            Some(Ok(n)) if n == frame.len() => return true,
+        let written = match io.try_write(&frame[start..]) {
+            Some(Ok(n)) if n == frame.len() - start => return true,
             Some(Ok(n)) => n,
             Some(Err(error)) if error.kind() == io::ErrorKind::WouldBlock => 0,
             // A broken connection: its owner learns of it on its next read.
@@ -334,7 +387,7 @@ impl WebSocketSender {
         };
         // What the connection did not take stays where it is.
         unsent.out = frame;
-        unsent.written = written;
+        unsent.written = start + written;
         self.strand(unsent);
         true
     }
