@@ -100,15 +100,7 @@ struct HeldFrames {
 impl Outgoing {
     pub(super) fn new(io: WriteTransport) -> Arc<Outgoing> {
         Arc::new(Outgoing {
-            unsent: Mutex::new(Unsent {
-                io: Some(io),
-                out: Vec::new(),
-                written: 0,
-                close_sent: false,
-                owner: None,
-                held: None,
-                last_held_id: 0,
-            }),
+            unsent: Mutex::new(Unsent::new(Some(io))),
             stranded: AtomicBool::new(false),
         })
     }
@@ -176,6 +168,18 @@ impl Outgoing {
 }
 
 impl Unsent {
+    fn new(io: Option<WriteTransport>) -> Unsent {
+        Unsent {
+            io,
+            out: Vec::new(),
+            written: 0,
+            close_sent: false,
+            owner: None,
+            held: None,
+            last_held_id: 0,
+        }
+    }
+
     /// Frames queued and not yet written, in bytes.
     pub(super) fn unsent_len(&self) -> usize {
         self.out.len() - self.written
@@ -406,15 +410,7 @@ mod tests {
     use super::*;
 
     fn unsent() -> Unsent {
-        Unsent {
-            io: None,
-            out: Vec::new(),
-            written: 0,
-            close_sent: false,
-            owner: None,
-            held: None,
-            last_held_id: 0,
-        }
+        Unsent::new(None)
     }
 
     /// What `sender` would have set aside while held.
