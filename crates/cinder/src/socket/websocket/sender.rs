@@ -234,6 +234,13 @@ impl Unsent {
         sender
     }
 
+    /// Where the frames of `sender` are set aside, while it is held. Never
+    /// a plain sender's: held ids start at 1.
+    fn held_frames(&mut self, sender: u32) -> Option<&mut Vec<u8>> {
+        let held = self.held.as_mut().filter(|held| held.sender == sender)?;
+        Some(&mut held.frames)
+    }
+
     /// Queues the frames held for `sender` after everything queued, or
     /// drops them; either way its frames go out directly from now on.
     pub(super) fn unhold(&mut self, sender: u32, keep: bool) {
@@ -358,17 +365,14 @@ impl WebSocketSender {
     fn send_frame(&self, frame: Vec<u8>, start: usize) -> bool {
         let mut unsent = self.outgoing.lock();
         let unsent = &mut *unsent;
-        let Some(io) = unsent.io.as_ref() else {
-            return false;
-        };
+        // Once the WebSocket is gone nothing is held or queued, and the
+        // frame meets the missing connection below.
         if unsent.close_sent {
             return false;
         }
-        if self.id != 0 {
-            if let Some(held) = unsent.held.as_mut().filter(|held| held.sender == self.id) {
-                held.frames.extend_from_slice(&frame[start..]);
-                return true;
-            }
+        if let Some(held) = unsent.held_frames(self.id) {
+            held.extend_from_slice(&frame[start..]);
+            return true;
         }
         if !unsent.out.is_empty() {
             // Behind frames still queued: written in turn, by whoever
@@ -381,6 +385,9 @@ impl WebSocketSender {
         }
         // The usual case: nothing queued, so the frame goes out at once,
         // from the message's own buffer.
+        let Some(io) = unsent.io.as_ref() else {
+            return false;
+        };
         let written = match io.try_write(&frame[start..]) {
             Some(Ok(n)) if n == frame.len() - start => return true,
             Some(Ok(n)) => n,
@@ -415,10 +422,8 @@ mod tests {
 
     /// What `sender` would have set aside while held.
     fn hold_frame(unsent: &mut Unsent, sender: u32, bytes: &[u8]) {
-        let held = unsent.held.as_mut().filter(|held| held.sender == sender);
-        held.expect("the sender is held")
-            .frames
-            .extend_from_slice(bytes);
+        let held = unsent.held_frames(sender).expect("the sender is held");
+        held.extend_from_slice(bytes);
     }
 
     #[test]
