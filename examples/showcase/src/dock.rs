@@ -32,8 +32,13 @@ impl LiveView for Dock {
     }
 
     fn render(&self) -> Rendered {
+        // Fixed to the bottom of the window, as a dock is: it stays where
+        // it is while the page under it grows (the feed loads more posts
+        // as it is scrolled), and the room kept below the page keeps its
+        // last lines from being hidden under it.
         html! {
-            <aside class="dock">
+            <div class="dock-room" style="height: 3rem"></div>
+            <aside class="dock" style="position: fixed; left: 0; right: 0; bottom: 0; padding: 0.5rem 1rem; background: Canvas; border-top: 1px solid #8884">
                 <nav>
                     "Sticky dock: "
                     @for (path, label) in LINKS {
