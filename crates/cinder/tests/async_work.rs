@@ -5,7 +5,7 @@
 mod common;
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use cinder::live::{
@@ -13,12 +13,14 @@ use cinder::live::{
     Socket,
 };
 use cinder::{html, Rendered};
+use cinder_runtime::{ExitReason, Pid};
 use common::{connect, get, join_at, recv, send, serve};
 use serde_json::json;
 
-/// Set when the endless task of a `Report` is dropped (its process died).
+/// Set when the endless task of a `Report` is dropped (its process died),
+/// beside that task's pid.
 #[derive(Clone, Default)]
-struct Stopped(Arc<AtomicBool>);
+struct Stopped(Arc<AtomicBool>, Arc<Mutex<Option<Pid>>>);
 
 struct DropFlag(Arc<AtomicBool>);
 
@@ -56,11 +58,12 @@ impl LiveView for Report {
                 0
             }),
             "endless" => {
-                let flag = socket.state::<Stopped>().expect("state").0.clone();
+                let stopped = socket.state::<Stopped>().expect("state").clone();
                 socket.start_async(
                     "endless",
                     async move {
-                        let _guard = DropFlag(flag);
+                        *stopped.1.lock().unwrap() = cinder_runtime::current();
+                        let _guard = DropFlag(stopped.0);
                         std::future::pending::<()>().await;
                     },
                     |view: &mut Report, result, _| {
@@ -147,6 +150,8 @@ async fn cancelling_stops_the_task_and_reports_it() {
         json!(["4", null, topic, "diff", {"1": "cancelled"}])
     );
     wait_for(&stopped).await;
+    // An expected end, which its supervisor does not report as a failure.
+    assert_eq!(ended(&stopped).await, ExitReason::shutdown_with("cancel"));
 }
 
 #[tokio::test]
@@ -158,6 +163,7 @@ async fn the_views_exit_stops_its_tasks() {
     assert!(!stopped.0.load(Ordering::SeqCst));
     send(&mut client, json!(["4", "7", topic, "phx_leave", {}])).await;
     wait_for(&stopped).await;
+    assert_eq!(ended(&stopped).await, ExitReason::Shutdown);
 }
 
 /// Sends a click on the event `name` to the view.
@@ -177,4 +183,12 @@ async fn wait_for(stopped: &Stopped) {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     panic!("the task was not stopped within 5 s");
+}
+
+/// How the endless task's process ended.
+async fn ended(stopped: &Stopped) -> ExitReason {
+    let pid = stopped.1.lock().unwrap().clone().expect("the task ran");
+    tokio::time::timeout(Duration::from_secs(5), pid.exited())
+        .await
+        .expect("the task's process ended within 5 s")
 }

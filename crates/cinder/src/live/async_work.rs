@@ -265,7 +265,7 @@ impl<V: LiveView> AsyncTasks<V> {
         let Requested { starts, cancels } = *requested;
         let mut changed = false;
         for name in cancels {
-            if let Some(running) = self.stop(&name, ctx) {
+            if let Some(running) = self.stop(&name, ctx, cancelled()) {
                 (running.done)(view, Err(AsyncError::Cancelled), socket);
                 changed = true;
             }
@@ -284,7 +284,7 @@ impl<V: LiveView> AsyncTasks<V> {
             }
         };
         for start in starts {
-            self.stop(&start.name, ctx);
+            self.stop(&start.name, ctx, cancelled());
             self.generation += 1;
             let generation = self.generation;
             let name = start.name.clone();
@@ -320,7 +320,7 @@ impl<V: LiveView> AsyncTasks<V> {
         changed
     }
 
-    /// Kills every task, as the view stops.
+    /// Stops every task, as the view stops.
     pub(crate) fn stop_all(&mut self, ctx: &Context<ViewMessage<V>>) {
         let names: Vec<String> = self
             .running
@@ -328,16 +328,24 @@ impl<V: LiveView> AsyncTasks<V> {
             .flat_map(|running| running.keys().cloned())
             .collect();
         for name in names {
-            self.stop(&name, ctx);
+            self.stop(&name, ctx, ExitReason::Shutdown);
         }
     }
 
-    /// Kills the task `name`, if running, and returns it.
-    fn stop(&mut self, name: &str, ctx: &Context<ViewMessage<V>>) -> Option<Running<V>> {
+    /// Stops the task `name`, if running, with `reason`, and returns it.
+    ///
+    /// A shutdown, not a kill: the task's end is expected, so its
+    /// supervisor does not report it as a failure.
+    fn stop(
+        &mut self,
+        name: &str,
+        ctx: &Context<ViewMessage<V>>,
+        reason: ExitReason,
+    ) -> Option<Running<V>> {
         let running = self.running.as_mut()?.remove(name)?;
         // Unlinked first: its death is no reason for the view to stop.
         ctx.unlink(&running.pid);
-        cinder_runtime::exit(&running.pid, ExitReason::Kill);
+        cinder_runtime::exit(&running.pid, reason);
         Some(running)
     }
 
@@ -377,4 +385,10 @@ impl<F: Future + Unpin> Future for CatchUnwind<F> {
             Err(payload) => Poll::Ready(Err(super::component::panic_message(&*payload))),
         }
     }
+}
+
+/// Why a cancelled or replaced task stops: a shutdown with a reason, as a
+/// view that cancels expects the task to end.
+fn cancelled() -> ExitReason {
+    ExitReason::shutdown_with("cancel")
 }
