@@ -364,6 +364,62 @@ async fn a_socket_joins_at_most_its_channel_limit() {
     );
 }
 
+/// Leaves the channel on `topic` and reads its reply and its close.
+async fn leave(client: &mut Client, topic: &str, join_ref: &str) {
+    send(client, json!([join_ref, "90", topic, "phx_leave", {}])).await;
+    assert_eq!(recv(client).await[3], "phx_reply");
+    assert_eq!(
+        recv(client).await,
+        json!([join_ref, join_ref, topic, "phx_close", {}])
+    );
+}
+
+/// Pings the channel on `topic` and checks its answer.
+async fn ping(client: &mut Client, topic: &str, join_ref: &str) {
+    send(
+        client,
+        json!([join_ref, "91", topic, "ping", {"to": topic}]),
+    )
+    .await;
+    assert_eq!(
+        recv(client).await,
+        json!([join_ref, "91", topic, "phx_reply", {"status": "ok", "response": {"to": topic}}])
+    );
+}
+
+#[tokio::test]
+async fn a_channel_that_leaves_frees_its_place_and_the_others_still_answer() {
+    let server = server(SocketConfig {
+        max_channels: 3,
+        ..SocketConfig::default()
+    })
+    .await;
+    let mut client = connect(&server).await;
+    for (topic, join_ref) in [("echo:a", "1"), ("echo:b", "2"), ("echo:c", "3")] {
+        assert_eq!(join(&mut client, topic, join_ref).await[4]["status"], "ok");
+    }
+    // The first joined leaves, then the last.
+    leave(&mut client, "echo:a", "1").await;
+    ping(&mut client, "echo:b", "2").await;
+    ping(&mut client, "echo:c", "3").await;
+    assert_eq!(join(&mut client, "echo:d", "4").await[4]["status"], "ok");
+    assert_eq!(
+        join(&mut client, "echo:e", "5").await[4]["response"]["reason"],
+        "too many channels joined"
+    );
+    leave(&mut client, "echo:d", "4").await;
+    ping(&mut client, "echo:b", "2").await;
+    ping(&mut client, "echo:c", "3").await;
+    assert_eq!(join(&mut client, "echo:e", "6").await[4]["status"], "ok");
+    ping(&mut client, "echo:e", "6").await;
+    // A left topic is no longer routed.
+    send(&mut client, json!(["1", "92", "echo:a", "ping", {}])).await;
+    assert_eq!(
+        recv(&mut client).await[4]["response"]["reason"],
+        "unmatched topic"
+    );
+}
+
 #[tokio::test]
 async fn a_malformed_frame_closes_that_connection_only() {
     let server = server(SocketConfig::default()).await;
