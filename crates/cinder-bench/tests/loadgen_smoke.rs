@@ -293,6 +293,26 @@ fn the_floor_server_works_on_each_event_as_told() {
     assert!(p50.as_f64().is_some_and(|ms| ms >= 2.0), "{events}");
 }
 
+/// The floor's server on the current-thread runtime the benchmark server
+/// can run on too.
+#[test]
+fn the_floor_server_runs_on_a_current_thread_runtime() {
+    let server = start(Path::new(FLOOR), &["serve", "--runtime", "current-thread"]);
+    let events = floor_summary(
+        "events",
+        &server,
+        &["--sessions", "20", "--rate", "200", "--duration", "1"],
+    );
+    assert_eq!(number(&events, "replies"), 200.0, "{events}");
+    assert_eq!(number(&events, "unanswered"), 0.0, "{events}");
+    // One thread in all: a multi-thread runtime has a worker beside the
+    // thread that started it.
+    let threads = std::fs::read_dir(format!("/proc/{}/task", server.pid()))
+        .expect("the server's threads are listed")
+        .count();
+    assert_eq!(threads, 1);
+}
+
 #[test]
 fn the_floor_tool_refuses_what_it_cannot_measure() {
     for args in [
@@ -306,6 +326,8 @@ fn the_floor_tool_refuses_what_it_cannot_measure() {
         &["serve", "--work-us", "soon"],
         &["serve", "--touch-kib", "257"],
         &["events", "--work-us", "10"],
+        &["events", "--runtime", "current-thread"],
+        &["serve", "--runtime", "green"],
         &["echo"],
     ] {
         let stderr = refusal(FLOOR, args);
@@ -409,6 +431,37 @@ fn the_suite_measures_only_what_it_is_asked_to() {
     assert!(!stderr.contains("events"), "{stderr}");
 }
 
+/// `--runtime current-thread` puts every server on that runtime, and the
+/// table's heading says so.
+#[test]
+fn the_suite_runs_its_servers_on_the_runtime_it_is_asked_for() {
+    let output = Command::new(SUITE)
+        .args([
+            "--scale",
+            "smoke",
+            "--runs",
+            "1",
+            "--no-pin",
+            "--only",
+            "setup,broadcast",
+            "--runtime",
+            "current-thread",
+        ])
+        .output()
+        .expect("the suite runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("servers on a current-thread runtime of one thread"),
+        "{stdout}"
+    );
+    let setups = stdout
+        .lines()
+        .filter(|line| line.starts_with("| session setup") && !line.contains("not measured"))
+        .count();
+    assert_eq!(setups, 2, "{stdout}");
+}
+
 #[test]
 fn the_suite_refuses_what_it_cannot_run() {
     for (args, reason) in [
@@ -417,6 +470,10 @@ fn the_suite_refuses_what_it_cannot_run() {
         (&["--server-core", "1"], "must differ"),
         (&["--threads", "2"], "unknown option --threads"),
         (&["--only", "cpu"], "--only takes events, setup"),
+        (
+            &["--runtime", "green"],
+            "--runtime takes multi-thread or current-thread",
+        ),
     ] {
         let stderr = refusal(SUITE, args);
         assert!(stderr.contains(reason), "{args:?}: {stderr}");

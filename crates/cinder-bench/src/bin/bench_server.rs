@@ -39,6 +39,7 @@ use cinder::live::{Config, Event, LiveRouter, LiveView, MountError, Params, Sess
 use cinder::{html, Rendered};
 use cinder_bench::descriptors::{raise_open_files_limit, reserve_descriptor_table};
 use cinder_bench::heap::share_main_arena;
+use cinder_bench::options::RuntimeFlavor;
 
 #[cfg(feature = "mimalloc")]
 #[global_allocator]
@@ -117,14 +118,7 @@ impl LiveView for Rows {
 struct Options {
     port: u16,
     workers: usize,
-    runtime: Flavor,
-}
-
-/// The kind of tokio runtime (`--runtime`).
-#[derive(Clone, Copy, PartialEq)]
-enum Flavor {
-    MultiThread,
-    CurrentThread,
+    runtime: RuntimeFlavor,
 }
 
 const USAGE: &str = "--port N, --workers N, --runtime multi-thread|current-thread";
@@ -133,7 +127,7 @@ fn options() -> Result<Options, String> {
     let mut options = Options {
         port: 4100,
         workers: 1,
-        runtime: Flavor::MultiThread,
+        runtime: RuntimeFlavor::MultiThread,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -147,36 +141,14 @@ fn options() -> Result<Options, String> {
                     .filter(|&n| n > 0)
                     .ok_or("--workers takes a positive number of threads")?;
             }
-            "--runtime" => {
-                options.runtime = match value.as_str() {
-                    "multi-thread" => Flavor::MultiThread,
-                    "current-thread" => Flavor::CurrentThread,
-                    _ => return Err("--runtime takes multi-thread or current-thread".into()),
-                };
-            }
+            "--runtime" => options.runtime = RuntimeFlavor::named(&value)?,
             other => return Err(format!("unknown option {other} ({USAGE})")),
         }
     }
-    if options.runtime == Flavor::CurrentThread && options.workers != 1 {
+    if options.runtime == RuntimeFlavor::CurrentThread && options.workers != 1 {
         return Err("a current-thread runtime runs on one thread: --workers must be 1".into());
     }
     Ok(options)
-}
-
-/// The runtime the options ask for.
-fn runtime(options: &Options) -> tokio::runtime::Runtime {
-    let mut builder = match options.runtime {
-        Flavor::CurrentThread => tokio::runtime::Builder::new_current_thread(),
-        Flavor::MultiThread => {
-            let mut builder = tokio::runtime::Builder::new_multi_thread();
-            builder.worker_threads(options.workers);
-            builder
-        }
-    };
-    builder
-        .enable_all()
-        .build()
-        .expect("the tokio runtime starts")
 }
 
 fn config() -> Config {
@@ -227,7 +199,7 @@ fn main() -> ExitCode {
     if options.workers == 1 {
         share_main_arena();
     }
-    let runtime = runtime(&options);
+    let runtime = options.runtime.build(options.workers);
     // The accept loop runs as a task on the runtime's own thread: under
     // `block_on` on a multi-thread runtime it would run on this thread, and
     // every connection accepted would be handed across to the worker.

@@ -48,6 +48,10 @@
 //! that comes later may find the generator asleep and wake it, and memory
 //! touched for the event takes the kernel's own data out of the cache.
 //!
+//! `serve` runs on a multi-thread runtime with one worker, as the benchmark
+//! server with `--workers 1`; `--runtime current-thread` puts it on the
+//! current-thread runtime, as the benchmark server's own `--runtime`.
+//!
 //! Every run ends with a one-line JSON summary on stdout. Beside each CPU
 //! figure, its split into the server's own time (`user`) and the kernel's
 //! (`system`), as `cinder-loadgen` reports them.
@@ -63,7 +67,7 @@ use cinder_bench::descriptors::{raise_open_files_limit, reserve_descriptor_table
 use cinder_bench::heap::share_main_arena;
 use cinder_bench::live_client::Sources;
 use cinder_bench::measure::{histogram, micros, open_loop, per, quantiles, server};
-use cinder_bench::options::{parse, seconds, usage_error};
+use cinder_bench::options::{parse, seconds, usage_error, RuntimeFlavor};
 use hdrhistogram::Histogram;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
@@ -72,7 +76,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-const USAGE: &str = "usage: cinder-floor serve [--port 4300] [--work-us 0] [--touch-kib 0]
+const USAGE: &str = "usage: cinder-floor serve [--port 4300] [--work-us 0] [--touch-kib 0] [--runtime multi-thread|current-thread]
        cinder-floor events [--addr 127.0.0.1:4300] [--sessions N] [--rate N] [--duration SECONDS] [--server-pid PID] [--request-bytes 128] [--reply-bytes 95]
        cinder-floor broadcast [--addr 127.0.0.1:4300] [--sessions N] [--server-pid PID] [--request-bytes 128] [--message-bytes 256]
        cinder-floor setup [--addr 127.0.0.1:4300] [--sessions N] [--server-pid PID] [--request-bytes 128] [--page-bytes 1171] [--join-reply-bytes 189]
@@ -123,6 +127,8 @@ struct Options {
     page_bytes: usize,
     join_reply_bytes: usize,
     work: Work,
+    /// The runtime `serve` runs on, with one worker if multi-thread.
+    runtime: RuntimeFlavor,
 }
 
 /// What `serve` does of its own for each event request before answering,
@@ -136,7 +142,7 @@ struct Work {
 }
 
 /// The flags that only `serve` takes.
-const WORK_FLAGS: [&str; 2] = ["--work-us", "--touch-kib"];
+const SERVE_FLAGS: [&str; 3] = ["--work-us", "--touch-kib", "--runtime"];
 
 /// The flags that size requests and answers, which only a generator takes.
 const SIZE_FLAGS: [&str; 5] = [
@@ -172,6 +178,7 @@ impl Options {
             page_bytes: 1171,
             join_reply_bytes: 189,
             work: Work::default(),
+            runtime: RuntimeFlavor::MultiThread,
         };
         while let Some(flag) = args.next() {
             let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
@@ -181,8 +188,8 @@ impl Options {
                      so give the sizes to the generator"
                 ));
             }
-            if mode != Mode::Serve && WORK_FLAGS.contains(&flag.as_str()) {
-                return Err(format!("{flag} is for serve: the server does the work"));
+            if mode != Mode::Serve && SERVE_FLAGS.contains(&flag.as_str()) {
+                return Err(format!("{flag} is for serve: it sets up the server"));
             }
             match flag.as_str() {
                 "--port" => options.port = parse(&flag, &value)?,
@@ -196,6 +203,7 @@ impl Options {
                 "--message-bytes" => options.message_bytes = parse(&flag, &value)?,
                 "--page-bytes" => options.page_bytes = parse(&flag, &value)?,
                 "--join-reply-bytes" => options.join_reply_bytes = parse(&flag, &value)?,
+                "--runtime" => options.runtime = RuntimeFlavor::named(&value)?,
                 "--work-us" => options.work.busy = Duration::from_micros(parse(&flag, &value)?),
                 "--touch-kib" => {
                     let kib: usize = parse(&flag, &value)?;
@@ -247,12 +255,9 @@ fn main() -> ExitCode {
         reserve_descriptor_table(open_files_limit);
         // As the benchmark server with one worker: see `share_main_arena`.
         share_main_arena();
-        // One worker thread, as the benchmark server runs with `--workers 1`.
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("the tokio runtime starts");
+        // One worker thread, as the benchmark server runs with `--workers 1`,
+        // or the current-thread runtime it can run on instead.
+        let runtime = options.runtime.build(1);
         return match runtime.block_on(serve(options)) {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => {

@@ -25,6 +25,11 @@
 //! generator's own core fell behind its schedule first, the table says so;
 //! either way it gives the server's CPU per event at the last rate served.
 //!
+//! Every server runs with one runtime thread: on tokio's multi-thread
+//! runtime with one worker, or with `--runtime current-thread` on its
+//! current-thread runtime (the benchmark server, the floor and the
+//! showcase alike).
+//!
 //! `--only setup,ramp` runs only the measurements named (`events`, `setup`,
 //! `render`, `broadcast`, `ramp`, `held`); the other rows say "not
 //! measured". `--scale smoke` runs every measurement small and short, to
@@ -36,11 +41,11 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
-use cinder_bench::options::{parse, usage_error};
+use cinder_bench::options::{parse, usage_error, RuntimeFlavor};
 use cinder_bench::servers::{self, RunningServer};
 use serde_json::{json, Value};
 
-const USAGE: &str = "usage: cinder-bench-suite [--runs 3] [--scale full|smoke] [--only events,setup,render,broadcast,ramp,held] [--server-core 0] [--generator-core 1] [--no-pin] [--out FILE]";
+const USAGE: &str = "usage: cinder-bench-suite [--runs 3] [--scale full|smoke] [--only events,setup,render,broadcast,ramp,held] [--server-core 0] [--generator-core 1] [--no-pin] [--runtime multi-thread|current-thread] [--out FILE]";
 
 /// The kinds of measurement the suite runs, as `--only` names them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -185,6 +190,8 @@ struct Options {
     out: Option<PathBuf>,
     /// The measurements to run; every one unless `--only` names some.
     only: Vec<Measurement>,
+    /// The runtime every server runs on, with one thread.
+    runtime: RuntimeFlavor,
 }
 
 impl Options {
@@ -197,6 +204,7 @@ impl Options {
             pin: true,
             out: None,
             only: Measurement::ALL.to_vec(),
+            runtime: RuntimeFlavor::MultiThread,
         };
         while let Some(flag) = args.next() {
             if flag == "--no-pin" {
@@ -217,6 +225,7 @@ impl Options {
                 "--generator-core" => options.generator_core = parse(&flag, &value)?,
                 "--out" => options.out = Some(PathBuf::from(value)),
                 "--only" => options.only = Measurement::listed(&value)?,
+                "--runtime" => options.runtime = RuntimeFlavor::named(&value)?,
                 _ => return Err(format!("unknown option {flag}")),
             }
         }
@@ -344,6 +353,7 @@ impl Page {
 struct Suite {
     tools: Tools,
     cores: Cores,
+    runtime: RuntimeFlavor,
     sizes: Sizes,
     out: Option<std::fs::File>,
     summaries: BTreeMap<String, Vec<Value>>,
@@ -353,19 +363,22 @@ struct Suite {
 impl Suite {
     fn bench_server(&self) -> Result<RunningServer, String> {
         let mut command = self.cores.on(self.cores.server, &self.tools.server);
-        command.args(["--workers", "1"]);
+        command.args(["--workers", "1", "--runtime", self.runtime.name()]);
         servers::start(command)
     }
 
     fn floor_server(&self) -> Result<RunningServer, String> {
         let mut command = self.cores.on(self.cores.server, &self.tools.floor);
-        command.arg("serve");
+        command.args(["serve", "--runtime", self.runtime.name()]);
         servers::start(command)
     }
 
     fn showcase(&self, showcase: &Path) -> Result<RunningServer, String> {
         let mut command = self.cores.on(self.cores.server, showcase);
         command.env("TOKIO_WORKER_THREADS", "1");
+        if self.runtime == RuntimeFlavor::CurrentThread {
+            command.args(["--runtime", "current-thread"]);
+        }
         servers::start(command)
     }
 
@@ -1135,6 +1148,7 @@ fn run(options: &Options, tools: Tools) -> Result<Suite, String> {
         .transpose()?;
     let mut suite = Suite {
         cores: Cores::new(options),
+        runtime: options.runtime,
         sizes: options.scale.sizes(),
         tools,
         out,
@@ -1185,7 +1199,7 @@ fn main() -> ExitCode {
         }
     };
     println!(
-        "{} at {} scale on {} ({} cores), {}{}\n",
+        "{} at {} scale on {} ({} cores), {}, servers on a {} runtime of one thread{}\n",
         match options.runs {
             1 => "1 run".to_string(),
             runs => format!("{runs} runs"),
@@ -1197,6 +1211,7 @@ fn main() -> ExitCode {
         processor(),
         std::thread::available_parallelism().map_or(1, usize::from),
         suite.cores.describe(),
+        options.runtime.name(),
         if suite.tools.showcase.is_none() {
             "; no showcase built beside this program, so no broadcast of Cinder's"
         } else {
@@ -1354,6 +1369,10 @@ mod tests {
         assert!(parse(&["--only", "setup,ramp"])
             .is_ok_and(|options| options.only == [Measurement::Setup, Measurement::Ramp]));
         assert!(parse(&["--only", "cpu"]).is_err());
+        assert!(parse(&["--runtime", "current-thread"])
+            .is_ok_and(|options| options.runtime == RuntimeFlavor::CurrentThread));
+        assert!(parse(&[]).is_ok_and(|options| options.runtime == RuntimeFlavor::MultiThread));
+        assert!(parse(&["--runtime", "green"]).is_err());
         assert!(parse(&["--only", "setup,"]).is_err());
         assert!(parse(&["--threads", "2"]).is_err());
     }
