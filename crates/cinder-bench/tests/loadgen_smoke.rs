@@ -452,7 +452,7 @@ fn the_suite_runs_its_servers_on_the_runtime_it_is_asked_for() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{stdout}");
     assert!(
-        stdout.contains("servers on a current-thread runtime of one thread"),
+        stdout.contains("servers on tokio's current-thread runtime, one thread"),
         "{stdout}"
     );
     let setups = stdout

@@ -1199,7 +1199,7 @@ fn main() -> ExitCode {
         }
     };
     println!(
-        "{} at {} scale on {} ({} cores), {}, servers on a {} runtime of one thread{}\n",
+        "{} at {} scale on {} ({} cores), {}; servers on tokio's {} runtime, one thread{}\n",
         match options.runs {
             1 => "1 run".to_string(),
             runs => format!("{runs} runs"),
