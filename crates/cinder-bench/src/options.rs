@@ -1,5 +1,5 @@
 //! Reading the load tools' command-line values, with errors that name the
-//! flag.
+//! flag, and the runtime a server's `--runtime` names.
 
 use std::process::ExitCode;
 use std::time::Duration;

@@ -375,10 +375,9 @@ impl Suite {
 
     fn showcase(&self, showcase: &Path) -> Result<RunningServer, String> {
         let mut command = self.cores.on(self.cores.server, showcase);
-        command.env("TOKIO_WORKER_THREADS", "1");
-        if self.runtime == RuntimeFlavor::CurrentThread {
-            command.args(["--runtime", "current-thread"]);
-        }
+        command
+            .env("TOKIO_WORKER_THREADS", "1")
+            .args(["--runtime", self.runtime.name()]);
         servers::start(command)
     }
 
