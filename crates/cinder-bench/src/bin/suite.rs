@@ -21,9 +21,10 @@
 //! floor itself meets it. With `--out`, every tool's one-line JSON summary
 //! is written there too, one labelled line each. The highest rate served
 //! with p99 within 50 ms is found once, by a ramp of rates that goes on past
-//! its list, a step at a time, until a rate is not served; where the
-//! generator's own core fell behind its schedule first, the table says so;
-//! either way it gives the server's CPU per event at the last rate served.
+//! its list, a step at a time, until a rate is not served in two runs (the
+//! table names the rates a second run served); where the generator's own
+//! core fell behind its schedule first, the table says so; either way it
+//! gives the server's CPU per event at the last rate served.
 //!
 //! Every server runs with one runtime thread: on tokio's multi-thread
 //! runtime with one worker, or with `--runtime current-thread` on its
@@ -560,8 +561,9 @@ impl Suite {
     }
 
     /// Offers the page's event at each rate of its ramp, a fresh server
-    /// each, until a run's p99 passes 50 ms, an event goes unanswered or
-    /// the generator falls behind its schedule.
+    /// each, until a rate is not served in [`RAMP_TRIES`] runs: each run's
+    /// p99 passed 50 ms, an event went unanswered or the generator fell
+    /// behind its schedule.
     fn ramp_run(&mut self, page: Page) {
         let label = format!("cinder ramp {}", page.path());
         let listed = match page {
@@ -569,13 +571,26 @@ impl Suite {
             Page::Rows => self.sizes.ramp_rows,
         };
         for rate in ramp_rates(listed, self.sizes.ramp_extra_steps) {
-            let args = self.events_args(page, rate, self.sizes.ramp_seconds);
-            let measured = self.bench_run(&label, &args);
-            let served = self.summaries.get(&label).and_then(|runs| runs.last());
-            if !measured || !served.is_some_and(within_ramp) {
+            if !self.ramp_rate_served(&label, page, rate) {
                 return;
             }
         }
+    }
+
+    /// Runs the page's event at `rate` until a run serves it, at most
+    /// [`RAMP_TRIES`] times; whether one did.
+    fn ramp_rate_served(&mut self, label: &str, page: Page, rate: usize) -> bool {
+        let args = self.events_args(page, rate, self.sizes.ramp_seconds);
+        for _ in 0..RAMP_TRIES {
+            if !self.bench_run(label, &args) {
+                return false;
+            }
+            let last = self.summaries.get(label).and_then(|runs| runs.last());
+            if last.is_some_and(within_ramp) {
+                return true;
+            }
+        }
+        false
     }
 
     fn broadcast_run(&mut self) {
@@ -596,6 +611,12 @@ impl Suite {
 
 /// The p99 a rate counts as served within.
 const RAMP_P99_MS: f64 = 50.0;
+
+/// How many runs, each on a fresh server, a ramp gives a rate before it
+/// stops. A second run keeps one stall of the machine from ending the
+/// ramp (a pause of 100 ms in a run of 5 s puts 1 % of its events past
+/// 50 ms), and the table names the rates that needed it.
+const RAMP_TRIES: usize = 2;
 
 /// The share of a run's rate the generator must reach for the rate to
 /// count as offered.
@@ -637,6 +658,22 @@ fn within_ramp(summary: &Value) -> bool {
         && number(summary, "unanswered") == Some(0.0)
         && number(summary, "errors") == Some(0.0)
         && number(summary, "latency.p99_ms").is_some_and(|ms| ms <= RAMP_P99_MS)
+}
+
+/// A ramp's runs, one slice for each rate: the runs in a row that name
+/// the same rate.
+fn ramp_steps(runs: &[Value]) -> Vec<&[Value]> {
+    runs.chunk_by(|a, b| number(a, "target_rate") == number(b, "target_rate"))
+        .collect()
+}
+
+/// The round trips' p99 of `runs`, in ms: "61.0", or "72.1 and 61.0".
+fn p99s(runs: &[Value]) -> String {
+    let shown: Vec<String> = runs
+        .iter()
+        .map(|run| number(run, "latency.p99_ms").map_or("?".into(), |ms| grouped(ms, 1)))
+        .collect();
+    shown.join(" and ")
 }
 
 /// Runs `command` and reads the one-line JSON summary it ends with.
@@ -843,7 +880,12 @@ fn held_row(suite: &Suite) -> Row {
 /// server, or the generator's own core falling behind its schedule first
 /// (the CPU per event then says how far the server was from its limit).
 fn ramp_row(runs: &[Value], event: &str, goal: Goal) -> Row {
-    let served = runs.iter().take_while(|run| within_ramp(run)).last();
+    let rates = ramp_steps(runs);
+    let served_rates = rates.iter().take_while(|runs| runs.iter().any(within_ramp));
+    let served = served_rates
+        .clone()
+        .last()
+        .and_then(|runs| runs.iter().find(|run| within_ramp(run)));
     let rate = served.and_then(|run| number(run, "target_rate"));
     let mut cinder = match (rate, served.and_then(|run| number(run, "latency.p99_ms"))) {
         (Some(rate), Some(p99)) => {
@@ -856,7 +898,21 @@ fn ramp_row(runs: &[Value], event: &str, goal: Goal) -> Row {
         }
         _ => "none of the ramp's rates".into(),
     };
-    let past = runs.iter().find(|run| !within_ramp(run));
+    let retried: Vec<String> = served_rates
+        .filter(|runs| runs.len() > 1)
+        .map(|runs| {
+            let rate = number(&runs[0], "target_rate").map_or("?".into(), |r| grouped(r, 0));
+            format!(
+                "{rate} ev/s (first run p99 {} ms)",
+                p99s(&runs[..runs.len() - 1])
+            )
+        })
+        .collect();
+    if !retried.is_empty() {
+        let _ = write!(cinder, "; served at a second run: {}", retried.join(", "));
+    }
+    let past_runs = rates.iter().find(|runs| !runs.iter().any(within_ramp));
+    let past = past_runs.and_then(|runs| runs.last());
     let shown = |key, decimals| {
         past.and_then(|run| number(run, key))
             .map_or_else(|| "?".to_string(), |value| grouped(value, decimals))
@@ -876,7 +932,7 @@ fn ramp_row(runs: &[Value], event: &str, goal: Goal) -> Row {
                 cinder,
                 "; {} ev/s: p99 {} ms, the generator's send lag p99 {} ms",
                 shown("target_rate", 0),
-                shown("latency.p99_ms", 1),
+                past_runs.map_or_else(|| "?".into(), |runs| p99s(runs)),
                 shown("send_lag.p99_ms", 1),
             );
         }
@@ -1310,6 +1366,36 @@ mod tests {
             through.cinder
         );
         assert_eq!(inc_ramp_row(&[]).verdict, "not measured");
+    }
+
+    #[test]
+    fn a_rate_missed_once_is_served_by_a_second_run_and_named() {
+        let run = |rate, p99| ramp_summary(rate, rate, p99, 0.5);
+        let row = inc_ramp_row(&[
+            run(60_000.0, 63.4),
+            run(60_000.0, 1.0),
+            run(90_000.0, 2.9),
+            run(100_000.0, 15.8),
+            run(110_000.0, 72.1),
+            run(110_000.0, 84.5),
+        ]);
+        assert_eq!(
+            row.cinder,
+            "100,000 ev/s (p99 15.8 ms, 6.2 µs of server CPU an event); served at a second run: \
+             60,000 ev/s (first run p99 63.4 ms); 110,000 ev/s: p99 72.1 and 84.5 ms, the \
+             generator's send lag p99 0.5 ms"
+        );
+        assert_eq!(row.verdict, "yes");
+
+        // A rate served at its first run shows that run, however many
+        // follow it in the list.
+        let once = inc_ramp_row(&[run(90_000.0, 3.0), run(100_000.0, 51.0)]);
+        assert!(
+            once.cinder.starts_with("90,000 ev/s (p99 3.0 ms"),
+            "{}",
+            once.cinder
+        );
+        assert!(!once.cinder.contains("second run"), "{}", once.cinder);
     }
 
     #[test]
