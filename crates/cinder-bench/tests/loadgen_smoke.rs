@@ -293,6 +293,42 @@ fn the_floor_server_works_on_each_event_as_told() {
     assert!(p50.as_f64().is_some_and(|ms| ms >= 2.0), "{events}");
 }
 
+/// With `--tasks 2` every connection's requests go through a second task
+/// of its own, which works on each event as told and writes every answer
+/// and broadcast message: each session has both, none twice.
+#[test]
+fn the_floor_server_hands_each_request_to_a_second_task() {
+    let server = start(
+        Path::new(FLOOR),
+        &[
+            "serve",
+            "--tasks",
+            "2",
+            "--work-us",
+            "2000",
+            "--touch-kib",
+            "8",
+        ],
+    );
+    let events = floor_summary(
+        "events",
+        &server,
+        &["--sessions", "20", "--rate", "100", "--duration", "1"],
+    );
+    assert_eq!(number(&events, "replies"), 100.0, "{events}");
+    assert_eq!(number(&events, "unanswered"), 0.0, "{events}");
+    let p50 = &events["latency"]["p50_ms"];
+    assert!(p50.as_f64().is_some_and(|ms| ms >= 2.0), "{events}");
+
+    let broadcast = floor_summary("broadcast", &server, &["--sessions", "200"]);
+    assert_eq!(number(&broadcast, "delivered"), 200.0, "{broadcast}");
+    assert_eq!(number(&broadcast, "missing"), 0.0, "{broadcast}");
+
+    let setup = floor_summary("setup", &server, &["--sessions", "100"]);
+    assert_eq!(number(&setup, "sessions_joined"), 100.0, "{setup}");
+    assert!(setup["first_error"].is_null(), "{setup}");
+}
+
 /// The floor's server on the current-thread runtime the benchmark server
 /// can run on too.
 #[test]
@@ -328,6 +364,8 @@ fn the_floor_tool_refuses_what_it_cannot_measure() {
         &["events", "--work-us", "10"],
         &["events", "--runtime", "current-thread"],
         &["serve", "--runtime", "green"],
+        &["serve", "--tasks", "3"],
+        &["events", "--tasks", "2"],
         &["echo"],
     ] {
         let stderr = refusal(FLOOR, args);
@@ -381,6 +419,9 @@ fn the_suite_measures_every_goal_at_smoke_scale() {
         "floor events /rows",
         "floor setup /counter",
         "floor setup /rows",
+        "paged floor broadcast",
+        "paged floor events /counter",
+        "paged floor events /rows",
     ];
     if showcase().is_some() {
         expected.push("cinder broadcast /chat");
@@ -401,7 +442,15 @@ fn the_suite_measures_every_goal_at_smoke_scale() {
         }
         let cells: Vec<&str> = row.split(" | ").collect();
         assert!(!cells[3].contains("not measured"), "{row}");
-        assert!(!cells[5].contains("not measured"), "{row}");
+        assert!(!cells[6].contains("not measured"), "{row}");
+        // The floor with a task per page stands beside the CPU figures
+        // and the broadcast.
+        let paged = row.contains("server CPU per") || row.contains("broadcast");
+        assert_eq!(
+            cells[5].ends_with(" µs") || cells[5].ends_with(" ms"),
+            paged,
+            "{row}"
+        );
     }
 }
 

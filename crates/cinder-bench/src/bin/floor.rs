@@ -48,6 +48,15 @@
 //! that comes later may find the generator asleep and wake it, and memory
 //! touched for the event takes the kernel's own data out of the cache.
 //!
+//! `serve --tasks 2` gives each connection the shape of a LiveView
+//! server's: the task that reads the connection hands each request to a
+//! second task of the connection's own (as a socket hands an event to its
+//! page's process), through an unbounded channel, and that task works on
+//! it and writes the answer; a broadcast hands its message to every
+//! connection's second task, which writes it. What that costs above
+//! `--tasks 1` (the default: the reading task answers) is what a process
+//! for each page costs on this machine, before any work of its own.
+//!
 //! `serve` runs on a multi-thread runtime with one worker, as the benchmark
 //! server with `--workers 1`; `--runtime current-thread` puts it on the
 //! current-thread runtime, as the benchmark server's own `--runtime`.
@@ -76,7 +85,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-const USAGE: &str = "usage: cinder-floor serve [--port 4300] [--work-us 0] [--touch-kib 0] [--runtime multi-thread|current-thread]
+const USAGE: &str = "usage: cinder-floor serve [--port 4300] [--work-us 0] [--touch-kib 0] [--tasks 1|2] [--runtime multi-thread|current-thread]
        cinder-floor events [--addr 127.0.0.1:4300] [--sessions N] [--rate N] [--duration SECONDS] [--server-pid PID] [--request-bytes 128] [--reply-bytes 95]
        cinder-floor broadcast [--addr 127.0.0.1:4300] [--sessions N] [--server-pid PID] [--request-bytes 128] [--message-bytes 256]
        cinder-floor setup [--addr 127.0.0.1:4300] [--sessions N] [--server-pid PID] [--request-bytes 128] [--page-bytes 1171] [--join-reply-bytes 189]
@@ -129,6 +138,9 @@ struct Options {
     work: Work,
     /// The runtime `serve` runs on, with one worker if multi-thread.
     runtime: RuntimeFlavor,
+    /// Whether `serve` hands each request to a second task of its
+    /// connection's (`--tasks 2`).
+    hand_off: bool,
 }
 
 /// What `serve` does of its own for each event request before answering,
@@ -142,7 +154,7 @@ struct Work {
 }
 
 /// The flags that only `serve` takes.
-const SERVE_FLAGS: [&str; 3] = ["--work-us", "--touch-kib", "--runtime"];
+const SERVE_FLAGS: [&str; 4] = ["--work-us", "--touch-kib", "--tasks", "--runtime"];
 
 /// The flags that size requests and answers, which only a generator takes.
 const SIZE_FLAGS: [&str; 5] = [
@@ -179,6 +191,7 @@ impl Options {
             join_reply_bytes: 189,
             work: Work::default(),
             runtime: RuntimeFlavor::MultiThread,
+            hand_off: false,
         };
         while let Some(flag) = args.next() {
             let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
@@ -204,6 +217,13 @@ impl Options {
                 "--page-bytes" => options.page_bytes = parse(&flag, &value)?,
                 "--join-reply-bytes" => options.join_reply_bytes = parse(&flag, &value)?,
                 "--runtime" => options.runtime = RuntimeFlavor::named(&value)?,
+                "--tasks" => {
+                    options.hand_off = match value.as_str() {
+                        "1" => false,
+                        "2" => true,
+                        _ => return Err(format!("--tasks is 1 or 2, not {value}")),
+                    }
+                }
                 "--work-us" => options.work.busy = Duration::from_micros(parse(&flag, &value)?),
                 "--touch-kib" => {
                     let kib: usize = parse(&flag, &value)?;
@@ -284,11 +304,29 @@ fn main() -> ExitCode {
 /// A connection's write half, shared with broadcasts.
 type SharedWriter = Arc<tokio::sync::Mutex<OwnedWriteHalf>>;
 
+/// What writes to a connection: its write half, shared by the task that
+/// reads it and broadcasts, or the connection's second task, which owns
+/// it (`--tasks 2`).
+#[derive(Clone)]
+enum Peer {
+    Writer(SharedWriter),
+    Page(mpsc::UnboundedSender<Answer>),
+}
+
+/// What a connection's second task is handed: an answer to write, of
+/// `bytes` bytes, after working on it first if it answers an event.
+#[derive(Clone, Copy, Debug)]
+struct Answer {
+    bytes: usize,
+    event: bool,
+    fill: u8,
+}
+
 /// The server's connections by number, for a broadcast to write to in
 /// the order they came.
 #[derive(Default)]
 struct Hub {
-    writers: Mutex<BTreeMap<u64, SharedWriter>>,
+    peers: Mutex<BTreeMap<u64, Peer>>,
 }
 
 async fn serve(options: Options) -> Result<(), String> {
@@ -311,15 +349,21 @@ async fn serve(options: Options) -> Result<(), String> {
         };
         let _ = stream.set_nodelay(true);
         let (reader, writer) = stream.into_split();
-        let writer = Arc::new(tokio::sync::Mutex::new(writer));
-        hub.writers
+        let peer = if options.hand_off {
+            let (page, answers) = mpsc::unbounded_channel();
+            tokio::spawn(page_task(answers, writer, options.work));
+            Peer::Page(page)
+        } else {
+            Peer::Writer(Arc::new(tokio::sync::Mutex::new(writer)))
+        };
+        hub.peers
             .lock()
             .expect("not poisoned")
-            .insert(number, writer.clone());
+            .insert(number, peer.clone());
         let connection = Connection {
             number,
             reader,
-            writer,
+            peer,
             hub: hub.clone(),
             work: options.work,
         };
@@ -356,7 +400,7 @@ fn read_head(head: &[u8; REQUEST_HEAD]) -> Option<(u8, usize, usize)> {
 struct Connection {
     number: u64,
     reader: OwnedReadHalf,
-    writer: SharedWriter,
+    peer: Peer,
     hub: Arc<Hub>,
     work: Work,
 }
@@ -371,8 +415,12 @@ impl Connection {
         let mut filler = Vec::new();
         let mut answer = Vec::new();
         // Written now, so that its pages are the process's before the first
-        // event rather than faulted in during the measurement.
-        let mut state = vec![1u8; self.work.touched_bytes];
+        // event rather than faulted in during the measurement. A second
+        // task keeps its own.
+        let mut state = match self.peer {
+            Peer::Writer(_) => vec![1u8; self.work.touched_bytes],
+            Peer::Page(_) => Vec::new(),
+        };
         while reader.read_exact(&mut head).await.is_ok() {
             let Some((kind, request_bytes, answer_bytes)) = read_head(&head) else {
                 break;
@@ -381,25 +429,57 @@ impl Connection {
             if reader.read_exact(&mut filler).await.is_err() {
                 break;
             }
-            let written = if kind == b'b' {
-                broadcast_message(&self.hub, answer_bytes).await;
-                Ok(())
-            } else {
-                if kind == b'e' {
-                    work_on_event(self.work, &mut state);
+            let written = match &self.peer {
+                _ if kind == b'b' => {
+                    broadcast_message(&self.hub, answer_bytes).await;
+                    true
                 }
-                answer.resize(answer_bytes, b'a');
-                self.writer.lock().await.write_all(&answer).await
+                Peer::Writer(writer) => {
+                    if kind == b'e' {
+                        work_on_event(self.work, &mut state);
+                    }
+                    answer.resize(answer_bytes, b'a');
+                    writer.lock().await.write_all(&answer).await.is_ok()
+                }
+                Peer::Page(page) => page
+                    .send(Answer {
+                        bytes: answer_bytes,
+                        event: kind == b'e',
+                        fill: b'a',
+                    })
+                    .is_ok(),
             };
-            if written.is_err() {
+            if !written {
                 break;
             }
         }
+        // Dropping the last sender ends the connection's second task.
         self.hub
-            .writers
+            .peers
             .lock()
             .expect("not poisoned")
             .remove(&self.number);
+    }
+}
+
+/// A connection's second task (`--tasks 2`): works on and writes each
+/// answer it is handed, until its connection is gone.
+async fn page_task(
+    mut answers: mpsc::UnboundedReceiver<Answer>,
+    mut writer: OwnedWriteHalf,
+    work: Work,
+) {
+    let mut state = vec![1u8; work.touched_bytes];
+    let mut bytes = Vec::new();
+    while let Some(answer) = answers.recv().await {
+        if answer.event {
+            work_on_event(work, &mut state);
+        }
+        bytes.clear();
+        bytes.resize(answer.bytes, answer.fill);
+        if writer.write_all(&bytes).await.is_err() {
+            break;
+        }
     }
 }
 
@@ -447,18 +527,31 @@ fn greatest_common_divisor(a: usize, b: usize) -> usize {
 }
 
 /// One write of a message of `message_bytes` to every connection, in one
-/// loop: the least a server can do to tell every session something.
+/// loop: the least a server can do to tell every session something. A
+/// connection with a second task is handed the message, which that task
+/// writes.
 async fn broadcast_message(hub: &Hub, message_bytes: usize) {
     let message = vec![b'm'; message_bytes];
-    let writers: Vec<SharedWriter> = hub
-        .writers
+    let peers: Vec<Peer> = hub
+        .peers
         .lock()
         .expect("not poisoned")
         .values()
         .cloned()
         .collect();
-    for writer in writers {
-        let _ = writer.lock().await.write_all(&message).await;
+    for peer in peers {
+        match peer {
+            Peer::Writer(writer) => {
+                let _ = writer.lock().await.write_all(&message).await;
+            }
+            Peer::Page(page) => {
+                let _ = page.send(Answer {
+                    bytes: message_bytes,
+                    event: false,
+                    fill: b'm',
+                });
+            }
+        }
     }
 }
 

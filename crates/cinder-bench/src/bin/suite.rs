@@ -10,10 +10,13 @@
 //! fresh server for every run, on one core with one runtime thread, and the
 //! generator on another (`taskset`, when the machine has it and two cores):
 //! `cinder-bench-server` and `cinder-loadgen` for Cinder's figures,
-//! `cinder-floor` for what a bare tokio server pays for the same traffic,
-//! and the showcase's `/chat` for the broadcast, when `showcase` was built
-//! too. Cinder's runs and the floor's alternate, so that a slow spell of
-//! the machine falls on both.
+//! `cinder-floor` for what a bare tokio server pays for the same traffic
+//! (for events and the broadcast also with a second task for each
+//! connection, `--tasks 2`, which is handed each event and message as a
+//! page's process is: "the floor, a task per page"), and the showcase's
+//! `/chat` for the broadcast, when `showcase` was built too. Cinder's runs
+//! and the floor's alternate, so that a slow spell of the machine falls on
+//! both.
 //!
 //! It prints a Markdown table: each goal, Phoenix's figure, Cinder's
 //! (lowest and highest over the runs), the floor's, and whether the goal is
@@ -350,6 +353,34 @@ impl Page {
     }
 }
 
+/// How the floor's server answers a connection.
+#[derive(Clone, Copy)]
+enum FloorShape {
+    /// From the task that reads the connection.
+    Bare,
+    /// Through a second task of the connection's own, as a socket hands an
+    /// event to its page's process (`cinder-floor serve --tasks 2`).
+    TaskPerPage,
+}
+
+impl FloorShape {
+    /// What its runs' labels begin with.
+    fn label(self) -> &'static str {
+        match self {
+            FloorShape::Bare => "floor",
+            FloorShape::TaskPerPage => "paged floor",
+        }
+    }
+
+    /// Its server's `--tasks`.
+    fn tasks(self) -> &'static str {
+        match self {
+            FloorShape::Bare => "1",
+            FloorShape::TaskPerPage => "2",
+        }
+    }
+}
+
 /// The runs so far: each tool's summary under its label, and what failed.
 struct Suite {
     tools: Tools,
@@ -368,9 +399,15 @@ impl Suite {
         servers::start(command)
     }
 
-    fn floor_server(&self) -> Result<RunningServer, String> {
+    fn floor_server(&self, shape: FloorShape) -> Result<RunningServer, String> {
         let mut command = self.cores.on(self.cores.server, &self.tools.floor);
-        command.args(["serve", "--runtime", self.runtime.name()]);
+        command.args([
+            "serve",
+            "--runtime",
+            self.runtime.name(),
+            "--tasks",
+            shape.tasks(),
+        ]);
         servers::start(command)
     }
 
@@ -501,7 +538,9 @@ impl Suite {
             "--reply-bytes",
             &(reply_bytes.round() as usize).to_string(),
         ]);
-        self.floor_run(&format!("floor events {}", page.path()), &args);
+        let measured = format!("events {}", page.path());
+        self.floor_run(FloorShape::Bare, &measured, &args);
+        self.floor_run(FloorShape::TaskPerPage, &measured, &args);
     }
 
     fn setup_run(&mut self, page: Page) {
@@ -523,7 +562,7 @@ impl Suite {
             "--join-reply-bytes",
             &join_bytes.to_string(),
         ]);
-        self.floor_run(&format!("floor setup {}", page.path()), &args);
+        self.floor_run(FloorShape::Bare, &format!("setup {}", page.path()), &args);
     }
 
     /// Measures `cinder-loadgen` with `args` against a fresh benchmark
@@ -533,10 +572,12 @@ impl Suite {
             .is_some_and(|server| self.measure(label, Generator::Loadgen, &server, args))
     }
 
-    /// Measures `cinder-floor` with `args` against a fresh bare server.
-    fn floor_run(&mut self, label: &str, args: &[String]) {
-        if let Some(server) = self.started(label, Suite::floor_server) {
-            self.measure(label, Generator::Floor, &server, args);
+    /// Measures `cinder-floor` with `args` against a fresh bare server of
+    /// `shape`, under the shape's label followed by `measured`.
+    fn floor_run(&mut self, shape: FloorShape, measured: &str, args: &[String]) {
+        let label = format!("{} {measured}", shape.label());
+        if let Some(server) = self.started(&label, |suite| suite.floor_server(shape)) {
+            self.measure(&label, Generator::Floor, &server, args);
         }
     }
 
@@ -602,10 +643,9 @@ impl Suite {
                 self.measure(label, Generator::Loadgen, &server, &args);
             }
         }
-        self.floor_run(
-            "floor broadcast",
-            &strings(&["broadcast", "--sessions", &sessions]),
-        );
+        let args = strings(&["broadcast", "--sessions", &sessions]);
+        self.floor_run(FloorShape::Bare, "broadcast", &args);
+        self.floor_run(FloorShape::TaskPerPage, "broadcast", &args);
     }
 }
 
@@ -712,6 +752,8 @@ struct Row {
     phoenix: &'static str,
     cinder: String,
     floor: String,
+    /// The floor with a task per page, where it was measured.
+    paged_floor: String,
     verdict: String,
 }
 
@@ -803,7 +845,24 @@ fn compared_row(
         } else {
             shown(&floor)
         },
+        paged_floor: String::new(),
     }
+}
+
+/// `row` with the figures of `key` of the floor with a task per page
+/// beside it, from the runs labelled `measured` after the shape's label.
+fn with_paged_floor(
+    mut row: Row,
+    suite: &Suite,
+    measured: &str,
+    key: &str,
+    (decimals, unit): (usize, &str),
+) -> Row {
+    let label = format!("{} {measured}", FloorShape::TaskPerPage.label());
+    if let Some(range) = range(&suite.numbers(&label, key), decimals) {
+        row.paged_floor = range + unit;
+    }
+    row
 }
 
 /// A CPU row: Cinder's figure with its user part, the floor's beside it.
@@ -817,6 +876,13 @@ fn cpu_row(suite: &Suite, page: Page, goal: Goal) -> Row {
         format!("server CPU per `{}`", page.event()),
         goal,
         (&cinder, &floor),
+        "server_cpu_us_per_event",
+        (1, " µs"),
+    );
+    row = with_paged_floor(
+        row,
+        suite,
+        &format!("events {}", page.path()),
         "server_cpu_us_per_event",
         (1, " µs"),
     );
@@ -863,6 +929,7 @@ fn held_row(suite: &Suite) -> Row {
         phoenix: "19,500",
         cinder: range(&held, 0).unwrap_or_else(|| "not measured".into()),
         floor: String::new(),
+        paged_floor: String::new(),
         verdict: if held.is_empty() {
             "not measured".into()
         } else if held.iter().any(|&count| count < target) {
@@ -956,6 +1023,7 @@ fn ramp_row(runs: &[Value], event: &str, goal: Goal) -> Row {
             cinder
         },
         floor: String::new(),
+        paged_floor: String::new(),
     }
 }
 
@@ -995,6 +1063,7 @@ fn bytes_row(suite: &Suite, page: Page, phoenix: [f64; 3], shown: &'static str) 
         phoenix: shown,
         cinder,
         floor: String::new(),
+        paged_floor: String::new(),
         verdict: verdict.into(),
     }
 }
@@ -1135,18 +1204,24 @@ fn rows(suite: &Suite) -> Vec<Row> {
                 meets: |rate| rate >= 15_000.0,
             },
         ),
-        compared_row(
-            suite,
-            format!(
-                "broadcast on `/chat` to {} sessions, every diff delivered",
-                grouped(sizes.broadcast_sessions as f64, 0)
+        with_paged_floor(
+            compared_row(
+                suite,
+                format!(
+                    "broadcast on `/chat` to {} sessions, every diff delivered",
+                    grouped(sizes.broadcast_sessions as f64, 0)
+                ),
+                Goal {
+                    goal: "≤ 100 ms",
+                    phoenix: "not measured",
+                    meets: |ms| ms <= 100.0,
+                },
+                ("cinder broadcast /chat", "floor broadcast"),
+                "all_delivered_ms",
+                (0, " ms"),
             ),
-            Goal {
-                goal: "≤ 100 ms",
-                phoenix: "not measured",
-                meets: |ms| ms <= 100.0,
-            },
-            ("cinder broadcast /chat", "floor broadcast"),
+            suite,
+            "broadcast",
             "all_delivered_ms",
             (0, " ms"),
         ),
@@ -1167,14 +1242,14 @@ fn rows(suite: &Suite) -> Vec<Row> {
 
 fn table(rows: &[Row]) -> String {
     let mut out = String::from(
-        "| measure | goal | Phoenix LiveView 1.2.10 | Cinder | the floor | met? |\n\
-         | --- | --- | --- | --- | --- | --- |\n",
+        "| measure | goal | Phoenix LiveView 1.2.10 | Cinder | the floor | the floor, a task per page | met? |\n\
+         | --- | --- | --- | --- | --- | --- | --- |\n",
     );
     for row in rows {
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} |",
-            row.measure, row.goal, row.phoenix, row.cinder, row.floor, row.verdict
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            row.measure, row.goal, row.phoenix, row.cinder, row.floor, row.paged_floor, row.verdict
         );
     }
     out
