@@ -19,7 +19,8 @@
 //! both.
 //!
 //! It prints a Markdown table: each goal, Phoenix's figure, Cinder's
-//! (lowest and highest over the runs), the floor's, and whether the goal is
+//! (lowest and highest over the runs), the floor's, the floor's with a task
+//! per page where it was measured, and whether the goal is
 //! met in every run, in some, or in none, and when it is not, whether the
 //! floor itself meets it. With `--out`, every tool's one-line JSON summary
 //! is written there too, one labelled line each. The highest rate served
@@ -865,7 +866,7 @@ fn with_paged_floor(
     row
 }
 
-/// A CPU row: Cinder's figure with its user part, the floor's beside it.
+/// A CPU row: Cinder's figure with its user part, the floors' beside it.
 fn cpu_row(suite: &Suite, page: Page, goal: Goal) -> Row {
     let (cinder, floor) = (
         format!("cinder events {}", page.path()),
@@ -943,9 +944,10 @@ fn held_row(suite: &Suite) -> Row {
 }
 
 /// The highest rate of the ramp served within its p99, with the p99 there
-/// and the server's CPU per event, and, past it, what stopped the ramp: the
-/// server, or the generator's own core falling behind its schedule first
-/// (the CPU per event then says how far the server was from its limit).
+/// and the server's CPU per event, the rates only a second run served, and,
+/// past them, what stopped the ramp: the server, or the generator's own
+/// core falling behind its schedule first (the CPU per event then says how
+/// far the server was from its limit).
 fn ramp_row(runs: &[Value], event: &str, goal: Goal) -> Row {
     let rates = ramp_steps(runs);
     let served_rates = rates.iter().take_while(|runs| runs.iter().any(within_ramp));
