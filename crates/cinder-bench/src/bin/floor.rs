@@ -837,6 +837,16 @@ mod tests {
     }
 
     #[test]
+    fn serve_hands_requests_to_a_second_task_only_when_told() {
+        let parse = |args: &[&str]| Options::parse(args.iter().map(|arg| arg.to_string()));
+        assert!(!parse(&["serve"]).unwrap().hand_off);
+        assert!(!parse(&["serve", "--tasks", "1"]).unwrap().hand_off);
+        assert!(parse(&["serve", "--tasks", "2"]).unwrap().hand_off);
+        let refused = parse(&["serve", "--tasks", "0"]).unwrap_err();
+        assert!(refused.contains("--tasks is 1 or 2"), "{refused}");
+    }
+
+    #[test]
     fn consecutive_touches_are_far_apart() {
         let lines = 8 * 1024 / CACHE_LINE_BYTES;
         let stride = scattered_stride(lines);
