@@ -475,7 +475,11 @@ async fn page_task(
         if answer.event {
             work_on_event(work, &mut state);
         }
-        bytes.clear();
+        // Filled again only when the filler changes, so that an answer
+        // costs what the reading task's own answers cost with `--tasks 1`.
+        if bytes.first() != Some(&answer.fill) {
+            bytes.clear();
+        }
         bytes.resize(answer.bytes, answer.fill);
         if writer.write_all(&bytes).await.is_err() {
             break;
