@@ -77,6 +77,16 @@ pub fn diff(old: &Rendered, new: &Rendered) -> Diff {
     Writer::changes(Some(old), new).finish()
 }
 
+/// [`diff`] written after the text of `out` (the start of the frame that
+/// carries it), in its buffer: no buffer of the diff's own, and no copy of
+/// it into the frame. `out` should have room for [`DIFF_CAPACITY`] bytes
+/// more; what the diff wrote begins at `out`'s length.
+pub(crate) fn diff_onto(out: String, old: &Rendered, new: &Rendered) -> String {
+    Writer::changes_onto(out.into_bytes(), Some(old), new)
+        .finish()
+        .into_string()
+}
+
 /// The full tree of a stateful component. Components never share statics
 /// through `"p"`: the client merges a component's tree over another
 /// component's (statics reuse, `"s": -cid`), which would mix two `"p"` maps.
@@ -107,7 +117,7 @@ pub(crate) fn splice(mut json: String, extra: &str) -> String {
 /// template's statics) a few hundred, which then need no growth. The
 /// buffer lives only until its frame is written, and only what is written
 /// of it is touched.
-const DIFF_CAPACITY: usize = 512;
+pub(crate) const DIFF_CAPACITY: usize = 512;
 
 /// Writes a diff as bytes: every piece comes from a `str` or a `Text`, so
 /// the whole is checked as UTF-8 once, at the end, instead of piece by piece.
@@ -130,6 +140,11 @@ impl Writer {
     /// tree when the client holds nothing or another template, else only
     /// the dynamics that changed.
     fn changes(old: Option<&Rendered>, new: &Rendered) -> Writer {
+        Writer::changes_onto(Vec::new(), old, new)
+    }
+
+    /// [`Writer::changes`], written after the bytes `out` holds.
+    fn changes_onto(mut out: Vec<u8>, old: Option<&Rendered>, new: &Rendered) -> Writer {
         // Most diffs of an event fit in a few bytes. A whole tree takes
         // about as much room as its HTML, which the tree estimates: one
         // allocation instead of a growth through every power of two, each
@@ -138,8 +153,9 @@ impl Writer {
             Some(_) => DIFF_CAPACITY,
             None => new.html_size_hint(),
         };
+        out.reserve(capacity);
         let mut w = Writer {
-            out: Vec::with_capacity(capacity),
+            out,
             statics: Vec::new(),
         };
         match old {

@@ -685,6 +685,28 @@ async fn messages_queued_together_are_handled_before_one_render() {
 }
 
 #[tokio::test]
+async fn messages_that_change_nothing_on_the_page_still_send_their_events() {
+    let app = app().await;
+    // The count falls by 2 and rises by 2 before the one render: the page
+    // is unchanged, but the event the fall pushed goes out, alone.
+    let (mut client, topic) = joined_counter_with_burst(&app, "-2,2").await;
+    assert_eq!(
+        recv(&mut client).await,
+        json!(["4", null, topic, "diff", {"e": [["fell", {"by": -2}]]}])
+    );
+    send(
+        &mut client,
+        json!(["4", "9", topic, "event", {"type": "click", "event": "noop", "value": {}}]),
+    )
+    .await;
+    assert_eq!(
+        recv(&mut client).await,
+        json!(["4", "9", topic, "phx_reply", {"status": "ok", "response": {}}]),
+        "no empty diff comes before the reply"
+    );
+}
+
+#[tokio::test]
 async fn a_flood_of_messages_still_shows_every_sixty_fourth() {
     let app = app().await;
     let ones = vec!["1"; 65].join(",");

@@ -28,7 +28,7 @@ use super::{Event, Leave, LiveView, Outgoing, Params, Patch, Session, Socket, LI
 use crate::diff::{self, splice};
 use crate::memo::RenderCache;
 use crate::rendered::{Cid, Rendered, Template};
-use crate::socket::serializer::{range_in, Inbound, Payload, ReplyStatus};
+use crate::socket::serializer::{range_in, Inbound, Payload, ReplyStatus, REPLY_END};
 use crate::socket::{
     ChannelMessage, ChannelRouter, JoinFuture, JoinRefused, JoinRequest, Joined, Outbox,
 };
@@ -574,7 +574,10 @@ impl<V: LiveView> Running<V> {
                     }
                 }
             }
-            if self.act_on_async(ctx).await && !self.after_info(Render::View).await {
+            if self.socket.asked_for_async_work()
+                && self.act_on_async(ctx).await
+                && !self.after_info(Render::View).await
+            {
                 return ExitReason::Normal;
             }
         }
@@ -638,7 +641,7 @@ impl<V: LiveView> Running<V> {
     /// Starts and cancels the background work the last callback asked for.
     /// Returns whether a cancelled task's callback changed the view.
     async fn act_on_async(&mut self, ctx: &Context<ViewMessage<V>>) -> bool {
-        if self.socket.async_requests.is_empty() {
+        if !self.socket.asked_for_async_work() {
             return false;
         }
         // Boxed: starting tasks takes a large future, which would otherwise
@@ -691,7 +694,7 @@ impl<V: LiveView> Running<V> {
                 .reply(msg_ref, ReplyStatus::Ok, &self.leave_json(&leave));
             return false;
         }
-        if self.push_patches().await {
+        if self.socket.asked_for_patch() && self.push_patches().await {
             render = Render::View;
         }
         self.reply_with_diff(msg_ref, render);
@@ -724,6 +727,9 @@ impl<V: LiveView> Running<V> {
     /// Applies what components asked of the view; returns whether the
     /// view's flash changed.
     fn apply(&mut self, requests: Requests) -> bool {
+        if requests.is_empty() {
+            return false;
+        }
         for outgoing in requests.outgoing {
             self.socket.absorb(outgoing);
         }
@@ -739,9 +745,7 @@ impl<V: LiveView> Running<V> {
 
     /// Pushes what changed, if anything did.
     fn push_diff(&mut self) {
-        if let Some(diff) = self.rerender(Render::View) {
-            self.outbox.push("diff", &diff);
-        }
+        self.send_rerender(Render::View, DiffFrame::Push);
     }
 
     /// Events pushed by a handler that then left go out first, on their own.
@@ -762,12 +766,10 @@ impl<V: LiveView> Running<V> {
             self.outbox.push(event, &target.to_string());
             return false;
         }
-        if self.push_patches().await {
+        if self.socket.asked_for_patch() && self.push_patches().await {
             render = Render::View;
         }
-        if let Some(diff) = self.rerender(render) {
-            self.outbox.push("diff", &diff);
-        }
+        self.send_rerender(render, DiffFrame::Push);
         true
     }
 
@@ -796,6 +798,10 @@ impl<V: LiveView> Running<V> {
 
     /// Carries out the patches the last handler asked for, and tells the
     /// client the URL to show. Returns whether there was one.
+    ///
+    /// Most callbacks ask for no patch: the caller looks first
+    /// (`Socket::asked_for_patch`), so that their event or message does
+    /// not run through the `handle_params` machinery's code to learn it.
     async fn push_patches(&mut self) -> bool {
         match self.apply_patches().await {
             Some(patch) => {
@@ -834,20 +840,90 @@ impl<V: LiveView> Running<V> {
     }
 
     fn reply_with_diff(&mut self, msg_ref: Option<&str>, render: Render) {
-        match self.rerender(render) {
-            Some(diff) => {
+        self.send_rerender(render, DiffFrame::Reply(msg_ref));
+    }
+
+    /// Renders again what `render` says and sends what changed: pushed as
+    /// a `diff`, or as the reply to a message (`{}` when nothing changed).
+    ///
+    /// The usual render, of a view without components whose callback asked
+    /// for nothing to go along, has nothing to add to its diff: the diff is
+    /// written straight into its frame, after the frame's start.
+    fn send_rerender(&mut self, render: Render, to: DiffFrame<'_>) {
+        if render == Render::View {
+            let tree = self.render();
+            if !self.components.any() && !self.socket.asked_for_anything() {
+                return self.send_diff_of(tree, to);
+            }
+            let diff = self.diff_against(tree);
+            let diff = self.with_changes_and_extras(diff);
+            return self.send_diff(diff, to);
+        }
+        let diff = self.with_changes_and_extras("{}".to_string());
+        self.send_diff(diff, to);
+    }
+
+    /// Sends the diff from the tree the client holds to `tree`, written in
+    /// the frame, and keeps `tree` as the one the client holds.
+    fn send_diff_of(&mut self, tree: Rendered, to: DiffFrame<'_>) {
+        const DIFF_KEY: &str = r#"{"diff":"#;
+        let mut frame = match to {
+            DiffFrame::Reply(msg_ref) => self.outbox.start_reply(
+                msg_ref,
+                ReplyStatus::Ok,
+                DIFF_KEY.len() + diff::DIFF_CAPACITY,
+            ),
+            DiffFrame::Push => self.outbox.start_push("diff", diff::DIFF_CAPACITY),
+        };
+        let response_at = frame.text().len();
+        if let DiffFrame::Reply(_) = to {
+            frame.text().push_str(DIFF_KEY);
+        }
+        let diff_at = frame.text().len();
+        let old = &self.tree;
+        frame.append_with(|text| diff::diff_onto(text, old, &tree));
+        self.tree = tree;
+        let changed = &frame.text()[diff_at..] != "{}";
+        let text = frame.text();
+        match to {
+            DiffFrame::Push if !changed => return,
+            DiffFrame::Push => text.push(']'),
+            DiffFrame::Reply(_) => {
+                if changed {
+                    text.push('}');
+                } else {
+                    text.truncate(response_at);
+                    text.push_str("{}");
+                }
+                text.push_str(REPLY_END);
+            }
+        }
+        self.outbox.send(frame);
+    }
+
+    /// Sends `diff`, made apart from its frame (see [`Running::rerender`]).
+    fn send_diff(&self, diff: Option<String>, to: DiffFrame<'_>) {
+        match (to, diff) {
+            (DiffFrame::Reply(msg_ref), Some(diff)) => {
                 self.outbox
                     .reply_parts(msg_ref, ReplyStatus::Ok, &[r#"{"diff":"#, &diff, "}"]);
             }
-            None => {
+            (DiffFrame::Reply(msg_ref), None) => {
                 self.outbox.reply(msg_ref, ReplyStatus::Ok, "{}");
             }
+            (DiffFrame::Push, Some(diff)) => {
+                self.outbox.push("diff", &diff);
+            }
+            (DiffFrame::Push, None) => {}
         }
     }
 
     /// Renders the view in its layout, and the components it places.
     fn render(&mut self) -> Rendered {
         let mut tree = self.render_with_children();
+        if !tree.has_live_components() {
+            return tree;
+        }
         let mut requests = Requests::default();
         self.components.resolve(&mut tree, &mut requests);
         if self.apply(requests) {
@@ -887,6 +963,9 @@ impl<V: LiveView> Running<V> {
             let mut requests = Requests::default();
             self.components.deliver(updates, &mut requests);
             self.apply(requests);
+        }
+        if !self.components.any() {
+            return diff;
         }
         let mut requests = Requests::default();
         self.components.render_dirty(&mut requests);
@@ -930,23 +1009,42 @@ impl<V: LiveView> Running<V> {
         let diff = match render {
             Render::View => {
                 let tree = self.render();
-                if !self.tree.template().same_as(tree.template()) {
-                    self.components.resend_all();
-                }
-                let diff = diff::diff(&self.tree, &tree);
-                self.tree = tree;
-                diff.into_string()
+                self.diff_against(tree)
             }
             Render::Components => "{}".to_string(),
         };
-        let diff = self.with_component_changes(diff);
-        let extras = self.socket.take_outgoing();
-        let empty = diff == "{}"
-            && extras.events.is_empty()
-            && extras.title.is_none()
-            && extras.reply.is_none();
-        (!empty).then(|| with_extras(diff, extras))
+        self.with_changes_and_extras(diff)
     }
+
+    /// The diff from the tree the client holds to `tree`, which the client
+    /// holds from then on.
+    fn diff_against(&mut self, tree: Rendered) -> String {
+        if !self.tree.template().same_as(tree.template()) {
+            self.components.resend_all();
+        }
+        let diff = diff::diff(&self.tree, &tree);
+        self.tree = tree;
+        diff.into_string()
+    }
+
+    /// `diff` with the changes of components and the callbacks' extras;
+    /// `None` when there is nothing to send.
+    fn with_changes_and_extras(&mut self, diff: String) -> Option<String> {
+        let diff = self.with_component_changes(diff);
+        match self.socket.take_extras() {
+            Some(extras) => Some(with_extras(diff, *extras)),
+            None => (diff != "{}").then_some(diff),
+        }
+    }
+}
+
+/// The frame a diff goes in.
+#[derive(Clone, Copy)]
+enum DiffFrame<'a> {
+    /// The reply to the client's message of this ref.
+    Reply(Option<&'a str>),
+    /// A `diff` push of the server's own.
+    Push,
 }
 
 /// What renders again after a callback.
@@ -989,6 +1087,9 @@ fn join_response(rendered: &str, live_patch: &str) -> String {
 }
 
 fn with_extras(mut diff: String, extras: Outgoing) -> String {
+    if !extras.has_extras() {
+        return diff;
+    }
     let mut keys = serde_json::Map::new();
     if !extras.events.is_empty() {
         keys.insert("e".into(), Value::Array(extras.events));
@@ -998,9 +1099,6 @@ fn with_extras(mut diff: String, extras: Outgoing) -> String {
     }
     if let Some(reply) = extras.reply {
         keys.insert("r".into(), reply);
-    }
-    if keys.is_empty() {
-        return diff;
     }
     if keys.contains_key("r") {
         diff = without_root_flag(diff);

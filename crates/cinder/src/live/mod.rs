@@ -243,6 +243,12 @@ pub(crate) struct Outgoing {
 }
 
 impl Outgoing {
+    /// Whether a diff carries more than its changes: pushed events, a
+    /// title or a hook's reply.
+    pub(crate) fn has_extras(&self) -> bool {
+        !self.events.is_empty() || self.title.is_some() || self.reply.is_some()
+    }
+
     pub(crate) fn push_event(&mut self, name: &str, payload: impl serde::Serialize) {
         let payload = serde_json::to_value(payload).unwrap_or_else(|error| {
             tracing::error!(name, %error, "push_event payload is not JSON");
@@ -341,6 +347,15 @@ impl<V: LiveView> Socket<V> {
             .map_or_else(Outgoing::default, |outgoing| *outgoing)
     }
 
+    /// What the callbacks asked to send along with the next diff (events,
+    /// a title, a hook's reply), taken; `None` when they asked for none,
+    /// as most do, without making an empty [`Outgoing`] to say so.
+    pub(crate) fn take_extras(&mut self) -> Option<Box<Outgoing>> {
+        self.outgoing
+            .take()
+            .filter(|outgoing| outgoing.has_extras())
+    }
+
     /// What the running callback asked to send, made when it first asks.
     fn outgoing_mut(&mut self) -> &mut Outgoing {
         self.outgoing.get_or_insert_with(Box::default)
@@ -366,7 +381,25 @@ impl<V: LiveView> Socket<V> {
         self.outgoing
             .as_deref()
             .is_some_and(|outgoing| outgoing.leave.is_some() || outgoing.patch.is_some())
-            || !self.async_requests.is_empty()
+            || self.asked_for_async_work()
+    }
+
+    /// Whether a callback asked for anything not yet taken: a message to
+    /// send, a patch, a navigation or an update of a component.
+    pub(crate) fn asked_for_anything(&self) -> bool {
+        self.outgoing.is_some()
+    }
+
+    /// Whether a callback asked for a patch not yet carried out.
+    pub(crate) fn asked_for_patch(&self) -> bool {
+        self.outgoing
+            .as_deref()
+            .is_some_and(|outgoing| outgoing.patch.is_some())
+    }
+
+    /// Whether a callback asked to start or cancel background work.
+    pub(crate) fn asked_for_async_work(&self) -> bool {
+        !self.async_requests.is_empty()
     }
 
     /// The patch the running callback asked for, taken.
@@ -589,5 +622,27 @@ mod tests {
         assert_eq!(outgoing.title.as_deref(), Some("Saved"));
         assert_eq!(outgoing.events.len(), 1);
         assert!(socket.outgoing.is_none());
+    }
+
+    #[test]
+    fn extras_are_only_what_goes_along_with_a_diff() {
+        let mut socket = Socket::<Plain>::disconnected(Arc::new(Extensions::default()));
+        assert!(!socket.asked_for_patch() && !socket.asked_for_async_work());
+        assert!(socket.take_extras().is_none());
+
+        // A patch alone is no extra of the diff; taking the extras clears it
+        // with the rest, as the diff is the last thing a callback's requests
+        // reach.
+        socket.push_patch("/rows?page=2");
+        assert!(socket.asked_for_patch());
+        assert!(socket.take_extras().is_none());
+        assert!(!socket.asked_for_patch() && socket.outgoing.is_none());
+
+        socket.set_title("Rows");
+        socket.push_event("saved", serde_json::json!({}));
+        let extras = socket.take_extras().expect("a title and an event");
+        assert_eq!(extras.title.as_deref(), Some("Rows"));
+        assert_eq!(extras.events.len(), 1);
+        assert!(socket.take_extras().is_none());
     }
 }

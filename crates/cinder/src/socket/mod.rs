@@ -67,7 +67,7 @@ use tokio::time::{Instant, Sleep};
 use crate::escape::json_string;
 use serializer::{
     decode_binary, decode_text, encode_channel_frame, encode_channel_reply, encode_reply,
-    FrameError, Inbound, JsonName, Payload, ReplyStatus,
+    start_channel_frame, start_channel_reply, FrameError, Inbound, JsonName, Payload, ReplyStatus,
 };
 use websocket::{Incoming, RoomyText, WebSocket, WebSocketError, WebSocketSender};
 
@@ -277,7 +277,29 @@ impl Outbox {
         ))
     }
 
-    fn send(&self, frame: RoomyText) -> bool {
+    /// A reply to `msg_ref` up to its response, with room for `room` bytes
+    /// of it: the caller writes the response and
+    /// [`REPLY_END`](serializer::REPLY_END), then [sends](Outbox::send) it.
+    pub(crate) fn start_reply(
+        &self,
+        msg_ref: Option<&str>,
+        status: ReplyStatus,
+        room: usize,
+    ) -> RoomyText {
+        start_channel_reply(self.name.json(), msg_ref, status, room)
+    }
+
+    /// A push of `event` up to its payload, with room for `room` bytes of
+    /// it: the caller writes the payload and `]`, then
+    /// [sends](Outbox::send) it.
+    pub(crate) fn start_push(&self, event: &str, room: usize) -> RoomyText {
+        start_channel_frame(self.name.json(), None, event, room)
+    }
+
+    /// Sends a frame begun with [`start_reply`](Outbox::start_reply) or
+    /// [`start_push`](Outbox::start_push). False if the connection is gone
+    /// or closing.
+    pub(crate) fn send(&self, frame: RoomyText) -> bool {
         self.sender.send_roomy_text(frame)
     }
 }

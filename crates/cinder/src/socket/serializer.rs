@@ -556,11 +556,49 @@ pub(crate) fn encode_channel_reply(
     response: &[&str],
 ) -> RoomyText {
     let len: usize = response.iter().map(|part| part.len()).sum();
+    let mut frame = start_channel_reply(name, msg_ref, status, len);
+    let text = frame.text();
+    for part in response {
+        text.push_str(part);
+    }
+    text.push_str(REPLY_END);
+    frame
+}
+
+/// A channel's reply up to its response, `[join_ref, ref, topic,
+/// "phx_reply", {"status": status, "response": `, with room for `room`
+/// bytes of response: the caller writes the response, then [`REPLY_END`].
+pub(crate) fn start_channel_reply(
+    name: JsonName<'_>,
+    msg_ref: Option<&str>,
+    status: ReplyStatus,
+    room: usize,
+) -> RoomyText {
     // The event and the payload around the response: 43 bytes at most.
-    let mut frame = name.start_frame(msg_ref, 44 + len);
+    let mut frame = name.start_frame(msg_ref, 44 + room);
     let text = frame.text();
     text.push_str(r#""phx_reply","#);
-    push_reply_payload(text, status, response);
+    text.push_str(status.payload_head());
+    frame
+}
+
+/// What closes a reply after its response: the payload's object and the
+/// frame's array.
+pub(crate) const REPLY_END: &str = "}]";
+
+/// A channel's message up to its payload, `[join_ref, ref, topic, event, `,
+/// with room for `room` bytes of payload: the caller writes the payload,
+/// then `]`.
+pub(crate) fn start_channel_frame(
+    name: JsonName<'_>,
+    msg_ref: Option<&str>,
+    event: &str,
+    room: usize,
+) -> RoomyText {
+    let mut frame = name.start_frame(msg_ref, 8 + event.len() + room);
+    let text = frame.text();
+    json_string(text, event);
+    text.push(',');
     frame
 }
 
@@ -571,10 +609,8 @@ pub(crate) fn encode_channel_frame(
     event: &str,
     payload: &str,
 ) -> RoomyText {
-    let mut frame = name.start_frame(msg_ref, 8 + event.len() + payload.len());
+    let mut frame = start_channel_frame(name, msg_ref, event, payload.len());
     let text = frame.text();
-    json_string(text, event);
-    text.push(',');
     text.push_str(payload);
     text.push(']');
     frame
@@ -586,7 +622,7 @@ fn push_reply_payload(frame: &mut String, status: ReplyStatus, response: &[&str]
     for part in response {
         frame.push_str(part);
     }
-    frame.push_str("}]");
+    frame.push_str(REPLY_END);
 }
 
 /// A channel's join_ref and topic, each written as a JSON string with its

@@ -63,6 +63,12 @@ impl Components {
             .get_or_insert_with(|| Box::new(Registry::new(self.pid.clone(), self.state.clone())))
     }
 
+    /// Whether a render has placed a component yet: until then there is
+    /// nothing to render again, deliver changes of or resend.
+    pub(crate) fn any(&self) -> bool {
+        self.registry.is_some()
+    }
+
     /// [`Registry::resolve`], once `tree` places a component.
     pub(crate) fn resolve(&mut self, tree: &mut Rendered, requests: &mut Requests) {
         if tree.has_live_components() {
@@ -151,6 +157,13 @@ struct Registry {
 pub(crate) struct Requests {
     pub(crate) outgoing: Vec<Outgoing>,
     pub(crate) flash: Vec<(String, Option<String>)>,
+}
+
+impl Requests {
+    /// Whether no callback asked anything of the view.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.outgoing.is_empty() && self.flash.is_empty()
+    }
 }
 
 /// How deep components may nest in one another before the view takes the

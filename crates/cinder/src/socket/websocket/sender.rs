@@ -8,6 +8,7 @@
 //! stays queued, and the WebSocket's owner writes it, woken for that in its
 //! [`recv`](super::WebSocket::recv).
 
+use std::cell::Cell;
 use std::io;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -267,10 +268,42 @@ pub(crate) struct RoomyText {
     text: String,
 }
 
+thread_local! {
+    /// The buffer of the last frame this thread wrote out whole, emptied,
+    /// for the next frame built on the thread: a view answers each event
+    /// with one frame, which then takes no allocation of its own.
+    static SPARE_FRAME: Cell<String> = const { Cell::new(String::new()) };
+}
+
+/// The largest buffer kept for the next frame: a page's join reply of
+/// several KiB is not held on to for frames of a few hundred bytes.
+const SPARE_FRAME_MAX: usize = 4096;
+
+/// An empty buffer of at least `capacity` bytes: the spare one, grown if
+/// it must be.
+fn frame_buffer(capacity: usize) -> String {
+    let mut text = SPARE_FRAME.take();
+    text.reserve(capacity);
+    text
+}
+
+/// Keeps `frame`'s buffer, now written, for the next frame built on this
+/// thread, unless it is larger than frames usually are.
+fn reuse_buffer(frame: Vec<u8>) {
+    if frame.capacity() > SPARE_FRAME_MAX {
+        return;
+    }
+    let mut frame = frame;
+    frame.clear();
+    if let Ok(text) = String::from_utf8(frame) {
+        SPARE_FRAME.set(text);
+    }
+}
+
 impl RoomyText {
     /// An empty message with room for `capacity` bytes.
     pub(crate) fn with_capacity(capacity: usize) -> RoomyText {
-        let mut text = String::with_capacity(HEADER_ROOM + capacity);
+        let mut text = frame_buffer(HEADER_ROOM + capacity);
         text.push_str(ROOM);
         RoomyText { text }
     }
@@ -279,6 +312,16 @@ impl RoomyText {
     /// its start is kept for the header.
     pub(crate) fn text(&mut self) -> &mut String {
         &mut self.text
+    }
+
+    /// Appends to the message through `write`, which is given the whole
+    /// text, room included, and gives it back with what it wrote after:
+    /// for a writer that fills a buffer of its own (a diff's), which then
+    /// writes straight into the frame.
+    pub(crate) fn append_with(&mut self, write: impl FnOnce(String) -> String) {
+        let text = std::mem::take(&mut self.text);
+        self.text = write(text);
+        debug_assert!(self.text.len() >= HEADER_ROOM, "the room stays");
     }
 
     /// The message written so far.
@@ -372,12 +415,14 @@ impl WebSocketSender {
         }
         if let Some(held) = unsent.held_frames(self.id) {
             held.extend_from_slice(&frame[start..]);
+            reuse_buffer(frame);
             return true;
         }
         if !unsent.out.is_empty() {
             // Behind frames still queued: written in turn, by whoever
             // writes those.
             unsent.out.extend_from_slice(&frame[start..]);
+            reuse_buffer(frame);
             if !self.outgoing.is_stranded() {
                 self.strand(unsent);
             }
@@ -389,7 +434,10 @@ impl WebSocketSender {
             return false;
         };
         let written = match io.try_write(&frame[start..]) {
-            Some(Ok(n)) if n == frame.len() - start => return true,
+            Some(Ok(n)) if n == frame.len() - start => {
+                reuse_buffer(frame);
+                return true;
+            }
             Some(Ok(n)) => n,
             Some(Err(error)) if error.kind() == io::ErrorKind::WouldBlock => 0,
             // A broken connection: its owner learns of it on its next read.
@@ -458,6 +506,27 @@ mod tests {
         // The first is no longer held: releasing it again changes nothing.
         unsent.unhold(first, true);
         assert_eq!(unsent.out, b"first");
+    }
+
+    #[test]
+    fn a_written_frame_leaves_its_buffer_to_the_next_unless_it_is_large() {
+        let frame = RoomyText::with_capacity(600).text.into_bytes();
+        let buffer = frame.as_ptr();
+        reuse_buffer(frame);
+        let next = RoomyText::with_capacity(500);
+        assert_eq!(next.text.as_ptr(), buffer);
+        assert_eq!(next.message(), "");
+        reuse_buffer(next.text.into_bytes());
+
+        // A buffer larger than frames usually are is let go; the spare one
+        // stays.
+        reuse_buffer(Vec::with_capacity(SPARE_FRAME_MAX + 1));
+        let next = RoomyText::with_capacity(100);
+        assert_eq!(next.text.as_ptr(), buffer);
+        // A frame larger than the spare grows it.
+        reuse_buffer(next.text.into_bytes());
+        let large = RoomyText::with_capacity(2000);
+        assert!(large.text.capacity() >= HEADER_ROOM + 2000);
     }
 
     #[test]
