@@ -269,9 +269,10 @@ pub(crate) struct RoomyText {
 }
 
 thread_local! {
-    /// The buffer of the last frame this thread wrote out whole, emptied,
-    /// for the next frame built on the thread: a view answers each event
-    /// with one frame, which then takes no allocation of its own.
+    /// The buffer of the last frame this thread sent (written out whole,
+    /// or copied behind frames still queued), emptied, for the next frame
+    /// built on the thread: a view answers each event with one frame,
+    /// which then takes no allocation of its own.
     static SPARE_FRAME: Cell<String> = const { Cell::new(String::new()) };
 }
 
@@ -287,8 +288,8 @@ fn frame_buffer(capacity: usize) -> String {
     text
 }
 
-/// Keeps `frame`'s buffer, now written, for the next frame built on this
-/// thread, unless it is larger than frames usually are.
+/// Keeps `frame`'s buffer, its bytes now sent or copied, for the next
+/// frame built on this thread, unless it is larger than frames usually are.
 fn reuse_buffer(frame: Vec<u8>) {
     if frame.capacity() > SPARE_FRAME_MAX {
         return;
