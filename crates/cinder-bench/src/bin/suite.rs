@@ -746,7 +746,8 @@ fn number(summary: &Value, key: &str) -> Option<f64> {
         .as_f64()
 }
 
-/// One row of the table.
+/// One row of the table; a figure it has none of is left empty.
+#[derive(Default)]
 struct Row {
     measure: String,
     goal: &'static str,
@@ -846,7 +847,7 @@ fn compared_row(
         } else {
             shown(&floor)
         },
-        paged_floor: String::new(),
+        ..Row::default()
     }
 }
 
@@ -929,8 +930,6 @@ fn held_row(suite: &Suite) -> Row {
         goal: "19,500",
         phoenix: "19,500",
         cinder: range(&held, 0).unwrap_or_else(|| "not measured".into()),
-        floor: String::new(),
-        paged_floor: String::new(),
         verdict: if held.is_empty() {
             "not measured".into()
         } else if held.iter().any(|&count| count < target) {
@@ -940,6 +939,7 @@ fn held_row(suite: &Suite) -> Row {
         } else {
             format!("all {} held; the goal asks 19,500", grouped(target, 0))
         },
+        ..Row::default()
     }
 }
 
@@ -1024,8 +1024,7 @@ fn ramp_row(runs: &[Value], event: &str, goal: Goal) -> Row {
         } else {
             cinder
         },
-        floor: String::new(),
-        paged_floor: String::new(),
+        ..Row::default()
     }
 }
 
@@ -1064,9 +1063,8 @@ fn bytes_row(suite: &Suite, page: Page, phoenix: [f64; 3], shown: &'static str) 
         goal: "no larger than Phoenix's",
         phoenix: shown,
         cinder,
-        floor: String::new(),
-        paged_floor: String::new(),
         verdict: verdict.into(),
+        ..Row::default()
     }
 }
 

@@ -506,7 +506,9 @@ async fn mount_view<V: LiveView>(
         return None;
     }
     let patched = running.apply_patches().await;
-    running.act_on_async(ctx).await;
+    if running.socket.asked_for_async_work() {
+        running.act_on_async(ctx).await;
+    }
     let tree = running.render();
     let rendered = diff::render(&tree).into_string();
     running.tree = tree;
@@ -640,10 +642,10 @@ impl<V: LiveView> Running<V> {
 
     /// Starts and cancels the background work the last callback asked for.
     /// Returns whether a cancelled task's callback changed the view.
+    ///
+    /// Most callbacks ask for none: the caller looks first
+    /// (`Socket::asked_for_async_work`), as for patches.
     async fn act_on_async(&mut self, ctx: &Context<ViewMessage<V>>) -> bool {
-        if !self.socket.asked_for_async_work() {
-            return false;
-        }
         // Boxed: starting tasks takes a large future, which would otherwise
         // sit in every view's process for its whole life.
         Box::pin(
@@ -866,7 +868,6 @@ impl<V: LiveView> Running<V> {
     /// Sends the diff from the tree the client holds to `tree`, written in
     /// the frame, and keeps `tree` as the one the client holds.
     fn send_diff_of(&mut self, tree: Rendered, to: DiffFrame<'_>) {
-        const DIFF_KEY: &str = r#"{"diff":"#;
         let mut frame = match to {
             DiffFrame::Reply(msg_ref) => self.outbox.start_reply(
                 msg_ref,
@@ -906,7 +907,7 @@ impl<V: LiveView> Running<V> {
         match (to, diff) {
             (DiffFrame::Reply(msg_ref), Some(diff)) => {
                 self.outbox
-                    .reply_parts(msg_ref, ReplyStatus::Ok, &[r#"{"diff":"#, &diff, "}"]);
+                    .reply_parts(msg_ref, ReplyStatus::Ok, &[DIFF_KEY, &diff, "}"]);
             }
             (DiffFrame::Reply(msg_ref), None) => {
                 self.outbox.reply(msg_ref, ReplyStatus::Ok, "{}");
@@ -1037,6 +1038,10 @@ impl<V: LiveView> Running<V> {
         }
     }
 }
+
+/// What a reply's response holds before its diff: `{"diff":`, closed
+/// by `}` after it.
+const DIFF_KEY: &str = r#"{"diff":"#;
 
 /// The frame a diff goes in.
 #[derive(Clone, Copy)]

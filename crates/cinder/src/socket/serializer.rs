@@ -557,11 +557,7 @@ pub(crate) fn encode_channel_reply(
 ) -> RoomyText {
     let len: usize = response.iter().map(|part| part.len()).sum();
     let mut frame = start_channel_reply(name, msg_ref, status, len);
-    let text = frame.text();
-    for part in response {
-        text.push_str(part);
-    }
-    text.push_str(REPLY_END);
+    push_response(frame.text(), response);
     frame
 }
 
@@ -619,6 +615,11 @@ pub(crate) fn encode_channel_frame(
 /// `{"status": status, "response": response}]`: the rest of a reply.
 fn push_reply_payload(frame: &mut String, status: ReplyStatus, response: &[&str]) {
     frame.push_str(status.payload_head());
+    push_response(frame, response);
+}
+
+/// A reply's `response`, from its parts, and what closes the reply.
+fn push_response(frame: &mut String, response: &[&str]) {
     for part in response {
         frame.push_str(part);
     }
