@@ -60,6 +60,12 @@ impl<T> Mailbox<T> {
         }
     }
 
+    /// Reads the word beside the lock, bringing the line that a push and
+    /// a pop take first into the cache (see [`Pid::prefetch`](crate::Pid::prefetch)).
+    pub(crate) fn prefetch(&self) -> bool {
+        self.inner.is_poisoned()
+    }
+
     fn lock(&self) -> MutexGuard<'_, Inner<T>> {
         // A panic never happens while the lock is held, but a poisoned queue is
         // still a consistent queue.

@@ -119,6 +119,21 @@ async fn sending_to_a_dead_process_or_with_the_wrong_type_gives_the_message_back
 }
 
 #[tokio::test]
+async fn prefetching_a_process_changes_nothing_about_it() {
+    let (alive, mut received) = trapper();
+    alive.prefetch();
+    assert!(alive.is_alive());
+    alive.send(()).unwrap();
+    assert!(matches!(next(&mut received).await, Message::User(())));
+
+    let gone = spawn(|_: Context<u32>| async { ExitReason::Normal });
+    exited(&gone).await;
+    gone.prefetch();
+    assert!(!gone.is_alive());
+    assert!(matches!(gone.send(1u32), Err(SendError::NoProc(1))));
+}
+
+#[tokio::test]
 async fn a_panic_ends_only_the_panicking_process() {
     let bystander = idle();
     let fragile = spawn(|_: Context<()>| async { panic!("kaboom") });

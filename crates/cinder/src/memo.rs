@@ -118,7 +118,11 @@ impl RenderCache {
         let mut previous = std::mem::take(&mut self.previous);
         // Each site's lists are taken in the order they were made: reversed,
         // the next one is the last, and is moved out rather than cloned.
-        previous.values_mut().for_each(|lists| lists.reverse());
+        // A view that shows no list (most renders of a small view) skips
+        // the walks over its empty map, here and after the render.
+        if !previous.is_empty() {
+            previous.values_mut().for_each(|lists| lists.reverse());
+        }
         let scope = Scope::enter(Frame {
             previous,
             recorded: SPARE_RECORDED.take(),
@@ -128,14 +132,9 @@ impl RenderCache {
             mut previous,
             mut recorded,
         } = scope.exit();
-        // What this render did not take is gone from the page. The map
-        // and its vectors are kept for this render's lists: a view
-        // rendered again and again allocates none of them.
-        previous.values_mut().for_each(Vec::clear);
-        for (site, kept) in recorded.drain(..) {
-            previous.entry(site).or_default().push(kept);
+        if !previous.is_empty() || !recorded.is_empty() {
+            keep_recorded(&mut previous, &mut recorded);
         }
-        previous.retain(|_, lists| !lists.is_empty());
         SPARE_RECORDED.set(recorded);
         self.previous = previous;
         result
@@ -145,6 +144,18 @@ impl RenderCache {
     pub fn clear(&mut self) {
         self.previous.clear();
     }
+}
+
+/// Replaces what `previous` kept with what a render `recorded`, leaving
+/// `recorded` empty. What the render did not take is gone from the page.
+/// The map and its vectors are kept for this render's lists: a view
+/// rendered again and again allocates none of them.
+fn keep_recorded(previous: &mut BySite, recorded: &mut Vec<(u64, Kept)>) {
+    previous.values_mut().for_each(Vec::clear);
+    for (site, kept) in recorded.drain(..) {
+        previous.entry(site).or_default().push(kept);
+    }
+    previous.retain(|_, lists| !lists.is_empty());
 }
 
 thread_local! {

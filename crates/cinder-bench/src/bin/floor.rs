@@ -533,9 +533,9 @@ fn greatest_common_divisor(a: usize, b: usize) -> usize {
 /// One write of a message of `message_bytes` to every connection, in one
 /// loop: the least a server can do to tell every session something. A
 /// connection with a second task is handed the message, which that task
-/// writes.
+/// writes, so the message itself is made only for connections without one.
 async fn broadcast_message(hub: &Hub, message_bytes: usize) {
-    let message = vec![b'm'; message_bytes];
+    let mut message = None;
     let peers: Vec<Peer> = hub
         .peers
         .lock()
@@ -546,7 +546,8 @@ async fn broadcast_message(hub: &Hub, message_bytes: usize) {
     for peer in peers {
         match peer {
             Peer::Writer(writer) => {
-                let _ = writer.lock().await.write_all(&message).await;
+                let message = message.get_or_insert_with(|| vec![b'm'; message_bytes]);
+                let _ = writer.lock().await.write_all(message).await;
             }
             Peer::Page(page) => {
                 let _ = page.send(Answer {

@@ -345,6 +345,22 @@ impl Page {
         }
     }
 
+    /// What a run measuring `what` (`events`, `setup`, …) on the page is
+    /// called after the name of the server it measures: `events /counter`.
+    fn measured(self, what: &str) -> String {
+        format!("{what} {}", self.path())
+    }
+
+    /// The label of Cinder's runs measuring `what` on the page.
+    fn cinder(self, what: &str) -> String {
+        run_label(CINDER, &self.measured(what))
+    }
+
+    /// The label of the bare floor's runs measuring `what` on the page.
+    fn floor(self, what: &str) -> String {
+        run_label(FloorShape::Bare.label(), &self.measured(what))
+    }
+
     /// The event its runs send.
     fn event(self) -> &'static str {
         match self {
@@ -352,6 +368,18 @@ impl Page {
             Page::Rows => "bump",
         }
     }
+}
+
+/// What Cinder's runs' labels begin with.
+const CINDER: &str = "cinder";
+
+/// The label of Cinder's broadcast runs, on the showcase's chat.
+const CINDER_BROADCAST: &str = "cinder broadcast /chat";
+
+/// The label of the runs of `server` (Cinder or a floor's shape) that
+/// measure `measured`.
+fn run_label(server: &str, measured: &str) -> String {
+    format!("{server} {measured}")
 }
 
 /// How the floor's server answers a connection.
@@ -525,7 +553,7 @@ impl Suite {
 
     fn events_run(&mut self, page: Page) {
         let args = self.events_args(page, self.sizes.event_rate, self.sizes.event_seconds);
-        let label = format!("cinder events {}", page.path());
+        let label = page.cinder("events");
         self.bench_run(&label, &args);
         let reply_bytes = self.last(&label, "bytes_per_reply").unwrap_or(95.0);
         let args = strings(&[
@@ -539,13 +567,13 @@ impl Suite {
             "--reply-bytes",
             &(reply_bytes.round() as usize).to_string(),
         ]);
-        let measured = format!("events {}", page.path());
+        let measured = page.measured("events");
         self.floor_run(FloorShape::Bare, &measured, &args);
         self.floor_run(FloorShape::TaskPerPage, &measured, &args);
     }
 
     fn setup_run(&mut self, page: Page) {
-        let label = format!("cinder setup {}", page.path());
+        let label = page.cinder("setup");
         let args = Suite::connect_args(page, self.sizes.setup_sessions, 1);
         self.bench_run(&label, &args);
         let (Some(page_bytes), Some(join_bytes)) = (
@@ -563,7 +591,7 @@ impl Suite {
             "--join-reply-bytes",
             &join_bytes.to_string(),
         ]);
-        self.floor_run(FloorShape::Bare, &format!("setup {}", page.path()), &args);
+        self.floor_run(FloorShape::Bare, &page.measured("setup"), &args);
     }
 
     /// Measures `cinder-loadgen` with `args` against a fresh benchmark
@@ -576,14 +604,14 @@ impl Suite {
     /// Measures `cinder-floor` with `args` against a fresh bare server of
     /// `shape`, under the shape's label followed by `measured`.
     fn floor_run(&mut self, shape: FloorShape, measured: &str, args: &[String]) {
-        let label = format!("{} {measured}", shape.label());
+        let label = run_label(shape.label(), measured);
         if let Some(server) = self.started(&label, |suite| suite.floor_server(shape)) {
             self.measure(&label, Generator::Floor, &server, args);
         }
     }
 
     fn render_run(&mut self, page: Page) {
-        let label = format!("cinder render {}", page.path());
+        let label = page.cinder("render");
         let args = strings(&[
             "render",
             "--path",
@@ -597,7 +625,7 @@ impl Suite {
     }
 
     fn held_run(&mut self, page: Page) {
-        let label = format!("cinder held {}", page.path());
+        let label = page.cinder("held");
         let args = Suite::connect_args(page, self.sizes.held_sessions, self.sizes.held_seconds);
         self.bench_run(&label, &args);
     }
@@ -607,7 +635,7 @@ impl Suite {
     /// p99 passed 50 ms, an event went unanswered or the generator fell
     /// behind its schedule.
     fn ramp_run(&mut self, page: Page) {
-        let label = format!("cinder ramp {}", page.path());
+        let label = page.cinder("ramp");
         let listed = match page {
             Page::Counter => self.sizes.ramp_counter,
             Page::Rows => self.sizes.ramp_rows,
@@ -638,7 +666,7 @@ impl Suite {
     fn broadcast_run(&mut self) {
         let sessions = self.sizes.broadcast_sessions.to_string();
         if let Some(showcase) = self.tools.showcase.clone() {
-            let label = "cinder broadcast /chat";
+            let label = CINDER_BROADCAST;
             let args = strings(&["broadcast", "--path", "/chat", "--sessions", &sessions]);
             if let Some(server) = self.started(label, |suite| suite.showcase(&showcase)) {
                 self.measure(label, Generator::Loadgen, &server, &args);
@@ -860,7 +888,7 @@ fn with_paged_floor(
     key: &str,
     (decimals, unit): (usize, &str),
 ) -> Row {
-    let label = format!("{} {measured}", FloorShape::TaskPerPage.label());
+    let label = run_label(FloorShape::TaskPerPage.label(), measured);
     if let Some(range) = range(&suite.numbers(&label, key), decimals) {
         row.paged_floor = range + unit;
     }
@@ -869,10 +897,7 @@ fn with_paged_floor(
 
 /// A CPU row: Cinder's figure with its user part, the floors' beside it.
 fn cpu_row(suite: &Suite, page: Page, goal: Goal) -> Row {
-    let (cinder, floor) = (
-        format!("cinder events {}", page.path()),
-        format!("floor events {}", page.path()),
-    );
+    let (cinder, floor) = (page.cinder("events"), page.floor("events"));
     let mut row = compared_row(
         suite,
         format!("server CPU per `{}`", page.event()),
@@ -884,7 +909,7 @@ fn cpu_row(suite: &Suite, page: Page, goal: Goal) -> Row {
     row = with_paged_floor(
         row,
         suite,
-        &format!("events {}", page.path()),
+        &page.measured("events"),
         "server_cpu_us_per_event",
         (1, " µs"),
     );
@@ -906,7 +931,7 @@ fn memory_row(suite: &Suite, page: Page, goal: Goal) -> Row {
             grouped(suite.sizes.held_sessions as f64, 0)
         ),
         goal,
-        (&format!("cinder held {}", page.path()), ""),
+        (&page.cinder("held"), ""),
         "server_bytes_per_session",
         (0, " B"),
     )
@@ -917,7 +942,7 @@ fn held_row(suite: &Suite) -> Row {
     let target = suite.sizes.held_sessions as f64;
     let mut held = Vec::new();
     for page in [Page::Counter, Page::Rows] {
-        let label = format!("cinder held {}", page.path());
+        let label = page.cinder("held");
         for summary in suite.summaries.get(&label).into_iter().flatten() {
             let joined = number(summary, "sessions_joined").unwrap_or(0.0);
             let lost = number(summary, "failures").unwrap_or(1.0)
@@ -1030,8 +1055,8 @@ fn ramp_row(runs: &[Value], event: &str, goal: Goal) -> Row {
 
 /// Reply, join reply and page bytes, against Phoenix's for the same page.
 fn bytes_row(suite: &Suite, page: Page, phoenix: [f64; 3], shown: &'static str) -> Row {
-    let events = format!("cinder events {}", page.path());
-    let setup = format!("cinder setup {}", page.path());
+    let events = page.cinder("events");
+    let setup = page.cinder("setup");
     let largest = |label: &str, key: &str| suite.numbers(label, key).into_iter().reduce(f64::max);
     let sizes = [
         largest(&events, "bytes_per_reply"),
@@ -1084,10 +1109,7 @@ fn rows(suite: &Suite) -> Vec<Row> {
                 phoenix,
                 meets: |rate| rate >= 10_000.0,
             },
-            (
-                &format!("cinder setup {}", page.path()),
-                &format!("floor setup {}", page.path()),
-            ),
+            (&page.cinder("setup"), &page.floor("setup")),
             "setup_per_sec",
             (0, " /s"),
         )
@@ -1101,10 +1123,7 @@ fn rows(suite: &Suite) -> Vec<Row> {
                 phoenix,
                 meets: |ms| ms <= 0.5,
             },
-            (
-                &format!("cinder events {}", page.path()),
-                &format!("floor events {}", page.path()),
-            ),
+            (&page.cinder("events"), &page.floor("events")),
             "latency.p99_ms",
             (2, " ms"),
         )
@@ -1112,7 +1131,7 @@ fn rows(suite: &Suite) -> Vec<Row> {
     let ramp = |page: Page, goal| {
         let runs = suite
             .summaries
-            .get(&format!("cinder ramp {}", page.path()))
+            .get(&page.cinder("ramp"))
             .map_or(&[][..], Vec::as_slice);
         ramp_row(runs, page.event(), goal)
     };
@@ -1125,7 +1144,7 @@ fn rows(suite: &Suite) -> Vec<Row> {
                 sizes.render_connections
             ),
             goal,
-            (&format!("cinder render {}", page.path()), ""),
+            (&page.cinder("render"), ""),
             "pages_per_sec",
             (0, " pages/s"),
         )
@@ -1216,7 +1235,10 @@ fn rows(suite: &Suite) -> Vec<Row> {
                     phoenix: "not measured",
                     meets: |ms| ms <= 100.0,
                 },
-                ("cinder broadcast /chat", "floor broadcast"),
+                (
+                    CINDER_BROADCAST,
+                    &run_label(FloorShape::Bare.label(), "broadcast"),
+                ),
                 "all_delivered_ms",
                 (0, " ms"),
             ),

@@ -527,6 +527,7 @@ impl<V: LiveView> Running<V> {
         loop {
             match ctx.recv().await {
                 Message::User(ViewMessage::Channel(ChannelMessage::Event(inbound))) => {
+                    self.tree.prefetch();
                     // Boxed: handling an event takes several times the room
                     // of anything else a view waits on, and an idle view's
                     // future would otherwise keep that room between events.

@@ -379,6 +379,13 @@ impl WebSocketSender {
         self.id
     }
 
+    /// Reads the word beside the lock of the frames on their way out, so
+    /// that a sender about to write finds its line in the cache (see
+    /// [`Pid::prefetch`](cinder_runtime::Pid::prefetch)).
+    pub(crate) fn prefetch(&self) {
+        std::hint::black_box(self.outgoing.unsent.is_poisoned());
+    }
+
     /// Sends a text message, taking its memory. False once the WebSocket
     /// is gone or has sent its close frame.
     pub fn send_text(&self, text: String) -> bool {
