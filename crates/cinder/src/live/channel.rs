@@ -628,7 +628,7 @@ impl<V: LiveView> Running<V> {
             }
             "allow_upload" | "progress" => {
                 let response = self.socket.uploads.client_message(&inbound);
-                let diff = self.rerender(Render::View);
+                let diff = self.rerender();
                 let response = upload::with_diff(response, diff);
                 self.outbox
                     .reply(inbound.msg_ref(), ReplyStatus::Ok, &response);
@@ -853,16 +853,17 @@ impl<V: LiveView> Running<V> {
     /// for nothing to go along, has nothing to add to its diff: the diff is
     /// written straight into its frame, after the frame's start.
     fn send_rerender(&mut self, render: Render, to: DiffFrame<'_>) {
-        if render == Render::View {
-            let tree = self.render();
-            if !self.components.any() && !self.socket.asked_for_anything() {
-                return self.send_diff_of(tree, to);
+        let diff = match render {
+            Render::View => {
+                let tree = self.render();
+                if !self.components.any() && !self.socket.asked_for_anything() {
+                    return self.send_diff_of(tree, to);
+                }
+                self.diff_against(tree)
             }
-            let diff = self.diff_against(tree);
-            let diff = self.with_changes_and_extras(diff);
-            return self.send_diff(diff, to);
-        }
-        let diff = self.with_changes_and_extras("{}".to_string());
+            Render::Components => "{}".to_string(),
+        };
+        let diff = self.with_changes_and_extras(diff);
         self.send_diff(diff, to);
     }
 
@@ -903,7 +904,7 @@ impl<V: LiveView> Running<V> {
         self.outbox.send(frame);
     }
 
-    /// Sends `diff`, made apart from its frame (see [`Running::rerender`]).
+    /// Sends `diff`, made apart from its frame (see [`Running::send_rerender`]).
     fn send_diff(&self, diff: Option<String>, to: DiffFrame<'_>) {
         match (to, diff) {
             (DiffFrame::Reply(msg_ref), Some(diff)) => {
@@ -1004,17 +1005,12 @@ impl<V: LiveView> Running<V> {
         Value::Object(reply).to_string()
     }
 
-    /// Renders again what `render` says. Returns the diff against what the
-    /// client holds, with the handler's events, title and reply, if there
-    /// is anything to send.
-    fn rerender(&mut self, render: Render) -> Option<String> {
-        let diff = match render {
-            Render::View => {
-                let tree = self.render();
-                self.diff_against(tree)
-            }
-            Render::Components => "{}".to_string(),
-        };
+    /// Renders the view again. Returns the diff against what the client
+    /// holds, with the handler's events, title and reply, if there is
+    /// anything to send.
+    fn rerender(&mut self) -> Option<String> {
+        let tree = self.render();
+        let diff = self.diff_against(tree);
         self.with_changes_and_extras(diff)
     }
 
