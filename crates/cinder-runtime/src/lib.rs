@@ -61,6 +61,7 @@
 
 pub mod exit;
 pub mod gen_server;
+pub mod hint;
 pub mod ids;
 pub mod introspection;
 mod mailbox;

@@ -60,10 +60,10 @@ impl<T> Mailbox<T> {
         }
     }
 
-    /// Reads the word beside the lock, bringing the line that a push and
-    /// a pop take first into the cache (see [`Pid::prefetch`](crate::Pid::prefetch)).
-    pub(crate) fn prefetch(&self) -> bool {
-        self.inner.is_poisoned()
+    /// Brings the lock, the line that a push and a pop take first, into
+    /// the cache (see [`Pid::prefetch`](crate::Pid::prefetch)).
+    pub(crate) fn prefetch(&self) {
+        crate::hint::prefetch(&self.inner);
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner<T>> {

@@ -358,10 +358,8 @@ impl<M: Send + 'static> ProcessCell for Cell<M> {
         std::mem::size_of::<Self>()
     }
     fn prefetch(&self) {
-        std::hint::black_box((
-            self.core.fatal.load(Ordering::Relaxed),
-            self.mailbox.prefetch(),
-        ));
+        crate::hint::prefetch(&self.core.fatal);
+        self.mailbox.prefetch();
     }
 }
 
@@ -379,14 +377,14 @@ impl Pid {
         self.0.core().id
     }
 
-    /// Reads what a message to the process and its next run touch first
-    /// (its mailbox's lock and its state flags), so that a message sent
-    /// soon after finds them in the cache. The reads do not wait on each
-    /// other or on the caller's work that follows, so the processor makes
-    /// them alongside it: a caller that will hand the process a message
-    /// once it has read that message (a socket decoding a client's frame
-    /// for a channel) waits for the process's memory once, at most, instead
-    /// of in turn after its own.
+    /// Asks the processor for what a message to the process and its next
+    /// run touch first (its mailbox's lock and its state flags), so that a
+    /// message sent soon after finds them in the cache (see
+    /// [`hint::prefetch`](crate::hint::prefetch)). Nothing waits for the
+    /// lines, so they come while the caller works: a caller that will hand
+    /// the process a message once it has read that message (a socket
+    /// decoding a client's frame for a channel) then finds the process's
+    /// memory there, instead of waiting for it after its own.
     pub fn prefetch(&self) {
         self.0.prefetch();
     }

@@ -509,7 +509,7 @@ impl PubSub {
         };
         // Each send finds its process's mailbox out of the cache when a
         // topic has many subscribers: the processes a few sends ahead are
-        // read now, so that those waits overlap instead of coming in turn.
+        // asked for now, so that they come while the sends before them run.
         let mut ahead = list.iter().skip(PREFETCH_AHEAD);
         let mut delivered = 0;
         for subscription in list.iter() {
@@ -524,10 +524,10 @@ impl PubSub {
     }
 }
 
-/// How many subscriptions ahead of its send a broadcast reads a
-/// subscriber's process (see [`Pid::prefetch`]): far enough that the read
-/// is done when the send comes, near enough that what it read is still
-/// in the cache then.
+/// How many subscriptions ahead of its send a broadcast asks for a
+/// subscriber's process (see [`Pid::prefetch`]): far enough that it has
+/// come when the send comes, near enough that it is still in the cache
+/// then.
 const PREFETCH_AHEAD: usize = 8;
 
 impl WeakPubSub {

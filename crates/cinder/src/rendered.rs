@@ -6,6 +6,8 @@ use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
+use cinder_runtime::hint::prefetch;
+
 use crate::memo::reads::SecretSpread;
 
 pub use crate::live::component::LiveComponentRef;
@@ -452,13 +454,13 @@ impl PartialEq for Rendered {
 }
 
 impl Rendered {
-    /// Reads the tree's own dynamics, a read a cache line, and the stamps
-    /// of the lists among them: what the next render and its diff against
-    /// this tree read first. A view's previous tree is seldom in the cache
-    /// when its next event comes; read when the event arrives, before its
-    /// handler runs, the reads wait on nothing and the processor makes them
-    /// alongside the handler's work, where the render would wait for each
-    /// in turn.
+    /// Brings into the cache the tree's own dynamics and the chunks of the
+    /// lists among them (their stamps and reference counts): what the next
+    /// render and its diff against this tree read first. A view's previous
+    /// tree is seldom in the cache when its next event comes; asked for
+    /// when the event arrives, before its handler runs, the lines come
+    /// together while the handler works, where the render would wait for
+    /// each in turn.
     pub(crate) fn prefetch(&self) {
         Chunk::warm(&self.dynamics);
         for dynamic in self.dynamics.iter() {
@@ -1066,30 +1068,22 @@ impl Comprehension {
         &self.chunks
     }
 
-    /// Reads the stamps of the first chunks, and their reference counts,
-    /// so that a render comparing its entries with them, and sharing the
-    /// chunks, finds them in the cache.
+    /// Brings the first chunks into the cache, so that a render comparing
+    /// its entries with their stamps, and sharing the chunks, finds them
+    /// there.
     ///
     /// A session's previous render is seldom in the cache when its next
     /// event comes, and the render's loop reaches each chunk's stamps only
     /// after the entries before it: waiting for memory once per chunk, in
-    /// turn. Here the reads do not depend on each other, so the processor
-    /// makes them all at once. The count is read too: a chunk starts where
-    /// the allocator put it, so its count and its stamps are often on two
-    /// cache lines, and the new list sharing it writes the count.
+    /// turn. Asked for here, all at once, the lines come together.
     pub(crate) fn warm_stamps(&self) {
-        let mut seen = 0;
         for chunk in self.chunks.iter().take(WARMED_CHUNKS) {
-            seen ^= Arc::strong_count(chunk) as u64;
-            if let Some(stamps) = chunk.stamps() {
-                seen ^= stamps.first().copied().unwrap_or(0) ^ stamps.last().copied().unwrap_or(0);
-            }
+            chunk.prefetch();
         }
-        std::hint::black_box(seen);
     }
 }
 
-/// How many chunks [`Comprehension::warm_stamps`] reads: enough for the
+/// How many chunks [`Comprehension::warm_stamps`] asks for: enough for the
 /// lists most pages show whole, few enough to stay in the cache.
 const WARMED_CHUNKS: usize = 64;
 
@@ -1101,12 +1095,14 @@ const CACHE_LINE_BYTES: usize = 64;
 /// stored one entry after another: a row costs its dynamics and its key,
 /// with no allocation of its own.
 #[derive(Clone, Debug)]
-// In this order: the keys and stamps, which a render compares for every
-// entry, come right after the reference count and share its cache lines.
+// In this order: the stamps and keys, which a render compares for every
+// entry, come right after the reference count. The stamps come first so
+// that, the chunk starting on a 16-byte boundary as allocators place it,
+// no cache line lies wholly inside them (see `Chunk::prefetch`).
 #[repr(C)]
 pub(crate) struct Chunk {
-    keys: Keys,
     stamps: Stamps,
+    keys: Keys,
     /// How many entries a full chunk of its list holds (see [`chunk_size`]).
     size: usize,
     dynamics: Box<[Dynamic]>,
@@ -1218,18 +1214,26 @@ impl Chunk {
         }
     }
 
-    /// Reads one dynamic of each cache line of `dynamics`, so that cloning
-    /// them finds them in the cache: the reads do not depend on each other,
-    /// so the processor makes them all at once, where the clones would wait
-    /// for each line in turn.
+    /// Asks for every cache line of `dynamics` at once, so that cloning
+    /// them finds them in the cache, where the clones would wait for each
+    /// line in turn.
     fn warm(dynamics: &[Dynamic]) {
         let per_line = (CACHE_LINE_BYTES / std::mem::size_of::<Dynamic>()).max(1);
-        let texts = dynamics
-            .iter()
-            .step_by(per_line)
-            .filter(|dynamic| matches!(dynamic, Dynamic::Text(_)))
-            .count();
-        std::hint::black_box(texts);
+        dynamics.iter().step_by(per_line).for_each(prefetch);
+        if let Some(last) = dynamics.last() {
+            prefetch(last);
+        }
+    }
+
+    /// Asks for every cache line the chunk spans, by the start of each of
+    /// its fields: none holds a whole line that no other field starts in
+    /// (see the order of its fields). The reference count, just before
+    /// the chunk, shares its first line but for one chunk in four.
+    fn prefetch(&self) {
+        prefetch(&self.stamps);
+        prefetch(&self.keys);
+        prefetch(&self.size);
+        prefetch(&self.dynamics);
     }
 
     /// The keys and stamps of the entries, copied out, when the chunk keeps
@@ -1549,6 +1553,46 @@ mod tests {
             builder.push(Key(key), memo, [Dynamic::Text(key.to_string().into())]);
         }
         builder.finish()
+    }
+
+    /// Asking for a tree's lines leaves the tree as it was, whatever its
+    /// lists hold: none, one chunk, a partial chunk, and more chunks than
+    /// are asked for, stamped or not, with entries of zero dynamics too.
+    #[test]
+    fn prefetching_a_tree_changes_nothing_about_it() {
+        let row = Template::leak(vec!["<li>".into(), "</li>".into()], false);
+        let bare = Template::leak(vec!["<hr>".into()], false);
+        let page = Template::leak(
+            vec!["<ul>".into(), "</ul><ol>".into(), "</ol>".into()],
+            false,
+        );
+        for len in [0, 1, 7, 8, 9, 100, 8 * WARMED_CHUNKS as u64 + 3] {
+            let entries = |width| {
+                (0..len)
+                    .map(|i| {
+                        let dynamics = vec![Dynamic::Text(i.to_string().into()); width];
+                        Entry::new(Key(i), dynamics)
+                    })
+                    .collect()
+            };
+            let tree = Rendered::new(
+                page,
+                vec![
+                    Dynamic::List(Box::new(Comprehension::new(row, entries(1)))),
+                    Dynamic::List(Box::new(Comprehension::new(bare, entries(0)))),
+                ],
+            );
+            let copy = tree.clone();
+            tree.prefetch();
+            assert!(tree == copy, "{len}");
+            assert!(crate::diff::diff(&copy, &tree).is_empty(), "{len}");
+            let mut html = Vec::new();
+            tree.write_html_with(&mut html, &mut |_, _| {});
+            let items: String = (0..len).map(|i| format!("<li>{i}</li>")).collect();
+            let rules = "<hr>".repeat(len as usize);
+            let expected = format!("<ul>{items}</ul><ol>{rules}</ol>");
+            assert_eq!(String::from_utf8(html).unwrap(), expected, "{len}");
+        }
     }
 
     /// Statics shorter than, as long as and longer than what the writer

@@ -215,12 +215,15 @@ impl ChannelName {
         &self.text[self.end(0)..self.end(1)]
     }
 
-    /// Reads the name's text at both ends, bringing its lines into the
-    /// cache for the reads that follow: the socket's, routing a frame, and
-    /// the channel's, writing its answer.
+    /// Brings the name's text, at both ends, into the cache for the reads
+    /// that follow: the socket's, routing a frame, and the channel's,
+    /// writing its answer.
     fn prefetch(&self) {
         let text = self.text.as_bytes();
-        std::hint::black_box((text.first(), text.last()));
+        if let (Some(first), Some(last)) = (text.first(), text.last()) {
+            cinder_runtime::hint::prefetch(first);
+            cinder_runtime::hint::prefetch(last);
+        }
     }
 
     fn json(&self) -> JsonName<'_> {
@@ -760,11 +763,11 @@ impl<R: ChannelRouter> Socket<R> {
     /// Brings into the cache what a frame for the first channel will
     /// touch beyond the socket (the channel's entry, its process's mailbox
     /// and flags, and the lock of the frames on their way out, which the
-    /// channel's answer takes), before the frame is read: the reads wait
-    /// on nothing, so the processor makes them alongside the frame's
-    /// reading and decoding, where each would otherwise stall the event in
-    /// turn. A connection's frames are nearly all for its one channel; a
-    /// frame for another only loses the few loads.
+    /// channel's answer takes), before the frame is read: nothing waits
+    /// for them, so they come while the frame is read and decoded, where
+    /// each would otherwise stall the event in turn. A connection's frames
+    /// are nearly all for its one channel; a frame for another only loses
+    /// the few requests.
     fn prefetch_for_frame(channels: &[Channel], outgoing: &WebSocketSender) {
         if let Some(channel) = channels.first() {
             channel.name.prefetch();

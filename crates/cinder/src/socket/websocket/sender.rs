@@ -379,11 +379,11 @@ impl WebSocketSender {
         self.id
     }
 
-    /// Reads the word beside the lock of the frames on their way out, so
-    /// that a sender about to write finds its line in the cache (see
+    /// Brings the lock of the frames on their way out into the cache, so
+    /// that a sender about to write finds its line there (see
     /// [`Pid::prefetch`](cinder_runtime::Pid::prefetch)).
     pub(crate) fn prefetch(&self) {
-        std::hint::black_box(self.outgoing.unsent.is_poisoned());
+        cinder_runtime::hint::prefetch(&self.outgoing.unsent);
     }
 
     /// Sends a text message, taking its memory. False once the WebSocket
