@@ -1556,8 +1556,9 @@ mod tests {
     }
 
     /// Asking for a tree's lines leaves the tree as it was, whatever its
-    /// lists hold: none, one chunk, a partial chunk, and more chunks than
-    /// are asked for, stamped or not, with entries of zero dynamics too.
+    /// lists hold: no entry, one chunk, a partial chunk, and more chunks
+    /// than are asked for, with entries of no dynamics too (a render's
+    /// stamped chunks are asked for by every render through a cache).
     #[test]
     fn prefetching_a_tree_changes_nothing_about_it() {
         let row = Template::leak(vec!["<li>".into(), "</li>".into()], false);
