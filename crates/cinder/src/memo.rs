@@ -460,7 +460,7 @@ impl ListBuilder {
         });
         let previous = memo.as_ref().and_then(|m| m.previous.as_ref());
         if let Some(previous) = previous {
-            previous.warm_stamps();
+            previous.prefetch_chunks();
         }
         let size_hint = size_hint.max(previous.map_or(0, Comprehension::len));
         let chunk_size = if in_render_cache() {

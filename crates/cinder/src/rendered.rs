@@ -462,10 +462,10 @@ impl Rendered {
     /// together while the handler works, where the render would wait for
     /// each in turn.
     pub(crate) fn prefetch(&self) {
-        Chunk::warm(&self.dynamics);
+        Chunk::prefetch_dynamics(&self.dynamics);
         for dynamic in self.dynamics.iter() {
             if let Dynamic::List(list) = dynamic {
-                list.warm_stamps();
+                list.prefetch_chunks();
             }
         }
     }
@@ -1076,16 +1076,16 @@ impl Comprehension {
     /// event comes, and the render's loop reaches each chunk's stamps only
     /// after the entries before it: waiting for memory once per chunk, in
     /// turn. Asked for here, all at once, the lines come together.
-    pub(crate) fn warm_stamps(&self) {
-        for chunk in self.chunks.iter().take(WARMED_CHUNKS) {
+    pub(crate) fn prefetch_chunks(&self) {
+        for chunk in self.chunks.iter().take(PREFETCHED_CHUNKS) {
             chunk.prefetch();
         }
     }
 }
 
-/// How many chunks [`Comprehension::warm_stamps`] asks for: enough for the
+/// How many chunks [`Comprehension::prefetch_chunks`] asks for: enough for the
 /// lists most pages show whole, few enough to stay in the cache.
-const WARMED_CHUNKS: usize = 64;
+const PREFETCHED_CHUNKS: usize = 64;
 
 /// The size of the processor's cache line on the machines Cinder runs on
 /// (x86-64, most ARM cores): reading ahead, one read per line is enough.
@@ -1217,7 +1217,7 @@ impl Chunk {
     /// Asks for every cache line of `dynamics` at once, so that cloning
     /// them finds them in the cache, where the clones would wait for each
     /// line in turn.
-    fn warm(dynamics: &[Dynamic]) {
+    fn prefetch_dynamics(dynamics: &[Dynamic]) {
         let per_line = (CACHE_LINE_BYTES / std::mem::size_of::<Dynamic>()).max(1);
         dynamics.iter().step_by(per_line).for_each(prefetch);
         if let Some(last) = dynamics.last() {
@@ -1439,7 +1439,7 @@ impl ChunkBuilder {
             self.push_key(chunk.keys.get(index).expect("the entries are in the chunk"));
         }
         let dynamics = &chunk.dynamics[from * self.width..(from + count) * self.width];
-        Chunk::warm(dynamics);
+        Chunk::prefetch_dynamics(dynamics);
         self.dynamics.extend_from_slice(dynamics);
     }
 
@@ -1567,7 +1567,7 @@ mod tests {
             vec!["<ul>".into(), "</ul><ol>".into(), "</ol>".into()],
             false,
         );
-        for len in [0, 1, 7, 8, 9, 100, 8 * WARMED_CHUNKS as u64 + 3] {
+        for len in [0, 1, 7, 8, 9, 100, 8 * PREFETCHED_CHUNKS as u64 + 3] {
             let entries = |width| {
                 (0..len)
                     .map(|i| {
