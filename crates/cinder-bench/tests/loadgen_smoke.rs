@@ -450,6 +450,20 @@ fn the_suite_measures_every_goal_at_smoke_scale() {
             "{row}"
         );
     }
+    // After the table: what Cinder adds above the floor with a task per
+    // page, run by run.
+    let above = stdout
+        .lines()
+        .find(|line| {
+            line.starts_with("Cinder above the floor with a task per page, run by run: `inc` ")
+        })
+        .unwrap_or_else(|| panic!("no line of Cinder above the paged floor: {stdout}"));
+    assert!(above.contains(" µs; `bump` "), "{above}");
+    assert_eq!(
+        above.contains("; the broadcast "),
+        showcase().is_some(),
+        "{above}"
+    );
 }
 
 /// `--only` runs the measurements it names and no other.

@@ -1277,6 +1277,115 @@ fn table(rows: &[Row]) -> String {
     out
 }
 
+/// What Cinder adds above the floor with a task per page, run by run: each
+/// of Cinder's runs less the paged floor's run of the same round, which
+/// came right after it, in the same spell of the machine. `None` when no
+/// measure has both.
+fn above_paged_floor(suite: &Suite) -> Option<String> {
+    let paged = |measured: &str| run_label(FloorShape::TaskPerPage.label(), measured);
+    let measures = [
+        (
+            "`inc`",
+            Page::Counter.cinder("events"),
+            paged(&Page::Counter.measured("events")),
+            "server_cpu_us_per_event",
+            (1, " µs"),
+        ),
+        (
+            "`bump`",
+            Page::Rows.cinder("events"),
+            paged(&Page::Rows.measured("events")),
+            "server_cpu_us_per_event",
+            (1, " µs"),
+        ),
+        (
+            "the broadcast",
+            CINDER_BROADCAST.to_string(),
+            paged("broadcast"),
+            "all_delivered_ms",
+            (0, " ms"),
+        ),
+    ];
+    let parts: Vec<String> = measures
+        .iter()
+        .filter_map(|(name, cinder, floor, key, (decimals, unit))| {
+            let differences =
+                run_by_run_differences(&suite.numbers(cinder, key), &suite.numbers(floor, key))?;
+            let shown: Vec<String> = differences
+                .iter()
+                .map(|difference| grouped(*difference, *decimals))
+                .collect();
+            Some(format!("{name} {}{unit}", shown.join(", ")))
+        })
+        .collect();
+    (!parts.is_empty()).then(|| {
+        format!(
+            "Cinder above the floor with a task per page, run by run: {}.",
+            parts.join("; ")
+        )
+    })
+}
+
+/// Each of `cinder`'s figures less the floor's of the same run, when both
+/// have a figure for every run: a run missing from either would pair the
+/// rest with the wrong ones.
+fn run_by_run_differences(cinder: &[f64], floor: &[f64]) -> Option<Vec<f64>> {
+    (!cinder.is_empty() && cinder.len() == floor.len())
+        .then(|| cinder.iter().zip(floor).map(|(c, f)| c - f).collect())
+}
+
+/// The machine's settings that move the floor besides its processor: the
+/// kernel, its clock source (read on every timer check), its idle driver
+/// (which decides what waking an idle core costs) and whether loopback's
+/// received packets are steered to other cores (else the sender's core
+/// runs the receiver's half of each send).
+fn machine_settings() -> String {
+    let read = |path: &str| {
+        std::fs::read_to_string(path)
+            .ok()
+            .map(|text| text.trim().to_string())
+    };
+    describe_settings(
+        read("/proc/sys/kernel/osrelease"),
+        read("/sys/devices/system/clocksource/clocksource0/current_clocksource"),
+        read("/sys/devices/system/cpu/cpuidle/current_driver"),
+        read("/sys/class/net/lo/queues/rx-0/rps_cpus"),
+    )
+}
+
+/// [`machine_settings`] from what was read; what could not be read is left
+/// out.
+fn describe_settings(
+    kernel: Option<String>,
+    clock_source: Option<String>,
+    idle_driver: Option<String>,
+    loopback_steering: Option<String>,
+) -> String {
+    let mut settings = Vec::new();
+    if let Some(kernel) = kernel {
+        settings.push(format!("Linux {kernel}"));
+    }
+    if let Some(clock_source) = clock_source {
+        settings.push(format!("clock source {clock_source}"));
+    }
+    if let Some(idle_driver) = idle_driver {
+        settings.push(format!("idle driver {idle_driver}"));
+    }
+    if let Some(mask) = loopback_steering {
+        let steered = mask.chars().any(|digit| !matches!(digit, '0' | ',' | ' '));
+        settings.push(if steered {
+            format!("loopback's receive steered to cores {mask}")
+        } else {
+            "loopback's receive on the sending core".to_string()
+        });
+    }
+    if settings.is_empty() {
+        "machine settings unknown".into()
+    } else {
+        settings.join(", ")
+    }
+}
+
 /// The processor's name, as `/proc/cpuinfo` gives it.
 fn processor() -> String {
     std::fs::read_to_string("/proc/cpuinfo")
@@ -1370,7 +1479,11 @@ fn main() -> ExitCode {
             ""
         },
     );
+    println!("{}\n", machine_settings());
     print!("{}", table(&rows(&suite)));
+    if let Some(above) = above_paged_floor(&suite) {
+        println!("\n{above}");
+    }
     if suite.failures.is_empty() {
         return ExitCode::SUCCESS;
     }
@@ -1528,6 +1641,85 @@ mod tests {
         assert_eq!(rates(&[200], 2), [200, 400, 600]);
         assert_eq!(rates(&[50, 50], 4), [50, 50]);
         assert_eq!(rates(&[], 4), Vec::<usize>::new());
+    }
+
+    #[test]
+    fn cinder_above_the_floor_pairs_the_runs_of_each_round() {
+        assert_eq!(
+            run_by_run_differences(&[12.5, 11.0, 13.25], &[10.0, 11.5, 9.25]),
+            Some(vec![2.5, -0.5, 4.0])
+        );
+        // A run missing from either side leaves nothing to pair.
+        assert_eq!(run_by_run_differences(&[12.5, 11.0], &[10.0]), None);
+        assert_eq!(run_by_run_differences(&[], &[]), None);
+    }
+
+    #[test]
+    fn the_suite_says_what_cinder_adds_above_the_paged_floor() {
+        let mut suite = Suite {
+            tools: Tools {
+                server: PathBuf::new(),
+                loadgen: PathBuf::new(),
+                floor: PathBuf::new(),
+                showcase: None,
+            },
+            cores: Cores::new(&Options::parse(std::iter::empty()).unwrap()),
+            runtime: RuntimeFlavor::MultiThread,
+            sizes: Scale::Smoke.sizes(),
+            out: None,
+            summaries: BTreeMap::new(),
+            failures: Vec::new(),
+        };
+        assert_eq!(above_paged_floor(&suite), None);
+        let paged = |measured: &str| run_label(FloorShape::TaskPerPage.label(), measured);
+        for (cinder, floor) in [(12.4, 10.0), (11.0, 11.1)] {
+            suite.keep(
+                &Page::Rows.cinder("events"),
+                json!({ "server_cpu_us_per_event": cinder }),
+            );
+            suite.keep(
+                &paged(&Page::Rows.measured("events")),
+                json!({ "server_cpu_us_per_event": floor }),
+            );
+        }
+        suite.keep(CINDER_BROADCAST, json!({ "all_delivered_ms": 1_250.0 }));
+        suite.keep(&paged("broadcast"), json!({ "all_delivered_ms": 190.0 }));
+        assert_eq!(
+            above_paged_floor(&suite).unwrap(),
+            "Cinder above the floor with a task per page, run by run: \
+             `bump` 2.4, -0.1 µs; the broadcast 1,060 ms."
+        );
+    }
+
+    #[test]
+    fn the_machine_settings_name_what_was_read() {
+        assert_eq!(
+            describe_settings(
+                Some("6.18.44".into()),
+                Some("tsc".into()),
+                Some("haltpoll".into()),
+                Some("0".into()),
+            ),
+            "Linux 6.18.44, clock source tsc, idle driver haltpoll, \
+             loopback's receive on the sending core"
+        );
+        assert_eq!(
+            describe_settings(
+                None,
+                Some("kvm-clock".into()),
+                None,
+                Some("00000002".into())
+            ),
+            "clock source kvm-clock, loopback's receive steered to cores 00000002"
+        );
+        assert_eq!(
+            describe_settings(None, None, None, Some("00000000,00000000".into())),
+            "loopback's receive on the sending core"
+        );
+        assert_eq!(
+            describe_settings(None, None, None, None),
+            "machine settings unknown"
+        );
     }
 
     #[test]
