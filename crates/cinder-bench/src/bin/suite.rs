@@ -1279,8 +1279,8 @@ fn table(rows: &[Row]) -> String {
 
 /// What Cinder adds above the floor with a task per page, run by run: each
 /// of Cinder's runs less the paged floor's run of the same round, which
-/// came right after it, in the same spell of the machine. `None` when no
-/// measure has both.
+/// follows it within a minute or two, in the same spell of the machine.
+/// `None` when no measure has both.
 fn above_paged_floor(suite: &Suite) -> Option<String> {
     let paged = |measured: &str| run_label(FloorShape::TaskPerPage.label(), measured);
     let measures = [
