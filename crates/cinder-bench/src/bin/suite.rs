@@ -358,7 +358,7 @@ impl Page {
 
     /// The label of the bare floor's runs measuring `what` on the page.
     fn floor(self, what: &str) -> String {
-        run_label(FloorShape::Bare.label(), &self.measured(what))
+        FloorShape::Bare.run_label(&self.measured(what))
     }
 
     /// The event its runs send.
@@ -399,6 +399,11 @@ impl FloorShape {
             FloorShape::Bare => "floor",
             FloorShape::TaskPerPage => "paged floor",
         }
+    }
+
+    /// The label of its runs that measure `measured`.
+    fn run_label(self, measured: &str) -> String {
+        run_label(self.label(), measured)
     }
 
     /// Its server's `--tasks`.
@@ -604,7 +609,7 @@ impl Suite {
     /// Measures `cinder-floor` with `args` against a fresh bare server of
     /// `shape`, under the shape's label followed by `measured`.
     fn floor_run(&mut self, shape: FloorShape, measured: &str, args: &[String]) {
-        let label = run_label(shape.label(), measured);
+        let label = shape.run_label(measured);
         if let Some(server) = self.started(&label, |suite| suite.floor_server(shape)) {
             self.measure(&label, Generator::Floor, &server, args);
         }
@@ -888,7 +893,7 @@ fn with_paged_floor(
     key: &str,
     (decimals, unit): (usize, &str),
 ) -> Row {
-    let label = run_label(FloorShape::TaskPerPage.label(), measured);
+    let label = FloorShape::TaskPerPage.run_label(measured);
     if let Some(range) = range(&suite.numbers(&label, key), decimals) {
         row.paged_floor = range + unit;
     }
@@ -1235,10 +1240,7 @@ fn rows(suite: &Suite) -> Vec<Row> {
                     phoenix: "not measured",
                     meets: |ms| ms <= 100.0,
                 },
-                (
-                    CINDER_BROADCAST,
-                    &run_label(FloorShape::Bare.label(), "broadcast"),
-                ),
+                (CINDER_BROADCAST, &FloorShape::Bare.run_label("broadcast")),
                 "all_delivered_ms",
                 (0, " ms"),
             ),
@@ -1282,7 +1284,7 @@ fn table(rows: &[Row]) -> String {
 /// follows it within a minute or two, in the same spell of the machine.
 /// `None` when no measure has both.
 fn above_paged_floor(suite: &Suite) -> Option<String> {
-    let paged = |measured: &str| run_label(FloorShape::TaskPerPage.label(), measured);
+    let paged = |measured: &str| FloorShape::TaskPerPage.run_label(measured);
     let measures = [
         (
             "`inc`",
@@ -1671,7 +1673,7 @@ mod tests {
             failures: Vec::new(),
         };
         assert_eq!(above_paged_floor(&suite), None);
-        let paged = |measured: &str| run_label(FloorShape::TaskPerPage.label(), measured);
+        let paged = |measured: &str| FloorShape::TaskPerPage.run_label(measured);
         for (cinder, floor) in [(12.4, 10.0), (11.0, 11.1)] {
             suite.keep(
                 &Page::Rows.cinder("events"),
