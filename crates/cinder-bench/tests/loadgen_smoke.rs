@@ -8,6 +8,7 @@
 //! binary has been built next to these ones (`cargo build -p showcase`),
 //! and is skipped otherwise.
 
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -347,6 +348,96 @@ fn the_floor_server_runs_on_a_current_thread_runtime() {
     assert_eq!(threads, 1);
 }
 
+/// Whether this kernel gives a process a ring set up as the floor's
+/// io_uring server sets up its own (one thread submitting, the kernel's
+/// work deferred to its waits): a sandbox may refuse io_uring altogether.
+fn io_uring_available() -> bool {
+    io_uring::IoUring::<io_uring::squeue::Entry>::builder()
+        .setup_single_issuer()
+        .setup_coop_taskrun()
+        .setup_defer_taskrun()
+        .build(2)
+        .is_ok()
+}
+
+/// The floor's server on io_uring answers what it answers on tokio: every
+/// event, broadcast message and setup, requests longer than its read buffer
+/// and answers longer than one write. A connection that sends a head no
+/// generator writes is closed, and the others are served on. Where the
+/// kernel refuses io_uring, the server says so and exits.
+#[test]
+fn the_floor_server_runs_on_io_uring() {
+    if !io_uring_available() {
+        let output = Command::new(FLOOR)
+            .args(["serve", "--io", "io-uring", "--port", "0"])
+            .output()
+            .expect("runs");
+        assert_eq!(output.status.code(), Some(1));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.starts_with("io_uring is not available here"),
+            "{stderr}"
+        );
+        return;
+    }
+    let server = start(Path::new(FLOOR), &["serve", "--io", "io-uring"]);
+
+    let events = floor_summary(
+        "events",
+        &server,
+        &["--sessions", "50", "--rate", "500", "--duration", "1"],
+    );
+    assert_eq!(number(&events, "replies"), 500.0, "{events}");
+    assert_eq!(number(&events, "unanswered"), 0.0, "{events}");
+    assert_cpu_reported(&events, "server_cpu_us_per_event");
+
+    let long = floor_summary(
+        "events",
+        &server,
+        &[
+            "--sessions",
+            "10",
+            "--rate",
+            "50",
+            "--duration",
+            "1",
+            "--request-bytes",
+            "5000",
+            "--reply-bytes",
+            "200000",
+        ],
+    );
+    assert_eq!(number(&long, "replies"), 50.0, "{long}");
+    assert_eq!(number(&long, "unanswered"), 0.0, "{long}");
+
+    let mut forged = std::net::TcpStream::connect(server.addr()).expect("connects");
+    // A request that says it is shorter than its own head.
+    forged.write_all(b"e\0\0\0\0\x5f\0\0\0").expect("written");
+    let mut rest = Vec::new();
+    forged.read_to_end(&mut rest).expect("closed, not reset");
+    assert!(rest.is_empty(), "{rest:?}");
+
+    let broadcast = floor_summary("broadcast", &server, &["--sessions", "200"]);
+    assert_eq!(number(&broadcast, "delivered"), 200.0, "{broadcast}");
+    assert_eq!(number(&broadcast, "missing"), 0.0, "{broadcast}");
+    assert_cpu_reported(&broadcast, "server_cpu_us_per_session");
+
+    let setup = floor_summary(
+        "setup",
+        &server,
+        &[
+            "--sessions",
+            "200",
+            "--page-bytes",
+            "7511",
+            "--join-reply-bytes",
+            "6106",
+        ],
+    );
+    assert_eq!(number(&setup, "sessions_joined"), 200.0, "{setup}");
+    assert!(setup["first_error"].is_null(), "{setup}");
+}
+
 #[test]
 fn the_floor_tool_refuses_what_it_cannot_measure() {
     for args in [
@@ -364,6 +455,10 @@ fn the_floor_tool_refuses_what_it_cannot_measure() {
         &["serve", "--runtime", "green"],
         &["serve", "--tasks", "3"],
         &["events", "--tasks", "2"],
+        &["serve", "--io", "epoll"],
+        &["serve", "--io", "io-uring", "--tasks", "2"],
+        &["serve", "--io", "io-uring", "--work-us", "5"],
+        &["events", "--io", "io-uring"],
         &["echo"],
     ] {
         let stderr = refusal(FLOOR, args);

@@ -60,6 +60,10 @@
 //! `serve` runs on a multi-thread runtime with one worker, as the benchmark
 //! server with `--workers 1`; `--runtime current-thread` puts it on the
 //! current-thread runtime, as the benchmark server's own `--runtime`.
+//! `serve --io io-uring` serves from one thread through the kernel's
+//! io_uring instead of tokio and epoll (see the `uring` module), to tell the
+//! kernel's work for the traffic from the cost of the interface it is
+//! asked through.
 //!
 //! Every run ends with a one-line JSON summary on stdout. Beside each CPU
 //! figure, its split into the server's own time (`user`) and the kernel's
@@ -85,7 +89,10 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+mod uring;
+
 const USAGE: &str = "usage: cinder-floor serve [--port 4300] [--work-us 0] [--touch-kib 0] [--tasks 1|2] [--runtime multi-thread|current-thread]
+       cinder-floor serve --io io-uring [--port 4300]
        cinder-floor events [--addr 127.0.0.1:4300] [--sessions N] [--rate N] [--duration SECONDS] [--server-pid PID] [--request-bytes 128] [--reply-bytes 95]
        cinder-floor broadcast [--addr 127.0.0.1:4300] [--sessions N] [--server-pid PID] [--request-bytes 128] [--message-bytes 256]
        cinder-floor setup [--addr 127.0.0.1:4300] [--sessions N] [--server-pid PID] [--request-bytes 128] [--page-bytes 1171] [--join-reply-bytes 189]
@@ -141,6 +148,17 @@ struct Options {
     /// Whether `serve` hands each request to a second task of its
     /// connection's (`--tasks 2`).
     hand_off: bool,
+    /// The interface `serve` asks the kernel through (`--io`).
+    io: Io,
+}
+
+/// How `serve` reads and writes its connections.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Io {
+    /// tokio's, on epoll: what the benchmark server uses.
+    Tokio,
+    /// The kernel's io_uring, from one thread of the server's own.
+    IoUring,
 }
 
 /// What `serve` does of its own for each event request before answering,
@@ -153,8 +171,9 @@ struct Work {
     touched_bytes: usize,
 }
 
-/// The flags that only `serve` takes.
-const SERVE_FLAGS: [&str; 4] = ["--work-us", "--touch-kib", "--tasks", "--runtime"];
+/// The flags that shape the tokio server: only `serve` takes them, and not
+/// with `--io io-uring`.
+const TOKIO_SERVE_FLAGS: [&str; 4] = ["--work-us", "--touch-kib", "--tasks", "--runtime"];
 
 /// The flags that size requests and answers, which only a generator takes.
 const SIZE_FLAGS: [&str; 5] = [
@@ -192,7 +211,11 @@ impl Options {
             work: Work::default(),
             runtime: RuntimeFlavor::MultiThread,
             hand_off: false,
+            io: Io::Tokio,
         };
+        // Set only by the flags that shape the tokio server, which the
+        // io_uring server does not take.
+        let mut tokio_flag = None;
         while let Some(flag) = args.next() {
             let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
             if mode == Mode::Serve && SIZE_FLAGS.contains(&flag.as_str()) {
@@ -201,7 +224,8 @@ impl Options {
                      so give the sizes to the generator"
                 ));
             }
-            if mode != Mode::Serve && SERVE_FLAGS.contains(&flag.as_str()) {
+            let tokio_serve_flag = TOKIO_SERVE_FLAGS.contains(&flag.as_str());
+            if mode != Mode::Serve && (tokio_serve_flag || flag == "--io") {
                 return Err(format!("{flag} is for serve: it sets up the server"));
             }
             match flag.as_str() {
@@ -217,6 +241,13 @@ impl Options {
                 "--page-bytes" => options.page_bytes = parse(&flag, &value)?,
                 "--join-reply-bytes" => options.join_reply_bytes = parse(&flag, &value)?,
                 "--runtime" => options.runtime = RuntimeFlavor::named(&value)?,
+                "--io" => {
+                    options.io = match value.as_str() {
+                        "tokio" => Io::Tokio,
+                        "io-uring" => Io::IoUring,
+                        _ => return Err(format!("--io is tokio or io-uring, not {value}")),
+                    }
+                }
                 "--tasks" => {
                     options.hand_off = match value.as_str() {
                         "1" => false,
@@ -236,6 +267,14 @@ impl Options {
                 }
                 _ => return Err(format!("unknown option {flag}")),
             }
+            if tokio_serve_flag {
+                tokio_flag = Some(flag);
+            }
+        }
+        if let (Io::IoUring, Some(flag)) = (options.io, tokio_flag) {
+            return Err(format!(
+                "--io io-uring serves from one thread of its own and takes no {flag}"
+            ));
         }
         if !options.addr.ip().is_loopback() {
             return Err(format!("{} is not a loopback address", options.addr));
@@ -269,6 +308,15 @@ fn main() -> ExitCode {
         Err(error) => return usage_error(&error, USAGE),
     };
     let open_files_limit = raise_open_files_limit();
+    if options.mode == Mode::Serve && options.io == Io::IoUring {
+        return match uring::serve(options.port) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("{error}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     if options.mode == Mode::Serve {
         // Before the runtime's threads share the table: see
         // `reserve_descriptor_table`.
