@@ -12,13 +12,14 @@
 //!
 //! The ring is set up as the kernel's documentation advises for a server
 //! of one thread: one thread submits (`SINGLE_ISSUER`), and the kernel's
-//! work for completions runs when that thread waits for them
-//! (`DEFER_TASKRUN`) rather than interrupting it (`COOP_TASKRUN`).
+//! work for completions waits until that thread asks for them
+//! (`DEFER_TASKRUN`) instead of interrupting it (`COOP_TASKRUN`).
 
 use std::collections::VecDeque;
 use std::io;
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::{AsRawFd, FromRawFd};
+use std::time::Duration;
 
 use io_uring::{opcode, squeue, types, IoUring};
 
@@ -31,6 +32,8 @@ const SUBMISSION_ENTRIES: u32 = 4096;
 const COMPLETION_ENTRIES: u32 = 32_768;
 /// How many bytes of a fill one write sends at most.
 const FILL_BYTES: usize = 64 << 10;
+/// How long the server waits before it accepts again after a failed accept.
+const ACCEPT_RETRY: Duration = Duration::from_millis(10);
 
 /// What a completion completes, in its low bits; the connection's slot is
 /// in the others.
@@ -63,10 +66,13 @@ struct Connection {
     read: Box<[u8; READ_BUFFER_BYTES]>,
     /// Bytes of `read` that hold data not yet taken.
     filled: usize,
-    /// Bytes of the request being read that are still to come and are
-    /// skipped (its filler), and the answer it asks for once they have.
+    /// Bytes of the request being read that are still to come, skipped:
+    /// its filler.
     skipping: usize,
+    /// The kind of the request being read and the size of the answer it
+    /// asks for, owed once its filler has come.
     pending: Option<(u8, usize)>,
+    /// The answers owed, in order, by fill and size.
     owed: VecDeque<(Fill, usize)>,
     /// Whether a read, or a write, is with the kernel: at most one of each.
     reading: bool,
@@ -84,9 +90,6 @@ struct Server {
     address: SocketAddr,
     connections: Vec<Option<Connection>>,
     free_slots: Vec<usize>,
-    /// Sockets of connections that ended, closed once the writes submitted
-    /// before they ended have reached the kernel.
-    closing: Vec<TcpStream>,
     /// Connections with answers owed and no write in flight.
     to_write: Vec<usize>,
     answer_fill: Box<[u8]>,
@@ -114,7 +117,6 @@ impl Server {
             address,
             connections: Vec::new(),
             free_slots: Vec::new(),
-            closing: Vec::new(),
             to_write: Vec::new(),
             answer_fill: vec![b'a'; FILL_BYTES].into_boxed_slice(),
             message_fill: vec![b'm'; FILL_BYTES].into_boxed_slice(),
@@ -131,9 +133,6 @@ impl Server {
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
                 Err(error) => return Err(format!("io_uring: {error}")),
             }
-            // Every write pushed before a connection ended is with the
-            // kernel now, which holds its own reference to the socket.
-            self.closing.clear();
             completions.extend(
                 self.ring
                     .completion()
@@ -164,37 +163,44 @@ impl Server {
     }
 
     fn accepted(&mut self, result: i32) {
-        // Out of file descriptors, most likely: the generator sees its
-        // connection refused or closed, as from the tokio server.
         if result >= 0 {
             // SAFETY: the kernel has just made this descriptor for the
             // accepted connection, and nothing else owns it.
             let socket = unsafe { TcpStream::from_raw_fd(result) };
-            let _ = socket.set_nodelay(true);
-            let connection = Connection {
-                socket,
-                read: Box::new([0; READ_BUFFER_BYTES]),
-                filled: 0,
-                skipping: 0,
-                pending: None,
-                owed: VecDeque::new(),
-                reading: false,
-                writing: false,
-                closed: false,
-            };
-            let slot = match self.free_slots.pop() {
-                Some(slot) => {
-                    self.connections[slot] = Some(connection);
-                    slot
-                }
-                None => {
-                    self.connections.push(Some(connection));
-                    self.connections.len() - 1
-                }
-            };
-            self.read_more(slot);
+            self.add(socket);
+        } else {
+            // Out of file descriptors, most likely: wait for some to close
+            // rather than spin, as the tokio server does.
+            std::thread::sleep(ACCEPT_RETRY);
         }
         self.accept();
+    }
+
+    /// Takes in an accepted connection and asks for its first requests.
+    fn add(&mut self, socket: TcpStream) {
+        let _ = socket.set_nodelay(true);
+        let connection = Connection {
+            socket,
+            read: Box::new([0; READ_BUFFER_BYTES]),
+            filled: 0,
+            skipping: 0,
+            pending: None,
+            owed: VecDeque::new(),
+            reading: false,
+            writing: false,
+            closed: false,
+        };
+        let slot = match self.free_slots.pop() {
+            Some(slot) => {
+                self.connections[slot] = Some(connection);
+                slot
+            }
+            None => {
+                self.connections.push(Some(connection));
+                self.connections.len() - 1
+            }
+        };
+        self.read_more(slot);
     }
 
     /// Asks for more of the connection's requests, into the room left in
@@ -321,12 +327,14 @@ impl Server {
         self.free_if_idle(slot);
     }
 
+    /// Frees the slot of an ended connection with nothing queued for the
+    /// kernel or with it: a read or write is marked as the connection's when
+    /// it is queued, so none names the socket once it is closed here.
     fn free_if_idle(&mut self, slot: usize) {
         let idle = self.connections[slot]
             .as_ref()
             .is_some_and(|connection| !connection.reading && !connection.writing);
-        if let Some(connection) = self.connections[slot].take_if(|_| idle) {
-            self.closing.push(connection.socket);
+        if self.connections[slot].take_if(|_| idle).is_some() {
             self.free_slots.push(slot);
         }
     }
