@@ -8,7 +8,9 @@
 //!   pages Phoenix LiveView was measured on, and a load generator that speaks
 //!   the LiveView protocol to any server over loopback ([`live_client`]).
 //! - `cinder-floor`: the same traffic served by a bare tokio TCP server, to
-//!   show what the kernel and tokio alone cost on the machine.
+//!   show what the kernel and tokio alone cost on the machine, or by a bare
+//!   io_uring server (`serve --io io-uring`), to show what the kernel costs
+//!   through its other interface.
 //! - `cinder-bench-suite`: every goal measured with the three tools above in
 //!   one command, each figure beside Phoenix LiveView's and the floor's, as
 //!   a Markdown table ([`servers`] starts the servers it measures).
