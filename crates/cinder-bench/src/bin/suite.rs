@@ -361,6 +361,11 @@ impl Page {
         FloorShape::Bare.run_label(&self.measured(what))
     }
 
+    /// The label of the paged floor's runs measuring `what` on the page.
+    fn paged_floor(self, what: &str) -> String {
+        FloorShape::TaskPerPage.run_label(&self.measured(what))
+    }
+
     /// The event its runs send.
     fn event(self) -> &'static str {
         match self {
@@ -1284,26 +1289,25 @@ fn table(rows: &[Row]) -> String {
 /// follows it within a minute or two, in the same spell of the machine.
 /// `None` when no measure has both.
 fn above_paged_floor(suite: &Suite) -> Option<String> {
-    let paged = |measured: &str| FloorShape::TaskPerPage.run_label(measured);
     let measures = [
         (
             "`inc`",
             Page::Counter.cinder("events"),
-            paged(&Page::Counter.measured("events")),
+            Page::Counter.paged_floor("events"),
             "server_cpu_us_per_event",
             (1, " µs"),
         ),
         (
             "`bump`",
             Page::Rows.cinder("events"),
-            paged(&Page::Rows.measured("events")),
+            Page::Rows.paged_floor("events"),
             "server_cpu_us_per_event",
             (1, " µs"),
         ),
         (
             "the broadcast",
             CINDER_BROADCAST.to_string(),
-            paged("broadcast"),
+            FloorShape::TaskPerPage.run_label("broadcast"),
             "all_delivered_ms",
             (0, " ms"),
         ),
@@ -1363,24 +1367,23 @@ fn describe_settings(
     idle_driver: Option<String>,
     loopback_steering: Option<String>,
 ) -> String {
-    let mut settings = Vec::new();
-    if let Some(kernel) = kernel {
-        settings.push(format!("Linux {kernel}"));
-    }
-    if let Some(clock_source) = clock_source {
-        settings.push(format!("clock source {clock_source}"));
-    }
-    if let Some(idle_driver) = idle_driver {
-        settings.push(format!("idle driver {idle_driver}"));
-    }
-    if let Some(mask) = loopback_steering {
+    let steering = loopback_steering.map(|mask| {
         let steered = mask.chars().any(|digit| !matches!(digit, '0' | ',' | ' '));
-        settings.push(if steered {
+        if steered {
             format!("loopback's receive steered to cores {mask}")
         } else {
             "loopback's receive on the sending core".to_string()
-        });
-    }
+        }
+    });
+    let settings: Vec<String> = [
+        kernel.map(|kernel| format!("Linux {kernel}")),
+        clock_source.map(|source| format!("clock source {source}")),
+        idle_driver.map(|driver| format!("idle driver {driver}")),
+        steering,
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     if settings.is_empty() {
         "machine settings unknown".into()
     } else {
@@ -1673,19 +1676,21 @@ mod tests {
             failures: Vec::new(),
         };
         assert_eq!(above_paged_floor(&suite), None);
-        let paged = |measured: &str| FloorShape::TaskPerPage.run_label(measured);
         for (cinder, floor) in [(12.4, 10.0), (11.0, 11.1)] {
             suite.keep(
                 &Page::Rows.cinder("events"),
                 json!({ "server_cpu_us_per_event": cinder }),
             );
             suite.keep(
-                &paged(&Page::Rows.measured("events")),
+                &Page::Rows.paged_floor("events"),
                 json!({ "server_cpu_us_per_event": floor }),
             );
         }
         suite.keep(CINDER_BROADCAST, json!({ "all_delivered_ms": 1_250.0 }));
-        suite.keep(&paged("broadcast"), json!({ "all_delivered_ms": 190.0 }));
+        suite.keep(
+            &FloorShape::TaskPerPage.run_label("broadcast"),
+            json!({ "all_delivered_ms": 190.0 }),
+        );
         assert_eq!(
             above_paged_floor(&suite).unwrap(),
             "Cinder above the floor with a task per page, run by run: \

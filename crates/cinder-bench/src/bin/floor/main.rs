@@ -308,25 +308,24 @@ fn main() -> ExitCode {
         Err(error) => return usage_error(&error, USAGE),
     };
     let open_files_limit = raise_open_files_limit();
-    if options.mode == Mode::Serve && options.io == Io::IoUring {
-        return match uring::serve(options.port) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(error) => {
-                eprintln!("{error}");
-                ExitCode::FAILURE
+    if options.mode == Mode::Serve {
+        let served = match options.io {
+            Io::IoUring => uring::serve(options.port),
+            Io::Tokio => {
+                // Before the runtime's threads share the table: see
+                // `reserve_descriptor_table`.
+                reserve_descriptor_table(open_files_limit);
+                // As the benchmark server with one worker: see
+                // `share_main_arena`.
+                share_main_arena();
+                // One worker thread, as the benchmark server runs with
+                // `--workers 1`, or the current-thread runtime it can run on
+                // instead.
+                let runtime = options.runtime.build(1);
+                runtime.block_on(serve(options))
             }
         };
-    }
-    if options.mode == Mode::Serve {
-        // Before the runtime's threads share the table: see
-        // `reserve_descriptor_table`.
-        reserve_descriptor_table(open_files_limit);
-        // As the benchmark server with one worker: see `share_main_arena`.
-        share_main_arena();
-        // One worker thread, as the benchmark server runs with `--workers 1`,
-        // or the current-thread runtime it can run on instead.
-        let runtime = options.runtime.build(1);
-        return match runtime.block_on(serve(options)) {
+        return match served {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => {
                 eprintln!("{error}");

@@ -92,6 +92,9 @@ struct Server {
     free_slots: Vec<usize>,
     /// Connections with answers owed and no write in flight.
     to_write: Vec<usize>,
+    /// The requests a read completed, as [`Connection::take_requests`]
+    /// gives them: kept between reads, so a read allocates nothing.
+    requests: Vec<(u8, usize)>,
     answer_fill: Box<[u8]>,
     message_fill: Box<[u8]>,
 }
@@ -118,6 +121,7 @@ impl Server {
             connections: Vec::new(),
             free_slots: Vec::new(),
             to_write: Vec::new(),
+            requests: Vec::new(),
             answer_fill: vec![b'a'; FILL_BYTES].into_boxed_slice(),
             message_fill: vec![b'm'; FILL_BYTES].into_boxed_slice(),
         };
@@ -233,17 +237,19 @@ impl Server {
             return self.free_if_idle(slot);
         }
         connection.filled += count;
-        let mut requests = Vec::new();
+        let mut requests = std::mem::take(&mut self.requests);
         if connection.take_requests(&mut requests).is_err() {
+            self.requests = requests;
             return self.close(slot);
         }
-        for (kind, answer_bytes) in requests {
+        for (kind, answer_bytes) in requests.drain(..) {
             if kind == b'b' {
                 self.broadcast(answer_bytes);
             } else {
                 self.owe(slot, Fill::Answer, answer_bytes);
             }
         }
+        self.requests = requests;
         self.read_more(slot);
     }
 
@@ -331,10 +337,8 @@ impl Server {
     /// kernel or with it: a read or write is marked as the connection's when
     /// it is queued, so none names the socket once it is closed here.
     fn free_if_idle(&mut self, slot: usize) {
-        let idle = self.connections[slot]
-            .as_ref()
-            .is_some_and(|connection| !connection.reading && !connection.writing);
-        if self.connections[slot].take_if(|_| idle).is_some() {
+        let idle = |connection: &mut Connection| !connection.reading && !connection.writing;
+        if self.connections[slot].take_if(idle).is_some() {
             self.free_slots.push(slot);
         }
     }
