@@ -921,22 +921,34 @@ impl PartialEq for Comprehension {
     fn eq(&self, other: &Self) -> bool {
         self.template.same_as(other.template)
             && self.len() == other.len()
-            && (self.shares_every_chunk_with(other) || self.entries().eq(other.entries()))
+            && self.same_entries_as(other)
     }
 }
 
 impl Comprehension {
-    /// Whether both lists are made of the very same chunks: a list kept
-    /// from a previous render (a `@memo` block's) then equals its copy
-    /// without a look at any entry.
-    fn shares_every_chunk_with(&self, other: &Comprehension) -> bool {
-        Arc::ptr_eq(&self.chunks, &other.chunks)
-            || (self.chunks.len() == other.chunks.len()
-                && self
-                    .chunks
-                    .iter()
-                    .zip(other.chunks.iter())
-                    .all(|(mine, theirs)| Arc::ptr_eq(mine, theirs)))
+    /// Whether two lists of one template and length hold the same entries.
+    ///
+    /// A chunk both lists share holds the same entries at the same indices,
+    /// so only the chunks they do not share are read: a render that changed
+    /// one row of a list shares every other chunk with the render before,
+    /// and comparing the two (as the diff of a template holding the list
+    /// does first) reads one chunk instead of every row.
+    fn same_entries_as(&self, other: &Comprehension) -> bool {
+        if Arc::ptr_eq(&self.chunks, &other.chunks) {
+            return true;
+        }
+        // Of equal lengths, lists chunked alike have as many chunks, each
+        // as long as its counterpart.
+        if self.chunk_size() != other.chunk_size() {
+            return self.entries().eq(other.entries());
+        }
+        let width = self.width();
+        self.chunks
+            .iter()
+            .zip(other.chunks.iter())
+            .all(|(mine, theirs)| {
+                Arc::ptr_eq(mine, theirs) || mine.entries(width).eq(theirs.entries(width))
+            })
     }
 
     /// A comprehension over `entries`, each holding the dynamics of `template`.
@@ -1849,6 +1861,50 @@ mod tests {
         );
         let tree = Rendered::new(page, vec![Dynamic::List(Box::new(list))]);
         assert_eq!(tree.to_html(), "<ul><li>a</li><li>b</li></ul>");
+    }
+
+    /// Lists chunked alike compare chunk by chunk, a chunk both share
+    /// counting as equal unread and any other entry by entry; lists chunked
+    /// differently compare entry by entry. Either way, equal entries make
+    /// equal lists and one changed entry an unequal one.
+    #[test]
+    fn lists_are_equal_in_their_entries_however_they_share_chunks() {
+        let row = Template::leak(vec!["<li>".into(), "</li>".into()], false);
+        let chunk = |keys: std::ops::Range<u64>, size: usize, text: &dyn Fn(u64) -> String| {
+            let mut builder = ChunkBuilder::new(1, size, false);
+            builder.reserve(keys.clone().count());
+            for key in keys {
+                builder.push(Key(key), None, [Dynamic::Text(text(key).into())]);
+            }
+            Arc::new(builder.finish())
+        };
+        let plain = |key: u64| key.to_string();
+        let bumped = |key: u64| match key {
+            13 => "bumped".to_string(),
+            key => key.to_string(),
+        };
+        let list = |chunks: Vec<Arc<Chunk>>| Comprehension::from_chunks(row, chunks, None);
+        let eights = [
+            chunk(0..8, 8, &plain),
+            chunk(8..16, 8, &plain),
+            chunk(16..20, 8, &plain),
+        ];
+        let original = list(eights.to_vec());
+        let with_middle =
+            |middle: Arc<Chunk>| list(vec![eights[0].clone(), middle, eights[2].clone()]);
+        let fours = |text: &dyn Fn(u64) -> String| {
+            list((0..5).map(|c| chunk(c * 4..c * 4 + 4, 4, text)).collect())
+        };
+
+        assert_eq!(original, list(eights.to_vec()));
+        assert_eq!(original, with_middle(chunk(8..16, 8, &plain)));
+        assert_ne!(original, with_middle(chunk(8..16, 8, &bumped)));
+        assert_ne!(with_middle(chunk(8..16, 8, &bumped)), original);
+        assert_eq!(original, fours(&plain));
+        assert_eq!(fours(&plain), original);
+        assert_ne!(original, fours(&bumped));
+        assert_ne!(fours(&bumped), original);
+        assert_ne!(original, list(eights[..2].to_vec()));
     }
 
     #[test]
