@@ -1,6 +1,7 @@
 //! Templates and diffs: rendering a table to HTML and to a first diff, one
-//! changed row out of 10,000 against a full re-render, a bumped row of the
-//! benchmark server's `/rows`, and a message posted to a full chat history.
+//! changed row out of 10,000 against a full re-render (the table alone, and
+//! inside a layout), a bumped row of the benchmark server's `/rows`, and a
+//! message posted to a full chat history.
 
 // `criterion_group!` defines a public function that cannot carry a doc comment.
 #![allow(missing_docs)]
@@ -76,6 +77,30 @@ fn one_changed_row(c: &mut Criterion) {
         })
     });
     eprintln!("one changed row out of 10,000: diff of {bytes} bytes");
+
+    // The same table inside a layout, as an application's pages are: the
+    // diff compares the layout's nested template before it diffs the
+    // table in it.
+    let mut held = cache.render(|| in_layout(table(&state)));
+    c.bench_function("table_10000_rows_one_row_changed_in_a_layout", |b| {
+        b.iter(|| {
+            let row = &mut state[5_000];
+            row.version += 1;
+            row.score = (row.score + 1) % 1000;
+            let next = cache.render(|| in_layout(table(&state)));
+            let change = diff::diff(&held, &next);
+            held = next;
+            change
+        })
+    });
+}
+
+/// `page` under a header, in `<main>`: a live layout's shape.
+fn in_layout(page: Rendered) -> Rendered {
+    html! {
+        <header><a href="/">"Cinder"</a></header>
+        <main>{page}</main>
+    }
 }
 
 /// One row of the benchmark server's `/rows` page.

@@ -166,6 +166,67 @@ fn every_mode_runs_against(server_args: &[&str]) {
     assert_latency_reported(&render, "latency");
 }
 
+/// `--layout header` serves each page inside a live layout, a header above
+/// it and the page in `<main>`, and its events are answered as without one.
+#[test]
+fn the_bench_server_puts_its_pages_in_a_layout_when_asked() {
+    let bare = start(Path::new(SERVER), &["--workers", "1"]);
+    let framed = start(Path::new(SERVER), &["--workers", "1", "--layout", "header"]);
+
+    let page = page_at(&framed.addr(), "/rows");
+    for layout in [r#"<header><a href="/">Cinder</a></header>"#, "<main><ul>"] {
+        assert!(page.contains(layout), "{layout} in {page}");
+    }
+    assert!(page.contains(">Row 100: 0</li>"), "{page}");
+    assert!(!page_at(&bare.addr(), "/rows").contains("<header>"));
+
+    let events = |server: &RunningServer| {
+        loadgen(&[
+            "events",
+            "--addr",
+            &server.addr(),
+            "--path",
+            "/rows",
+            "--sessions",
+            "20",
+            "--rate",
+            "200",
+            "--duration",
+            "1",
+            "--server-pid",
+            &server.pid(),
+        ])
+    };
+    let (bare, framed) = (events(&bare), events(&framed));
+    assert_all_joined(&framed, 20.0);
+    assert_eq!(number(&framed, "errors"), 0.0, "{framed}");
+    assert_eq!(number(&framed, "unanswered"), 0.0, "{framed}");
+    assert!(number(&framed, "replies") > 0.0, "{framed}");
+    // The layout's header is in the page and in the join's first render.
+    for bytes in ["page_bytes", "join_reply_bytes"] {
+        assert!(
+            number(&framed, bytes) > number(&bare, bytes),
+            "{bytes}: {framed}"
+        );
+    }
+}
+
+/// The body of a `GET` of `path`, on a connection of its own.
+fn page_at(addr: &str, path: &str) -> String {
+    let mut stream = std::net::TcpStream::connect(addr).expect("connects");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("sends the request");
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .expect("reads the page");
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    response
+}
+
 #[test]
 fn the_bench_server_refuses_options_it_cannot_run() {
     for (args, reason) in [
@@ -178,6 +239,7 @@ fn the_bench_server_refuses_options_it_cannot_run() {
             "--workers must be 1",
         ),
         (&["--workers", "0"], "--workers takes a positive number"),
+        (&["--layout", "fancy"], "--layout takes bare or header"),
         (&["--threads", "1"], "unknown option --threads"),
     ] {
         let stderr = refusal(SERVER, args);

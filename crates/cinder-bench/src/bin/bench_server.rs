@@ -14,6 +14,10 @@
 //! `--port 0` lets the system pick a free port; the `listening on` line
 //! printed at start names it.
 //!
+//! `--layout header` puts each page in a live layout, a header above it and
+//! the page in `<main>`, as an application's pages usually are; the
+//! default, `bare`, serves the pages alone, as Phoenix was measured.
+//!
 //! `--runtime` chooses tokio's runtime: `multi-thread` (the default) with
 //! `--workers` worker threads, or `current-thread`, which runs everything on
 //! the thread that starts it. On one core the two differ in the order they
@@ -35,7 +39,9 @@
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
-use cinder::live::{Config, Event, LiveRouter, LiveView, MountError, Params, Session, Socket};
+use cinder::live::{
+    default_layout, Config, Event, Flash, LiveRouter, LiveView, MountError, Params, Session, Socket,
+};
 use cinder::{html, Rendered};
 use cinder_bench::descriptors::{raise_open_files_limit, reserve_descriptor_table};
 use cinder_bench::heap::share_main_arena;
@@ -114,20 +120,51 @@ impl LiveView for Rows {
     }
 }
 
+/// The live layout of `--layout header`: the page in `<main>` under a
+/// header, with the flash above it as the default layout shows it.
+fn header_layout(flash: &Flash, page: Rendered) -> Rendered {
+    html! {
+        <header><a href="/">"Cinder"</a></header>
+        <main>{default_layout(flash, page)}</main>
+    }
+}
+
+/// What wraps each page.
+#[derive(Clone, Copy, PartialEq)]
+enum PageLayout {
+    /// Nothing: the page alone, as Phoenix was measured.
+    Bare,
+    /// [`header_layout`].
+    Header,
+}
+
+impl PageLayout {
+    fn named(name: &str) -> Result<PageLayout, String> {
+        match name {
+            "bare" => Ok(PageLayout::Bare),
+            "header" => Ok(PageLayout::Header),
+            other => Err(format!("--layout takes bare or header, not {other:?}")),
+        }
+    }
+}
+
 /// What the command line asked for.
 struct Options {
     port: u16,
     workers: usize,
     runtime: RuntimeFlavor,
+    layout: PageLayout,
 }
 
-const USAGE: &str = "--port N, --workers N, --runtime multi-thread|current-thread";
+const USAGE: &str =
+    "--port N, --workers N, --runtime multi-thread|current-thread, --layout bare|header";
 
 fn options() -> Result<Options, String> {
     let mut options = Options {
         port: 4100,
         workers: 1,
         runtime: RuntimeFlavor::MultiThread,
+        layout: PageLayout::Bare,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -142,6 +179,7 @@ fn options() -> Result<Options, String> {
                     .ok_or("--workers takes a positive number of threads")?;
             }
             "--runtime" => options.runtime = RuntimeFlavor::named(&value)?,
+            "--layout" => options.layout = PageLayout::named(&value)?,
             other => return Err(format!("unknown option {other} ({USAGE})")),
         }
     }
@@ -161,11 +199,14 @@ fn config() -> Config {
     }
 }
 
-async fn serve(port: u16) -> Result<(), String> {
-    let app = LiveRouter::new(config())
+async fn serve(port: u16, layout: PageLayout) -> Result<(), String> {
+    let mut router = LiveRouter::new(config())
         .live::<Counter>("/counter")
-        .live::<Rows>("/rows")
-        .into_router();
+        .live::<Rows>("/rows");
+    if layout == PageLayout::Header {
+        router = router.live_layout(header_layout);
+    }
+    let app = router.into_router();
     let address = SocketAddr::from(([127, 0, 0, 1], port));
     let listener = tokio::net::TcpListener::bind(address)
         .await
@@ -203,7 +244,8 @@ fn main() -> ExitCode {
     // The accept loop runs as a task on the runtime's own thread: under
     // `block_on` on a multi-thread runtime it would run on this thread, and
     // every connection accepted would be handed across to the worker.
-    let served = runtime.block_on(async move { tokio::spawn(serve(options.port)).await });
+    let served =
+        runtime.block_on(async move { tokio::spawn(serve(options.port, options.layout)).await });
     match served.unwrap_or_else(|error| Err(format!("the server's task ended: {error}"))) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
