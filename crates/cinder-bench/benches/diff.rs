@@ -8,8 +8,10 @@
 
 use std::collections::VecDeque;
 
+use cinder::live::Flash;
 use cinder::memo::RenderCache;
 use cinder::{diff, html, Rendered};
+use cinder_bench::layout::header_layout;
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 
 struct Row {
@@ -81,6 +83,7 @@ fn one_changed_row(c: &mut Criterion) {
     // The same table inside a layout, as an application's pages are: the
     // diff compares the layout's nested template before it diffs the
     // table in it.
+    let in_layout = |page| header_layout(&Flash::default(), page);
     let mut held = cache.render(|| in_layout(table(&state)));
     c.bench_function("table_10000_rows_one_row_changed_in_a_layout", |b| {
         b.iter(|| {
@@ -93,14 +96,6 @@ fn one_changed_row(c: &mut Criterion) {
             change
         })
     });
-}
-
-/// `page` under a header, in `<main>`: a live layout's shape.
-fn in_layout(page: Rendered) -> Rendered {
-    html! {
-        <header><a href="/">"Cinder"</a></header>
-        <main>{page}</main>
-    }
 }
 
 /// One row of the benchmark server's `/rows` page.

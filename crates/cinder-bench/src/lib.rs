@@ -6,7 +6,8 @@
 //!   as a table and a one-line JSON summary.
 //! - `cinder-bench-server` and `cinder-loadgen`: a LiveView server with the
 //!   pages Phoenix LiveView was measured on, and a load generator that speaks
-//!   the LiveView protocol to any server over loopback ([`live_client`]).
+//!   the LiveView protocol to any server over loopback ([`live_client`]);
+//!   `--layout header` serves the pages in a live layout ([`layout`]).
 //! - `cinder-floor`: the same traffic served by a bare tokio TCP server, to
 //!   show what the kernel and tokio alone cost on the machine, or by a bare
 //!   io_uring server (`serve --io io-uring`), to show what the kernel costs
@@ -20,6 +21,7 @@
 
 pub mod descriptors;
 pub mod heap;
+pub mod layout;
 pub mod live_client;
 pub mod measure;
 pub mod options;

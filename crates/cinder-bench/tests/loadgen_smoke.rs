@@ -12,6 +12,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use cinder_bench::live_client::{HttpConnection, Sources};
 use cinder_bench::servers::{self, RunningServer};
 use serde_json::Value;
 
@@ -211,20 +212,22 @@ fn the_bench_server_puts_its_pages_in_a_layout_when_asked() {
     }
 }
 
-/// The body of a `GET` of `path`, on a connection of its own.
+/// The body of a `GET` of `path`, through the load generator's own client.
 fn page_at(addr: &str, path: &str) -> String {
-    let mut stream = std::net::TcpStream::connect(addr).expect("connects");
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .expect("sends the request");
-    let mut response = String::new();
-    stream
-        .read_to_string(&mut response)
-        .expect("reads the page");
-    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
-    response
+    let server = addr.parse().expect("a socket address");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let response = runtime.block_on(async {
+        let mut http = HttpConnection::open(&Sources::default(), server)
+            .await
+            .expect("connects");
+        http.get(path, None).await.expect("reads the page")
+    });
+    let body = String::from_utf8(response.body).expect("a UTF-8 page");
+    assert_eq!(response.status, 200, "{body}");
+    body
 }
 
 #[test]

@@ -39,12 +39,11 @@
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
-use cinder::live::{
-    default_layout, Config, Event, Flash, LiveRouter, LiveView, MountError, Params, Session, Socket,
-};
+use cinder::live::{Config, Event, LiveRouter, LiveView, MountError, Params, Session, Socket};
 use cinder::{html, Rendered};
 use cinder_bench::descriptors::{raise_open_files_limit, reserve_descriptor_table};
 use cinder_bench::heap::share_main_arena;
+use cinder_bench::layout::header_layout;
 use cinder_bench::options::RuntimeFlavor;
 
 #[cfg(feature = "mimalloc")]
@@ -117,15 +116,6 @@ impl LiveView for Rows {
                 }
             </ul>
         }
-    }
-}
-
-/// The live layout of `--layout header`: the page in `<main>` under a
-/// header, with the flash above it as the default layout shows it.
-fn header_layout(flash: &Flash, page: Rendered) -> Rendered {
-    html! {
-        <header><a href="/">"Cinder"</a></header>
-        <main>{default_layout(flash, page)}</main>
     }
 }
 
