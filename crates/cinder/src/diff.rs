@@ -31,7 +31,8 @@ use std::sync::Arc;
 
 use crate::escape::{json_string, json_text};
 use crate::rendered::{
-    Comprehension, Dynamic, EntryRef, Key, KeyIndex, Rendered, StreamInsert, StreamList, Template,
+    Chunk, Comprehension, Dynamic, EntryRef, Key, KeyIndex, Rendered, StreamInsert, StreamList,
+    Template,
 };
 
 /// One diff, as the JSON text sent to the client.
@@ -456,15 +457,38 @@ impl Writer {
         let width = new.width();
         let size = new.chunk_size();
         let trust_stamps = old.stamps_agree_with(new);
+        let chunked_alike = old.chunk_size() == size;
         for (c, chunk) in new.chunks().iter().enumerate() {
-            if old.chunks().get(c).is_some_and(|o| Arc::ptr_eq(o, chunk)) {
+            let old_chunk = old.chunks().get(c);
+            if old_chunk.is_some_and(|o| Arc::ptr_eq(o, chunk)) {
                 // A chunk shared with the old tree holds the same entries at
                 // the same indices: nothing in it changed.
                 continue;
             }
+            // Lists chunked alike hold index `i` at the same offset of the
+            // same chunk. Where both chunks hold the same keys, only the
+            // entries whose stamps differ can have changed (a render that
+            // changed one row rebuilt its chunk around it); elsewhere an
+            // entry still at its index, as most are, is found there without
+            // working out its chunk again.
+            let old_chunk = old_chunk.filter(|_| chunked_alike);
+            let restamped = old_chunk
+                .filter(|_| trust_stamps)
+                .and_then(|o| Some((o, o.restamped_in(chunk)?)));
+            if let Some((old_chunk, restamped)) = restamped {
+                self.diff_restamped(c * size, old_chunk, chunk, restamped, width);
+                continue;
+            }
             for (offset, entry) in chunk.entries(width).enumerate() {
                 let i = c * size + offset;
-                match finder.find(i, entry.key()) {
+                let in_place = old_chunk
+                    .and_then(|o| o.entry(offset, width))
+                    .filter(|o| o.key() == entry.key());
+                let found = match in_place {
+                    Some(old_entry) => Some((i, old_entry)),
+                    None => finder.find(i, entry.key()),
+                };
+                match found {
                     Some((j, old_entry)) => {
                         let unchanged = (trust_stamps && old_entry.memo() == entry.memo())
                             || old_entry.same_dynamics(&entry);
@@ -488,6 +512,32 @@ impl Writer {
             self.out.extend_from_slice(b",\"km\":true");
         }
         self.out.extend_from_slice(b"}}");
+    }
+
+    /// Writes the entries of `new` marked in `restamped` (see
+    /// [`Chunk::restamped_in`]), each held by the client at its index in
+    /// `old`, the chunk before it at the same place; `first` is the index of
+    /// the chunks' first entry.
+    fn diff_restamped(
+        &mut self,
+        first: usize,
+        old: &Chunk,
+        new: &Chunk,
+        mut restamped: u64,
+        width: usize,
+    ) {
+        while restamped != 0 {
+            let offset = restamped.trailing_zeros() as usize;
+            restamped &= restamped - 1;
+            let (Some(old_entry), Some(entry)) =
+                (old.entry(offset, width), new.entry(offset, width))
+            else {
+                continue;
+            };
+            let unchanged = old_entry.same_dynamics(&entry);
+            let i = first + offset;
+            self.diff_entry(i, i, old_entry, entry, unchanged);
+        }
     }
 
     /// Writes entry `i`, which the client holds at index `j` and which is

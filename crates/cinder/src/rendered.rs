@@ -1155,8 +1155,9 @@ enum Stamps {
     Boxed(Box<[u64]>),
 }
 
-/// The keys of a chunk's entries.
-#[derive(Clone, Debug)]
+/// The keys of a chunk's entries. A chunk builder lists its keys only
+/// once they stop following one another, so equal keys are kept alike.
+#[derive(Clone, Debug, PartialEq)]
 enum Keys {
     /// `first`, `first + 1`, …: a `for` without `key =` numbers its entries
     /// by index, and such a chunk stores no key at all.
@@ -1246,6 +1247,25 @@ impl Chunk {
         prefetch(&self.keys);
         prefetch(&self.size);
         prefetch(&self.dynamics);
+    }
+
+    /// Which entries of `new` carry a stamp other than the entry at their
+    /// index here, as bits from the lowest, when both chunks hold the same
+    /// keys in the same order and stamp their entries: for a chunk of a later
+    /// render of the same `for` at this one's place, those are the only
+    /// entries that can differ. `None` for any other pair of chunks.
+    pub(crate) fn restamped_in(&self, new: &Chunk) -> Option<u64> {
+        if self.len() > u64::BITS as usize || self.keys != new.keys {
+            return None;
+        }
+        let (old, new) = (self.stamps()?, new.stamps()?);
+        Some(
+            old.iter()
+                .zip(new)
+                .enumerate()
+                .filter(|(_, (old, new))| old != new)
+                .fold(0, |restamped, (index, _)| restamped | 1 << index),
+        )
     }
 
     /// The keys and stamps of the entries, copied out, when the chunk keeps
@@ -1905,6 +1925,40 @@ mod tests {
         assert_ne!(original, fours(&bumped));
         assert_ne!(fours(&bumped), original);
         assert_ne!(original, list(eights[..2].to_vec()));
+    }
+
+    #[test]
+    fn a_chunk_names_the_entries_restamped_in_its_successor() {
+        let chunk = |keys: &[u64], stamps: Option<&[u64]>| {
+            let mut builder = ChunkBuilder::new(1, 8, stamps.is_some());
+            for (i, key) in keys.iter().enumerate() {
+                let stamp = stamps.map(|stamps| stamps[i]);
+                builder.push(Key(*key), stamp, [Dynamic::Text(key.to_string().into())]);
+            }
+            builder.finish()
+        };
+        let old = chunk(&[8, 9, 10, 11], Some(&[1, 1, 1, 1]));
+        assert_eq!(old.restamped_in(&old), Some(0));
+        let new = chunk(&[8, 9, 10, 11], Some(&[1, 2, 1, 3]));
+        assert_eq!(old.restamped_in(&new), Some(0b1010));
+        // Keys listed one by one are compared as such.
+        let listed = chunk(&[40, 7, 19], Some(&[1, 1, 1]));
+        let relisted = chunk(&[40, 7, 19], Some(&[5, 1, 1]));
+        assert_eq!(listed.restamped_in(&relisted), Some(0b1));
+        // Other keys, another length or no stamps: no answer, the diff
+        // then compares entry by entry.
+        assert_eq!(
+            old.restamped_in(&chunk(&[8, 9, 10, 12], Some(&[1; 4]))),
+            None
+        );
+        assert_eq!(old.restamped_in(&chunk(&[8, 9, 10], Some(&[1; 3]))), None);
+        assert_eq!(
+            listed.restamped_in(&chunk(&[40, 19, 7], Some(&[1; 3]))),
+            None
+        );
+        let unstamped = chunk(&[8, 9, 10, 11], None);
+        assert_eq!(old.restamped_in(&unstamped), None);
+        assert_eq!(unstamped.restamped_in(&unstamped), None);
     }
 
     #[test]

@@ -480,6 +480,31 @@ fn the_diff_skips_an_entry_whose_stamp_and_key_are_unchanged() {
     );
 }
 
+#[test]
+fn a_rebuilt_chunk_sends_only_its_entries_whose_stamps_and_values_changed() {
+    let mut state = rows(20);
+    let mut cache = RenderCache::default();
+    let before = cache.render(|| memoized_table(&state));
+    touch(&mut state[1]);
+    touch(&mut state[3]);
+    // A new stamp over the same values is evaluated again and sends nothing.
+    state[5].version += 1;
+    let after = cache.render(|| memoized_table(&state));
+    assert_eq!(
+        diff::diff(&before, &after).as_str(),
+        r#"{"0":{"k":{"1":{"1":"changed","2":"8"},"3":{"1":"changed","2":"22"},"kc":20}}}"#
+    );
+    let indexed = |rows: &[Row]| html! { <ol>@for row in rows { <li>{row.score}</li> }</ol> };
+    let before = cache.render(|| indexed(&state));
+    state[2].score += 1;
+    state[6].score += 1;
+    let after = cache.render(|| indexed(&state));
+    assert_eq!(
+        diff::diff(&before, &after).as_str(),
+        r#"{"0":{"k":{"2":{"0":"15"},"6":{"0":"43"},"kc":20}}}"#
+    );
+}
+
 /// Renders a row from the whole row: `Row` says nothing of how it hashes.
 fn row_cell(row: &Row) -> String {
     count_evaluation();
