@@ -1317,30 +1317,12 @@ pub(crate) struct InPlaceEntries {
 }
 
 impl InPlaceEntries {
-    /// No entries: what a list builder holds where no chunk's keys and
-    /// stamps were copied out, so that it asks every entry the same one
-    /// question, which this answers with a no.
-    pub(crate) const NONE: InPlaceEntries = InPlaceEntries {
-        first_key: 0,
-        len: 0,
-        stamps: [0; INLINE_STAMPS],
-    };
-
-    /// Whether any entry was copied out (it is not [`NONE`](Self::NONE)).
-    #[inline]
-    pub(crate) fn holds_entries(&self) -> bool {
-        self.len > 0
-    }
-
     /// Whether the entry at `index` has `key` and the memo stamp `memo`,
     /// as [`Chunk::entry_is`] answers.
     #[inline]
     pub(crate) fn entry_is(&self, index: usize, key: Key, memo: u64) -> bool {
-        // Copied out only from chunks that keep their stamps in themselves,
-        // `len` is at most `INLINE_STAMPS`: below it, the stamp is read
-        // without a second bounds check.
         index < self.len
-            && self.stamps[index % INLINE_STAMPS] == memo
+            && self.stamps.get(index) == Some(&memo)
             && self.first_key.wrapping_add(index as u64) == key.0
     }
 }
@@ -1739,16 +1721,9 @@ mod tests {
 
     /// The keys and stamps copied out of a chunk answer as the chunk does,
     /// past its entries too, and are copied only from a chunk that keeps
-    /// its stamps in itself and whose keys follow one another; where none
-    /// were copied, every question is answered no.
+    /// its stamps in itself and whose keys follow one another.
     #[test]
     fn entries_copied_out_answer_as_their_chunk() {
-        assert!(!InPlaceEntries::NONE.holds_entries());
-        for index in 0..=INLINE_STAMPS {
-            for (key, memo) in [(0, 0), (index as u64, 0), (3, 30)] {
-                assert!(!InPlaceEntries::NONE.entry_is(index, Key(key), memo));
-            }
-        }
         for size in [INLINE_STAMPS, 2 * INLINE_STAMPS] {
             for keys in [&[3, 4, 5][..], &[9, 1, 7]] {
                 let chunk = chunk_of(keys, size, true);
@@ -1758,7 +1733,6 @@ mod tests {
                 let fits = size == INLINE_STAMPS && keys == [3, 4, 5];
                 assert_eq!(copied.is_some(), fits, "{size} {keys:?}");
                 let Some(copied) = copied else { continue };
-                assert!(copied.holds_entries());
                 // Past the entries, the stamps kept inline are zero: an
                 // entry keyed as the next would be, stamped zero, is not one.
                 for index in 0..=INLINE_STAMPS {
