@@ -20,6 +20,7 @@ const LOADGEN: &str = env!("CARGO_BIN_EXE_cinder-loadgen");
 const SERVER: &str = env!("CARGO_BIN_EXE_cinder-bench-server");
 const FLOOR: &str = env!("CARGO_BIN_EXE_cinder-floor");
 const SUITE: &str = env!("CARGO_BIN_EXE_cinder-bench-suite");
+const LIST_RENDERS: &str = env!("CARGO_BIN_EXE_cinder-list-renders");
 
 /// Starts `program` with `args` on a port the system picks.
 fn start(program: &Path, args: &[&str]) -> RunningServer {
@@ -246,6 +247,36 @@ fn the_bench_server_refuses_options_it_cannot_run() {
         (&["--threads", "1"], "unknown option --threads"),
     ] {
         let stderr = refusal(SERVER, args);
+        assert!(stderr.contains(reason), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn the_list_renders_send_one_row_a_render_and_refuse_other_lists() {
+    for list in ["keyed", "indexed"] {
+        let bytes = |renders: &str| {
+            let output = Command::new(LIST_RENDERS)
+                .args([list, renders])
+                .output()
+                .expect("runs");
+            assert!(output.status.success(), "{list} {renders}");
+            String::from_utf8_lossy(&output.stdout)
+                .trim()
+                .parse::<usize>()
+                .expect("the diffs' bytes")
+        };
+        assert_eq!(bytes("0"), 0, "{list}: no render, no diff");
+        // Each diff carries one changed row, a few dozen bytes.
+        let ten = bytes("10");
+        assert!((10 * 20..10 * 100).contains(&ten), "{list}: {ten} bytes");
+    }
+    for (args, reason) in [
+        (&["sorted", "10"][..], "keyed or indexed, not sorted"),
+        (&["keyed", "many"], "not many"),
+        (&["keyed"], "how many renders"),
+        (&["keyed", "1", "2"], "unexpected argument 2"),
+    ] {
+        let stderr = refusal(LIST_RENDERS, args);
         assert!(stderr.contains(reason), "{args:?}: {stderr}");
     }
 }

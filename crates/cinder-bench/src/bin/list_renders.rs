@@ -1,0 +1,122 @@
+//! Renders a list of 100 rows through a render cache and diffs it, over
+//! and over, one row changed each time: the template's share of a `bump`
+//! on `/rows`, alone, for counting its instructions.
+//!
+//! ```text
+//! cinder-list-renders keyed|indexed RENDERS
+//! ```
+//!
+//! `keyed` is a `for` keyed by its rows' ids with a memo stamp, `indexed`
+//! a plain `for` whose stamps come from what its body reads, as `/rows`
+//! has. Under callgrind the difference between a run of `RENDERS` and a
+//! run of 0 is what that many renders and diffs cost, whatever the
+//! machine is doing:
+//!
+//! ```text
+//! valgrind --tool=callgrind target/release/cinder-list-renders keyed 20000
+//! valgrind --tool=callgrind target/release/cinder-list-renders keyed 0
+//! ```
+//!
+//! It prints the bytes of all the diffs, which the renders must produce.
+
+use std::hint::black_box;
+use std::process::ExitCode;
+
+use cinder::memo::RenderCache;
+use cinder::{diff, html, Rendered};
+
+const USAGE: &str = "usage: cinder-list-renders keyed|indexed RENDERS";
+
+/// How many rows each render shows, as `/rows` does.
+const ROWS: u32 = 100;
+
+/// A step through the rows that visits each in turn, far from the last.
+const STRIDE: usize = 37;
+
+struct Row {
+    id: u32,
+    version: u64,
+    value: u64,
+}
+
+/// A page's template over its rows.
+type View = fn(&[Row]) -> Rendered;
+
+fn keyed(rows: &[Row]) -> Rendered {
+    html! {
+        <ul>
+            @for row in rows, key = row.id, memo = row.version {
+                <li id={format!("row-{}", row.id)}>"Row "{row.id}": "{row.value}</li>
+            }
+        </ul>
+    }
+}
+
+fn indexed(rows: &[Row]) -> Rendered {
+    html! {
+        <ul>
+            @for row in rows {
+                <li id={format!("row-{}", row.id)}>"Row "{row.id}": "{row.value}</li>
+            }
+        </ul>
+    }
+}
+
+/// The template to render and how many times, from the command line.
+fn options() -> Result<(View, usize), String> {
+    let mut args = std::env::args().skip(1);
+    let view: View = match args.next().as_deref() {
+        Some("keyed") => keyed,
+        Some("indexed") => indexed,
+        Some(other) => return Err(format!("the list is keyed or indexed, not {other}")),
+        None => return Err("which list: keyed or indexed".into()),
+    };
+    let renders = match args.next() {
+        Some(count) => count
+            .parse()
+            .map_err(|_| format!("RENDERS is a number of renders, not {count}"))?,
+        None => return Err("how many renders".into()),
+    };
+    if let Some(extra) = args.next() {
+        return Err(format!("unexpected argument {extra}"));
+    }
+    Ok((view, renders))
+}
+
+/// Renders `view` once, then `renders` times more with one row changed
+/// each time, diffing each render with the one before; the diffs' bytes.
+fn run(view: View, renders: usize) -> usize {
+    let mut rows: Vec<Row> = (0..ROWS)
+        .map(|i| Row {
+            id: i,
+            version: 0,
+            value: 0,
+        })
+        .collect();
+    let mut cache = RenderCache::default();
+    let mut held = cache.render(|| view(&rows));
+    let mut bytes = 0;
+    let mut turn = 0;
+    for _ in 0..renders {
+        turn = (turn + STRIDE) % rows.len();
+        rows[turn].value += 1;
+        rows[turn].version += 1;
+        let next = cache.render(|| view(black_box(&rows)));
+        bytes += diff::diff(&held, &next).len();
+        held = next;
+    }
+    bytes
+}
+
+fn main() -> ExitCode {
+    match options() {
+        Ok((view, renders)) => {
+            println!("{}", run(view, renders));
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("{error}\n{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}
