@@ -12,6 +12,7 @@ use cinder::live::Flash;
 use cinder::memo::RenderCache;
 use cinder::{diff, html, Rendered};
 use cinder_bench::layout::header_layout;
+use cinder_bench::rows::{first_rows, rows_page};
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 
 struct Row {
@@ -98,35 +99,18 @@ fn one_changed_row(c: &mut Criterion) {
     });
 }
 
-/// One row of the benchmark server's `/rows` page.
-struct Counted {
-    id: u32,
-    value: u64,
-}
-
-/// The `/rows` page: an ordinary `for`, every row evaluated on each render.
-fn counted_rows(rows: &[Counted]) -> Rendered {
-    html! {
-        <ul>
-            @for row in rows {
-                <li id={format!("row-{}", row.id)} phx-click="bump" phx-value-i={row.id}>"Row "{row.id}": "{row.value}</li>
-            }
-        </ul>
-    }
-}
-
 /// What a `bump` on `/rows` costs the template: all 100 rows evaluated and
 /// compared with the previous render, one of them sent.
 fn bump_one_of_100_rows(c: &mut Criterion) {
-    let mut state: Vec<Counted> = (1..=100).map(|id| Counted { id, value: 0 }).collect();
+    let mut state = first_rows();
     let mut cache = RenderCache::default();
-    let mut held = cache.render(|| counted_rows(&state));
+    let mut held = cache.render(|| rows_page(&state));
     let mut turn = 0;
     c.bench_function("rows_100_plain_for_one_bumped", |b| {
         b.iter(|| {
             turn = (turn + 37) % state.len();
             state[turn].value += 1;
-            let next = cache.render(|| counted_rows(black_box(&state)));
+            let next = cache.render(|| rows_page(black_box(&state)));
             let change = diff::diff(&held, &next);
             held = next;
             change

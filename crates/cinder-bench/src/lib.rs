@@ -25,6 +25,7 @@ pub mod layout;
 pub mod live_client;
 pub mod measure;
 pub mod options;
+pub mod rows;
 pub mod servers;
 
 use std::sync::atomic::{AtomicU64, Ordering};

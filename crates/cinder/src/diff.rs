@@ -481,14 +481,7 @@ impl Writer {
             }
             for (offset, entry) in chunk.entries(width).enumerate() {
                 let i = c * size + offset;
-                let in_place = old_chunk
-                    .and_then(|o| o.entry(offset, width))
-                    .filter(|o| o.key() == entry.key());
-                let found = match in_place {
-                    Some(old_entry) => Some((i, old_entry)),
-                    None => finder.find(i, entry.key()),
-                };
-                match found {
+                match finder.find(i, old_chunk.map(|o| (o.as_ref(), offset)), entry.key()) {
                     Some((j, old_entry)) => {
                         let unchanged = (trust_stamps && old_entry.memo() == entry.memo())
                             || old_entry.same_dynamics(&entry);
@@ -660,9 +653,21 @@ impl<'a> OldEntries<'a> {
         OldEntries { old, by_key: None }
     }
 
-    fn find(&mut self, i: usize, key: Key) -> Option<(usize, EntryRef<'a>)> {
+    /// The entry for `key`, looked for first at index `i`: in `here`, the
+    /// old chunk and offset that hold index `i` when the caller knows them
+    /// (lists chunked alike), without working out its chunk again.
+    fn find(
+        &mut self,
+        i: usize,
+        here: Option<(&'a Chunk, usize)>,
+        key: Key,
+    ) -> Option<(usize, EntryRef<'a>)> {
         let old = self.old;
-        if let Some(entry) = old.get(i).filter(|e| e.key() == key) {
+        let at_index = match here {
+            Some((chunk, offset)) => chunk.entry(offset, old.width()),
+            None => old.get(i),
+        };
+        if let Some(entry) = at_index.filter(|e| e.key() == key) {
             return Some((i, entry));
         }
         let by_key = self.by_key.get_or_insert_with(|| old.index_by_key());

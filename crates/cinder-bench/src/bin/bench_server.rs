@@ -45,6 +45,7 @@ use cinder_bench::descriptors::{raise_open_files_limit, reserve_descriptor_table
 use cinder_bench::heap::share_main_arena;
 use cinder_bench::layout::header_layout;
 use cinder_bench::options::RuntimeFlavor;
+use cinder_bench::rows::{first_rows, rows_page, Row};
 
 #[cfg(feature = "mimalloc")]
 #[global_allocator]
@@ -73,17 +74,8 @@ impl LiveView for Counter {
     }
 }
 
-/// How many rows `/rows` shows.
-const ROWS: u32 = 100;
-
-/// One row of `/rows`.
-struct Row {
-    id: u32,
-    value: u64,
-}
-
 /// `/rows`: a list rendered by a plain comprehension, without keys or memos,
-/// as a first version of a page usually is.
+/// as a first version of a page usually is ([`rows_page`]).
 struct Rows {
     rows: Vec<Row>,
 }
@@ -92,8 +84,7 @@ impl LiveView for Rows {
     type Info = ();
 
     async fn mount(_: &Params, _: &Session, _: &mut Socket<Self>) -> Result<Self, MountError> {
-        let rows = (1..=ROWS).map(|id| Row { id, value: 0 }).collect();
-        Ok(Rows { rows })
+        Ok(Rows { rows: first_rows() })
     }
 
     async fn handle_event(&mut self, event: Event, _: &mut Socket<Self>) {
@@ -109,13 +100,7 @@ impl LiveView for Rows {
     }
 
     fn render(&self) -> Rendered {
-        html! {
-            <ul>
-                @for row in &self.rows {
-                    <li id={format!("row-{}", row.id)} phx-click="bump" phx-value-i={row.id}>"Row "{row.id}": "{row.value}</li>
-                }
-            </ul>
-        }
+        rows_page(&self.rows)
     }
 }
 

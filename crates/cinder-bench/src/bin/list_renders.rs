@@ -6,11 +6,11 @@
 //! cinder-list-renders keyed|indexed RENDERS
 //! ```
 //!
-//! `keyed` is a `for` keyed by its rows' ids with a memo stamp, `indexed`
-//! a plain `for` whose stamps come from what its body reads, as `/rows`
-//! has. Under callgrind the difference between a run of `RENDERS` and a
-//! run of 0 is what that many renders and diffs cost, whatever the
-//! machine is doing:
+//! `indexed` is `/rows` itself ([`rows_page`]), a plain `for` whose stamps
+//! come from what its body reads; `keyed` is the same markup in a `for`
+//! keyed by the rows' ids and stamped with their values. Under callgrind the
+//! difference between a run of `RENDERS` and a run of 0 is what that many
+//! renders and diffs cost, whatever the machine is doing:
 //!
 //! ```text
 //! valgrind --tool=callgrind target/release/cinder-list-renders keyed 20000
@@ -24,39 +24,23 @@ use std::process::ExitCode;
 
 use cinder::memo::RenderCache;
 use cinder::{diff, html, Rendered};
+use cinder_bench::rows::{first_rows, rows_page, Row};
 
 const USAGE: &str = "usage: cinder-list-renders keyed|indexed RENDERS";
-
-/// How many rows each render shows, as `/rows` does.
-const ROWS: u32 = 100;
 
 /// A step through the rows that visits each in turn, far from the last.
 const STRIDE: usize = 37;
 
-struct Row {
-    id: u32,
-    version: u64,
-    value: u64,
-}
-
 /// A page's template over its rows.
 type View = fn(&[Row]) -> Rendered;
 
+/// `/rows` keyed by its rows' ids, each stamped with its value: the one
+/// field that changes.
 fn keyed(rows: &[Row]) -> Rendered {
     html! {
         <ul>
-            @for row in rows, key = row.id, memo = row.version {
-                <li id={format!("row-{}", row.id)}>"Row "{row.id}": "{row.value}</li>
-            }
-        </ul>
-    }
-}
-
-fn indexed(rows: &[Row]) -> Rendered {
-    html! {
-        <ul>
-            @for row in rows {
-                <li id={format!("row-{}", row.id)}>"Row "{row.id}": "{row.value}</li>
+            @for row in rows, key = row.id, memo = row.value {
+                <li id={format!("row-{}", row.id)} phx-click="bump" phx-value-i={row.id}>"Row "{row.id}": "{row.value}</li>
             }
         </ul>
     }
@@ -67,7 +51,7 @@ fn options() -> Result<(View, usize), String> {
     let mut args = std::env::args().skip(1);
     let view: View = match args.next().as_deref() {
         Some("keyed") => keyed,
-        Some("indexed") => indexed,
+        Some("indexed") => rows_page,
         Some(other) => return Err(format!("the list is keyed or indexed, not {other}")),
         None => return Err("which list: keyed or indexed".into()),
     };
@@ -86,13 +70,7 @@ fn options() -> Result<(View, usize), String> {
 /// Renders `view` once, then `renders` times more with one row changed
 /// each time, diffing each render with the one before; the diffs' bytes.
 fn run(view: View, renders: usize) -> usize {
-    let mut rows: Vec<Row> = (0..ROWS)
-        .map(|i| Row {
-            id: i,
-            version: 0,
-            value: 0,
-        })
-        .collect();
+    let mut rows = first_rows();
     let mut cache = RenderCache::default();
     let mut held = cache.render(|| view(&rows));
     let mut bytes = 0;
@@ -100,7 +78,6 @@ fn run(view: View, renders: usize) -> usize {
     for _ in 0..renders {
         turn = (turn + STRIDE) % rows.len();
         rows[turn].value += 1;
-        rows[turn].version += 1;
         let next = cache.render(|| view(black_box(&rows)));
         bytes += diff::diff(&held, &next).len();
         held = next;
