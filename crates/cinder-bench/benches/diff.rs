@@ -2,6 +2,9 @@
 //! changed row out of 10,000 against a full re-render (the table alone, and
 //! inside a layout), a bumped row of the benchmark server's `/rows`, and a
 //! message posted to a full chat history.
+//!
+//! Each render after the first is diffed as a view diffs it: with the lists
+//! of the tree the client holds lent to the render (`RenderCache::render_diff`).
 
 // `criterion_group!` defines a public function that cannot carry a doc comment.
 #![allow(missing_docs)]
@@ -72,10 +75,8 @@ fn one_changed_row(c: &mut Criterion) {
             let row = &mut state[5_000];
             row.version += 1;
             row.score = (row.score + 1) % 1000;
-            let next = cache.render(|| table(&state));
-            let change = diff::diff(&held, &next);
+            let change = cache.render_diff(&mut held, || table(&state));
             bytes = change.len();
-            held = next;
             change
         })
     });
@@ -91,10 +92,7 @@ fn one_changed_row(c: &mut Criterion) {
             let row = &mut state[5_000];
             row.version += 1;
             row.score = (row.score + 1) % 1000;
-            let next = cache.render(|| in_layout(table(&state)));
-            let change = diff::diff(&held, &next);
-            held = next;
-            change
+            cache.render_diff(&mut held, || in_layout(table(&state)))
         })
     });
 }
@@ -110,10 +108,7 @@ fn bump_one_of_100_rows(c: &mut Criterion) {
         b.iter(|| {
             turn = (turn + 37) % state.len();
             state[turn].value += 1;
-            let next = cache.render(|| rows_page(black_box(&state)));
-            let change = diff::diff(&held, &next);
-            held = next;
-            change
+            cache.render_diff(&mut held, || rows_page(black_box(&state)))
         })
     });
 }
@@ -156,10 +151,7 @@ fn post_to_a_full_history(c: &mut Criterion) {
             messages.pop_front();
             messages.push_back(message(next_id));
             next_id += 1;
-            let next = cache.render(|| history(black_box(&messages)));
-            let change = diff::diff(&held, &next);
-            held = next;
-            change
+            cache.render_diff(&mut held, || history(black_box(&messages)))
         })
     });
 }

@@ -27,9 +27,11 @@
 //! ```
 
 use std::collections::HashMap;
+use std::num::NonZeroUsize;
 use std::sync::Arc;
 
 use crate::escape::{json_string, json_text};
+use crate::memo::lent::{ChangedEntries, LentLists, LentState};
 use crate::rendered::{
     Chunk, Comprehension, Dynamic, EntryRef, Key, KeyIndex, Rendered, StreamInsert, StreamList,
     Template,
@@ -78,12 +80,25 @@ pub fn diff(old: &Rendered, new: &Rendered) -> Diff {
     Writer::changes(Some(old), new).finish()
 }
 
+/// [`diff`] of an `old` tree whose lists may be
+/// [lent](crate::memo::RenderCache::lend_lists_of): `lent` has them.
+pub(crate) fn diff_lent(old: &Rendered, new: &Rendered, lent: &LentLists) -> Diff {
+    Writer::changes_onto(Vec::new(), Some(old), new, Some(lent)).finish()
+}
+
 /// [`diff`] written after the text of `out` (the start of the frame that
 /// carries it), in its buffer: no buffer of the diff's own, and no copy of
 /// it into the frame. `out` should have room for [`DIFF_CAPACITY`] bytes
 /// more; what the diff wrote begins at `out`'s length.
-pub(crate) fn diff_onto(out: String, old: &Rendered, new: &Rendered) -> String {
-    Writer::changes_onto(out.into_bytes(), Some(old), new)
+/// `old`'s lists may be [lent](crate::memo::RenderCache::lend_lists_of):
+/// `lent` has them.
+pub(crate) fn diff_onto(
+    out: String,
+    old: &Rendered,
+    new: &Rendered,
+    lent: Option<&LentLists>,
+) -> String {
+    Writer::changes_onto(out.into_bytes(), Some(old), new, lent)
         .finish()
         .into_string()
 }
@@ -122,11 +137,13 @@ pub(crate) const DIFF_CAPACITY: usize = 512;
 
 /// Writes a diff as bytes: every piece comes from a `str` or a `Text`, so
 /// the whole is checked as UTF-8 once, at the end, instead of piece by piece.
-struct Writer {
+struct Writer<'a> {
     out: Vec<u8>,
     /// Where each template's statics go in `out`, in order: they are
     /// written once every use is known, inline or shared through `"p"`.
     statics: Vec<StaticsAt>,
+    /// The lists the old tree lent to the render of the new one.
+    lent: Option<&'a LentLists>,
 }
 
 /// A template whose statics go at an offset of the first pass's JSON.
@@ -136,16 +153,22 @@ struct StaticsAt {
     template: &'static Template,
 }
 
-impl Writer {
+impl<'a> Writer<'a> {
     /// What turns `old` (nothing, for a first render) into `new`: the whole
     /// tree when the client holds nothing or another template, else only
     /// the dynamics that changed.
-    fn changes(old: Option<&Rendered>, new: &Rendered) -> Writer {
-        Writer::changes_onto(Vec::new(), old, new)
+    fn changes(old: Option<&Rendered>, new: &Rendered) -> Writer<'a> {
+        Writer::changes_onto(Vec::new(), old, new, None)
     }
 
-    /// [`Writer::changes`], written after the bytes `out` holds.
-    fn changes_onto(mut out: Vec<u8>, old: Option<&Rendered>, new: &Rendered) -> Writer {
+    /// [`Writer::changes`], written after the bytes `out` holds, the lists
+    /// `old` lent to the render of `new` in `lent`.
+    fn changes_onto(
+        mut out: Vec<u8>,
+        old: Option<&Rendered>,
+        new: &Rendered,
+        lent: Option<&'a LentLists>,
+    ) -> Writer<'a> {
         // Most diffs of an event fit in a few bytes. A whole tree takes
         // about as much room as its HTML, which the tree estimates: one
         // allocation instead of a growth through every power of two, each
@@ -158,6 +181,7 @@ impl Writer {
         let mut w = Writer {
             out,
             statics: Vec::new(),
+            lent,
         };
         match old {
             Some(old) if old.template().same_as(new.template()) => {
@@ -411,12 +435,7 @@ impl Writer {
                 self.diff_dynamics(a.dynamics(), b.dynamics());
                 self.close_or_drop(mark, open);
             }
-            (Dynamic::List(a), Dynamic::List(b))
-                if a.template().same_as(b.template()) && !a.is_empty() =>
-            {
-                self.diff_list(key, a, b);
-            }
-            (Dynamic::List(a), Dynamic::List(b)) if a.is_empty() && b.is_empty() => {}
+            (Dynamic::List(a), Dynamic::List(b)) => self.diff_lists(key, a, b, new),
             (Dynamic::Stream(_), Dynamic::Stream(b)) if b.is_unchanged() => {}
             (Dynamic::Stream(a), Dynamic::Stream(b))
                 if a.reference == b.reference
@@ -433,6 +452,79 @@ impl Writer {
                 self.full_dynamic(new);
             }
         }
+    }
+
+    /// Writes what changed from list `old` to list `new`, the dynamic at
+    /// `key`: a list [lent](crate::memo::RenderCache::lend_lists_of) is
+    /// looked up first.
+    fn diff_lists(
+        &mut self,
+        key: usize,
+        old: &Comprehension,
+        new: &Comprehension,
+        dynamic: &Dynamic,
+    ) {
+        if let Some(token) = old.lent_token() {
+            return self.diff_lent_list(key, token, new, dynamic);
+        }
+        if old.template().same_as(new.template()) && !old.is_empty() {
+            self.diff_list(key, old, new);
+        } else if !(old.is_empty() && new.is_empty()) {
+            self.key(key);
+            self.full_dynamic(dynamic);
+        }
+    }
+
+    /// [`Writer::diff_lists`] of the list lent with `token`: the list
+    /// itself, if the render left it whole (nothing, if `new` shares its
+    /// chunks); only its entries changed in place, if the render changed
+    /// them in `new`'s chunks. Anything else (a list changed in place that
+    /// a second render before the diff copied and changed again, or that
+    /// went to another place of the tree) is written whole.
+    fn diff_lent_list(
+        &mut self,
+        key: usize,
+        token: NonZeroUsize,
+        new: &Comprehension,
+        dynamic: &Dynamic,
+    ) {
+        match self.lent.and_then(|lent| lent.state(token)) {
+            Some(LentState::Whole(old)) if old.shares_chunks_with(new) => {}
+            Some(LentState::Whole(old)) => self.diff_lists(key, old, new, dynamic),
+            Some(LentState::ChangedInPlace(changes)) if new.token() == token => {
+                self.diff_changed_in_place(key, new, changes);
+            }
+            _ => {
+                self.key(key);
+                self.full_dynamic(dynamic);
+            }
+        }
+    }
+
+    /// Writes the entries of `new` that `changes` names, each against the
+    /// dynamics it had, at its index; nothing if none differs.
+    fn diff_changed_in_place(
+        &mut self,
+        key: usize,
+        new: &Comprehension,
+        changes: ChangedEntries<'_>,
+    ) {
+        let mark = self.out.len();
+        self.key(key);
+        self.out.extend_from_slice(b"{\"k\":{");
+        let open = self.out.len() - 1;
+        for (i, old) in changes {
+            if let Some(entry) = new.get(i).filter(|entry| entry.dynamics() != old) {
+                self.diff_entry_in_place(i, old, entry.dynamics());
+            }
+        }
+        if self.out.len() == open + 1 {
+            self.truncate(mark);
+            return;
+        }
+        self.named("kc");
+        self.number(new.len());
+        self.out.extend_from_slice(b"}}");
     }
 
     /// Closes the object opened at `open`, or removes everything from `mark`
@@ -547,12 +639,7 @@ impl Writer {
     ) -> bool {
         if i == j {
             if !unchanged {
-                let mark = self.out.len();
-                self.key(i);
-                let open = self.out.len();
-                self.out.push(b'{');
-                self.diff_dynamics(old.dynamics(), new.dynamics());
-                self.close_or_drop(mark, open);
+                self.diff_entry_in_place(i, old.dynamics(), new.dynamics());
             }
             return false;
         }
@@ -575,15 +662,30 @@ impl Writer {
         true
     }
 
+    /// Writes the changes of entry `i`, which the client holds at the same
+    /// index, from dynamics `old` to `new`; nothing if none differs.
+    fn diff_entry_in_place(&mut self, i: usize, old: &[Dynamic], new: &[Dynamic]) {
+        let mark = self.out.len();
+        self.key(i);
+        let open = self.out.len();
+        self.out.push(b'{');
+        self.diff_dynamics(old, new);
+        self.close_or_drop(mark, open);
+    }
+
     /// The JSON with every template's statics written where it is used.
     fn inline_statics(self) -> String {
-        let Writer { mut out, statics } = self;
+        let Writer {
+            mut out, statics, ..
+        } = self;
         insert_statics(&mut out, &statics);
         into_text(out)
     }
 
     fn finish(self) -> Diff {
-        let Writer { mut out, statics } = self;
+        let Writer {
+            mut out, statics, ..
+        } = self;
         // An event's diff usually brings no template: nothing to plan.
         let json = if statics.is_empty() {
             out

@@ -56,9 +56,11 @@ use cinder_runtime::ids::IdMap;
 
 use crate::rendered::{
     chunk_size, Chunk, ChunkBuilder, Comprehension, Dynamic, EntryRef, InPlaceEntries, Key,
-    KeyIndex, Template,
+    KeyIndex, Rendered, Template,
 };
+use lent::LentLists;
 
+pub(crate) mod lent;
 pub(crate) mod reads;
 pub(crate) mod written;
 
@@ -86,6 +88,9 @@ pub use written::WrittenList;
 #[derive(Default, Debug)]
 pub struct RenderCache {
     previous: BySite,
+    /// The lists of the tree the client holds, lent to the next render
+    /// (see [`RenderCache::lend_lists_of`]).
+    lent: LentLists,
 }
 
 /// What each `for` or `@memo` site kept, in the order a render made them.
@@ -126,12 +131,15 @@ impl RenderCache {
         let scope = Scope::enter(Frame {
             previous,
             recorded: SPARE_RECORDED.take(),
+            lent: std::mem::take(&mut self.lent),
         });
         let result = render();
         let Frame {
             mut previous,
             mut recorded,
+            lent,
         } = scope.exit();
+        self.lent = lent;
         if !previous.is_empty() || !recorded.is_empty() {
             keep_recorded(&mut previous, &mut recorded);
         }
@@ -143,6 +151,65 @@ impl RenderCache {
     /// Forgets every memoized entry, so the next render evaluates everything.
     pub fn clear(&mut self) {
         self.previous.clear();
+        self.lent.clear();
+    }
+
+    /// Renders `render` and returns what changed from `shown`, the tree the
+    /// client holds, which the new tree then replaces: what a view does on
+    /// each event.
+    ///
+    /// The lists of `shown` are lent to the render, so that, held by the
+    /// cache alone, they can be changed where they are: a render that
+    /// changes a few entries of a list and nothing else of it puts them in
+    /// place of the old ones, and the diff writes those entries without
+    /// reading the rest of the list. [`diff::diff`](crate::diff::diff) of
+    /// two trees kept apart gives the same diff, with a copy of each
+    /// changed entry's chunk.
+    ///
+    /// ```
+    /// use cinder::{diff, html, memo::RenderCache};
+    ///
+    /// let view = |values: &[u32]| html! { <ul>@for v in values { <li>{v}</li> }</ul> };
+    /// let mut values = vec![1, 2, 3];
+    /// let mut cache = RenderCache::default();
+    /// let mut shown = cache.render(|| view(&values));
+    /// values[1] = 20;
+    /// let changed = cache.render_diff(&mut shown, || view(&values));
+    /// assert_eq!(changed.as_str(), r#"{"0":{"k":{"1":{"0":"20"},"kc":3}}}"#);
+    /// assert_eq!(diff::render(&shown), diff::render(&view(&values)));
+    /// ```
+    pub fn render_diff(
+        &mut self,
+        shown: &mut Rendered,
+        render: impl FnOnce() -> Rendered,
+    ) -> crate::diff::Diff {
+        self.lend_lists_of(shown);
+        let new = self.render(render);
+        let diff = crate::diff::diff_lent(shown, &new, &self.lent);
+        *shown = new;
+        self.end_lending();
+        diff
+    }
+
+    /// Lends the lists of `shown`, the tree the client holds and the next
+    /// render through this cache is diffed against, to that render: in
+    /// `shown` each becomes an empty list naming the one it was, so that
+    /// the cache holds the list alone and the render can change its
+    /// entries in place. The diff then reads the lists from
+    /// [`lent_lists`](RenderCache::lent_lists), and
+    /// [`end_lending`](RenderCache::end_lending) lets them go.
+    pub(crate) fn lend_lists_of(&mut self, shown: &mut Rendered) {
+        self.lent.lend_from(shown);
+    }
+
+    /// The lists lent to the last render, and what it changed in them.
+    pub(crate) fn lent_lists(&self) -> &LentLists {
+        &self.lent
+    }
+
+    /// Lets go of the lists lent to the last render, once diffed.
+    pub(crate) fn end_lending(&mut self) {
+        self.lent.clear();
     }
 }
 
@@ -171,6 +238,8 @@ struct Frame {
     /// This render's lists and blocks and their sites, in the order it made
     /// them.
     recorded: Vec<(u64, Kept)>,
+    /// The lists of the tree the client holds, lent to this render.
+    lent: LentLists,
 }
 
 impl Frame {
@@ -232,6 +301,11 @@ fn keep(site: u64, kept: impl FnOnce(&[(u64, Kept)]) -> Kept) {
             frame.recorded.push((site, kept));
         }
     });
+}
+
+/// Runs `f` on the lists lent to the render under way, if a cache renders.
+fn with_lent<T>(f: impl FnOnce(&mut LentLists) -> T) -> Option<T> {
+    ACTIVE.with(|active| active.borrow_mut().as_mut().map(|frame| f(&mut frame.lent)))
 }
 
 fn record(site: u64, list: &Comprehension) {
@@ -336,6 +410,24 @@ pub struct ListBuilder {
     /// comparing an entry with the one at its index then reads the builder
     /// alone. `None` where they do not fit, and the chunk is read instead.
     previous_here: Option<InPlaceEntries>,
+    /// Whether entries that changed are put in place of the previous
+    /// render's, in its chunks.
+    changes: InPlaceChanges,
+}
+
+/// Whether a [`ListBuilder`] puts changed entries in place of the previous
+/// render's entries, in the previous render's chunks: when the previous
+/// list was lent to the render (see [`RenderCache::lend_lists_of`]) and is
+/// held nowhere else, so that the client's copy is the only other one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum InPlaceChanges {
+    /// No entry has changed yet.
+    Untried,
+    /// The previous list cannot be changed in place.
+    Refused,
+    /// The previous list is the lent list of this number, and the entries
+    /// changed so far are in place.
+    Making(usize),
 }
 
 struct MemoSite {
@@ -442,6 +534,7 @@ impl ListBuilder {
             written: None,
             entries: 0,
             previous_here: None,
+            changes: InPlaceChanges::Untried,
         }
     }
 
@@ -563,6 +656,12 @@ impl ListBuilder {
     }
 
     fn add(&mut self, key: Key, memo: Option<u64>, dynamics: impl IntoIterator<Item = Dynamic>) {
+        if self.can_change_in_place(key, memo.is_some()) {
+            return self.change_in_place(memo, dynamics);
+        }
+        if let InPlaceChanges::Making(_) = self.changes {
+            self.settle_changes();
+        }
         if self.current.is_empty() {
             self.start_chunk();
         }
@@ -574,6 +673,136 @@ impl ListBuilder {
         if self.current.len() == self.chunk_size() {
             self.seal();
         }
+    }
+
+    /// Whether the entry coming, with `key` and stamped or not, can take
+    /// the place of the previous render's entry at its index, in its
+    /// chunk: while the list is still the previous one, entry for entry.
+    #[inline]
+    fn can_change_in_place(&mut self, key: Key, stamped: bool) -> bool {
+        self.in_place
+            && self.chunks.is_empty()
+            && self.current.is_empty()
+            && self.changes != InPlaceChanges::Refused
+            && self.may_change_in_place(key, stamped)
+    }
+
+    /// [`can_change_in_place`](ListBuilder::can_change_in_place), once the
+    /// list is known to be the previous one so far: the previous entry at
+    /// the index must have the same key and be stamped alike, and its chunk
+    /// must be held by the previous list alone. The first time, the
+    /// previous list is taken from those lent to the render.
+    #[inline(never)]
+    fn may_change_in_place(&mut self, key: Key, stamped: bool) -> bool {
+        let position = self.position();
+        let Some(previous) = previous_list(&self.memo) else {
+            return false;
+        };
+        let fits = previous
+            .chunks()
+            .get(position)
+            .is_some_and(|chunk| chunk.entry_fits(self.reused_in_place, key, stamped));
+        if !fits {
+            return false;
+        }
+        if let InPlaceChanges::Making(_) = self.changes {
+            return previous.chunk_is_only_here(position, 1);
+        }
+        // Held by the lent list too, until it is taken.
+        if !previous.chunk_is_only_here(position, 2) {
+            return false;
+        }
+        let token = previous.token();
+        self.changes = match with_lent(|lent| lent.take_for_change(token)).flatten() {
+            Some(number) => InPlaceChanges::Making(number),
+            None => InPlaceChanges::Refused,
+        };
+        self.changes != InPlaceChanges::Refused
+    }
+
+    /// Puts an entry of `dynamics` stamped `memo` in place of the previous
+    /// render's entry at its index, which
+    /// [`can_change_in_place`](ListBuilder::can_change_in_place) allowed, and
+    /// counts it as reused there.
+    fn change_in_place(&mut self, memo: Option<u64>, dynamics: impl IntoIterator<Item = Dynamic>) {
+        let InPlaceChanges::Making(number) = self.changes else {
+            unreachable!("an entry is changed in place once the previous list is taken");
+        };
+        let (position, offset, index) = (self.position(), self.reused_in_place, self.entries);
+        let width = self.template.dynamic_count();
+        let chunk = self
+            .memo
+            .as_mut()
+            .and_then(|site| site.previous.as_mut())
+            .and_then(|previous| previous.chunk_mut(position))
+            .expect("a chunk changed in place is held by the previous list alone");
+        with_lent(|lent| {
+            lent.change(number, index, |old| {
+                chunk.replace_entry(offset, width, memo, dynamics, old)
+            })
+        });
+        self.count_reused_in_place();
+    }
+
+    /// Puts back the entries changed in place into the previous render's
+    /// list, which is the list the client holds again, and lends it back:
+    /// the list parts from the previous one after all, and the diff
+    /// compares the two. The chunks passed so far that had entries changed,
+    /// and the run of entries reused in the chunk being built, are copied
+    /// first, with the changes.
+    #[cold]
+    fn settle_changes(&mut self) {
+        let InPlaceChanges::Making(number) =
+            std::mem::replace(&mut self.changes, InPlaceChanges::Refused)
+        else {
+            return;
+        };
+        if self.reused_in_place > 0 {
+            if self.current.is_empty() {
+                self.start_chunk();
+            }
+            self.copy_reused();
+        }
+        let (position, size) = (self.position(), self.chunk_size());
+        let width = self.template.dynamic_count();
+        let mut copied: Vec<(usize, Arc<Chunk>)> = Vec::new();
+        let previous = self
+            .memo
+            .as_mut()
+            .and_then(|site| site.previous.as_mut())
+            .expect("entries are changed in place in a previous list");
+        with_lent(|lent| {
+            lent.give_back(number, previous, |list, index, stamp, old| {
+                let at = index / size;
+                if at < position && copied.iter().all(|(done, _)| *done != at) {
+                    copied.push((at, Arc::new(Chunk::clone(&list.chunks()[at]))));
+                }
+                list.chunk_mut(at)
+                    .expect("a chunk changed in place is held by the previous list alone")
+                    .replace_entry(index % size, width, stamp, old, &mut Vec::new());
+            });
+        });
+        if self.previous_prefix > 0 {
+            self.own_chunks();
+            for (at, chunk) in copied {
+                self.chunks[at] = chunk;
+            }
+        }
+    }
+
+    /// Whether the list, as built so far, is the previous render's list
+    /// whole, chunk for chunk.
+    fn is_previous_list_again(&self) -> bool {
+        let previous = previous_chunks(&self.memo);
+        self.chunks.is_empty()
+            && self.current.is_empty()
+            && match self.reused_in_place {
+                0 => self.previous_prefix == previous.len(),
+                reused => {
+                    self.previous_prefix + 1 == previous.len()
+                        && previous[self.previous_prefix].len() == reused
+                }
+            }
     }
 
     /// Makes room for the rest of the chunk begun with the next entry,
@@ -672,6 +901,15 @@ impl ListBuilder {
         let Some(old) = old else {
             return false;
         };
+        if let InPlaceChanges::Making(_) = self.changes {
+            // The list parts from the previous one here, whose changes in
+            // place are put back first: its chunks must be held by nothing
+            // else by then.
+            let dynamics = old.dynamics().to_vec();
+            drop(chunk);
+            self.add(key, Some(memo), dynamics);
+            return true;
+        }
         self.add(key, Some(memo), old.dynamics().iter().cloned());
         true
     }
@@ -755,6 +993,9 @@ impl ListBuilder {
 
     /// The finished comprehension.
     pub(crate) fn into_comprehension(mut self) -> Comprehension {
+        if matches!(self.changes, InPlaceChanges::Making(_)) && !self.is_previous_list_again() {
+            self.settle_changes();
+        }
         if self.reused_in_place > 0 {
             let whole = self.current.is_empty()
                 && previous_chunk_at(&self.memo, self.position())

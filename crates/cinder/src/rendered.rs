@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
+use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
@@ -470,6 +471,18 @@ impl Rendered {
         }
     }
 
+    /// Calls `f` with each list of the tree and of the trees nested in it;
+    /// not with the lists inside a list's entries, which their entries hold.
+    pub(crate) fn for_each_list_mut(&mut self, f: &mut impl FnMut(&mut Comprehension)) {
+        for dynamic in self.dynamics.iter_mut() {
+            match dynamic {
+                Dynamic::List(list) => f(list),
+                Dynamic::Nested(tree) => tree.for_each_list_mut(f),
+                _ => {}
+            }
+        }
+    }
+
     /// Pairs a template with its dynamics.
     ///
     /// # Panics
@@ -910,16 +923,39 @@ pub struct Comprehension {
     /// keeps the list without copying it; the length is derived from it, to
     /// keep a dynamic slot small.
     chunks: Arc<[Arc<Chunk>]>,
-    /// The `for` that made the list, when its entries carry memo stamps:
-    /// two entries of one site with the same key and stamp show the same,
-    /// which is what lets a render reuse an entry, and the diff skip one
-    /// without comparing its dynamics.
-    stamp_site: Option<u64>,
+    origin: ListOrigin,
+}
+
+/// Where a [`Comprehension`]'s entries come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ListOrigin {
+    /// Entries without memo stamps.
+    Unstamped,
+    /// The `for` at this site, whose entries carry memo stamps: two entries
+    /// of one site with the same key and stamp show the same, which is what
+    /// lets a render reuse an entry, and the diff skip one without
+    /// comparing its dynamics.
+    StampedAt(u64),
+    /// None: in the tree a client holds, while the render that follows it
+    /// borrows its lists, the [token](Comprehension::token) of the list that
+    /// stood here, which the render may change in place (see
+    /// [`RenderCache::render_diff`](crate::memo::RenderCache::render_diff)).
+    Lent(NonZeroUsize),
+}
+
+impl ListOrigin {
+    fn of(stamp_site: Option<u64>) -> ListOrigin {
+        stamp_site.map_or(ListOrigin::Unstamped, ListOrigin::StampedAt)
+    }
 }
 
 impl PartialEq for Comprehension {
     fn eq(&self, other: &Self) -> bool {
-        self.template.same_as(other.template)
+        // A lent list stands for a list that is elsewhere: what it holds
+        // is only known from there.
+        self.lent_token().is_none()
+            && other.lent_token().is_none()
+            && self.template.same_as(other.template)
             && self.len() == other.len()
             && self.same_entries_as(other)
     }
@@ -998,7 +1034,7 @@ impl Comprehension {
         Comprehension {
             template,
             chunks: chunks.into(),
-            stamp_site,
+            origin: ListOrigin::of(stamp_site),
         }
     }
 
@@ -1012,8 +1048,57 @@ impl Comprehension {
         Comprehension {
             template,
             chunks: self.chunks.clone(),
-            stamp_site,
+            origin: ListOrigin::of(stamp_site),
         }
+    }
+
+    /// Whether `other` holds this list's chunks: the same entries, with
+    /// the same template.
+    pub(crate) fn shares_chunks_with(&self, other: &Comprehension) -> bool {
+        Arc::ptr_eq(&self.chunks, &other.chunks) && self.template.same_as(other.template)
+    }
+
+    /// What tells this list's chunks apart from those of every other list
+    /// alive: where they are kept. Never zero.
+    pub(crate) fn token(&self) -> NonZeroUsize {
+        let at = Arc::as_ptr(&self.chunks).cast::<()>().addr();
+        NonZeroUsize::new(at).expect("an allocation is never at address zero")
+    }
+
+    /// Lends the list: it becomes an empty list that names the one it was
+    /// by its [token](Comprehension::token), and the list is returned.
+    pub(crate) fn lend(&mut self) -> Comprehension {
+        let lent = Comprehension {
+            template: self.template,
+            chunks: NO_CHUNKS.with(Arc::clone),
+            origin: ListOrigin::Lent(self.token()),
+        };
+        std::mem::replace(self, lent)
+    }
+
+    /// The token of the list this one stands for, when it was
+    /// [lent](Comprehension::lend).
+    pub(crate) fn lent_token(&self) -> Option<NonZeroUsize> {
+        match self.origin {
+            ListOrigin::Lent(token) => Some(token),
+            _ => None,
+        }
+    }
+
+    /// The chunk at `position`, to change in place: only while nothing
+    /// else holds it or the list's chunks.
+    pub(crate) fn chunk_mut(&mut self, position: usize) -> Option<&mut Chunk> {
+        Arc::get_mut(Arc::get_mut(&mut self.chunks)?.get_mut(position)?)
+    }
+
+    /// Whether the chunk at `position` can be changed in place once the
+    /// list's chunks are held by `holders` lists (this one among them).
+    pub(crate) fn chunk_is_only_here(&self, position: usize, holders: usize) -> bool {
+        Arc::strong_count(&self.chunks) == holders
+            && self
+                .chunks
+                .get(position)
+                .is_some_and(|chunk| Arc::strong_count(chunk) == 1)
     }
 
     /// Where each key's first entry is: how a list finds the entries that
@@ -1029,7 +1114,7 @@ impl Comprehension {
     /// Whether an entry of `self` and an entry of `other` with the same key
     /// and memo stamp show the same: both lists come from one stamped `for`.
     pub(crate) fn stamps_agree_with(&self, other: &Comprehension) -> bool {
-        self.stamp_site.is_some() && self.stamp_site == other.stamp_site
+        matches!(self.origin, ListOrigin::StampedAt(_)) && self.origin == other.origin
     }
 
     /// The template every entry renders with.
@@ -1093,6 +1178,12 @@ impl Comprehension {
             chunk.prefetch();
         }
     }
+}
+
+thread_local! {
+    /// The chunks of a lent list: none, shared, so that lending a list
+    /// allocates nothing.
+    static NO_CHUNKS: Arc<[Arc<Chunk>]> = Arc::new([]);
 }
 
 /// How many chunks [`Comprehension::prefetch_chunks`] asks for: enough for the
@@ -1291,6 +1382,38 @@ impl Chunk {
         // The key, `None` past the chunk's length, tells apart an inline
         // stamp read there.
         self.stamp(index) == Some(memo) && self.keys.get(index) == Some(key)
+    }
+
+    /// Whether entry `index` has `key` and is stamped if `stamped`: an
+    /// entry a later render of its `for` can put in its place.
+    #[inline]
+    pub(crate) fn entry_fits(&self, index: usize, key: Key, stamped: bool) -> bool {
+        self.keys.get(index) == Some(key) && matches!(self.stamps, Stamps::Absent) != stamped
+    }
+
+    /// Puts `dynamics` and `stamp` in place of entry `index`'s (for entries
+    /// of `width`), whose dynamics are added to `old`; returns its stamp.
+    pub(crate) fn replace_entry(
+        &mut self,
+        index: usize,
+        width: usize,
+        stamp: Option<u64>,
+        dynamics: impl IntoIterator<Item = Dynamic>,
+        old: &mut Vec<Dynamic>,
+    ) -> Option<u64> {
+        let slots = &mut self.dynamics[index * width..(index + 1) * width];
+        for (slot, new) in slots.iter_mut().zip(dynamics) {
+            old.push(std::mem::replace(slot, new));
+        }
+        let was = self.stamp(index);
+        if let Some(stamp) = stamp {
+            match &mut self.stamps {
+                Stamps::Inline(stamps) => stamps[index] = stamp,
+                Stamps::Boxed(stamps) => stamps[index] = stamp,
+                Stamps::Absent => {}
+            }
+        }
+        was
     }
 
     /// The entries, for entries of `width` dynamics.

@@ -359,11 +359,29 @@ fn random_case(seed: u64) -> String {
         for _ in 0..1 + world.rng.below(3) {
             world.mutate(&mut state, root, 0);
         }
-        let next = cache.render(|| world.render(&state, root));
-        steps.push(step(diff::diff(&held, &next), &next));
-        held = next;
+        let diff = next_diff(seed, &mut cache, &mut held, || world.render(&state, root));
+        steps.push(step(diff, &held));
     }
     case_line(seed, &steps)
+}
+
+/// Renders the next tree through `cache`, replacing `held`, and returns the
+/// diff from `held` to it: with `held`'s lists lent to the render (changed
+/// in place where they can be) in the cases of even seeds, with the two
+/// trees kept apart in the others.
+fn next_diff(
+    seed: u64,
+    cache: &mut RenderCache,
+    held: &mut Rendered,
+    render: impl FnOnce() -> Rendered,
+) -> cinder::Diff {
+    if seed % 2 == 0 {
+        return cache.render_diff(held, render);
+    }
+    let next = cache.render(render);
+    let diff = diff::diff(held, &next);
+    *held = next;
+    diff
 }
 
 /// One step of a case as JSON text, the diffs embedded as the writer made them.
@@ -542,9 +560,8 @@ fn page_case(seed: u64) -> String {
         for _ in 0..1 + rng.below(3) {
             mutate_page(&mut state, &mut rng, &mut next_id);
         }
-        let next = cache.render(|| page(&state));
-        steps.push(step(diff::diff(&held, &next), &next));
-        held = next;
+        let diff = next_diff(seed, &mut cache, &mut held, || page(&state));
+        steps.push(step(diff, &held));
     }
     case_line(seed, &steps)
 }

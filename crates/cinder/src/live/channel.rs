@@ -883,9 +883,10 @@ impl<V: LiveView> Running<V> {
             frame.text().push_str(DIFF_KEY);
         }
         let diff_at = frame.text().len();
-        let old = &self.tree;
-        frame.append_with(|text| diff::diff_onto(text, old, &tree));
+        let (old, lent) = (&self.tree, self.render_cache.lent_lists());
+        frame.append_with(|text| diff::diff_onto(text, old, &tree, Some(lent)));
         self.tree = tree;
+        self.render_cache.end_lending();
         let changed = &frame.text()[diff_at..] != "{}";
         let text = frame.text();
         match to {
@@ -941,7 +942,11 @@ impl<V: LiveView> Running<V> {
     }
 
     /// Renders the view in its layout, with the containers of its children.
+    /// The lists of the tree the client holds are lent to the render, which
+    /// changes their entries in place where it can; the diff against that
+    /// tree reads them from the render cache.
     fn render_with_children(&mut self) -> Rendered {
+        self.render_cache.lend_lists_of(&mut self.tree);
         let mut tree = self
             .render_cache
             .render(|| (self.layout)(self.socket.flash(), self.view.render()));
@@ -1020,8 +1025,9 @@ impl<V: LiveView> Running<V> {
         if !self.tree.template().same_as(tree.template()) {
             self.components.resend_all();
         }
-        let diff = diff::diff(&self.tree, &tree);
+        let diff = diff::diff_lent(&self.tree, &tree, self.render_cache.lent_lists());
         self.tree = tree;
+        self.render_cache.end_lending();
         diff.into_string()
     }
 
