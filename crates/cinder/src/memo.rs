@@ -16,7 +16,11 @@
 //! reused in place is shared whole with the previous render, and the diff
 //! skips it with one pointer compare. Between two renders of the same `for`,
 //! the diff also skips any entry whose key and stamp did not change, without
-//! comparing its dynamics, whether or not a cache made the renders.
+//! comparing its dynamics, whether or not a cache made the renders. A view
+//! renders and diffs as [`RenderCache::render_diff`] does: the lists of the
+//! tree its client holds are lent to the render, and a list whose render
+//! changed only some of its entries has them put in place in its chunks,
+//! nothing copied, and only those entries are diffed.
 //!
 //! The stamp is a promise: whatever the entry's body reads must be the same
 //! whenever key and stamp are. A version counter bumped on every change, a

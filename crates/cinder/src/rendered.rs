@@ -923,6 +923,8 @@ pub struct Comprehension {
     /// keeps the list without copying it; the length is derived from it, to
     /// keep a dynamic slot small.
     chunks: Arc<[Arc<Chunk>]>,
+    /// Whether its entries carry stamps, or whether it stands for a lent
+    /// list; one field, to keep the list small.
     origin: ListOrigin,
 }
 
@@ -944,6 +946,7 @@ enum ListOrigin {
 }
 
 impl ListOrigin {
+    /// The origin of a list stamped at `stamp_site`, if its entries are.
     fn of(stamp_site: Option<u64>) -> ListOrigin {
         stamp_site.map_or(ListOrigin::Unstamped, ListOrigin::StampedAt)
     }
