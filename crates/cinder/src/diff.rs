@@ -92,13 +92,8 @@ pub(crate) fn diff_lent(old: &Rendered, new: &Rendered, lent: &LentLists) -> Dif
 /// more; what the diff wrote begins at `out`'s length.
 /// `old`'s lists may be [lent](crate::memo::RenderCache::lend_lists_of):
 /// `lent` has them.
-pub(crate) fn diff_onto(
-    out: String,
-    old: &Rendered,
-    new: &Rendered,
-    lent: Option<&LentLists>,
-) -> String {
-    Writer::changes_onto(out.into_bytes(), Some(old), new, lent)
+pub(crate) fn diff_onto(out: String, old: &Rendered, new: &Rendered, lent: &LentLists) -> String {
+    Writer::changes_onto(out.into_bytes(), Some(old), new, Some(lent))
         .finish()
         .into_string()
 }

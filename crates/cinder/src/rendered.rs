@@ -938,9 +938,10 @@ enum ListOrigin {
     /// lets a render reuse an entry, and the diff skip one without
     /// comparing its dynamics.
     StampedAt(u64),
-    /// None: in the tree a client holds, while the render that follows it
-    /// borrows its lists, the [token](Comprehension::token) of the list that
-    /// stood here, which the render may change in place (see
+    /// No entries of its own: in the tree a client holds, while the render
+    /// that follows it borrows its lists, it stands for the list whose
+    /// [token](Comprehension::token) this is, which the render may change in
+    /// place (see
     /// [`RenderCache::render_diff`](crate::memo::RenderCache::render_diff)).
     Lent(NonZeroUsize),
 }

@@ -884,7 +884,7 @@ impl<V: LiveView> Running<V> {
         }
         let diff_at = frame.text().len();
         let (old, lent) = (&self.tree, self.render_cache.lent_lists());
-        frame.append_with(|text| diff::diff_onto(text, old, &tree, Some(lent)));
+        frame.append_with(|text| diff::diff_onto(text, old, &tree, lent));
         self.tree = tree;
         self.render_cache.end_lending();
         let changed = &frame.text()[diff_at..] != "{}";
