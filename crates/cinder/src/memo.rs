@@ -883,7 +883,30 @@ impl ListBuilder {
     // pay for a call.
     #[inline]
     pub fn reuse(&mut self, key: Key, memo: u64) -> bool {
-        self.has_previous && (self.reuse_in_place(key, memo) || self.reuse_found(key, memo))
+        self.has_previous && (self.reuse_in_place(key, memo) || self.reuse_moved(key, memo))
+    }
+
+    /// [`reuse`](ListBuilder::reuse) of an entry that is not the previous
+    /// render's at its index: none when that entry has `key`, whose stamp
+    /// then differs (the entry changed, as a bumped row has), without the
+    /// search by key that would find the same entry.
+    #[inline(never)]
+    fn reuse_moved(&mut self, key: Key, memo: u64) -> bool {
+        !self.key_in_place(key) && self.reuse_found(key, memo)
+    }
+
+    /// Whether the previous render's entry at this index, in the list
+    /// chunked as this one, has `key`.
+    fn key_in_place(&self, key: Key) -> bool {
+        let index = self.current.len() + self.reused_in_place;
+        match &self.previous_here {
+            Some(previous) => previous.has_key(index, key),
+            None => {
+                self.in_place
+                    && previous_chunk_at(&self.memo, self.position())
+                        .is_some_and(|chunk| chunk.has_key(index, key))
+            }
+        }
     }
 
     /// [`reuse`](ListBuilder::reuse) of an entry looked for by its key: one

@@ -1385,14 +1385,20 @@ impl Chunk {
     pub(crate) fn entry_is(&self, index: usize, key: Key, memo: u64) -> bool {
         // The key, `None` past the chunk's length, tells apart an inline
         // stamp read there.
-        self.stamp(index) == Some(memo) && self.keys.get(index) == Some(key)
+        self.stamp(index) == Some(memo) && self.has_key(index, key)
+    }
+
+    /// Whether entry `index` has `key`.
+    #[inline]
+    pub(crate) fn has_key(&self, index: usize, key: Key) -> bool {
+        self.keys.get(index) == Some(key)
     }
 
     /// Whether entry `index` has `key` and is stamped if `stamped`: an
     /// entry a later render of its `for` can put in its place.
     #[inline]
     pub(crate) fn entry_fits(&self, index: usize, key: Key, stamped: bool) -> bool {
-        self.keys.get(index) == Some(key) && matches!(self.stamps, Stamps::Absent) != stamped
+        self.has_key(index, key) && matches!(self.stamps, Stamps::Absent) != stamped
     }
 
     /// Puts `dynamics` and `stamp` in place of entry `index`'s (for entries
@@ -1451,6 +1457,12 @@ impl InPlaceEntries {
         index < self.len
             && self.stamps.get(index) == Some(&memo)
             && self.first_key.wrapping_add(index as u64) == key.0
+    }
+
+    /// Whether the entry at `index` has `key`, as [`Chunk::has_key`] answers.
+    #[inline]
+    pub(crate) fn has_key(&self, index: usize, key: Key) -> bool {
+        index < self.len && self.first_key.wrapping_add(index as u64) == key.0
     }
 }
 
