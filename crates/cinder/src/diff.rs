@@ -504,21 +504,47 @@ impl<'a> Writer<'a> {
         new: &Comprehension,
         changes: ChangedEntries<'_>,
     ) {
-        let mark = self.out.len();
-        self.key(key);
-        self.out.extend_from_slice(b"{\"k\":{");
-        let open = self.out.len() - 1;
+        let opened = self.open_list(key);
         for (i, old) in changes {
             if let Some(entry) = new.get(i).filter(|entry| entry.dynamics() != old) {
                 self.diff_entry_in_place(i, old, entry.dynamics());
             }
         }
-        if self.out.len() == open + 1 {
+        self.close_list(opened, new.len(), new.len(), false);
+    }
+
+    /// Opens the changes of the list at `key`; returns where they begin
+    /// and where the object of its entries opens, for
+    /// [`close_list`](Writer::close_list).
+    #[inline]
+    fn open_list(&mut self, key: usize) -> (usize, usize) {
+        let mark = self.out.len();
+        self.key(key);
+        self.out.extend_from_slice(b"{\"k\":{");
+        (mark, self.out.len() - 1)
+    }
+
+    /// Closes the changes [opened](Writer::open_list) at `opened` with the
+    /// list's length `len` and, if `moved`, the mark that entries moved; or
+    /// takes them back when no entry was written and the client's list,
+    /// `old_len` long, keeps its length.
+    #[inline]
+    fn close_list(
+        &mut self,
+        (mark, open): (usize, usize),
+        len: usize,
+        old_len: usize,
+        moved: bool,
+    ) {
+        if self.out.len() == open + 1 && len == old_len {
             self.truncate(mark);
             return;
         }
         self.named("kc");
-        self.number(new.len());
+        self.number(len);
+        if moved {
+            self.out.extend_from_slice(b",\"km\":true");
+        }
         self.out.extend_from_slice(b"}}");
     }
 
@@ -535,10 +561,7 @@ impl<'a> Writer<'a> {
     }
 
     fn diff_list(&mut self, key: usize, old: &Comprehension, new: &Comprehension) {
-        let mark = self.out.len();
-        self.key(key);
-        self.out.extend_from_slice(b"{\"k\":{");
-        let open = self.out.len() - 1;
+        let opened = self.open_list(key);
         let mut finder = OldEntries::new(old);
         let mut moved = false;
         let width = new.width();
@@ -581,17 +604,7 @@ impl<'a> Writer<'a> {
                 }
             }
         }
-        let changed = self.out.len() > open + 1;
-        if !changed && new.len() == old.len() {
-            self.truncate(mark);
-            return;
-        }
-        self.named("kc");
-        self.number(new.len());
-        if moved {
-            self.out.extend_from_slice(b",\"km\":true");
-        }
-        self.out.extend_from_slice(b"}}");
+        self.close_list(opened, new.len(), old.len(), moved);
     }
 
     /// Writes the entries of `new` marked in `restamped` (see

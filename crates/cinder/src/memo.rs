@@ -770,6 +770,9 @@ impl ListBuilder {
         let (position, size) = (self.position(), self.chunk_size());
         let width = self.template.dynamic_count();
         let mut copied: Vec<(usize, Arc<Chunk>)> = Vec::new();
+        // The render's entries that the old ones replace, let go one entry
+        // at a time from one buffer.
+        let mut replaced = Vec::new();
         let previous = self
             .memo
             .as_mut()
@@ -783,7 +786,8 @@ impl ListBuilder {
                 }
                 list.chunk_mut(at)
                     .expect("a chunk changed in place is held by the previous list alone")
-                    .replace_entry(index % size, width, stamp, old, &mut Vec::new());
+                    .replace_entry(index % size, width, stamp, old, &mut replaced);
+                replaced.clear();
             });
         });
         if self.previous_prefix > 0 {

@@ -1454,9 +1454,7 @@ impl InPlaceEntries {
     /// as [`Chunk::entry_is`] answers.
     #[inline]
     pub(crate) fn entry_is(&self, index: usize, key: Key, memo: u64) -> bool {
-        index < self.len
-            && self.stamps.get(index) == Some(&memo)
-            && self.first_key.wrapping_add(index as u64) == key.0
+        self.stamps.get(index) == Some(&memo) && self.has_key(index, key)
     }
 
     /// Whether the entry at `index` has `key`, as [`Chunk::has_key`] answers.

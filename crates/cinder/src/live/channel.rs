@@ -885,8 +885,7 @@ impl<V: LiveView> Running<V> {
         let diff_at = frame.text().len();
         let (old, lent) = (&self.tree, self.render_cache.lent_lists());
         frame.append_with(|text| diff::diff_onto(text, old, &tree, lent));
-        self.tree = tree;
-        self.render_cache.end_lending();
+        self.hold_shown(tree);
         let changed = &frame.text()[diff_at..] != "{}";
         let text = frame.text();
         match to {
@@ -1026,9 +1025,16 @@ impl<V: LiveView> Running<V> {
             self.components.resend_all();
         }
         let diff = diff::diff_lent(&self.tree, &tree, self.render_cache.lent_lists());
+        self.hold_shown(tree);
+        diff.into_string()
+    }
+
+    /// Keeps `tree`, once diffed, as the tree the client holds, and lets go
+    /// of the lists the old one lent to its render.
+    #[inline]
+    fn hold_shown(&mut self, tree: Rendered) {
         self.tree = tree;
         self.render_cache.end_lending();
-        diff.into_string()
     }
 
     /// `diff` with the changes of components and the callbacks' extras;
