@@ -313,6 +313,7 @@ fn broadcast_reaches_every_chat_session_when_the_showcase_is_built() {
         &server.pid(),
     ]);
     assert_all_joined(&summary, 50.0);
+    assert_eq!(number(&summary, "warm_up_delivered"), 50.0, "{summary}");
     assert_eq!(number(&summary, "delivered"), 50.0, "{summary}");
     assert_eq!(number(&summary, "missing"), 0.0, "{summary}");
     assert!(number(&summary, "frames_per_session") >= 1.0, "{summary}");

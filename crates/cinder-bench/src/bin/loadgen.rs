@@ -32,18 +32,19 @@
 //!   long until every session has received it in a `diff`, and how many
 //!   frames the sessions received meanwhile, per session. Before that, the
 //!   same session posts `--warm-up-posts` messages (1 unless given) that are
-//!   not timed: the first post under the name `bench` renames the poster,
-//!   which updates who is online in every tab, and the timed message then
-//!   travels alone. The sessions stay open `--hold` seconds after it (none
-//!   unless given), so that a profiler's window can end before they close.
+//!   not timed, each once the one before has reached every session: the
+//!   first post under the name `bench` renames the poster, which updates
+//!   who is online in every tab, and the timed message then travels alone.
+//!   The sessions stay open `--hold` seconds after it (none unless given),
+//!   so that a profiler's window can end before they close.
 //! - `render` fetches the page over `--connections` keep-alive connections
 //!   for `--duration` seconds, as a first visit (no cookie).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use cinder_bench::descriptors::raise_open_files_limit;
@@ -238,12 +239,27 @@ struct Shared {
     /// When the last frame arrived, in microseconds since `origin`.
     last_frame: AtomicU64,
     origin: Instant,
-    /// For `broadcast`: the text to look for in `diff` pushes, and when it was posted.
-    marker: OnceLock<(String, Instant)>,
+    /// For `broadcast`: the latest post, whose text is looked for in
+    /// `diff` pushes.
+    post: Mutex<Option<Post>>,
+    /// Whether there has been a post: every other run's frames pass by
+    /// with one load instead of taking the lock.
+    posting: AtomicBool,
     arrivals: Mutex<Histogram<u64>>,
+    /// For `broadcast`: the sessions the latest post has reached.
     arrived: AtomicU64,
-    /// For `broadcast`: the frames that arrived once the message was posted.
+    /// For `broadcast`: the frames that arrived once the timed message was posted.
     frames_since_post: AtomicU64,
+}
+
+/// A message `broadcast` posted and watches arrive.
+struct Post {
+    text: String,
+    /// Counted from 1, so that a session can tell which post it last saw.
+    number: u64,
+    posted: Instant,
+    /// Whether this is the timed message, rather than a warm-up.
+    timed: bool,
 }
 
 impl Shared {
@@ -257,7 +273,8 @@ impl Shared {
             closed: AtomicU64::new(0),
             last_frame: AtomicU64::new(0),
             origin: Instant::now(),
-            marker: OnceLock::new(),
+            post: Mutex::new(None),
+            posting: AtomicBool::new(false),
             arrivals: Mutex::new(histogram()),
             arrived: AtomicU64::new(0),
             frames_since_post: AtomicU64::new(0),
@@ -271,6 +288,51 @@ impl Shared {
     fn since_last_frame(&self) -> Duration {
         let last = Duration::from_micros(Shared::count(&self.last_frame));
         self.origin.elapsed().saturating_sub(last)
+    }
+
+    /// Takes in a frame of `text` that a session whose last post seen is
+    /// `seen_post` received at `now`: the first `diff` that carries the
+    /// latest post counts as its arrival there, and once the timed message
+    /// is posted every frame is counted and its arrival timed.
+    fn note_post(&self, seen_post: &mut u64, text: &str, now: Instant) {
+        if !self.posting.load(Ordering::Acquire) {
+            return;
+        }
+        let post = self.post.lock().expect("not poisoned");
+        let Some(post) = post.as_ref() else {
+            return;
+        };
+        if post.timed {
+            self.frames_since_post.fetch_add(1, Ordering::Relaxed);
+        }
+        let seen = *seen_post == post.number;
+        if seen || !text.contains(post.text.as_str()) || !text.contains(r#","diff","#) {
+            return;
+        }
+        *seen_post = post.number;
+        self.arrived.fetch_add(1, Ordering::Relaxed);
+        if post.timed {
+            let _ = self
+                .arrivals
+                .lock()
+                .expect("the histogram lock is never poisoned")
+                .record(micros(now - post.posted));
+        }
+    }
+
+    /// Starts watching for `text`, about to be posted, in place of the
+    /// post before it.
+    fn watch_post(&self, text: &str, timed: bool) {
+        let mut post = self.post.lock().expect("not poisoned");
+        let number = post.as_ref().map_or(1, |previous| previous.number + 1);
+        self.arrived.store(0, Ordering::Relaxed);
+        *post = Some(Post {
+            text: text.to_string(),
+            number,
+            posted: Instant::now(),
+            timed,
+        });
+        self.posting.store(true, Ordering::Release);
     }
 }
 
@@ -286,8 +348,8 @@ struct Driver {
     shared: Arc<Shared>,
     /// Sent events by reference, with when they were written.
     pending: HashMap<u64, Instant>,
-    /// Whether this session has seen the broadcast marker yet.
-    saw_marker: bool,
+    /// The number of the last broadcast post this session has received.
+    seen_post: u64,
 }
 
 impl Driver {
@@ -355,7 +417,7 @@ impl Driver {
                 shared.errors.fetch_add(1, Ordering::Relaxed);
             }
         }
-        self.watch_marker(&text, now);
+        self.shared.note_post(&mut self.seen_post, &text, now);
         true
     }
 
@@ -380,28 +442,6 @@ impl Driver {
             .lock()
             .expect("the histogram lock is never poisoned")
             .record(micros(now - sent));
-    }
-
-    /// Once the message is posted: counts the frame, and times the first
-    /// `diff` that carries the marker.
-    fn watch_marker(&mut self, text: &str, now: Instant) {
-        let Some((marker, posted)) = self.shared.marker.get() else {
-            return;
-        };
-        self.shared
-            .frames_since_post
-            .fetch_add(1, Ordering::Relaxed);
-        if self.saw_marker || !text.contains(marker.as_str()) || !text.contains(r#","diff","#) {
-            return;
-        }
-        self.saw_marker = true;
-        self.shared.arrived.fetch_add(1, Ordering::Relaxed);
-        let _ = self
-            .shared
-            .arrivals
-            .lock()
-            .expect("the histogram lock is never poisoned")
-            .record(micros(now - *posted));
     }
 }
 
@@ -540,7 +580,7 @@ fn hold(session: LiveSession, setup: &Setup) -> mpsc::UnboundedSender<Push> {
         session,
         shared: setup.shared.clone(),
         pending: HashMap::new(),
-        saw_marker: false,
+        seen_post: 0,
     };
     tokio::spawn(driver.run(inbox, setup.stopped.clone(), setup.heartbeat));
     pushes
@@ -694,8 +734,16 @@ async fn broadcast(options: &Options) -> Value {
         None => None,
     };
     let sender = poster.as_ref().unwrap_or(&sessions).pushes.first();
+    let joined = sessions.pushes.len() as u64;
+    // Each warm-up reaches every session before the next post: a server
+    // still delivering one when the timed message comes would have the
+    // message's time include it.
+    let mut warm_up_delivered = joined;
     for n in 0..options.warm_up_posts {
-        post(sender, &format!("warm-up-{n}"));
+        let text = format!("warm-up-{n}-{}", shared.origin.elapsed().as_nanos());
+        shared.watch_post(&text, false);
+        post(sender, &text);
+        warm_up_delivered = warm_up_delivered.min(arrived_everywhere(&shared, joined).await);
     }
     // Each join changes who is online, which every other session is told,
     // as is the poster's new name; the message is timed once those updates
@@ -703,14 +751,9 @@ async fn broadcast(options: &Options) -> Value {
     let quiet_since = quiet(&shared, options.quiet, options.quiet + BROADCAST_PATIENCE).await;
     let marker = format!("bench-{}", shared.origin.elapsed().as_nanos());
     let cpu_before = server::cpu_time(options.server_pid);
-    let posted = Instant::now();
-    let _ = shared.marker.set((marker.clone(), posted));
-    let joined = sessions.pushes.len() as u64;
+    shared.watch_post(&marker, true);
     post(sender, &marker);
-    let deadline = posted + BROADCAST_PATIENCE;
-    while Shared::count(&shared.arrived) < joined && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
+    arrived_everywhere(&shared, joined).await;
     let cpu = server::cpu_since(options.server_pid, cpu_before);
     let frames = Shared::count(&shared.frames_since_post);
     let delivered = Shared::count(&shared.arrived);
@@ -726,6 +769,8 @@ async fn broadcast(options: &Options) -> Value {
         "sessions": options.sessions,
         "quiet_before_post": quiet_since,
         "warm_up_posts": options.warm_up_posts,
+        // The fewest sessions a warm-up reached before the next post.
+        "warm_up_delivered": warm_up_delivered,
         "delivered": delivered,
         "missing": joined - delivered.min(joined),
         "all_delivered_ms": (!arrivals.is_empty()).then(|| arrivals.max() as f64 / 1000.0),
@@ -744,6 +789,16 @@ async fn broadcast(options: &Options) -> Value {
     );
     merge(&mut summary, sessions.summary());
     summary
+}
+
+/// Waits until the latest post has reached all `joined` sessions, at most
+/// [`BROADCAST_PATIENCE`]; returns how many it reached.
+async fn arrived_everywhere(shared: &Shared, joined: u64) -> u64 {
+    let deadline = Instant::now() + BROADCAST_PATIENCE;
+    while Shared::count(&shared.arrived) < joined && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    Shared::count(&shared.arrived)
 }
 
 /// Posts `text` to the chat from `sender` under the name `bench`.
@@ -894,6 +949,49 @@ mod tests {
         let chosen = options(&["events", "--path", "/rows", "--event", "inc"]).unwrap();
         assert_eq!(chosen.event, "inc");
         assert_eq!(options(&["broadcast"]).unwrap().path, "/chat");
+    }
+
+    /// A `diff` push carrying `text`, as a chat session receives it.
+    fn diff_with(text: &str) -> String {
+        format!(r#"[null,null,"lv:phx-A","diff",{{"0":"{text}"}}]"#)
+    }
+
+    #[test]
+    fn a_post_arrives_once_per_session_in_its_first_diff() {
+        let shared = Shared::new();
+        let (mut first, mut second) = (0, 0);
+        let now = Instant::now();
+        shared.note_post(&mut first, &diff_with("warm-up-0"), now);
+        assert_eq!(Shared::count(&shared.arrived), 0, "nothing posted yet");
+        shared.watch_post("warm-up-0", false);
+        let reply = r#"["4","7","lv:phx-A","phx_reply",{"response":{"diff":{"0":"warm-up-0"}},"status":"ok"}]"#;
+        shared.note_post(&mut first, reply, now);
+        assert_eq!(Shared::count(&shared.arrived), 0, "a reply is not a push");
+        shared.note_post(&mut first, &diff_with("warm-up-0"), now);
+        shared.note_post(&mut first, &diff_with("warm-up-0 again"), now);
+        assert_eq!(Shared::count(&shared.arrived), 1, "one arrival per session");
+        shared.note_post(&mut second, &diff_with("warm-up-0"), now);
+        assert_eq!(Shared::count(&shared.arrived), 2);
+        // A warm-up is neither timed nor counted among the message's frames.
+        assert_eq!(shared.arrivals.lock().unwrap().len(), 0);
+        assert_eq!(Shared::count(&shared.frames_since_post), 0);
+    }
+
+    #[test]
+    fn the_timed_message_counts_only_its_own_arrivals() {
+        let shared = Shared::new();
+        let mut session = 0;
+        let now = Instant::now();
+        shared.watch_post("warm-up-0", false);
+        shared.watch_post("bench-1", true);
+        assert_eq!(Shared::count(&shared.arrived), 0, "counted afresh");
+        // A warm-up that comes late is a frame of the message's time, not its arrival.
+        shared.note_post(&mut session, &diff_with("warm-up-0"), now);
+        assert_eq!(Shared::count(&shared.arrived), 0);
+        shared.note_post(&mut session, &diff_with("bench-1"), now);
+        assert_eq!(Shared::count(&shared.arrived), 1);
+        assert_eq!(shared.arrivals.lock().unwrap().len(), 1);
+        assert_eq!(Shared::count(&shared.frames_since_post), 2);
     }
 
     #[test]
