@@ -983,6 +983,8 @@ mod tests {
         let mut session = 0;
         let now = Instant::now();
         shared.watch_post("warm-up-0", false);
+        shared.note_post(&mut session, &diff_with("warm-up-0"), now);
+        assert_eq!(Shared::count(&shared.arrived), 1);
         shared.watch_post("bench-1", true);
         assert_eq!(Shared::count(&shared.arrived), 0, "counted afresh");
         // A warm-up that comes late is a frame of the message's time, not its arrival.
