@@ -1,9 +1,11 @@
 //! Servers started for one measurement: the benchmark server, the floor's
-//! bare server or the showcase, on a port the system picks, stopped when
-//! dropped.
+//! bare server, the showcase or a Phoenix application, on a port the system
+//! picks, stopped when dropped.
 
 use std::io::{BufRead, BufReader};
+use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 /// A server process started by [`start`], killed when dropped so that a run
 /// that fails half way leaves none behind.
@@ -59,6 +61,50 @@ pub fn start(mut command: Command) -> Result<RunningServer, String> {
             child.wait()
         )),
     }
+}
+
+/// Starts `command` with a port chosen here in its environment as `PORT`,
+/// as a Phoenix application reads its port, and waits until the port takes
+/// connections, at most `patience` (a first start may compile the
+/// application). For servers that do not name their port: the port could be
+/// taken by another server between the choice and the start, which then
+/// shows as a server that exits or never listens.
+///
+/// The process started is the one measured and stopped: a command run
+/// through a shell should `exec` the server.
+pub fn start_on_port_from_env(
+    mut command: Command,
+    patience: Duration,
+) -> Result<RunningServer, String> {
+    let program = format!("{command:?}");
+    let port = TcpListener::bind(("127.0.0.1", 0))
+        .and_then(|listener| listener.local_addr())
+        .map_err(|error| format!("no free port for {program}: {error}"))?
+        .port();
+    let child = command
+        .env("PORT", port.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|error| format!("{program} does not start: {error}"))?;
+    let mut server = RunningServer { child, port };
+    let deadline = Instant::now() + patience;
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if let Ok(Some(status)) = server.child.try_wait() {
+            return Err(format!(
+                "{program} exited before it listened on {port}: {status}"
+            ));
+        }
+        if Instant::now() >= deadline {
+            // Dropping the server stops it.
+            return Err(format!(
+                "{program} did not listen on {port} within {} s",
+                patience.as_secs()
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Ok(server)
 }
 
 /// The port in a server's `listening on [http://]127.0.0.1:PORT` line.

@@ -643,6 +643,60 @@ fn the_suite_measures_every_goal_at_smoke_scale() {
     );
 }
 
+/// `--phoenix` measures another LiveView server beside Cinder, started from
+/// its command with its port in `$PORT` (here a second benchmark server
+/// stands in for a Phoenix application), and the Phoenix column shows what
+/// it measured beside the figures Phoenix was first measured at.
+#[test]
+fn the_suite_measures_a_phoenix_server_beside_cinder() {
+    let command = format!(r#"exec "{SERVER}" --port "$PORT" --workers 1"#);
+    let output = Command::new(SUITE)
+        .args([
+            "--scale",
+            "smoke",
+            "--runs",
+            "1",
+            "--no-pin",
+            "--only",
+            "events,setup",
+        ])
+        .args(["--phoenix", &command])
+        .output()
+        .expect("the suite runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    for label in [
+        "events /counter",
+        "events /rows",
+        "setup /counter",
+        "setup /rows",
+    ] {
+        assert!(
+            stderr.contains(&format!("measuring phoenix {label}")),
+            "{stderr}"
+        );
+    }
+    let phoenix_cell = |measure: &str| {
+        let row = stdout
+            .lines()
+            .find(|line| line.starts_with(&format!("| {measure}")))
+            .unwrap_or_else(|| panic!("no row {measure}: {stdout}"));
+        row.split(" | ").nth(2).expect("a Phoenix cell").to_string()
+    };
+    let cpu = phoenix_cell("server CPU per `inc`");
+    assert!(cpu.ends_with(" µs (first measured: ~46 µs)"), "{cpu}");
+    let setup = phoenix_cell("session setup, `/rows`");
+    assert!(setup.ends_with(" /s (first measured: ~450 /s)"), "{setup}");
+    let bytes = phoenix_cell("reply / join reply / first HTML, `/rows`");
+    assert!(
+        bytes.ends_with(" / 6,106 / 7,385 B (first measured: 123 / 6,128 / 7,794 B)"),
+        "{bytes}"
+    );
+    // Not measured here: the figure Phoenix was first measured at alone.
+    assert_eq!(phoenix_cell("dead render, `/counter`"), "~6,550 pages/s");
+}
+
 /// `--only` runs the measurements it names and no other.
 #[test]
 fn the_suite_measures_only_what_it_is_asked_to() {

@@ -35,6 +35,19 @@
 //! current-thread runtime (the benchmark server, the floor and the
 //! showcase alike).
 //!
+//! `--phoenix COMMAND` measures a Phoenix LiveView application of the same
+//! pages beside Cinder, with the same generator: `sh -c COMMAND` must start
+//! it on the port the suite puts in `$PORT` and `exec` the server, whose
+//! process is the one measured, pinned as Cinder's are. Its runs follow
+//! Cinder's (all but the ramp, whose rates start far above Phoenix's), and
+//! the Phoenix column shows what they measured, the figures Phoenix was
+//! first measured at beside them:
+//!
+//! ```text
+//! target/release/cinder-bench-suite --runs 3 \
+//!   --phoenix 'cd path/to/app && MIX_ENV=prod exec elixir --erl "+S 1:1" -S mix run --no-halt'
+//! ```
+//!
 //! `--only setup,ramp` runs only the measurements named (`events`, `setup`,
 //! `render`, `broadcast`, `ramp`, `held`); the other rows say "not
 //! measured". `--scale smoke` runs every measurement small and short, to
@@ -45,12 +58,13 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
+use std::time::Duration;
 
 use cinder_bench::options::{parse, usage_error, RuntimeFlavor};
 use cinder_bench::servers::{self, RunningServer};
 use serde_json::{json, Value};
 
-const USAGE: &str = "usage: cinder-bench-suite [--runs 3] [--scale full|smoke] [--only events,setup,render,broadcast,ramp,held] [--server-core 0] [--generator-core 1] [--no-pin] [--runtime multi-thread|current-thread] [--out FILE]";
+const USAGE: &str = "usage: cinder-bench-suite [--runs 3] [--scale full|smoke] [--only events,setup,render,broadcast,ramp,held] [--server-core 0] [--generator-core 1] [--no-pin] [--runtime multi-thread|current-thread] [--phoenix COMMAND] [--out FILE]";
 
 /// The kinds of measurement the suite runs, as `--only` names them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -197,6 +211,9 @@ struct Options {
     only: Vec<Measurement>,
     /// The runtime every server runs on, with one thread.
     runtime: RuntimeFlavor,
+    /// A shell command that starts a Phoenix LiveView server of the same
+    /// pages on the port in `$PORT`, measured beside Cinder.
+    phoenix: Option<String>,
 }
 
 impl Options {
@@ -210,6 +227,7 @@ impl Options {
             out: None,
             only: Measurement::ALL.to_vec(),
             runtime: RuntimeFlavor::MultiThread,
+            phoenix: None,
         };
         while let Some(flag) = args.next() {
             if flag == "--no-pin" {
@@ -231,6 +249,7 @@ impl Options {
                 "--out" => options.out = Some(PathBuf::from(value)),
                 "--only" => options.only = Measurement::listed(&value)?,
                 "--runtime" => options.runtime = RuntimeFlavor::named(&value)?,
+                "--phoenix" => options.phoenix = Some(value),
                 _ => return Err(format!("unknown option {flag}")),
             }
         }
@@ -361,6 +380,11 @@ impl Page {
         FloorShape::Bare.run_label(&self.measured(what))
     }
 
+    /// The label of Phoenix's runs measuring `what` on the page.
+    fn phoenix(self, what: &str) -> String {
+        run_label(PHOENIX, &self.measured(what))
+    }
+
     /// The label of the paged floor's runs measuring `what` on the page.
     fn paged_floor(self, what: &str) -> String {
         FloorShape::TaskPerPage.run_label(&self.measured(what))
@@ -380,6 +404,24 @@ const CINDER: &str = "cinder";
 
 /// The label of Cinder's broadcast runs, on the showcase's chat.
 const CINDER_BROADCAST: &str = "cinder broadcast /chat";
+
+/// What the runs of `--phoenix`'s server begin with: each is labelled as
+/// Cinder's run of the same measurement, with this name in place of
+/// Cinder's.
+const PHOENIX: &str = "phoenix";
+
+/// The label of the runs of `--phoenix`'s server that measure what Cinder's
+/// runs labelled `cinder_label` measure.
+fn phoenix_label(cinder_label: &str) -> String {
+    let measured = cinder_label
+        .strip_prefix(CINDER)
+        .map_or(cinder_label, str::trim_start);
+    run_label(PHOENIX, measured)
+}
+
+/// How long a Phoenix server may take to listen: its first start may
+/// compile the application.
+const PHOENIX_PATIENCE: Duration = Duration::from_secs(180);
 
 /// The label of the runs of `server` (Cinder or a floor's shape) that
 /// measure `measured`.
@@ -429,6 +471,8 @@ struct Suite {
     out: Option<std::fs::File>,
     summaries: BTreeMap<String, Vec<Value>>,
     failures: Vec<String>,
+    /// `--phoenix`'s command.
+    phoenix: Option<String>,
 }
 
 impl Suite {
@@ -448,6 +492,25 @@ impl Suite {
             shape.tasks(),
         ]);
         servers::start(command)
+    }
+
+    /// `--phoenix`'s server, pinned as Cinder's are: the command runs under
+    /// `sh -c`, so that it can set its environment and directory first.
+    fn phoenix_server(&self, command: &str) -> Result<RunningServer, String> {
+        let mut shell = self.cores.on(self.cores.server, Path::new("sh"));
+        shell.arg("-c").arg(command);
+        servers::start_on_port_from_env(shell, PHOENIX_PATIENCE)
+    }
+
+    /// Measures `cinder-loadgen` with `args` against a fresh server of
+    /// `--phoenix`, under `label`, when the suite was given one.
+    fn phoenix_run(&mut self, label: &str, args: &[String]) {
+        let Some(command) = self.phoenix.clone() else {
+            return;
+        };
+        if let Some(server) = self.started(label, |suite| suite.phoenix_server(&command)) {
+            self.measure(label, Generator::Loadgen, &server, args);
+        }
     }
 
     fn showcase(&self, showcase: &Path) -> Result<RunningServer, String> {
@@ -565,6 +628,7 @@ impl Suite {
         let args = self.events_args(page, self.sizes.event_rate, self.sizes.event_seconds);
         let label = page.cinder("events");
         self.bench_run(&label, &args);
+        self.phoenix_run(&page.phoenix("events"), &args);
         let reply_bytes = self.last(&label, "bytes_per_reply").unwrap_or(95.0);
         let args = strings(&[
             "events",
@@ -586,6 +650,7 @@ impl Suite {
         let label = page.cinder("setup");
         let args = Suite::connect_args(page, self.sizes.setup_sessions, 1);
         self.bench_run(&label, &args);
+        self.phoenix_run(&page.phoenix("setup"), &args);
         let (Some(page_bytes), Some(join_bytes)) = (
             self.last(&label, "page_bytes"),
             self.last(&label, "join_reply_bytes"),
@@ -632,12 +697,14 @@ impl Suite {
             &self.sizes.render_seconds.to_string(),
         ]);
         self.bench_run(&label, &args);
+        self.phoenix_run(&page.phoenix("render"), &args);
     }
 
     fn held_run(&mut self, page: Page) {
         let label = page.cinder("held");
         let args = Suite::connect_args(page, self.sizes.held_sessions, self.sizes.held_seconds);
         self.bench_run(&label, &args);
+        self.phoenix_run(&page.phoenix("held"), &args);
     }
 
     /// Offers the page's event at each rate of its ramp, a fresh server
@@ -675,13 +742,14 @@ impl Suite {
 
     fn broadcast_run(&mut self) {
         let sessions = self.sizes.broadcast_sessions.to_string();
+        let args = strings(&["broadcast", "--path", "/chat", "--sessions", &sessions]);
         if let Some(showcase) = self.tools.showcase.clone() {
             let label = CINDER_BROADCAST;
-            let args = strings(&["broadcast", "--path", "/chat", "--sessions", &sessions]);
             if let Some(server) = self.started(label, |suite| suite.showcase(&showcase)) {
                 self.measure(label, Generator::Loadgen, &server, &args);
             }
         }
+        self.phoenix_run(&phoenix_label(CINDER_BROADCAST), &args);
         let args = strings(&["broadcast", "--sessions", &sessions]);
         self.floor_run(FloorShape::Bare, "broadcast", &args);
         self.floor_run(FloorShape::TaskPerPage, "broadcast", &args);
@@ -789,7 +857,9 @@ fn number(summary: &Value, key: &str) -> Option<f64> {
 struct Row {
     measure: String,
     goal: &'static str,
-    phoenix: &'static str,
+    /// What Phoenix was first measured at, after what `--phoenix`'s server
+    /// measured where it ran.
+    phoenix: String,
     cinder: String,
     floor: String,
     /// The floor with a task per page, where it was measured.
@@ -874,10 +944,14 @@ fn compared_row(
     let shown = |values: &[f64]| {
         range(values, decimals).map_or_else(|| "not measured".into(), |range| range + unit)
     };
+    let measured = suite.numbers(&phoenix_label(cinder_label), key);
     Row {
         measure,
         goal: goal.goal,
-        phoenix: goal.phoenix,
+        phoenix: phoenix_cell(
+            range(&measured, decimals).map(|range| range + unit),
+            goal.phoenix,
+        ),
         verdict: verdict(&cinder, &floor, goal.meets),
         cinder: shown(&cinder),
         floor: if floor_label.is_empty() {
@@ -886,6 +960,16 @@ fn compared_row(
             shown(&floor)
         },
         ..Row::default()
+    }
+}
+
+/// The Phoenix column: what `--phoenix`'s server measured, if it ran, with
+/// the figure Phoenix was first measured at beside it.
+fn phoenix_cell(measured: Option<String>, first: &str) -> String {
+    match measured {
+        Some(measured) if first == "not measured" => measured,
+        Some(measured) => format!("{measured} (first measured: {first})"),
+        None => first.to_string(),
     }
 }
 
@@ -950,20 +1034,12 @@ fn memory_row(suite: &Suite, page: Page, goal: Goal) -> Row {
 /// Every session of both held runs joined and stayed, with no failure.
 fn held_row(suite: &Suite) -> Row {
     let target = suite.sizes.held_sessions as f64;
-    let mut held = Vec::new();
-    for page in [Page::Counter, Page::Rows] {
-        let label = page.cinder("held");
-        for summary in suite.summaries.get(&label).into_iter().flatten() {
-            let joined = number(summary, "sessions_joined").unwrap_or(0.0);
-            let lost = number(summary, "failures").unwrap_or(1.0)
-                + number(summary, "closed_while_held").unwrap_or(1.0);
-            held.push(if lost == 0.0 { joined } else { 0.0 });
-        }
-    }
+    let held = held_sessions(suite, |page| page.cinder("held"));
+    let phoenix = held_sessions(suite, |page| page.phoenix("held"));
     Row {
         measure: "sessions held with no failure, either page".into(),
         goal: "19,500",
-        phoenix: "19,500",
+        phoenix: phoenix_cell(range(&phoenix, 0), "19,500"),
         cinder: range(&held, 0).unwrap_or_else(|| "not measured".into()),
         verdict: if held.is_empty() {
             "not measured".into()
@@ -976,6 +1052,21 @@ fn held_row(suite: &Suite) -> Row {
         },
         ..Row::default()
     }
+}
+
+/// The sessions of each held run of both pages, labelled by `label`, that
+/// joined and stayed; none for a run that lost any.
+fn held_sessions(suite: &Suite, label: impl Fn(Page) -> String) -> Vec<f64> {
+    let mut held = Vec::new();
+    for page in [Page::Counter, Page::Rows] {
+        for summary in suite.summaries.get(&label(page)).into_iter().flatten() {
+            let joined = number(summary, "sessions_joined").unwrap_or(0.0);
+            let lost = number(summary, "failures").unwrap_or(1.0)
+                + number(summary, "closed_while_held").unwrap_or(1.0);
+            held.push(if lost == 0.0 { joined } else { 0.0 });
+        }
+    }
+    held
 }
 
 /// The highest rate of the ramp served within its p99, with the p99 there
@@ -1046,7 +1137,7 @@ fn ramp_row(runs: &[Value], event: &str, goal: Goal) -> Row {
     Row {
         measure: format!("highest rate with p99 ≤ 50 ms, `{event}`"),
         goal: goal.goal,
-        phoenix: goal.phoenix,
+        phoenix: goal.phoenix.into(),
         verdict: if runs.is_empty() {
             "not measured".into()
         } else if rate.is_some_and(goal.meets) {
@@ -1065,22 +1156,11 @@ fn ramp_row(runs: &[Value], event: &str, goal: Goal) -> Row {
 
 /// Reply, join reply and page bytes, against Phoenix's for the same page.
 fn bytes_row(suite: &Suite, page: Page, phoenix: [f64; 3], shown: &'static str) -> Row {
-    let events = page.cinder("events");
-    let setup = page.cinder("setup");
-    let largest = |label: &str, key: &str| suite.numbers(label, key).into_iter().reduce(f64::max);
-    let sizes = [
-        largest(&events, "bytes_per_reply"),
-        largest(&setup, "join_reply_bytes"),
-        largest(&setup, "page_bytes"),
-    ];
+    let sizes = reply_join_page_bytes(suite, &page.cinder("events"), &page.cinder("setup"));
+    let measured = reply_join_page_bytes(suite, &page.phoenix("events"), &page.phoenix("setup"));
     let (cinder, verdict) = match sizes {
-        [Some(reply), Some(join), Some(html)] => (
-            format!(
-                "{} / {} / {} B",
-                grouped(reply, 0),
-                grouped(join, 0),
-                grouped(html, 0)
-            ),
+        Some([reply, join, html]) => (
+            bytes_shown([reply, join, html]),
             if [reply, join, html]
                 .iter()
                 .zip(phoenix)
@@ -1091,16 +1171,37 @@ fn bytes_row(suite: &Suite, page: Page, phoenix: [f64; 3], shown: &'static str) 
                 "no"
             },
         ),
-        _ => ("not measured".into(), "not measured"),
+        None => ("not measured".into(), "not measured"),
     };
     Row {
         measure: format!("reply / join reply / first HTML, `{}`", page.path()),
         goal: "no larger than Phoenix's",
-        phoenix: shown,
+        phoenix: phoenix_cell(measured.map(bytes_shown), shown),
         cinder,
         verdict: verdict.into(),
         ..Row::default()
     }
+}
+
+/// The largest reply of the runs labelled `events`, and the largest join
+/// reply and page of those labelled `setup`, when all three were measured.
+fn reply_join_page_bytes(suite: &Suite, events: &str, setup: &str) -> Option<[f64; 3]> {
+    let largest = |label: &str, key: &str| suite.numbers(label, key).into_iter().reduce(f64::max);
+    Some([
+        largest(events, "bytes_per_reply")?,
+        largest(setup, "join_reply_bytes")?,
+        largest(setup, "page_bytes")?,
+    ])
+}
+
+/// Three sizes as the bytes rows show them: `95 / 189 / 1,045 B`.
+fn bytes_shown([reply, join, html]: [f64; 3]) -> String {
+    format!(
+        "{} / {} / {} B",
+        grouped(reply, 0),
+        grouped(join, 0),
+        grouped(html, 0)
+    )
 }
 
 fn rows(suite: &Suite) -> Vec<Row> {
@@ -1420,6 +1521,7 @@ fn run(options: &Options, tools: Tools) -> Result<Suite, String> {
         out,
         summaries: BTreeMap::new(),
         failures: Vec::new(),
+        phoenix: options.phoenix.clone(),
     };
     let wanted = |measurement| options.only.contains(&measurement);
     for _ in 0..options.runs {
@@ -1485,6 +1587,11 @@ fn main() -> ExitCode {
         },
     );
     println!("{}\n", machine_settings());
+    if let Some(command) = &options.phoenix {
+        println!(
+            "Phoenix LiveView: `{command}`, measured beside Cinder; in brackets, the figures it was first measured at\n"
+        );
+    }
     print!("{}", table(&rows(&suite)));
     if let Some(above) = above_paged_floor(&suite) {
         println!("\n{above}");
@@ -1659,9 +1766,9 @@ mod tests {
         assert_eq!(run_by_run_differences(&[], &[]), None);
     }
 
-    #[test]
-    fn the_suite_says_what_cinder_adds_above_the_paged_floor() {
-        let mut suite = Suite {
+    /// A suite at smoke scale that has run nothing yet.
+    fn suite_without_runs() -> Suite {
+        Suite {
             tools: Tools {
                 server: PathBuf::new(),
                 loadgen: PathBuf::new(),
@@ -1674,7 +1781,76 @@ mod tests {
             out: None,
             summaries: BTreeMap::new(),
             failures: Vec::new(),
+            phoenix: None,
+        }
+    }
+
+    #[test]
+    fn phoenix_runs_are_labelled_as_cinders_with_its_name() {
+        assert_eq!(
+            phoenix_label(&Page::Rows.cinder("events")),
+            Page::Rows.phoenix("events")
+        );
+        assert_eq!(phoenix_label(CINDER_BROADCAST), "phoenix broadcast /chat");
+    }
+
+    #[test]
+    fn the_phoenix_column_shows_what_phoenix_measured_beside_its_first_figures() {
+        let mut suite = suite_without_runs();
+        let cell = |suite: &Suite, measure: &str| {
+            rows(suite)
+                .into_iter()
+                .find(|row| row.measure.starts_with(measure))
+                .unwrap_or_else(|| panic!("no row {measure}"))
+                .phoenix
         };
+        assert_eq!(cell(&suite, "server CPU per `bump`"), "~130 µs");
+        for cpu in [141.3, 150.0] {
+            suite.keep(
+                &Page::Rows.phoenix("events"),
+                json!({ "server_cpu_us_per_event": cpu }),
+            );
+        }
+        assert_eq!(
+            cell(&suite, "server CPU per `bump`"),
+            "141.3–150.0 µs (first measured: ~130 µs)"
+        );
+        suite.keep(
+            &Page::Counter.phoenix("held"),
+            json!({ "sessions_joined": 200, "failures": 0, "closed_while_held": 0 }),
+        );
+        assert_eq!(
+            cell(&suite, "sessions held"),
+            "200 (first measured: 19,500)"
+        );
+        suite.keep(
+            &Page::Counter.phoenix("events"),
+            json!({ "bytes_per_reply": 95.0 }),
+        );
+        suite.keep(
+            &Page::Counter.phoenix("setup"),
+            json!({ "join_reply_bytes": 201.0, "page_bytes": 921.0 }),
+        );
+        assert_eq!(
+            cell(&suite, "reply / join reply / first HTML, `/counter`"),
+            "95 / 201 / 921 B (first measured: 96 / 203 / 1,461 B)"
+        );
+        // Phoenix was first measured without a broadcast.
+        suite.keep(
+            &phoenix_label(CINDER_BROADCAST),
+            json!({ "all_delivered_ms": 1_350.0 }),
+        );
+        assert_eq!(cell(&suite, "broadcast on `/chat`"), "1,350 ms");
+        // The ramp is Cinder's alone.
+        assert_eq!(
+            cell(&suite, "highest rate with p99 ≤ 50 ms, `bump`"),
+            "~6,000 ev/s"
+        );
+    }
+
+    #[test]
+    fn the_suite_says_what_cinder_adds_above_the_paged_floor() {
+        let mut suite = suite_without_runs();
         assert_eq!(above_paged_floor(&suite), None);
         for (cinder, floor) in [(12.4, 10.0), (11.0, 11.1)] {
             suite.keep(
@@ -1756,5 +1932,9 @@ mod tests {
         assert!(parse(&["--runtime", "green"]).is_err());
         assert!(parse(&["--only", "setup,"]).is_err());
         assert!(parse(&["--threads", "2"]).is_err());
+        assert!(parse(&[]).is_ok_and(|options| options.phoenix.is_none()));
+        assert!(parse(&["--phoenix", "exec server"])
+            .is_ok_and(|options| options.phoenix.as_deref() == Some("exec server")));
+        assert!(parse(&["--phoenix"]).is_err());
     }
 }
