@@ -18,7 +18,8 @@
 //! and the floor's alternate, so that a slow spell of the machine falls on
 //! both.
 //!
-//! It prints a Markdown table: each goal, Phoenix's figure, Cinder's
+//! It prints a Markdown table: each goal, Phoenix's figure (with
+//! `--phoenix`, what its server measured beside the first), Cinder's
 //! (lowest and highest over the runs), the floor's, the floor's with a task
 //! per page where it was measured, and whether the goal is
 //! met in every run, in some, or in none, and when it is not, whether the
