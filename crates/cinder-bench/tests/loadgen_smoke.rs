@@ -650,16 +650,7 @@ fn the_suite_measures_every_goal_at_smoke_scale() {
 #[test]
 fn the_suite_measures_a_phoenix_server_beside_cinder() {
     let command = format!(r#"exec "{SERVER}" --port "$PORT" --workers 1"#);
-    let output = Command::new(SUITE)
-        .args([
-            "--scale",
-            "smoke",
-            "--runs",
-            "1",
-            "--no-pin",
-            "--only",
-            "events,setup",
-        ])
+    let output = smoke_suite_of("events,setup")
         .args(["--phoenix", &command])
         .output()
         .expect("the suite runs");
@@ -697,15 +688,19 @@ fn the_suite_measures_a_phoenix_server_beside_cinder() {
     assert_eq!(phoenix_cell("dead render, `/counter`"), "~6,550 pages/s");
 }
 
+/// The suite at smoke scale, one run, unpinned, measuring only `only`.
+fn smoke_suite_of(only: &str) -> Command {
+    let mut suite = Command::new(SUITE);
+    suite.args([
+        "--scale", "smoke", "--runs", "1", "--no-pin", "--only", only,
+    ]);
+    suite
+}
+
 /// `--only` runs the measurements it names and no other.
 #[test]
 fn the_suite_measures_only_what_it_is_asked_to() {
-    let output = Command::new(SUITE)
-        .args([
-            "--scale", "smoke", "--runs", "1", "--no-pin", "--only", "setup",
-        ])
-        .output()
-        .expect("the suite runs");
+    let output = smoke_suite_of("setup").output().expect("the suite runs");
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{stdout}");
     let measured: Vec<&str> = stdout
@@ -727,18 +722,8 @@ fn the_suite_measures_only_what_it_is_asked_to() {
 /// table's heading says so.
 #[test]
 fn the_suite_runs_its_servers_on_the_runtime_it_is_asked_for() {
-    let output = Command::new(SUITE)
-        .args([
-            "--scale",
-            "smoke",
-            "--runs",
-            "1",
-            "--no-pin",
-            "--only",
-            "setup,broadcast",
-            "--runtime",
-            "current-thread",
-        ])
+    let output = smoke_suite_of("setup,broadcast")
+        .args(["--runtime", "current-thread"])
         .output()
         .expect("the suite runs");
     let stdout = String::from_utf8_lossy(&output.stdout);
