@@ -24,6 +24,33 @@ impl RunningServer {
     pub fn addr(&self) -> String {
         format!("127.0.0.1:{}", self.port)
     }
+
+    /// Stops the server and every process it started: a shell that did not
+    /// `exec` its server leaves the server as its child, which stopping the
+    /// shell alone would leave running.
+    pub fn stop_with_descendants(self) {
+        for pid in descendants(self.child.id()) {
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+        }
+        // Dropping it stops the server itself.
+    }
+}
+
+/// The processes `pid` started and theirs, as `/proc` lists them (none where
+/// it does not).
+fn descendants(pid: u32) -> Vec<u32> {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|child| child.parse().ok())
+        .flat_map(|child| {
+            let mut all = descendants(child);
+            all.push(child);
+            all
+        })
+        .collect()
 }
 
 impl Drop for RunningServer {

@@ -688,6 +688,21 @@ fn the_suite_measures_a_phoenix_server_beside_cinder() {
     assert_eq!(phoenix_cell("dead render, `/counter`"), "~6,550 pages/s");
 }
 
+/// A `--phoenix` command that leaves its shell waiting for the server would
+/// have the shell measured: the suite refuses it and says to `exec`.
+#[test]
+fn the_suite_refuses_a_phoenix_command_that_does_not_exec_its_server() {
+    let command = format!(r#""{SERVER}" --port "$PORT" --workers 1; true"#);
+    let output = smoke_suite_of("setup")
+        .args(["--phoenix", &command])
+        .output()
+        .expect("the suite runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(stderr.contains("phoenix setup /counter: "), "{stderr}");
+    assert!(stderr.contains("end it with `exec`"), "{stderr}");
+}
+
 /// The suite at smoke scale, one run, unpinned, measuring only `only`.
 fn smoke_suite_of(only: &str) -> Command {
     let mut suite = Command::new(SUITE);

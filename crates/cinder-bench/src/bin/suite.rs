@@ -39,7 +39,8 @@
 //! `--phoenix COMMAND` measures a Phoenix LiveView application of the same
 //! pages beside Cinder, with the same generator: `sh -c COMMAND` must start
 //! it on the port the suite puts in `$PORT` and `exec` the server, whose
-//! process is the one measured, pinned as Cinder's are. Its runs follow
+//! process is the one measured, pinned as Cinder's are (a command that
+//! leaves its shell in the server's place is refused). Its runs follow
 //! Cinder's (all but the ramp, whose rates start far above Phoenix's), and
 //! the Phoenix column shows what they measured, the figures Phoenix was
 //! first measured at beside them:
@@ -500,7 +501,21 @@ impl Suite {
     fn phoenix_server(&self, command: &str) -> Result<RunningServer, String> {
         let mut shell = self.cores.on(self.cores.server, Path::new("sh"));
         shell.arg("-c").arg(command);
-        servers::start_on_port_from_env(shell, PHOENIX_PATIENCE)
+        let server = servers::start_on_port_from_env(shell, PHOENIX_PATIENCE)?;
+        // A shell left waiting for the server would be measured in its
+        // place: its CPU and memory, next to nothing.
+        match std::fs::read_to_string(format!("/proc/{}/comm", server.pid())) {
+            Ok(name) if ["sh", "dash", "bash"].contains(&name.trim()) => {
+                server.stop_with_descendants();
+                Err(format!(
+                    "--phoenix's command left {} running in place of the server: end it with \
+                     `exec` (`cd app && MIX_ENV=prod exec elixir …`), so that the server is the \
+                     process measured",
+                    name.trim()
+                ))
+            }
+            _ => Ok(server),
+        }
     }
 
     /// Measures `cinder-loadgen` with `args` against a fresh server of
