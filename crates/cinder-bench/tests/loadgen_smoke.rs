@@ -649,11 +649,10 @@ fn the_suite_measures_every_goal_at_smoke_scale() {
 /// it measured beside the figures Phoenix was first measured at.
 #[test]
 fn the_suite_measures_a_phoenix_server_beside_cinder() {
-    let command = format!(r#"exec "{SERVER}" --port "$PORT" --workers 1"#);
-    let output = smoke_suite_of("events,setup")
-        .args(["--phoenix", &command])
-        .output()
-        .expect("the suite runs");
+    let output = smoke_suite_beside(
+        "events,setup",
+        r#"exec "{SERVER}" --port "$PORT" --workers 1"#,
+    );
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stdout}\n{stderr}");
@@ -692,15 +691,21 @@ fn the_suite_measures_a_phoenix_server_beside_cinder() {
 /// have the shell measured: the suite refuses it and says to `exec`.
 #[test]
 fn the_suite_refuses_a_phoenix_command_that_does_not_exec_its_server() {
-    let command = format!(r#""{SERVER}" --port "$PORT" --workers 1; true"#);
-    let output = smoke_suite_of("setup")
-        .args(["--phoenix", &command])
-        .output()
-        .expect("the suite runs");
+    let output = smoke_suite_beside("setup", r#""{SERVER}" --port "$PORT" --workers 1; true"#);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success(), "{stderr}");
     assert!(stderr.contains("phoenix setup /counter: "), "{stderr}");
     assert!(stderr.contains("end it with `exec`"), "{stderr}");
+}
+
+/// The suite's output at smoke scale, measuring only `only`, with a second
+/// benchmark server started by `phoenix` (where `{SERVER}` stands for its
+/// path) in Phoenix's place.
+fn smoke_suite_beside(only: &str, phoenix: &str) -> std::process::Output {
+    smoke_suite_of(only)
+        .args(["--phoenix", &phoenix.replace("{SERVER}", SERVER)])
+        .output()
+        .expect("the suite runs")
 }
 
 /// The suite at smoke scale, one run, unpinned, measuring only `only`.
