@@ -41,9 +41,10 @@
 //! it on the port the suite puts in `$PORT` and `exec` the server, whose
 //! process is the one measured, pinned as Cinder's are (a command that
 //! leaves its shell in the server's place is refused). Its runs follow
-//! Cinder's (all but the ramp, whose rates start far above Phoenix's), and
-//! the Phoenix column shows what they measured, the figures Phoenix was
-//! first measured at beside them:
+//! Cinder's in every measurement (its ramp from rates of its own, which
+//! start far below Cinder's), the Phoenix column shows what they measured,
+//! the figures Phoenix was first measured at beside them, and the highest
+//! rates' verdicts say how many times Phoenix's Cinder's are:
 //!
 //! ```text
 //! target/release/cinder-bench-suite --runs 3 \
@@ -151,6 +152,10 @@ struct Sizes {
     /// trip's p99 passes 50 ms.
     ramp_counter: &'static [usize],
     ramp_rows: &'static [usize],
+    /// The rates of `--phoenix`'s server's ramps: Phoenix's limits were
+    /// first measured far below the first of Cinder's rates.
+    phoenix_ramp_counter: &'static [usize],
+    phoenix_ramp_rows: &'static [usize],
     ramp_seconds: usize,
     /// How many rates the ramp may go on past its list, each one step (the
     /// gap between the list's last two) higher: a server the list
@@ -179,6 +184,10 @@ impl Scale {
                     20_000, 30_000, 40_000, 50_000, 60_000, 70_000, 80_000, 90_000, 100_000,
                     110_000, 120_000,
                 ],
+                phoenix_ramp_counter: &[
+                    4_000, 6_000, 8_000, 10_000, 12_000, 14_000, 16_000, 18_000, 20_000,
+                ],
+                phoenix_ramp_rows: &[1_000, 2_000, 3_000, 4_000, 5_000, 6_000, 7_000],
                 ramp_seconds: 5,
                 ramp_extra_steps: 10,
             },
@@ -194,6 +203,8 @@ impl Scale {
                 broadcast_sessions: 50,
                 ramp_counter: &[200, 400],
                 ramp_rows: &[200, 400],
+                phoenix_ramp_counter: &[200, 400],
+                phoenix_ramp_rows: &[200, 400],
                 ramp_seconds: 1,
                 ramp_extra_steps: 1,
             },
@@ -519,14 +530,14 @@ impl Suite {
     }
 
     /// Measures `cinder-loadgen` with `args` against a fresh server of
-    /// `--phoenix`, under `label`, when the suite was given one.
-    fn phoenix_run(&mut self, label: &str, args: &[String]) {
+    /// `--phoenix`, under `label`, when the suite was given one; whether
+    /// there is a summary.
+    fn phoenix_run(&mut self, label: &str, args: &[String]) -> bool {
         let Some(command) = self.phoenix.clone() else {
-            return;
+            return false;
         };
-        if let Some(server) = self.started(label, |suite| suite.phoenix_server(&command)) {
-            self.measure(label, Generator::Loadgen, &server, args);
-        }
+        self.started(label, |suite| suite.phoenix_server(&command))
+            .is_some_and(|server| self.measure(label, Generator::Loadgen, &server, args))
     }
 
     fn showcase(&self, showcase: &Path) -> Result<RunningServer, String> {
@@ -726,15 +737,24 @@ impl Suite {
     /// Offers the page's event at each rate of its ramp, a fresh server
     /// each, until a rate is not served in [`RAMP_TRIES`] runs: each run's
     /// p99 passed 50 ms, an event went unanswered or the generator fell
-    /// behind its schedule.
+    /// behind its schedule. Then the same for `--phoenix`'s server, from
+    /// its own list of rates.
     fn ramp_run(&mut self, page: Page) {
-        let label = page.cinder("ramp");
-        let listed = match page {
-            Page::Counter => self.sizes.ramp_counter,
-            Page::Rows => self.sizes.ramp_rows,
+        let (cinder, phoenix) = match page {
+            Page::Counter => (self.sizes.ramp_counter, self.sizes.phoenix_ramp_counter),
+            Page::Rows => (self.sizes.ramp_rows, self.sizes.phoenix_ramp_rows),
         };
+        self.ramp(&page.cinder("ramp"), page, cinder, Suite::bench_run);
+        if self.phoenix.is_some() {
+            self.ramp(&page.phoenix("ramp"), page, phoenix, Suite::phoenix_run);
+        }
+    }
+
+    /// The ramp of `listed` rates (and the steps past them), each measured
+    /// by `run` under `label`.
+    fn ramp(&mut self, label: &str, page: Page, listed: &[usize], run: RunOn) {
         for rate in ramp_rates(listed, self.sizes.ramp_extra_steps) {
-            if !self.ramp_rate_served(&label, page, rate) {
+            if !self.ramp_rate_served(label, page, rate, run) {
                 return;
             }
         }
@@ -742,10 +762,10 @@ impl Suite {
 
     /// Runs the page's event at `rate` until a run serves it, at most
     /// [`RAMP_TRIES`] times; whether one did.
-    fn ramp_rate_served(&mut self, label: &str, page: Page, rate: usize) -> bool {
+    fn ramp_rate_served(&mut self, label: &str, page: Page, rate: usize, run: RunOn) -> bool {
         let args = self.events_args(page, rate, self.sizes.ramp_seconds);
         for _ in 0..RAMP_TRIES {
-            if !self.bench_run(label, &args) {
+            if !run(self, label, &args) {
                 return false;
             }
             let last = self.summaries.get(label).and_then(|runs| runs.last());
@@ -771,6 +791,11 @@ impl Suite {
         self.floor_run(FloorShape::TaskPerPage, "broadcast", &args);
     }
 }
+
+/// A run of `cinder-loadgen` against a fresh server of one kind, under a
+/// label: [`Suite::bench_run`] or [`Suite::phoenix_run`]; whether there is
+/// a summary.
+type RunOn = fn(&mut Suite, &str, &[String]) -> bool;
 
 /// The p99 a rate counts as served within.
 const RAMP_P99_MS: f64 = 50.0;
@@ -1085,12 +1110,21 @@ fn held_sessions(suite: &Suite, label: impl Fn(Page) -> String) -> Vec<f64> {
     held
 }
 
-/// The highest rate of the ramp served within its p99, with the p99 there
-/// and the server's CPU per event, the rates only a second run served, and,
-/// past them, what stopped the ramp: the server, or the generator's own
-/// core falling behind its schedule first (the CPU per event then says how
-/// far the server was from its limit).
-fn ramp_row(runs: &[Value], event: &str, goal: Goal) -> Row {
+/// The highest rate of a server's ramp served within its p99: that rate,
+/// if any, and what the table says of it.
+struct RampFinding {
+    rate: Option<f64>,
+    /// Whether the ramp served every rate it offered, its highest included.
+    reached_top: bool,
+    shown: String,
+}
+
+/// What `runs` of one server's ramp found: the highest rate served within
+/// the p99, with the p99 there and the server's CPU per event, the rates
+/// only a second run served, and, past them, what stopped the ramp: the
+/// server, or the generator's own core falling behind its schedule first
+/// (the CPU per event then says how far the server was from its limit).
+fn ramp_finding(runs: &[Value]) -> RampFinding {
     let rates = ramp_steps(runs);
     let served_rates = rates.iter().take_while(|runs| runs.iter().any(within_ramp));
     let served = served_rates
@@ -1098,7 +1132,7 @@ fn ramp_row(runs: &[Value], event: &str, goal: Goal) -> Row {
         .last()
         .and_then(|runs| runs.iter().find(|run| within_ramp(run)));
     let rate = served.and_then(|run| number(run, "target_rate"));
-    let mut cinder = match (rate, served.and_then(|run| number(run, "latency.p99_ms"))) {
+    let mut shown = match (rate, served.and_then(|run| number(run, "latency.p99_ms"))) {
         (Some(rate), Some(p99)) => {
             let cpu = served
                 .and_then(|run| number(run, "server_cpu_us_per_event"))
@@ -1120,51 +1154,75 @@ fn ramp_row(runs: &[Value], event: &str, goal: Goal) -> Row {
         })
         .collect();
     if !retried.is_empty() {
-        let _ = write!(cinder, "; served at a second run: {}", retried.join(", "));
+        let _ = write!(shown, "; served at a second run: {}", retried.join(", "));
     }
     let past_runs = rates.iter().find(|runs| !runs.iter().any(within_ramp));
     let past = past_runs.and_then(|runs| runs.last());
-    let shown = |key, decimals| {
+    let figure = |key, decimals| {
         past.and_then(|run| number(run, key))
             .map_or_else(|| "?".to_string(), |value| grouped(value, decimals))
     };
     match past {
         Some(past) if !generator_kept_up(past) => {
             let _ = write!(
-                cinder,
+                shown,
                 "; at {} ev/s the generator fell behind its schedule first (send lag p99 {} ms, {} ev/s answered)",
-                shown("target_rate", 0),
-                shown("send_lag.p99_ms", 1),
-                shown("rate_achieved", 0),
+                figure("target_rate", 0),
+                figure("send_lag.p99_ms", 1),
+                figure("rate_achieved", 0),
             );
         }
         Some(_) => {
             let _ = write!(
-                cinder,
+                shown,
                 "; {} ev/s: p99 {} ms, the generator's send lag p99 {} ms",
-                shown("target_rate", 0),
+                figure("target_rate", 0),
                 past_runs.map_or_else(|| "?".into(), |runs| p99s(runs)),
-                shown("send_lag.p99_ms", 1),
+                figure("send_lag.p99_ms", 1),
             );
         }
-        None if !runs.is_empty() => cinder.push_str("; the ramp's highest rate"),
+        None if !runs.is_empty() => shown.push_str("; the ramp's highest rate"),
         None => {}
     }
+    RampFinding {
+        rate,
+        reached_top: past.is_none() && !runs.is_empty(),
+        shown,
+    }
+}
+
+/// The row of the highest rate served within the p99: what Cinder's ramp
+/// (`runs`) found against the goal, and beside it what the ramp of
+/// `--phoenix`'s server found (`phoenix_runs`, where it ran), with how many
+/// times its rate Cinder's is.
+fn ramp_row(runs: &[Value], phoenix_runs: &[Value], event: &str, goal: Goal) -> Row {
+    let cinder = ramp_finding(runs);
+    let phoenix = (!phoenix_runs.is_empty()).then(|| ramp_finding(phoenix_runs));
+    let verdict = if runs.is_empty() {
+        "not measured"
+    } else if cinder.rate.is_some_and(goal.meets) {
+        "yes"
+    } else {
+        "no"
+    };
+    let phoenix_rate = phoenix.as_ref().and_then(|phoenix| phoenix.rate);
+    let times_phoenix = match (cinder.rate, phoenix_rate) {
+        (Some(rate), Some(phoenix_rate)) => format!(
+            "; {}{:.1}× Phoenix's here",
+            if cinder.reached_top { "at least " } else { "" },
+            rate / phoenix_rate
+        ),
+        _ => String::new(),
+    };
     Row {
         measure: format!("highest rate with p99 ≤ 50 ms, `{event}`"),
         goal: goal.goal,
-        phoenix: goal.phoenix.into(),
-        verdict: if runs.is_empty() {
-            "not measured".into()
-        } else if rate.is_some_and(goal.meets) {
-            "yes".into()
-        } else {
-            "no".into()
-        },
+        phoenix: phoenix_cell(phoenix.map(|phoenix| phoenix.shown), goal.phoenix),
+        verdict: format!("{verdict}{times_phoenix}"),
         cinder: if runs.is_empty() {
             "not measured".into()
         } else {
-            cinder
+            cinder.shown
         },
         ..Row::default()
     }
@@ -1256,11 +1314,13 @@ fn rows(suite: &Suite) -> Vec<Row> {
         )
     };
     let ramp = |page: Page, goal| {
-        let runs = suite
-            .summaries
-            .get(&page.cinder("ramp"))
-            .map_or(&[][..], Vec::as_slice);
-        ramp_row(runs, page.event(), goal)
+        let runs = |label: &str| suite.summaries.get(label).map_or(&[][..], Vec::as_slice);
+        ramp_row(
+            runs(&page.cinder("ramp")),
+            runs(&page.phoenix("ramp")),
+            page.event(),
+            goal,
+        )
     };
     let render = |page: Page, goal| {
         compared_row(
@@ -1662,12 +1722,49 @@ mod tests {
 
     /// The row of an `inc` ramp that made `runs`, against a goal of 90,000.
     fn inc_ramp_row(runs: &[Value]) -> Row {
+        inc_ramp_row_beside(runs, &[])
+    }
+
+    /// [`inc_ramp_row`] with `phoenix_runs` the ramp of `--phoenix`'s server.
+    fn inc_ramp_row_beside(runs: &[Value], phoenix_runs: &[Value]) -> Row {
         let goal = Goal {
             goal: "≥ 90,000 ev/s",
             phoenix: "~18,000 ev/s",
             meets: |rate| rate >= 90_000.0,
         };
-        ramp_row(runs, "inc", goal)
+        ramp_row(runs, phoenix_runs, "inc", goal)
+    }
+
+    #[test]
+    fn a_phoenix_ramp_is_shown_beside_cinders_with_their_ratio() {
+        let run = |rate, p99| ramp_summary(rate, rate, p99, 0.5);
+        let cinder = [
+            run(90_000.0, 2.0),
+            run(120_000.0, 12.0),
+            run(130_000.0, 70.0),
+        ];
+        let phoenix = [run(14_000.0, 8.0), run(16_000.0, 61.0), run(16_000.0, 75.0)];
+        let row = inc_ramp_row_beside(&cinder, &phoenix);
+        assert_eq!(
+            row.phoenix,
+            "14,000 ev/s (p99 8.0 ms, 6.2 µs of server CPU an event); 16,000 ev/s: p99 61.0 and \
+             75.0 ms, the generator's send lag p99 0.5 ms (first measured: ~18,000 ev/s)"
+        );
+        assert_eq!(row.verdict, "yes; 8.6× Phoenix's here");
+
+        // A ramp that served its every rate found only a lower bound.
+        let through = inc_ramp_row_beside(&cinder[..2], &phoenix);
+        assert_eq!(through.verdict, "yes; at least 8.6× Phoenix's here");
+
+        // Phoenix serving none of its rates leaves no ratio.
+        let none = inc_ramp_row_beside(&cinder, &phoenix[1..]);
+        assert!(
+            none.phoenix
+                .starts_with("none of the ramp's rates; 16,000 ev/s"),
+            "{}",
+            none.phoenix
+        );
+        assert_eq!(none.verdict, "yes");
     }
 
     #[test]
@@ -1857,7 +1954,7 @@ mod tests {
             json!({ "all_delivered_ms": 1_350.0 }),
         );
         assert_eq!(cell(&suite, "broadcast on `/chat`"), "1,350 ms");
-        // The ramp is Cinder's alone.
+        // Without a ramp of Phoenix's, its first figure.
         assert_eq!(
             cell(&suite, "highest rate with p99 ≤ 50 ms, `bump`"),
             "~6,000 ev/s"
