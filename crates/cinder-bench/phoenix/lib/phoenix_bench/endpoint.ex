@@ -13,6 +13,19 @@ defmodule PhoenixBench.Endpoint do
     websocket: [connect_info: [session: @session_options]],
     longpoll: false
 
+  # The client, from the packages' own builds, and the page's stylesheet.
+  plug Plug.Static,
+    at: "/assets/phoenix",
+    from: {:phoenix, "priv/static"},
+    only: ~w(phoenix.min.js)
+
+  plug Plug.Static,
+    at: "/assets/phoenix_live_view",
+    from: {:phoenix_live_view, "priv/static"},
+    only: ~w(phoenix_live_view.esm.js)
+
+  plug Plug.Static, at: "/assets", from: {:phoenix_bench, "priv/static"}, only: ~w(app.css)
+
   plug Plug.Session, @session_options
   plug PhoenixBench.Router
 end
