@@ -43,8 +43,9 @@
 //! leaves its shell in the server's place is refused). Its runs follow
 //! Cinder's in every measurement (its ramp from rates of its own, which
 //! start far below Cinder's), the Phoenix column shows what they measured,
-//! the figures Phoenix was first measured at beside them, and the highest
-//! rates' verdicts say how many times Phoenix's Cinder's are:
+//! the figures Phoenix was first measured at beside them, the highest
+//! rates' verdicts say how many times Phoenix's Cinder's are, and the bytes
+//! are judged against those Phoenix's server wrote:
 //!
 //! ```text
 //! target/release/cinder-bench-suite --runs 3 \
@@ -1228,7 +1229,9 @@ fn ramp_row(runs: &[Value], phoenix_runs: &[Value], event: &str, goal: Goal) -> 
     }
 }
 
-/// Reply, join reply and page bytes, against Phoenix's for the same page.
+/// Reply, join reply and page bytes, against Phoenix's for the same page:
+/// those `--phoenix`'s server measured where it ran, else those Phoenix was
+/// first measured at (`phoenix`).
 fn bytes_row(suite: &Suite, page: Page, phoenix: [f64; 3], shown: &'static str) -> Row {
     let sizes = reply_join_page_bytes(suite, &page.cinder("events"), &page.cinder("setup"));
     let measured = reply_join_page_bytes(suite, &page.phoenix("events"), &page.phoenix("setup"));
@@ -1237,7 +1240,7 @@ fn bytes_row(suite: &Suite, page: Page, phoenix: [f64; 3], shown: &'static str) 
             bytes_shown([reply, join, html]),
             if [reply, join, html]
                 .iter()
-                .zip(phoenix)
+                .zip(measured.unwrap_or(phoenix))
                 .all(|(ours, theirs)| *ours <= theirs)
             {
                 "yes"
@@ -1959,6 +1962,38 @@ mod tests {
             cell(&suite, "highest rate with p99 ≤ 50 ms, `bump`"),
             "~6,000 ev/s"
         );
+    }
+
+    #[test]
+    fn the_bytes_goal_is_judged_against_phoenix_measured_beside_cinder() {
+        let mut suite = suite_without_runs();
+        let verdict = |suite: &Suite| {
+            rows(suite)
+                .into_iter()
+                .find(|row| row.measure == "reply / join reply / first HTML, `/counter`")
+                .expect("the bytes row")
+                .verdict
+        };
+        suite.keep(
+            &Page::Counter.cinder("events"),
+            json!({ "bytes_per_reply": 95.0 }),
+        );
+        suite.keep(
+            &Page::Counter.cinder("setup"),
+            json!({ "join_reply_bytes": 189.0, "page_bytes": 1_045.0 }),
+        );
+        // Within Phoenix's first figures, 96 / 203 / 1,461 B.
+        assert_eq!(verdict(&suite), "yes");
+        suite.keep(
+            &Page::Counter.phoenix("events"),
+            json!({ "bytes_per_reply": 95.0 }),
+        );
+        suite.keep(
+            &Page::Counter.phoenix("setup"),
+            json!({ "join_reply_bytes": 201.0, "page_bytes": 954.0 }),
+        );
+        // A page larger than the one Phoenix served beside it.
+        assert_eq!(verdict(&suite), "no");
     }
 
     #[test]
