@@ -1206,20 +1206,22 @@ fn ramp_row(runs: &[Value], phoenix_runs: &[Value], event: &str, goal: Goal) -> 
     } else {
         "no"
     };
-    let phoenix_rate = phoenix.as_ref().and_then(|phoenix| phoenix.rate);
-    let times_phoenix = match (cinder.rate, phoenix_rate) {
-        (Some(rate), Some(phoenix_rate)) => format!(
-            "; {}{:.1}× Phoenix's here",
-            if cinder.reached_top { "at least " } else { "" },
-            rate / phoenix_rate
-        ),
-        _ => String::new(),
-    };
+    // A ramp that served its every rate found a lower bound of its
+    // server's limit, not the limit.
+    let times_phoenix = phoenix.as_ref().and_then(|phoenix| {
+        let ratio = cinder.rate? / phoenix.rate?;
+        match (cinder.reached_top, phoenix.reached_top) {
+            (false, false) => Some(format!("; {ratio:.1}× Phoenix's here")),
+            (true, false) => Some(format!("; at least {ratio:.1}× Phoenix's here")),
+            (false, true) => Some(format!("; at most {ratio:.1}× Phoenix's here")),
+            (true, true) => None,
+        }
+    });
     Row {
         measure: format!("highest rate with p99 ≤ 50 ms, `{event}`"),
         goal: goal.goal,
         phoenix: phoenix_cell(phoenix.map(|phoenix| phoenix.shown), goal.phoenix),
-        verdict: format!("{verdict}{times_phoenix}"),
+        verdict: format!("{verdict}{}", times_phoenix.unwrap_or_default()),
         cinder: if runs.is_empty() {
             "not measured".into()
         } else {
@@ -1231,7 +1233,9 @@ fn ramp_row(runs: &[Value], phoenix_runs: &[Value], event: &str, goal: Goal) -> 
 
 /// Reply, join reply and page bytes, against Phoenix's for the same page:
 /// those `--phoenix`'s server measured where it ran, else those Phoenix was
-/// first measured at (`phoenix`).
+/// first measured at (`phoenix`). Both are compared to the byte, as shown:
+/// a reply's size is a run's average, which moves by a fraction of a byte
+/// with the replies a run counts (their refs' digits).
 fn bytes_row(suite: &Suite, page: Page, phoenix: [f64; 3], shown: &'static str) -> Row {
     let sizes = reply_join_page_bytes(suite, &page.cinder("events"), &page.cinder("setup"));
     let measured = reply_join_page_bytes(suite, &page.phoenix("events"), &page.phoenix("setup"));
@@ -1241,7 +1245,7 @@ fn bytes_row(suite: &Suite, page: Page, phoenix: [f64; 3], shown: &'static str) 
             if [reply, join, html]
                 .iter()
                 .zip(measured.unwrap_or(phoenix))
-                .all(|(ours, theirs)| *ours <= theirs)
+                .all(|(ours, theirs)| ours.round() <= theirs.round())
             {
                 "yes"
             } else {
@@ -1758,6 +1762,10 @@ mod tests {
         // A ramp that served its every rate found only a lower bound.
         let through = inc_ramp_row_beside(&cinder[..2], &phoenix);
         assert_eq!(through.verdict, "yes; at least 8.6× Phoenix's here");
+        let phoenix_through = inc_ramp_row_beside(&cinder, &phoenix[..1]);
+        assert_eq!(phoenix_through.verdict, "yes; at most 8.6× Phoenix's here");
+        let both_through = inc_ramp_row_beside(&cinder[..2], &phoenix[..1]);
+        assert_eq!(both_through.verdict, "yes");
 
         // Phoenix serving none of its rates leaves no ratio.
         let none = inc_ramp_row_beside(&cinder, &phoenix[1..]);
@@ -1994,6 +2002,24 @@ mod tests {
         );
         // A page larger than the one Phoenix served beside it.
         assert_eq!(verdict(&suite), "no");
+
+        // Replies the same to the byte, their averages apart by a fraction.
+        let mut suite = suite_without_runs();
+        for (server, reply, page) in [(CINDER, 122.76, 7_385.0), (PHOENIX, 122.64, 7_858.0)] {
+            suite.keep(
+                &run_label(server, &Page::Rows.measured("events")),
+                json!({ "bytes_per_reply": reply }),
+            );
+            suite.keep(
+                &run_label(server, &Page::Rows.measured("setup")),
+                json!({ "join_reply_bytes": 6_106.0, "page_bytes": page }),
+            );
+        }
+        let row = rows(&suite)
+            .into_iter()
+            .find(|row| row.measure == "reply / join reply / first HTML, `/rows`")
+            .expect("the bytes row");
+        assert_eq!(row.verdict, "yes");
     }
 
     #[test]
