@@ -1974,52 +1974,40 @@ mod tests {
 
     #[test]
     fn the_bytes_goal_is_judged_against_phoenix_measured_beside_cinder() {
-        let mut suite = suite_without_runs();
-        let verdict = |suite: &Suite| {
+        let verdict = |suite: &Suite, page: Page| {
+            let measure = format!("reply / join reply / first HTML, `{}`", page.path());
             rows(suite)
                 .into_iter()
-                .find(|row| row.measure == "reply / join reply / first HTML, `/counter`")
+                .find(|row| row.measure == measure)
                 .expect("the bytes row")
                 .verdict
         };
-        suite.keep(
-            &Page::Counter.cinder("events"),
-            json!({ "bytes_per_reply": 95.0 }),
-        );
-        suite.keep(
-            &Page::Counter.cinder("setup"),
-            json!({ "join_reply_bytes": 189.0, "page_bytes": 1_045.0 }),
-        );
+        let mut suite = suite_without_runs();
+        keep_bytes(&mut suite, CINDER, Page::Counter, [95.0, 189.0, 1_045.0]);
         // Within Phoenix's first figures, 96 / 203 / 1,461 B.
-        assert_eq!(verdict(&suite), "yes");
-        suite.keep(
-            &Page::Counter.phoenix("events"),
-            json!({ "bytes_per_reply": 95.0 }),
-        );
-        suite.keep(
-            &Page::Counter.phoenix("setup"),
-            json!({ "join_reply_bytes": 201.0, "page_bytes": 954.0 }),
-        );
+        assert_eq!(verdict(&suite, Page::Counter), "yes");
+        keep_bytes(&mut suite, PHOENIX, Page::Counter, [95.0, 201.0, 954.0]);
         // A page larger than the one Phoenix served beside it.
-        assert_eq!(verdict(&suite), "no");
+        assert_eq!(verdict(&suite, Page::Counter), "no");
 
         // Replies the same to the byte, their averages apart by a fraction.
         let mut suite = suite_without_runs();
-        for (server, reply, page) in [(CINDER, 122.76, 7_385.0), (PHOENIX, 122.64, 7_858.0)] {
-            suite.keep(
-                &run_label(server, &Page::Rows.measured("events")),
-                json!({ "bytes_per_reply": reply }),
-            );
-            suite.keep(
-                &run_label(server, &Page::Rows.measured("setup")),
-                json!({ "join_reply_bytes": 6_106.0, "page_bytes": page }),
-            );
-        }
-        let row = rows(&suite)
-            .into_iter()
-            .find(|row| row.measure == "reply / join reply / first HTML, `/rows`")
-            .expect("the bytes row");
-        assert_eq!(row.verdict, "yes");
+        keep_bytes(&mut suite, CINDER, Page::Rows, [122.76, 6_106.0, 7_385.0]);
+        keep_bytes(&mut suite, PHOENIX, Page::Rows, [122.64, 6_122.0, 7_858.0]);
+        assert_eq!(verdict(&suite, Page::Rows), "yes");
+    }
+
+    /// Keeps a run of `server`'s events and one of its setups on `page`,
+    /// with its reply, join reply and page bytes.
+    fn keep_bytes(suite: &mut Suite, server: &str, page: Page, [reply, join, html]: [f64; 3]) {
+        suite.keep(
+            &run_label(server, &page.measured("events")),
+            json!({ "bytes_per_reply": reply }),
+        );
+        suite.keep(
+            &run_label(server, &page.measured("setup")),
+            json!({ "join_reply_bytes": join, "page_bytes": html }),
+        );
     }
 
     #[test]
