@@ -669,14 +669,13 @@ fn the_suite_measures_a_phoenix_server_beside_cinder() {
             "{stderr}"
         );
     }
-    let cell = |measure: &str, column: usize| {
+    let phoenix_cell = |measure: &str| {
         let row = stdout
             .lines()
             .find(|line| line.starts_with(&format!("| {measure}")))
             .unwrap_or_else(|| panic!("no row {measure}: {stdout}"));
-        row.split(" | ").nth(column).expect("a cell").to_string()
+        row.split(" | ").nth(2).expect("a Phoenix cell").to_string()
     };
-    let phoenix_cell = |measure: &str| cell(measure, 2);
     let cpu = phoenix_cell("server CPU per `inc`");
     assert!(cpu.ends_with(" µs (first measured: ~46 µs)"), "{cpu}");
     let setup = phoenix_cell("session setup, `/rows`");
@@ -686,14 +685,14 @@ fn the_suite_measures_a_phoenix_server_beside_cinder() {
         bytes.ends_with(" / 6,106 / 7,385 B (first measured: 123 / 6,128 / 7,794 B)"),
         "{bytes}"
     );
-    // Its ramp, from its own rates, and how many times its rate Cinder's is.
+    // Its ramp, from its own rates. (At this scale both ramps may serve
+    // their every rate, which leaves the ratio unknown; the suite's unit
+    // tests check the ratio.)
     let ramp = phoenix_cell("highest rate with p99 ≤ 50 ms, `bump`");
     assert!(
         ramp.contains(" ev/s (p99 ") && ramp.ends_with(" (first measured: ~6,000 ev/s)"),
         "{ramp}"
     );
-    let verdict = cell("highest rate with p99 ≤ 50 ms, `inc`", 6);
-    assert!(verdict.contains("× Phoenix's here"), "{verdict}");
     // Not measured here: the figure Phoenix was first measured at alone.
     assert_eq!(phoenix_cell("dead render, `/counter`"), "~6,550 pages/s");
 }
