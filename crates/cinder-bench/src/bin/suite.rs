@@ -49,8 +49,11 @@
 //!
 //! ```text
 //! target/release/cinder-bench-suite --runs 3 \
-//!   --phoenix 'cd path/to/app && MIX_ENV=prod exec elixir --erl "+S 1:1" -S mix run --no-halt'
+//!   --phoenix 'ulimit -n 20000 && cd crates/cinder-bench/phoenix && MIX_ENV=prod exec elixir --erl "+S 1:1" -S mix run --no-halt'
 //! ```
+//!
+//! (`crates/cinder-bench/phoenix` is that application; its README says how
+//! to build it.)
 //!
 //! `--only setup,ramp` runs only the measurements named (`events`, `setup`,
 //! `render`, `broadcast`, `ramp`, `held`); the other rows say "not
@@ -521,8 +524,8 @@ impl Suite {
                 server.stop_with_descendants();
                 Err(format!(
                     "--phoenix's command left {} running in place of the server: end it with \
-                     `exec` (`cd app && MIX_ENV=prod exec elixir …`), so that the server is the \
-                     process measured",
+                     `exec` (`cd crates/cinder-bench/phoenix && MIX_ENV=prod exec elixir …`), so \
+                     that the server is the process measured",
                     name.trim()
                 ))
             }
