@@ -2,7 +2,10 @@
 //! of each `cinder-floor` mode against its own bare server, and of
 //! `cinder-bench-suite` at its smoke scale, on loopback, to prove the tools
 //! work end to end. Nothing here looks at speed: the figures are measured
-//! on pinned cores, in release, by the suite or by hand.
+//! on pinned cores, in release, by the suite or by hand. The Phoenix
+//! application the suite measures beside Cinder is checked here too, for
+//! the page it writes and the versions it pins (it needs Elixir and Hex to
+//! run, which the tests do not).
 //!
 //! `broadcast` needs the showcase's `/chat`; it runs when a `showcase`
 //! binary has been built next to these ones (`cargo build -p showcase`),
@@ -229,6 +232,104 @@ fn page_at(addr: &str, path: &str) -> String {
     let body = String::from_utf8(response.body).expect("a UTF-8 page");
     assert_eq!(response.status, 200, "{body}");
     body
+}
+
+/// The Phoenix application the suite measures beside Cinder (`phoenix/`)
+/// writes the bench server's page but for its title and its stylesheet's
+/// name: its root layout as HEEx writes it, with the bench server's token
+/// and view in its holes, is the bench server's page. So the two pages'
+/// bytes differ only by what each server writes of its own (its tokens, the
+/// view's container), and a change to one page fails here until the other
+/// has it too.
+#[test]
+fn the_phoenix_application_writes_the_bench_servers_page() {
+    let server = start(Path::new(SERVER), &["--workers", "1"]);
+    let page = page_at(&server.addr(), "/counter");
+    let csrf_token = text_between(&page, r#"<meta name="csrf-token" content=""#, "\"");
+    let container = page
+        .lines()
+        .find(|line| line.starts_with(r#"<div id="phx-"#))
+        .unwrap_or_else(|| panic!("the view's container in {page}"));
+
+    let phoenix_page = phoenix_root_layout()
+        .replace(
+            "{Phoenix.Controller.get_csrf_token()}",
+            &format!("\"{csrf_token}\""),
+        )
+        .replace("{@inner_content}", container);
+    let as_cinder_names_it = phoenix_page
+        .replace("<title>Phoenix</title>", "<title>Cinder</title>")
+        .replace(r#"href="/assets/app.css""#, r#"href="/assets/cinder.css""#);
+    // HEEx leaves out the blank text at a template's ends, so Phoenix's page
+    // ends at `</html>`, without the line end that ends Cinder's.
+    assert_eq!(as_cinder_names_it, page.trim_end());
+}
+
+/// The Phoenix application's `mix.exs` pins each package it resolves to one
+/// version, Phoenix LiveView's to 1.2.10, the one `BENCHMARKS.md` measured,
+/// so that `mix deps.get` brings those and no others.
+#[test]
+fn the_phoenix_application_pins_each_package_it_resolves() {
+    let mix = phoenix_file("mix.exs");
+    let packages: Vec<&str> = text_between(&mix, "deps: [", "]")
+        .lines()
+        .map(str::trim)
+        .filter(|line| line.starts_with("{:"))
+        .collect();
+    assert!(packages.len() > 1, "{mix}");
+    for package in &packages {
+        assert!(package.contains(r#", "== "#), "{package} is not pinned");
+    }
+    assert!(packages.contains(&r#"{:phoenix_live_view, "== 1.2.10"},"#));
+}
+
+/// The root layout of the Phoenix application as HEEx writes it: its `~H`
+/// template with each void element's ` />` written `>`, and without the
+/// blank text at its ends.
+fn phoenix_root_layout() -> String {
+    let source = phoenix_file("lib/phoenix_bench/layouts.ex");
+    let template = text_between(&source, "~H\"\"\"\n", "\n\"\"\"");
+    let lines: Vec<String> = template
+        .lines()
+        .map(|line| match line.strip_suffix(" />") {
+            Some(open) if is_void_element(open) => format!("{open}>"),
+            _ => line.to_owned(),
+        })
+        .collect();
+    lines.join("\n").trim().to_owned()
+}
+
+/// Whether the tag `open` starts is one HEEx writes without a closing tag.
+fn is_void_element(open: &str) -> bool {
+    const VOID: [&str; 13] = [
+        "area", "base", "br", "col", "hr", "img", "input", "link", "meta", "param", "command",
+        "keygen", "source",
+    ];
+    let name = open
+        .strip_prefix('<')
+        .and_then(|tag| tag.split_whitespace().next())
+        .unwrap_or_default();
+    VOID.contains(&name)
+}
+
+/// A file of the Phoenix application, `phoenix/` in this crate.
+fn phoenix_file(path: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("phoenix")
+        .join(path);
+    std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
+}
+
+/// The text of `text` after the first `start` and before the next `end`.
+fn text_between<'a>(text: &'a str, start: &str, end: &str) -> &'a str {
+    let after = text
+        .split_once(start)
+        .unwrap_or_else(|| panic!("{start:?} in {text}"))
+        .1;
+    after
+        .split_once(end)
+        .unwrap_or_else(|| panic!("{end:?} after {start:?} in {text}"))
+        .0
 }
 
 #[test]
