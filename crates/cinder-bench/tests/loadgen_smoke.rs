@@ -15,7 +15,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use cinder_bench::live_client::{HttpConnection, Sources};
+use cinder_bench::live_client::{self, HttpConnection, Response, Sources};
 use cinder_bench::servers::{self, RunningServer};
 use serde_json::Value;
 
@@ -218,20 +218,26 @@ fn the_bench_server_puts_its_pages_in_a_layout_when_asked() {
 
 /// The body of a `GET` of `path`, through the load generator's own client.
 fn page_at(addr: &str, path: &str) -> String {
+    let response = response_at(addr, path);
+    let body = String::from_utf8(response.body).expect("a UTF-8 page");
+    assert_eq!(response.status, 200, "{body}");
+    body
+}
+
+/// The response to a `GET` of `path`, through the load generator's own
+/// client.
+fn response_at(addr: &str, path: &str) -> Response {
     let server = addr.parse().expect("a socket address");
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("a runtime");
-    let response = runtime.block_on(async {
+    runtime.block_on(async {
         let mut http = HttpConnection::open(&Sources::default(), server)
             .await
             .expect("connects");
         http.get(path, None).await.expect("reads the page")
-    });
-    let body = String::from_utf8(response.body).expect("a UTF-8 page");
-    assert_eq!(response.status, 200, "{body}");
-    body
+    })
 }
 
 /// The Phoenix application the suite measures beside Cinder (`phoenix/`)
@@ -244,8 +250,11 @@ fn page_at(addr: &str, path: &str) -> String {
 #[test]
 fn the_phoenix_application_writes_the_bench_servers_page() {
     let server = start(Path::new(SERVER), &["--workers", "1"]);
-    let page = page_at(&server.addr(), "/counter");
-    let csrf_token = text_between(&page, r#"<meta name="csrf-token" content=""#, "\"");
+    let response = response_at(&server.addr(), "/counter");
+    let csrf_token = live_client::Page::parse(&response)
+        .expect("a live page")
+        .csrf;
+    let page = String::from_utf8(response.body).expect("a UTF-8 page");
     let container = page
         .lines()
         .find(|line| line.starts_with(r#"<div id="phx-"#))
