@@ -1,5 +1,5 @@
 //! Reading the load tools' command-line values, with errors that name the
-//! flag, and the runtime a server's `--runtime` names.
+//! flag, each tool's `--help`, and the runtime a server's `--runtime` names.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -20,8 +20,49 @@ pub fn seconds(flag: &str, value: &str) -> Result<Duration, String> {
 /// Prints `error` and the tool's `usage`; the exit code of a command line
 /// the tool cannot run.
 pub fn usage_error(error: &str, usage: &str) -> ExitCode {
-    eprintln!("{error}\n\n{usage}");
+    eprintln!("{error}\n\n{usage}\n{HELP_HINT}");
     ExitCode::from(2)
+}
+
+/// What a refused command line ends with: where to read more.
+const HELP_HINT: &str = "(--help says what each mode and option does)";
+
+/// Whether `args` (the words after the program's name) ask for the tool's
+/// help rather than a run: `--help` or `-h` among them, or `help` first.
+///
+/// ```
+/// use cinder_bench::options::asks_for_help;
+///
+/// let words = |line: &str| line.split(' ').map(String::from).collect::<Vec<_>>();
+/// assert!(asks_for_help(&words("events --help")));
+/// assert!(asks_for_help(&words("help")));
+/// assert!(!asks_for_help(&words("events --rate 100")));
+/// ```
+pub fn asks_for_help(args: &[String]) -> bool {
+    args.first().is_some_and(|first| first == "help")
+        || args.iter().any(|arg| arg == "--help" || arg == "-h")
+}
+
+/// Prints a tool's help on stdout, its sections a blank line apart; the
+/// exit code of a command line that did what it asked.
+pub fn print_help(sections: &[&str]) -> ExitCode {
+    println!("{}", sections.join("\n\n"));
+    ExitCode::SUCCESS
+}
+
+/// The flags a help text describes: the first word of each of its lines
+/// that starts, after its indent, with `--`.
+///
+/// ```
+/// use cinder_bench::options::described_flags;
+///
+/// let help = "options:\n  --rate N  events a second\n            over --sessions";
+/// assert_eq!(described_flags(help).collect::<Vec<_>>(), ["--rate"]);
+/// ```
+pub fn described_flags(help: &str) -> impl Iterator<Item = &str> {
+    help.lines()
+        .filter_map(|line| line.split_whitespace().next())
+        .filter(|word| word.starts_with("--"))
 }
 
 /// The kind of tokio runtime a server runs on (`--runtime`).

@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use cinder_bench::live_client::{self, HttpConnection, Response, Sources};
+use cinder_bench::options::described_flags;
 use cinder_bench::servers::{self, RunningServer};
 use serde_json::Value;
 
@@ -24,6 +25,17 @@ const SERVER: &str = env!("CARGO_BIN_EXE_cinder-bench-server");
 const FLOOR: &str = env!("CARGO_BIN_EXE_cinder-floor");
 const SUITE: &str = env!("CARGO_BIN_EXE_cinder-bench-suite");
 const LIST_RENDERS: &str = env!("CARGO_BIN_EXE_cinder-list-renders");
+const RUNTIME_BENCH: &str = env!("CARGO_BIN_EXE_runtime-bench");
+
+/// Every tool, by the name its usage line gives it.
+const TOOLS: [(&str, &str); 6] = [
+    (SERVER, "cinder-bench-server"),
+    (LOADGEN, "cinder-loadgen"),
+    (FLOOR, "cinder-floor"),
+    (SUITE, "cinder-bench-suite"),
+    (LIST_RENDERS, "cinder-list-renders"),
+    (RUNTIME_BENCH, "runtime-bench"),
+];
 
 /// Starts `program` with `args` on a port the system picks.
 fn start(program: &Path, args: &[&str]) -> RunningServer {
@@ -388,6 +400,53 @@ fn the_list_renders_send_one_row_a_render_and_refuse_other_lists() {
     ] {
         let stderr = refusal(LIST_RENDERS, args);
         assert!(stderr.contains(reason), "{args:?}: {stderr}");
+    }
+}
+
+/// `--help`, `-h` or `help` first prints what the tool does on stdout and
+/// exits with success, starting nothing; every option its usage lines name
+/// is described on a line of its own below them.
+#[test]
+fn every_tool_says_what_it_does_when_asked_for_help() {
+    for (tool, name) in TOOLS {
+        for args in [&["--help"][..], &["-h"], &["help"], &["events", "--help"]] {
+            let output = Command::new(tool).args(args).output().expect("runs");
+            assert!(output.status.success(), "{name} {args:?}");
+            assert!(output.stderr.is_empty(), "{name} {args:?}");
+            let help = String::from_utf8(output.stdout).expect("UTF-8");
+            let usage_at = help
+                .find(&format!("usage: {name}"))
+                .unwrap_or_else(|| panic!("{name} {args:?}: no usage in {help}"));
+            let (usage, below) = help[usage_at..]
+                .split_once("\n\n")
+                .unwrap_or_else(|| panic!("{name}: nothing below its usage in {help}"));
+            let described: Vec<&str> = described_flags(below).collect();
+            for flag in flags_named(usage) {
+                assert!(described.contains(&flag), "{name}: {flag} undescribed");
+            }
+        }
+    }
+}
+
+/// The `--flags` a usage text names.
+fn flags_named(usage: &str) -> impl Iterator<Item = &str> {
+    usage
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+        .filter(|word| word.starts_with("--"))
+}
+
+/// A command line a tool cannot run is refused with the usage, and the
+/// way to its help.
+#[test]
+fn every_tool_refuses_an_unknown_word_and_points_to_its_help() {
+    for (tool, name) in TOOLS {
+        let stderr = refusal(tool, &["--colour", "1"]);
+        assert!(stderr.contains("--colour"), "{name}: {stderr}");
+        assert!(
+            stderr.contains(&format!("usage: {name}")),
+            "{name}: {stderr}"
+        );
+        assert!(stderr.contains("--help says"), "{name}: {stderr}");
     }
 }
 

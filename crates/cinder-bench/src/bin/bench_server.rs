@@ -44,7 +44,7 @@ use cinder::{html, Rendered};
 use cinder_bench::descriptors::{raise_open_files_limit, reserve_descriptor_table};
 use cinder_bench::heap::share_main_arena;
 use cinder_bench::layout::header_layout;
-use cinder_bench::options::RuntimeFlavor;
+use cinder_bench::options::{asks_for_help, print_help, usage_error, RuntimeFlavor};
 use cinder_bench::rows::{first_rows, rows_page, Row};
 
 #[cfg(feature = "mimalloc")]
@@ -131,17 +131,34 @@ struct Options {
     layout: PageLayout,
 }
 
-const USAGE: &str =
-    "--port N, --workers N, --runtime multi-thread|current-thread, --layout bare|header";
+const ABOUT: &str = "cinder-bench-server: the two pages Phoenix LiveView was measured on, served by
+Cinder on 127.0.0.1 for cinder-loadgen to measure.
+  /counter  a count and a button; the event inc adds one
+  /rows     100 rows {id, value} in a plain @for; the event bump with {\"i\": \"k\"}
+            adds one to row k";
 
-fn options() -> Result<Options, String> {
+const USAGE: &str = "usage: cinder-bench-server [--port 4100] [--workers 1] \
+[--runtime multi-thread|current-thread] [--layout bare|header]";
+
+const OPTIONS: &str = "options:
+  --port N        the port on 127.0.0.1 [4100]; 0 lets the system pick one,
+                  which the `listening on` line printed at start names
+  --workers N     the runtime's worker threads [1, as measured]
+  --runtime KIND  multi-thread [the default], or current-thread, which runs
+                  everything on the starting thread (with --workers 1)
+  --layout KIND   bare [the default]: each page alone, as Phoenix was measured;
+                  header: each page inside a live layout with a header
+environment:
+  CINDER_SECRET_KEY_BASE  the key that signs sessions [a random one each start]";
+
+fn options(args: Vec<String>) -> Result<Options, String> {
     let mut options = Options {
         port: 4100,
         workers: 1,
         runtime: RuntimeFlavor::MultiThread,
         layout: PageLayout::Bare,
     };
-    let mut args = std::env::args().skip(1);
+    let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         let value = args.next().ok_or_else(|| format!("{arg} needs a value"))?;
         match arg.as_str() {
@@ -155,7 +172,7 @@ fn options() -> Result<Options, String> {
             }
             "--runtime" => options.runtime = RuntimeFlavor::named(&value)?,
             "--layout" => options.layout = PageLayout::named(&value)?,
-            other => return Err(format!("unknown option {other} ({USAGE})")),
+            other => return Err(format!("unknown option {other}")),
         }
     }
     if options.runtime == RuntimeFlavor::CurrentThread && options.workers != 1 {
@@ -199,12 +216,13 @@ async fn serve(port: u16, layout: PageLayout) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
-    let options = match options() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if asks_for_help(&args) {
+        return print_help(&[ABOUT, USAGE, OPTIONS]);
+    }
+    let options = match options(args) {
         Ok(options) => options,
-        Err(error) => {
-            eprintln!("{error}");
-            return ExitCode::from(2);
-        }
+        Err(error) => return usage_error(&error, USAGE),
     };
     // Each held session is a socket; the table that holds them is grown
     // now, while this is the process's only thread, rather than in stalls
@@ -226,6 +244,22 @@ fn main() -> ExitCode {
         Err(error) => {
             eprintln!("{error}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cinder_bench::options::described_flags;
+
+    #[test]
+    fn every_option_the_help_describes_is_read() {
+        for flag in described_flags(OPTIONS) {
+            let refused = options(vec![flag.into(), "1".into()])
+                .err()
+                .unwrap_or_default();
+            assert!(!refused.contains("unknown option"), "{flag}: {refused}");
         }
     }
 }

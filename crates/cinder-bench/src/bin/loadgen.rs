@@ -50,7 +50,7 @@ use std::time::Duration;
 use cinder_bench::descriptors::raise_open_files_limit;
 use cinder_bench::live_client::{Frame, HttpConnection, LiveSession, Sources};
 use cinder_bench::measure::{histogram, merge, micros, open_loop, per, quantiles, server};
-use cinder_bench::options::{parse, seconds, usage_error};
+use cinder_bench::options::{asks_for_help, parse, print_help, seconds, usage_error};
 use futures_util::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
 use serde_json::{json, Value};
@@ -67,7 +67,11 @@ const BROADCAST_PATIENCE: Duration = Duration::from_secs(60);
 const MAX_WAIT: Duration = Duration::from_secs(3600);
 
 fn main() -> ExitCode {
-    let options = match Options::parse(std::env::args().skip(1)) {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if asks_for_help(&args) {
+        return print_help(&[ABOUT, USAGE, MODES, OPTIONS]);
+    }
+    let options = match Options::parse(args.into_iter()) {
         Ok(options) => options,
         Err(error) => return usage_error(&error, USAGE),
     };
@@ -90,6 +94,41 @@ async fn run(options: &Options) -> Value {
         Mode::Render => render(options).await,
     }
 }
+
+const ABOUT: &str = "cinder-loadgen: load on a LiveView server over loopback, in the protocol the
+official client speaks, so that it measures Phoenix LiveView as well as Cinder.
+Every run ends with a one-line JSON summary on stdout.";
+
+const MODES: &str = "modes:
+  connect    open the sessions (GET of the page, its cookie and CSRF token,
+             WebSocket, phx_join), hold them --duration seconds; the setup
+             rate, failures and the server's memory per session
+  events     --rate events a second in all, round-robin over the sessions on
+             a fixed schedule that does not wait for replies, for --duration
+             seconds; the round trip (p50 to max), errors, bytes per reply and
+             the server's CPU time per event
+  broadcast  post one message to the showcase's /chat; how long until every
+             session has it in a diff
+  render     fetch the page over --connections keep-alive connections for
+             --duration seconds, as a first visit; pages a second";
+
+const OPTIONS: &str = "options [defaults]:
+  --addr ADDR          the server, on loopback [127.0.0.1:4100]
+  --path PATH          the page [/counter; /chat for broadcast]
+  --sessions N         sessions to open [100]
+  --concurrency N      setups in flight while the sessions open [50]
+  --duration SECONDS   how long connect holds, events sends, render fetches [10]
+  --rate N             events: events a second, over all sessions [1000]
+  --event NAME         events: the event sent [bump on /rows, inc elsewhere]
+  --connections N      render: keep-alive connections [50]
+  --heartbeat SECONDS  the interval of each session's heartbeat [30]
+  --server-pid PID     the server's process, whose CPU time (and, for connect,
+                       resident memory) the summary reports per unit of work
+  --post-addr ADDR     broadcast: post from a session on this server (another
+                       node) instead of from a measured session
+  --quiet SECONDS      broadcast: how long no frame arrives before the post [1]
+  --warm-up-posts N    broadcast: untimed posts before it [1]
+  --hold SECONDS       broadcast: how long the sessions stay open after it [0]";
 
 const USAGE: &str =
     "usage: cinder-loadgen <connect|events|broadcast|render> [--addr 127.0.0.1:4100] [--post-addr ADDR] \
@@ -934,9 +973,18 @@ async fn render_once(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cinder_bench::options::described_flags;
 
     fn options(args: &[&str]) -> Result<Options, String> {
         Options::parse(args.iter().map(|arg| arg.to_string()))
+    }
+
+    #[test]
+    fn every_option_the_help_describes_is_read() {
+        for flag in described_flags(OPTIONS) {
+            let refused = options(&["events", flag, "1"]).err().unwrap_or_default();
+            assert!(!refused.contains("unknown option"), "{flag}: {refused}");
+        }
     }
 
     #[test]

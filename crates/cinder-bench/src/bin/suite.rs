@@ -67,9 +67,34 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::Duration;
 
-use cinder_bench::options::{parse, usage_error, RuntimeFlavor};
+use cinder_bench::options::{asks_for_help, parse, print_help, usage_error, RuntimeFlavor};
 use cinder_bench::servers::{self, RunningServer};
 use serde_json::{json, Value};
+
+const ABOUT: &str = "cinder-bench-suite: every goal of the LiveView server's benchmarks in one
+command. A fresh server for every run, pinned to one core with one runtime
+thread, the generator on another; Cinder's runs alternate with the floor's
+(cinder-floor) so that a slow spell falls on both. It prints a Markdown table
+of each goal with Cinder's, the floor's and (with --phoenix) Phoenix's figures.
+It runs the tools built beside it: cargo build --release -p cinder-bench -p showcase";
+
+const OPTIONS: &str = "options [defaults]:
+  --runs N              runs of each measurement [3]
+  --scale full|smoke    smoke runs everything small and short, to prove the
+                        suite works; its verdicts say nothing [full]
+  --only LIST           measure only these, comma-separated: events (CPU and
+                        round trip at 10,000 a second), setup, render,
+                        broadcast, ramp (highest rate with p99 within 50 ms),
+                        held (19,500 idle sessions' memory) [all]
+  --server-core N       the servers' core [0]
+  --generator-core N    the generators' core [1]
+  --no-pin              pin nothing (taskset is not used)
+  --runtime KIND        every server on multi-thread with one worker, or on
+                        current-thread [multi-thread]
+  --phoenix COMMAND     also measure the Phoenix LiveView server that
+                        `sh -c COMMAND` starts on $PORT and execs into
+  --out FILE            write every tool's JSON summary there, one labelled
+                        line each";
 
 const USAGE: &str = "usage: cinder-bench-suite [--runs 3] [--scale full|smoke] [--only events,setup,render,broadcast,ramp,held] [--server-core 0] [--generator-core 1] [--no-pin] [--runtime multi-thread|current-thread] [--phoenix COMMAND] [--out FILE]";
 
@@ -1638,7 +1663,11 @@ fn run(options: &Options, tools: Tools) -> Result<Suite, String> {
 }
 
 fn main() -> ExitCode {
-    let options = match Options::parse(std::env::args().skip(1)) {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if asks_for_help(&args) {
+        return print_help(&[ABOUT, USAGE, OPTIONS]);
+    }
+    let options = match Options::parse(args.into_iter()) {
         Ok(options) => options,
         Err(error) => return usage_error(&error, USAGE),
     };
@@ -1695,6 +1724,19 @@ fn main() -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cinder_bench::options::described_flags;
+
+    #[test]
+    fn every_option_the_help_describes_is_read() {
+        for flag in described_flags(OPTIONS) {
+            let refused = Options::parse([flag, "1"].map(String::from).into_iter())
+                .err()
+                .unwrap_or_default();
+            // `--no-pin` takes no value: its `1` is then the unknown word.
+            let unknown = format!("unknown option {flag}");
+            assert!(!refused.contains(&unknown), "{flag}: {refused}");
+        }
+    }
 
     #[test]
     fn figures_are_grouped_and_ranged() {

@@ -80,7 +80,9 @@ use cinder_bench::descriptors::{raise_open_files_limit, reserve_descriptor_table
 use cinder_bench::heap::share_main_arena;
 use cinder_bench::live_client::Sources;
 use cinder_bench::measure::{histogram, micros, open_loop, per, quantiles, server};
-use cinder_bench::options::{parse, seconds, usage_error, RuntimeFlavor};
+use cinder_bench::options::{
+    asks_for_help, parse, print_help, seconds, usage_error, RuntimeFlavor,
+};
 use hdrhistogram::Histogram;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
@@ -91,12 +93,42 @@ use tokio::time::Instant;
 
 mod uring;
 
+const ABOUT: &str = "cinder-floor: the floor under the benchmark server's figures. A bare tokio TCP
+server answers the traffic of cinder-loadgen's events, broadcast and connect
+with bytes of the same sizes, and no HTTP, WebSocket, JSON or LiveView between:
+what the kernel's loopback TCP and tokio alone cost on this machine.
+Every run ends with a one-line JSON summary on stdout.";
+
 const USAGE: &str = "usage: cinder-floor serve [--port 4300] [--work-us 0] [--touch-kib 0] [--tasks 1|2] [--runtime multi-thread|current-thread]
        cinder-floor serve --io io-uring [--port 4300]
        cinder-floor events [--addr 127.0.0.1:4300] [--sessions N] [--rate N] [--duration SECONDS] [--server-pid PID] [--request-bytes 128] [--reply-bytes 95]
        cinder-floor broadcast [--addr 127.0.0.1:4300] [--sessions N] [--server-pid PID] [--request-bytes 128] [--message-bytes 256]
-       cinder-floor setup [--addr 127.0.0.1:4300] [--sessions N] [--server-pid PID] [--request-bytes 128] [--page-bytes 1171] [--join-reply-bytes 189]
+       cinder-floor setup [--addr 127.0.0.1:4300] [--sessions N] [--server-pid PID] [--request-bytes 128] [--page-bytes 1045] [--join-reply-bytes 189]
 (each request tells the server the size of its answer)";
+
+const OPTIONS: &str = "serve [defaults]:
+  --port N             the port on 127.0.0.1 [4300]
+  --tasks 1|2          1: the task reading a connection answers it; 2: it hands
+                       each request to a second task of the connection's own,
+                       which answers, as a socket hands events to its page [1]
+  --work-us N          busy the core until N µs after each event request [0]
+  --touch-kib K        touch K KiB kept per connection on each event [0]
+  --runtime KIND       multi-thread with one worker, or current-thread
+                       [multi-thread]
+  --io tokio|io-uring  serve through tokio and epoll, or from one thread
+                       through io_uring [tokio]
+events, broadcast and setup [defaults]:
+  --addr ADDR          the floor server, on loopback [127.0.0.1:4300]
+  --sessions N         connections [1000]
+  --rate N             events: requests a second, over all connections [10000]
+  --duration SECONDS   events: how long the schedule runs [10]
+  --server-pid PID     the server's process, whose CPU time the summary
+                       reports per request or session
+  --request-bytes N    the size of each request [128]
+  --reply-bytes N      events: the size of each answer [95, a /counter reply]
+  --message-bytes N    broadcast: the size of the message [256]
+  --page-bytes N       setup: the size of the page [1045, /counter's]
+  --join-reply-bytes N setup: the size of the join's answer [189, /counter's]";
 
 /// How long `events` waits for replies still due after its schedule.
 const DRAIN: Duration = Duration::from_secs(5);
@@ -206,7 +238,7 @@ impl Options {
             reply_bytes: 95,
             message_bytes: 256,
             // The sizes of `/counter`'s page and join reply.
-            page_bytes: 1171,
+            page_bytes: 1045,
             join_reply_bytes: 189,
             work: Work::default(),
             runtime: RuntimeFlavor::MultiThread,
@@ -303,7 +335,11 @@ impl Options {
 }
 
 fn main() -> ExitCode {
-    let options = match Options::parse(std::env::args().skip(1)) {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if asks_for_help(&args) {
+        return print_help(&[ABOUT, USAGE, OPTIONS]);
+    }
+    let options = match Options::parse(args.into_iter()) {
         Ok(options) => options,
         Err(error) => return usage_error(&error, USAGE),
     };
@@ -875,6 +911,25 @@ async fn connect(sources: &Sources, addr: SocketAddr) -> Result<TcpStream, Strin
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cinder_bench::options::described_flags;
+
+    #[test]
+    fn every_option_the_help_describes_is_read_by_a_mode() {
+        let refusal = |args: [&str; 3]| {
+            Options::parse(args.iter().map(|arg| arg.to_string()))
+                .err()
+                .unwrap_or_default()
+        };
+        for flag in described_flags(OPTIONS) {
+            let refusals = ["serve", "events"].map(|mode| refusal([mode, flag, "1"]));
+            assert!(
+                refusals
+                    .iter()
+                    .any(|refused| !refused.contains("unknown option")),
+                "{flag}: {refusals:?}"
+            );
+        }
+    }
 
     #[test]
     fn an_event_touches_every_line_of_its_connection_once() {
