@@ -12,6 +12,7 @@
 //! and is skipped otherwise.
 
 use std::io::{Read, Write};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -181,6 +182,48 @@ fn every_mode_runs_against(server_args: &[&str]) {
     assert!(number(&render, "bytes_per_page") > 0.0, "{render}");
     assert_cpu_reported(&render, "server_cpu_us_per_page");
     assert_latency_reported(&render, "latency");
+}
+
+/// A server that accepts connections and never answers fails each setup
+/// and each page after `--timeout`, with the reason, and the run ends.
+#[test]
+fn a_server_that_never_answers_fails_the_setups_and_pages_in_time() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a port");
+    let addr = listener.local_addr().expect("its address").to_string();
+    // Each connection is kept open, unread and unanswered.
+    std::thread::spawn(move || listener.incoming().collect::<Vec<_>>());
+    let setups = loadgen(&[
+        "connect",
+        "--addr",
+        &addr,
+        "--sessions",
+        "3",
+        "--duration",
+        "0",
+        "--timeout",
+        "0.3",
+    ]);
+    assert_eq!(number(&setups, "sessions_joined"), 0.0, "{setups}");
+    assert_eq!(number(&setups, "failures"), 3.0, "{setups}");
+    let pages = loadgen(&[
+        "render",
+        "--addr",
+        &addr,
+        "--connections",
+        "2",
+        "--duration",
+        "0.5",
+        "--timeout",
+        "0.3",
+    ]);
+    assert_eq!(number(&pages, "pages"), 0.0, "{pages}");
+    assert!(number(&pages, "errors") >= 2.0, "{pages}");
+    for summary in [setups, pages] {
+        let reason = summary["first_error"].as_str().unwrap_or_default();
+        assert!(reason.contains("no answer"), "{summary}");
+    }
+    let refused = refusal(LOADGEN, &["connect", "--timeout", "0"]);
+    assert!(refused.contains("--timeout must be positive"), "{refused}");
 }
 
 /// `--layout header` serves each page inside a live layout, a header above

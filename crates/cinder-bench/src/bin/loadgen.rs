@@ -39,6 +39,12 @@
 //!   so that a profiler's window can end before they close.
 //! - `render` fetches the page over `--connections` keep-alive connections
 //!   for `--duration` seconds, as a first visit (no cookie).
+//!
+//! A session's setup, and each page `render` fetches, waits at most
+//! `--timeout` seconds (10 unless given) for the server; past that it
+//! counts as a failure (`failures`, `errors`), and `first_error` says the
+//! server did not answer, so a server that accepts connections and never
+//! answers ends the run instead of holding it forever.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -122,6 +128,8 @@ const OPTIONS: &str = "options [defaults]:
   --event NAME         events: the event sent [bump on /rows, inc elsewhere]
   --connections N      render: keep-alive connections [50]
   --heartbeat SECONDS  the interval of each session's heartbeat [30]
+  --timeout SECONDS    how long a session's setup, or a page in render, waits
+                       for the server before it counts as failed [10]
   --server-pid PID     the server's process, whose CPU time (and, for connect,
                        resident memory) the summary reports per unit of work
   --post-addr ADDR     broadcast: post from a session on this server (another
@@ -133,7 +141,7 @@ const OPTIONS: &str = "options [defaults]:
 const USAGE: &str =
     "usage: cinder-loadgen <connect|events|broadcast|render> [--addr 127.0.0.1:4100] [--post-addr ADDR] \
 [--path /counter] [--sessions N] [--concurrency N] [--duration SECONDS] [--rate EVENTS_PER_SECOND] \
-[--event inc|bump] [--connections N] [--heartbeat SECONDS] [--quiet SECONDS] [--hold SECONDS] \
+[--event inc|bump] [--connections N] [--heartbeat SECONDS] [--timeout SECONDS] [--quiet SECONDS] [--hold SECONDS] \
 [--warm-up-posts N] [--server-pid PID]";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -160,6 +168,9 @@ struct Options {
     event: String,
     connections: usize,
     heartbeat: Duration,
+    /// How long a session's setup, or a page in `render`, may wait for the
+    /// server before it counts as failed.
+    timeout: Duration,
     /// For `broadcast`: how long no frame must arrive before the post; a
     /// longer silence leaves room to start a profiler's window before it.
     quiet: Duration,
@@ -196,6 +207,7 @@ impl Options {
                 "--event" => event = Some(value),
                 "--connections" => options.connections = parse(&flag, &value)?,
                 "--heartbeat" => options.heartbeat = seconds(&flag, &value)?,
+                "--timeout" => options.timeout = seconds(&flag, &value)?,
                 "--quiet" => options.quiet = seconds(&flag, &value)?,
                 "--hold" => options.hold = seconds(&flag, &value)?,
                 "--warm-up-posts" => options.warm_up_posts = parse(&flag, &value)?,
@@ -225,6 +237,7 @@ impl Options {
             event: String::new(),
             connections: 50,
             heartbeat: Duration::from_secs(30),
+            timeout: Duration::from_secs(10),
             quiet: Duration::from_secs(1),
             hold: Duration::ZERO,
             warm_up_posts: 1,
@@ -245,8 +258,8 @@ impl Options {
         if !self.rate.is_finite() || self.rate <= 0.0 {
             return Err("--rate must be positive".into());
         }
-        if self.heartbeat.is_zero() {
-            return Err("--heartbeat must be positive".into());
+        if self.heartbeat.is_zero() || self.timeout.is_zero() {
+            return Err("--heartbeat and --timeout must be positive".into());
         }
         if self.quiet > MAX_WAIT || self.hold > MAX_WAIT {
             return Err(format!(
@@ -535,6 +548,7 @@ struct Setup {
     path: Arc<str>,
     total: u64,
     heartbeat: Duration,
+    timeout: Duration,
 }
 
 /// Opens `options.sessions` sessions, `options.concurrency` at a time; each
@@ -551,6 +565,7 @@ async fn open_sessions(options: &Options, shared: &Arc<Shared>) -> Sessions {
         path: options.path.as_str().into(),
         total: options.sessions as u64,
         heartbeat: options.heartbeat,
+        timeout: options.timeout,
     };
     let started = Instant::now();
     let workers: Vec<_> = (0..options.concurrency.min(options.sessions))
@@ -596,18 +611,25 @@ async fn open_some(setup: Setup) -> Opened {
     let mut http = None;
     while setup.next.fetch_add(1, Ordering::Relaxed) < setup.total {
         let started = Instant::now();
-        match LiveSession::open_reusing(&mut http, &setup.sources, setup.addr, &setup.path).await {
-            Ok(session) => {
+        let opening = LiveSession::open_reusing(&mut http, &setup.sources, setup.addr, &setup.path);
+        let failure = match tokio::time::timeout(setup.timeout, opening).await {
+            Ok(Ok(session)) => {
                 let _ = opened.setup_latency.record(micros(started.elapsed()));
                 opened.page_bytes = session.page_bytes;
                 opened.join_reply_bytes = session.join_reply_bytes;
                 opened.pushes.push(hold(session, &setup));
+                continue;
             }
-            Err(error) => {
-                opened.failures += 1;
-                opened.first_error.get_or_insert_with(|| error.to_string());
+            Ok(Err(error)) => error.to_string(),
+            Err(_) => {
+                // The page's connection may be mid-response: the next
+                // setup starts on a new one.
+                http = None;
+                no_answer(setup.timeout)
             }
-        }
+        };
+        opened.failures += 1;
+        opened.first_error.get_or_insert(failure);
     }
     opened
 }
@@ -881,7 +903,8 @@ async fn render(options: &Options) -> Value {
     let workers: Vec<_> = (0..options.connections)
         .map(|_| {
             let (sources, addr, path) = (sources.clone(), options.addr, options.path.clone());
-            tokio::spawn(async move { render_loop(&sources, addr, &path, deadline).await })
+            let timeout = options.timeout;
+            tokio::spawn(async move { render_loop(&sources, addr, &path, deadline, timeout).await })
         })
         .collect();
     let mut total = Rendered::default();
@@ -925,13 +948,18 @@ async fn render_loop(
     addr: SocketAddr,
     path: &str,
     deadline: Instant,
+    timeout: Duration,
 ) -> Rendered {
     let mut counted = Rendered::default();
     let mut latency = histogram();
     let mut connection = None;
     while Instant::now() < deadline {
         let started = Instant::now();
-        match render_once(&mut connection, sources, addr, path).await {
+        let rendering = render_once(&mut connection, sources, addr, path);
+        let rendered = tokio::time::timeout(timeout, rendering)
+            .await
+            .unwrap_or_else(|_| Err(no_answer(timeout)));
+        match rendered {
             Ok(bytes) => {
                 counted.pages += 1;
                 counted.bytes += bytes as u64;
@@ -947,6 +975,14 @@ async fn render_loop(
     }
     counted.latency = Some(latency);
     counted
+}
+
+/// Why a setup or a page that waited `timeout` for the server failed.
+fn no_answer(timeout: Duration) -> String {
+    format!(
+        "no answer from the server within {} s (--timeout)",
+        timeout.as_secs_f64()
+    )
 }
 
 async fn render_once(
