@@ -185,7 +185,8 @@ fn every_mode_runs_against(server_args: &[&str]) {
 }
 
 /// A server that accepts connections and never answers fails each setup
-/// and each page after `--timeout`, with the reason, and the run ends.
+/// and each page after `--timeout`, with the reason, and the run ends: the
+/// load generator's and the floor's generator's.
 #[test]
 fn a_server_that_never_answers_fails_the_setups_and_pages_in_time() {
     let listener = TcpListener::bind("127.0.0.1:0").expect("a port");
@@ -218,12 +219,31 @@ fn a_server_that_never_answers_fails_the_setups_and_pages_in_time() {
     ]);
     assert_eq!(number(&pages, "pages"), 0.0, "{pages}");
     assert!(number(&pages, "errors") >= 2.0, "{pages}");
-    for summary in [setups, pages] {
+    let floor_setups = summary_of(
+        FLOOR,
+        &[
+            "setup",
+            "--addr",
+            &addr,
+            "--sessions",
+            "3",
+            "--timeout",
+            "0.3",
+        ],
+    );
+    assert_eq!(
+        number(&floor_setups, "sessions_joined"),
+        0.0,
+        "{floor_setups}"
+    );
+    for summary in [setups, pages, floor_setups] {
         let reason = summary["first_error"].as_str().unwrap_or_default();
         assert!(reason.contains("no answer"), "{summary}");
     }
     let refused = refusal(LOADGEN, &["connect", "--timeout", "0"]);
     assert!(refused.contains("--timeout must be positive"), "{refused}");
+    let refused = refusal(FLOOR, &["setup", "--timeout", "0"]);
+    assert!(refused.contains("--timeout are positive"), "{refused}");
 }
 
 /// `--layout header` serves each page inside a live layout, a header above
@@ -752,6 +772,7 @@ fn the_floor_tool_refuses_what_it_cannot_measure() {
         &["serve", "--io", "epoll"],
         &["serve", "--io", "io-uring", "--tasks", "2"],
         &["serve", "--io", "io-uring", "--work-us", "5"],
+        &["serve", "--timeout", "5"],
         &["events", "--io", "io-uring"],
         &["echo"],
     ] {

@@ -37,7 +37,8 @@
 //!   50, then a new connection with an upgrade request (answered with the
 //!   129 bytes of a WebSocket upgrade's `101` response) and a join (answered
 //!   with `--join-reply-bytes`). It reports the setup rate and the server's
-//!   CPU time per session.
+//!   CPU time per session. A worker whose session has no answers within
+//!   `--timeout` seconds (10 unless given) stops, and `first_error` says so.
 //!
 //! `serve --work-us N --touch-kib K` stands in for a server's own work on
 //! each event request: it reads and writes one byte of every cache line of
@@ -103,7 +104,7 @@ const USAGE: &str = "usage: cinder-floor serve [--port 4300] [--work-us 0] [--to
        cinder-floor serve --io io-uring [--port 4300]
        cinder-floor events [--addr 127.0.0.1:4300] [--sessions N] [--rate N] [--duration SECONDS] [--server-pid PID] [--request-bytes 128] [--reply-bytes 95]
        cinder-floor broadcast [--addr 127.0.0.1:4300] [--sessions N] [--server-pid PID] [--request-bytes 128] [--message-bytes 256]
-       cinder-floor setup [--addr 127.0.0.1:4300] [--sessions N] [--server-pid PID] [--request-bytes 128] [--page-bytes 1045] [--join-reply-bytes 189]
+       cinder-floor setup [--addr 127.0.0.1:4300] [--sessions N] [--server-pid PID] [--timeout 10] [--request-bytes 128] [--page-bytes 1045] [--join-reply-bytes 189]
 (each request tells the server the size of its answer)";
 
 const OPTIONS: &str = "serve [defaults]:
@@ -124,6 +125,8 @@ events, broadcast and setup [defaults]:
   --duration SECONDS   events: how long the schedule runs [10]
   --server-pid PID     the server's process, whose CPU time the summary
                        reports per request or session
+  --timeout SECONDS    setup: how long a session waits for its answers before
+                       its worker gives up on the server [10]
   --request-bytes N    the size of each request [128]
   --reply-bytes N      events: the size of each answer [95, a /counter reply]
   --message-bytes N    broadcast: the size of the message [256]
@@ -134,6 +137,7 @@ events, broadcast and setup [defaults]:
 const DRAIN: Duration = Duration::from_secs(5);
 /// How long `broadcast` waits for every session's message.
 const PATIENCE: Duration = Duration::from_secs(60);
+
 /// How many connections are being opened at a time.
 const CONNECTING: usize = 50;
 /// The size of the `101 Switching Protocols` response to a WebSocket upgrade.
@@ -169,6 +173,9 @@ struct Options {
     rate: f64,
     duration: Duration,
     server_pid: Option<u32>,
+    /// How long `setup` waits for a session's answers before it gives up
+    /// on the server (`--timeout`).
+    timeout: Duration,
     request_bytes: usize,
     reply_bytes: usize,
     message_bytes: usize,
@@ -234,6 +241,7 @@ impl Options {
             rate: 10_000.0,
             duration: Duration::from_secs(10),
             server_pid: None,
+            timeout: Duration::from_secs(10),
             request_bytes: 128,
             reply_bytes: 95,
             message_bytes: 256,
@@ -250,6 +258,9 @@ impl Options {
         let mut tokio_flag = None;
         while let Some(flag) = args.next() {
             let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
+            if mode == Mode::Serve && flag == "--timeout" {
+                return Err("serve takes no --timeout: it is how long setup waits".into());
+            }
             if mode == Mode::Serve && SIZE_FLAGS.contains(&flag.as_str()) {
                 return Err(format!(
                     "serve takes no {flag}: each request asks for the size of its answer, \
@@ -266,6 +277,7 @@ impl Options {
                 "--sessions" => options.sessions = parse(&flag, &value)?,
                 "--rate" => options.rate = parse(&flag, &value)?,
                 "--duration" => options.duration = seconds(&flag, &value)?,
+                "--timeout" => options.timeout = seconds(&flag, &value)?,
                 "--server-pid" => options.server_pid = Some(parse(&flag, &value)?),
                 "--request-bytes" => options.request_bytes = parse(&flag, &value)?,
                 "--reply-bytes" => options.reply_bytes = parse(&flag, &value)?,
@@ -327,8 +339,8 @@ impl Options {
         if sizes.iter().any(|&size| size > MAX_ANSWER_BYTES) {
             return Err(format!("sizes are at most {MAX_ANSWER_BYTES} bytes"));
         }
-        if options.sessions == 0 || options.rate <= 0.0 {
-            return Err("--sessions and --rate are positive".into());
+        if options.sessions == 0 || options.rate <= 0.0 || options.timeout.is_zero() {
+            return Err("--sessions, --rate and --timeout are positive".into());
         }
         Ok(options)
     }
@@ -884,13 +896,19 @@ async fn open_some(
     let io = |error: std::io::Error| error.to_string();
     while opened.next.fetch_add(1, Ordering::Relaxed) < options.sessions as u64 {
         let started = Instant::now();
-        pages.write_all(&page_request).await.map_err(io)?;
-        pages.read_exact(&mut page).await.map_err(io)?;
-        let mut socket = connect(&sources, options.addr).await?;
-        socket.write_all(&upgrade_request).await.map_err(io)?;
-        socket.read_exact(&mut upgrade).await.map_err(io)?;
-        socket.write_all(&join_request).await.map_err(io)?;
-        socket.read_exact(&mut join).await.map_err(io)?;
+        let session = async {
+            pages.write_all(&page_request).await.map_err(io)?;
+            pages.read_exact(&mut page).await.map_err(io)?;
+            let mut socket = connect(&sources, options.addr).await?;
+            socket.write_all(&upgrade_request).await.map_err(io)?;
+            socket.read_exact(&mut upgrade).await.map_err(io)?;
+            socket.write_all(&join_request).await.map_err(io)?;
+            socket.read_exact(&mut join).await.map_err(io)?;
+            Ok::<_, String>(socket)
+        };
+        let socket = tokio::time::timeout(options.timeout, session)
+            .await
+            .map_err(|_| format!("no answer within {} s", options.timeout.as_secs_f64()))??;
         let _ = opened
             .latency
             .lock()
