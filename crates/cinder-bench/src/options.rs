@@ -65,6 +65,15 @@ pub fn described_flags(help: &str) -> impl Iterator<Item = &str> {
         .filter(|word| word.starts_with("--"))
 }
 
+/// Why a setup or a page that waited `timeout` (the tool's `--timeout`)
+/// for the server failed.
+pub fn no_answer(timeout: Duration) -> String {
+    format!(
+        "no answer from the server within {} s (--timeout)",
+        timeout.as_secs_f64()
+    )
+}
+
 /// The kind of tokio runtime a server runs on (`--runtime`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RuntimeFlavor {

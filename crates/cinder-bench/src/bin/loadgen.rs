@@ -56,7 +56,7 @@ use std::time::Duration;
 use cinder_bench::descriptors::raise_open_files_limit;
 use cinder_bench::live_client::{Frame, HttpConnection, LiveSession, Sources};
 use cinder_bench::measure::{histogram, merge, micros, open_loop, per, quantiles, server};
-use cinder_bench::options::{asks_for_help, parse, print_help, seconds, usage_error};
+use cinder_bench::options::{asks_for_help, no_answer, parse, print_help, seconds, usage_error};
 use futures_util::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
 use serde_json::{json, Value};
@@ -975,14 +975,6 @@ async fn render_loop(
     }
     counted.latency = Some(latency);
     counted
-}
-
-/// Why a setup or a page that waited `timeout` for the server failed.
-fn no_answer(timeout: Duration) -> String {
-    format!(
-        "no answer from the server within {} s (--timeout)",
-        timeout.as_secs_f64()
-    )
 }
 
 async fn render_once(

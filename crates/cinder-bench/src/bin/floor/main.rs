@@ -82,7 +82,7 @@ use cinder_bench::heap::share_main_arena;
 use cinder_bench::live_client::Sources;
 use cinder_bench::measure::{histogram, micros, open_loop, per, quantiles, server};
 use cinder_bench::options::{
-    asks_for_help, parse, print_help, seconds, usage_error, RuntimeFlavor,
+    asks_for_help, no_answer, parse, print_help, seconds, usage_error, RuntimeFlavor,
 };
 use hdrhistogram::Histogram;
 use serde_json::{json, Value};
@@ -137,7 +137,6 @@ events, broadcast and setup [defaults]:
 const DRAIN: Duration = Duration::from_secs(5);
 /// How long `broadcast` waits for every session's message.
 const PATIENCE: Duration = Duration::from_secs(60);
-
 /// How many connections are being opened at a time.
 const CONNECTING: usize = 50;
 /// The size of the `101 Switching Protocols` response to a WebSocket upgrade.
@@ -908,7 +907,7 @@ async fn open_some(
         };
         let socket = tokio::time::timeout(options.timeout, session)
             .await
-            .map_err(|_| format!("no answer within {} s", options.timeout.as_secs_f64()))??;
+            .map_err(|_| no_answer(options.timeout))??;
         let _ = opened
             .latency
             .lock()
