@@ -1,6 +1,7 @@
 //! Reading the load tools' command-line values, with errors that name the
 //! flag, each tool's `--help`, and the runtime a server's `--runtime` names.
 
+use std::collections::BTreeSet;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -63,6 +64,90 @@ pub fn described_flags(help: &str) -> impl Iterator<Item = &str> {
     help.lines()
         .filter_map(|line| line.split_whitespace().next())
         .filter(|word| word.starts_with("--"))
+}
+
+/// The flags a usage text names for `mode`: those on its lines that run
+/// that mode, such as `cinder-floor serve [--port 4300]`.
+///
+/// ```
+/// use cinder_bench::options::flags_in_usage;
+///
+/// let usage = "usage: cinder-floor serve [--port 4300] [--tasks 1|2]
+///        cinder-floor events [--rate N]";
+/// assert_eq!(flags_in_usage(usage, "serve"), ["--port", "--tasks"].into());
+/// ```
+pub fn flags_in_usage<'a>(usage: &'a str, mode: &str) -> BTreeSet<&'a str> {
+    let runs_mode = |line: &&str| {
+        let mut words = line
+            .split_whitespace()
+            .skip_while(|word| !word.starts_with("cinder"));
+        words.nth(1) == Some(mode)
+    };
+    usage
+        .lines()
+        .filter(runs_mode)
+        .flat_map(|line| line.split(|c: char| c == '[' || c == ']' || c.is_whitespace()))
+        .filter(|word| word.starts_with("--"))
+        .collect()
+}
+
+/// Where a tool's three accounts of which modes read which option differ:
+/// its usage lines (`usage`), its table (`modes_reading`, asked for each
+/// option `help` describes) and its parser (`refusal`: the error, if any,
+/// for a command line of a mode and one option with the value `1`). Empty
+/// when they agree; each tool's tests ask.
+pub fn disagreements_on_readers(
+    usage: &str,
+    help: &str,
+    modes: &[&str],
+    modes_reading: fn(&str) -> Option<&'static [&'static str]>,
+    refusal: impl Fn(&str, &str) -> Option<String>,
+) -> Vec<String> {
+    let mut disagreements = Vec::new();
+    for flag in described_flags(help) {
+        let Some(readers) = modes_reading(flag) else {
+            disagreements.push(format!("no mode reads {flag}"));
+            continue;
+        };
+        for &mode in modes {
+            let refused = refusal(mode, flag).unwrap_or_default();
+            let parsed_as_read = !refused.contains("does not read") && !refused.contains("unknown");
+            let in_usage = flags_in_usage(usage, mode).contains(flag);
+            let in_table = readers.contains(&mode);
+            if parsed_as_read != in_table || in_usage != in_table {
+                disagreements.push(format!(
+                    "{mode} {flag}: read by the table {in_table}, named by the usage \
+                     {in_usage}, parsed {refused:?}"
+                ));
+            }
+        }
+    }
+    disagreements
+}
+
+/// Refuses `flag` on a command line of `mode` unless `mode` is among
+/// `readers`, the modes that read it: a run that ignored an option would
+/// measure something other than what its command line says.
+///
+/// ```
+/// use cinder_bench::options::refuse_unless_read;
+///
+/// assert!(refuse_unless_read("events", "--rate", &["events"]).is_ok());
+/// assert_eq!(
+///     refuse_unless_read("render", "--sessions", &["connect", "events"]).unwrap_err(),
+///     "render does not read --sessions: only connect and events do"
+/// );
+/// ```
+pub fn refuse_unless_read(mode: &str, flag: &str, readers: &[&str]) -> Result<(), String> {
+    if readers.contains(&mode) {
+        return Ok(());
+    }
+    let (last, others) = readers.split_last().unwrap_or((&"no mode", &[]));
+    let (modes, verb) = match others {
+        [] => (last.to_string(), "does"),
+        _ => (format!("{} and {last}", others.join(", ")), "do"),
+    };
+    Err(format!("{mode} does not read {flag}: only {modes} {verb}"))
 }
 
 /// Why a setup or a page that waited `timeout` (the tool's `--timeout`)

@@ -246,6 +246,31 @@ fn a_server_that_never_answers_fails_the_setups_and_pages_in_time() {
     assert!(refused.contains("--timeout are positive"), "{refused}");
 }
 
+/// A render connection the server refuses tries again after a pause that
+/// grows with each failure in a row, rather than as fast as its core allows.
+#[test]
+fn a_refused_render_connection_waits_before_it_tries_again() {
+    let closed = TcpListener::bind("127.0.0.1:0").expect("a port");
+    let addr = closed.local_addr().expect("its address").to_string();
+    drop(closed);
+    let pages = loadgen(&[
+        "render",
+        "--addr",
+        &addr,
+        "--connections",
+        "2",
+        "--duration",
+        "1",
+    ]);
+    assert_eq!(number(&pages, "pages"), 0.0, "{pages}");
+    // Pauses of 10, 20, 40, ... ms leave each connection about seven
+    // attempts in a second; without them it made tens of thousands.
+    let errors = number(&pages, "errors");
+    assert!((2.0..=40.0).contains(&errors), "{pages}");
+    let reason = pages["first_error"].as_str().unwrap_or_default();
+    assert!(reason.contains("refused"), "{pages}");
+}
+
 /// `--layout header` serves each page inside a live layout, a header above
 /// it and the page in `<main>`, and its events are answered as without one.
 #[test]

@@ -44,7 +44,11 @@
 //! `--timeout` seconds (10 unless given) for the server; past that it
 //! counts as a failure (`failures`, `errors`), and `first_error` says the
 //! server did not answer, so a server that accepts connections and never
-//! answers ends the run instead of holding it forever.
+//! answers ends the run instead of holding it forever. After a failed page
+//! a `render` connection waits before it tries again, 10 ms and twice as
+//! long after each further failure in a row, up to a second.
+//!
+//! A mode refuses an option it does not read, naming the modes that do.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -56,7 +60,9 @@ use std::time::Duration;
 use cinder_bench::descriptors::raise_open_files_limit;
 use cinder_bench::live_client::{Frame, HttpConnection, LiveSession, Sources};
 use cinder_bench::measure::{histogram, merge, micros, open_loop, per, quantiles, server};
-use cinder_bench::options::{asks_for_help, no_answer, parse, print_help, seconds, usage_error};
+use cinder_bench::options::{
+    asks_for_help, no_answer, parse, print_help, refuse_unless_read, seconds, usage_error,
+};
 use futures_util::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
 use serde_json::{json, Value};
@@ -136,13 +142,13 @@ const OPTIONS: &str = "options [defaults]:
                        node) instead of from a measured session
   --quiet SECONDS      broadcast: how long no frame arrives before the post [1]
   --warm-up-posts N    broadcast: untimed posts before it [1]
-  --hold SECONDS       broadcast: how long the sessions stay open after it [0]";
+  --hold SECONDS       broadcast: how long the sessions stay open after it [0]
+A mode refuses the options it does not read.";
 
-const USAGE: &str =
-    "usage: cinder-loadgen <connect|events|broadcast|render> [--addr 127.0.0.1:4100] [--post-addr ADDR] \
-[--path /counter] [--sessions N] [--concurrency N] [--duration SECONDS] [--rate EVENTS_PER_SECOND] \
-[--event inc|bump] [--connections N] [--heartbeat SECONDS] [--timeout SECONDS] [--quiet SECONDS] [--hold SECONDS] \
-[--warm-up-posts N] [--server-pid PID]";
+const USAGE: &str = "usage: cinder-loadgen connect [--addr 127.0.0.1:4100] [--path /counter] [--sessions N] [--concurrency N] [--duration SECONDS] [--heartbeat SECONDS] [--timeout SECONDS] [--server-pid PID]
+       cinder-loadgen events [--addr 127.0.0.1:4100] [--path /counter] [--sessions N] [--concurrency N] [--duration SECONDS] [--rate EVENTS_PER_SECOND] [--event inc|bump] [--heartbeat SECONDS] [--timeout SECONDS] [--server-pid PID]
+       cinder-loadgen broadcast [--addr 127.0.0.1:4100] [--post-addr ADDR] [--path /chat] [--sessions N] [--concurrency N] [--heartbeat SECONDS] [--timeout SECONDS] [--quiet SECONDS] [--warm-up-posts N] [--hold SECONDS] [--server-pid PID]
+       cinder-loadgen render [--addr 127.0.0.1:4100] [--path /counter] [--connections N] [--duration SECONDS] [--timeout SECONDS] [--server-pid PID]";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Mode {
@@ -184,18 +190,22 @@ struct Options {
 
 impl Options {
     fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
-        let mode = match args.next().as_deref() {
-            Some("connect") => Mode::Connect,
-            Some("events") => Mode::Events,
-            Some("broadcast") => Mode::Broadcast,
-            Some("render") => Mode::Render,
-            Some(other) => return Err(format!("unknown mode {other}")),
-            None => return Err("no mode given".into()),
+        let name = args.next().unwrap_or_default();
+        let mode = match name.as_str() {
+            "connect" => Mode::Connect,
+            "events" => Mode::Events,
+            "broadcast" => Mode::Broadcast,
+            "render" => Mode::Render,
+            "" => return Err("no mode given".into()),
+            other => return Err(format!("unknown mode {other}")),
         };
         let mut options = Options::defaults(mode);
         let mut event = None;
         while let Some(flag) = args.next() {
             let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
+            if let Some(readers) = modes_reading(&flag) {
+                refuse_unless_read(&name, &flag, readers)?;
+            }
             match flag.as_str() {
                 "--addr" => options.addr = parse(&flag, &value)?,
                 "--post-addr" => options.post_addr = Some(parse(&flag, &value)?),
@@ -269,6 +279,23 @@ impl Options {
         }
         Ok(self)
     }
+}
+
+/// The modes that read `flag`, which the others refuse; `None` for a flag
+/// no mode reads.
+fn modes_reading(flag: &str) -> Option<&'static [&'static str]> {
+    const SESSIONS: &[&str] = &["connect", "events", "broadcast"];
+    Some(match flag {
+        "--addr" | "--path" | "--timeout" | "--server-pid" => {
+            &["connect", "events", "broadcast", "render"]
+        }
+        "--sessions" | "--concurrency" | "--heartbeat" => SESSIONS,
+        "--duration" => &["connect", "events", "render"],
+        "--rate" | "--event" => &["events"],
+        "--connections" => &["render"],
+        "--post-addr" | "--quiet" | "--hold" | "--warm-up-posts" => &["broadcast"],
+        _ => return None,
+    })
 }
 
 /// The event each benchmark page answers: `bump` on `/rows`, `inc` elsewhere.
@@ -884,6 +911,14 @@ async fn quiet(shared: &Shared, silence: Duration, patience: Duration) -> bool {
     false
 }
 
+/// How long a render connection waits after a failed page before it tries
+/// again; each failure in a row doubles it, up to [`LONGEST_RETRY_PAUSE`],
+/// so that a server refusing connections does not keep the generator's core
+/// busy with attempts.
+const FIRST_RETRY_PAUSE: Duration = Duration::from_millis(10);
+/// The longest pause between a render connection's failed pages.
+const LONGEST_RETRY_PAUSE: Duration = Duration::from_secs(1);
+
 /// What one render connection counted.
 #[derive(Default)]
 struct Rendered {
@@ -953,6 +988,7 @@ async fn render_loop(
     let mut counted = Rendered::default();
     let mut latency = histogram();
     let mut connection = None;
+    let mut retry_pause = FIRST_RETRY_PAUSE;
     while Instant::now() < deadline {
         let started = Instant::now();
         let rendering = render_once(&mut connection, sources, addr, path);
@@ -964,12 +1000,15 @@ async fn render_loop(
                 counted.pages += 1;
                 counted.bytes += bytes as u64;
                 let _ = latency.record(micros(started.elapsed()));
+                retry_pause = FIRST_RETRY_PAUSE;
             }
             Err(error) => {
                 counted.errors += 1;
                 counted.first_error.get_or_insert(error);
                 // A broken connection is replaced on the next round.
                 connection = None;
+                tokio::time::sleep_until(deadline.min(Instant::now() + retry_pause)).await;
+                retry_pause = (retry_pause * 2).min(LONGEST_RETRY_PAUSE);
             }
         }
     }
@@ -1001,18 +1040,26 @@ async fn render_once(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cinder_bench::options::described_flags;
+    use cinder_bench::options::disagreements_on_readers;
 
     fn options(args: &[&str]) -> Result<Options, String> {
         Options::parse(args.iter().map(|arg| arg.to_string()))
     }
 
+    /// The usage lines, the table and the parser agree on which modes read
+    /// each option the help describes; the others refuse it, naming them.
     #[test]
-    fn every_option_the_help_describes_is_read() {
-        for flag in described_flags(OPTIONS) {
-            let refused = options(&["events", flag, "1"]).err().unwrap_or_default();
-            assert!(!refused.contains("unknown option"), "{flag}: {refused}");
-        }
+    fn every_option_the_help_describes_is_read_by_its_modes_alone() {
+        let modes = ["connect", "events", "broadcast", "render"];
+        let refusal_of = |mode: &str, flag: &str| options(&[mode, flag, "1"]).err();
+        let disagreements =
+            disagreements_on_readers(USAGE, OPTIONS, &modes, modes_reading, refusal_of);
+        assert_eq!(disagreements, Vec::<String>::new());
+        let refused = options(&["render", "--sessions", "100"]).unwrap_err();
+        assert_eq!(
+            refused,
+            "render does not read --sessions: only connect, events and broadcast do"
+        );
     }
 
     #[test]

@@ -69,6 +69,8 @@
 //! Every run ends with a one-line JSON summary on stdout. Beside each CPU
 //! figure, its split into the server's own time (`user`) and the kernel's
 //! (`system`), as `cinder-loadgen` reports them.
+//!
+//! A mode refuses an option it does not read, naming the modes that do.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
@@ -82,7 +84,8 @@ use cinder_bench::heap::share_main_arena;
 use cinder_bench::live_client::Sources;
 use cinder_bench::measure::{histogram, micros, open_loop, per, quantiles, server};
 use cinder_bench::options::{
-    asks_for_help, no_answer, parse, print_help, seconds, usage_error, RuntimeFlavor,
+    asks_for_help, no_answer, parse, print_help, refuse_unless_read, seconds, usage_error,
+    RuntimeFlavor,
 };
 use hdrhistogram::Histogram;
 use serde_json::{json, Value};
@@ -131,7 +134,8 @@ events, broadcast and setup [defaults]:
   --reply-bytes N      events: the size of each answer [95, a /counter reply]
   --message-bytes N    broadcast: the size of the message [256]
   --page-bytes N       setup: the size of the page [1045, /counter's]
-  --join-reply-bytes N setup: the size of the join's answer [189, /counter's]";
+  --join-reply-bytes N setup: the size of the join's answer [189, /counter's]
+A mode refuses the options it does not read.";
 
 /// How long `events` waits for replies still due after its schedule.
 const DRAIN: Duration = Duration::from_secs(5);
@@ -209,28 +213,34 @@ struct Work {
     touched_bytes: usize,
 }
 
-/// The flags that shape the tokio server: only `serve` takes them, and not
-/// with `--io io-uring`.
+/// The flags that shape the tokio server, which `--io io-uring` does not
+/// take.
 const TOKIO_SERVE_FLAGS: [&str; 4] = ["--work-us", "--touch-kib", "--tasks", "--runtime"];
 
-/// The flags that size requests and answers, which only a generator takes.
-const SIZE_FLAGS: [&str; 5] = [
-    "--request-bytes",
-    "--reply-bytes",
-    "--message-bytes",
-    "--page-bytes",
-    "--join-reply-bytes",
-];
+/// The modes that read `flag`, which the others refuse; `None` for a flag
+/// no mode reads.
+fn modes_reading(flag: &str) -> Option<&'static [&'static str]> {
+    const GENERATORS: &[&str] = &["events", "broadcast", "setup"];
+    Some(match flag {
+        "--port" | "--work-us" | "--touch-kib" | "--tasks" | "--runtime" | "--io" => &["serve"],
+        "--addr" | "--sessions" | "--server-pid" | "--request-bytes" => GENERATORS,
+        "--rate" | "--duration" | "--reply-bytes" => &["events"],
+        "--message-bytes" => &["broadcast"],
+        "--timeout" | "--page-bytes" | "--join-reply-bytes" => &["setup"],
+        _ => return None,
+    })
+}
 
 impl Options {
     fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
-        let mode = match args.next().as_deref() {
-            Some("serve") => Mode::Serve,
-            Some("events") => Mode::Events,
-            Some("broadcast") => Mode::Broadcast,
-            Some("setup") => Mode::Setup,
-            Some(other) => return Err(format!("unknown mode {other}")),
-            None => return Err("which mode?".into()),
+        let name = args.next().unwrap_or_default();
+        let mode = match name.as_str() {
+            "serve" => Mode::Serve,
+            "events" => Mode::Events,
+            "broadcast" => Mode::Broadcast,
+            "setup" => Mode::Setup,
+            "" => return Err("which mode?".into()),
+            other => return Err(format!("unknown mode {other}")),
         };
         let mut options = Options {
             mode,
@@ -257,19 +267,10 @@ impl Options {
         let mut tokio_flag = None;
         while let Some(flag) = args.next() {
             let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
-            if mode == Mode::Serve && flag == "--timeout" {
-                return Err("serve takes no --timeout: it is how long setup waits".into());
-            }
-            if mode == Mode::Serve && SIZE_FLAGS.contains(&flag.as_str()) {
-                return Err(format!(
-                    "serve takes no {flag}: each request asks for the size of its answer, \
-                     so give the sizes to the generator"
-                ));
+            if let Some(readers) = modes_reading(&flag) {
+                refuse_unless_read(&name, &flag, readers)?;
             }
             let tokio_serve_flag = TOKIO_SERVE_FLAGS.contains(&flag.as_str());
-            if mode != Mode::Serve && (tokio_serve_flag || flag == "--io") {
-                return Err(format!("{flag} is for serve: it sets up the server"));
-            }
             match flag.as_str() {
                 "--port" => options.port = parse(&flag, &value)?,
                 "--addr" => options.addr = parse(&flag, &value)?,
@@ -928,24 +929,26 @@ async fn connect(sources: &Sources, addr: SocketAddr) -> Result<TcpStream, Strin
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cinder_bench::options::described_flags;
+    use cinder_bench::options::disagreements_on_readers;
 
+    /// The usage lines, the table and the parser agree on which modes read
+    /// each option the help describes; the others refuse it, naming them.
     #[test]
-    fn every_option_the_help_describes_is_read_by_a_mode() {
+    fn every_option_the_help_describes_is_read_by_its_modes_alone() {
         let refusal = |args: [&str; 3]| {
             Options::parse(args.iter().map(|arg| arg.to_string()))
                 .err()
                 .unwrap_or_default()
         };
-        for flag in described_flags(OPTIONS) {
-            let refusals = ["serve", "events"].map(|mode| refusal([mode, flag, "1"]));
-            assert!(
-                refusals
-                    .iter()
-                    .any(|refused| !refused.contains("unknown option")),
-                "{flag}: {refusals:?}"
-            );
-        }
+        let modes = ["serve", "events", "broadcast", "setup"];
+        let refusal_of = |mode: &str, flag: &str| Some(refusal([mode, flag, "1"]));
+        let disagreements =
+            disagreements_on_readers(USAGE, OPTIONS, &modes, modes_reading, refusal_of);
+        assert_eq!(disagreements, Vec::<String>::new());
+        let refused = refusal(["serve", "--page-bytes", "7511"]);
+        assert_eq!(refused, "serve does not read --page-bytes: only setup does");
+        let refused = refusal(["setup", "--sessions", "x"]);
+        assert!(refused.contains("cannot read"), "{refused}");
     }
 
     #[test]
