@@ -271,6 +271,33 @@ fn a_refused_render_connection_waits_before_it_tries_again() {
     assert!(reason.contains("refused"), "{pages}");
 }
 
+/// A broadcast on a page that is not a chat reaches no session: the run
+/// ends after `--patience` and says why.
+#[test]
+fn a_broadcast_on_a_page_that_is_no_chat_says_so() {
+    let server = start(Path::new(SERVER), &["--workers", "1"]);
+    let summary = loadgen(&[
+        "broadcast",
+        "--addr",
+        &server.addr(),
+        "--path",
+        "/counter",
+        "--sessions",
+        "3",
+        "--quiet",
+        "0.1",
+        "--patience",
+        "0.5",
+    ]);
+    assert_eq!(number(&summary, "sessions_joined"), 3.0, "{summary}");
+    assert_eq!(number(&summary, "delivered"), 0.0, "{summary}");
+    assert_eq!(number(&summary, "missing"), 3.0, "{summary}");
+    let reason = summary["first_error"].as_str().unwrap_or_default();
+    assert!(reason.contains("is /counter a chat page?"), "{summary}");
+    let refused = refusal(LOADGEN, &["broadcast", "--patience", "0"]);
+    assert!(refused.contains("--patience must be positive"), "{refused}");
+}
+
 /// `--layout header` serves each page inside a live layout, a header above
 /// it and the page in `<main>`, and its events are answered as without one.
 #[test]
@@ -573,6 +600,7 @@ fn broadcast_reaches_every_chat_session_when_the_showcase_is_built() {
     assert_eq!(number(&summary, "warm_up_delivered"), 50.0, "{summary}");
     assert_eq!(number(&summary, "delivered"), 50.0, "{summary}");
     assert_eq!(number(&summary, "missing"), 0.0, "{summary}");
+    assert!(summary["first_error"].is_null(), "{summary}");
     assert!(number(&summary, "frames_per_session") >= 1.0, "{summary}");
     assert_cpu_reported(&summary, "server_cpu_us_per_session");
     assert_latency_reported(&summary, "arrival");

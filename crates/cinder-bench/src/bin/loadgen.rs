@@ -36,7 +36,10 @@
 //!   first post under the name `bench` renames the poster, which updates
 //!   who is online in every tab, and the timed message then travels alone.
 //!   The sessions stay open `--hold` seconds after it (none unless given),
-//!   so that a profiler's window can end before they close.
+//!   so that a profiler's window can end before they close. Each post may
+//!   take `--patience` seconds (60 unless given) to reach every session;
+//!   past that the run goes on, and `first_error` says how many it reached
+//!   (none at all: the page is not a chat).
 //! - `render` fetches the page over `--connections` keep-alive connections
 //!   for `--duration` seconds, as a first visit (no cookie).
 //!
@@ -72,10 +75,8 @@ use tokio_tungstenite::tungstenite::Message;
 
 /// How long the generator waits for replies still due after a run.
 const DRAIN: Duration = Duration::from_secs(5);
-/// How long `broadcast` waits for every session to receive the message.
-const BROADCAST_PATIENCE: Duration = Duration::from_secs(60);
-/// The longest silence `--quiet` may ask for before a broadcast's post, and
-/// the longest `--hold` after it.
+/// The longest silence `--quiet` may ask for before a broadcast's post, the
+/// longest `--hold` after it, and the longest `--patience` for each post.
 const MAX_WAIT: Duration = Duration::from_secs(3600);
 
 fn main() -> ExitCode {
@@ -143,11 +144,13 @@ const OPTIONS: &str = "options [defaults]:
   --quiet SECONDS      broadcast: how long no frame arrives before the post [1]
   --warm-up-posts N    broadcast: untimed posts before it [1]
   --hold SECONDS       broadcast: how long the sessions stay open after it [0]
+  --patience SECONDS   broadcast: how long each post may take to reach every
+                       session before the run goes on without the rest [60]
 A mode refuses the options it does not read.";
 
 const USAGE: &str = "usage: cinder-loadgen connect [--addr 127.0.0.1:4100] [--path /counter] [--sessions N] [--concurrency N] [--duration SECONDS] [--heartbeat SECONDS] [--timeout SECONDS] [--server-pid PID]
        cinder-loadgen events [--addr 127.0.0.1:4100] [--path /counter] [--sessions N] [--concurrency N] [--duration SECONDS] [--rate EVENTS_PER_SECOND] [--event inc|bump] [--heartbeat SECONDS] [--timeout SECONDS] [--server-pid PID]
-       cinder-loadgen broadcast [--addr 127.0.0.1:4100] [--post-addr ADDR] [--path /chat] [--sessions N] [--concurrency N] [--heartbeat SECONDS] [--timeout SECONDS] [--quiet SECONDS] [--warm-up-posts N] [--hold SECONDS] [--server-pid PID]
+       cinder-loadgen broadcast [--addr 127.0.0.1:4100] [--post-addr ADDR] [--path /chat] [--sessions N] [--concurrency N] [--heartbeat SECONDS] [--timeout SECONDS] [--quiet SECONDS] [--warm-up-posts N] [--hold SECONDS] [--patience SECONDS] [--server-pid PID]
        cinder-loadgen render [--addr 127.0.0.1:4100] [--path /counter] [--connections N] [--duration SECONDS] [--timeout SECONDS] [--server-pid PID]";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -185,6 +188,8 @@ struct Options {
     hold: Duration,
     /// For `broadcast`: messages posted, untimed, before the quiet wait.
     warm_up_posts: u32,
+    /// For `broadcast`: how long each post may take to reach every session.
+    patience: Duration,
     server_pid: Option<u32>,
 }
 
@@ -220,6 +225,7 @@ impl Options {
                 "--timeout" => options.timeout = seconds(&flag, &value)?,
                 "--quiet" => options.quiet = seconds(&flag, &value)?,
                 "--hold" => options.hold = seconds(&flag, &value)?,
+                "--patience" => options.patience = seconds(&flag, &value)?,
                 "--warm-up-posts" => options.warm_up_posts = parse(&flag, &value)?,
                 "--server-pid" => options.server_pid = Some(parse(&flag, &value)?),
                 _ => return Err(format!("unknown option {flag}")),
@@ -251,6 +257,7 @@ impl Options {
             quiet: Duration::from_secs(1),
             hold: Duration::ZERO,
             warm_up_posts: 1,
+            patience: Duration::from_secs(60),
             server_pid: None,
         }
     }
@@ -271,9 +278,15 @@ impl Options {
         if self.heartbeat.is_zero() || self.timeout.is_zero() {
             return Err("--heartbeat and --timeout must be positive".into());
         }
-        if self.quiet > MAX_WAIT || self.hold > MAX_WAIT {
+        if self.patience.is_zero() {
+            return Err("--patience must be positive".into());
+        }
+        if [self.quiet, self.hold, self.patience]
+            .iter()
+            .any(|&wait| wait > MAX_WAIT)
+        {
             return Err(format!(
-                "--quiet and --hold are at most {} seconds",
+                "--quiet, --hold and --patience are at most {} seconds",
                 MAX_WAIT.as_secs()
             ));
         }
@@ -293,7 +306,7 @@ fn modes_reading(flag: &str) -> Option<&'static [&'static str]> {
         "--duration" => &["connect", "events", "render"],
         "--rate" | "--event" => &["events"],
         "--connections" => &["render"],
-        "--post-addr" | "--quiet" | "--hold" | "--warm-up-posts" => &["broadcast"],
+        "--post-addr" | "--quiet" | "--hold" | "--warm-up-posts" | "--patience" => &["broadcast"],
         _ => return None,
     })
 }
@@ -831,17 +844,18 @@ async fn broadcast(options: &Options) -> Value {
         let text = format!("warm-up-{n}-{}", shared.origin.elapsed().as_nanos());
         shared.watch_post(&text, false);
         post(sender, &text);
-        warm_up_delivered = warm_up_delivered.min(arrived_everywhere(&shared, joined).await);
+        let delivered = arrived_everywhere(&shared, joined, options.patience).await;
+        warm_up_delivered = warm_up_delivered.min(delivered);
     }
     // Each join changes who is online, which every other session is told,
     // as is the poster's new name; the message is timed once those updates
     // have stopped arriving.
-    let quiet_since = quiet(&shared, options.quiet, options.quiet + BROADCAST_PATIENCE).await;
+    let quiet_since = quiet(&shared, options.quiet, options.quiet + options.patience).await;
     let marker = format!("bench-{}", shared.origin.elapsed().as_nanos());
     let cpu_before = server::cpu_time(options.server_pid);
     shared.watch_post(&marker, true);
     post(sender, &marker);
-    arrived_everywhere(&shared, joined).await;
+    arrived_everywhere(&shared, joined, options.patience).await;
     let cpu = server::cpu_since(options.server_pid, cpu_before);
     let frames = Shared::count(&shared.frames_since_post);
     let delivered = Shared::count(&shared.arrived);
@@ -876,13 +890,32 @@ async fn broadcast(options: &Options) -> Value {
         "server_cpu_us_per_session",
     );
     merge(&mut summary, sessions.summary());
+    if summary["first_error"].is_null() && delivered < joined {
+        summary["first_error"] = json!(undelivered(options, delivered, joined));
+    }
     summary
 }
 
+/// Why a broadcast's message reached only `delivered` of the `joined`
+/// sessions.
+fn undelivered(options: &Options, delivered: u64, joined: u64) -> String {
+    let patience = options.patience.as_secs_f64();
+    if delivered == 0 {
+        format!(
+            "the message reached no session within {patience} s (--patience): is {} a chat page?",
+            options.path
+        )
+    } else {
+        format!(
+            "the message reached {delivered} of {joined} sessions within {patience} s (--patience)"
+        )
+    }
+}
+
 /// Waits until the latest post has reached all `joined` sessions, at most
-/// [`BROADCAST_PATIENCE`]; returns how many it reached.
-async fn arrived_everywhere(shared: &Shared, joined: u64) -> u64 {
-    let deadline = Instant::now() + BROADCAST_PATIENCE;
+/// `patience`; returns how many it reached.
+async fn arrived_everywhere(shared: &Shared, joined: u64, patience: Duration) -> u64 {
+    let deadline = Instant::now() + patience;
     while Shared::count(&shared.arrived) < joined && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
