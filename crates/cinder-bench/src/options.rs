@@ -86,9 +86,21 @@ pub fn flags_in_usage<'a>(usage: &'a str, mode: &str) -> BTreeSet<&'a str> {
     usage
         .lines()
         .filter(runs_mode)
-        .flat_map(|line| line.split(|c: char| c == '[' || c == ']' || c.is_whitespace()))
-        .filter(|word| word.starts_with("--"))
+        .flat_map(flags_named)
         .collect()
+}
+
+/// The `--flags` a text names, wherever they stand in it.
+///
+/// ```
+/// use cinder_bench::options::flags_named;
+///
+/// let usage = "usage: cinder-loadgen render [--connections N] [--event inc|bump]";
+/// assert_eq!(flags_named(usage).collect::<Vec<_>>(), ["--connections", "--event"]);
+/// ```
+pub fn flags_named(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+        .filter(|word| word.starts_with("--"))
 }
 
 /// Where a tool's three accounts of which modes read which option differ:
@@ -103,16 +115,20 @@ pub fn disagreements_on_readers(
     modes_reading: fn(&str) -> Option<&'static [&'static str]>,
     refusal: impl Fn(&str, &str) -> Option<String>,
 ) -> Vec<String> {
+    let usage_flags: Vec<BTreeSet<&str>> = modes
+        .iter()
+        .map(|mode| flags_in_usage(usage, mode))
+        .collect();
     let mut disagreements = Vec::new();
     for flag in described_flags(help) {
         let Some(readers) = modes_reading(flag) else {
             disagreements.push(format!("no mode reads {flag}"));
             continue;
         };
-        for &mode in modes {
+        for (&mode, usage_flags) in modes.iter().zip(&usage_flags) {
             let refused = refusal(mode, flag).unwrap_or_default();
             let parsed_as_read = !refused.contains("does not read") && !refused.contains("unknown");
-            let in_usage = flags_in_usage(usage, mode).contains(flag);
+            let in_usage = usage_flags.contains(flag);
             let in_table = readers.contains(&mode);
             if parsed_as_read != in_table || in_usage != in_table {
                 disagreements.push(format!(

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use cinder_bench::live_client::{self, HttpConnection, Response, Sources};
-use cinder_bench::options::described_flags;
+use cinder_bench::options::{described_flags, flags_named};
 use cinder_bench::servers::{self, RunningServer};
 use serde_json::Value;
 
@@ -541,13 +541,6 @@ fn every_tool_says_what_it_does_when_asked_for_help() {
             }
         }
     }
-}
-
-/// The `--flags` a usage text names.
-fn flags_named(usage: &str) -> impl Iterator<Item = &str> {
-    usage
-        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
-        .filter(|word| word.starts_with("--"))
 }
 
 /// A command line a tool cannot run is refused with the usage, and the
