@@ -455,20 +455,46 @@ impl PartialEq for Rendered {
 }
 
 impl Rendered {
-    /// Brings into the cache the tree's own dynamics and the chunks of the
-    /// lists among them (their stamps and reference counts): what the next
-    /// render and its diff against this tree read first. A view's previous
-    /// tree is seldom in the cache when its next event comes; asked for
-    /// when the event arrives, before its handler runs, the lines come
-    /// together while the handler works, where the render would wait for
-    /// each in turn.
-    pub(crate) fn prefetch(&self) {
+    /// Brings into the cache the tree's own dynamics: the first of three
+    /// steps that bring in what the next render and its diff against this
+    /// tree read first, the others [`prefetch_lists`](Self::prefetch_lists)
+    /// and [`prefetch_list_chunks`](Self::prefetch_list_chunks).
+    ///
+    /// A view's previous tree is seldom in the cache when its next event
+    /// comes, and its lists' chunks lie three reads deep: the dynamics, each
+    /// list's comprehension, its chunks' addresses. Each read waits for the
+    /// one before it, so followed in one go the waits add up while the
+    /// event waits too. Taken a step at a time, each step asked for as soon
+    /// as the one before has arrived, with the event's own work between
+    /// them, each wait overlaps that work.
+    pub(crate) fn prefetch_dynamics(&self) {
         Chunk::prefetch_dynamics(&self.dynamics);
-        for dynamic in self.dynamics.iter() {
-            if let Dynamic::List(list) = dynamic {
-                list.prefetch_chunks();
-            }
+    }
+
+    /// The second step after [`prefetch_dynamics`](Self::prefetch_dynamics):
+    /// brings in the comprehension of each list among the dynamics.
+    pub(crate) fn prefetch_lists(&self) {
+        for list in self.own_lists() {
+            prefetch(list);
         }
+    }
+
+    /// The last step after [`prefetch_lists`](Self::prefetch_lists): brings
+    /// in the chunks of each list (their stamps and reference counts),
+    /// which a render's loop would otherwise reach one after another,
+    /// waiting for each in turn.
+    pub(crate) fn prefetch_list_chunks(&self) {
+        for list in self.own_lists() {
+            list.prefetch_chunks();
+        }
+    }
+
+    /// The lists among the tree's own dynamics, not those of nested trees.
+    fn own_lists(&self) -> impl Iterator<Item = &Comprehension> {
+        self.dynamics.iter().filter_map(|dynamic| match dynamic {
+            Dynamic::List(list) => Some(&**list),
+            _ => None,
+        })
     }
 
     /// Calls `f` with each list of the tree and of the trees nested in it;
@@ -1753,7 +1779,9 @@ mod tests {
                 ],
             );
             let copy = tree.clone();
-            tree.prefetch();
+            tree.prefetch_dynamics();
+            tree.prefetch_lists();
+            tree.prefetch_list_chunks();
             assert!(tree == copy, "{len}");
             assert!(crate::diff::diff(&copy, &tree).is_empty(), "{len}");
             let mut html = Vec::new();

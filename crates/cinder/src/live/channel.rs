@@ -527,7 +527,7 @@ impl<V: LiveView> Running<V> {
         loop {
             match ctx.recv().await {
                 Message::User(ViewMessage::Channel(ChannelMessage::Event(inbound))) => {
-                    self.tree.prefetch();
+                    self.tree.prefetch_dynamics();
                     // Boxed: handling an event takes several times the room
                     // of anything else a view waits on, and an idle view's
                     // future would otherwise keep that room between events.
@@ -677,15 +677,12 @@ impl<V: LiveView> Running<V> {
         if let Some(cid) = target {
             // Boxed: a component event is a large future most views never run.
             render = Box::pin(self.component_event(cid, event)).await;
-        } else if event.name() == "lv:clear-flash" {
-            match event.get("key") {
-                Some(kind) => self.socket.clear_flash(kind),
-                None => self.socket.set_flash(Flash::default()),
-            }
-        } else if event.name().starts_with("lv:") {
-            tracing::warn!(event = event.name(), "ignoring an unknown built-in event");
         } else {
-            self.view.handle_event(event, &mut self.socket).await;
+            // The view renders next: its tree's lists are asked for a step
+            // at a time, around the handler's work.
+            self.tree.prefetch_lists();
+            self.view_event(event).await;
+            self.tree.prefetch_list_chunks();
         }
         if !from_hook {
             // Only a hook's pushEvent has a callback to receive a reply.
@@ -702,6 +699,20 @@ impl<V: LiveView> Running<V> {
         }
         self.reply_with_diff(msg_ref, render);
         true
+    }
+
+    /// Runs an event on the view: its own, or a built-in one.
+    async fn view_event(&mut self, event: Event) {
+        if event.name() == "lv:clear-flash" {
+            match event.get("key") {
+                Some(kind) => self.socket.clear_flash(kind),
+                None => self.socket.set_flash(Flash::default()),
+            }
+        } else if event.name().starts_with("lv:") {
+            tracing::warn!(event = event.name(), "ignoring an unknown built-in event");
+        } else {
+            self.view.handle_event(event, &mut self.socket).await;
+        }
     }
 
     /// Runs an event on the component `cid`. Returns what must render
