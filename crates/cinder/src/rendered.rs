@@ -464,9 +464,8 @@ impl Rendered {
     /// comes, and its lists' chunks lie three reads deep: the dynamics, each
     /// list's comprehension, its chunks' addresses. Each read waits for the
     /// one before it, so followed in one go the waits add up while the
-    /// event waits too. Taken a step at a time, each step asked for as soon
-    /// as the one before has arrived, with the event's own work between
-    /// them, each wait overlaps that work.
+    /// event waits too. Taken a step at a time, with the event's own work
+    /// between the steps, each step's lines arrive while that work runs.
     pub(crate) fn prefetch_dynamics(&self) {
         Chunk::prefetch_dynamics(&self.dynamics);
     }
