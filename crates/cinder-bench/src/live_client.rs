@@ -12,14 +12,13 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 
 use cinder::socket::serializer::PlainFrame;
-use futures_util::{SinkExt, StreamExt};
 use serde_json::value::RawValue;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
-use tokio_tungstenite::WebSocketStream;
+
+mod websocket;
+
+pub use websocket::{Socket, WebSocketError};
 
 /// Why a step of the client failed.
 #[derive(Debug, thiserror::Error)]
@@ -44,7 +43,7 @@ pub enum ClientError {
     MissingAttribute(&'static str),
     /// The WebSocket handshake or a frame failed.
     #[error("websocket: {0}")]
-    WebSocket(#[from] tokio_tungstenite::tungstenite::Error),
+    WebSocket(#[from] WebSocketError),
     /// The connection closed before the reply came.
     #[error("the socket closed")]
     Closed,
@@ -279,9 +278,6 @@ fn attribute(html: &str, before: &str) -> Option<String> {
     Some(html[start..].split('"').next()?.to_owned())
 }
 
-/// The WebSocket of one joined view.
-pub type Socket = WebSocketStream<TcpStream>;
-
 /// A joined live view: its socket and what addresses its channel.
 pub struct LiveSession {
     /// The connection.
@@ -351,12 +347,10 @@ impl LiveSession {
         page: &Page,
     ) -> Result<(), ClientError> {
         let frame = join_frame(&self.join_ref, &self.topic, server, path, page);
-        self.socket.send(Message::text(frame)).await?;
+        self.socket.send_text(&frame).await?;
         loop {
-            let text = next_text(&mut self.socket)
-                .await?
-                .ok_or(ClientError::Closed)?;
-            let frame = Frame::parse(&text)?;
+            let text = self.socket.next_text().await?.ok_or(ClientError::Closed)?;
+            let frame = Frame::parse(text)?;
             if frame.msg_ref.as_deref() == Some(&self.join_ref) {
                 self.join_reply_bytes = text.len();
                 return match &*frame.status()? {
@@ -413,34 +407,9 @@ async fn websocket(
     page: &Page,
 ) -> Result<Socket, ClientError> {
     let stream = sources.connect(server).await?;
-    let url = format!(
-        "ws://{server}/live/websocket?_csrf_token={}&vsn=2.0.0",
-        page.csrf
-    );
-    let mut request = url.into_client_request()?;
-    if let Ok(cookie) = page.cookie.parse() {
-        request.headers_mut().insert("cookie", cookie);
-    }
-    // Tens of thousands of sockets are held at once: the default 128 KiB
-    // read buffer each would make the generator, not the server, the limit.
-    let config = WebSocketConfig::default().read_buffer_size(4096);
-    let (socket, _) =
-        tokio_tungstenite::client_async_with_config(request, stream, Some(config)).await?;
-    Ok(socket)
-}
-
-/// The next text frame, skipping pings and pongs; `None` once closed. The
-/// text is the frame's own buffer, not a copy: a join reply of the `/rows`
-/// page is 6 KiB.
-pub async fn next_text(socket: &mut Socket) -> Result<Option<Utf8Bytes>, ClientError> {
-    while let Some(message) = socket.next().await {
-        match message? {
-            Message::Text(text) => return Ok(Some(text)),
-            Message::Close(_) => return Ok(None),
-            _ => continue,
-        }
-    }
-    Ok(None)
+    let target = format!("/live/websocket?_csrf_token={}&vsn=2.0.0", page.csrf);
+    let cookie = Some(page.cookie.as_str()).filter(|cookie| !cookie.is_empty());
+    Ok(Socket::handshake(stream, &server.to_string(), &target, cookie).await?)
 }
 
 /// One received message: `[join_ref, ref, topic, event, payload]`, read in

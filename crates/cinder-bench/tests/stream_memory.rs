@@ -10,9 +10,7 @@ use cinder::live::{
 };
 use cinder::{html, Rendered};
 use cinder_bench::heap::{allocated, Counting};
-use cinder_bench::live_client::{next_text, LiveSession, Sources};
-use futures_util::SinkExt;
-use tokio_tungstenite::tungstenite::Message;
+use cinder_bench::live_client::{LiveSession, Sources};
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
@@ -63,12 +61,8 @@ impl LiveView for Firehose {
 async fn more(session: &mut LiveSession) {
     let msg_ref = session.next_ref();
     let frame = session.event_frame(msg_ref, r#"{"type":"click","event":"more","value":{}}"#);
-    session
-        .socket
-        .send(Message::Text(frame.into()))
-        .await
-        .unwrap();
-    let reply = next_text(&mut session.socket).await.unwrap().unwrap();
+    session.socket.send_text(&frame).await.unwrap();
+    let reply = session.socket.next_text().await.unwrap().unwrap();
     assert!(
         reply.contains(r#""stream""#),
         "a batch goes out as stream inserts"

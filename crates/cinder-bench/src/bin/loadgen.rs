@@ -66,12 +66,10 @@ use cinder_bench::measure::{histogram, merge, micros, open_loop, per, quantiles,
 use cinder_bench::options::{
     asks_for_help, no_answer, parse, print_help, refuse_unless_read, seconds, usage_error,
 };
-use futures_util::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
 use serde_json::{json, Value};
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, MissedTickBehavior};
-use tokio_tungstenite::tungstenite::Message;
 
 /// How long the generator waits for replies still due after a run.
 const DRAIN: Duration = Duration::from_secs(5);
@@ -437,6 +435,11 @@ struct Push {
 /// One held session, as its task runs it.
 struct Driver {
     session: LiveSession,
+    tally: Tally,
+}
+
+/// What a held session counts of the frames it receives.
+struct Tally {
     shared: Arc<Shared>,
     /// Sent events by reference, with when they were written.
     pending: HashMap<u64, Instant>,
@@ -462,10 +465,18 @@ impl Driver {
                     None => { pushes_open = false; true }
                 },
                 _ = beat.tick() => self.heartbeat().await,
-                message = self.session.socket.next() => self.receive(message),
+                // The text lies in the socket's buffer, which the tally
+                // reads beside the session's topic.
+                text = self.session.socket.next_text() => match text {
+                    Ok(Some(text)) => {
+                        self.tally.receive(&self.session.topic, text);
+                        true
+                    }
+                    Ok(None) | Err(_) => false,
+                },
             };
             if !alive {
-                self.shared.closed.fetch_add(1, Ordering::Relaxed);
+                self.tally.shared.closed.fetch_add(1, Ordering::Relaxed);
                 return;
             }
         }
@@ -474,47 +485,40 @@ impl Driver {
     async fn push(&mut self, payload: &str) -> bool {
         let msg_ref = self.session.next_ref();
         let frame = self.session.event_frame(msg_ref, payload);
-        self.pending.insert(msg_ref, Instant::now());
-        self.shared.sent.fetch_add(1, Ordering::Relaxed);
-        self.send(frame).await
+        self.tally.pending.insert(msg_ref, Instant::now());
+        self.tally.shared.sent.fetch_add(1, Ordering::Relaxed);
+        self.send(&frame).await
     }
 
     async fn heartbeat(&mut self) -> bool {
         let msg_ref = self.session.next_ref();
-        self.send(LiveSession::heartbeat_frame(msg_ref)).await
+        self.send(&LiveSession::heartbeat_frame(msg_ref)).await
     }
 
-    async fn send(&mut self, frame: String) -> bool {
-        self.session.socket.send(Message::text(frame)).await.is_ok()
+    async fn send(&mut self, frame: &str) -> bool {
+        self.session.socket.send_text(frame).await.is_ok()
     }
+}
 
-    /// Takes in one frame; false once the socket is gone.
-    fn receive(
-        &mut self,
-        message: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>,
-    ) -> bool {
-        let text = match message {
-            Some(Ok(Message::Text(text))) => text,
-            Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return false,
-            Some(Ok(_)) => return true,
-        };
+impl Tally {
+    /// Takes in one text frame of the session on `topic`.
+    fn receive(&mut self, topic: &str, text: &str) {
         let shared = &self.shared;
         let now = Instant::now();
         shared
             .last_frame
             .store(micros(now - shared.origin), Ordering::Relaxed);
-        match Frame::parse(&text) {
-            Ok(frame) => self.frame(&frame, text.len(), now),
+        match Frame::parse(text) {
+            Ok(frame) => self.frame(topic, &frame, text.len(), now),
             Err(_) => {
                 shared.errors.fetch_add(1, Ordering::Relaxed);
             }
         }
-        self.shared.note_post(&mut self.seen_post, &text, now);
-        true
+        self.shared.note_post(&mut self.seen_post, text, now);
     }
 
-    fn frame(&mut self, frame: &Frame, bytes: usize, now: Instant) {
-        if frame.event != "phx_reply" || frame.topic != self.session.topic {
+    fn frame(&mut self, topic: &str, frame: &Frame, bytes: usize, now: Instant) {
+        if frame.event != "phx_reply" || frame.topic != topic {
             return;
         }
         let Some(sent) = frame.ref_number().and_then(|r| self.pending.remove(&r)) else {
@@ -679,9 +683,11 @@ fn hold(session: LiveSession, setup: &Setup) -> mpsc::UnboundedSender<Push> {
     let (pushes, inbox) = mpsc::unbounded_channel();
     let driver = Driver {
         session,
-        shared: setup.shared.clone(),
-        pending: HashMap::new(),
-        seen_post: 0,
+        tally: Tally {
+            shared: setup.shared.clone(),
+            pending: HashMap::new(),
+            seen_post: 0,
+        },
     };
     tokio::spawn(driver.run(inbox, setup.stopped.clone(), setup.heartbeat));
     pushes

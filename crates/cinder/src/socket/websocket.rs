@@ -767,8 +767,17 @@ fn has_token(headers: &HeaderMap, name: header::HeaderName, token: &str) -> bool
     })
 }
 
-/// `Sec-WebSocket-Accept` for a client's key (RFC 6455, section 4.2.2).
-fn accept_key(key: &[u8]) -> HeaderValue {
+/// `Sec-WebSocket-Accept` for a client's key (RFC 6455, section 4.2.2): what
+/// the server answers a handshake with, and what a client checks it against.
+///
+/// ```
+/// use cinder::socket::websocket::accept_key;
+///
+/// // The example of RFC 6455, section 1.3.
+/// let accept = accept_key(b"dGhlIHNhbXBsZSBub25jZQ==");
+/// assert_eq!(accept.as_bytes(), b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+/// ```
+pub fn accept_key(key: &[u8]) -> HeaderValue {
     const GUID: &[u8] = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
     let digest = Sha1::new().chain_update(key).chain_update(GUID).finalize();
     // A 20-byte digest is 28 characters of padded base64, encoded on the
