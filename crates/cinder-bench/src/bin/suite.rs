@@ -1086,6 +1086,40 @@ fn cpu_row(suite: &Suite, page: Page, goal: Goal) -> Row {
     row
 }
 
+/// A setup row: Cinder's rate with the CPU a setup took the server and the
+/// generator beside it, which shows which of the two cores set the rate (at
+/// 10,000 a second, each has 100 µs a setup).
+fn setup_row(suite: &Suite, page: Page, phoenix: &'static str) -> Row {
+    let cinder = page.cinder("setup");
+    let mut row = compared_row(
+        suite,
+        format!(
+            "session setup, `{}`, 50 in flight, {} sessions",
+            page.path(),
+            grouped(suite.sizes.setup_sessions as f64, 0)
+        ),
+        Goal {
+            goal: "≥ 10,000 /s",
+            phoenix,
+            meets: |rate| rate >= 10_000.0,
+        },
+        (&cinder, &page.floor("setup")),
+        "setup_per_sec",
+        (0, " /s"),
+    );
+    let cpu = |key| range(&suite.numbers(&cinder, key), 0);
+    if let (Some(server), Some(generator)) = (
+        cpu("server_cpu_us_per_setup"),
+        cpu("generator_cpu_us_per_setup"),
+    ) {
+        let _ = write!(
+            row.cinder,
+            " (CPU a setup: the server {server} µs, the generator {generator})"
+        );
+    }
+    row
+}
+
 fn memory_row(suite: &Suite, page: Page, goal: Goal) -> Row {
     compared_row(
         suite,
@@ -1316,24 +1350,7 @@ fn bytes_shown([reply, join, html]: [f64; 3]) -> String {
 fn rows(suite: &Suite) -> Vec<Row> {
     let sizes = &suite.sizes;
     let at_rate = format!(", {} ev/s", grouped(sizes.event_rate as f64, 0));
-    let setup = |page: Page, phoenix| {
-        compared_row(
-            suite,
-            format!(
-                "session setup, `{}`, 50 in flight, {} sessions",
-                page.path(),
-                grouped(sizes.setup_sessions as f64, 0)
-            ),
-            Goal {
-                goal: "≥ 10,000 /s",
-                phoenix,
-                meets: |rate| rate >= 10_000.0,
-            },
-            (&page.cinder("setup"), &page.floor("setup")),
-            "setup_per_sec",
-            (0, " /s"),
-        )
-    };
+    let setup = |page: Page, phoenix| setup_row(suite, page, phoenix);
     let p99 = |page: Page, phoenix| {
         compared_row(
             suite,
@@ -2014,6 +2031,38 @@ mod tests {
         assert_eq!(
             cell(&suite, "highest rate with p99 ≤ 50 ms, `bump`"),
             "~6,000 ev/s"
+        );
+    }
+
+    #[test]
+    fn a_setup_row_says_what_a_setup_cost_each_core() {
+        let cell = |suite: &Suite| {
+            rows(suite)
+                .into_iter()
+                .find(|row| row.measure.starts_with("session setup, `/rows`"))
+                .expect("the setup row")
+                .cinder
+        };
+        let mut suite = suite_without_runs();
+        suite.keep(
+            &Page::Rows.cinder("setup"),
+            json!({ "setup_per_sec": 8_058.8 }),
+        );
+        // Without the CPU figures (no server's process to read), the rate alone.
+        assert_eq!(cell(&suite), "8,059 /s");
+        for (rate, server, generator) in [(9_000.0, 114.0, 88.0), (11_555.7, 82.0, 66.0)] {
+            suite.keep(
+                &Page::Rows.cinder("setup"),
+                json!({
+                    "setup_per_sec": rate,
+                    "server_cpu_us_per_setup": server,
+                    "generator_cpu_us_per_setup": generator,
+                }),
+            );
+        }
+        assert_eq!(
+            cell(&suite),
+            "8,059–11,556 /s (CPU a setup: the server 82–114 µs, the generator 66–88)"
         );
     }
 
