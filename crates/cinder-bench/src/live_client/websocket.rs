@@ -117,21 +117,28 @@ fn read_frame(bytes: &[u8]) -> Result<Option<FrameHead>, WebSocketError> {
 /// Appends a masked frame of `payload` to `out` (RFC 6455, section 5.3).
 fn write_frame(out: &mut Vec<u8>, opcode: u8, payload: &[u8], mask: [u8; 4]) {
     out.push(0x80 | opcode);
-    match payload.len() {
-        len @ 0..=125 => out.push(0x80 | len as u8),
-        len @ 126..=0xFFFF => {
-            out.push(0x80 | 126);
-            out.extend_from_slice(&(len as u16).to_be_bytes());
-        }
-        len => {
-            out.push(0x80 | 127);
-            out.extend_from_slice(&(len as u64).to_be_bytes());
-        }
-    }
+    write_len(out, 0x80, payload.len());
     out.extend_from_slice(&mask);
     let start = out.len();
     out.extend_from_slice(payload);
     apply_mask(&mut out[start..], mask);
+}
+
+/// Appends a frame head's second byte, `masked` (0x80 or 0) with the
+/// payload's length `len`, and the longer length after it when `len` takes
+/// one (RFC 6455, section 5.2).
+fn write_len(out: &mut Vec<u8>, masked: u8, len: usize) {
+    match len {
+        0..=125 => out.push(masked | len as u8),
+        126..=0xFFFF => {
+            out.push(masked | 126);
+            out.extend_from_slice(&(len as u16).to_be_bytes());
+        }
+        _ => {
+            out.push(masked | 127);
+            out.extend_from_slice(&(len as u64).to_be_bytes());
+        }
+    }
 }
 
 /// XORs `bytes` with `mask`, eight bytes at a time.
@@ -185,7 +192,7 @@ impl Nonces {
 
 /// A message split across frames, while its frames arrive.
 enum Split {
-    /// A text message: its payload so far.
+    /// A text message, whose payload so far is in the socket's `joined`.
     Text,
     /// A binary message, which the client skips.
     Binary,
@@ -271,11 +278,6 @@ impl Socket {
     /// Sends `text` as one text frame.
     pub async fn send_text(&mut self, text: &str) -> io::Result<()> {
         self.send(opcode::TEXT, text.as_bytes()).await
-    }
-
-    /// Sends a close frame without a status, as a client leaving does.
-    pub async fn close(&mut self) -> io::Result<()> {
-        self.send(opcode::CLOSE, &[]).await
     }
 
     async fn send(&mut self, opcode: u8, payload: &[u8]) -> io::Result<()> {
@@ -479,17 +481,7 @@ mod tests {
     /// A server's frame: unmasked.
     fn server_frame(first: u8, payload: &[u8]) -> Vec<u8> {
         let mut frame = vec![first];
-        match payload.len() {
-            len @ 0..=125 => frame.push(len as u8),
-            len @ 126..=0xFFFF => {
-                frame.push(126);
-                frame.extend_from_slice(&(len as u16).to_be_bytes());
-            }
-            len => {
-                frame.push(127);
-                frame.extend_from_slice(&(len as u64).to_be_bytes());
-            }
-        }
+        write_len(&mut frame, 0, payload.len());
         frame.extend_from_slice(payload);
         frame
     }
@@ -603,8 +595,9 @@ mod tests {
         assert_ne!(Nonces::new().next(), Nonces::new().next());
     }
 
-    /// A server on loopback that answers the handshake, then writes `bytes`
-    /// and echoes back what the client sends, for `read` bytes.
+    /// A server on loopback that answers the handshake and writes `bytes`
+    /// after it, a byte at a time; its task returns what the client sent
+    /// after the handshake, once the client has closed.
     async fn server(bytes: Vec<u8>) -> (std::net::SocketAddr, tokio::task::JoinHandle<Vec<u8>>) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
@@ -687,8 +680,8 @@ mod tests {
         let (address, _server) = server(bytes).await;
         let stream = TcpStream::connect(address).await.unwrap();
         let mut socket = Socket::handshake(stream, "h", "/ws", None).await.unwrap();
-        // The server writes a byte at a time: a read given 1 ms at a time is
-        // cancelled many times before the message is whole.
+        // The server writes a byte at a time: a read given a moment at a
+        // time is cancelled many times before the message is whole.
         let mut cancelled = 0;
         let text = loop {
             let read = tokio::time::timeout(std::time::Duration::from_micros(200), async {
