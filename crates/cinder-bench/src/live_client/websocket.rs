@@ -72,6 +72,20 @@ struct FrameHead {
     payload: Range<usize>,
 }
 
+/// The length of the head of the frame `bytes` start with, and of its
+/// payload: `None` until the head's length bytes have arrived.
+fn head_and_payload_len(bytes: &[u8]) -> Option<(usize, u64)> {
+    match bytes.get(1)? & 0x7F {
+        126 => bytes
+            .get(2..4)
+            .map(|len| (4, u64::from(u16::from_be_bytes([len[0], len[1]])))),
+        127 => bytes
+            .get(2..10)
+            .map(|len| (10, u64::from_be_bytes(len.try_into().expect("8 bytes")))),
+        len => Some((2, u64::from(len))),
+    }
+}
+
 /// Reads the head of the frame `bytes` start with: `None` until all of the
 /// frame has arrived. A server's frames are never masked.
 fn read_frame(bytes: &[u8]) -> Result<Option<FrameHead>, WebSocketError> {
@@ -87,16 +101,8 @@ fn read_frame(bytes: &[u8]) -> Result<Option<FrameHead>, WebSocketError> {
         return Err(WebSocketError::Protocol("a server's frame is masked"));
     }
     let (fin, opcode) = (first & 0x80 != 0, first & 0x0F);
-    let (start, len) = match second & 0x7F {
-        126 => match bytes.get(2..4) {
-            Some(len) => (4, u64::from(u16::from_be_bytes([len[0], len[1]]))),
-            None => return Ok(None),
-        },
-        127 => match bytes.get(2..10) {
-            Some(len) => (10, u64::from_be_bytes(len.try_into().expect("8 bytes"))),
-            None => return Ok(None),
-        },
-        len => (2, u64::from(len)),
+    let Some((start, len)) = head_and_payload_len(bytes) else {
+        return Ok(None);
     };
     if opcode >= opcode::CLOSE && (!fin || len > 125) {
         return Err(WebSocketError::Protocol(
@@ -209,11 +215,10 @@ enum TextAt {
 /// A client's WebSocket over a TCP connection.
 pub struct Socket {
     stream: TcpStream,
-    /// Bytes read, from `start` on not yet taken.
+    /// Bytes read, from `start` on not yet taken. A message returned lies
+    /// before `start`, and stays until the next read drops it.
     read: Vec<u8>,
     start: usize,
-    /// Where the message last returned ends in `read`: taken at the next read.
-    taken: usize,
     /// A frame being written.
     write: Vec<u8>,
     /// Control frames owed to the server (a pong, a close), written before
@@ -239,7 +244,6 @@ impl Socket {
             stream,
             read: Vec::new(),
             start: 0,
-            taken: 0,
             write: Vec::new(),
             owed: Vec::new(),
             split: None,
@@ -271,23 +275,18 @@ impl Socket {
         accepted(&socket.read[..head_len], key.as_bytes())?;
         // Any bytes after the head are the server's first frames.
         socket.start = head_len;
-        socket.taken = head_len;
         Ok(socket)
     }
 
     /// Sends `text` as one text frame.
     pub async fn send_text(&mut self, text: &str) -> io::Result<()> {
-        self.send(opcode::TEXT, text.as_bytes()).await
-    }
-
-    async fn send(&mut self, opcode: u8, payload: &[u8]) -> io::Result<()> {
         if !self.owed.is_empty() {
             self.stream.write_all(&self.owed).await?;
             self.owed.clear();
         }
         self.write.clear();
         let mask = self.nonces.mask();
-        write_frame(&mut self.write, opcode, payload, mask);
+        write_frame(&mut self.write, opcode::TEXT, text.as_bytes(), mask);
         self.stream.write_all(&self.write).await
     }
 
@@ -310,14 +309,10 @@ impl Socket {
     }
 
     async fn next_text_at(&mut self) -> Result<Option<TextAt>, WebSocketError> {
-        self.start = self.taken;
         loop {
             let unread = &self.read[self.start..];
             let Some(frame) = read_frame(unread)? else {
-                let wanted = match unread.len() {
-                    0 => READ_CHUNK,
-                    _ => READ_CHUNK.max(frame_len_hint(unread)),
-                };
+                let wanted = READ_CHUNK.max(frame_len_hint(unread));
                 if self.fill(wanted).await? == 0 {
                     return match self.read.len() == self.start && self.split.is_none() {
                         true => Ok(None),
@@ -330,7 +325,6 @@ impl Socket {
             };
             let payload = self.start + frame.payload.start..self.start + frame.payload.end;
             self.start = payload.end;
-            self.taken = payload.end;
             if let Some(text) = self.take_frame(&frame, payload)? {
                 return Ok(Some(text));
             }
@@ -420,14 +414,12 @@ impl Socket {
         if self.start == self.read.len() {
             self.read.clear();
             self.start = 0;
-            self.taken = 0;
             if self.read.capacity() > READ_KEPT && wanted <= READ_KEPT {
                 self.read.shrink_to(READ_KEPT);
             }
         } else if self.start > 0 && self.read.capacity() - self.read.len() < wanted {
             self.read.drain(..self.start);
             self.start = 0;
-            self.taken = 0;
         }
         self.read.reserve(wanted);
         self.stream.read_buf(&mut self.read).await
@@ -437,17 +429,9 @@ impl Socket {
 /// The whole size of the frame whose first bytes are `unread`, when its head
 /// has arrived: a read makes room for all of it at once.
 fn frame_len_hint(unread: &[u8]) -> usize {
-    let len = match unread.get(1).map(|byte| byte & 0x7F) {
-        Some(126) => unread
-            .get(2..4)
-            .map(|len| 4 + usize::from(u16::from_be_bytes([len[0], len[1]]))),
-        Some(127) => unread
-            .get(2..10)
-            .map(|len| 10 + u64::from_be_bytes(len.try_into().expect("8 bytes")) as usize),
-        Some(len) => Some(2 + usize::from(len)),
-        None => None,
-    };
-    len.map_or(0, |len| len.min(MAX_MESSAGE).saturating_sub(unread.len()))
+    head_and_payload_len(unread).map_or(0, |(head, len)| {
+        (head + len.min(MAX_MESSAGE as u64) as usize).saturating_sub(unread.len())
+    })
 }
 
 /// Checks the response head to an upgrade with `key`: status 101, the
