@@ -250,9 +250,13 @@ fn a_server_that_never_answers_fails_the_setups_and_pages_in_time() {
 /// grows with each failure in a row, rather than as fast as its core allows.
 #[test]
 fn a_refused_render_connection_waits_before_it_tries_again() {
-    let closed = TcpListener::bind("127.0.0.1:0").expect("a port");
+    // A port bound without listening refuses every connection, and stays
+    // ours: a port merely freed could be taken by another test's server.
+    let closed = tokio::net::TcpSocket::new_v4().expect("a socket");
+    closed
+        .bind("127.0.0.1:0".parse().expect("an address"))
+        .expect("a port");
     let addr = closed.local_addr().expect("its address").to_string();
-    drop(closed);
     let pages = loadgen(&[
         "render",
         "--addr",
@@ -269,6 +273,7 @@ fn a_refused_render_connection_waits_before_it_tries_again() {
     assert!((2.0..=40.0).contains(&errors), "{pages}");
     let reason = pages["first_error"].as_str().unwrap_or_default();
     assert!(reason.contains("refused"), "{pages}");
+    drop(closed);
 }
 
 /// A broadcast on a page that is not a chat reaches no session: the run
