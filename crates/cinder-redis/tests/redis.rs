@@ -67,6 +67,16 @@ async fn ready(adapters: &[&RedisAdapter]) {
     }
 }
 
+/// A server started on a port another server holds is not taken for the
+/// one that answers there: each test talks to its own server.
+#[test]
+fn a_server_on_a_taken_port_is_not_mistaken_for_the_one_there() {
+    let first = RedisServer::start();
+    assert!(RedisServer::try_start_on(first.port).is_none());
+    let second = RedisServer::start();
+    assert_ne!(second.port, first.port);
+}
+
 #[tokio::test]
 async fn a_broadcast_reaches_every_node_once_through_one_broker_message() {
     let redis = RedisServer::start();
