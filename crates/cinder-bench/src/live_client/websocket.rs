@@ -368,9 +368,7 @@ impl Socket {
             }
             (opcode::PING, _) => {
                 let mask = self.nonces.mask();
-                let mut pong = std::mem::take(&mut self.owed);
-                write_frame(&mut pong, opcode::PONG, &self.read[payload], mask);
-                self.owed = pong;
+                write_frame(&mut self.owed, opcode::PONG, &self.read[payload], mask);
                 self.write_owed_now();
             }
             (opcode::PONG, _) => {}
@@ -474,17 +472,10 @@ mod tests {
     fn client_payload(frame: &[u8]) -> (u8, Vec<u8>) {
         assert_eq!(frame[0] & 0x80, 0x80, "one frame a message");
         assert_eq!(frame[1] & 0x80, 0x80, "a client's frame is masked");
-        let (start, len) = match frame[1] & 0x7F {
-            126 => (4, usize::from(u16::from_be_bytes([frame[2], frame[3]]))),
-            127 => (
-                10,
-                u64::from_be_bytes(frame[2..10].try_into().unwrap()) as usize,
-            ),
-            len => (2, usize::from(len)),
-        };
+        let (start, len) = head_and_payload_len(frame).unwrap();
         let mask: [u8; 4] = frame[start..start + 4].try_into().unwrap();
         let mut payload = frame[start + 4..].to_vec();
-        assert_eq!(payload.len(), len);
+        assert_eq!(payload.len() as u64, len);
         apply_mask(&mut payload, mask);
         (frame[0] & 0x0F, payload)
     }

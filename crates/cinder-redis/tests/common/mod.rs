@@ -57,6 +57,7 @@ impl RedisServer {
             .stderr(Stdio::null())
             .spawn()
             .expect("redis-server is installed (.ci/run installs it)");
+        let pid = child.id();
         let mut server = RedisServer {
             child: Some(child),
             port,
@@ -66,16 +67,12 @@ impl RedisServer {
             if server.has_exited() {
                 return None;
             }
-            if let Some(pid) = process_id_on(port) {
-                return (pid == server.pid()).then_some(server);
+            if let Some(answering) = process_id_on(port) {
+                return (answering == pid).then_some(server);
             }
             assert!(started.elapsed() < STARTUP, "redis-server did not start");
             std::thread::sleep(Duration::from_millis(10));
         }
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.as_ref().map_or(0, Child::id)
     }
 
     fn has_exited(&mut self) -> bool {
