@@ -353,10 +353,14 @@ impl LiveSession {
             let frame = Frame::parse(text)?;
             if frame.msg_ref.as_deref() == Some(&self.join_ref) {
                 self.join_reply_bytes = text.len();
-                return match &*frame.status()? {
+                let joined = match &*frame.status()? {
                     "ok" => Ok(()),
                     _ => Err(ClientError::JoinRefused(frame.payload.to_owned())),
                 };
+                // The reply is a page's worth, and the session may now be
+                // held idle for long.
+                self.socket.release_read_buffer();
+                return joined;
             }
         }
     }

@@ -59,14 +59,42 @@ pub mod server {
         }
     }
 
+    /// The numeric fields `/proc/<pid>/stat` gives from its `minflt` on:
+    /// the page faults, then the CPU times.
+    fn stat_from_minflt(pid: Option<u32>) -> Option<Vec<u64>> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid?)).ok()?;
+        // The command name may hold spaces; fields are counted after its
+        // ')', and `minflt` is the eighth of them.
+        stat.rsplit_once(')')?
+            .1
+            .split_whitespace()
+            .skip(7)
+            .take(6)
+            .map(|field| field.parse().ok())
+            .collect()
+    }
+
+    /// The page faults of process `pid` so far, minor and major
+    /// (`minflt` and `majflt` of `/proc/<pid>/stat`): each first touch of
+    /// a page of memory it did not have, which the kernel must find and
+    /// clear, costs a fault.
+    pub fn page_faults(pid: Option<u32>) -> Option<u64> {
+        let fields = stat_from_minflt(pid)?;
+        Some(fields.first()? + fields.get(2)?)
+    }
+
+    /// The page faults process `pid` took since `before`, a reading of
+    /// [`page_faults`].
+    pub fn page_faults_since(pid: Option<u32>, before: Option<u64>) -> Option<u64> {
+        Some(page_faults(pid)?.saturating_sub(before?))
+    }
+
     /// The CPU time of process `pid` so far (`utime` and `stime` of
     /// `/proc/<pid>/stat`), at the clock tick's resolution (10 ms, usually).
     pub fn cpu_time(pid: Option<u32>) -> Option<CpuTime> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid?)).ok()?;
-        // The command name may hold spaces; fields are counted after its ')'.
-        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-        let utime: u64 = fields.get(11)?.parse().ok()?;
-        let stime: u64 = fields.get(12)?.parse().ok()?;
+        let fields = stat_from_minflt(pid)?;
+        let utime = *fields.get(4)?;
+        let stime = *fields.get(5)?;
         // SAFETY: sysconf only reads a configuration value.
         let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
         let ticks = u64::try_from(ticks).ok().filter(|&t| t > 0)?;
@@ -174,7 +202,7 @@ pub async fn open_loop(
 
 #[cfg(test)]
 mod tests {
-    use super::server::{add_cpu_fields, cpu_time, CpuTime};
+    use super::server::{add_cpu_fields, cpu_time, page_faults, page_faults_since, CpuTime};
     use super::*;
 
     #[test]
@@ -221,6 +249,23 @@ mod tests {
         assert!(second.user_us >= first.user_us && second.system_us >= first.system_us);
         // An earlier reading taken as "since" a later one counts nothing.
         assert_eq!(first.since(second).total_us(), 0);
+    }
+
+    #[test]
+    fn touching_fresh_memory_counts_page_faults() {
+        let me = Some(std::process::id());
+        let before = page_faults(me).expect("this process is readable");
+        // 8 MiB, above the allocator's threshold for a mapping of its own:
+        // fresh pages, each faulted in by the first write to it.
+        let mut fresh = vec![0u8; 8 << 20];
+        for page in fresh.chunks_mut(4096) {
+            page[0] = 1;
+        }
+        std::hint::black_box(&fresh);
+        let taken = page_faults_since(me, Some(before)).expect("this process is readable");
+        assert!(taken >= 1, "{taken} page faults for 8 MiB of fresh memory");
+        assert_eq!(page_faults_since(me, None), None, "no reading before");
+        assert_eq!(page_faults(None), None, "no process");
     }
 
     #[test]

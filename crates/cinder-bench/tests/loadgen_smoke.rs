@@ -137,6 +137,16 @@ fn every_mode_runs_against(server_args: &[&str]) {
     assert!(number(&connect, "join_reply_bytes") > 0.0, "{connect}");
     assert_cpu_reported(&connect, "server_cpu_us_per_setup");
     assert_cpu_reported(&connect, "generator_cpu_us_per_setup");
+    // Reported for both sides; how many depends on what memory earlier
+    // runs left free for these sessions.
+    assert!(
+        number(&connect, "server_page_faults_per_setup") >= 0.0,
+        "{connect}"
+    );
+    assert!(
+        number(&connect, "generator_page_faults_per_setup") >= 0.0,
+        "{connect}"
+    );
 
     for path in ["/counter", "/rows"] {
         let events = loadgen(&[
@@ -657,6 +667,10 @@ fn assert_the_floor_serves_every_mode(server: &RunningServer) {
     assert!(setup["first_error"].is_null(), "{setup}");
     assert!(number(&setup, "setup_per_sec") > 0.0, "{setup}");
     assert_cpu_reported(&setup, "server_cpu_us_per_setup");
+    assert!(
+        number(&setup, "server_page_faults_per_setup") >= 0.0,
+        "{setup}"
+    );
     assert_eq!(number(&setup, "join_reply_bytes"), 6106.0, "{setup}");
     assert_latency_reported(&setup, "setup_latency");
 }

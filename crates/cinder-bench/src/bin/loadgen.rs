@@ -22,7 +22,10 @@
 //!   resident memory per session. Beside the server's CPU per setup it
 //!   reports its own (`generator_cpu_us_per_setup`): a setup costs the
 //!   client's kernel about what it costs the server's, so the two cores
-//!   take turns, and the rate is what the pair reaches.
+//!   take turns, and the rate is what the pair reaches. It also reports the
+//!   page faults a setup took each side (`server_page_faults_per_setup`,
+//!   `generator_page_faults_per_setup`): the first touch of each page of
+//!   memory a held session keeps costs its process one.
 //! - `events` sends `--rate` events a second in all, spread round-robin over
 //!   the sessions on a fixed schedule that does not wait for replies, and
 //!   reports the round trip from sending each event to its reply, and the
@@ -700,9 +703,13 @@ async fn connect(options: &Options) -> Value {
     let cpu_before = server::cpu_time(options.server_pid);
     let generator = Some(std::process::id());
     let generator_cpu_before = server::cpu_time(generator);
+    let faults_before = server::page_faults(options.server_pid);
+    let generator_faults_before = server::page_faults(generator);
     let sessions = open_sessions(options, &shared).await;
     let cpu = server::cpu_since(options.server_pid, cpu_before);
     let generator_cpu = server::cpu_since(generator, generator_cpu_before);
+    let faults = server::page_faults_since(options.server_pid, faults_before);
+    let generator_faults = server::page_faults_since(generator, generator_faults_before);
     // Let the last joins' replies and the server's allocator settle.
     tokio::time::sleep(Duration::from_secs(1)).await;
     let rss_joined = server::rss_kib(options.server_pid);
@@ -725,6 +732,11 @@ async fn connect(options: &Options) -> Value {
         "server_rss_joined_kib": rss_joined,
         "server_rss_held_kib": rss_held,
         "server_bytes_per_session": per_session,
+        // Over the same span as the CPU: the memory each side touched for
+        // the first time, which a held session's memory costs in faults.
+        "server_page_faults_per_setup": faults.and_then(|faults| per(faults as f64, joined)),
+        "generator_page_faults_per_setup":
+            generator_faults.and_then(|faults| per(faults as f64, joined)),
     });
     // The server's CPU from the first request to the last join reply,
     // per session opened: what a session's setup costs it, whatever

@@ -1088,7 +1088,8 @@ fn cpu_row(suite: &Suite, page: Page, goal: Goal) -> Row {
 
 /// A setup row: Cinder's rate with the CPU a setup took the server and the
 /// generator beside it, which shows which of the two cores set the rate (at
-/// 10,000 a second, each has 100 µs a setup).
+/// 10,000 a second, each has 100 µs a setup), and the page faults a setup
+/// took each, the floor's beside them.
 fn setup_row(suite: &Suite, page: Page, phoenix: &'static str) -> Row {
     let cinder = page.cinder("setup");
     let mut row = compared_row(
@@ -1108,14 +1109,31 @@ fn setup_row(suite: &Suite, page: Page, phoenix: &'static str) -> Row {
         (0, " /s"),
     );
     let cpu = |key| range(&suite.numbers(&cinder, key), 0);
+    let faults = |label: &str, key| range(&suite.numbers(label, key), 1);
+    let mut costs = Vec::new();
     if let (Some(server), Some(generator)) = (
         cpu("server_cpu_us_per_setup"),
         cpu("generator_cpu_us_per_setup"),
     ) {
-        let _ = write!(
-            row.cinder,
-            " (CPU a setup: the server {server} µs, the generator {generator})"
-        );
+        costs.push(format!(
+            "CPU a setup: the server {server} µs, the generator {generator}"
+        ));
+    }
+    if let (Some(server), Some(generator)) = (
+        faults(&cinder, "server_page_faults_per_setup"),
+        faults(&cinder, "generator_page_faults_per_setup"),
+    ) {
+        costs.push(format!(
+            "page faults a setup: the server {server}, the generator {generator}"
+        ));
+    }
+    if !costs.is_empty() {
+        let _ = write!(row.cinder, " ({})", costs.join("; "));
+    }
+    // The floor keeps little a session: its faults show what Cinder's
+    // memory a session adds to a setup.
+    if let Some(floor) = faults(&page.floor("setup"), "server_page_faults_per_setup") {
+        let _ = write!(row.floor, " (page faults a setup: {floor})");
     }
     row
 }
@@ -2062,6 +2080,46 @@ mod tests {
         assert_eq!(
             cell(&suite),
             "8,059–11,556 /s (CPU a setup: the server 82–114 µs, the generator 66–88)"
+        );
+        suite.keep(
+            &Page::Rows.cinder("setup"),
+            json!({
+                "setup_per_sec": 9_500.0,
+                "server_cpu_us_per_setup": 100.0,
+                "generator_cpu_us_per_setup": 70.0,
+                "server_page_faults_per_setup": 4.4552,
+                "generator_page_faults_per_setup": 3.36,
+            }),
+        );
+        assert_eq!(
+            cell(&suite),
+            "8,059–11,556 /s (CPU a setup: the server 82–114 µs, the generator 66–88; \
+             page faults a setup: the server 4.5, the generator 3.4)"
+        );
+    }
+
+    #[test]
+    fn the_setup_row_gives_the_floors_page_faults_beside_its_rate() {
+        let floor_cell = |suite: &Suite| {
+            rows(suite)
+                .into_iter()
+                .find(|row| row.measure.starts_with("session setup, `/rows`"))
+                .expect("the setup row")
+                .floor
+        };
+        let mut suite = suite_without_runs();
+        suite.keep(
+            &Page::Rows.floor("setup"),
+            json!({ "setup_per_sec": 18_000.0 }),
+        );
+        assert_eq!(floor_cell(&suite), "18,000 /s");
+        suite.keep(
+            &Page::Rows.floor("setup"),
+            json!({ "setup_per_sec": 20_000.0, "server_page_faults_per_setup": 2.12 }),
+        );
+        assert_eq!(
+            floor_cell(&suite),
+            "18,000–20,000 /s (page faults a setup: 2.1)"
         );
     }
 

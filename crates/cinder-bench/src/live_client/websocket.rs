@@ -405,6 +405,18 @@ impl Socket {
         }
     }
 
+    /// Lets go of the read buffer when it holds nothing unread, so that a
+    /// socket held idle after a large message keeps none of its room: a
+    /// generator holding thousands of sessions would otherwise keep each
+    /// one's join reply, and take page faults for memory it never reads
+    /// again. The next read makes room anew.
+    pub fn release_read_buffer(&mut self) {
+        if self.start == self.read.len() && self.split.is_none() {
+            self.read = Vec::new();
+            self.start = 0;
+        }
+    }
+
     /// Reads at least once into the buffer, with room for `wanted` more
     /// bytes; 0 at the end of the stream. Bytes already taken are dropped
     /// first, so the buffer holds at most the frames not yet read.
@@ -646,6 +658,26 @@ mod tests {
                 (opcode::CLOSE, Vec::new()),
             ],
             "the pong before the next frame sent, the close in answer to the server's"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_idle_socket_lets_go_of_its_read_buffer_and_reads_on() {
+        let mut bytes = server_frame(0x81, &[b'j'; 6_000]);
+        bytes.extend(server_frame(0x81, b"after"));
+        let (address, _server) = server(bytes).await;
+        let stream = TcpStream::connect(address).await.unwrap();
+        let mut socket = Socket::handshake(stream, "h", "/ws", None).await.unwrap();
+        assert_eq!(socket.next_text().await.unwrap().map(str::len), Some(6_000));
+        socket.release_read_buffer();
+        // What of the next frame had arrived is kept; with none, no room is.
+        assert!(socket.read.capacity() == 0 || socket.start < socket.read.len());
+        assert_eq!(socket.next_text().await.unwrap(), Some("after"));
+        socket.release_read_buffer();
+        assert_eq!(
+            socket.read.capacity(),
+            0,
+            "nothing is unread after the last message"
         );
     }
 

@@ -37,7 +37,7 @@
 //!   50, then a new connection with an upgrade request (answered with the
 //!   129 bytes of a WebSocket upgrade's `101` response) and a join (answered
 //!   with `--join-reply-bytes`). It reports the setup rate and the server's
-//!   CPU time per session. A worker whose session has no answers within
+//!   CPU time and page faults per session. A worker whose session has no answers within
 //!   `--timeout` seconds (10 unless given) stops, and `first_error` says so.
 //!
 //! `serve --work-us N --touch-kib K` stands in for a server's own work on
@@ -845,6 +845,7 @@ async fn setup(options: &Options) -> Value {
         next: AtomicU64::new(0),
     });
     let cpu_before = server::cpu_time(options.server_pid);
+    let faults_before = server::page_faults(options.server_pid);
     let started = Instant::now();
     let workers: Vec<_> = (0..CONNECTING)
         .map(|_| tokio::spawn(open_some(options.clone(), sources.clone(), opened.clone())))
@@ -857,6 +858,7 @@ async fn setup(options: &Options) -> Value {
     }
     let setup = started.elapsed();
     let cpu = server::cpu_since(options.server_pid, cpu_before);
+    let faults = server::page_faults_since(options.server_pid, faults_before);
     let held = std::mem::take(&mut *opened.held.lock().expect("not poisoned"));
     let latency = opened.latency.lock().expect("not poisoned").clone();
     let joined = held.len() as f64;
@@ -871,6 +873,7 @@ async fn setup(options: &Options) -> Value {
         "setup_latency": quantiles(&latency),
         "page_bytes": options.page_bytes,
         "join_reply_bytes": options.join_reply_bytes,
+        "server_page_faults_per_setup": faults.and_then(|faults| per(faults as f64, joined)),
     });
     server::add_cpu_fields(&mut summary, cpu, joined, "server_cpu_us_per_setup");
     summary
