@@ -2051,15 +2051,17 @@ mod tests {
         );
     }
 
+    /// The table's row of `/rows`'s session setup.
+    fn rows_setup_row(suite: &Suite) -> Row {
+        rows(suite)
+            .into_iter()
+            .find(|row| row.measure.starts_with("session setup, `/rows`"))
+            .expect("the setup row")
+    }
+
     #[test]
     fn a_setup_row_says_what_a_setup_cost_each_core() {
-        let cell = |suite: &Suite| {
-            rows(suite)
-                .into_iter()
-                .find(|row| row.measure.starts_with("session setup, `/rows`"))
-                .expect("the setup row")
-                .cinder
-        };
+        let cell = |suite: &Suite| rows_setup_row(suite).cinder;
         let mut suite = suite_without_runs();
         suite.keep(
             &Page::Rows.cinder("setup"),
@@ -2100,13 +2102,7 @@ mod tests {
 
     #[test]
     fn the_setup_row_gives_the_floors_page_faults_beside_its_rate() {
-        let floor_cell = |suite: &Suite| {
-            rows(suite)
-                .into_iter()
-                .find(|row| row.measure.starts_with("session setup, `/rows`"))
-                .expect("the setup row")
-                .floor
-        };
+        let floor_cell = |suite: &Suite| rows_setup_row(suite).floor;
         let mut suite = suite_without_runs();
         suite.keep(
             &Page::Rows.floor("setup"),
