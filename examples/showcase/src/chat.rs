@@ -126,12 +126,23 @@ pub struct Posted {
 }
 
 /// Who is online, as the views show it.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default)]
 pub struct Roster {
     /// How many people are online.
     pub count: usize,
     /// The first [`LIST_LIMIT`] of them by arrival.
     pub people: Vec<Listed>,
+    /// One more than the summary sent before it: the stamp under which a
+    /// view keeps its rendered list of who is online, so that a message
+    /// posted to a big room renders that list in no view.
+    version: u64,
+}
+
+impl Roster {
+    /// Whether `other` shows the same people and count.
+    fn shows_the_same_as(&self, other: &Roster) -> bool {
+        self.count == other.count && self.people == other.people
+    }
 }
 
 /// One person in the list of who is online.
@@ -272,17 +283,23 @@ impl LiveView for Chat {
         // which the key decides (both come hashed with the roster); a
         // message never changes once posted, so its key says it all and its
         // stamp is `()`.
+        //
+        // Who is online changes with the roster alone (and which entry is
+        // this tab's, which never changes): under the roster's version, a
+        // render for a new message keeps the previous render's list.
         html! {
             <main>
                 <h1>"Chat"</h1>
-                <p><span id="online">{count}</span>" online"</p>
-                <ul id="people">
-                    @for person in &self.roster.people, key = person.entry_key, memo = person.entry_stamp {
-                        <li>{person.name}@if person.key == self.me { " (you)" }</li>
+                @memo self.roster.version {
+                    <p><span id="online">{count}</span>" online"</p>
+                    <ul id="people">
+                        @for person in &self.roster.people, key = person.entry_key, memo = person.entry_stamp {
+                            <li>{person.name}@if person.key == self.me { " (you)" }</li>
+                        }
+                    </ul>
+                    @if more > 0 {
+                        <p id="more">"and "{more}" more"</p>
                     }
-                </ul>
-                @if more > 0 {
-                    <p id="more">"and "{more}" more"</p>
                 }
                 <ul id="messages" phx-update="stream">
                     {self.messages.render(|dom_id, message| html! {
@@ -467,15 +484,25 @@ async fn run_roster(mut ctx: Context<RosterMessage>, room: Room) -> ExitReason {
 /// Stores `roster` as the room's latest and sends it to the views, unless
 /// it is what they already show.
 fn publish(room: &Room, shown: &mut Arc<Roster>, roster: Roster) {
-    if **shown == roster {
+    let Some(roster) = next_roster(shown, roster) else {
         return;
-    }
+    };
     *shown = Arc::new(roster);
     *room
         .roster
         .write()
         .unwrap_or_else(|poisoned| poisoned.into_inner()) = shown.clone();
     room.pubsub.local_broadcast(ROSTER_TOPIC, shown.clone());
+}
+
+/// `roster` as the summary after `shown`, with the next version; `None` if
+/// it shows what `shown` does.
+fn next_roster(shown: &Roster, mut roster: Roster) -> Option<Roster> {
+    if shown.shows_the_same_as(&roster) {
+        return None;
+    }
+    roster.version = shown.version + 1;
+    Some(roster)
 }
 
 /// Who is online: one person per presence key, in order of arrival.
@@ -568,6 +595,7 @@ impl Online {
         Roster {
             count: self.people.len(),
             people,
+            version: 0,
         }
     }
 }
@@ -678,6 +706,23 @@ mod tests {
             format!("P{LIST_LIMIT}"),
             "the one who left makes room for the next arrival"
         );
+    }
+
+    #[test]
+    fn each_summary_that_shows_a_change_gets_the_next_version() {
+        let mut online = Online::default();
+        online.join(map(&[("a", "r1", "Ann")]));
+        let first = next_roster(&Roster::default(), online.summary()).expect("Ann arrived");
+        assert_eq!(first.version, 1);
+        assert!(
+            next_roster(&first, online.summary()).is_none(),
+            "the same people and count are not sent again"
+        );
+        online.join(map(&[("a", "r2", "Ann B")]));
+        online.leave(map(&[("a", "r1", "Ann")]));
+        let renamed = next_roster(&first, online.summary()).expect("a new name");
+        assert_eq!(renamed.version, 2);
+        assert_eq!(renamed.count, 1);
     }
 
     #[test]
