@@ -452,7 +452,10 @@ async fn run_roster(mut ctx: Context<RosterMessage>, room: Room) -> ExitReason {
         .checked_sub(ROSTER_MAX_INTERVAL)
         .unwrap_or_else(Instant::now);
     let mut flush_pending = false;
-    let mut shown = Arc::new(Roster::default());
+    // What the views show: after a restart of this process, the summary it
+    // sent last, whose version the next one must follow, or the views would
+    // keep their lists under a version they have seen.
+    let mut shown = room.roster();
     publish(&room, &mut shown, online.summary());
     loop {
         match ctx.recv().await {

@@ -37,8 +37,9 @@
 //!   50, then a new connection with an upgrade request (answered with the
 //!   129 bytes of a WebSocket upgrade's `101` response) and a join (answered
 //!   with `--join-reply-bytes`). It reports the setup rate and the server's
-//!   CPU time and page faults per session. A worker whose session has no answers within
-//!   `--timeout` seconds (10 unless given) stops, and `first_error` says so.
+//!   CPU time and page faults per session. A worker whose session has no
+//!   answers within `--timeout` seconds (10 unless given) stops, and
+//!   `first_error` says so.
 //!
 //! `serve --work-us N --touch-kib K` stands in for a server's own work on
 //! each event request: it reads and writes one byte of every cache line of
