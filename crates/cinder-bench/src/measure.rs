@@ -59,49 +59,67 @@ pub mod server {
         }
     }
 
-    /// The numeric fields `/proc/<pid>/stat` gives from its `minflt` on:
-    /// the page faults, then the CPU times.
-    fn stat_from_minflt(pid: Option<u32>) -> Option<Vec<u64>> {
+    /// What a process has used so far, from one reading of
+    /// `/proc/<pid>/stat`.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct Usage {
+        /// Its CPU time.
+        pub cpu: CpuTime,
+        /// Its page faults, minor and major (`minflt` and `majflt`): each
+        /// first touch of a page of memory it did not have, which the
+        /// kernel must find and clear, costs one.
+        pub page_faults: u64,
+    }
+
+    impl Usage {
+        /// What was used since `before`, an earlier reading.
+        pub fn since(self, before: Usage) -> Usage {
+            Usage {
+                cpu: self.cpu.since(before.cpu),
+                page_faults: self.page_faults.saturating_sub(before.page_faults),
+            }
+        }
+    }
+
+    /// What process `pid` has used so far; its CPU time at the clock
+    /// tick's resolution (10 ms, usually).
+    pub fn usage(pid: Option<u32>) -> Option<Usage> {
         let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid?)).ok()?;
         // The command name may hold spaces; fields are counted after its
-        // ')', and `minflt` is the eighth of them.
-        stat.rsplit_once(')')?
+        // ')': `minflt` is the eighth of them, then `cminflt`, `majflt`,
+        // `cmajflt`, `utime` and `stime`.
+        let fields: Vec<u64> = stat
+            .rsplit_once(')')?
             .1
             .split_whitespace()
             .skip(7)
             .take(6)
             .map(|field| field.parse().ok())
-            .collect()
+            .collect::<Option<_>>()?;
+        let [minflt, _, majflt, _, utime, stime] = fields[..] else {
+            return None;
+        };
+        // SAFETY: sysconf only reads a configuration value.
+        let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+        let ticks = u64::try_from(ticks).ok().filter(|&t| t > 0)?;
+        Some(Usage {
+            cpu: CpuTime {
+                user_us: utime * 1_000_000 / ticks,
+                system_us: stime * 1_000_000 / ticks,
+            },
+            page_faults: minflt + majflt,
+        })
     }
 
-    /// The page faults of process `pid` so far, minor and major
-    /// (`minflt` and `majflt` of `/proc/<pid>/stat`): each first touch of
-    /// a page of memory it did not have, which the kernel must find and
-    /// clear, costs a fault.
-    pub fn page_faults(pid: Option<u32>) -> Option<u64> {
-        let fields = stat_from_minflt(pid)?;
-        Some(fields.first()? + fields.get(2)?)
-    }
-
-    /// The page faults process `pid` took since `before`, a reading of
-    /// [`page_faults`].
-    pub fn page_faults_since(pid: Option<u32>, before: Option<u64>) -> Option<u64> {
-        Some(page_faults(pid)?.saturating_sub(before?))
+    /// What process `pid` used since `before`, a reading of [`usage`].
+    pub fn usage_since(pid: Option<u32>, before: Option<Usage>) -> Option<Usage> {
+        Some(usage(pid)?.since(before?))
     }
 
     /// The CPU time of process `pid` so far (`utime` and `stime` of
     /// `/proc/<pid>/stat`), at the clock tick's resolution (10 ms, usually).
     pub fn cpu_time(pid: Option<u32>) -> Option<CpuTime> {
-        let fields = stat_from_minflt(pid)?;
-        let utime = *fields.get(4)?;
-        let stime = *fields.get(5)?;
-        // SAFETY: sysconf only reads a configuration value.
-        let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-        let ticks = u64::try_from(ticks).ok().filter(|&t| t > 0)?;
-        Some(CpuTime {
-            user_us: utime * 1_000_000 / ticks,
-            system_us: stime * 1_000_000 / ticks,
-        })
+        Some(usage(pid)?.cpu)
     }
 
     /// The CPU time the server used since `before`, a reading of
@@ -110,6 +128,24 @@ pub mod server {
         cpu_time(pid)
             .zip(before)
             .map(|(after, before)| after.since(before))
+    }
+
+    /// Adds what one side of a run of `count` setups used to a summary:
+    /// `{side}_cpu_us_per_setup` with its split, and
+    /// `{side}_page_faults_per_setup`.
+    pub fn add_setup_fields(
+        summary: &mut serde_json::Value,
+        used: Option<Usage>,
+        count: f64,
+        side: &str,
+    ) {
+        let cpu_key = format!("{side}_cpu_us_per_setup");
+        add_cpu_fields(summary, used.map(|used| used.cpu), count, &cpu_key);
+        let faults = used.and_then(|used| super::per(used.page_faults as f64, count));
+        super::merge(
+            summary,
+            serde_json::json!({ format!("{side}_page_faults_per_setup"): faults }),
+        );
     }
 
     /// Adds a summary's two CPU fields for `count` units of work: the total
@@ -202,7 +238,9 @@ pub async fn open_loop(
 
 #[cfg(test)]
 mod tests {
-    use super::server::{add_cpu_fields, cpu_time, page_faults, page_faults_since, CpuTime};
+    use super::server::{
+        add_cpu_fields, add_setup_fields, cpu_time, usage, usage_since, CpuTime, Usage,
+    };
     use super::*;
 
     #[test]
@@ -254,7 +292,7 @@ mod tests {
     #[test]
     fn touching_fresh_memory_counts_page_faults() {
         let me = Some(std::process::id());
-        let before = page_faults(me).expect("this process is readable");
+        let before = usage(me).expect("this process is readable");
         // 64 MiB, more than the allocator ever serves from memory it had
         // (glibc maps a block of its own above at most 32 MiB): fresh
         // pages, each faulted in by the first write to it.
@@ -263,10 +301,37 @@ mod tests {
             page[0] = 1;
         }
         std::hint::black_box(&fresh);
-        let taken = page_faults_since(me, Some(before)).expect("this process is readable");
+        let taken = usage_since(me, Some(before))
+            .expect("this process is readable")
+            .page_faults;
         assert!(taken >= 1, "{taken} page faults for 64 MiB of fresh memory");
-        assert_eq!(page_faults_since(me, None), None, "no reading before");
-        assert_eq!(page_faults(None), None, "no process");
+        assert_eq!(usage_since(me, None), None, "no reading before");
+        assert_eq!(usage(None), None, "no process");
+    }
+
+    #[test]
+    fn a_sides_setup_fields_give_its_cpu_and_page_faults_per_setup() {
+        let used = Usage {
+            cpu: CpuTime {
+                user_us: 40_000,
+                system_us: 60_000,
+            },
+            page_faults: 4_450,
+        };
+        let mut fields = json!({});
+        add_setup_fields(&mut fields, Some(used), 1_000.0, "server");
+        add_setup_fields(&mut fields, None, 1_000.0, "generator");
+        assert_eq!(
+            fields,
+            json!({
+                "server_cpu_us_per_setup": 100.0,
+                "server_cpu_us_per_setup_split": {"user": 40.0, "system": 60.0},
+                "server_page_faults_per_setup": 4.45,
+                "generator_cpu_us_per_setup": null,
+                "generator_cpu_us_per_setup_split": null,
+                "generator_page_faults_per_setup": null,
+            })
+        );
     }
 
     #[test]

@@ -700,16 +700,12 @@ fn hold(session: LiveSession, setup: &Setup) -> mpsc::UnboundedSender<Push> {
 async fn connect(options: &Options) -> Value {
     let shared = Shared::new();
     let rss_before = server::rss_kib(options.server_pid);
-    let cpu_before = server::cpu_time(options.server_pid);
+    let used_before = server::usage(options.server_pid);
     let generator = Some(std::process::id());
-    let generator_cpu_before = server::cpu_time(generator);
-    let faults_before = server::page_faults(options.server_pid);
-    let generator_faults_before = server::page_faults(generator);
+    let generator_used_before = server::usage(generator);
     let sessions = open_sessions(options, &shared).await;
-    let cpu = server::cpu_since(options.server_pid, cpu_before);
-    let generator_cpu = server::cpu_since(generator, generator_cpu_before);
-    let faults = server::page_faults_since(options.server_pid, faults_before);
-    let generator_faults = server::page_faults_since(generator, generator_faults_before);
+    let used = server::usage_since(options.server_pid, used_before);
+    let generator_used = server::usage_since(generator, generator_used_before);
     // Let the last joins' replies and the server's allocator settle.
     tokio::time::sleep(Duration::from_secs(1)).await;
     let rss_joined = server::rss_kib(options.server_pid);
@@ -732,24 +728,15 @@ async fn connect(options: &Options) -> Value {
         "server_rss_joined_kib": rss_joined,
         "server_rss_held_kib": rss_held,
         "server_bytes_per_session": per_session,
-        // Over the same span as the CPU: the memory each side touched for
-        // the first time, which a held session's memory costs in faults.
-        "server_page_faults_per_setup": faults.and_then(|faults| per(faults as f64, joined)),
-        "generator_page_faults_per_setup":
-            generator_faults.and_then(|faults| per(faults as f64, joined)),
     });
-    // The server's CPU from the first request to the last join reply,
-    // per session opened: what a session's setup costs it, whatever
-    // limits the rate.
-    server::add_cpu_fields(&mut summary, cpu, joined, "server_cpu_us_per_setup");
-    // The generator's own, over the same span: where it is near the
-    // server's, the two cores take turns and neither is ever full.
-    server::add_cpu_fields(
-        &mut summary,
-        generator_cpu,
-        joined,
-        "generator_cpu_us_per_setup",
-    );
+    // From the first request to the last join reply, per session opened:
+    // what a session's setup costs the server, whatever limits the rate,
+    // in CPU and in page faults (the memory it touched for the first time,
+    // which a held session's memory costs). The generator's own beside it:
+    // where it is near the server's, the two cores take turns and neither
+    // is ever full.
+    server::add_setup_fields(&mut summary, used, joined, "server");
+    server::add_setup_fields(&mut summary, generator_used, joined, "generator");
     merge(&mut summary, sessions.summary());
     summary
 }

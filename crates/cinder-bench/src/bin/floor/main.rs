@@ -845,8 +845,7 @@ async fn setup(options: &Options) -> Value {
         latency: Mutex::new(histogram()),
         next: AtomicU64::new(0),
     });
-    let cpu_before = server::cpu_time(options.server_pid);
-    let faults_before = server::page_faults(options.server_pid);
+    let used_before = server::usage(options.server_pid);
     let started = Instant::now();
     let workers: Vec<_> = (0..CONNECTING)
         .map(|_| tokio::spawn(open_some(options.clone(), sources.clone(), opened.clone())))
@@ -858,8 +857,7 @@ async fn setup(options: &Options) -> Value {
         }
     }
     let setup = started.elapsed();
-    let cpu = server::cpu_since(options.server_pid, cpu_before);
-    let faults = server::page_faults_since(options.server_pid, faults_before);
+    let used = server::usage_since(options.server_pid, used_before);
     let held = std::mem::take(&mut *opened.held.lock().expect("not poisoned"));
     let latency = opened.latency.lock().expect("not poisoned").clone();
     let joined = held.len() as f64;
@@ -874,9 +872,8 @@ async fn setup(options: &Options) -> Value {
         "setup_latency": quantiles(&latency),
         "page_bytes": options.page_bytes,
         "join_reply_bytes": options.join_reply_bytes,
-        "server_page_faults_per_setup": faults.and_then(|faults| per(faults as f64, joined)),
     });
-    server::add_cpu_fields(&mut summary, cpu, joined, "server_cpu_us_per_setup");
+    server::add_setup_fields(&mut summary, used, joined, "server");
     summary
 }
 
