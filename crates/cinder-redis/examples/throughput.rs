@@ -8,14 +8,14 @@
 //! ```
 //!
 //! Without `--url`, a `redis-server` of the run's own is started on a free
-//! loopback port (and stopped at the end). At most `--window` messages are
+//! loopback port, checked to be the server answering there (and stopped at
+//! the end). At most `--window` messages are
 //! in flight (broadcast on A, not yet received on B), below the adapter's
 //! buffer, so none is dropped; the summary says so if some were. It prints a
 //! one-line JSON summary: messages delivered per second from the first
 //! broadcast to the last delivery.
 
-use std::net::TcpListener;
-use std::process::{Child, Command, ExitCode, Stdio};
+use std::process::{Command, ExitCode, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -70,39 +70,27 @@ fn options() -> Result<Options, String> {
     Ok(options)
 }
 
-/// A `redis-server` of the run's own, stopped when dropped.
-struct Server(Child);
+// The tests' own server: it retries another port when the one it found
+// free is taken first, and checks by process id that the server answering
+// is the one it started.
+#[path = "../tests/common/mod.rs"]
+mod common;
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use common::RedisServer;
 
-fn start_redis() -> Result<(Server, String), String> {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map_err(|error| format!("no free port: {error}"))?
-        .port();
-    let child = Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-        .args(["--save", "", "--appendonly", "no"])
+/// A `redis-server` of the run's own, and its URL; an error that says what
+/// to do when there is no `redis-server` to run.
+fn start_redis() -> Result<(RedisServer, String), String> {
+    Command::new("redis-server")
+        .arg("--version")
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
+        .status()
         .map_err(|error| {
             format!("cannot run redis-server ({error}); install it or pass --url redis://host:port")
         })?;
-    let server = Server(child);
-    let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if started.elapsed() > Duration::from_secs(15) {
-            return Err("redis-server did not start within 15 s".into());
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    Ok((server, format!("redis://127.0.0.1:{port}")))
+    let server = RedisServer::start();
+    let url = server.url();
+    Ok((server, url))
 }
 
 async fn run(options: Options, url: String) -> Result<serde_json::Value, String> {
