@@ -304,6 +304,7 @@ impl<'a> Writer<'a> {
         match dynamic {
             Dynamic::Text(text) => json_text(&mut self.out, text),
             Dynamic::Nested(tree) => self.full_tree(tree),
+            Dynamic::Memo(tree) => self.full_tree(tree),
             Dynamic::List(list) if list.is_empty() => self.out.extend_from_slice(b"\"\""),
             Dynamic::List(list) => self.full_list(list),
             Dynamic::Component(cid) => {
@@ -419,17 +420,8 @@ impl<'a> Writer<'a> {
         match (old, new) {
             (Dynamic::Text(a), Dynamic::Text(b)) if a == b => {}
             (Dynamic::Component(a), Dynamic::Component(b)) if a == b => {}
-            (Dynamic::Nested(a), Dynamic::Nested(b)) if a.template().same_as(b.template()) => {
-                if a.dynamics() == b.dynamics() {
-                    return;
-                }
-                let mark = self.out.len();
-                self.key(key);
-                let open = self.out.len();
-                self.out.push(b'{');
-                self.diff_dynamics(a.dynamics(), b.dynamics());
-                self.close_or_drop(mark, open);
-            }
+            // A `@memo` block the render reused: the tree the client holds.
+            (Dynamic::Memo(a), Dynamic::Memo(b)) if Arc::ptr_eq(a, b) => {}
             (Dynamic::List(a), Dynamic::List(b)) => self.diff_lists(key, a, b, new),
             (Dynamic::Stream(_), Dynamic::Stream(b)) if b.is_unchanged() => {}
             (Dynamic::Stream(a), Dynamic::Stream(b))
@@ -442,11 +434,30 @@ impl<'a> Writer<'a> {
                 self.key(key);
                 self.stream(b, false);
             }
-            _ => {
-                self.key(key);
-                self.full_dynamic(new);
-            }
+            _ => match (old.tree(), new.tree()) {
+                (Some(a), Some(b)) if a.template().same_as(b.template()) => {
+                    self.diff_trees(key, a, b);
+                }
+                _ => {
+                    self.key(key);
+                    self.full_dynamic(new);
+                }
+            },
         }
+    }
+
+    /// Writes what changed from tree `old` to tree `new` of the same
+    /// template, the dynamic at `key`: nothing when nothing did.
+    fn diff_trees(&mut self, key: usize, old: &Rendered, new: &Rendered) {
+        if old.dynamics() == new.dynamics() {
+            return;
+        }
+        let mark = self.out.len();
+        self.key(key);
+        let open = self.out.len();
+        self.out.push(b'{');
+        self.diff_dynamics(old.dynamics(), new.dynamics());
+        self.close_or_drop(mark, open);
     }
 
     /// Writes what changed from list `old` to list `new`, the dynamic at

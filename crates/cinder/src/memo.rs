@@ -352,9 +352,14 @@ pub fn memo_block_reused(site: u64, stamp: u64) -> Result<Dynamic, BlockStart> {
 
 /// Keeps the tree just rendered for a `@memo` block at `site`, with what
 /// its lists kept since `start`, for the next render to reuse while
-/// `stamp` stays the same; returns the tree.
+/// `stamp` stays the same; returns the tree, shared with the cache as a
+/// [`Dynamic::Memo`].
 #[doc(hidden)]
 pub fn memo_block_rendered(site: u64, stamp: u64, start: BlockStart, tree: Dynamic) -> Dynamic {
+    let tree = match tree {
+        Dynamic::Nested(tree) => Dynamic::Memo(Arc::from(tree)),
+        other => other,
+    };
     keep(site, |recorded| Kept::Block {
         stamp,
         tree: tree.clone(),

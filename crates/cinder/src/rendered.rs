@@ -330,6 +330,11 @@ pub enum Dynamic {
     Nested(Box<Rendered>),
     /// A `for` comprehension.
     List(Box<Comprehension>),
+    /// A `@memo` block's tree, shared with the render cache that keeps it
+    /// for the next render. A render that reuses the block places the same
+    /// tree again, which a diff recognizes by its address and skips without
+    /// reading it; a copy would be read whole, by the copy and the diff.
+    Memo(Arc<Rendered>),
     /// A reference to a stateful component.
     Component(Cid),
     /// A stateful component as a view's template writes it, with its props;
@@ -380,6 +385,7 @@ impl Dynamic {
         match self {
             Dynamic::Text(text) => Dynamic::Text(text.clone()),
             Dynamic::Nested(tree) => Dynamic::Nested(tree.clone()),
+            Dynamic::Memo(tree) => Dynamic::Memo(Arc::clone(tree)),
             Dynamic::List(list) => Dynamic::List(list.clone()),
             Dynamic::Component(cid) => Dynamic::Component(*cid),
             Dynamic::LiveComponent(live) => Dynamic::LiveComponent(live.clone()),
@@ -391,8 +397,10 @@ impl Dynamic {
     /// Compares two dynamics that are not texts.
     #[inline(never)]
     fn same_structure(&self, other: &Dynamic) -> bool {
+        if let (Some(a), Some(b)) = (self.tree(), other.tree()) {
+            return std::ptr::eq(a, b) || a == b;
+        }
         match (self, other) {
-            (Dynamic::Nested(a), Dynamic::Nested(b)) => a == b,
             (Dynamic::List(a), Dynamic::List(b)) => a == b,
             (Dynamic::Component(a), Dynamic::Component(b)) => a == b,
             (Dynamic::LiveComponent(a), Dynamic::LiveComponent(b)) => a == b,
@@ -407,6 +415,15 @@ impl Dynamic {
     /// The empty text, what an `if` without `else` renders when false.
     pub fn empty() -> Dynamic {
         Dynamic::Text(Text::new())
+    }
+
+    /// The tree of a nested template or of a `@memo` block.
+    pub(crate) fn tree(&self) -> Option<&Rendered> {
+        match self {
+            Dynamic::Nested(tree) => Some(tree),
+            Dynamic::Memo(tree) => Some(tree),
+            _ => None,
+        }
     }
 
     /// Whether the dynamic's HTML can be written before the page around it
@@ -431,6 +448,7 @@ impl Dynamic {
         match self {
             Dynamic::Text(_) => true,
             Dynamic::Nested(tree) => tree.dynamics.iter().all(Dynamic::writes_alone),
+            Dynamic::Memo(tree) => tree.dynamics.iter().all(Dynamic::writes_alone),
             Dynamic::List(list) => list
                 .entries()
                 .all(|entry| entry.dynamics().iter().all(Dynamic::writes_alone)),
@@ -497,7 +515,8 @@ impl Rendered {
     }
 
     /// Calls `f` with each list of the tree and of the trees nested in it;
-    /// not with the lists inside a list's entries, which their entries hold.
+    /// not with the lists inside a list's entries, which their entries hold,
+    /// nor with those of a `@memo` block, which the render cache shares.
     pub(crate) fn for_each_list_mut(&mut self, f: &mut impl FnMut(&mut Comprehension)) {
         for dynamic in self.dynamics.iter_mut() {
             match dynamic {
@@ -594,6 +613,7 @@ impl Rendered {
             .map(|dynamic| match dynamic {
                 Dynamic::Text(text) => text.as_bytes().len(),
                 Dynamic::Nested(tree) => tree.html_size_hint(),
+                Dynamic::Memo(tree) => tree.html_size_hint(),
                 Dynamic::List(list) => list.len() * list.template().entry_html_size_hint(),
                 _ => DYNAMIC_SIZE_HINT,
             })
@@ -661,6 +681,7 @@ fn write_structure(
     match dynamic {
         Dynamic::Text(text) => text.write_to(out),
         Dynamic::Nested(tree) => tree.write_html_with(out, component),
+        Dynamic::Memo(tree) => tree.write_html_with(out, component),
         // Chunk by chunk, without each entry's key and stamp: a page's
         // longest lists are written here, and an iterator over all entries
         // cost some sixty instructions an entry.
@@ -855,6 +876,7 @@ impl Dynamic {
         };
         match self {
             Dynamic::Nested(tree) => all(&tree.dynamics),
+            Dynamic::Memo(tree) => all(&tree.dynamics),
             Dynamic::List(list) => list.chunks.iter().for_each(|chunk| all(&chunk.dynamics)),
             Dynamic::Stream(stream) => stream.entries.iter().for_each(|entry| all(entry)),
             _ => {}
@@ -869,6 +891,7 @@ impl Dynamic {
         }
         match self {
             Dynamic::Nested(tree) => tree.contains(what),
+            Dynamic::Memo(tree) => tree.contains(what),
             Dynamic::List(list) => list
                 .chunks
                 .iter()
@@ -898,6 +921,9 @@ fn resolve_all(
         }
         match dynamic {
             Dynamic::Nested(tree) => resolve_all(&mut tree.dynamics, what, resolve),
+            // The cache's copy keeps what the block placed, as a reused
+            // block's must: each render resolves it again.
+            Dynamic::Memo(tree) => resolve_all(&mut Arc::make_mut(tree).dynamics, what, resolve),
             Dynamic::List(list) => {
                 for chunk in Arc::make_mut(&mut list.chunks) {
                     if chunk.dynamics.iter().any(|d| d.contains(what)) {

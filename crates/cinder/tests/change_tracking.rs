@@ -793,6 +793,55 @@ fn a_list_in_a_reused_block_still_reuses_its_entries_when_the_block_renders_agai
     );
 }
 
+/// The `@memo` block of a page rendered by `page_with_sidebar`.
+fn sidebar_block(page: &Rendered) -> &std::sync::Arc<Rendered> {
+    match &page.dynamics()[1] {
+        Dynamic::Memo(block) => block,
+        other => panic!("not a memo block: {other:?}"),
+    }
+}
+
+#[test]
+fn a_reused_memo_block_is_the_tree_the_client_holds_not_a_copy() {
+    let side = sidebar(&["ann", "bo"]);
+    let mut cache = RenderCache::default();
+    let mut shown = cache.render(|| page_with_sidebar(&side, 0));
+    let held = sidebar_block(&shown).clone();
+    let diff = cache.render_diff(&mut shown, || page_with_sidebar(&side, 1));
+    assert_eq!(diff.as_str(), r#"{"0":"1"}"#);
+    assert!(
+        std::sync::Arc::ptr_eq(&held, sidebar_block(&shown)),
+        "the block is the one the client holds, shared with the cache"
+    );
+    assert_eq!(evaluated(), 2, "the first render's names alone");
+}
+
+#[test]
+fn a_view_diffs_a_list_in_a_memo_block_whose_stamp_changed() {
+    // As a view renders: each render diffed against the tree the client
+    // holds, whose own lists are lent to it; the block's are not.
+    let mut state = rows(100);
+    let mut cache = RenderCache::default();
+    let mut shown = cache.render(|| table_in_block(1, &state, 0));
+    let clicked = cache.render_diff(&mut shown, || table_in_block(1, &state, 1));
+    assert_eq!(clicked.as_str(), r#"{"0":"1"}"#);
+    evaluated();
+
+    touch(&mut state[5]);
+    let changed = cache.render_diff(&mut shown, || table_in_block(2, &state, 1));
+    assert_eq!(evaluated(), 1, "the block renders again, its list one row");
+    assert_eq!(
+        changed.to_value(),
+        json!({"1": {"0": {"k": {"5": {"0": "changed"}, "kc": 100}}}})
+    );
+    assert_eq!(shown.to_html(), table_in_block(2, &state, 1).to_html());
+    evaluated();
+
+    let unchanged = cache.render_diff(&mut shown, || table_in_block(2, &state, 2));
+    assert_eq!(unchanged.as_str(), r#"{"0":"2"}"#);
+    assert_eq!(evaluated(), 0);
+}
+
 static MENU_ITEMS_EVALUATED: AtomicUsize = AtomicUsize::new(0);
 
 fn count_menu_item(name: &str) -> &str {

@@ -307,3 +307,69 @@ async fn a_component_placed_again_before_it_is_destroyed_is_sent_whole() {
     .await;
     assert_eq!(recv(&mut client).await[4]["response"], json!({"cids": []}));
 }
+
+/// A count beside a card inside a `@memo` block, which a rename's new
+/// version renders again.
+struct Shelf {
+    count: u32,
+    version: u64,
+    title: String,
+}
+
+impl LiveView for Shelf {
+    type Info = ();
+
+    async fn mount(_: &Params, _: &Session, _: &mut Socket<Self>) -> Result<Self, MountError> {
+        Ok(Shelf {
+            count: 0,
+            version: 1,
+            title: "A".into(),
+        })
+    }
+
+    async fn handle_event(&mut self, event: Event, _socket: &mut Socket<Self>) {
+        match event.name() {
+            "count" => self.count += 1,
+            "rename" => {
+                self.title = "A2".into();
+                self.version += 1;
+            }
+            _ => {}
+        }
+    }
+
+    fn render(&self) -> Rendered {
+        html! {
+            <main>
+                <p>{self.count}</p>
+                @memo self.version {
+                    <section>{live_component::<Card>("card-A", self.title.clone())}</section>
+                }
+            </main>
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_component_in_a_reused_memo_block_keeps_its_cid_and_state() {
+    let router = LiveRouter::new(Config::new([3u8; 32]).unwrap())
+        .live::<Shelf>("/shelf")
+        .into_router();
+    let app = serve(router).await;
+    let page = get(&app, "/shelf").await;
+    let mut client = connect(&app, &page.cookie, &page.csrf, None).await.unwrap();
+    let joined = join_at(&mut client, &page, "http://localhost/shelf").await;
+    let rendered = &joined[4]["response"]["rendered"];
+    assert_eq!(rendered["1"]["0"], json!(1), "{rendered}");
+    assert_eq!(rendered["c"]["1"]["0"], "A", "{rendered}");
+    let topic = format!("lv:{}", page.id);
+
+    let liked = event(&mut client, &topic, click("like", Some(1))).await;
+    assert_eq!(liked, json!({"diff": {"c": {"1": {"2": "1"}}}}));
+    let counted = event(&mut client, &topic, click("count", None)).await;
+    assert_eq!(counted, json!({"diff": {"0": "1"}}), "the block is reused");
+    let liked = event(&mut client, &topic, click("like", Some(1))).await;
+    assert_eq!(liked, json!({"diff": {"c": {"1": {"2": "2"}}}}));
+    let renamed = event(&mut client, &topic, click("rename", None)).await;
+    assert_eq!(renamed, json!({"diff": {"c": {"1": {"0": "A2"}}}}));
+}
