@@ -105,14 +105,15 @@ pub struct RenderCache {
 type BySite = IdMap<Vec<Kept>>;
 
 /// What a render kept at one site for the next render.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 enum Kept {
     /// A `for`'s comprehension.
     List(Comprehension),
     /// A `@memo` block's tree, the stamp it was rendered with, and what the
-    /// `for`s inside it kept when it was: a render that reuses the block
-    /// keeps those again, so that when the stamp changes the block's lists
-    /// still reuse their unchanged entries.
+    /// `for`s and blocks inside it kept when it was, kept here alone: a
+    /// render that reuses the block keeps them with it, untouched, and one
+    /// that renders it again first gives them back to the block's lists,
+    /// which then reuse their unchanged entries.
     Block {
         stamp: u64,
         tree: Dynamic,
@@ -251,6 +252,14 @@ impl Frame {
     fn take(&mut self, site: u64) -> Option<Kept> {
         self.previous.get_mut(&site)?.pop()
     }
+
+    /// Makes what a block's lists and blocks kept, in the order they made
+    /// it, the next [`take`](Frame::take) of each of their sites.
+    fn give_back(&mut self, inner: Vec<(u64, Kept)>) {
+        for (site, kept) in inner.into_iter().rev() {
+            self.previous.entry(site).or_default().push(kept);
+        }
+    }
 }
 
 /// One render's frame on this thread. A render inside a render (a component
@@ -297,12 +306,11 @@ fn take_previous(site: u64) -> Option<Comprehension> {
 }
 
 /// Keeps what this render made at `site` for the next, if a cache renders;
-/// `kept` is given what the render has kept so far.
-fn keep(site: u64, kept: impl FnOnce(&[(u64, Kept)]) -> Kept) {
+/// `kept` makes it only then.
+fn keep(site: u64, kept: impl FnOnce() -> Kept) {
     ACTIVE.with(|active| {
         if let Some(frame) = active.borrow_mut().as_mut() {
-            let kept = kept(&frame.recorded);
-            frame.recorded.push((site, kept));
+            frame.recorded.push((site, kept()));
         }
     });
 }
@@ -313,7 +321,7 @@ fn with_lent<T>(f: impl FnOnce(&mut LentLists) -> T) -> Option<T> {
 }
 
 fn record(site: u64, list: &Comprehension) {
-    keep(site, |_| Kept::List(list.clone()));
+    keep(site, || Kept::List(list.clone()));
 }
 
 /// Where a `@memo` block's body began to keep what it renders: how much
@@ -324,7 +332,8 @@ pub struct BlockStart(usize);
 /// The tree of a `@memo` block at `site` that the previous render made
 /// with the same `stamp`, kept again for the next render with what the
 /// block's lists kept. Otherwise the block must be rendered, and its tree
-/// passed to [`memo_block_rendered`] with the start returned here.
+/// passed to [`memo_block_rendered`] with the start returned here; its
+/// lists then find what they kept.
 #[doc(hidden)]
 pub fn memo_block_reused(site: u64, stamp: u64) -> Result<Dynamic, BlockStart> {
     ACTIVE.with(|active| {
@@ -338,12 +347,15 @@ pub fn memo_block_reused(site: u64, stamp: u64) -> Result<Dynamic, BlockStart> {
                 tree,
                 inner,
             }) if kept == stamp => {
-                frame.recorded.extend(inner.iter().cloned());
                 let reused = tree.clone();
                 frame
                     .recorded
                     .push((site, Kept::Block { stamp, tree, inner }));
                 Ok(reused)
+            }
+            Some(Kept::Block { inner, .. }) => {
+                frame.give_back(inner);
+                Err(BlockStart(frame.recorded.len()))
             }
             _ => Err(BlockStart(frame.recorded.len())),
         }
@@ -351,8 +363,9 @@ pub fn memo_block_reused(site: u64, stamp: u64) -> Result<Dynamic, BlockStart> {
 }
 
 /// Keeps the tree just rendered for a `@memo` block at `site`, with what
-/// its lists kept since `start`, for the next render to reuse while
-/// `stamp` stays the same; returns the tree, shared with the cache as a
+/// its lists kept since `start` (moved into the block: the next render
+/// finds them through it), for the next render to reuse while `stamp`
+/// stays the same; returns the tree, shared with the cache as a
 /// [`Dynamic::Memo`].
 #[doc(hidden)]
 pub fn memo_block_rendered(site: u64, stamp: u64, start: BlockStart, tree: Dynamic) -> Dynamic {
@@ -360,10 +373,17 @@ pub fn memo_block_rendered(site: u64, stamp: u64, start: BlockStart, tree: Dynam
         Dynamic::Nested(tree) => Dynamic::Memo(Arc::from(tree)),
         other => other,
     };
-    keep(site, |recorded| Kept::Block {
-        stamp,
-        tree: tree.clone(),
-        inner: recorded.get(start.0..).unwrap_or_default().to_vec(),
+    ACTIVE.with(|active| {
+        if let Some(frame) = active.borrow_mut().as_mut() {
+            let start = start.0.min(frame.recorded.len());
+            let inner = frame.recorded.split_off(start);
+            let block = Kept::Block {
+                stamp,
+                tree: tree.clone(),
+                inner,
+            };
+            frame.recorded.push((site, block));
+        }
     });
     tree
 }

@@ -842,6 +842,57 @@ fn a_view_diffs_a_list_in_a_memo_block_whose_stamp_changed() {
     assert_eq!(evaluated(), 0);
 }
 
+/// A block inside a block, each with its own stamp, the inner one holding
+/// a memoized list.
+fn nested_blocks(outer: u64, inner: u64, rows: &[Row]) -> Rendered {
+    html! {
+        @memo outer {
+            <h2>{counted("title")}</h2>
+            @memo inner {
+                <ul>
+                    @for row in rows, key = row.id, memo = row.version {
+                        <li>{counted(&row.name)}</li>
+                    }
+                </ul>
+            }
+        }
+    }
+}
+
+#[test]
+fn a_block_rendered_again_gives_the_blocks_and_lists_inside_it_what_they_kept() {
+    let mut state = rows(20);
+    let mut cache = RenderCache::default();
+    let first = cache.render(|| nested_blocks(1, 1, &state));
+    assert_eq!(evaluated(), 21);
+    cache.render(|| nested_blocks(1, 1, &state));
+    assert_eq!(evaluated(), 0, "both blocks reused");
+
+    let outer_changed = cache.render(|| nested_blocks(2, 1, &state));
+    assert_eq!(
+        evaluated(),
+        1,
+        "the outer block renders, the inner is reused"
+    );
+    assert_eq!(outer_changed.to_html(), first.to_html());
+    evaluated();
+
+    // The outer stamp covers the inner block: both change together.
+    touch(&mut state[3]);
+    let both_changed = cache.render(|| nested_blocks(3, 2, &state));
+    assert_eq!(evaluated(), 2, "the title and the one changed row");
+    assert_eq!(
+        both_changed.to_html(),
+        nested_blocks(3, 2, &state).to_html()
+    );
+    evaluated();
+
+    let title_again = cache.render(|| nested_blocks(4, 2, &state));
+    assert_eq!(evaluated(), 1, "the inner block reused again");
+    assert_eq!(title_again.to_html(), nested_blocks(4, 2, &state).to_html());
+    evaluated();
+}
+
 static MENU_ITEMS_EVALUATED: AtomicUsize = AtomicUsize::new(0);
 
 fn count_menu_item(name: &str) -> &str {
