@@ -514,6 +514,20 @@ impl Rendered {
         })
     }
 
+    /// Lets go of the items of the tree's streams and of the trees nested
+    /// in it, once they are sent: the client keeps a stream's items and no
+    /// diff reads them again. Kept, they would be let go of when the next
+    /// render replaces the tree, from memory gone cold by then.
+    pub(crate) fn forget_stream_items(&mut self) {
+        for dynamic in self.dynamics.iter_mut() {
+            match dynamic {
+                Dynamic::Stream(stream) => stream.forget_changes(),
+                Dynamic::Nested(tree) => tree.forget_stream_items(),
+                _ => {}
+            }
+        }
+    }
+
     /// Calls `f` with each list of the tree and of the trees nested in it;
     /// not with the lists inside a list's entries, which their entries hold,
     /// nor with those of a `@memo` block, which the render cache shares.
@@ -763,6 +777,15 @@ impl StreamList {
     /// Whether this render changes nothing in the stream.
     pub fn is_unchanged(&self) -> bool {
         self.inserts.is_empty() && self.deletes.is_empty() && !self.reset
+    }
+
+    /// Lets go of what this render changed, keeping the stream's reference
+    /// and template: all that a diff reads of the stream the client holds.
+    fn forget_changes(&mut self) {
+        self.entries = Vec::new();
+        self.inserts = Vec::new();
+        self.deletes = Vec::new();
+        self.reset = false;
     }
 }
 
@@ -1773,6 +1796,74 @@ mod tests {
             builder.push(Key(key), memo, [Dynamic::Text(key.to_string().into())]);
         }
         builder.finish()
+    }
+
+    /// A page with a stream at its root and one in a nested tree, each
+    /// with `items` inserted and `deleted` removed.
+    fn page_with_streams(items: &[&str], deleted: &[&str], reset: bool) -> Rendered {
+        let item = Template::leak(vec!["<li>".into(), "</li>".into()], false);
+        let inner = Template::leak(vec!["<ol>".into(), "</ol>".into()], false);
+        let page = Template::leak(vec!["<ul>".into(), "</ul>".into(), "".into()], true);
+        let stream = |reference: &str| {
+            Dynamic::Stream(Box::new(StreamList {
+                reference: reference.into(),
+                template: Some(item),
+                entries: items
+                    .iter()
+                    .map(|text| vec![Dynamic::Text((*text).into())])
+                    .collect(),
+                inserts: items
+                    .iter()
+                    .map(|text| StreamInsert {
+                        dom_id: format!("{reference}-{text}"),
+                        at: -1,
+                        limit: None,
+                        update_only: false,
+                    })
+                    .collect(),
+                deletes: deleted.iter().map(|id| id.to_string()).collect(),
+                reset,
+            }))
+        };
+        let nested = Rendered::new(inner, vec![stream("1")]);
+        Rendered::new(page, vec![stream("0"), Dynamic::Nested(Box::new(nested))])
+    }
+
+    /// The tree a view keeps once it has sent a render lets go of its
+    /// streams' items, and every diff from it is the diff from the tree
+    /// that kept them.
+    #[test]
+    fn a_tree_without_its_stream_items_diffs_as_the_tree_with_them() {
+        let first = page_with_streams(&["a", "b"], &[], false);
+        let mut kept = first.clone();
+        kept.forget_stream_items();
+        let Dynamic::Stream(stream) = &kept.dynamics()[0] else {
+            panic!("the root's stream")
+        };
+        assert!(stream.entries.is_empty() && stream.is_unchanged());
+        assert_eq!(&*stream.reference, "0");
+        let nexts = [
+            page_with_streams(&[], &[], false),
+            page_with_streams(&["c"], &[], false),
+            page_with_streams(&["a"], &[], false),
+            page_with_streams(&[], &["0-a"], false),
+            page_with_streams(&["d"], &[], true),
+        ];
+        for next in &nexts {
+            assert_eq!(
+                crate::diff::diff(&kept, next).as_str(),
+                crate::diff::diff(&first, next).as_str()
+            );
+        }
+        let inserted = crate::diff::diff(&kept, &nexts[1]);
+        assert!(
+            inserted.as_str().contains(r#"["0",[["0-c",-1"#),
+            "{inserted:?}"
+        );
+        assert!(
+            inserted.as_str().contains(r#"["1",[["1-c",-1"#),
+            "{inserted:?}"
+        );
     }
 
     /// Asking for a tree's lines leaves the tree as it was, whatever its

@@ -512,6 +512,7 @@ async fn mount_view<V: LiveView>(
     let tree = running.render();
     let rendered = diff::render(&tree).into_string();
     running.tree = tree;
+    running.tree.forget_stream_items();
     let rendered = running.with_component_changes(rendered);
     let extras = running.socket.take_outgoing();
     let live_patch = patched.map_or(String::new(), |patch| {
@@ -1040,11 +1041,13 @@ impl<V: LiveView> Running<V> {
         diff.into_string()
     }
 
-    /// Keeps `tree`, once diffed, as the tree the client holds, and lets go
-    /// of the lists the old one lent to its render.
+    /// Keeps `tree`, once diffed, as the tree the client holds, without
+    /// its streams' items, and lets go of the lists the old one lent to its
+    /// render.
     #[inline]
     fn hold_shown(&mut self, tree: Rendered) {
         self.tree = tree;
+        self.tree.forget_stream_items();
         self.render_cache.end_lending();
     }
 
