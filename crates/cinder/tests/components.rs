@@ -102,13 +102,19 @@ impl LiveView for Board {
 }
 
 async fn board() -> (App, Page, Client, String, Value) {
+    joined::<Board>("/board").await
+}
+
+/// A view of type `V` served at `path`, its page fetched and joined: the
+/// app, the page, the client, the view's topic and its join's render.
+async fn joined<V: LiveView>(path: &str) -> (App, Page, Client, String, Value) {
     let router = LiveRouter::new(Config::new([3u8; 32]).unwrap())
-        .live::<Board>("/board")
+        .live::<V>(path)
         .into_router();
     let app = serve(router).await;
-    let page = get(&app, "/board").await;
+    let page = get(&app, path).await;
     let mut client = connect(&app, &page.cookie, &page.csrf, None).await.unwrap();
-    let joined = join_at(&mut client, &page, "http://localhost/board").await;
+    let joined = join_at(&mut client, &page, &format!("http://localhost{path}")).await;
     assert_eq!(joined[4]["status"], "ok", "{joined}");
     let topic = format!("lv:{}", page.id);
     let rendered = joined[4]["response"]["rendered"].clone();
@@ -352,17 +358,9 @@ impl LiveView for Shelf {
 
 #[tokio::test]
 async fn a_component_in_a_reused_memo_block_keeps_its_cid_and_state() {
-    let router = LiveRouter::new(Config::new([3u8; 32]).unwrap())
-        .live::<Shelf>("/shelf")
-        .into_router();
-    let app = serve(router).await;
-    let page = get(&app, "/shelf").await;
-    let mut client = connect(&app, &page.cookie, &page.csrf, None).await.unwrap();
-    let joined = join_at(&mut client, &page, "http://localhost/shelf").await;
-    let rendered = &joined[4]["response"]["rendered"];
+    let (_app, _page, mut client, topic, rendered) = joined::<Shelf>("/shelf").await;
     assert_eq!(rendered["1"]["0"], json!(1), "{rendered}");
     assert_eq!(rendered["c"]["1"]["0"], "A", "{rendered}");
-    let topic = format!("lv:{}", page.id);
 
     let liked = event(&mut client, &topic, click("like", Some(1))).await;
     assert_eq!(liked, json!({"diff": {"c": {"1": {"2": "1"}}}}));
