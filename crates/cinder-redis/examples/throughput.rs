@@ -9,11 +9,10 @@
 //!
 //! Without `--url`, a `redis-server` of the run's own is started on a free
 //! loopback port, checked to be the server answering there (and stopped at
-//! the end). At most `--window` messages are
-//! in flight (broadcast on A, not yet received on B), below the adapter's
-//! buffer, so none is dropped; the summary says so if some were. It prints a
-//! one-line JSON summary: messages delivered per second from the first
-//! broadcast to the last delivery.
+//! the end). At most `--window` messages are in flight (broadcast on A, not
+//! yet received on B), below the adapter's buffer, so none is dropped; the
+//! summary says so if some were. It prints a one-line JSON summary: messages
+//! delivered per second from the first broadcast to the last delivery.
 
 use std::process::{Command, ExitCode, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};

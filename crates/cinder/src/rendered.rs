@@ -517,7 +517,8 @@ impl Rendered {
     /// Lets go of the items of the tree's streams and of the trees nested
     /// in it, once they are sent: the client keeps a stream's items and no
     /// diff reads them again. Kept, they would be let go of when the next
-    /// render replaces the tree, from memory gone cold by then.
+    /// render replaces the tree, from memory gone cold by then. A `@memo`
+    /// block's streams stay: the render cache shares its tree.
     pub(crate) fn forget_stream_items(&mut self) {
         for dynamic in self.dynamics.iter_mut() {
             match dynamic {
