@@ -77,9 +77,9 @@ mod common;
 
 use common::RedisServer;
 
-/// A `redis-server` of the run's own, and its URL; an error that says what
-/// to do when there is no `redis-server` to run.
-fn start_redis() -> Result<(RedisServer, String), String> {
+/// A `redis-server` of the run's own; an error that says what to do when
+/// there is no `redis-server` to run.
+fn start_redis() -> Result<RedisServer, String> {
     Command::new("redis-server")
         .arg("--version")
         .stdout(Stdio::null())
@@ -87,9 +87,7 @@ fn start_redis() -> Result<(RedisServer, String), String> {
         .map_err(|error| {
             format!("cannot run redis-server ({error}); install it or pass --url redis://host:port")
         })?;
-    let server = RedisServer::start();
-    let url = server.url();
-    Ok((server, url))
+    Ok(RedisServer::start())
 }
 
 async fn run(options: Options, url: String) -> Result<serde_json::Value, String> {
@@ -171,7 +169,10 @@ fn main() -> ExitCode {
     let (_server, url) = match options.url.clone() {
         Some(url) => (None, url),
         None => match start_redis() {
-            Ok((server, url)) => (Some(server), url),
+            Ok(server) => {
+                let url = server.url();
+                (Some(server), url)
+            }
             Err(error) => {
                 eprintln!("{error}");
                 return ExitCode::FAILURE;

@@ -306,11 +306,12 @@ fn take_previous(site: u64) -> Option<Comprehension> {
 }
 
 /// Keeps what this render made at `site` for the next, if a cache renders;
-/// `kept` makes it only then.
-fn keep(site: u64, kept: impl FnOnce() -> Kept) {
+/// `kept` makes it only then, from what the render has kept so far.
+fn keep(site: u64, kept: impl FnOnce(&mut Vec<(u64, Kept)>) -> Kept) {
     ACTIVE.with(|active| {
         if let Some(frame) = active.borrow_mut().as_mut() {
-            frame.recorded.push((site, kept()));
+            let kept = kept(&mut frame.recorded);
+            frame.recorded.push((site, kept));
         }
     });
 }
@@ -321,7 +322,7 @@ fn with_lent<T>(f: impl FnOnce(&mut LentLists) -> T) -> Option<T> {
 }
 
 fn record(site: u64, list: &Comprehension) {
-    keep(site, || Kept::List(list.clone()));
+    keep(site, |_| Kept::List(list.clone()));
 }
 
 /// Where a `@memo` block's body began to keep what it renders: how much
@@ -373,17 +374,10 @@ pub fn memo_block_rendered(site: u64, stamp: u64, start: BlockStart, tree: Dynam
         Dynamic::Nested(tree) => Dynamic::Memo(Arc::from(tree)),
         other => other,
     };
-    ACTIVE.with(|active| {
-        if let Some(frame) = active.borrow_mut().as_mut() {
-            let start = start.0.min(frame.recorded.len());
-            let inner = frame.recorded.split_off(start);
-            let block = Kept::Block {
-                stamp,
-                tree: tree.clone(),
-                inner,
-            };
-            frame.recorded.push((site, block));
-        }
+    keep(site, |recorded| Kept::Block {
+        stamp,
+        tree: tree.clone(),
+        inner: recorded.split_off(start.0.min(recorded.len())),
     });
     tree
 }

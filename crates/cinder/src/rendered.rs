@@ -447,12 +447,12 @@ impl Dynamic {
     fn structure_writes_alone(&self) -> bool {
         match self {
             Dynamic::Text(_) => true,
-            Dynamic::Nested(tree) => tree.dynamics.iter().all(Dynamic::writes_alone),
-            Dynamic::Memo(tree) => tree.dynamics.iter().all(Dynamic::writes_alone),
             Dynamic::List(list) => list
                 .entries()
                 .all(|entry| entry.dynamics().iter().all(Dynamic::writes_alone)),
-            _ => false,
+            other => other
+                .tree()
+                .is_some_and(|tree| tree.dynamics.iter().all(Dynamic::writes_alone)),
         }
     }
 }
@@ -627,10 +627,10 @@ impl Rendered {
             .iter()
             .map(|dynamic| match dynamic {
                 Dynamic::Text(text) => text.as_bytes().len(),
-                Dynamic::Nested(tree) => tree.html_size_hint(),
-                Dynamic::Memo(tree) => tree.html_size_hint(),
                 Dynamic::List(list) => list.len() * list.template().entry_html_size_hint(),
-                _ => DYNAMIC_SIZE_HINT,
+                other => other
+                    .tree()
+                    .map_or(DYNAMIC_SIZE_HINT, Rendered::html_size_hint),
             })
             .sum();
         self.template.statics_len() + dynamics
@@ -899,11 +899,13 @@ impl Dynamic {
             }
         };
         match self {
-            Dynamic::Nested(tree) => all(&tree.dynamics),
-            Dynamic::Memo(tree) => all(&tree.dynamics),
             Dynamic::List(list) => list.chunks.iter().for_each(|chunk| all(&chunk.dynamics)),
             Dynamic::Stream(stream) => stream.entries.iter().for_each(|entry| all(entry)),
-            _ => {}
+            other => {
+                if let Some(tree) = other.tree() {
+                    all(&tree.dynamics);
+                }
+            }
         }
     }
 
@@ -914,8 +916,6 @@ impl Dynamic {
             return true;
         }
         match self {
-            Dynamic::Nested(tree) => tree.contains(what),
-            Dynamic::Memo(tree) => tree.contains(what),
             Dynamic::List(list) => list
                 .chunks
                 .iter()
@@ -924,7 +924,7 @@ impl Dynamic {
                 .entries
                 .iter()
                 .any(|entry| entry.iter().any(|d| d.contains(what))),
-            _ => false,
+            other => other.tree().is_some_and(|tree| tree.contains(what)),
         }
     }
 }

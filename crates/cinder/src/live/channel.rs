@@ -511,8 +511,7 @@ async fn mount_view<V: LiveView>(
     }
     let tree = running.render();
     let rendered = diff::render(&tree).into_string();
-    running.tree = tree;
-    running.tree.forget_stream_items();
+    running.hold_shown(tree);
     let rendered = running.with_component_changes(rendered);
     let extras = running.socket.take_outgoing();
     let live_patch = patched.map_or(String::new(), |patch| {
