@@ -540,6 +540,11 @@ impl<V: LiveView> Running<V> {
                     return ExitReason::Normal;
                 }
                 Message::User(ViewMessage::Info(message)) => {
+                    // A broadcast reaches a view whose memory has gone cold:
+                    // what the diff and the frame read first is asked for
+                    // now, and arrives while the handler runs.
+                    self.tree.prefetch_dynamics();
+                    self.outbox.prefetch();
                     self.handle_infos(ctx, message).await;
                     if !self.after_info(Render::View).await {
                         return ExitReason::Normal;

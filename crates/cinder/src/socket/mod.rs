@@ -307,6 +307,16 @@ impl Outbox {
         start_channel_frame(self.name.json(), None, event, room)
     }
 
+    /// Brings what a frame of the channel reads into the cache: the lock
+    /// of the frames on their way out and the channel's name. A frame
+    /// read from the client brings them on its way (the socket asks for
+    /// them as it reads it); a message from elsewhere, a broadcast's, finds
+    /// them cold, and the view asks for them before its render.
+    pub(crate) fn prefetch(&self) {
+        self.sender.prefetch();
+        self.name.prefetch();
+    }
+
     /// Sends a frame begun with [`start_reply`](Outbox::start_reply) or
     /// [`start_push`](Outbox::start_push). False if the connection is gone
     /// or closing.

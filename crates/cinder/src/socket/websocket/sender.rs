@@ -17,6 +17,7 @@ use std::task::{ready, Context, Poll, Waker};
 
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
+use socket2::SockRef;
 use tokio::io::{AsyncWrite, WriteHalf};
 use tokio::net::tcp::OwnedWriteHalf;
 
@@ -57,13 +58,30 @@ impl WriteTransport {
     /// written without the owner's waker.
     fn try_write(&self, buf: &[u8]) -> Option<io::Result<usize>> {
         match self {
+            // Straight to the socket, past tokio's record of its readiness:
+            // for a frame from a broadcast that record is a line of memory
+            // gone cold, read only to learn what the write itself tells. A
+            // write the kernel refuses leaves the bytes to the owner, whose
+            // write through tokio then learns the socket is full and waits.
             // One buffer, not the header and the payload apart: the
             // kernel's vectored write costs more than the copy it saves.
-            WriteTransport::Tcp(tcp) => Some(tcp.try_write(buf)),
+            WriteTransport::Tcp(tcp) => {
+                Some(SockRef::from(tcp.as_ref()).send_with_flags(buf, NO_SIGPIPE))
+            }
             WriteTransport::Upgraded(_) => None,
         }
     }
 }
+
+/// The flag that makes a write to a connection its peer has closed fail
+/// with `EPIPE` instead of raising `SIGPIPE`, as the standard library's
+/// writes do: a program that kept the signal's default action would
+/// otherwise end. Elsewhere no flag is passed and the socket's options
+/// decide.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+const NO_SIGPIPE: std::ffi::c_int = libc::MSG_NOSIGNAL;
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+const NO_SIGPIPE: std::ffi::c_int = 0;
 
 /// What a WebSocket and its senders share.
 pub(super) struct Outgoing {
@@ -447,7 +465,14 @@ impl WebSocketSender {
                 return true;
             }
             Some(Ok(n)) => n,
-            Some(Err(error)) if error.kind() == io::ErrorKind::WouldBlock => 0,
+            Some(Err(error))
+                if matches!(
+                    error.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+                ) =>
+            {
+                0
+            }
             // A broken connection: its owner learns of it on its next read.
             Some(Err(_)) => return false,
             None => 0,
