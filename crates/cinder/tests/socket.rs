@@ -25,6 +25,7 @@ use hyper_util::service::TowerToHyperService;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message as Frame;
+use tokio_tungstenite::MaybeTlsStream;
 
 /// Joins `echo:*` topics; remembers every channel it started, and the
 /// outbox it gave each.
@@ -1239,6 +1240,40 @@ async fn a_channel_writing_after_its_connection_closed_is_told_so() {
         .unwrap();
     assert!(!outbox.push("pushed", "{}"));
     assert!(!outbox.reply(Some("2"), ReplyStatus::Ok, "{}"));
+}
+
+/// A client resets its connection while its channel still writes to it:
+/// the channel's writes are told the connection is gone, nothing stops the
+/// server, and another connection is served as before. On one thread the
+/// first write comes before the socket's process can learn of the reset,
+/// so it meets the reset socket itself.
+#[tokio::test]
+async fn a_channel_writing_to_a_connection_its_client_reset_is_told_so() {
+    let server = server(SocketConfig::default()).await;
+    let mut client = connect(&server).await;
+    join(&mut client, "echo:1", "1").await;
+    let outbox = server.router.outboxes.lock().unwrap()[0].clone();
+    assert!(outbox.push("pushed", "{}"));
+    assert_eq!(recv(&mut client).await[3], "pushed");
+    let MaybeTlsStream::Plain(tcp) = client.get_ref() else {
+        panic!("the test connects without TLS");
+    };
+    // No lingering: closing sends a reset rather than an orderly end.
+    socket2::SockRef::from(tcp)
+        .set_linger(Some(Duration::ZERO))
+        .unwrap();
+    drop(client);
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while outbox.push("pushed", "{}") {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "writes to a reset connection still succeed"
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let mut other = connect(&server).await;
+    join(&mut other, "echo:2", "1").await;
+    ping(&mut other, "echo:2", "1").await;
 }
 
 #[tokio::test]
