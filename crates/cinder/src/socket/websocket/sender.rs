@@ -76,8 +76,8 @@ impl WriteTransport {
 /// The flag that makes a write to a connection its peer has closed fail
 /// with `EPIPE` instead of raising `SIGPIPE`, as the standard library's
 /// writes do: a program that kept the signal's default action would
-/// otherwise end. Elsewhere no flag is passed and the socket's options
-/// decide.
+/// otherwise end. On systems other than Linux and Android no flag is
+/// passed, and the socket's options decide.
 #[cfg(any(target_os = "linux", target_os = "android"))]
 const NO_SIGPIPE: std::ffi::c_int = libc::MSG_NOSIGNAL;
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
