@@ -1225,14 +1225,20 @@ async fn a_channel_and_its_socket_writing_at_once_never_mix_their_frames() {
     }
 }
 
-#[tokio::test]
-async fn a_channel_writing_after_its_connection_closed_is_told_so() {
-    let server = server(SocketConfig::default()).await;
-    let mut client = connect(&server).await;
+/// A client joined to `echo:1`, and its channel's outbox, seen to reach it.
+async fn joined_with_its_outbox(server: &Server) -> (Client, Outbox) {
+    let mut client = connect(server).await;
     join(&mut client, "echo:1", "1").await;
     let outbox = server.router.outboxes.lock().unwrap()[0].clone();
     assert!(outbox.push("pushed", "{}"));
     assert_eq!(recv(&mut client).await[3], "pushed");
+    (client, outbox)
+}
+
+#[tokio::test]
+async fn a_channel_writing_after_its_connection_closed_is_told_so() {
+    let server = server(SocketConfig::default()).await;
+    let (mut client, outbox) = joined_with_its_outbox(&server).await;
     client.close(None).await.unwrap();
     let channel = server.router.started.lock().unwrap()[0].clone();
     tokio::time::timeout(PATIENCE, channel.exited())
@@ -1250,11 +1256,7 @@ async fn a_channel_writing_after_its_connection_closed_is_told_so() {
 #[tokio::test]
 async fn a_channel_writing_to_a_connection_its_client_reset_is_told_so() {
     let server = server(SocketConfig::default()).await;
-    let mut client = connect(&server).await;
-    join(&mut client, "echo:1", "1").await;
-    let outbox = server.router.outboxes.lock().unwrap()[0].clone();
-    assert!(outbox.push("pushed", "{}"));
-    assert_eq!(recv(&mut client).await[3], "pushed");
+    let (client, outbox) = joined_with_its_outbox(&server).await;
     let MaybeTlsStream::Plain(tcp) = client.get_ref() else {
         panic!("the test connects without TLS");
     };
