@@ -546,6 +546,7 @@ impl<V: LiveView> Running<V> {
                     self.tree.prefetch_dynamics();
                     self.outbox.prefetch();
                     self.handle_infos(ctx, message).await;
+                    self.outbox.prefetch_socket();
                     if !self.after_info(Render::View).await {
                         return ExitReason::Normal;
                     }

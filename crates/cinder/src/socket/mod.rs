@@ -317,6 +317,13 @@ impl Outbox {
         self.name.prefetch();
     }
 
+    /// The step after [`prefetch`](Outbox::prefetch), once its lines have
+    /// come: brings in the connection's socket, which the frame's write
+    /// reads.
+    pub(crate) fn prefetch_socket(&self) {
+        self.sender.prefetch_socket();
+    }
+
     /// Sends a frame begun with [`start_reply`](Outbox::start_reply) or
     /// [`start_push`](Outbox::start_push). False if the connection is gone
     /// or closing.

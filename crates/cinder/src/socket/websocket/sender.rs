@@ -404,6 +404,17 @@ impl WebSocketSender {
         cinder_runtime::hint::prefetch(&self.outgoing.unsent);
     }
 
+    /// The step after [`prefetch`](Self::prefetch), once its line has
+    /// come: brings in the connection's socket, whose descriptor a write
+    /// reads. Skipped while another task holds the lock.
+    pub(crate) fn prefetch_socket(&self) {
+        if let Ok(unsent) = self.outgoing.unsent.try_lock() {
+            if let Some(WriteTransport::Tcp(tcp)) = &unsent.io {
+                cinder_runtime::hint::prefetch(tcp.as_ref());
+            }
+        }
+    }
+
     /// Sends a text message, taking its memory. False once the WebSocket
     /// is gone or has sent its close frame.
     pub fn send_text(&self, text: String) -> bool {
@@ -526,6 +537,34 @@ mod tests {
         unsent.unhold(second, false);
         unsent.unhold(second, true);
         assert!(!unsent.out.ends_with(b"refused"));
+    }
+
+    /// Asking for a sender's lines changes nothing about what it writes,
+    /// whether its lock is free or held elsewhere, nor once the connection
+    /// is gone.
+    #[tokio::test]
+    async fn asking_for_a_senders_lines_changes_nothing_it_writes() {
+        use tokio::io::AsyncReadExt;
+
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let mut client = tokio::net::TcpStream::connect(address).await.unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        let (_read, write) = server.into_split();
+        let sender = WebSocketSender::new(Outgoing::new(WriteTransport::Tcp(write)), 0);
+        sender.prefetch();
+        sender.prefetch_socket();
+        {
+            let _held = sender.outgoing.lock();
+            sender.prefetch_socket();
+        }
+        assert!(sender.send_text("hello".into()));
+        let mut frame = [0u8; 7];
+        client.read_exact(&mut frame).await.unwrap();
+        assert_eq!(frame[..], [&[0x81, 5][..], b"hello"].concat()[..]);
+        sender.outgoing.detach();
+        sender.prefetch_socket();
+        assert!(!sender.send_text("gone".into()));
     }
 
     #[test]
