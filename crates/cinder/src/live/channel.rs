@@ -542,7 +542,8 @@ impl<V: LiveView> Running<V> {
                 Message::User(ViewMessage::Info(message)) => {
                     // A broadcast reaches a view whose memory has gone cold:
                     // what the diff and the frame read first is asked for
-                    // now, and arrives while the handler runs.
+                    // now, and arrives while the handler runs; the socket,
+                    // reached through the outbox's lock, once that has come.
                     self.tree.prefetch_dynamics();
                     self.outbox.prefetch();
                     self.handle_infos(ctx, message).await;
