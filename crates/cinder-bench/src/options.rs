@@ -223,9 +223,84 @@ impl RuntimeFlavor {
     }
 }
 
+/// How a load generator's thread waits while none of its sockets is
+/// ready (`--idle`).
+///
+/// On loopback, the server's send runs the generator's receive on the
+/// server's core: when the generator sleeps in the kernel, that send also
+/// wakes it, and the wake-up (on a virtual machine, often a message to an
+/// idle core that costs the sender an exit to the hypervisor) is counted in
+/// the server's CPU time. A client on another machine costs the server no
+/// such wake-up. `Spin` keeps the generator awake, polling its sockets
+/// without blocking, which shows what the server's own work costs without
+/// it.
+///
+/// ```
+/// use cinder_bench::options::GeneratorIdle;
+///
+/// let answer = GeneratorIdle::Spin.block_on(async { 6 * 7 });
+/// assert_eq!(answer, 42);
+/// assert_eq!(GeneratorIdle::named("sleep"), Ok(GeneratorIdle::Sleep));
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum GeneratorIdle {
+    /// Blocks in the kernel until a socket is ready or a timer is due.
+    #[default]
+    Sleep,
+    /// Never blocks: asks the kernel which sockets are ready without
+    /// waiting, again and again, on a core of its own.
+    Spin,
+}
+
+impl GeneratorIdle {
+    /// The way `--idle` names: `sleep` or `spin`.
+    pub fn named(value: &str) -> Result<GeneratorIdle, String> {
+        match value {
+            "sleep" => Ok(GeneratorIdle::Sleep),
+            "spin" => Ok(GeneratorIdle::Spin),
+            _ => Err(format!("--idle takes sleep or spin, not {value:?}")),
+        }
+    }
+
+    /// Its name on the command line and in a run's summary.
+    pub fn name(self) -> &'static str {
+        match self {
+            GeneratorIdle::Sleep => "sleep",
+            GeneratorIdle::Spin => "spin",
+        }
+    }
+
+    /// Runs `run` to its end on a current-thread runtime that waits this
+    /// way.
+    pub fn block_on<F: std::future::Future>(self, run: F) -> F::Output {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("the tokio runtime starts");
+        match self {
+            GeneratorIdle::Sleep => runtime.block_on(run),
+            GeneratorIdle::Spin => runtime.block_on(async {
+                let spinner = tokio::spawn(keep_awake());
+                let output = run.await;
+                spinner.abort();
+                output
+            }),
+        }
+    }
+}
+
+/// A task that is always ready: a current-thread runtime with a yielded
+/// task polls its sockets and timers without blocking before it runs the
+/// task again, so it never sleeps in the kernel.
+async fn keep_awake() {
+    loop {
+        tokio::task::yield_now().await;
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::RuntimeFlavor;
+    use super::{GeneratorIdle, RuntimeFlavor};
 
     #[test]
     fn a_runtime_flavor_is_read_back_from_its_name() {
@@ -235,5 +310,62 @@ mod tests {
         assert!(RuntimeFlavor::named("threads")
             .unwrap_err()
             .contains("multi-thread or current-thread"));
+    }
+
+    #[test]
+    fn a_generator_idle_is_read_back_from_its_name() {
+        for idle in [GeneratorIdle::Sleep, GeneratorIdle::Spin] {
+            assert_eq!(GeneratorIdle::named(idle.name()), Ok(idle));
+        }
+        assert!(GeneratorIdle::named("poll")
+            .unwrap_err()
+            .contains("sleep or spin"));
+    }
+
+    #[test]
+    fn a_spinning_generator_still_wakes_for_timers_and_sockets() {
+        let waited = GeneratorIdle::Spin.block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let client = tokio::spawn(async move {
+                use tokio::io::AsyncWriteExt;
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+                stream.write_all(b"ping").await.unwrap();
+            });
+            let started = std::time::Instant::now();
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut read = [0; 4];
+            tokio::io::AsyncReadExt::read_exact(&mut stream, &mut read)
+                .await
+                .unwrap();
+            client.await.unwrap();
+            (read, started.elapsed())
+        });
+        assert_eq!(&waited.0, b"ping");
+        assert!(waited.1 >= std::time::Duration::from_millis(20));
+    }
+
+    /// How many times this thread has blocked in the kernel.
+    fn voluntary_switches() -> u64 {
+        let status = std::fs::read_to_string("/proc/thread-self/status").unwrap();
+        let line = status
+            .lines()
+            .find(|line| line.starts_with("voluntary_ctxt_switches:"))
+            .unwrap();
+        line.split_whitespace().last().unwrap().parse().unwrap()
+    }
+
+    #[test]
+    fn a_spinning_generator_never_blocks_in_the_kernel_and_a_sleeping_one_does() {
+        let blocked_while_waiting = |idle: GeneratorIdle| {
+            idle.block_on(async {
+                let before = voluntary_switches();
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                voluntary_switches() - before
+            })
+        };
+        assert!(blocked_while_waiting(GeneratorIdle::Sleep) > 0);
+        assert_eq!(blocked_while_waiting(GeneratorIdle::Spin), 0);
     }
 }

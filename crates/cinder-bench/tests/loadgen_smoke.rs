@@ -194,6 +194,56 @@ fn every_mode_runs_against(server_args: &[&str]) {
     assert_latency_reported(&render, "latency");
 }
 
+/// A generator that spins instead of sleeping measures what a sleeping one
+/// does, and its summary says which it was.
+#[test]
+fn a_spinning_generator_measures_events_and_setups_as_a_sleeping_one() {
+    let server = start(Path::new(SERVER), &["--workers", "1"]);
+    let (addr, pid) = (server.addr(), server.pid());
+    let events = |idle: &str| {
+        loadgen(&[
+            "events",
+            "--addr",
+            &addr,
+            "--path",
+            "/rows",
+            "--sessions",
+            "20",
+            "--rate",
+            "200",
+            "--duration",
+            "1",
+            "--server-pid",
+            &pid,
+            "--idle",
+            idle,
+        ])
+    };
+    for idle in ["sleep", "spin"] {
+        let summary = events(idle);
+        assert_eq!(summary["idle"], idle, "{summary}");
+        assert_all_joined(&summary, 20.0);
+        assert!(number(&summary, "replies") > 0.0, "{summary}");
+        assert_eq!(number(&summary, "unanswered"), 0.0, "{summary}");
+        assert_eq!(number(&summary, "errors"), 0.0, "{summary}");
+        assert_cpu_reported(&summary, "server_cpu_us_per_event");
+        assert_latency_reported(&summary, "latency");
+    }
+    let connect = loadgen(&[
+        "connect",
+        "--addr",
+        &addr,
+        "--sessions",
+        "50",
+        "--duration",
+        "0",
+        "--idle",
+        "spin",
+    ]);
+    assert_eq!(connect["idle"], "spin", "{connect}");
+    assert_all_joined(&connect, 50.0);
+}
+
 /// A server that accepts connections and never answers fails each setup
 /// and each page after `--timeout`, with the reason, and the run ends: the
 /// load generator's and the floor's generator's.
@@ -626,6 +676,31 @@ fn floor_summary(mode: &str, server: &RunningServer, args: &[&str]) -> Value {
 fn the_floor_tool_measures_its_bare_server() {
     let server = start(Path::new(FLOOR), &["serve"]);
     assert_the_floor_serves_every_mode(&server);
+}
+
+/// The floor's generator spins instead of sleeping when asked, in each of
+/// its modes, and every request is answered as when it sleeps.
+#[test]
+fn the_floor_generator_spins_when_asked() {
+    let server = start(Path::new(FLOOR), &["serve", "--tasks", "2"]);
+    let spinning = |mode: &str, args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--idle", "spin"]);
+        let summary = floor_summary(mode, &server, &all);
+        assert_eq!(summary["idle"], "spin", "{summary}");
+        summary
+    };
+    let events = spinning(
+        "events",
+        &["--sessions", "20", "--rate", "200", "--duration", "1"],
+    );
+    assert_eq!(number(&events, "replies"), 200.0, "{events}");
+    let broadcast = spinning("broadcast", &["--sessions", "100"]);
+    assert_eq!(number(&broadcast, "delivered"), 100.0, "{broadcast}");
+    let setup = spinning("setup", &["--sessions", "100"]);
+    assert_eq!(number(&setup, "sessions_joined"), 100.0, "{setup}");
+    let sleeping = floor_summary("setup", &server, &["--sessions", "10"]);
+    assert_eq!(sleeping["idle"], "sleep", "{sleeping}");
 }
 
 /// Each mode of the floor's generator against `server`: every event
@@ -1065,6 +1140,42 @@ fn the_suite_runs_its_servers_on_the_runtime_it_is_asked_for() {
         .filter(|line| line.starts_with("| session setup") && !line.contains("not measured"))
         .count();
     assert_eq!(setups, 2, "{stdout}");
+}
+
+/// `--idle spin` reaches every generator the suite runs, and the table's
+/// heading says so.
+#[test]
+fn the_suite_has_its_generators_spin_when_asked() {
+    let out = std::env::temp_dir().join(format!("cinder-suite-spin-{}.jsonl", std::process::id()));
+    let output = smoke_suite_of("setup")
+        .args(["--idle", "spin", "--out"])
+        .arg(&out)
+        .output()
+        .expect("the suite runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("generators spinning while idle"),
+        "{stdout}"
+    );
+    let lines = std::fs::read_to_string(&out).expect("the suite wrote its summaries");
+    std::fs::remove_file(&out).ok();
+    let summaries: Vec<Value> = lines
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("each line is JSON"))
+        .collect();
+    let floors = summaries
+        .iter()
+        .filter(|line| {
+            line["label"]
+                .as_str()
+                .is_some_and(|label| label.starts_with("floor"))
+        })
+        .count();
+    assert!(floors > 0 && floors < summaries.len(), "{lines}");
+    for line in &summaries {
+        assert_eq!(line["summary"]["idle"], "spin", "{line}");
+    }
 }
 
 #[test]

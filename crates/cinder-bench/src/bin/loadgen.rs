@@ -54,6 +54,14 @@
 //! a `render` connection waits before it tries again, 10 ms and twice as
 //! long after each further failure in a row, up to a second.
 //!
+//! On loopback, the server's send of a reply runs the generator's receive
+//! on the server's core, and when the generator sleeps in the kernel that
+//! receive also wakes it: the server's CPU time then holds its client's
+//! wake-up, which a client on another machine does not cost it. `--idle
+//! spin` keeps the generator awake, polling its sockets on its own core, to
+//! measure the server without it (the summary's `idle` says which way the
+//! run waited; `sleep` unless given).
+//!
 //! A mode refuses an option it does not read, naming the modes that do.
 
 use std::collections::HashMap;
@@ -68,6 +76,7 @@ use cinder_bench::live_client::{Frame, HttpConnection, LiveSession, Sources};
 use cinder_bench::measure::{histogram, merge, micros, open_loop, per, quantiles, server};
 use cinder_bench::options::{
     asks_for_help, no_answer, parse, print_help, refuse_unless_read, seconds, usage_error,
+    GeneratorIdle,
 };
 use hdrhistogram::Histogram;
 use serde_json::{json, Value};
@@ -90,12 +99,9 @@ fn main() -> ExitCode {
         Err(error) => return usage_error(&error, USAGE),
     };
     let nofile = raise_open_files_limit();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("the tokio runtime starts");
-    let mut summary = runtime.block_on(run(&options));
+    let mut summary = options.idle.block_on(run(&options));
     summary["open_files_limit"] = json!(nofile);
+    summary["idle"] = json!(options.idle.name());
     println!("{summary}");
     ExitCode::SUCCESS
 }
@@ -140,6 +146,11 @@ const OPTIONS: &str = "options [defaults]:
                        for the server before it counts as failed [10]
   --server-pid PID     the server's process, whose CPU time (and, for connect,
                        resident memory) the summary reports per unit of work
+  --idle sleep|spin    how the generator waits while no socket is ready: it
+                       sleeps in the kernel, so that on loopback each send of
+                       the server's that wakes it costs the server a wake-up,
+                       or it spins on its core, polling, as a client on
+                       another machine costs the server no wake-up [sleep]
   --post-addr ADDR     broadcast: post from a session on this server (another
                        node) instead of from a measured session
   --quiet SECONDS      broadcast: how long no frame arrives before the post [1]
@@ -149,10 +160,10 @@ const OPTIONS: &str = "options [defaults]:
                        session before the run goes on without the rest [60]
 A mode refuses the options it does not read.";
 
-const USAGE: &str = "usage: cinder-loadgen connect [--addr 127.0.0.1:4100] [--path /counter] [--sessions N] [--concurrency N] [--duration SECONDS] [--heartbeat SECONDS] [--timeout SECONDS] [--server-pid PID]
-       cinder-loadgen events [--addr 127.0.0.1:4100] [--path /counter] [--sessions N] [--concurrency N] [--duration SECONDS] [--rate EVENTS_PER_SECOND] [--event inc|bump] [--heartbeat SECONDS] [--timeout SECONDS] [--server-pid PID]
-       cinder-loadgen broadcast [--addr 127.0.0.1:4100] [--post-addr ADDR] [--path /chat] [--sessions N] [--concurrency N] [--heartbeat SECONDS] [--timeout SECONDS] [--quiet SECONDS] [--warm-up-posts N] [--hold SECONDS] [--patience SECONDS] [--server-pid PID]
-       cinder-loadgen render [--addr 127.0.0.1:4100] [--path /counter] [--connections N] [--duration SECONDS] [--timeout SECONDS] [--server-pid PID]";
+const USAGE: &str = "usage: cinder-loadgen connect [--addr 127.0.0.1:4100] [--path /counter] [--sessions N] [--concurrency N] [--duration SECONDS] [--heartbeat SECONDS] [--timeout SECONDS] [--server-pid PID] [--idle sleep|spin]
+       cinder-loadgen events [--addr 127.0.0.1:4100] [--path /counter] [--sessions N] [--concurrency N] [--duration SECONDS] [--rate EVENTS_PER_SECOND] [--event inc|bump] [--heartbeat SECONDS] [--timeout SECONDS] [--server-pid PID] [--idle sleep|spin]
+       cinder-loadgen broadcast [--addr 127.0.0.1:4100] [--post-addr ADDR] [--path /chat] [--sessions N] [--concurrency N] [--heartbeat SECONDS] [--timeout SECONDS] [--quiet SECONDS] [--warm-up-posts N] [--hold SECONDS] [--patience SECONDS] [--server-pid PID] [--idle sleep|spin]
+       cinder-loadgen render [--addr 127.0.0.1:4100] [--path /counter] [--connections N] [--duration SECONDS] [--timeout SECONDS] [--server-pid PID] [--idle sleep|spin]";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Mode {
@@ -192,6 +203,8 @@ struct Options {
     /// For `broadcast`: how long each post may take to reach every session.
     patience: Duration,
     server_pid: Option<u32>,
+    /// How the generator waits while none of its sockets is ready.
+    idle: GeneratorIdle,
 }
 
 impl Options {
@@ -229,6 +242,7 @@ impl Options {
                 "--patience" => options.patience = seconds(&flag, &value)?,
                 "--warm-up-posts" => options.warm_up_posts = parse(&flag, &value)?,
                 "--server-pid" => options.server_pid = Some(parse(&flag, &value)?),
+                "--idle" => options.idle = GeneratorIdle::named(&value)?,
                 _ => return Err(format!("unknown option {flag}")),
             }
         }
@@ -260,6 +274,7 @@ impl Options {
             warm_up_posts: 1,
             patience: Duration::from_secs(60),
             server_pid: None,
+            idle: GeneratorIdle::Sleep,
         }
     }
 
@@ -300,7 +315,7 @@ impl Options {
 fn modes_reading(flag: &str) -> Option<&'static [&'static str]> {
     const SESSIONS: &[&str] = &["connect", "events", "broadcast"];
     Some(match flag {
-        "--addr" | "--path" | "--timeout" | "--server-pid" => {
+        "--addr" | "--path" | "--timeout" | "--server-pid" | "--idle" => {
             &["connect", "events", "broadcast", "render"]
         }
         "--sessions" | "--concurrency" | "--heartbeat" => SESSIONS,

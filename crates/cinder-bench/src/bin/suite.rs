@@ -34,7 +34,11 @@
 //! Every server runs with one runtime thread: on tokio's multi-thread
 //! runtime with one worker, or with `--runtime current-thread` on its
 //! current-thread runtime (the benchmark server, the floor and the
-//! showcase alike).
+//! showcase alike). Every generator sleeps in the kernel while none of its
+//! sockets is ready, unless `--idle spin` has each poll on its core instead,
+//! so that no server's send wakes it: on loopback that wake-up is counted
+//! in the server's CPU time, which a client on another machine does not
+//! cost it (`cinder-loadgen --help`).
 //!
 //! `--phoenix COMMAND` measures a Phoenix LiveView application of the same
 //! pages beside Cinder, with the same generator: `sh -c COMMAND` must start
@@ -67,7 +71,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::Duration;
 
-use cinder_bench::options::{asks_for_help, parse, print_help, usage_error, RuntimeFlavor};
+use cinder_bench::options::{
+    asks_for_help, parse, print_help, usage_error, GeneratorIdle, RuntimeFlavor,
+};
 use cinder_bench::servers::{self, RunningServer};
 use serde_json::{json, Value};
 
@@ -91,12 +97,16 @@ const OPTIONS: &str = "options [defaults]:
   --no-pin              pin nothing (taskset is not used)
   --runtime KIND        every server on multi-thread with one worker, or on
                         current-thread [multi-thread]
+  --idle sleep|spin     how every generator waits while no socket is ready:
+                        asleep, so that the servers' sends wake it, or
+                        spinning, so that they never do, as a client on
+                        another machine (cinder-loadgen --help) [sleep]
   --phoenix COMMAND     also measure the Phoenix LiveView server that
                         `sh -c COMMAND` starts on $PORT and execs into
   --out FILE            write every tool's JSON summary there, one labelled
                         line each";
 
-const USAGE: &str = "usage: cinder-bench-suite [--runs 3] [--scale full|smoke] [--only events,setup,render,broadcast,ramp,held] [--server-core 0] [--generator-core 1] [--no-pin] [--runtime multi-thread|current-thread] [--phoenix COMMAND] [--out FILE]";
+const USAGE: &str = "usage: cinder-bench-suite [--runs 3] [--scale full|smoke] [--only events,setup,render,broadcast,ramp,held] [--server-core 0] [--generator-core 1] [--no-pin] [--runtime multi-thread|current-thread] [--idle sleep|spin] [--phoenix COMMAND] [--out FILE]";
 
 /// The kinds of measurement the suite runs, as `--only` names them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -253,6 +263,8 @@ struct Options {
     only: Vec<Measurement>,
     /// The runtime every server runs on, with one thread.
     runtime: RuntimeFlavor,
+    /// How every generator waits while none of its sockets is ready.
+    idle: GeneratorIdle,
     /// A shell command that starts a Phoenix LiveView server of the same
     /// pages on the port in `$PORT`, measured beside Cinder.
     phoenix: Option<String>,
@@ -269,6 +281,7 @@ impl Options {
             out: None,
             only: Measurement::ALL.to_vec(),
             runtime: RuntimeFlavor::MultiThread,
+            idle: GeneratorIdle::Sleep,
             phoenix: None,
         };
         while let Some(flag) = args.next() {
@@ -291,6 +304,7 @@ impl Options {
                 "--out" => options.out = Some(PathBuf::from(value)),
                 "--only" => options.only = Measurement::listed(&value)?,
                 "--runtime" => options.runtime = RuntimeFlavor::named(&value)?,
+                "--idle" => options.idle = GeneratorIdle::named(&value)?,
                 "--phoenix" => options.phoenix = Some(value),
                 _ => return Err(format!("unknown option {flag}")),
             }
@@ -509,6 +523,8 @@ struct Suite {
     tools: Tools,
     cores: Cores,
     runtime: RuntimeFlavor,
+    /// How every generator waits while none of its sockets is ready.
+    idle: GeneratorIdle,
     sizes: Sizes,
     out: Option<std::fs::File>,
     summaries: BTreeMap<String, Vec<Value>>,
@@ -596,7 +612,8 @@ impl Suite {
         let mut command = self.cores.on(self.cores.generator, program);
         command
             .args(args)
-            .args(["--addr", &server.addr(), "--server-pid", &server.pid()]);
+            .args(["--addr", &server.addr(), "--server-pid", &server.pid()])
+            .args(["--idle", self.idle.name()]);
         match summary_of(command) {
             Ok(summary) => {
                 self.keep(label, summary);
@@ -1661,6 +1678,7 @@ fn run(options: &Options, tools: Tools) -> Result<Suite, String> {
     let mut suite = Suite {
         cores: Cores::new(options),
         runtime: options.runtime,
+        idle: options.idle,
         sizes: options.scale.sizes(),
         tools,
         out,
@@ -1716,7 +1734,7 @@ fn main() -> ExitCode {
         }
     };
     println!(
-        "{} at {} scale on {} ({} cores), {}; servers on tokio's {} runtime, one thread{}\n",
+        "{} at {} scale on {} ({} cores), {}; servers on tokio's {} runtime, one thread; generators {} while idle{}\n",
         match options.runs {
             1 => "1 run".to_string(),
             runs => format!("{runs} runs"),
@@ -1729,6 +1747,10 @@ fn main() -> ExitCode {
         std::thread::available_parallelism().map_or(1, usize::from),
         suite.cores.describe(),
         options.runtime.name(),
+        match options.idle {
+            GeneratorIdle::Sleep => "asleep",
+            GeneratorIdle::Spin => "spinning",
+        },
         if suite.tools.showcase.is_none() {
             "; no showcase built beside this program, so no broadcast of Cinder's"
         } else {
@@ -1980,6 +2002,7 @@ mod tests {
             },
             cores: Cores::new(&Options::parse(std::iter::empty()).unwrap()),
             runtime: RuntimeFlavor::MultiThread,
+            idle: GeneratorIdle::Sleep,
             sizes: Scale::Smoke.sizes(),
             out: None,
             summaries: BTreeMap::new(),
@@ -2239,6 +2262,9 @@ mod tests {
             .is_ok_and(|options| options.runtime == RuntimeFlavor::CurrentThread));
         assert!(parse(&[]).is_ok_and(|options| options.runtime == RuntimeFlavor::MultiThread));
         assert!(parse(&["--runtime", "green"]).is_err());
+        assert!(parse(&[]).is_ok_and(|options| options.idle == GeneratorIdle::Sleep));
+        assert!(parse(&["--idle", "spin"]).is_ok_and(|options| options.idle == GeneratorIdle::Spin));
+        assert!(parse(&["--idle", "nap"]).is_err());
         assert!(parse(&["--only", "setup,"]).is_err());
         assert!(parse(&["--threads", "2"]).is_err());
         assert!(parse(&[]).is_ok_and(|options| options.phoenix.is_none()));

@@ -59,6 +59,11 @@
 //! `--tasks 1` (the default: the reading task answers) is what a process
 //! for each page costs on this machine, before any work of its own.
 //!
+//! `events`, `broadcast` and `setup` take `--idle spin`, as
+//! `cinder-loadgen` does: the generator then polls its sockets on its own
+//! core instead of sleeping, so that no answer of the server's wakes it and
+//! the server's CPU time holds no wake-up of its client's.
+//!
 //! `serve` runs on a multi-thread runtime with one worker, as the benchmark
 //! server with `--workers 1`; `--runtime current-thread` puts it on the
 //! current-thread runtime, as the benchmark server's own `--runtime`.
@@ -86,7 +91,7 @@ use cinder_bench::live_client::Sources;
 use cinder_bench::measure::{histogram, micros, open_loop, per, quantiles, server};
 use cinder_bench::options::{
     asks_for_help, no_answer, parse, print_help, refuse_unless_read, seconds, usage_error,
-    RuntimeFlavor,
+    GeneratorIdle, RuntimeFlavor,
 };
 use hdrhistogram::Histogram;
 use serde_json::{json, Value};
@@ -106,9 +111,9 @@ Every run ends with a one-line JSON summary on stdout.";
 
 const USAGE: &str = "usage: cinder-floor serve [--port 4300] [--work-us 0] [--touch-kib 0] [--tasks 1|2] [--runtime multi-thread|current-thread]
        cinder-floor serve --io io-uring [--port 4300]
-       cinder-floor events [--addr 127.0.0.1:4300] [--sessions N] [--rate N] [--duration SECONDS] [--server-pid PID] [--request-bytes 128] [--reply-bytes 95]
-       cinder-floor broadcast [--addr 127.0.0.1:4300] [--sessions N] [--server-pid PID] [--request-bytes 128] [--message-bytes 256]
-       cinder-floor setup [--addr 127.0.0.1:4300] [--sessions N] [--server-pid PID] [--timeout 10] [--request-bytes 128] [--page-bytes 1045] [--join-reply-bytes 189]
+       cinder-floor events [--addr 127.0.0.1:4300] [--sessions N] [--rate N] [--duration SECONDS] [--server-pid PID] [--idle sleep|spin] [--request-bytes 128] [--reply-bytes 95]
+       cinder-floor broadcast [--addr 127.0.0.1:4300] [--sessions N] [--server-pid PID] [--idle sleep|spin] [--request-bytes 128] [--message-bytes 256]
+       cinder-floor setup [--addr 127.0.0.1:4300] [--sessions N] [--server-pid PID] [--idle sleep|spin] [--timeout 10] [--request-bytes 128] [--page-bytes 1045] [--join-reply-bytes 189]
 (each request tells the server the size of its answer)";
 
 const OPTIONS: &str = "serve [defaults]:
@@ -129,6 +134,10 @@ events, broadcast and setup [defaults]:
   --duration SECONDS   events: how long the schedule runs [10]
   --server-pid PID     the server's process, whose CPU time the summary
                        reports per request or session
+  --idle sleep|spin    how the generator waits while no socket is ready:
+                       asleep in the kernel, or spinning on its core, so that
+                       the server's sends never wake it, as cinder-loadgen's
+                       --idle [sleep]
   --timeout SECONDS    setup: how long a session waits for its answers before
                        its worker gives up on the server [10]
   --request-bytes N    the size of each request [128]
@@ -193,6 +202,8 @@ struct Options {
     hand_off: bool,
     /// The interface `serve` asks the kernel through (`--io`).
     io: Io,
+    /// How the generator waits while none of its sockets is ready.
+    idle: GeneratorIdle,
 }
 
 /// How `serve` reads and writes its connections.
@@ -224,7 +235,7 @@ fn modes_reading(flag: &str) -> Option<&'static [&'static str]> {
     const GENERATORS: &[&str] = &["events", "broadcast", "setup"];
     Some(match flag {
         "--port" | "--work-us" | "--touch-kib" | "--tasks" | "--runtime" | "--io" => &["serve"],
-        "--addr" | "--sessions" | "--server-pid" | "--request-bytes" => GENERATORS,
+        "--addr" | "--sessions" | "--server-pid" | "--request-bytes" | "--idle" => GENERATORS,
         "--rate" | "--duration" | "--reply-bytes" => &["events"],
         "--message-bytes" => &["broadcast"],
         "--timeout" | "--page-bytes" | "--join-reply-bytes" => &["setup"],
@@ -262,6 +273,7 @@ impl Options {
             runtime: RuntimeFlavor::MultiThread,
             hand_off: false,
             io: Io::Tokio,
+            idle: GeneratorIdle::Sleep,
         };
         // Set only by the flags that shape the tokio server, which the
         // io_uring server does not take.
@@ -286,6 +298,7 @@ impl Options {
                 "--page-bytes" => options.page_bytes = parse(&flag, &value)?,
                 "--join-reply-bytes" => options.join_reply_bytes = parse(&flag, &value)?,
                 "--runtime" => options.runtime = RuntimeFlavor::named(&value)?,
+                "--idle" => options.idle = GeneratorIdle::named(&value)?,
                 "--io" => {
                     options.io = match value.as_str() {
                         "tokio" => Io::Tokio,
@@ -382,17 +395,14 @@ fn main() -> ExitCode {
             }
         };
     }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("the tokio runtime starts");
-    let summary = runtime.block_on(async {
+    let mut summary = options.idle.block_on(async {
         match options.mode {
             Mode::Events => events(&options).await,
             Mode::Setup => setup(&options).await,
             _ => broadcast(&options).await,
         }
     });
+    summary["idle"] = json!(options.idle.name());
     println!("{summary}");
     ExitCode::SUCCESS
 }
