@@ -194,33 +194,36 @@ fn every_mode_runs_against(server_args: &[&str]) {
     assert_latency_reported(&render, "latency");
 }
 
+/// A short `events` run on `/rows` against `server`: 20 sessions, 200
+/// events a second for a second, with `extra` options.
+fn rows_events(server: &RunningServer, extra: &[&str]) -> Value {
+    let (addr, pid) = (server.addr(), server.pid());
+    let mut args = vec![
+        "events",
+        "--addr",
+        &addr,
+        "--path",
+        "/rows",
+        "--sessions",
+        "20",
+        "--rate",
+        "200",
+        "--duration",
+        "1",
+        "--server-pid",
+        &pid,
+    ];
+    args.extend_from_slice(extra);
+    loadgen(&args)
+}
+
 /// A generator that spins instead of sleeping measures what a sleeping one
 /// does, and its summary says which it was.
 #[test]
 fn a_spinning_generator_measures_events_and_setups_as_a_sleeping_one() {
     let server = start(Path::new(SERVER), &["--workers", "1"]);
-    let (addr, pid) = (server.addr(), server.pid());
-    let events = |idle: &str| {
-        loadgen(&[
-            "events",
-            "--addr",
-            &addr,
-            "--path",
-            "/rows",
-            "--sessions",
-            "20",
-            "--rate",
-            "200",
-            "--duration",
-            "1",
-            "--server-pid",
-            &pid,
-            "--idle",
-            idle,
-        ])
-    };
     for idle in ["sleep", "spin"] {
-        let summary = events(idle);
+        let summary = rows_events(&server, &["--idle", idle]);
         assert_eq!(summary["idle"], idle, "{summary}");
         assert_all_joined(&summary, 20.0);
         assert!(number(&summary, "replies") > 0.0, "{summary}");
@@ -229,6 +232,7 @@ fn a_spinning_generator_measures_events_and_setups_as_a_sleeping_one() {
         assert_cpu_reported(&summary, "server_cpu_us_per_event");
         assert_latency_reported(&summary, "latency");
     }
+    let addr = server.addr();
     let connect = loadgen(&[
         "connect",
         "--addr",
@@ -377,24 +381,7 @@ fn the_bench_server_puts_its_pages_in_a_layout_when_asked() {
     assert!(page.contains(">Row 100: 0</li>"), "{page}");
     assert!(!page_at(&bare.addr(), "/rows").contains("<header>"));
 
-    let events = |server: &RunningServer| {
-        loadgen(&[
-            "events",
-            "--addr",
-            &server.addr(),
-            "--path",
-            "/rows",
-            "--sessions",
-            "20",
-            "--rate",
-            "200",
-            "--duration",
-            "1",
-            "--server-pid",
-            &server.pid(),
-        ])
-    };
-    let (bare, framed) = (events(&bare), events(&framed));
+    let (bare, framed) = (rows_events(&bare, &[]), rows_events(&framed, &[]));
     assert_all_joined(&framed, 20.0);
     assert_eq!(number(&framed, "errors"), 0.0, "{framed}");
     assert_eq!(number(&framed, "unanswered"), 0.0, "{framed}");
