@@ -100,7 +100,9 @@ const OPTIONS: &str = "options [defaults]:
   --idle sleep|spin     how every generator waits while no socket is ready:
                         asleep, so that the servers' sends wake it, or
                         spinning, so that they never do, as a client on
-                        another machine (cinder-loadgen --help) [sleep]
+                        another machine (cinder-loadgen --help); spinning
+                        takes its whole core, and its CPU a setup counts
+                        the spinning [sleep]
   --phoenix COMMAND     also measure the Phoenix LiveView server that
                         `sh -c COMMAND` starts on $PORT and execs into
   --out FILE            write every tool's JSON summary there, one labelled
