@@ -273,10 +273,7 @@ impl GeneratorIdle {
     /// Runs `run` to its end on a current-thread runtime that waits this
     /// way.
     pub fn block_on<F: std::future::Future>(self, run: F) -> F::Output {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("the tokio runtime starts");
+        let runtime = RuntimeFlavor::CurrentThread.build(1);
         match self {
             GeneratorIdle::Sleep => runtime.block_on(run),
             GeneratorIdle::Spin => runtime.block_on(async {
