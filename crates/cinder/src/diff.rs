@@ -75,6 +75,14 @@ pub fn render(tree: &Rendered) -> Diff {
     Writer::changes(None, tree).finish()
 }
 
+/// [`render`] written after the text of `out` (the start of the message
+/// that carries it), in its buffer, as [`diff_onto`] writes a diff.
+pub(crate) fn render_onto(out: String, tree: &Rendered) -> String {
+    Writer::changes_onto(out.into_bytes(), None, tree, None)
+        .finish()
+        .into_string()
+}
+
 /// The changes that turn `old`, the tree the client holds, into `new`.
 pub fn diff(old: &Rendered, new: &Rendered) -> Diff {
     Writer::changes(Some(old), new).finish()
@@ -114,9 +122,15 @@ pub(crate) fn diff_component(old: &Rendered, new: &Rendered) -> Option<String> {
 }
 
 /// Puts the keys of the JSON object `extra` into the JSON object `json`.
-pub(crate) fn splice(mut json: String, extra: &str) -> String {
+pub(crate) fn splice(json: String, extra: &str) -> String {
+    splice_at(json, 0, extra)
+}
+
+/// [`splice`] for a JSON object that begins at `start` in `json` and ends
+/// it (a diff written after the start of the message that carries it).
+pub(crate) fn splice_at(mut json: String, start: usize, extra: &str) -> String {
     json.pop();
-    if json.len() > 1 {
+    if json.len() > start + 1 {
         json.push(',');
     }
     json.push_str(&extra[1..]);

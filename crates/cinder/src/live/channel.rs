@@ -25,7 +25,7 @@ use super::router::{
 };
 use super::upload::{self, UploadService};
 use super::{Event, Leave, LiveView, Outgoing, Params, Patch, Session, Socket, LIVEVIEW_VERSION};
-use crate::diff::{self, splice};
+use crate::diff::{self, splice_at};
 use crate::memo::RenderCache;
 use crate::rendered::{Cid, Rendered, Template};
 use crate::socket::serializer::{range_in, Inbound, Payload, ReplyStatus, REPLY_END};
@@ -510,14 +510,13 @@ async fn mount_view<V: LiveView>(
         running.act_on_async(ctx).await;
     }
     let tree = running.render();
-    let rendered = diff::render(&tree).into_string();
+    // The render is written in the response's buffer, after its key.
+    let response = diff::render_onto(join_response_start(&tree), &tree);
     running.hold_shown(tree);
-    let rendered = running.with_component_changes(rendered);
+    let response = running.with_component_changes(response, RENDERED_KEY.len());
     let extras = running.socket.take_outgoing();
-    let live_patch = patched.map_or(String::new(), |patch| {
-        format!(r#","live_patch":{}"#, patch_json(&patch))
-    });
-    let response = join_response(&with_extras(rendered, extras), &live_patch);
+    let mut response = with_extras(response, RENDERED_KEY.len(), extras);
+    end_join_response(&mut response, patched.as_ref());
     ready.send(Ok(response)).ok()?;
     Some(running)
 }
@@ -979,7 +978,9 @@ impl<V: LiveView> Running<V> {
 
     /// Adds the `"c"` map of the components that changed to a diff: after
     /// delivering the `send_update`s waiting, so they render once.
-    fn with_component_changes(&mut self, diff: String) -> String {
+    /// `diff`, which begins at `start` in its text, with the changes of
+    /// components spliced in.
+    fn with_component_changes(&mut self, diff: String, start: usize) -> String {
         for _ in 0..MAX_UPDATE_ROUNDS {
             let updates = self.socket.take_updates();
             if updates.is_empty() {
@@ -996,7 +997,7 @@ impl<V: LiveView> Running<V> {
         self.components.render_dirty(&mut requests);
         self.apply(requests);
         match self.components.take_changes() {
-            Some(changes) => splice(diff, &format!(r#"{{"c":{changes}}}"#)),
+            Some(changes) => splice_at(diff, start, &format!(r#"{{"c":{changes}}}"#)),
             None => diff,
         }
     }
@@ -1060,9 +1061,9 @@ impl<V: LiveView> Running<V> {
     /// `diff` with the changes of components and the callbacks' extras;
     /// `None` when there is nothing to send.
     fn with_changes_and_extras(&mut self, diff: String) -> Option<String> {
-        let diff = self.with_component_changes(diff);
+        let diff = self.with_component_changes(diff, 0);
         match self.socket.take_extras() {
-            Some(extras) => Some(with_extras(diff, *extras)),
+            Some(extras) => Some(with_extras(diff, 0, *extras)),
             None => (diff != "{}").then_some(diff),
         }
     }
@@ -1105,22 +1106,39 @@ fn patch_json(patch: &Patch) -> String {
 
 /// Adds the diff's extra keys: `"e"` (pushed events), `"t"` (the title)
 /// and `"r"` (a hook's reply).
-/// The join reply's response around the first render: written into one
-/// buffer of its final size, as the render is a page's worth of JSON.
-fn join_response(rendered: &str, live_patch: &str) -> String {
-    [
-        r#"{"rendered":"#,
-        rendered,
-        r#","liveview_version":""#,
-        LIVEVIEW_VERSION,
-        "\"",
-        live_patch,
-        "}",
-    ]
-    .concat()
+/// What the join reply's response holds before its render.
+const RENDERED_KEY: &str = r#"{"rendered":"#;
+
+/// The room the join reply's response keeps after its render, for what
+/// [`end_join_response`] writes there (but a long patch's URL).
+const JOIN_RESPONSE_END_ROOM: usize = 64;
+
+/// The join reply's response up to its render, in one buffer with room for
+/// the whole: the render takes about as many bytes as its HTML, which the
+/// tree estimates, and a page's worth is not copied into a second buffer.
+fn join_response_start(tree: &Rendered) -> String {
+    let mut response =
+        String::with_capacity(RENDERED_KEY.len() + tree.html_size_hint() + JOIN_RESPONSE_END_ROOM);
+    response.push_str(RENDERED_KEY);
+    response
 }
 
-fn with_extras(mut diff: String, extras: Outgoing) -> String {
+/// Ends the join reply's response after its render: the client's version
+/// and the patch the view made while it mounted, if it made one.
+fn end_join_response(response: &mut String, patched: Option<&Patch>) {
+    response.push_str(r#","liveview_version":""#);
+    response.push_str(LIVEVIEW_VERSION);
+    response.push('"');
+    if let Some(patch) = patched {
+        response.push_str(r#","live_patch":"#);
+        response.push_str(&patch_json(patch));
+    }
+    response.push('}');
+}
+
+/// Adds the extra keys of a diff that begins at `start` in its text: `"e"`
+/// (pushed events), `"t"` (the title) and `"r"` (a hook's reply).
+fn with_extras(mut diff: String, start: usize, extras: Outgoing) -> String {
     if !extras.has_extras() {
         return diff;
     }
@@ -1135,20 +1153,21 @@ fn with_extras(mut diff: String, extras: Outgoing) -> String {
         keys.insert("r".into(), reply);
     }
     if keys.contains_key("r") {
-        diff = without_root_flag(diff);
+        without_root_flag(&mut diff, start);
     }
-    splice(diff, &Value::Object(keys).to_string())
+    splice_at(diff, start, &Value::Object(keys).to_string())
 }
 
 /// At the top of a diff the client reads `"r"` as the hook reply, so a
-/// full render's root flag (`"r":1`) must give way to a real reply.
-fn without_root_flag(diff: String) -> String {
-    match serde_json::from_str::<serde_json::Map<String, Value>>(&diff) {
-        Ok(mut map) => match map.remove("r") {
-            Some(_) => Value::Object(map).to_string(),
-            None => diff,
-        },
-        Err(_) => diff,
+/// full render's root flag (`"r":1`) must give way to a real reply. The
+/// diff begins at `start` in `text`.
+fn without_root_flag(text: &mut String, start: usize) {
+    let Ok(mut map) = serde_json::from_str::<serde_json::Map<String, Value>>(&text[start..]) else {
+        return;
+    };
+    if map.remove("r").is_some() {
+        text.truncate(start);
+        text.push_str(&Value::Object(map).to_string());
     }
 }
 
@@ -1242,6 +1261,76 @@ mod tests {
 
     fn payload(json: &str) -> JoinPayload<'_> {
         serde_json::from_str(json).expect("a join payload")
+    }
+
+    #[test]
+    fn a_join_response_holds_its_render_its_extras_and_its_patch_in_one_json_object() {
+        let tree = crate::html! { <p>{"a"}</p> };
+        let render = diff::render_onto(join_response_start(&tree), &tree);
+        let extras = Outgoing {
+            events: vec![serde_json::json!(["ping", {"n": 1}])],
+            title: Some("T".to_string()),
+            reply: Some(serde_json::json!({"ok": true})),
+            ..Outgoing::default()
+        };
+        let mut response = with_extras(render, RENDERED_KEY.len(), extras);
+        let patch = Patch {
+            to: "/a?b=1".to_string(),
+            replace: true,
+        };
+        end_join_response(&mut response, Some(&patch));
+        let response: Value = serde_json::from_str(&response).expect("the response is JSON");
+        assert_eq!(
+            response,
+            serde_json::json!({
+                "rendered": {
+                    "0": "a",
+                    "s": ["<p>", "</p>"],
+                    "e": [["ping", {"n": 1}]],
+                    "t": "T",
+                    "r": {"ok": true},
+                },
+                "liveview_version": LIVEVIEW_VERSION,
+                "live_patch": {"to": "/a?b=1", "kind": "replace"},
+            }),
+            "the hook's reply takes the place of the root flag"
+        );
+    }
+
+    #[test]
+    fn a_join_response_without_extras_or_patch_is_its_render_and_version() {
+        let tree = crate::html! { <p>"static"</p> };
+        let start = join_response_start(&tree);
+        let capacity = start.capacity();
+        let mut response = with_extras(
+            diff::render_onto(start, &tree),
+            RENDERED_KEY.len(),
+            Outgoing::default(),
+        );
+        end_join_response(&mut response, None);
+        assert_eq!(
+            response,
+            format!(
+                r#"{{"rendered":{{"s":["<p>static</p>"],"r":1}},"liveview_version":"{LIVEVIEW_VERSION}"}}"#
+            )
+        );
+        assert_eq!(
+            response.capacity(),
+            capacity,
+            "written in the buffer it started with"
+        );
+    }
+
+    #[test]
+    fn extras_spliced_into_an_empty_diff_after_a_start_take_no_comma() {
+        let extras = Outgoing {
+            title: Some("T".to_string()),
+            ..Outgoing::default()
+        };
+        assert_eq!(
+            with_extras("[1,{}".to_string(), 3, extras),
+            r#"[1,{"t":"T"}"#
+        );
     }
 
     #[test]
