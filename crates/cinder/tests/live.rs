@@ -22,6 +22,90 @@ async fn the_dead_render_carries_the_container_tokens_and_a_session_cookie() {
 }
 
 #[tokio::test]
+async fn the_dead_render_is_an_html_document_in_the_default_root_layout() {
+    let app = app().await;
+    let page = get(&app, "/counter?start=5").await;
+    assert!(
+        page.head
+            .to_ascii_lowercase()
+            .contains("content-type: text/html; charset=utf-8"),
+        "{}",
+        page.head
+    );
+    assert!(
+        page.html.starts_with("<!DOCTYPE html>\n<html lang=\"en\">"),
+        "{}",
+        page.html
+    );
+    let container = format!(r#"<div id="{}" data-phx-main data-phx-session=""#, page.id);
+    let after_head = page
+        .html
+        .find("</head>\n<body>\n")
+        .expect("a head, then the body");
+    assert_eq!(
+        page.html.find(&container),
+        Some(after_head + "</head>\n<body>\n".len())
+    );
+    assert!(
+        page.html.ends_with(
+            r#"<p id="count">5</p></div>
+</body>
+</html>
+"#
+        ),
+        "{}",
+        page.html
+    );
+}
+
+/// An app's own root layout gets the head's parts and the view's whole
+/// container, as the default layout does.
+fn framed_layout(page: &cinder::live::RootPage<'_>) -> String {
+    format!(
+        "<!DOCTYPE html><html><head><title>[{}]</title>{}</head><body><main>{}</main></body></html>",
+        page.title, page.head, page.container
+    )
+}
+
+#[tokio::test]
+async fn the_dead_render_is_written_in_the_apps_own_root_layout() {
+    let router = cinder::live::LiveRouter::new(Config::new([7u8; 32]).unwrap())
+        .root_layout(framed_layout)
+        .live::<common::Counter>("/counter")
+        .into_router();
+    let app = common::serve(router).await;
+    let page = get(&app, "/counter?start=5").await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.html.contains("<title>[Count 5]</title>"),
+        "{}",
+        page.html
+    );
+    assert!(
+        page.html.contains(r#"<meta name="csrf-token" content=""#),
+        "{}",
+        page.html
+    );
+    let container = format!(
+        r#"<main><div id="{}" data-phx-main data-phx-session=""#,
+        page.id
+    );
+    assert!(page.html.contains(&container), "{}", page.html);
+    assert!(
+        page.html
+            .ends_with(r#"<p id="count">5</p></div></main></body></html>"#),
+        "{}",
+        page.html
+    );
+    let mut client = connect(&app, &page.cookie, &page.csrf, None).await.unwrap();
+    let joined = join(&mut client, &page, "?start=5").await;
+    assert_eq!(
+        joined[4]["status"], "ok",
+        "the page's tokens join: {joined}"
+    );
+}
+
+#[tokio::test]
 async fn a_refused_mount_answers_with_its_status_and_an_escaped_message() {
     let app = app().await;
     let page = get(&app, "/counter?forbidden=1").await;

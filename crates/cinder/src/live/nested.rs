@@ -190,7 +190,7 @@ impl LiveState {
             container_id: id.to_string(),
         };
         let inner = match (route.dead)(start).await {
-            Ok(page) => page.html,
+            Ok(page) => page.html(),
             Err(error) => {
                 tracing::warn!(child = kind, %error, "a child view refused to mount");
                 format!("<p>{}</p>", escape(&error.message))

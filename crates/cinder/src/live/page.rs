@@ -16,6 +16,7 @@ use super::nested::dead_children;
 use super::router::LiveState;
 use super::{Leave, LiveView, MountError, Params, Session, Socket};
 use crate::escape::{escape, escape_into};
+use crate::Rendered;
 
 /// What a dead render starts from.
 pub(crate) struct DeadStart {
@@ -32,10 +33,14 @@ pub(crate) struct DeadStart {
     pub(crate) container_id: String,
 }
 
-/// What a dead render produced: the page's HTML, the title and the flash it
-/// shows, or the URL it patched, navigated or redirected to.
+/// What a dead render produced: the page's tree, whose HTML is written where
+/// it goes (see [`DeadPage::write_html`]), the title and the flash it shows,
+/// or the URL it patched, navigated or redirected to.
 pub(crate) struct DeadPage {
-    pub(crate) html: String,
+    /// The view in its layout, its children's containers in place.
+    tree: Rendered,
+    /// The components the tree places.
+    components: Components,
     pub(crate) title: Option<String>,
     pub(crate) flash: Flash,
     pub(crate) redirect_to: Option<String>,
@@ -64,7 +69,8 @@ pub(crate) fn dead_render<V: LiveView>(start: DeadStart) -> DeadRender {
         }
         let outgoing = socket.take_outgoing();
         Ok(DeadPage {
-            html: components.html(&page),
+            tree: page,
+            components,
             title: outgoing.title,
             flash: socket.flash().clone(),
             redirect_to: match outgoing.leave {
@@ -73,6 +79,24 @@ pub(crate) fn dead_render<V: LiveView>(start: DeadStart) -> DeadRender {
             },
         })
     })
+}
+
+impl DeadPage {
+    /// The page's HTML, with the markup of the components it places.
+    pub(crate) fn html(&self) -> String {
+        self.components.html(&self.tree)
+    }
+
+    /// Writes the page's HTML after `out`'s bytes: straight into the
+    /// document around it, with no buffer of its own.
+    pub(crate) fn write_html(&self, out: &mut Vec<u8>) {
+        self.components.write_html(&self.tree, out);
+    }
+
+    /// About how many bytes [`write_html`](DeadPage::write_html) writes.
+    pub(crate) fn html_size_hint(&self) -> usize {
+        self.tree.html_size_hint()
+    }
 }
 
 /// A fresh container id, `phx-` and 12 random bytes, as Phoenix makes them.
@@ -84,26 +108,64 @@ pub(crate) fn container_id() -> String {
     id
 }
 
-/// What goes into one page.
+/// What goes into one page, but the view's HTML.
 pub(crate) struct Page<'a> {
     pub(crate) id: &'a str,
     pub(crate) session_token: &'a str,
     pub(crate) static_token: &'a str,
     pub(crate) csrf_token: &'a str,
     pub(crate) title: &'a str,
-    pub(crate) inner_html: &'a str,
     /// The URL of the ES module whose default export is the client's hooks.
     pub(crate) hooks: Option<&'a str>,
 }
 
 impl Page<'_> {
-    /// The whole document: the root layout around the view's container.
-    pub(crate) fn to_html(&self, layout: RootLayout) -> String {
+    /// The whole document: the root layout around the view's container,
+    /// which holds `inner_html`.
+    pub(crate) fn to_html(&self, layout: RootLayout, inner_html: &str) -> String {
         layout(&RootPage {
             title: self.title,
             head: &self.head(),
-            container: &self.container(),
+            container: &self.container(inner_html),
         })
+    }
+
+    /// What [`to_html`](Page::to_html) writes with the
+    /// [default root layout](default_root_layout), as bytes, the view's
+    /// HTML written by `write_inner` straight into the document: a page's
+    /// content is not copied from a buffer of its own into the container,
+    /// then from the container into the document. `inner_size` is about
+    /// how many bytes `write_inner` writes.
+    pub(crate) fn default_document(
+        &self,
+        inner_size: usize,
+        write_inner: impl FnOnce(&mut Vec<u8>),
+    ) -> Vec<u8> {
+        let head = self.head();
+        let mut document = String::with_capacity(
+            DOCUMENT_BEFORE_TITLE.len()
+                + self.title.len()
+                + DOCUMENT_AFTER_TITLE.len()
+                + head.len()
+                + DOCUMENT_AFTER_HEAD.len()
+                + self.container_start_size()
+                + inner_size
+                + CONTAINER_END.len()
+                + DOCUMENT_AFTER_CONTAINER.len()
+                // Room for escapes in the title.
+                + 16,
+        );
+        document.push_str(DOCUMENT_BEFORE_TITLE);
+        escape_into(&mut document, self.title);
+        document.push_str(DOCUMENT_AFTER_TITLE);
+        document.push_str(&head);
+        document.push_str(DOCUMENT_AFTER_HEAD);
+        self.push_container_start(&mut document);
+        let mut document = document.into_bytes();
+        write_inner(&mut document);
+        document.extend_from_slice(CONTAINER_END.as_bytes());
+        document.extend_from_slice(DOCUMENT_AFTER_CONTAINER.as_bytes());
+        document
     }
 
     /// The CSRF meta tag and the scripts that load and connect the client.
@@ -144,27 +206,36 @@ window.liveSocket = liveSocket;
         head
     }
 
-    /// The view's container, with the tokens the client joins with.
-    fn container(&self) -> String {
-        let mut container = String::with_capacity(
-            CONTAINER_TAG_BYTES
-                + self.id.len()
-                + self.session_token.len()
-                + self.static_token.len()
-                + self.inner_html.len(),
-        );
-        container.push_str(r#"<div id=""#);
-        escape_into(&mut container, self.id);
-        container.push_str(r#"" data-phx-main data-phx-session=""#);
-        escape_into(&mut container, self.session_token);
-        container.push_str(r#"" data-phx-static=""#);
-        escape_into(&mut container, self.static_token);
-        container.push_str(r#"">"#);
-        container.push_str(self.inner_html);
-        container.push_str("</div>");
+    /// The view's container, with the tokens the client joins with,
+    /// holding `inner_html`.
+    fn container(&self, inner_html: &str) -> String {
+        let mut container = String::with_capacity(self.container_start_size() + inner_html.len());
+        self.push_container_start(&mut container);
+        container.push_str(inner_html);
+        container.push_str(CONTAINER_END);
         container
     }
+
+    /// The bytes of the container's tags and tokens, with room for a few
+    /// escapes.
+    fn container_start_size(&self) -> usize {
+        CONTAINER_TAG_BYTES + self.id.len() + self.session_token.len() + self.static_token.len()
+    }
+
+    /// The container's opening tag, with the tokens the client joins with.
+    fn push_container_start(&self, out: &mut String) {
+        out.push_str(r#"<div id=""#);
+        escape_into(out, self.id);
+        out.push_str(r#"" data-phx-main data-phx-session=""#);
+        escape_into(out, self.session_token);
+        out.push_str(r#"" data-phx-static=""#);
+        escape_into(out, self.static_token);
+        out.push_str(r#"">"#);
+    }
 }
+
+/// What closes the view's container.
+const CONTAINER_END: &str = "</div>";
 
 /// The bytes of the head's fixed text, with room for a few escapes.
 const HEAD_SCRIPT_BYTES: usize = 640;
@@ -207,37 +278,42 @@ pub type RootLayout = fn(&RootPage<'_>) -> String;
 /// assert!(html.contains("<title>A &amp; B</title>"));
 /// ```
 pub fn default_root_layout(page: &RootPage<'_>) -> String {
-    const BEFORE_TITLE: &str = r#"<!DOCTYPE html>
+    let mut html = String::with_capacity(
+        DOCUMENT_BEFORE_TITLE.len()
+            + page.title.len()
+            + DOCUMENT_AFTER_TITLE.len()
+            + page.head.len()
+            + DOCUMENT_AFTER_HEAD.len()
+            + page.container.len()
+            + DOCUMENT_AFTER_CONTAINER.len()
+            // Room for escapes in the title.
+            + 16,
+    );
+    html.push_str(DOCUMENT_BEFORE_TITLE);
+    escape_into(&mut html, page.title);
+    html.push_str(DOCUMENT_AFTER_TITLE);
+    html.push_str(page.head);
+    html.push_str(DOCUMENT_AFTER_HEAD);
+    html.push_str(page.container);
+    html.push_str(DOCUMENT_AFTER_CONTAINER);
+    html
+}
+
+/// The default root layout's document up to its title.
+const DOCUMENT_BEFORE_TITLE: &str = r#"<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>"#;
-    const AFTER_TITLE: &str = r#"</title>
+/// The default root layout's document from its title to its head's parts.
+const DOCUMENT_AFTER_TITLE: &str = r#"</title>
 <link rel="stylesheet" href="/assets/cinder.css">
 "#;
-    const AFTER_HEAD: &str = "\n</head>\n<body>\n";
-    const AFTER_CONTAINER: &str = "\n</body>\n</html>\n";
-    let mut html = String::with_capacity(
-        BEFORE_TITLE.len()
-            + page.title.len()
-            + AFTER_TITLE.len()
-            + page.head.len()
-            + AFTER_HEAD.len()
-            + page.container.len()
-            + AFTER_CONTAINER.len()
-            // Room for escapes in the title.
-            + 16,
-    );
-    html.push_str(BEFORE_TITLE);
-    escape_into(&mut html, page.title);
-    html.push_str(AFTER_TITLE);
-    html.push_str(page.head);
-    html.push_str(AFTER_HEAD);
-    html.push_str(page.container);
-    html.push_str(AFTER_CONTAINER);
-    html
-}
+/// The default root layout's document from its head's parts to the container.
+const DOCUMENT_AFTER_HEAD: &str = "\n</head>\n<body>\n";
+/// The default root layout's document after the container.
+const DOCUMENT_AFTER_CONTAINER: &str = "\n</body>\n</html>\n";
 
 /// The page for a mount that refused: its status and message, escaped.
 pub(crate) fn error_page(error: &MountError) -> String {
@@ -260,7 +336,6 @@ mod tests {
             static_token: "st\"x",
             csrf_token: "c'f",
             title: "T <1>",
-            inner_html: "<p>inner</p>",
             hooks,
         }
     }
@@ -270,16 +345,47 @@ mod tests {
     /// socket's options are all that change.
     #[test]
     fn a_page_is_the_layout_around_the_head_and_container() {
-        assert_eq!(page(None).to_html(default_root_layout), PLAIN);
+        assert_eq!(page(None).to_html(default_root_layout, INNER), PLAIN);
         let with_hooks = PLAIN
             .replace(
                 "const csrfToken",
                 "import hooks from \"/a\\u003c/script>.js\";\nconst csrfToken",
             )
             .replace("{ params:", "{ hooks, params:");
-        let hooks = page(Some("/a</script>.js")).to_html(default_root_layout);
+        let hooks = page(Some("/a</script>.js")).to_html(default_root_layout, INNER);
         assert_eq!(hooks, with_hooks);
     }
+
+    /// The default layout's document written around the view's HTML in
+    /// place is the layout's, byte for byte, whatever room it was given.
+    #[test]
+    fn the_default_document_is_the_default_layout_around_the_container() {
+        for hooks in [None, Some("/a</script>.js")] {
+            let page = page(hooks);
+            let expected = page.to_html(default_root_layout, INNER);
+            for inner_size in [0, INNER.len(), 4096] {
+                let document = page.default_document(inner_size, |out| {
+                    out.extend_from_slice(INNER.as_bytes());
+                });
+                assert_eq!(
+                    String::from_utf8(document).unwrap(),
+                    expected,
+                    "{inner_size}"
+                );
+            }
+        }
+        let sized = page(None).default_document(INNER.len(), |out| {
+            out.extend_from_slice(INNER.as_bytes());
+        });
+        assert!(
+            sized.capacity() >= sized.len() && sized.capacity() < sized.len() + 256,
+            "sized once: {} bytes in {}",
+            sized.len(),
+            sized.capacity()
+        );
+    }
+
+    const INNER: &str = "<p>inner</p>";
 
     const PLAIN: &str = r##"<!DOCTYPE html>
 <html lang="en">

@@ -22,10 +22,7 @@ use super::assets;
 use super::channel::{join_view, Connection, LiveChannels, Start};
 use super::flash::{default_layout, Flash, Layout};
 use super::nested::{child_route, ChildRoutes, Placement};
-use super::page::{
-    container_id, dead_render, default_root_layout, error_page, DeadRender, DeadStart, Page,
-    RootLayout,
-};
+use super::page::{container_id, dead_render, error_page, DeadRender, DeadStart, Page, RootLayout};
 use super::upload::UploadService;
 use super::{LiveView, MountError, Params, Session};
 use crate::csrf::CsrfSecret;
@@ -275,7 +272,7 @@ pub(crate) struct LiveState {
     /// Signs the flash carried by a redirect or a live redirect.
     pub(crate) flash_signer: Signer,
     pub(crate) layout: Layout,
-    root_layout: RootLayout,
+    root_layout: RootLayoutChoice,
     /// The URL of the client hooks' module, when the app has one.
     hooks: Option<String>,
     pub(crate) routes: Vec<Route>,
@@ -284,6 +281,17 @@ pub(crate) struct LiveState {
     pub(crate) sticky: Vec<Sticky>,
     /// Signs upload tokens and finds the views they name.
     pub(crate) uploads: Arc<UploadService>,
+}
+
+/// The root layout pages are written in.
+#[derive(Clone, Copy)]
+enum RootLayoutChoice {
+    /// [`default_root_layout`](super::default_root_layout), whose document
+    /// is written around the view's HTML in one buffer (see
+    /// [`Page::default_document`]).
+    Default,
+    /// The app's own, given the view's container as one string.
+    Own(RootLayout),
 }
 
 /// Live views on routes of an ordinary `axum::Router`.
@@ -312,7 +320,7 @@ pub struct LiveRouter {
     live_session: Arc<str>,
     state: Extensions,
     layout: Layout,
-    root_layout: RootLayout,
+    root_layout: RootLayoutChoice,
     on_mount: Vec<OnMount>,
     hooks: Option<String>,
 }
@@ -327,7 +335,7 @@ impl LiveRouter {
             live_session: "default".into(),
             state: Extensions::new(),
             layout: default_layout,
-            root_layout: default_root_layout,
+            root_layout: RootLayoutChoice::Default,
             on_mount: Vec::new(),
             hooks: None,
         }
@@ -372,9 +380,9 @@ impl LiveRouter {
     }
 
     /// Renders the document around each view's container with `layout`
-    /// (the default is [`default_root_layout`]).
+    /// (the default is [`default_root_layout`](super::default_root_layout)).
     pub fn root_layout(mut self, layout: RootLayout) -> LiveRouter {
-        self.root_layout = layout;
+        self.root_layout = RootLayoutChoice::Own(layout);
         self
     }
 
@@ -582,7 +590,9 @@ async fn page(State(state): State<Arc<LiveState>>, index: usize, request: Reques
             let to = rendered.redirect_to.unwrap_or_default();
             (StatusCode::FOUND, [(header::LOCATION, to)]).into_response()
         }
-        Ok(mut rendered) => {
+        Ok(rendered) => {
+            // Sticky views follow the view in its container.
+            let mut stickies = String::new();
             for sticky in state.stickies(&route.live_session) {
                 let html = state
                     .dead_child(
@@ -593,7 +603,7 @@ async fn page(State(state): State<Arc<LiveState>>, index: usize, request: Reques
                         Placement::Sticky,
                     )
                     .await;
-                rendered.html.push_str(&html);
+                stickies.push_str(&html);
             }
             let page = Page {
                 id: &id,
@@ -606,10 +616,22 @@ async fn page(State(state): State<Arc<LiveState>>, index: usize, request: Reques
                 static_token: &static_token(&state.static_signer, &id, &rendered.flash),
                 csrf_token: &secret.token(),
                 title: rendered.title.as_deref().unwrap_or("Cinder"),
-                inner_html: &rendered.html,
                 hooks: state.hooks.as_deref(),
             };
-            html(StatusCode::OK, page.to_html(state.root_layout))
+            let document = match state.root_layout {
+                RootLayoutChoice::Default => {
+                    page.default_document(rendered.html_size_hint() + stickies.len(), |out| {
+                        rendered.write_html(out);
+                        out.extend_from_slice(stickies.as_bytes());
+                    })
+                }
+                RootLayoutChoice::Own(layout) => {
+                    let mut inner = rendered.html();
+                    inner.push_str(&stickies);
+                    page.to_html(layout, &inner).into_bytes()
+                }
+            };
+            html(StatusCode::OK, document)
         }
         Err(error) => {
             let status =
@@ -643,11 +665,11 @@ fn set_cookie_value(token: &str) -> String {
     value
 }
 
-fn html(status: StatusCode, body: String) -> Response {
+fn html(status: StatusCode, body: impl Into<Body>) -> Response {
     (
         status,
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        body,
+        body.into(),
     )
         .into_response()
 }

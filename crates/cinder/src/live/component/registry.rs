@@ -112,11 +112,16 @@ impl Components {
     /// dead render).
     pub(crate) fn html(&self, tree: &Rendered) -> String {
         let mut out = Vec::with_capacity(tree.html_size_hint());
-        match &self.registry {
-            Some(registry) => registry.write_html(tree, &mut out, 0),
-            None => tree.write_html_with(&mut out, &mut |_, _| {}),
-        }
+        self.write_html(tree, &mut out);
         String::from_utf8(out).expect("a template writes UTF-8")
+    }
+
+    /// Writes [`html`](Components::html) after `out`'s bytes.
+    pub(crate) fn write_html(&self, tree: &Rendered, out: &mut Vec<u8>) {
+        match &self.registry {
+            Some(registry) => registry.write_html(tree, out, 0),
+            None => tree.write_html_with(out, &mut |_, _| {}),
+        }
     }
 
     /// [`Registry::resend_all`].
