@@ -1163,6 +1163,11 @@ fn the_suite_has_its_generators_spin_when_asked() {
     for line in &summaries {
         assert_eq!(line["summary"]["idle"], "spin", "{line}");
     }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("--idle spin with --no-pin"),
+        "unpinned, a spinning generator may take a server's core: {stderr}"
+    );
 }
 
 #[test]

@@ -101,8 +101,9 @@ const OPTIONS: &str = "options [defaults]:
                         asleep, so that the servers' sends wake it, or
                         spinning, so that they never do, as a client on
                         another machine (cinder-loadgen --help); spinning
-                        takes its whole core, and its CPU a setup counts
-                        the spinning [sleep]
+                        takes its whole core (with --no-pin perhaps a
+                        server's: the suite warns), and its CPU a setup
+                        counts the spinning [sleep]
   --phoenix COMMAND     also measure the Phoenix LiveView server that
                         `sh -c COMMAND` starts on $PORT and execs into
   --out FILE            write every tool's JSON summary there, one labelled
@@ -318,6 +319,16 @@ impl Options {
             return Err("--server-core and --generator-core must differ".into());
         }
         Ok(options)
+    }
+
+    /// What the options run that measures something other than it seems
+    /// to, said before the runs begin.
+    fn caution(&self) -> Option<&'static str> {
+        (self.idle == GeneratorIdle::Spin && !self.pin).then_some(
+            "--idle spin with --no-pin: each generator spins on whatever core the kernel gives it, \
+             which may be a server's, so the servers' figures count time taken from them; \
+             pin them apart (drop --no-pin) for figures that mean what the table says",
+        )
     }
 }
 
@@ -1725,6 +1736,9 @@ fn main() -> ExitCode {
         Ok(options) => options,
         Err(error) => return usage_error(&error, USAGE),
     };
+    if let Some(caution) = options.caution() {
+        eprintln!("{caution}");
+    }
     let tools = std::env::current_exe()
         .map_err(|error| format!("cannot find this program's own path: {error}"))
         .and_then(|exe| Tools::beside(&exe));
@@ -2267,6 +2281,13 @@ mod tests {
         assert!(parse(&[]).is_ok_and(|options| options.idle == GeneratorIdle::Sleep));
         assert!(parse(&["--idle", "spin"]).is_ok_and(|options| options.idle == GeneratorIdle::Spin));
         assert!(parse(&["--idle", "nap"]).is_err());
+        assert!(
+            parse(&["--idle", "spin", "--no-pin"]).is_ok_and(|options| options
+                .caution()
+                .is_some_and(|c| c.contains("drop --no-pin")))
+        );
+        assert!(parse(&["--idle", "spin"]).is_ok_and(|options| options.caution().is_none()));
+        assert!(parse(&["--no-pin"]).is_ok_and(|options| options.caution().is_none()));
         assert!(parse(&["--only", "setup,"]).is_err());
         assert!(parse(&["--threads", "2"]).is_err());
         assert!(parse(&[]).is_ok_and(|options| options.phoenix.is_none()));
