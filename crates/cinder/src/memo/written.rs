@@ -13,7 +13,7 @@ use std::sync::{Arc, OnceLock};
 use crate::escape::escape_bytes_into;
 use crate::rendered::{
     write_decimal, write_dynamic_html, write_entry_html, ChunkBuilder, Comprehension, Dynamic, Key,
-    Rendered, Template,
+    Rendered, Template, Text,
 };
 
 #[cfg(test)]
@@ -149,7 +149,9 @@ impl WrittenList {
         }
         let html = String::from_utf8(std::mem::take(&mut self.html))
             .expect("a template writes UTF-8 from its statics and texts");
-        self.pieces.push(Dynamic::Text(html.into()));
+        // Written once into the page and let go of: kept where it was
+        // written rather than copied into a shared text.
+        self.pieces.push(Dynamic::Text(Text::owned(html)));
     }
 
     /// The finished list, as the dynamic slot of its `for`: one text when

@@ -73,6 +73,9 @@ enum Repr {
     /// Only text longer than `INLINE`: a text that fits is always inline,
     /// so an inline text never equals a heap one.
     Heap(Arc<str>),
+    /// A text written once and let go of, kept in the buffer it was
+    /// written in (see [`Text::owned`]).
+    Owned(Box<str>),
 }
 
 impl Repr {
@@ -101,13 +104,14 @@ impl Text {
             Repr::Inline { len, bytes, .. } => std::str::from_utf8(&bytes[..usize::from(*len)])
                 .expect("inline text is copied whole from `str`s"),
             Repr::Heap(text) => text,
+            Repr::Owned(text) => text,
         }
     }
 
     /// Whether the text is kept inside the slot, with no heap block.
     #[inline]
     pub(crate) fn is_inline(&self) -> bool {
-        !matches!(self.0, Repr::Heap(_))
+        matches!(self.0, Repr::Inline { .. })
     }
 
     /// An inline text's shape, length and bytes (unused ones zero): what a
@@ -116,7 +120,7 @@ impl Text {
     pub(crate) fn inline_shape(&self) -> Option<(TextShape, usize, &[u8; INLINE])> {
         match &self.0 {
             Repr::Inline { shape, len, bytes } => Some((*shape, usize::from(*len), bytes)),
-            Repr::Heap(_) => None,
+            Repr::Heap(_) | Repr::Owned(_) => None,
         }
     }
 
@@ -126,6 +130,7 @@ impl Text {
         match &self.0 {
             Repr::Inline { len, bytes, .. } => &bytes[..usize::from(*len)],
             Repr::Heap(text) => text.as_bytes(),
+            Repr::Owned(text) => text.as_bytes(),
         }
     }
 
@@ -139,6 +144,7 @@ impl Text {
         match &self.0 {
             Repr::Inline { len, bytes, .. } => extend_padded(out, bytes, usize::from(*len)),
             Repr::Heap(text) => out.extend_from_slice(text.as_bytes()),
+            Repr::Owned(text) => out.extend_from_slice(text.as_bytes()),
         }
     }
 
@@ -161,6 +167,17 @@ impl Text {
                 // into the scratch buffer first, it takes one allocation.
                 _ => Text::build(|out| parts.iter().for_each(|part| out.push_str(part))),
             }
+        }
+    }
+
+    /// `text` in its own buffer, not copied into a shared one: for a text
+    /// written once and let go of (a page's first render writes a list's
+    /// HTML into one such), which is never shared. A clone copies it.
+    pub(crate) fn owned(text: String) -> Text {
+        if text.len() <= INLINE {
+            Text::from(text.as_str())
+        } else {
+            Text(Repr::Owned(text.into_boxed_str()))
         }
     }
 
@@ -420,6 +437,7 @@ impl From<Text> for String {
     fn from(text: Text) -> String {
         match text.0 {
             Repr::Heap(text) => text.as_ref().into(),
+            Repr::Owned(text) => text.into_string(),
             inline => Text(inline).as_str().to_owned(),
         }
     }
@@ -439,7 +457,9 @@ impl PartialEq for Text {
                 },
             ) => a == b && x == y,
             (Repr::Heap(a), Repr::Heap(b)) => Arc::ptr_eq(a, b) || a == b,
-            _ => false,
+            // Only texts too long to keep inline are kept elsewhere.
+            (Repr::Inline { .. }, _) | (_, Repr::Inline { .. }) => false,
+            _ => self.as_str() == other.as_str(),
         }
     }
 }
@@ -489,6 +509,27 @@ mod tests {
     #[test]
     fn a_text_is_three_words() {
         assert_eq!(std::mem::size_of::<Text>(), 24);
+    }
+
+    #[test]
+    fn an_owned_text_keeps_its_buffer_and_is_the_text_it_holds() {
+        let html = "<li>row</li>".repeat(10);
+        let written = String::from(html.as_str());
+        let at = written.as_ptr();
+        let text = Text::owned(written);
+        assert_eq!(text.as_str(), html);
+        assert_eq!(text.as_bytes().as_ptr(), at, "no copy");
+        assert!(!text.is_inline());
+        assert_eq!(text, Text::from(html.as_str()));
+        assert_eq!(Text::from(html.as_str()), text);
+        assert_eq!(text.clone(), text);
+        let mut out = Vec::new();
+        text.write_to(&mut out);
+        assert_eq!(out, html.as_bytes());
+        assert_eq!(String::from(text), html);
+        let short = Text::owned("<b>1</b>".to_string());
+        assert!(short.is_inline(), "short texts stay inline, as every other");
+        assert_eq!(short, Text::from("<b>1</b>"));
     }
 
     #[test]
