@@ -976,10 +976,9 @@ impl<V: LiveView> Running<V> {
         tree
     }
 
-    /// Adds the `"c"` map of the components that changed to a diff: after
-    /// delivering the `send_update`s waiting, so they render once.
-    /// `diff`, which begins at `start` in its text, with the changes of
-    /// components spliced in.
+    /// Adds the `"c"` map of the components that changed to `diff`, which
+    /// begins at `start` in its text: after delivering the `send_update`s
+    /// waiting, so they render once.
     fn with_component_changes(&mut self, diff: String, start: usize) -> String {
         for _ in 0..MAX_UPDATE_ROUNDS {
             let updates = self.socket.take_updates();
@@ -1104,8 +1103,6 @@ fn patch_json(patch: &Patch) -> String {
     serde_json::json!({"to": patch.to, "kind": kind}).to_string()
 }
 
-/// Adds the diff's extra keys: `"e"` (pushed events), `"t"` (the title)
-/// and `"r"` (a hook's reply).
 /// What the join reply's response holds before its render.
 const RENDERED_KEY: &str = r#"{"rendered":"#;
 

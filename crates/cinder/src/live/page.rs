@@ -142,24 +142,14 @@ impl Page<'_> {
         write_inner: impl FnOnce(&mut Vec<u8>),
     ) -> Vec<u8> {
         let head = self.head();
-        let mut document = String::with_capacity(
-            DOCUMENT_BEFORE_TITLE.len()
-                + self.title.len()
-                + DOCUMENT_AFTER_TITLE.len()
-                + head.len()
-                + DOCUMENT_AFTER_HEAD.len()
-                + self.container_start_size()
+        let mut document = document_start(
+            self.title,
+            &head,
+            self.container_start_size()
                 + inner_size
                 + CONTAINER_END.len()
-                + DOCUMENT_AFTER_CONTAINER.len()
-                // Room for escapes in the title.
-                + 16,
+                + DOCUMENT_AFTER_CONTAINER.len(),
         );
-        document.push_str(DOCUMENT_BEFORE_TITLE);
-        escape_into(&mut document, self.title);
-        document.push_str(DOCUMENT_AFTER_TITLE);
-        document.push_str(&head);
-        document.push_str(DOCUMENT_AFTER_HEAD);
         self.push_container_start(&mut document);
         let mut document = document.into_bytes();
         write_inner(&mut document);
@@ -278,24 +268,34 @@ pub type RootLayout = fn(&RootPage<'_>) -> String;
 /// assert!(html.contains("<title>A &amp; B</title>"));
 /// ```
 pub fn default_root_layout(page: &RootPage<'_>) -> String {
+    let mut html = document_start(
+        page.title,
+        page.head,
+        page.container.len() + DOCUMENT_AFTER_CONTAINER.len(),
+    );
+    html.push_str(page.container);
+    html.push_str(DOCUMENT_AFTER_CONTAINER);
+    html
+}
+
+/// The default root layout's document up to its container, in a buffer
+/// with room for `rest` bytes more.
+fn document_start(title: &str, head: &str, rest: usize) -> String {
     let mut html = String::with_capacity(
         DOCUMENT_BEFORE_TITLE.len()
-            + page.title.len()
+            + title.len()
             + DOCUMENT_AFTER_TITLE.len()
-            + page.head.len()
+            + head.len()
             + DOCUMENT_AFTER_HEAD.len()
-            + page.container.len()
-            + DOCUMENT_AFTER_CONTAINER.len()
+            + rest
             // Room for escapes in the title.
             + 16,
     );
     html.push_str(DOCUMENT_BEFORE_TITLE);
-    escape_into(&mut html, page.title);
+    escape_into(&mut html, title);
     html.push_str(DOCUMENT_AFTER_TITLE);
-    html.push_str(page.head);
+    html.push_str(head);
     html.push_str(DOCUMENT_AFTER_HEAD);
-    html.push_str(page.container);
-    html.push_str(DOCUMENT_AFTER_CONTAINER);
     html
 }
 

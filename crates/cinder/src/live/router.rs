@@ -22,7 +22,9 @@ use super::assets;
 use super::channel::{join_view, Connection, LiveChannels, Start};
 use super::flash::{default_layout, Flash, Layout};
 use super::nested::{child_route, ChildRoutes, Placement};
-use super::page::{container_id, dead_render, error_page, DeadRender, DeadStart, Page, RootLayout};
+use super::page::{
+    container_id, dead_render, error_page, DeadPage, DeadRender, DeadStart, Page, RootLayout,
+};
 use super::upload::UploadService;
 use super::{LiveView, MountError, Params, Session};
 use crate::csrf::CsrfSecret;
@@ -618,20 +620,10 @@ async fn page(State(state): State<Arc<LiveState>>, index: usize, request: Reques
                 title: rendered.title.as_deref().unwrap_or("Cinder"),
                 hooks: state.hooks.as_deref(),
             };
-            let document = match state.root_layout {
-                RootLayoutChoice::Default => {
-                    page.default_document(rendered.html_size_hint() + stickies.len(), |out| {
-                        rendered.write_html(out);
-                        out.extend_from_slice(stickies.as_bytes());
-                    })
-                }
-                RootLayoutChoice::Own(layout) => {
-                    let mut inner = rendered.html();
-                    inner.push_str(&stickies);
-                    page.to_html(layout, &inner).into_bytes()
-                }
-            };
-            html(StatusCode::OK, document)
+            html(
+                StatusCode::OK,
+                document(state.root_layout, &page, &rendered, &stickies),
+            )
         }
         Err(error) => {
             let status =
@@ -651,6 +643,29 @@ async fn page(State(state): State<Arc<LiveState>>, index: usize, request: Reques
         }
     }
     response
+}
+
+/// The whole document of a page in `root_layout`: the view's container
+/// holds the view's HTML, then the sticky views'.
+fn document(
+    root_layout: RootLayoutChoice,
+    page: &Page<'_>,
+    view: &DeadPage,
+    stickies: &str,
+) -> Vec<u8> {
+    match root_layout {
+        RootLayoutChoice::Default => {
+            page.default_document(view.html_size_hint() + stickies.len(), |out| {
+                view.write_html(out);
+                out.extend_from_slice(stickies.as_bytes());
+            })
+        }
+        RootLayoutChoice::Own(layout) => {
+            let mut inner = view.html();
+            inner.push_str(stickies);
+            page.to_html(layout, &inner).into_bytes()
+        }
+    }
 }
 
 /// The `Set-Cookie` value of a fresh session cookie holding `token`, made

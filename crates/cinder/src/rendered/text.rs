@@ -74,7 +74,8 @@ enum Repr {
     /// so an inline text never equals a heap one.
     Heap(Arc<str>),
     /// A text written once and let go of, kept in the buffer it was
-    /// written in (see [`Text::owned`]).
+    /// written in (see [`Text::owned`]); as a heap one, only text longer
+    /// than `INLINE`.
     Owned(Box<str>),
 }
 
