@@ -326,8 +326,9 @@ impl Options {
     fn caution(&self) -> Option<&'static str> {
         (self.idle == GeneratorIdle::Spin && !self.pin).then_some(
             "--idle spin with --no-pin: each generator spins on whatever core the kernel gives it, \
-             which may be a server's, so the servers' figures count time taken from them; \
-             pin them apart (drop --no-pin) for figures that mean what the table says",
+             which may be a server's, so the servers' round trips and rates count the time it \
+             takes from them; pin them apart (drop --no-pin) for figures that mean what the \
+             table says",
         )
     }
 }
