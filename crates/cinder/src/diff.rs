@@ -76,9 +76,12 @@ pub fn render(tree: &Rendered) -> Diff {
 }
 
 /// [`render`] written after the text of `out` (the start of the message
-/// that carries it), in its buffer, as [`diff_onto`] writes a diff.
+/// that carries it), in its buffer, as [`diff_onto`] writes a diff. `out`
+/// should already have room for about as many bytes as the tree's HTML
+/// ([`Rendered::html_size_hint`]): its caller, which sized it, has read
+/// that estimate, and it is not made again.
 pub(crate) fn render_onto(out: String, tree: &Rendered) -> String {
-    Writer::changes_onto(out.into_bytes(), None, tree, None)
+    Writer::written_onto(out.into_bytes(), None, tree, None)
         .finish()
         .into_string()
 }
@@ -187,6 +190,17 @@ impl<'a> Writer<'a> {
             None => new.html_size_hint(),
         };
         out.reserve(capacity);
+        Writer::written_onto(out, old, new, lent)
+    }
+
+    /// [`Writer::changes_onto`] in the room `out` has, without reserving
+    /// more first.
+    fn written_onto(
+        out: Vec<u8>,
+        old: Option<&Rendered>,
+        new: &Rendered,
+        lent: Option<&'a LentLists>,
+    ) -> Writer<'a> {
         let mut w = Writer {
             out,
             statics: Vec::new(),
