@@ -29,6 +29,7 @@ use crate::diff::{self, splice_at};
 use crate::memo::RenderCache;
 use crate::rendered::{Cid, Rendered, Template};
 use crate::socket::serializer::{range_in, Inbound, Payload, ReplyStatus, REPLY_END};
+use crate::socket::websocket::page_buffer;
 use crate::socket::{
     ChannelMessage, ChannelRouter, JoinFuture, JoinRefused, JoinRequest, Joined, Outbox,
 };
@@ -1110,12 +1111,19 @@ const RENDERED_KEY: &str = r#"{"rendered":"#;
 /// [`end_join_response`] writes there (but a long patch's URL).
 const JOIN_RESPONSE_END_ROOM: usize = 64;
 
+/// The room the join reply's response keeps for the reply's frame, which
+/// the socket writes around it in the same buffer: its start (refs, topic,
+/// status and the WebSocket header) and its end.
+const JOIN_REPLY_FRAME_ROOM: usize = 128;
+
 /// The join reply's response up to its render, in one buffer with room for
-/// the whole: the render takes about as many bytes as its HTML, which the
-/// tree estimates, and a page's worth is not copied into a second buffer.
+/// the whole and for the reply's frame around it: the render takes about as
+/// many bytes as its HTML, which the tree estimates, and a page's worth is
+/// not copied into a second buffer.
 fn join_response_start(tree: &Rendered) -> String {
-    let mut response =
-        String::with_capacity(RENDERED_KEY.len() + tree.html_size_hint() + JOIN_RESPONSE_END_ROOM);
+    let mut response = page_buffer(
+        RENDERED_KEY.len() + tree.html_size_hint() + JOIN_RESPONSE_END_ROOM + JOIN_REPLY_FRAME_ROOM,
+    );
     response.push_str(RENDERED_KEY);
     response
 }

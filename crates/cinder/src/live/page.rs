@@ -16,6 +16,7 @@ use super::nested::dead_children;
 use super::router::LiveState;
 use super::{Leave, LiveView, MountError, Params, Session, Socket};
 use crate::escape::{escape, escape_into};
+use crate::socket::websocket::page_buffer;
 use crate::Rendered;
 
 /// What a dead render starts from.
@@ -281,7 +282,7 @@ pub fn default_root_layout(page: &RootPage<'_>) -> String {
 /// The default root layout's document up to its container, in a buffer
 /// with room for `rest` bytes more.
 fn document_start(title: &str, head: &str, rest: usize) -> String {
-    let mut html = String::with_capacity(
+    let mut html = page_buffer(
         DOCUMENT_BEFORE_TITLE.len()
             + title.len()
             + DOCUMENT_AFTER_TITLE.len()
@@ -377,8 +378,10 @@ mod tests {
         let sized = page(None).default_document(INNER.len(), |out| {
             out.extend_from_slice(INNER.as_bytes());
         });
+        // Page buffers come in whole steps of 4 KiB.
         assert!(
-            sized.capacity() >= sized.len() && sized.capacity() < sized.len() + 256,
+            sized.capacity() >= sized.len()
+                && sized.capacity() <= (sized.len() + 256).next_multiple_of(4096),
             "sized once: {} bytes in {}",
             sized.len(),
             sized.capacity()

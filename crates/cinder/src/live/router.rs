@@ -11,6 +11,7 @@ use axum::extract::{Request, State};
 use axum::http::{header, Extensions, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use bytes::Bytes;
 use cinder_runtime::gen_server::StartError;
 use cinder_runtime::process::Spawn;
 use cinder_runtime::supervisor::{ChildSpec, DynamicSupervisor, DynamicSupervisorSpec};
@@ -28,7 +29,7 @@ use super::page::{
 use super::upload::UploadService;
 use super::{LiveView, MountError, Params, Session};
 use crate::csrf::CsrfSecret;
-use crate::socket::websocket::WebSocketUpgrade;
+use crate::socket::websocket::{PageBytes, WebSocketUpgrade};
 use crate::socket::{serve, JoinFuture, JoinRequest, SocketConfig};
 use crate::token::Signer;
 
@@ -620,10 +621,9 @@ async fn page(State(state): State<Arc<LiveState>>, index: usize, request: Reques
                 title: rendered.title.as_deref().unwrap_or("Cinder"),
                 hooks: state.hooks.as_deref(),
             };
-            html(
-                StatusCode::OK,
-                document(state.root_layout, &page, &rendered, &stickies),
-            )
+            let document = document(state.root_layout, &page, &rendered, &stickies);
+            // Once written, the page's buffer is the next page's.
+            html(StatusCode::OK, Bytes::from_owner(PageBytes(document)))
         }
         Err(error) => {
             let status =

@@ -66,8 +66,9 @@ use tokio::time::{Instant, Sleep};
 
 use crate::escape::json_string;
 use serializer::{
-    decode_binary, decode_text, encode_channel_frame, encode_channel_reply, encode_reply,
-    start_channel_frame, start_channel_reply, FrameError, Inbound, JsonName, Payload, ReplyStatus,
+    channel_reply_around, decode_binary, decode_text, encode_channel_frame, encode_channel_reply,
+    encode_reply_roomy, start_channel_frame, start_channel_reply, FrameError, Inbound, JsonName,
+    Payload, ReplyStatus,
 };
 use websocket::{Incoming, RoomyText, WebSocket, WebSocketError, WebSocketSender};
 
@@ -350,7 +351,7 @@ struct Socket<R: ChannelRouter> {
     /// closes), written right after the message that caused them. A join's
     /// reply must reach the client before the first update of the channel
     /// it started: that channel's sender is held until the reply is queued.
-    own_frames: Vec<String>,
+    own_frames: Vec<RoomyText>,
     /// Channels a join of their topic replaced after they had exited on
     /// their own: their exit signals were sent before the socket unlinked
     /// them, and are still to come. Until then, one such signal must not
@@ -624,7 +625,7 @@ impl<R: ChannelRouter> Socket<R> {
         // Taken, not drained: the socket's own frames come seldom, and an
         // idle connection keeps no room for them.
         for frame in std::mem::take(&mut self.own_frames) {
-            ws.feed_text_owned(frame);
+            ws.feed_roomy_text(frame);
         }
         true
     }
@@ -744,13 +745,10 @@ impl<R: ChannelRouter> Socket<R> {
             }
             Err(JoinRefused(response)) => (ReplyStatus::Error, response),
         };
-        self.reply_raw(
-            Some(name.join_ref()),
-            msg_ref.as_deref(),
-            name.topic(),
-            status,
-            &response,
-        );
+        // The reply is built around the response, a page's whole render
+        // when the join is a view's, in the response's own buffer.
+        let reply = channel_reply_around(name.json(), msg_ref.as_deref(), status, response);
+        self.own_frames.push(reply);
         self.write_own_frames(ws);
         match status {
             ReplyStatus::Ok => ws.release(&sender),
@@ -850,7 +848,7 @@ impl<R: ChannelRouter> Socket<R> {
         // `phx_close` and `phx_error` carry the join_ref as their ref too.
         let join_ref = Some(channel.name.join_ref());
         let frame = encode_channel_frame(channel.name.json(), join_ref, event, payload);
-        self.own_frames.push(frame.into_message());
+        self.own_frames.push(frame);
     }
 
     fn reply_raw(
@@ -861,7 +859,7 @@ impl<R: ChannelRouter> Socket<R> {
         status: ReplyStatus,
         response: &str,
     ) {
-        let frame = encode_reply(join_ref, msg_ref, topic, status, response);
+        let frame = encode_reply_roomy(join_ref, msg_ref, topic, status, response);
         self.own_frames.push(frame);
     }
 }

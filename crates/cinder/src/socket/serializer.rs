@@ -640,7 +640,12 @@ impl JsonName<'_> {
     fn start_frame(self, msg_ref: Option<&str>, extra: usize) -> RoomyText {
         let refs = self.join_ref.len() + msg_ref.map_or(4, str::len);
         let mut frame = RoomyText::with_capacity(8 + refs + self.topic.len() + extra);
-        let text = frame.text();
+        self.push_start(frame.text(), msg_ref);
+        frame
+    }
+
+    /// Writes `[join_ref, msg_ref, topic,`.
+    fn push_start(self, text: &mut String, msg_ref: Option<&str>) {
         text.push('[');
         text.push_str(self.join_ref);
         text.push(',');
@@ -648,8 +653,40 @@ impl JsonName<'_> {
         text.push(',');
         text.push_str(self.topic);
         text.push(',');
-        frame
     }
+}
+
+/// A channel's reply around `response`, built in the response's own
+/// buffer (see [`RoomyText::around`]): a join's response is a page's whole
+/// render, which is not copied into a frame of its own.
+pub(crate) fn channel_reply_around(
+    name: JsonName<'_>,
+    msg_ref: Option<&str>,
+    status: ReplyStatus,
+    response: String,
+) -> RoomyText {
+    let write_start = |text: &mut String| {
+        name.push_start(text, msg_ref);
+        text.push_str(r#""phx_reply","#);
+        text.push_str(status.payload_head());
+    };
+    RoomyText::around(write_start, response, REPLY_END)
+}
+
+/// [`encode_reply`] behind room for the frame's header, in a buffer the
+/// socket's previous frame may have left.
+pub(crate) fn encode_reply_roomy(
+    join_ref: Option<&str>,
+    msg_ref: Option<&str>,
+    topic: &str,
+    status: ReplyStatus,
+    response: &str,
+) -> RoomyText {
+    let mut frame = RoomyText::with_capacity(64 + topic.len() + response.len());
+    let text = frame.text();
+    push_header(text, join_ref, msg_ref, topic, "phx_reply");
+    push_reply_payload(text, status, &[response]);
+    frame
 }
 
 /// A server push: `[join_ref, null, topic, event, payload]`. `payload` must be JSON text.
@@ -681,16 +718,27 @@ fn header(
     extra: usize,
 ) -> String {
     let mut frame = String::with_capacity(32 + topic.len() + event.len() + extra);
-    frame.push('[');
-    push_optional(&mut frame, join_ref);
-    frame.push(',');
-    push_optional(&mut frame, msg_ref);
-    frame.push(',');
-    json_string(&mut frame, topic);
-    frame.push(',');
-    json_string(&mut frame, event);
-    frame.push(',');
+    push_header(&mut frame, join_ref, msg_ref, topic, event);
     frame
+}
+
+/// Writes `[join_ref, ref, topic, event,`.
+fn push_header(
+    frame: &mut String,
+    join_ref: Option<&str>,
+    msg_ref: Option<&str>,
+    topic: &str,
+    event: &str,
+) {
+    frame.push('[');
+    push_optional(frame, join_ref);
+    frame.push(',');
+    push_optional(frame, msg_ref);
+    frame.push(',');
+    json_string(frame, topic);
+    frame.push(',');
+    json_string(frame, event);
+    frame.push(',');
 }
 
 /// A binary server push: `0 | join_ref_len | topic_len | event_len | join_ref | topic | event | data`.
@@ -1076,9 +1124,20 @@ mod tests {
             for msg_ref in [Some("4"), Some("a\"b"), None] {
                 let parts = [r#"{"diff":"#, r#"{"3":"1"}"#, "}"];
                 for status in [ReplyStatus::Ok, ReplyStatus::Error] {
+                    let whole = encode_reply_parts(Some(join_ref), msg_ref, topic, status, &parts);
                     assert_eq!(
                         encode_channel_reply(name, msg_ref, status, &parts).message(),
-                        encode_reply_parts(Some(join_ref), msg_ref, topic, status, &parts)
+                        whole
+                    );
+                    let response = parts.concat();
+                    assert_eq!(
+                        channel_reply_around(name, msg_ref, status, response.clone()).message(),
+                        whole
+                    );
+                    assert_eq!(
+                        encode_reply_roomy(Some(join_ref), msg_ref, topic, status, &response)
+                            .message(),
+                        whole
                     );
                 }
             }
@@ -1086,7 +1145,6 @@ mod tests {
                 let frame = encode_channel_frame(name, None, event, r#"{"3":"2"}"#);
                 let push = encode_push(Some(join_ref), topic, event, r#"{"3":"2"}"#);
                 assert_eq!(frame.message(), push);
-                assert_eq!(frame.into_message(), push);
             }
         }
     }

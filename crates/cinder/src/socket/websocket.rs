@@ -57,8 +57,8 @@ use tokio::io::{AsyncRead, ReadBuf, ReadHalf};
 use tokio::net::tcp::OwnedReadHalf;
 use tokio::net::TcpStream;
 
-pub(crate) use sender::RoomyText;
 pub use sender::WebSocketSender;
+pub(crate) use sender::{page_buffer, PageBytes, RoomyText};
 use sender::{Outgoing, WriteTransport};
 
 /// What the client sent: a whole message, borrowed from the read buffer.
@@ -474,6 +474,13 @@ impl WebSocket {
     /// from a copy.
     pub fn feed_text_owned(&mut self, text: String) {
         self.outgoing.lock().queue_owned(OP_TEXT, text.into_bytes());
+    }
+
+    /// Queues a text message built behind room for its header for the
+    /// next [`flush`](WebSocket::flush): when nothing else is queued, the
+    /// frame goes out from the message's own buffer without moving it.
+    pub(crate) fn feed_roomy_text(&mut self, text: RoomyText) {
+        self.outgoing.lock().queue_roomy(text);
     }
 
     /// Queues a binary message for the next [`flush`](WebSocket::flush).

@@ -159,7 +159,7 @@ impl Outgoing {
             unsent.written += n;
         }
         // Released rather than kept: an idle connection holds no buffer.
-        unsent.out = Vec::new();
+        reuse_buffer(std::mem::take(&mut unsent.out));
         unsent.written = 0;
         self.stranded.store(false, Ordering::Release);
         io.poll_flush(cx)
@@ -233,6 +233,19 @@ impl Unsent {
         self.out = framed(opcode, payload);
     }
 
+    /// Queues a text message built behind room for its header in its own
+    /// buffer when nothing else is queued: the header goes into the room,
+    /// and the message does not move.
+    pub(super) fn queue_roomy(&mut self, text: RoomyText) {
+        if !self.out.is_empty() || self.close_sent {
+            self.queue_frame(OP_TEXT, text.message().as_bytes());
+            return reuse_buffer(text.text.into_bytes());
+        }
+        let (frame, start) = text.into_frame();
+        self.out = frame;
+        self.written = start;
+    }
+
     pub(super) fn queue_close(&mut self, status: &[u8]) {
         self.queue_frame(OP_CLOSE, status);
         self.close_sent = true;
@@ -298,6 +311,51 @@ thread_local! {
 /// several KiB is not held on to for frames of a few hundred bytes.
 const SPARE_FRAME_MAX: usize = 4096;
 
+thread_local! {
+    /// The buffer of the last page-sized message this thread sent (a
+    /// join's reply, a page's HTML), emptied, for the next one: a session's
+    /// setup writes two of about the same size, each of which would
+    /// otherwise take and give back a large block of the allocator's.
+    static SPARE_PAGE: Cell<String> = const { Cell::new(String::new()) };
+}
+
+/// The largest buffer kept for the next page-sized message: a slow
+/// client's backlog of frames is not held on to for pages of a few KiB.
+const SPARE_PAGE_MAX: usize = 64 * 1024;
+
+/// Page buffers are made in whole steps of this size, so that the spare
+/// one fits the next page of about its size, a page's HTML or a join's
+/// reply alike.
+const PAGE_STEP: usize = 4096;
+
+/// An empty buffer of at least `capacity` bytes for a page-sized message:
+/// the spare one, when it is large enough.
+pub(crate) fn page_buffer(capacity: usize) -> String {
+    let spare = SPARE_PAGE.take();
+    if spare.capacity() >= capacity {
+        return spare;
+    }
+    // Let go rather than grown: growing copies its whole room, unused.
+    drop(spare);
+    String::with_capacity(capacity.next_multiple_of(PAGE_STEP))
+}
+
+/// A page's bytes, for a body the HTTP server writes and then lets go: its
+/// buffer goes back to the spare (see [`page_buffer`]).
+pub(crate) struct PageBytes(pub(crate) Vec<u8>);
+
+impl AsRef<[u8]> for PageBytes {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl Drop for PageBytes {
+    fn drop(&mut self) {
+        reuse_buffer(std::mem::take(&mut self.0));
+    }
+}
+
 /// An empty buffer of at least `capacity` bytes: the spare one, grown if
 /// it must be.
 fn frame_buffer(capacity: usize) -> String {
@@ -307,15 +365,21 @@ fn frame_buffer(capacity: usize) -> String {
 }
 
 /// Keeps `frame`'s buffer, its bytes now sent or copied, for the next
-/// frame built on this thread, unless it is larger than frames usually are.
+/// frame built on this thread, or for the next page when it is page-sized,
+/// unless it is larger than pages usually are.
 fn reuse_buffer(frame: Vec<u8>) {
-    if frame.capacity() > SPARE_FRAME_MAX {
+    let capacity = frame.capacity();
+    let spare = if capacity == 0 || capacity > SPARE_PAGE_MAX {
         return;
-    }
+    } else if capacity <= SPARE_FRAME_MAX {
+        &SPARE_FRAME
+    } else {
+        &SPARE_PAGE
+    };
     let mut frame = frame;
     frame.clear();
     if let Ok(text) = String::from_utf8(frame) {
-        SPARE_FRAME.set(text);
+        spare.set(text);
     }
 }
 
@@ -343,16 +407,39 @@ impl RoomyText {
         debug_assert!(self.text.len() >= HEADER_ROOM, "the room stays");
     }
 
+    /// `message` between the text `write_start` writes and `end`, behind
+    /// room for the header, built in `message`'s own buffer: the message
+    /// moves once within it (within its spare room, when it kept enough)
+    /// instead of being copied into a buffer of its own. A join's reply is
+    /// built so around its response, a page's whole render.
+    pub(crate) fn around(
+        write_start: impl FnOnce(&mut String),
+        message: String,
+        end: &str,
+    ) -> RoomyText {
+        let mut start = RoomyText::with_capacity(0);
+        write_start(start.text());
+        let mut text = message;
+        text.reserve(start.text.len() + end.len());
+        text.insert_str(0, &start.text);
+        text.push_str(end);
+        reuse_buffer(start.text.into_bytes());
+        RoomyText { text }
+    }
+
     /// The message written so far.
-    #[cfg(test)]
     pub(crate) fn message(&self) -> &str {
         &self.text[HEADER_ROOM..]
     }
 
-    /// The message as a string of its own, without the room.
-    pub(crate) fn into_message(mut self) -> String {
-        self.text.drain(..HEADER_ROOM);
-        self.text
+    /// The whole frame, its header written into the room, and where in the
+    /// buffer it starts.
+    fn into_frame(self) -> (Vec<u8>, usize) {
+        let mut frame = self.text.into_bytes();
+        let header = FrameHeader::new(OP_TEXT, frame.len() - HEADER_ROOM);
+        let start = HEADER_ROOM - header.bytes().len();
+        frame[start..HEADER_ROOM].copy_from_slice(header.bytes());
+        (frame, start)
     }
 }
 
@@ -430,10 +517,7 @@ impl WebSocketSender {
     /// Sends a text message built behind room for its header, which goes
     /// in front of it without moving the message.
     pub(crate) fn send_roomy_text(&self, text: RoomyText) -> bool {
-        let mut frame = text.text.into_bytes();
-        let header = FrameHeader::new(OP_TEXT, frame.len() - HEADER_ROOM);
-        let start = HEADER_ROOM - header.bytes().len();
-        frame[start..HEADER_ROOM].copy_from_slice(header.bytes());
+        let (frame, start) = text.into_frame();
         self.send_frame(frame, start)
     }
 
@@ -581,6 +665,42 @@ mod tests {
     }
 
     #[test]
+    fn a_message_framed_around_keeps_its_buffer_when_it_left_room() {
+        let mut message = String::with_capacity(200);
+        message.push_str(r#"{"rendered":{}}"#);
+        let buffer = message.as_ptr();
+        let write_start = |text: &mut String| text.push_str(r#"["1","2","t",{"response":"#);
+        let framed = RoomyText::around(write_start, message, "}]");
+        assert_eq!(
+            framed.message(),
+            r#"["1","2","t",{"response":{"rendered":{}}}]"#
+        );
+        assert_eq!(framed.text.as_ptr(), buffer);
+        // Without room, the message moves to a buffer large enough.
+        let framed = RoomyText::around(|text| text.push('['), "1".to_owned(), "]");
+        assert_eq!(framed.message(), "[1]");
+    }
+
+    #[test]
+    fn a_roomy_message_goes_out_from_its_own_buffer_when_nothing_is_queued() {
+        let header = |len: usize| FrameHeader::new(OP_TEXT, len).bytes().to_vec();
+        let mut unsent = unsent();
+        let mut first = RoomyText::with_capacity(300);
+        first.text().push_str(&"a".repeat(200));
+        let buffer = first.text.as_ptr();
+        unsent.queue_roomy(first);
+        assert_eq!(unsent.out.as_ptr(), buffer);
+        let frame = [header(200), vec![b'a'; 200]].concat();
+        assert_eq!(unsent.out[unsent.written..], frame[..]);
+        // Behind a queued frame, a message is copied after it.
+        let mut second = RoomyText::with_capacity(10);
+        second.text().push_str("bc");
+        unsent.queue_roomy(second);
+        let both = [frame, header(2), b"bc".to_vec()].concat();
+        assert_eq!(unsent.out[unsent.written..], both[..]);
+    }
+
+    #[test]
     fn a_written_frame_leaves_its_buffer_to_the_next_unless_it_is_large() {
         let frame = RoomyText::with_capacity(600).text.into_bytes();
         let buffer = frame.as_ptr();
@@ -590,8 +710,8 @@ mod tests {
         assert_eq!(next.message(), "");
         reuse_buffer(next.text.into_bytes());
 
-        // A buffer larger than frames usually are is let go; the spare one
-        // stays.
+        // A buffer larger than frames usually are is kept for pages; the
+        // frames' spare one stays.
         reuse_buffer(Vec::with_capacity(SPARE_FRAME_MAX + 1));
         let next = RoomyText::with_capacity(100);
         assert_eq!(next.text.as_ptr(), buffer);
@@ -599,6 +719,26 @@ mod tests {
         reuse_buffer(next.text.into_bytes());
         let large = RoomyText::with_capacity(2000);
         assert!(large.text.capacity() >= HEADER_ROOM + 2000);
+    }
+
+    #[test]
+    fn a_page_s_buffer_goes_to_the_next_page_that_fits_in_it() {
+        let page = page_buffer(5000);
+        assert_eq!(page.capacity(), 8192);
+        let buffer = page.as_ptr();
+        // A body the HTTP server lets go gives its buffer back.
+        drop(PageBytes(page.into_bytes()));
+        let next = page_buffer(8000);
+        assert_eq!((next.as_ptr(), next.len()), (buffer, 0));
+        // So does a frame once written.
+        reuse_buffer(next.into_bytes());
+        let larger = page_buffer(9000);
+        assert!(larger.capacity() >= 9000);
+        // The spare too small for it was let go, not kept beside it.
+        assert_eq!(SPARE_PAGE.take().capacity(), 0);
+        // Larger than pages usually are: not kept.
+        reuse_buffer(Vec::with_capacity(SPARE_PAGE_MAX + 1));
+        assert_eq!(page_buffer(1).capacity(), PAGE_STEP);
     }
 
     #[test]
