@@ -147,11 +147,12 @@ impl WrittenList {
         if self.html.is_empty() {
             return;
         }
-        let html = String::from_utf8(std::mem::take(&mut self.html))
-            .expect("a template writes UTF-8 from its statics and texts");
         // Written once into the page and let go of: kept where it was
-        // written rather than copied into a shared text.
-        self.pieces.push(Dynamic::Text(Text::owned(html)));
+        // written rather than copied into a shared text, and not checked
+        // as UTF-8, as the page writes it out as bytes. The template
+        // writes only UTF-8 there, from its statics and texts.
+        let html = std::mem::take(&mut self.html);
+        self.pieces.push(Dynamic::Text(Text::owned_utf8(html)));
     }
 
     /// The finished list, as the dynamic slot of its `for`: one text when

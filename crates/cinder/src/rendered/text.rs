@@ -74,9 +74,10 @@ enum Repr {
     /// so an inline text never equals a heap one.
     Heap(Arc<str>),
     /// A text written once and let go of, kept in the buffer it was
-    /// written in (see [`Text::owned`]); as a heap one, only text longer
-    /// than `INLINE`.
-    Owned(Box<str>),
+    /// written in (see [`Text::owned_utf8`]); as a heap one, only text
+    /// longer than `INLINE`. Its bytes are written from `str`s only, and, as
+    /// an inline text's, checked as UTF-8 only when read as a `str`.
+    Owned(Box<[u8]>),
 }
 
 impl Repr {
@@ -105,7 +106,9 @@ impl Text {
             Repr::Inline { len, bytes, .. } => std::str::from_utf8(&bytes[..usize::from(*len)])
                 .expect("inline text is copied whole from `str`s"),
             Repr::Heap(text) => text,
-            Repr::Owned(text) => text,
+            Repr::Owned(bytes) => {
+                std::str::from_utf8(bytes).expect("an owned text is written from `str`s")
+            }
         }
     }
 
@@ -131,7 +134,7 @@ impl Text {
         match &self.0 {
             Repr::Inline { len, bytes, .. } => &bytes[..usize::from(*len)],
             Repr::Heap(text) => text.as_bytes(),
-            Repr::Owned(text) => text.as_bytes(),
+            Repr::Owned(bytes) => bytes,
         }
     }
 
@@ -145,7 +148,7 @@ impl Text {
         match &self.0 {
             Repr::Inline { len, bytes, .. } => extend_padded(out, bytes, usize::from(*len)),
             Repr::Heap(text) => out.extend_from_slice(text.as_bytes()),
-            Repr::Owned(text) => out.extend_from_slice(text.as_bytes()),
+            Repr::Owned(bytes) => out.extend_from_slice(bytes),
         }
     }
 
@@ -171,14 +174,18 @@ impl Text {
         }
     }
 
-    /// `text` in its own buffer, not copied into a shared one: for a text
-    /// written once and let go of (a page's first render writes a list's
-    /// HTML into one such), which is never shared. A clone copies it.
-    pub(crate) fn owned(text: String) -> Text {
-        if text.len() <= INLINE {
-            Text::from(text.as_str())
+    /// The text `written` holds, in its own buffer, not copied into a
+    /// shared one: for a text written once and let go of (a page's first
+    /// render writes a list's HTML into one such), which is never shared.
+    /// A clone copies it. `written` holds bytes written from `str`s only:
+    /// they are checked as UTF-8 when read as a `str`, not here, since the
+    /// page writes them out as bytes.
+    pub(crate) fn owned_utf8(written: Vec<u8>) -> Text {
+        if written.len() <= INLINE {
+            let text = std::str::from_utf8(&written).expect("a text is written from `str`s");
+            Text::from(text)
         } else {
-            Text(Repr::Owned(text.into_boxed_str()))
+            Text(Repr::Owned(written.into_boxed_slice()))
         }
     }
 
@@ -438,7 +445,9 @@ impl From<Text> for String {
     fn from(text: Text) -> String {
         match text.0 {
             Repr::Heap(text) => text.as_ref().into(),
-            Repr::Owned(text) => text.into_string(),
+            Repr::Owned(bytes) => {
+                String::from_utf8(bytes.into_vec()).expect("an owned text is written from `str`s")
+            }
             inline => Text(inline).as_str().to_owned(),
         }
     }
@@ -515,9 +524,9 @@ mod tests {
     #[test]
     fn an_owned_text_keeps_its_buffer_and_is_the_text_it_holds() {
         let html = "<li>row</li>".repeat(10);
-        let written = String::from(html.as_str());
+        let written = html.as_bytes().to_vec();
         let at = written.as_ptr();
-        let text = Text::owned(written);
+        let text = Text::owned_utf8(written);
         assert_eq!(text.as_str(), html);
         assert_eq!(text.as_bytes().as_ptr(), at, "no copy");
         assert!(!text.is_inline());
@@ -528,7 +537,7 @@ mod tests {
         text.write_to(&mut out);
         assert_eq!(out, html.as_bytes());
         assert_eq!(String::from(text), html);
-        let short = Text::owned("<b>1</b>".to_string());
+        let short = Text::owned_utf8(b"<b>1</b>".to_vec());
         assert!(short.is_inline(), "short texts stay inline, as every other");
         assert_eq!(short, Text::from("<b>1</b>"));
     }
