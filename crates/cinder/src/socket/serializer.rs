@@ -572,10 +572,15 @@ pub(crate) fn start_channel_reply(
 ) -> RoomyText {
     // The event and the payload around the response: 43 bytes at most.
     let mut frame = name.start_frame(msg_ref, 44 + room);
-    let text = frame.text();
+    push_reply_head(frame.text(), status);
+    frame
+}
+
+/// Writes a reply's event and its payload up to the response:
+/// `"phx_reply", {"status": status, "response": `.
+fn push_reply_head(text: &mut String, status: ReplyStatus) {
     text.push_str(r#""phx_reply","#);
     text.push_str(status.payload_head());
-    frame
 }
 
 /// What closes a reply after its response: the payload's object and the
@@ -667,8 +672,7 @@ pub(crate) fn channel_reply_around(
 ) -> RoomyText {
     let write_start = |text: &mut String| {
         name.push_start(text, msg_ref);
-        text.push_str(r#""phx_reply","#);
-        text.push_str(status.payload_head());
+        push_reply_head(text, status);
     };
     RoomyText::around(write_start, response, REPLY_END)
 }
