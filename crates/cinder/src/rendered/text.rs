@@ -467,9 +467,10 @@ impl PartialEq for Text {
                 },
             ) => a == b && x == y,
             (Repr::Heap(a), Repr::Heap(b)) => Arc::ptr_eq(a, b) || a == b,
-            // Only texts too long to keep inline are kept elsewhere.
+            // Only texts too long to keep inline are kept elsewhere; equal
+            // bytes are equal text, without reading either as a `str`.
             (Repr::Inline { .. }, _) | (_, Repr::Inline { .. }) => false,
-            _ => self.as_str() == other.as_str(),
+            _ => self.as_bytes() == other.as_bytes(),
         }
     }
 }
