@@ -48,8 +48,11 @@
 //! Cinder's in every measurement (its ramp from rates of its own, which
 //! start far below Cinder's), the Phoenix column shows what they measured,
 //! the figures Phoenix was first measured at beside them, the highest
-//! rates' verdicts say how many times Phoenix's Cinder's are, and the bytes
-//! are judged against those Phoenix's server wrote:
+//! rates' verdicts say how many times Phoenix's Cinder's are, the bytes
+//! are judged against those Phoenix's server wrote, and a line below the
+//! table says, run by run, how many times better Cinder did in each
+//! measure both have (Phoenix's CPU, memory and broadcast time over
+//! Cinder's, Cinder's setups and pages a second over Phoenix's):
 //!
 //! ```text
 //! target/release/cinder-bench-suite --runs 3 \
@@ -81,8 +84,10 @@ const ABOUT: &str = "cinder-bench-suite: every goal of the LiveView server's ben
 command. A fresh server for every run, pinned to one core with one runtime
 thread, the generator on another; Cinder's runs alternate with the floor's
 (cinder-floor) so that a slow spell falls on both. It prints a Markdown table
-of each goal with Cinder's, the floor's and (with --phoenix) Phoenix's figures.
-It runs the tools built beside it: cargo build --release -p cinder-bench -p showcase";
+of each goal with Cinder's, the floor's and (with --phoenix) Phoenix's figures,
+then, run by run, what Cinder adds above the floor with a task per page and
+(with --phoenix) how many times better than Phoenix it did. It runs the tools
+built beside it: cargo build --release -p cinder-bench -p showcase";
 
 const OPTIONS: &str = "options [defaults]:
   --runs N              runs of each measurement [3]
@@ -1610,11 +1615,143 @@ fn above_paged_floor(suite: &Suite) -> Option<String> {
 }
 
 /// Each of `cinder`'s figures less the floor's of the same run, when both
-/// have a figure for every run: a run missing from either would pair the
-/// rest with the wrong ones.
+/// have a figure for every run.
 fn run_by_run_differences(cinder: &[f64], floor: &[f64]) -> Option<Vec<f64>> {
-    (!cinder.is_empty() && cinder.len() == floor.len())
-        .then(|| cinder.iter().zip(floor).map(|(c, f)| c - f).collect())
+    run_by_run(cinder, floor, |cinder, floor| cinder - floor)
+}
+
+/// `pair` of each of `cinder`'s figures and the other server's of the same
+/// run, when both have a figure for every run: a run missing from either
+/// would pair the rest with the wrong ones.
+fn run_by_run(cinder: &[f64], other: &[f64], pair: impl Fn(f64, f64) -> f64) -> Option<Vec<f64>> {
+    (!cinder.is_empty() && cinder.len() == other.len()).then(|| {
+        cinder
+            .iter()
+            .zip(other)
+            .map(|(cinder, other)| pair(*cinder, *other))
+            .collect()
+    })
+}
+
+/// How many times better Cinder did than Phoenix in each run of the measure
+/// `key` of Cinder's runs labelled `cinder` and Phoenix's of the same: `None`
+/// unless both have a figure above 0 in every run (a run too short to count
+/// CPU time reads 0).
+fn cinder_better_by(suite: &Suite, cinder: &str, key: &str, better: Better) -> Option<Vec<f64>> {
+    let phoenix = suite.numbers(&phoenix_label(cinder), key);
+    let factors = run_by_run(
+        &suite.numbers(cinder, key),
+        &phoenix,
+        |cinder, phoenix| match better {
+            Better::Lower => phoenix / cinder,
+            Better::Higher => cinder / phoenix,
+        },
+    )?;
+    factors
+        .iter()
+        .all(|factor| factor.is_finite() && *factor > 0.0)
+        .then_some(factors)
+}
+
+/// Which way a measure is better, for [`phoenix_beside_cinder`].
+#[derive(Clone, Copy)]
+enum Better {
+    /// A cost: CPU time, memory, time to deliver.
+    Lower,
+    /// A rate: setups or pages a second.
+    Higher,
+}
+
+/// Phoenix beside Cinder, run by run, for each measure both servers have a
+/// figure of in every run: how many times better Cinder did, Phoenix's cost
+/// over Cinder's and Cinder's rate over Phoenix's. Each of Phoenix's runs
+/// follows Cinder's of the same round, in the same spell of the machine.
+/// `None` without Phoenix's runs.
+fn phoenix_beside_cinder(suite: &Suite) -> Option<String> {
+    use Better::{Higher, Lower};
+    let measures = [
+        (
+            "CPU an `inc`",
+            Page::Counter.cinder("events"),
+            "server_cpu_us_per_event",
+            Lower,
+        ),
+        (
+            "CPU a `bump`",
+            Page::Rows.cinder("events"),
+            "server_cpu_us_per_event",
+            Lower,
+        ),
+        (
+            "CPU a `/counter` setup",
+            Page::Counter.cinder("setup"),
+            "server_cpu_us_per_setup",
+            Lower,
+        ),
+        (
+            "CPU a `/rows` setup",
+            Page::Rows.cinder("setup"),
+            "server_cpu_us_per_setup",
+            Lower,
+        ),
+        (
+            "memory a `/counter` session",
+            Page::Counter.cinder("held"),
+            "server_bytes_per_session",
+            Lower,
+        ),
+        (
+            "memory a `/rows` session",
+            Page::Rows.cinder("held"),
+            "server_bytes_per_session",
+            Lower,
+        ),
+        (
+            "`/counter` setups a second",
+            Page::Counter.cinder("setup"),
+            "setup_per_sec",
+            Higher,
+        ),
+        (
+            "`/rows` setups a second",
+            Page::Rows.cinder("setup"),
+            "setup_per_sec",
+            Higher,
+        ),
+        (
+            "`/counter` dead renders a second",
+            Page::Counter.cinder("render"),
+            "pages_per_sec",
+            Higher,
+        ),
+        (
+            "`/rows` dead renders a second",
+            Page::Rows.cinder("render"),
+            "pages_per_sec",
+            Higher,
+        ),
+        (
+            "the broadcast's time",
+            CINDER_BROADCAST.to_string(),
+            "all_delivered_ms",
+            Lower,
+        ),
+    ];
+    let parts: Vec<String> = measures
+        .iter()
+        .filter_map(|(name, cinder, key, better)| {
+            let factors = cinder_better_by(suite, cinder, key, *better)?;
+            let shown: Vec<String> = factors.iter().map(|factor| grouped(*factor, 1)).collect();
+            Some(format!("{name} {}", shown.join(", ")))
+        })
+        .collect();
+    (!parts.is_empty()).then(|| {
+        format!(
+            "Phoenix beside Cinder, run by run, in how many times better Cinder did (Phoenix's \
+             cost over Cinder's, Cinder's rate over Phoenix's): {}.",
+            parts.join("; ")
+        )
+    })
 }
 
 /// The machine's settings that move the floor besides its processor: the
@@ -1783,6 +1920,9 @@ fn main() -> ExitCode {
     print!("{}", table(&rows(&suite)));
     if let Some(above) = above_paged_floor(&suite) {
         println!("\n{above}");
+    }
+    if let Some(beside) = phoenix_beside_cinder(&suite) {
+        println!("\n{beside}");
     }
     if suite.failures.is_empty() {
         return ExitCode::SUCCESS;
@@ -2220,6 +2360,47 @@ mod tests {
             above_paged_floor(&suite).unwrap(),
             "Cinder above the floor with a task per page, run by run: \
              `bump` 2.4, -0.1 µs; the broadcast 1,060 ms."
+        );
+    }
+
+    #[test]
+    fn the_suite_says_how_many_times_better_cinder_did_than_phoenix() {
+        let mut suite = suite_without_runs();
+        assert_eq!(phoenix_beside_cinder(&suite), None);
+        for (cinder, phoenix) in [(10.0, 41.0), (12.5, 50.0)] {
+            suite.keep(
+                &Page::Counter.cinder("events"),
+                json!({ "server_cpu_us_per_event": cinder }),
+            );
+            suite.keep(
+                &Page::Counter.phoenix("events"),
+                json!({ "server_cpu_us_per_event": phoenix }),
+            );
+        }
+        suite.keep(
+            &Page::Rows.cinder("render"),
+            json!({ "pages_per_sec": 90_000.0 }),
+        );
+        suite.keep(
+            &Page::Rows.phoenix("render"),
+            json!({ "pages_per_sec": 4_500.0 }),
+        );
+        // Cinder's broadcast without Phoenix's, and a setup whose CPU
+        // time read 0: neither gives a factor.
+        suite.keep(CINDER_BROADCAST, json!({ "all_delivered_ms": 180.0 }));
+        suite.keep(
+            &Page::Rows.cinder("setup"),
+            json!({ "server_cpu_us_per_setup": 0.0 }),
+        );
+        suite.keep(
+            &Page::Rows.phoenix("setup"),
+            json!({ "server_cpu_us_per_setup": 1_238.0 }),
+        );
+        assert_eq!(
+            phoenix_beside_cinder(&suite).unwrap(),
+            "Phoenix beside Cinder, run by run, in how many times better Cinder did (Phoenix's \
+             cost over Cinder's, Cinder's rate over Phoenix's): CPU an `inc` 4.1, 4.0; \
+             `/rows` dead renders a second 20.0."
         );
     }
 
