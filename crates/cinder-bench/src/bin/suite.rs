@@ -2337,20 +2337,28 @@ mod tests {
         );
     }
 
+    /// Keeps, round by round, a run of each pair's figures of `key` under
+    /// the two `labels`: Cinder's, then the server's that follows it.
+    fn keep_paired_runs(suite: &mut Suite, labels: [&str; 2], key: &str, runs: &[(f64, f64)]) {
+        for (cinder, other) in runs {
+            suite.keep(labels[0], json!({ key: cinder }));
+            suite.keep(labels[1], json!({ key: other }));
+        }
+    }
+
     #[test]
     fn the_suite_says_what_cinder_adds_above_the_paged_floor() {
         let mut suite = suite_without_runs();
         assert_eq!(above_paged_floor(&suite), None);
-        for (cinder, floor) in [(12.4, 10.0), (11.0, 11.1)] {
-            suite.keep(
+        keep_paired_runs(
+            &mut suite,
+            [
                 &Page::Rows.cinder("events"),
-                json!({ "server_cpu_us_per_event": cinder }),
-            );
-            suite.keep(
                 &Page::Rows.paged_floor("events"),
-                json!({ "server_cpu_us_per_event": floor }),
-            );
-        }
+            ],
+            "server_cpu_us_per_event",
+            &[(12.4, 10.0), (11.0, 11.1)],
+        );
         suite.keep(CINDER_BROADCAST, json!({ "all_delivered_ms": 1_250.0 }));
         suite.keep(
             &FloorShape::TaskPerPage.run_label("broadcast"),
@@ -2367,16 +2375,15 @@ mod tests {
     fn the_suite_says_how_many_times_better_cinder_did_than_phoenix() {
         let mut suite = suite_without_runs();
         assert_eq!(phoenix_beside_cinder(&suite), None);
-        for (cinder, phoenix) in [(10.0, 41.0), (12.5, 50.0)] {
-            suite.keep(
+        keep_paired_runs(
+            &mut suite,
+            [
                 &Page::Counter.cinder("events"),
-                json!({ "server_cpu_us_per_event": cinder }),
-            );
-            suite.keep(
                 &Page::Counter.phoenix("events"),
-                json!({ "server_cpu_us_per_event": phoenix }),
-            );
-        }
+            ],
+            "server_cpu_us_per_event",
+            &[(10.0, 41.0), (12.5, 50.0)],
+        );
         suite.keep(
             &Page::Rows.cinder("render"),
             json!({ "pages_per_sec": 90_000.0 }),
