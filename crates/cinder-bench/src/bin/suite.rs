@@ -1599,19 +1599,30 @@ fn above_paged_floor(suite: &Suite) -> Option<String> {
         .filter_map(|(name, cinder, floor, key, (decimals, unit))| {
             let differences =
                 run_by_run_differences(&suite.numbers(cinder, key), &suite.numbers(floor, key))?;
-            let shown: Vec<String> = differences
-                .iter()
-                .map(|difference| grouped(*difference, *decimals))
-                .collect();
-            Some(format!("{name} {}{unit}", shown.join(", ")))
+            Some(format!(
+                "{name} {}{unit}",
+                runs_shown(&differences, *decimals)
+            ))
         })
         .collect();
-    (!parts.is_empty()).then(|| {
-        format!(
-            "Cinder above the floor with a task per page, run by run: {}.",
-            parts.join("; ")
-        )
-    })
+    run_by_run_line(
+        "Cinder above the floor with a task per page, run by run",
+        &parts,
+    )
+}
+
+/// A measure's figures, run by run, in a line of [`run_by_run_line`].
+fn runs_shown(figures: &[f64], decimals: usize) -> String {
+    let shown: Vec<String> = figures
+        .iter()
+        .map(|figure| grouped(*figure, decimals))
+        .collect();
+    shown.join(", ")
+}
+
+/// `lead`, then each measure's part: `None` when no measure gave one.
+fn run_by_run_line(lead: &str, parts: &[String]) -> Option<String> {
+    (!parts.is_empty()).then(|| format!("{lead}: {}.", parts.join("; ")))
 }
 
 /// Each of `cinder`'s figures less the floor's of the same run, when both
@@ -1638,10 +1649,9 @@ fn run_by_run(cinder: &[f64], other: &[f64], pair: impl Fn(f64, f64) -> f64) -> 
 /// unless both have a figure above 0 in every run (a run too short to count
 /// CPU time reads 0).
 fn cinder_better_by(suite: &Suite, cinder: &str, key: &str, better: Better) -> Option<Vec<f64>> {
-    let phoenix = suite.numbers(&phoenix_label(cinder), key);
     let factors = run_by_run(
         &suite.numbers(cinder, key),
-        &phoenix,
+        &suite.numbers(&phoenix_label(cinder), key),
         |cinder, phoenix| match better {
             Better::Lower => phoenix / cinder,
             Better::Higher => cinder / phoenix,
@@ -1741,17 +1751,14 @@ fn phoenix_beside_cinder(suite: &Suite) -> Option<String> {
         .iter()
         .filter_map(|(name, cinder, key, better)| {
             let factors = cinder_better_by(suite, cinder, key, *better)?;
-            let shown: Vec<String> = factors.iter().map(|factor| grouped(*factor, 1)).collect();
-            Some(format!("{name} {}", shown.join(", ")))
+            Some(format!("{name} {}", runs_shown(&factors, 1)))
         })
         .collect();
-    (!parts.is_empty()).then(|| {
-        format!(
-            "Phoenix beside Cinder, run by run, in how many times better Cinder did (Phoenix's \
-             cost over Cinder's, Cinder's rate over Phoenix's): {}.",
-            parts.join("; ")
-        )
-    })
+    run_by_run_line(
+        "Phoenix beside Cinder, run by run, in how many times better Cinder did (Phoenix's \
+         cost over Cinder's, Cinder's rate over Phoenix's)",
+        &parts,
+    )
 }
 
 /// The machine's settings that move the floor besides its processor: the
@@ -2359,10 +2366,14 @@ mod tests {
             "server_cpu_us_per_event",
             &[(12.4, 10.0), (11.0, 11.1)],
         );
-        suite.keep(CINDER_BROADCAST, json!({ "all_delivered_ms": 1_250.0 }));
-        suite.keep(
-            &FloorShape::TaskPerPage.run_label("broadcast"),
-            json!({ "all_delivered_ms": 190.0 }),
+        keep_paired_runs(
+            &mut suite,
+            [
+                CINDER_BROADCAST,
+                &FloorShape::TaskPerPage.run_label("broadcast"),
+            ],
+            "all_delivered_ms",
+            &[(1_250.0, 190.0)],
         );
         assert_eq!(
             above_paged_floor(&suite).unwrap(),
@@ -2384,24 +2395,20 @@ mod tests {
             "server_cpu_us_per_event",
             &[(10.0, 41.0), (12.5, 50.0)],
         );
-        suite.keep(
-            &Page::Rows.cinder("render"),
-            json!({ "pages_per_sec": 90_000.0 }),
-        );
-        suite.keep(
-            &Page::Rows.phoenix("render"),
-            json!({ "pages_per_sec": 4_500.0 }),
+        keep_paired_runs(
+            &mut suite,
+            [&Page::Rows.cinder("render"), &Page::Rows.phoenix("render")],
+            "pages_per_sec",
+            &[(90_000.0, 4_500.0)],
         );
         // Cinder's broadcast without Phoenix's, and a setup whose CPU
         // time read 0: neither gives a factor.
         suite.keep(CINDER_BROADCAST, json!({ "all_delivered_ms": 180.0 }));
-        suite.keep(
-            &Page::Rows.cinder("setup"),
-            json!({ "server_cpu_us_per_setup": 0.0 }),
-        );
-        suite.keep(
-            &Page::Rows.phoenix("setup"),
-            json!({ "server_cpu_us_per_setup": 1_238.0 }),
+        keep_paired_runs(
+            &mut suite,
+            [&Page::Rows.cinder("setup"), &Page::Rows.phoenix("setup")],
+            "server_cpu_us_per_setup",
+            &[(0.0, 1_238.0)],
         );
         assert_eq!(
             phoenix_beside_cinder(&suite).unwrap(),
